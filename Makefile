@@ -1,0 +1,50 @@
+# Quick start: `make demo` (the main job) and `make test`. Both work on a fresh
+# Debian machine: they create .venv, install sepgen editable with its
+# dependencies and, when run as root, the system packages (Mesa EGL, glslang,
+# spirv-cross) that GPU verification and shader validation need.
+
+PYTHON ?= python3
+VENV := .venv
+BIN := $(VENV)/bin
+SYSTEM_PACKAGES := libegl1 libegl-mesa0 libgl1-mesa-dri glslang-tools spirv-cross
+STAMP := $(VENV)/.installed
+
+.PHONY: all demo test test-fast system venv golden bench clean
+
+all: test
+
+$(STAMP): pyproject.toml
+	$(PYTHON) -m venv $(VENV)
+	$(BIN)/pip install -q --upgrade pip
+	$(BIN)/pip install -q -e '.[test]'
+	touch $(STAMP)
+
+venv: system $(STAMP)
+
+# Installs missing Debian packages when root; otherwise says what is missing.
+system:
+	@missing=""; for p in $(SYSTEM_PACKAGES); do \
+	  dpkg -s $$p >/dev/null 2>&1 || missing="$$missing $$p"; done; \
+	if [ -n "$$missing" ]; then \
+	  if [ "$$(id -u)" = 0 ] && command -v apt-get >/dev/null; then \
+	    echo "installing:$$missing"; \
+	    apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq $$missing >/dev/null; \
+	  else echo "warning: missing system packages:$$missing (GPU tests will fail or skip)"; fi; \
+	fi
+
+demo: venv
+	$(BIN)/sepgen demo -o demo-out
+
+test: venv
+	$(BIN)/python -m pytest -q
+
+# Regenerate the golden shader snapshots under tests/golden (review the diff!).
+golden: venv
+	$(BIN)/python -m tests.regen_golden
+
+bench: venv
+	$(BIN)/python benchmarks/bench_fit.py
+	$(BIN)/python benchmarks/bench_gpu.py
+
+clean:
+	rm -rf $(VENV) demo-out build dist *.egg-info

@@ -1,0 +1,227 @@
+"""The filter file (`sepgen-filter/1`): the one contract between fitting and
+everything after it (emit, apply, verify, build, report). NumPy only.
+
+    {
+      "format": "sepgen-filter/1",
+      "name": "disk50",                      # identifier, prefixes shader symbols
+      "origin": [cy, cx],                    # tap that lands on the output pixel
+      "target": [[...H floats], ...],        # the 2D kernel that was approximated
+      "components": [{"vertical": [H floats], "horizontal": [W floats]}, ...],
+      "provenance": {...},                   # kernel spec, weights, optimiser, sepgen version
+      "metrics": {...}                       # see sepgen.metrics
+    }
+
+The approximation is Σ outer(vertical, horizontal). Floats are written with
+Python's shortest round-trip repr, so save/load is exact; key order is fixed so
+the same filter always gives the same bytes.
+"""
+
+from __future__ import annotations
+
+import json
+import math
+import os
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from . import atomic, metrics
+from .errors import SepgenError
+from .identifiers import check_identifier
+
+FORMAT = "sepgen-filter/1"
+MAX_RANK = 64
+
+
+@dataclass
+class SeparableFilter:
+    """A kernel approximated as Σ_k outer(vertical[k], horizontal[k])."""
+
+    name: str
+    target: np.ndarray  # H×W
+    vertical: np.ndarray  # rank×H
+    horizontal: np.ndarray  # rank×W
+    origin: tuple[int, int] | None = None
+    provenance: dict[str, Any] = field(default_factory=dict)
+    # Sampled loss history of the fit that made it (not saved).
+    history: np.ndarray | None = field(default=None, repr=False, compare=False)
+
+    def __post_init__(self) -> None:
+        check_identifier(self.name)
+        self.target = np.asarray(self.target, dtype=np.float64)
+        self.vertical = np.atleast_2d(np.asarray(self.vertical, dtype=np.float64))
+        self.horizontal = np.atleast_2d(np.asarray(self.horizontal, dtype=np.float64))
+        if self.origin is None:
+            self.origin = (self.target.shape[0] // 2, self.target.shape[1] // 2)
+        self.origin = (int(self.origin[0]), int(self.origin[1]))
+        _check_shapes(self.target, self.vertical, self.horizontal, self.origin, self.name)
+
+    @property
+    def rank(self) -> int:
+        return int(self.vertical.shape[0])
+
+    @property
+    def shape(self) -> tuple[int, int]:
+        return (int(self.target.shape[0]), int(self.target.shape[1]))
+
+    def reconstruct(self) -> np.ndarray:
+        """The approximated 2D kernel Σ outer(vertical[k], horizontal[k])."""
+        return np.einsum("ki,kj->ij", self.vertical, self.horizontal)
+
+    def metrics(self) -> dict[str, Any]:
+        """Loss terms (peak-scaled) and quality figures; recomputed, never trusted from a file."""
+        approx = self.reconstruct()
+        out: dict[str, Any] = {"loss_terms": metrics.loss_terms(approx, self.target, self.origin)}
+        weights = self.provenance.get("weights")
+        if isinstance(weights, dict):
+            out["loss"] = metrics.weighted_loss(out["loss_terms"], weights)
+        out.update(metrics.quality(approx, self.target, self.vertical, self.horizontal))
+        return out
+
+    def to_json(self) -> str:
+        doc = {
+            "format": FORMAT,
+            "name": self.name,
+            "origin": list(self.origin),
+            "rank": self.rank,
+            "target": self.target.tolist(),
+            "components": [
+                {"vertical": v.tolist(), "horizontal": h.tolist()}
+                for v, h in zip(self.vertical, self.horizontal)
+            ],
+            "provenance": self.provenance,
+            "metrics": self.metrics(),
+        }
+        return dumps(doc)
+
+    def save(self, path: str | os.PathLike) -> None:
+        atomic.write_text(path, self.to_json())
+
+    @classmethod
+    def from_json(cls, text: str, source: str = "filter file") -> "SeparableFilter":
+        try:
+            doc = json.loads(text, parse_constant=_reject_constant)
+        except json.JSONDecodeError as exc:
+            raise SepgenError(f"{source} is not valid JSON: {exc.msg} at line {exc.lineno}") from None
+        except ValueError as exc:
+            raise SepgenError(f"{source}: {exc}") from None
+        return cls.from_dict(doc, source)
+
+    @classmethod
+    def from_dict(cls, doc: Any, source: str = "filter file") -> "SeparableFilter":
+        if not isinstance(doc, dict):
+            raise SepgenError(f"{source} must hold a JSON object")
+        if doc.get("format") != FORMAT:
+            raise SepgenError(f"{source} has format {doc.get('format')!r}, expected {FORMAT!r}")
+        for key in ("name", "target", "components"):
+            if key not in doc:
+                raise SepgenError(f"{source} has no {key!r}")
+        comps = doc["components"]
+        if not isinstance(comps, list) or not comps:
+            raise SepgenError(f"{source}: 'components' must be a non-empty list")
+        if not all(isinstance(c, dict) and "vertical" in c and "horizontal" in c for c in comps):
+            raise SepgenError(f"{source}: each component needs 'vertical' and 'horizontal'")
+        target = _numeric(doc["target"], f"{source}: target", ndim=2)
+        vs = [_numeric(c["vertical"], f"{source}: component {i} vertical", ndim=1) for i, c in enumerate(comps)]
+        hs = [_numeric(c["horizontal"], f"{source}: component {i} horizontal", ndim=1) for i, c in enumerate(comps)]
+        for i, (v, h) in enumerate(zip(vs, hs)):
+            if v.shape[0] != target.shape[0] or h.shape[0] != target.shape[1]:
+                raise SepgenError(
+                    f"{source}: component {i} has {v.shape[0]}x{h.shape[0]} taps, target is "
+                    f"{target.shape[0]}x{target.shape[1]}"
+                )
+        origin = doc.get("origin")
+        if origin is not None and not (
+            isinstance(origin, list) and len(origin) == 2 and all(isinstance(o, int) and not isinstance(o, bool) for o in origin)
+        ):
+            raise SepgenError(f"{source}: 'origin' must be [cy, cx] integers")
+        prov = doc.get("provenance", {})
+        if not isinstance(prov, dict):
+            raise SepgenError(f"{source}: 'provenance' must be an object")
+        try:
+            name = check_identifier(doc["name"])
+        except SepgenError as exc:
+            raise SepgenError(f"{source}: {exc}") from None
+        return cls(name, target, np.array(vs), np.array(hs), tuple(origin) if origin else None, prov)
+
+    @classmethod
+    def load(cls, path: str | os.PathLike) -> "SeparableFilter":
+        path = Path(path)
+        try:
+            text = path.read_text(encoding="utf-8")
+        except FileNotFoundError:
+            raise SepgenError(f"filter file {path} does not exist") from None
+        except (OSError, UnicodeDecodeError) as exc:
+            raise SepgenError(f"cannot read filter file {path}: {getattr(exc, 'strerror', None) or exc}") from None
+        return cls.from_json(text, f"filter file {path}")
+
+
+def _reject_constant(name: str) -> None:
+    raise ValueError(f"{name} is not allowed")
+
+
+def _numeric(value: Any, what: str, ndim: int) -> np.ndarray:
+    try:
+        arr = np.asarray(value, dtype=np.float64)
+    except (TypeError, ValueError):
+        raise SepgenError(f"{what} must be {'a list' if ndim == 1 else 'a list of equal-length lists'} of numbers") from None
+    if arr.ndim != ndim or arr.size == 0:
+        raise SepgenError(f"{what} must be {ndim}D and non-empty, got shape {arr.shape}")
+    if not np.all(np.isfinite(arr)):
+        raise SepgenError(f"{what} contains NaN or infinite values")
+    if any(n > 1025 for n in arr.shape):
+        raise SepgenError(f"{what} has more than 1025 taps")
+    return arr
+
+
+def _check_shapes(target: np.ndarray, v: np.ndarray, h: np.ndarray, origin: tuple[int, int], name: str) -> None:
+    if target.ndim != 2:
+        raise SepgenError(f"filter {name}: target must be 2D, got shape {target.shape}")
+    if v.ndim != 2 or h.ndim != 2 or v.shape[0] != h.shape[0]:
+        raise SepgenError(f"filter {name}: vertical and horizontal must be rank×H and rank×W with the same rank")
+    if v.shape[1] != target.shape[0] or h.shape[1] != target.shape[1]:
+        raise SepgenError(
+            f"filter {name}: components are {v.shape[1]}x{h.shape[1]}, target is {target.shape[0]}x{target.shape[1]}"
+        )
+    if not 1 <= v.shape[0] <= MAX_RANK:
+        raise SepgenError(f"filter {name}: rank {v.shape[0]} is outside 1..{MAX_RANK}")
+    if not (0 <= origin[0] < target.shape[0] and 0 <= origin[1] < target.shape[1]):
+        raise SepgenError(f"filter {name}: origin {list(origin)} is outside the {target.shape[0]}x{target.shape[1]} kernel")
+    for what, arr in (("target", target), ("vertical", v), ("horizontal", h)):
+        if not np.all(np.isfinite(arr)):
+            raise SepgenError(f"filter {name}: {what} contains NaN or infinite values")
+
+
+def dumps(doc: Any) -> str:
+    """Deterministic JSON: objects indented, lists of numbers on one line, LF, trailing newline."""
+    return _dump(doc, 0) + "\n"
+
+
+def _dump(value: Any, level: int) -> str:
+    pad = "  " * (level + 1)
+    end = "  " * level
+    if isinstance(value, dict):
+        if not value:
+            return "{}"
+        items = [f"{pad}{json.dumps(str(k))}: {_dump(v, level + 1)}" for k, v in value.items()]
+        return "{\n" + ",\n".join(items) + "\n" + end + "}"
+    if isinstance(value, (list, tuple)):
+        if all(_is_scalar(v) for v in value):
+            return "[" + ", ".join(_dump(v, level) for v in value) + "]"
+        return "[\n" + ",\n".join(pad + _dump(v, level + 1) for v in value) + "\n" + end + "]"
+    if isinstance(value, (float, np.floating)):
+        f = float(value)
+        if not math.isfinite(f):
+            raise SepgenError(f"refusing to write a non-finite number ({f})")
+        return repr(f)
+    if isinstance(value, np.integer):
+        return str(int(value))
+    if isinstance(value, np.ndarray):
+        return _dump(value.tolist(), level)
+    return json.dumps(value, allow_nan=False)
+
+
+def _is_scalar(v: Any) -> bool:
+    return v is None or isinstance(v, (bool, int, float, str, np.number))

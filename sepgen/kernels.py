@@ -1,0 +1,228 @@
+"""2D blur kernels (point-spread functions) as float64 arrays.
+
+Shapes are sampled at pixel centres around the array's geometric centre and
+scaled so that their peak is 1 (the seed's binary 50x50 circle is `disk(50)`).
+Brightness normalisation (sum 1) happens when a filter is fitted, so the loss
+weights keep the meaning they have in the seed's post.
+
+Each kernel type declares its options once in `KERNELS`; the CLI, the build
+config and the provenance in filter files all read them from there.
+"""
+
+from __future__ import annotations
+
+import math
+import os
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, Callable
+
+import numpy as np
+
+from .errors import SepgenError
+
+MAX_SIZE = 1025
+_SUPERSAMPLE = 16  # sub-samples per axis for anti-aliased coverage
+
+
+def _grid(size: int, sub: int = 1) -> tuple[np.ndarray, np.ndarray]:
+    """Sample coordinates relative to the kernel centre, `sub` x `sub` per pixel."""
+    offs = (np.arange(size * sub) + 0.5) / sub - size / 2.0
+    return np.meshgrid(offs, offs, indexing="ij")
+
+
+def _coverage(size: int, inside: Callable[[np.ndarray, np.ndarray], np.ndarray], antialias: bool) -> np.ndarray:
+    sub = _SUPERSAMPLE if antialias else 1
+    y, x = _grid(size, sub)
+    mask = inside(y, x).astype(np.float64)
+    return mask.reshape(size, sub, size, sub).mean(axis=(1, 3))
+
+
+def _check_size(size: object) -> int:
+    if isinstance(size, bool) or not isinstance(size, (int, np.integer)):
+        raise SepgenError(f"kernel size must be an integer, got {size!r}")
+    if not 1 <= int(size) <= MAX_SIZE:
+        raise SepgenError(f"kernel size {size} is outside 1..{MAX_SIZE}")
+    return int(size)
+
+
+def disk(size: int, antialias: bool = False) -> np.ndarray:
+    """Bokeh disk of diameter `size`; `antialias` gives fractional edge coverage."""
+    size = _check_size(size)
+    r2 = (size / 2.0) ** 2
+    return validate(_coverage(size, lambda y, x: y * y + x * x <= r2, antialias), "disk")
+
+
+def polygon(size: int, sides: int = 6, rotation: float = 0.0, antialias: bool = False) -> np.ndarray:
+    """Regular polygon (aperture blades) inscribed in a circle of diameter `size`.
+
+    `rotation` is in degrees; at 0 a vertex points along +x.
+    """
+    size = _check_size(size)
+    if isinstance(sides, bool) or not isinstance(sides, (int, np.integer)) or not 3 <= sides <= 64:
+        raise SepgenError(f"polygon sides must be an integer in 3..64, got {sides!r}")
+    if not math.isfinite(rotation):
+        raise SepgenError(f"polygon rotation must be finite, got {rotation!r}")
+    r = size / 2.0
+    apothem = r * math.cos(math.pi / sides)
+    rot = math.radians(rotation)
+
+    def inside(y: np.ndarray, x: np.ndarray) -> np.ndarray:
+        ok = np.ones_like(x, dtype=bool)
+        for k in range(sides):  # half-planes through the edge midpoints
+            a = rot + (2 * k + 1) * math.pi / sides
+            ok &= x * math.cos(a) + y * math.sin(a) <= apothem
+        return ok
+
+    return validate(_coverage(size, inside, antialias), "polygon")
+
+
+def gaussian(size: int, sigma: float | None = None) -> np.ndarray:
+    """Gaussian with standard deviation `sigma` pixels (default size/6), peak 1."""
+    size = _check_size(size)
+    sigma = size / 6.0 if sigma is None else sigma
+    if not (isinstance(sigma, (int, float)) and math.isfinite(sigma) and sigma > 0):
+        raise SepgenError(f"gaussian sigma must be a positive number, got {sigma!r}")
+    y, x = _grid(size)
+    g = np.exp(-(x * x + y * y) / (2.0 * sigma * sigma))
+    return validate(g / g.max(), "gaussian")
+
+
+def box(size: int) -> np.ndarray:
+    """Box filter: all ones."""
+    return validate(np.ones((_check_size(size),) * 2), "box")
+
+
+def ring(size: int, inner: float = 0.6, antialias: bool = False) -> np.ndarray:
+    """Annulus of outer diameter `size`; `inner` is the inner radius as a fraction of the outer."""
+    size = _check_size(size)
+    if not (isinstance(inner, (int, float)) and 0.0 <= inner < 1.0):
+        raise SepgenError(f"ring inner must be a fraction in [0, 1), got {inner!r}")
+    r2 = (size / 2.0) ** 2
+    i2 = (inner * size / 2.0) ** 2
+    k = _coverage(size, lambda y, x: (y * y + x * x <= r2) & (y * y + x * x >= i2), antialias)
+    return validate(k, "ring")
+
+
+def from_file(path: str | os.PathLike) -> np.ndarray:
+    """Kernel from a `.npy` array or a PNG (grayscale; colour is reduced to luminance)."""
+    path = Path(path)
+    if not path.is_file():
+        raise SepgenError(f"kernel file {path} does not exist")
+    try:
+        if path.suffix.lower() == ".npy":
+            arr = np.load(path, allow_pickle=False)
+        else:
+            import imageio.v3 as iio
+
+            img = iio.imread(path)
+            if img.ndim == 3:
+                img = img[..., :3] if img.shape[-1] >= 3 else img[..., :1]
+                img = img @ np.array([0.2126, 0.7152, 0.0722])[: img.shape[-1]] if img.shape[-1] == 3 else img[..., 0]
+            scale = float(np.iinfo(img.dtype).max) if np.issubdtype(np.asarray(img).dtype, np.integer) else 1.0
+            arr = np.asarray(img, dtype=np.float64) / scale
+    except SepgenError:
+        raise
+    except Exception as exc:  # imageio/numpy raise many types for bad files
+        raise SepgenError(f"cannot read kernel file {path}: {exc}".splitlines()[0]) from None
+    if not np.issubdtype(np.asarray(arr).dtype, np.number):
+        raise SepgenError(f"kernel file {path} does not hold numbers")
+    return validate(np.asarray(arr, dtype=np.float64), f"kernel file {path}")
+
+
+def validate(kernel: Any, what: str = "kernel") -> np.ndarray:
+    """Return `kernel` as a float64 2D array or raise a one-line SepgenError."""
+    try:
+        arr = np.asarray(kernel, dtype=np.float64)
+    except (TypeError, ValueError):
+        raise SepgenError(f"{what} is not a numeric array") from None
+    if arr.ndim != 2:
+        raise SepgenError(f"{what} must be 2D, got shape {arr.shape}")
+    if not all(1 <= n <= MAX_SIZE for n in arr.shape):
+        raise SepgenError(f"{what} size {arr.shape[0]}x{arr.shape[1]} is outside 1..{MAX_SIZE}")
+    if not np.all(np.isfinite(arr)):
+        raise SepgenError(f"{what} contains NaN or infinite values")
+    if not np.any(arr):
+        raise SepgenError(f"{what} is all zero")
+    return arr
+
+
+@dataclass(frozen=True)
+class KernelOption:
+    """One option of a kernel type, as the CLI and the build config spell it."""
+
+    name: str
+    type: type
+    default: Any
+    help: str
+
+
+@dataclass(frozen=True)
+class KernelType:
+    name: str
+    make: Callable[..., np.ndarray]
+    help: str
+    options: tuple[KernelOption, ...] = field(default_factory=tuple)
+
+
+_AA = KernelOption("antialias", bool, False, "fractional coverage at the edge")
+
+KERNELS: dict[str, KernelType] = {
+    k.name: k
+    for k in (
+        KernelType("disk", disk, "bokeh disk", (_AA,)),
+        KernelType(
+            "polygon",
+            polygon,
+            "regular polygon (hexagon by default)",
+            (
+                KernelOption("sides", int, 6, "number of polygon sides"),
+                KernelOption("rotation", float, 0.0, "polygon rotation in degrees"),
+                _AA,
+            ),
+        ),
+        KernelType("gaussian", gaussian, "Gaussian", (KernelOption("sigma", float, None, "Gaussian sigma in pixels (default size/6)"),)),
+        KernelType("box", box, "box filter"),
+        KernelType("ring", ring, "annulus", (KernelOption("inner", float, 0.6, "ring inner radius / outer radius"), _AA)),
+    )
+}
+
+ALL_OPTIONS: dict[str, KernelOption] = {o.name: o for k in KERNELS.values() for o in k.options}
+
+
+def make(spec: dict[str, Any], base_dir: str | os.PathLike | None = None) -> np.ndarray:
+    """Build a kernel from a spec: {"kernel": "disk", "size": 50, "antialias": true}
+    or {"kernel": "file:path.png"}. Unknown options are rejected."""
+    name = spec.get("kernel")
+    if not isinstance(name, str):
+        raise SepgenError(f"kernel must be a name, got {name!r}")
+    if name.startswith("file:"):
+        extra = sorted(set(spec) - {"kernel"})
+        if extra:
+            raise SepgenError(f"kernel {name} takes no options, got {', '.join(extra)}")
+        path = Path(name[5:])
+        if base_dir is not None and not path.is_absolute():
+            path = Path(base_dir) / path
+        return from_file(path)
+    ktype = KERNELS.get(name)
+    if ktype is None:
+        raise SepgenError(f"unknown kernel {name!r} (known: {', '.join(KERNELS)}, file:PATH)")
+    known = {o.name for o in ktype.options}
+    extra = sorted(set(spec) - known - {"kernel", "size"})
+    if extra:
+        raise SepgenError(f"kernel {name} has no option {extra[0]!r}")
+    if "size" not in spec:
+        raise SepgenError(f"kernel {name} needs a size")
+    kwargs = {o.name: spec[o.name] for o in ktype.options if spec.get(o.name) is not None}
+    return ktype.make(spec["size"], **kwargs)
+
+
+def canonical_spec(spec: dict[str, Any]) -> dict[str, Any]:
+    """The spec with every option of its kernel type filled in, for provenance and hashing."""
+    name = spec["kernel"]
+    if name.startswith("file:"):
+        return {"kernel": name}
+    out: dict[str, Any] = {"kernel": name, "size": spec["size"]}
+    for opt in KERNELS[name].options:
+        out[opt.name] = spec.get(opt.name, opt.default)
+    return out

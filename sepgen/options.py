@@ -1,0 +1,98 @@
+"""Options of the fit and emit stages, declared once.
+
+The CLI flags, the build config keys, validation messages and the provenance
+written into filter files and shader headers all come from these tables (the
+kernel's own options live beside the kernels in `sepgen.kernels.KERNELS`).
+JAX-free on purpose: emitting and building must be able to read them cheaply.
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass
+from typing import Any
+
+from .errors import SepgenError
+
+
+@dataclass(frozen=True)
+class Option:
+    name: str  # Python keyword and config key; the CLI flag is --name-with-dashes
+    type: type
+    default: Any
+    help: str
+    choices: tuple[Any, ...] | None = None
+    min: float | None = None
+    max: float | None = None
+
+    @property
+    def flag(self) -> str:
+        return "--" + self.name.replace("_", "-")
+
+    def check(self, value: Any, where: str = "") -> Any:
+        """Return `value` converted to the option's type, or raise naming `where` and the key."""
+        at = f"{where}: " if where else ""
+        t = self.type
+        ok = (
+            isinstance(value, bool) if t is bool
+            else (isinstance(value, int) and not isinstance(value, bool)) if t is int
+            else (isinstance(value, (int, float)) and not isinstance(value, bool)) if t is float
+            else isinstance(value, t)
+        )
+        if not ok:
+            raise SepgenError(f"{at}{self.name} must be {t.__name__}, got {value!r}")
+        if t is float:
+            value = float(value)
+            if not math.isfinite(value):
+                raise SepgenError(f"{at}{self.name} must be finite, got {value!r}")
+        if self.choices is not None and value not in self.choices:
+            raise SepgenError(f"{at}{self.name} must be one of {', '.join(map(str, self.choices))}, got {value!r}")
+        if self.min is not None and value < self.min:
+            raise SepgenError(f"{at}{self.name} must be >= {self.min}, got {value!r}")
+        if self.max is not None and value > self.max:
+            raise SepgenError(f"{at}{self.name} must be <= {self.max}, got {value!r}")
+        return value
+
+
+def _table(*opts: Option) -> dict[str, Option]:
+    return {o.name: o for o in opts}
+
+
+# Loss weights: see sepgen.metrics for each term's formula.
+WEIGHT_OPTIONS = _table(
+    Option("l2", float, 1.0, "weight of the mean squared error", min=0.0),
+    Option("nonneg", float, 1.0, "weight of the penalty on negative taps (ringing)", min=0.0),
+    Option("zeros", float, 1.0, "weight of the penalty on non-zeros where the kernel is zero (corner leaks)", min=0.0),
+    Option("l1", float, 0.0, "weight of the mean absolute error", min=0.0),
+    Option("zeros_distance", float, 0.0, "weight of the keep-zeros penalty that grows with distance from the origin", min=0.0),
+    Option("max_error", float, 0.0, "weight of the maximum absolute error", min=0.0),
+    Option("dc", float, 0.0, "weight of the DC-gain penalty ((ΣA−ΣK)/ΣK)²", min=0.0),
+)
+
+FIT_OPTIONS = _table(
+    Option("rank", int, 4, "number of separable components (passes)", min=1, max=64),
+    Option("optimizer", str, "gd", "optimiser", choices=("gd", "adam", "lbfgs")),
+    Option("steps", int, 5000, "optimisation steps", min=0, max=1_000_000),
+    Option("lr", float, 0.1, "learning rate", min=0.0),
+    Option("init", str, "svd", "initialisation", choices=("svd", "random")),
+    Option("seed", int, 0, "random seed (init=random)", min=0),
+    Option("prune", float, 0.0, "zero taps below this fraction of their component's peak, then refit", min=0.0, max=1.0),
+)
+
+EMIT_OPTIONS = _table(
+    Option("lang", str, "glsl", "shader language", choices=("glsl", "hlsl")),
+    Option("glsl_version", str, "330", "GLSL version", choices=("330", "300es", "450")),
+    Option("stage", str, "fragment", "fragment passes, or compute passes with a shared-memory tile", choices=("fragment", "compute")),
+    Option("strategy", str, "mrt", "mrt: one horizontal pass feeds all components; per-component: two passes each, additive", choices=("mrt", "per-component")),
+    Option("linear_sampling", bool, False, "merge adjacent same-sign taps into bilinear fetches"),
+    Option("precision", str, "fp32", "intermediate target format", choices=("fp32", "fp16")),
+)
+
+
+def weights_with_defaults(weights: dict[str, float] | None) -> dict[str, float]:
+    """Every weight, in table order, with unknown names rejected."""
+    weights = dict(weights or {})
+    unknown = sorted(set(weights) - set(WEIGHT_OPTIONS))
+    if unknown:
+        raise SepgenError(f"unknown loss weight {unknown[0]!r} (known: {', '.join(WEIGHT_OPTIONS)})")
+    return {n: o.check(weights.get(n, o.default), "weights") for n, o in WEIGHT_OPTIONS.items()}
