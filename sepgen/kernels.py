@@ -116,10 +116,11 @@ def from_file(path: str | os.PathLike) -> np.ndarray:
             import imageio.v3 as iio
 
             img = iio.imread(path)
+            raw_dtype = np.asarray(img).dtype  # before the luminance mix turns it into float
             if img.ndim == 3:
                 img = img[..., :3] if img.shape[-1] >= 3 else img[..., :1]
                 img = img @ np.array([0.2126, 0.7152, 0.0722])[: img.shape[-1]] if img.shape[-1] == 3 else img[..., 0]
-            scale = float(np.iinfo(img.dtype).max) if np.issubdtype(np.asarray(img).dtype, np.integer) else 1.0
+            scale = float(np.iinfo(raw_dtype).max) if np.issubdtype(raw_dtype, np.integer) else 1.0
             arr = np.asarray(img, dtype=np.float64) / scale
     except SepgenError:
         raise

@@ -58,11 +58,13 @@ def _table(*opts: Option) -> dict[str, Option]:
     return {o.name: o for o in opts}
 
 
-# Loss weights: see sepgen.metrics for each term's formula.
+# Loss weights: see sepgen.metrics for each term's formula. The defaults are the
+# recommended bokeh settings (docs/fitting.md says why); sepgen.fit() itself keeps
+# the seed's l2=nonneg=zeros=1 and prune=0 so that it reproduces the post.
 WEIGHT_OPTIONS = _table(
     Option("l2", float, 1.0, "weight of the mean squared error", min=0.0),
-    Option("nonneg", float, 1.0, "weight of the penalty on negative taps (ringing)", min=0.0),
-    Option("zeros", float, 1.0, "weight of the penalty on non-zeros where the kernel is zero (corner leaks)", min=0.0),
+    Option("nonneg", float, 1.5, "weight of the penalty on negative taps (ringing)", min=0.0),
+    Option("zeros", float, 0.3, "weight of the penalty on non-zeros where the kernel is zero (corner leaks)", min=0.0),
     Option("l1", float, 0.0, "weight of the mean absolute error", min=0.0),
     Option("zeros_distance", float, 0.0, "weight of the keep-zeros penalty that grows with distance from the origin", min=0.0),
     Option("max_error", float, 0.0, "weight of the maximum absolute error", min=0.0),
@@ -76,7 +78,7 @@ FIT_OPTIONS = _table(
     Option("lr", float, 0.1, "learning rate", min=0.0),
     Option("init", str, "svd", "initialisation", choices=("svd", "random")),
     Option("seed", int, 0, "random seed (init=random)", min=0),
-    Option("prune", float, 0.0, "zero taps below this fraction of their component's peak, then refit", min=0.0, max=1.0),
+    Option("prune", float, 0.2, "zero taps below this fraction of their component's peak, then refit", min=0.0, max=1.0),
 )
 
 EMIT_OPTIONS = _table(

@@ -1,0 +1,62 @@
+"""The fit cache: each fit stored as a filter file named by a hash of its inputs.
+
+`<out>/.sepgen-cache/<name>-<hash16>.json`. The hash covers everything that
+changes the fitted numbers: the canonical kernel spec (for a file kernel, the
+file's content hash instead of its path, so moving the file does not refit),
+every fit option, every loss weight and the sepgen version. Emit options are not
+in it: changing a language or a strategy re-emits without refitting.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from pathlib import Path
+from typing import Any
+
+from .. import kernels
+from .._version import __version__
+from ..errors import SepgenError
+from ..filterfile import SeparableFilter
+from .config import FilterConfig
+
+CACHE_DIR = ".sepgen-cache"
+KEY_LENGTH = 16
+
+
+def file_digest(path: Path) -> str:
+    """SHA-256 of a file's bytes."""
+    try:
+        return hashlib.sha256(path.read_bytes()).hexdigest()
+    except OSError as exc:
+        raise SepgenError(f"cannot read kernel file {path}: {exc.strerror or exc}") from None
+
+
+def fit_inputs(filt: FilterConfig) -> dict[str, Any]:
+    """Everything a fit depends on, as a JSON-able dict (reads a file kernel's bytes)."""
+    if filt.kernel_file is not None:
+        kernel: dict[str, Any] = {"kernel": "file", "sha256": file_digest(filt.kernel_file)}
+    else:
+        kernel = kernels.canonical_spec(filt.kernel_spec)
+    return {"sepgen": __version__, "kernel": kernel, "fit": filt.fit, "weights": filt.weights}
+
+
+def cache_key(inputs: dict[str, Any]) -> str:
+    """First 16 hex digits of the SHA-256 of the inputs' canonical JSON."""
+    text = json.dumps(inputs, sort_keys=True, separators=(",", ":"), allow_nan=False)
+    return hashlib.sha256(text.encode("utf-8")).hexdigest()[:KEY_LENGTH]
+
+
+def cache_path(out_dir: Path, name: str, key: str) -> Path:
+    return out_dir / CACHE_DIR / f"{name}-{key}.json"
+
+
+def load_cached(path: Path, name: str) -> SeparableFilter | None:
+    """The cached filter, or None when it is missing or unusable (then it is refitted)."""
+    if not path.is_file():
+        return None
+    try:
+        filt = SeparableFilter.load(path)
+    except SepgenError:
+        return None
+    return filt if filt.name == name else None

@@ -1,0 +1,31 @@
+"""`sepgen emit`: shaders and a manifest for a filter file (never imports JAX)."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import click
+
+from ..options import EMIT_OPTIONS
+from .options import table_options
+
+
+@click.command("emit")
+@click.argument("filter_path", metavar="FILTER.json", type=click.Path(dir_okay=False))
+@table_options(EMIT_OPTIONS)
+@click.option("--templates", "templates_dir", type=click.Path(file_okay=False), default=None,
+              help="folder of templates overriding the built-in ones (same relative names)")
+@click.option("-o", "--output", "out_dir", required=True, type=click.Path(file_okay=False),
+              help="output folder (created; unchanged files are left alone)")
+def emit(filter_path: str, templates_dir: str | None, out_dir: str, **options: Any) -> None:
+    """Write HLSL/GLSL shaders and manifest.json for FILTER.json into -o DIR."""
+    from .. import emit as emitter
+    from ..filterfile import SeparableFilter
+
+    filt = SeparableFilter.load(filter_path)
+    command = emitter.default_command(filter_path, options, out_dir, templates_dir)
+    files = emitter.render(filt, options, templates_dir=templates_dir, command=command)
+    changed = emitter.write(files, out_dir)
+    counts = emitter.fetch_counts(filt, options["linear_sampling"], options["strategy"])
+    click.echo(f"{out_dir}: {len(files)} files, {len(changed)} changed; fetches per pixel "
+               f"{counts['horizontal']} horizontal + {counts['vertical']} vertical = {counts['total']}", err=True)

@@ -1,0 +1,154 @@
+"""`sepgen optimize` and `sepgen sweep`: fit kernels and write filter files.
+
+JAX is imported only when a command runs (inside `sepgen.fitting`).
+"""
+
+from __future__ import annotations
+
+import csv
+import io
+from pathlib import Path
+from typing import Any, Callable
+
+import click
+
+from .. import atomic, kernels
+from ..errors import SepgenError
+from ..filterfile import SeparableFilter
+from ..options import FIT_OPTIONS, WEIGHT_OPTIONS
+from .options import kernel_options, kernel_spec, table_options
+
+SUMMARY_COLUMNS = ("name", "nonneg", "zeros", "loss", "relative_l2", "negative_mass", "leak", "max_error", "dc_gain", "zero_taps")
+
+
+def progress_printer(label: str) -> Callable[[str, int, int, float], None]:
+    """Progress on stderr: one line per chunk of optimiser steps."""
+
+    def report(phase: str, step: int, total: int, loss: float) -> None:
+        click.echo(f"{label}: {phase} step {step}/{total} loss {loss:.6g}", err=True)
+
+    return report
+
+
+def _split_weights(params: dict[str, Any]) -> dict[str, float]:
+    return {n: params.pop(n) for n in list(WEIGHT_OPTIONS) if n in params}
+
+
+def _fit_args(params: dict[str, Any]) -> dict[str, Any]:
+    return {n: params.pop(n) for n in list(FIT_OPTIONS) if n != "rank"}
+
+
+def _float_list(text: str, flag: str) -> list[float]:
+    try:
+        values = [float(x) for x in text.split(",") if x.strip()]
+    except ValueError:
+        raise SepgenError(f"{flag} must be a comma-separated list of numbers, got {text!r}") from None
+    if not values:
+        raise SepgenError(f"{flag} needs at least one value")
+    return values
+
+
+def _summary_line(filt: SeparableFilter) -> str:
+    m = filt.metrics()
+    return (
+        f"{filt.name}: rank {filt.rank} {filt.shape[0]}x{filt.shape[1]}, loss {m['loss']:.6g}, "
+        f"relative L2 {m['relative_l2']:.4g}, negative mass {m['negative_mass']:.3g}, "
+        f"leak {m['leak']:.3g}, zero taps {m['zero_taps']}"
+    )
+
+
+@click.command(help="Fit a kernel as N separable passes and write a filter file (JSON).")
+@kernel_options
+@table_options(FIT_OPTIONS)
+@table_options(WEIGHT_OPTIONS)
+@click.option("--name", default=None, help="filter name (an identifier; default from the kernel, e.g. disk50)")
+@click.option("-o", "--output", required=True, type=click.Path(dir_okay=False), help="filter file to write")
+def optimize(**params: Any) -> None:
+    spec = kernel_spec(params)
+    kernel = kernels.make(spec)
+    weights = _split_weights(params)
+    rank = params.pop("rank")
+    name = params.pop("name")
+    output = Path(params.pop("output"))
+    from ..fitting import fit  # JAX only now
+    from ..fitting.core import default_name
+
+    label = name or default_name(spec)
+    filt = fit(kernel, rank, weights, kernel_spec=spec, name=name, progress=progress_printer(f"fit {label}"), **_fit_args(params))
+    filt.save(output)
+    _warn_diverged([filt])
+    click.echo(f"wrote {output}  ({_summary_line(filt)})")
+
+
+def _warn_diverged(filters: list[SeparableFilter]) -> None:
+    for f in filters:
+        if f.provenance.get("diverged"):
+            click.echo(f"sepgen: warning: the fit of {f.name} diverged; kept its best finite iterate (lower --lr)", err=True)
+
+
+def summary_rows(filters: list[SeparableFilter]) -> list[dict[str, Any]]:
+    rows = []
+    for f in filters:
+        m = f.metrics()
+        w = f.provenance.get("weights", {})
+        rows.append({
+            "name": f.name, "nonneg": w.get("nonneg"), "zeros": w.get("zeros"), "loss": m.get("loss"),
+            **{k: m[k] for k in SUMMARY_COLUMNS[4:]},
+        })
+    return rows
+
+
+def _cell(value: Any) -> str:
+    return f"{value:.6g}" if isinstance(value, float) else str(value)
+
+
+def summary_markdown(rows: list[dict[str, Any]]) -> str:
+    lines = ["| " + " | ".join(SUMMARY_COLUMNS) + " |", "|" + "---|" * len(SUMMARY_COLUMNS)]
+    lines += ["| " + " | ".join(_cell(r[c]) for c in SUMMARY_COLUMNS) + " |" for r in rows]
+    return "\n".join(lines) + "\n"
+
+
+def summary_csv(rows: list[dict[str, Any]]) -> str:
+    buf = io.StringIO()
+    writer = csv.writer(buf, lineterminator="\n")
+    writer.writerow(SUMMARY_COLUMNS)
+    for r in rows:
+        writer.writerow([repr(r[c]) if isinstance(r[c], float) else r[c] for c in SUMMARY_COLUMNS])
+    return buf.getvalue()
+
+
+@click.command(help="Fit a grid of loss weights (nonneg × zeros) in one vmapped call; "
+                    "writes one filter file per cell plus summary.md and summary.csv to DIR.")
+@kernel_options
+@table_options(FIT_OPTIONS)
+@table_options(WEIGHT_OPTIONS, skip=("nonneg", "zeros"))
+@click.option("--nonneg", "nonneg", default="0,0.5,1.5", show_default=True, help="comma-separated nonneg weights (grid rows)")
+@click.option("--zeros", "zeros", default="0,0.3,0.8", show_default=True, help="comma-separated zeros weights (grid columns)")
+@click.option("--name", default=None, help="base name of the cells (default from the kernel, e.g. disk50)")
+@click.option("-o", "--output", required=True, type=click.Path(file_okay=False), help="folder to write the filter files and summary to")
+def sweep(**params: Any) -> None:
+    spec = kernel_spec(params)
+    kernel = kernels.make(spec)
+    nonneg = _float_list(params.pop("nonneg"), "--nonneg")
+    zeros = _float_list(params.pop("zeros"), "--zeros")
+    weights = _split_weights(params)
+    rank = params.pop("rank")
+    name = params.pop("name")
+    out_dir = Path(params.pop("output"))
+    if out_dir.exists() and not out_dir.is_dir():
+        raise SepgenError(f"output {out_dir} exists and is not a folder")
+    from ..fitting import sweep as run_sweep  # JAX only now
+    from ..fitting.core import default_name
+
+    label = f"sweep {name or default_name(spec)} ({len(nonneg)}x{len(zeros)} cells)"
+    filters = run_sweep(kernel, rank, nonneg, zeros, weights=weights, kernel_spec=spec, name=name,
+                        progress=progress_printer(label), **_fit_args(params))
+    for f in filters:
+        f.save(out_dir / f"{f.name}.json")
+    _warn_diverged(filters)
+    rows = summary_rows(filters)
+    table = summary_markdown(rows)
+    atomic.write_text(out_dir / "summary.md", table)
+    atomic.write_text(out_dir / "summary.csv", summary_csv(rows))
+    click.echo(table, nl=False)
+    click.echo(f"wrote {len(filters)} filter files and summary.md/summary.csv to {out_dir}", err=True)

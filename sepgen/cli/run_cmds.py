@@ -1,0 +1,106 @@
+"""`sepgen apply` (filter an image) and `sepgen verify` (prove the shaders on a GL driver)."""
+
+from __future__ import annotations
+
+import tempfile
+from pathlib import Path
+
+import click
+
+from ..errors import CheckFailed, SepgenError
+from ..options import EMIT_OPTIONS
+
+OUTPUT_SUFFIXES = (".npy", ".png")
+
+
+def _explicit(ctx: click.Context, name: str) -> bool:
+    return ctx.get_parameter_source(name) not in (click.core.ParameterSource.DEFAULT, None)
+
+
+@click.command("apply")
+@click.argument("filter_file", metavar="FILTER.json")
+@click.option("-i", "--input", "input_path", required=True, metavar="IMG", help="PNG/JPG or .npy (float32 H×W or H×W×C).")
+@click.option("-o", "--output", "output_path", required=True, metavar="OUT", help=".npy (float32, same shape) or .png (8-bit, clipped).")
+@click.option("--backend", type=click.Choice(["numpy", "gpu"]), default="numpy", show_default=True,
+              help="numpy: the reference convolution; gpu: emit the shaders and run them with OpenGL.")
+@click.option("--lang", type=click.Choice(EMIT_OPTIONS["lang"].choices), default=EMIT_OPTIONS["lang"].default,
+              show_default=True, help="Shader language to run (--backend gpu).")
+@click.option("--linear-sampling", is_flag=True, help="Run the bilinear-fetch variant (--backend gpu).")
+@click.option("--gamma", type=float, default=None, metavar="G",
+              help="Bokeh boost: filter img^G, then take ^(1/G) (e.g. 3: highlights dominate).")
+@click.pass_context
+def apply(ctx: click.Context, filter_file: str, input_path: str, output_path: str, backend: str, lang: str,
+          linear_sampling: bool, gamma: float | None) -> None:
+    """Filter IMG with the separable approximation in FILTER.json and write OUT."""
+    from .. import images, reference
+    from ..filterfile import SeparableFilter
+
+    if Path(output_path).suffix.lower() not in OUTPUT_SUFFIXES:
+        raise SepgenError(f"--output {output_path} must end in .npy or .png")
+    if backend == "numpy":
+        for name in ("lang", "linear_sampling"):
+            if _explicit(ctx, name):
+                raise SepgenError(f"--{name.replace('_', '-')} applies only to --backend gpu")
+    filt = SeparableFilter.load(filter_file)
+    img = images.load_image(input_path)
+    if gamma is not None:
+        img = images.gamma_encode(img, gamma)
+    if backend == "numpy":
+        out = reference.apply_filter(img, filt).astype("float32")
+        where = "numpy"
+    else:
+        from .. import emit
+        from ..glrun import GLRunner
+
+        runner = GLRunner()
+        with tempfile.TemporaryDirectory(prefix="sepgen-apply-") as tmp:
+            emit.write(emit.render(filt, {"lang": lang, "linear_sampling": linear_sampling}), tmp)
+            out = runner.run(tmp, img)
+        where = f"{lang} on {runner.renderer}"
+    if gamma is not None:
+        out = images.gamma_decode(out, gamma)
+    images.save_image(output_path, out)
+    h, w = out.shape[:2]
+    click.echo(f"wrote {output_path} ({w}x{h}, {1 if out.ndim == 2 else out.shape[2]} channel(s), {where})")
+
+
+@click.command("verify")
+@click.argument("filter_file", metavar="FILTER.json")
+@click.option("--lang", type=click.Choice(["glsl", "hlsl", "all"]), default="all", show_default=True,
+              help="Which languages' variants to run (HLSL needs glslangValidator and spirv-cross).")
+@click.option("--image", "image_path", default=None, metavar="IMG",
+              help="Test image (PNG/JPG/.npy); default: a built-in 131x77 RGBA noise image with highlights.")
+@click.option("--tolerance", type=float, default=None, metavar="T",
+              help="Maximum relative error (of max|reference|) for every variant; default: derived per variant from its formats.")
+@click.option("-q", "--quiet", is_flag=True, help="No progress on stderr.")
+def verify(filter_file: str, lang: str, image_path: str | None, tolerance: float | None, quiet: bool) -> None:
+    """Run every emitted variant of FILTER.json on the GL driver and compare with NumPy.
+
+    Exit 0 when every variant is within tolerance, 1 otherwise.
+    """
+    from .. import images
+    from .. import verify as verifying
+    from ..filterfile import SeparableFilter
+    from ..glrun import GLRunner
+
+    filt = SeparableFilter.load(filter_file)
+    img = images.load_image(image_path) if image_path else None
+    langs = ("glsl", "hlsl") if lang == "all" else (lang,)
+    runner = GLRunner()
+
+    def progress(i: int, n: int, variant: verifying.Variant) -> None:
+        click.echo(f"sepgen verify: [{i + 1}/{n}] {variant.name}", err=True)
+
+    results = verifying.verify(filt, langs=langs, image=img, tolerance=tolerance, runner=runner,
+                               progress=None if quiet else progress)
+    shown = img if img is not None else verifying.default_image()
+    shape = "x".join(str(n) for n in (shown.shape[1], shown.shape[0]) + shown.shape[2:])
+    click.echo(f"renderer: {runner.renderer}")
+    click.echo(f"filter: {filt.name} ({filt.shape[0]}x{filt.shape[1]}, rank {filt.rank}, origin {list(filt.origin)}); "
+               f"image {image_path or 'built-in'} {shape}")
+    click.echo(verifying.format_table(results))
+    failed = [r for r in results if not r.ok]
+    click.echo(f"{len(results) - len(failed)} of {len(results)} variants within tolerance")
+    if failed:
+        shown = ", ".join(r.name for r in failed[:3]) + (", …" if len(failed) > 3 else "")
+        raise CheckFailed(f"{len(failed)} of {len(results)} variants exceed tolerance or failed ({shown})")

@@ -1,0 +1,33 @@
+"""Float literals that give back the exact float32 coefficient in shader code.
+
+NumPy's `str(np.float32)` is the shortest decimal that rounds back to the same
+float32 (Dragon4, unique mode), so a compiler that reads the literal as a double
+and rounds it to float gets the very value the filter file rounds to.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+from ..errors import SepgenError
+
+SUFFIX = {"glsl": "", "hlsl": "f"}  # GLSL: unsuffixed literals are float; HLSL: `f` avoids literal-double promotion
+
+
+def float32(value: float, what: str = "coefficient") -> np.float32:
+    """`value` rounded to float32, refusing values float32 cannot hold."""
+    with np.errstate(over="ignore"):
+        f = np.float32(value)
+    if not np.isfinite(f):
+        raise SepgenError(f"{what} {value!r} does not fit in a float32")
+    return f
+
+
+def float_literal(value: float, lang: str) -> str:
+    """Shortest literal for float32(`value`) in `lang` ('glsl' or 'hlsl')."""
+    text = str(float32(value))
+    if "e" not in text and "." not in text:
+        text += ".0"
+    if text.startswith("."):
+        text = "0" + text
+    return text + SUFFIX[lang]

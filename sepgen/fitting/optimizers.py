@@ -1,0 +1,195 @@
+"""The optimisation loop: gd / adam / lbfgs (optax), run as one jitted loop.
+
+The whole loop is a `lax.fori_loop` inside `jax.jit`; Python only calls it once
+(or, when progress is shown, once per chunk of steps: at most `MAX_CHUNKS` calls,
+all of the same compiled function). The carried state tracks the best iterate,
+so a fit never returns something worse than where it started, and a sampled
+loss history for plots.
+
+Parameters are the pair (vertical rank×H, horizontal rank×W) in float32, the
+seed's precision. `masks` (same shapes, bool) freeze taps at exactly zero: the
+loss sees `where(mask, p, 0)`, so frozen taps get no gradient and no influence.
+"""
+
+from __future__ import annotations
+
+import math
+from functools import partial
+from typing import Any, Callable, NamedTuple
+
+import jax
+import jax.numpy as jnp
+import numpy as np
+import optax
+
+from . import losses
+
+OPTIMIZERS = ("gd", "adam", "lbfgs")
+HISTORY_SAMPLES = 200  # loss samples kept per run, for plots
+MAX_CHUNKS = 10  # jitted calls per run when progress is reported
+
+Params = tuple[jnp.ndarray, jnp.ndarray]
+Progress = Callable[[str, int, int, float], None]
+
+
+def make_optimizer(name: str, lr: Any) -> optax.GradientTransformation:
+    """`gd` is the seed's plain step p ← p − lr·∇; `lbfgs` picks its own step
+    with optax's zoom line search, so `lr` does not apply to it."""
+    if name == "gd":
+        return optax.sgd(lr)
+    if name == "adam":
+        return optax.adam(lr)
+    if name == "lbfgs":
+        return optax.lbfgs()
+    raise ValueError(f"unknown optimizer {name!r}")
+
+
+class LoopState(NamedTuple):
+    params: Params
+    opt_state: Any
+    best_params: Params
+    best_loss: jnp.ndarray
+    history: jnp.ndarray  # loss at steps 0, every, 2·every, … (one slot per sample)
+
+
+def objective(target: losses.Target, weights: jnp.ndarray, active: tuple[str, ...], masks: Params | None) -> Callable[[Params], jnp.ndarray]:
+    def f(params: Params) -> jnp.ndarray:
+        v, h = params
+        if masks is not None:
+            v = jnp.where(masks[0], v, 0.0)
+            h = jnp.where(masks[1], h, 0.0)
+        return losses.weighted_loss(losses.loss_terms(losses.reconstruct(v, h), target, active), weights)
+
+    return f
+
+
+def _init(params: Params, lr: jnp.ndarray, n_samples: int, optimizer: str) -> LoopState:
+    opt_state = make_optimizer(optimizer, lr).init(params)
+    return LoopState(params, opt_state, params, jnp.asarray(jnp.inf, params[0].dtype), jnp.zeros(n_samples, params[0].dtype))
+
+
+def _steps(state: LoopState, first, stop, every, steps, target, weights, lr, masks, optimizer: str, active: tuple[str, ...]) -> LoopState:
+    """Run history samples `first`..`stop`-1: each records the loss, updates the best
+    iterate, then runs `every` optimiser steps (fewer for the last one) in an inner loop.
+
+    The inner loop carries only (params, opt_state): extra carried values in the
+    hot loop cost XLA:CPU more than the step itself for small kernels.
+    """
+    opt = make_optimizer(optimizer, lr)
+    f = objective(target, weights, active, masks)
+
+    def step(_: jnp.ndarray, carry: tuple[Params, Any]) -> tuple[Params, Any]:
+        params, opt_state = carry
+        if optimizer == "lbfgs":
+            value, grad = optax.value_and_grad_from_state(f)(params, state=opt_state)
+            updates, opt_state = opt.update(grad, opt_state, params, value=value, grad=grad, value_fn=f)
+        else:
+            updates, opt_state = opt.update(jax.grad(f)(params), opt_state, params)
+        return optax.apply_updates(params, updates), opt_state
+
+    def sample(k: jnp.ndarray, st: LoopState) -> LoopState:
+        value = f(st.params)
+        better = value < st.best_loss  # NaN never counts as better
+        best_params = jax.tree.map(lambda b, p: jnp.where(better, p, b), st.best_params, st.params)
+        best_loss = jnp.where(better, value, st.best_loss)
+        history = st.history.at[k].set(value)
+        n = jnp.minimum(every, steps - k * every)
+        params, opt_state = jax.lax.fori_loop(0, n, step, (st.params, st.opt_state))
+        return LoopState(params, opt_state, best_params, best_loss, history)
+
+    return jax.lax.fori_loop(first, stop, sample, state)
+
+
+def _evaluate(params: Params, target, weights, masks, active: tuple[str, ...]) -> jnp.ndarray:
+    return objective(target, weights, active, masks)(params)
+
+
+_STATIC = ("optimizer", "active")
+
+init_single = jax.jit(_init, static_argnames=("n_samples", "optimizer"))
+steps_single = jax.jit(_steps, static_argnames=_STATIC)
+evaluate_single = jax.jit(_evaluate, static_argnames=("active",))
+
+
+@partial(jax.jit, static_argnames=("n_samples", "optimizer"))
+def init_batched(params: Params, lr, n_samples: int, optimizer: str) -> LoopState:
+    return jax.vmap(lambda p: _init(p, lr, n_samples, optimizer))(params)
+
+
+@partial(jax.jit, static_argnames=_STATIC)
+def steps_batched(state, first, stop, every, steps, target, weights, lr, masks, optimizer: str, active: tuple[str, ...]) -> LoopState:
+    def one(st, w, m):
+        return _steps(st, first, stop, every, steps, target, w, lr, m, optimizer, active)
+
+    return jax.vmap(one, in_axes=(0, 0, None if masks is None else 0))(state, weights, masks)
+
+
+@partial(jax.jit, static_argnames=("active",))
+def evaluate_batched(params: Params, target, weights, masks, active: tuple[str, ...]) -> jnp.ndarray:
+    def one(p, w, m):
+        return _evaluate(p, target, w, m, active)
+
+    return jax.vmap(one, in_axes=(0, 0, None if masks is None else 0))(params, weights, masks)
+
+
+class RunResult(NamedTuple):
+    params: tuple[np.ndarray, np.ndarray]  # best iterate (float32), batched if the run was
+    loss: np.ndarray  # its loss (scalar or per cell)
+    history: np.ndarray  # (n, 2) [step, loss], or (batch, n, 2); the last row is the final iterate
+    diverged: np.ndarray  # whether the final iterate was NaN/inf (then an earlier one is returned)
+
+
+def chunk_bounds(n: int, chunks: int) -> list[tuple[int, int]]:
+    """Split 0..n into at most `chunks` contiguous non-empty ranges."""
+    chunks = max(1, min(chunks, n))
+    edges = [round(n * i / chunks) for i in range(chunks + 1)]
+    return [(a, b) for a, b in zip(edges, edges[1:]) if b > a]
+
+
+def run(
+    params: Params,
+    target: losses.Target,
+    weights: jnp.ndarray,
+    *,
+    optimizer: str,
+    steps: int,
+    lr: float,
+    active: tuple[str, ...],
+    masks: Params | None = None,
+    batched: bool = False,
+    progress: Progress | None = None,
+    phase: str = "fit",
+    step_offset: int = 0,
+) -> RunResult:
+    """Run `steps` optimiser steps from `params`; with `batched`, `params`,
+    `weights` and `masks` carry a leading cell axis and all cells run in one
+    vmapped call. Returns the best iterate among the sampled ones and the final one."""
+    dtype = params[0].dtype
+    every = max(1, math.ceil(steps / HISTORY_SAMPLES))
+    n_samples = math.ceil(steps / every)  # samples at steps 0, every, 2·every, … < steps
+    lr_arr = jnp.asarray(lr, dtype)
+    init, step_fn, evaluate = (init_batched, steps_batched, evaluate_batched) if batched else (init_single, steps_single, evaluate_single)
+    state = init(params, lr_arr, n_samples=max(n_samples, 1), optimizer=optimizer)
+    ints = lambda x: jnp.asarray(x, jnp.int32)  # noqa: E731  (traced, so any steps reuse one compile)
+    bounds = chunk_bounds(n_samples, MAX_CHUNKS) if progress is not None else ([(0, n_samples)] if n_samples else [])
+    for a, b in bounds:
+        state = step_fn(state, ints(a), ints(b), ints(every), ints(steps), target, weights, lr_arr, masks,
+                        optimizer=optimizer, active=active)
+        if progress is not None:
+            done = min(b * every, steps)
+            last = np.asarray(evaluate(state.params, target, weights, masks, active=active))
+            progress(phase, done, steps, float(np.max(last)))  # the worst cell when batched
+    final = np.asarray(evaluate(state.params, target, weights, masks, active=active))
+    best_loss = np.asarray(state.best_loss)
+    # the final iterate unless a sampled one was strictly better or it diverged (NaN/inf)
+    use_final = (np.isfinite(final) & ~(best_loss < final)) | ~np.isfinite(best_loss)
+    params_out = tuple(
+        np.where(use_final.reshape(use_final.shape + (1, 1)), np.asarray(p), np.asarray(b))
+        for p, b in zip(state.params, state.best_params)
+    )
+    loss = np.where(use_final, final, best_loss)
+    sampled = np.asarray(state.history)[..., :n_samples]
+    losses_col = np.concatenate([sampled, final[..., None]], axis=-1).astype(np.float64)
+    steps_col = np.append(np.arange(n_samples) * every, steps).astype(np.float64) + step_offset
+    history = np.stack([np.broadcast_to(steps_col, losses_col.shape), losses_col], axis=-1)
+    return RunResult(params_out, np.asarray(loss), history, ~np.isfinite(final))

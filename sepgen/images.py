@@ -1,0 +1,132 @@
+"""Image input/output for `apply` and `verify`: float32 H×W or H×W×C arrays.
+
+- PNG/JPG (anything imageio reads): integers scaled to [0, 1] by their type's
+  maximum (8-bit /255, 16-bit /65535); float files kept as they are.
+- `.npy`: float (or integer) H×W or H×W×C with 1..4 channels, kept as float32.
+- Output `.npy` is float32 with the array's shape; PNG is 8-bit, clipped to [0, 1]
+  and rounded. Both are written atomically and byte-deterministically.
+
+Gamma helpers implement the seed's bokeh boost: filter img^G, then take ^(1/G),
+so bright highlights dominate the blur like real out-of-focus light does.
+"""
+
+from __future__ import annotations
+
+import io
+import os
+from pathlib import Path
+
+import numpy as np
+
+from . import atomic
+from .errors import SepgenError
+
+MAX_SIDE = 16384  # larger than any GL texture a driver is required to support
+MAX_CHANNELS = 4
+PNG_SUFFIXES = (".png",)
+NPY_SUFFIXES = (".npy",)
+
+__all__ = ["load_image", "save_image", "check_image", "gamma_encode", "gamma_decode", "to_rgba", "MAX_SIDE"]
+
+
+def check_image(arr: object, what: str = "image") -> np.ndarray:
+    """Return `arr` as float32 H×W or H×W×C (C in 1..4), or raise a one-line SepgenError."""
+    a = np.asarray(arr)
+    if a.dtype == bool or not (np.issubdtype(a.dtype, np.integer) or np.issubdtype(a.dtype, np.floating)):
+        raise SepgenError(f"{what} must hold real numbers, got dtype {a.dtype}")
+    if a.ndim not in (2, 3):
+        raise SepgenError(f"{what} must be H×W or H×W×C, got shape {a.shape}")
+    if a.ndim == 3 and not 1 <= a.shape[2] <= MAX_CHANNELS:
+        raise SepgenError(f"{what} has {a.shape[2]} channels, expected 1 to {MAX_CHANNELS}")
+    if a.shape[0] < 1 or a.shape[1] < 1:
+        raise SepgenError(f"{what} is empty (shape {a.shape})")
+    if a.shape[0] > MAX_SIDE or a.shape[1] > MAX_SIDE:
+        raise SepgenError(f"{what} is {a.shape[1]}x{a.shape[0]}, larger than {MAX_SIDE} pixels on a side")
+    with np.errstate(over="ignore", invalid="ignore"):
+        out = a.astype(np.float32)
+    if not np.all(np.isfinite(out)):
+        raise SepgenError(f"{what} contains NaN or infinite values (or values beyond float32)")
+    return out
+
+
+def load_image(path: str | os.PathLike) -> np.ndarray:
+    """Load a PNG/JPG (scaled to [0, 1]) or a `.npy` array as float32 H×W or H×W×C."""
+    path = Path(path)
+    if not path.is_file():
+        raise SepgenError(f"image {path} does not exist")
+    try:
+        if path.suffix.lower() in NPY_SUFFIXES:
+            arr = np.load(path, allow_pickle=False)
+        else:
+            import warnings
+
+            import imageio.v3 as iio
+
+            with warnings.catch_warnings():  # imageio tries every plugin on a bad file; some warn
+                warnings.simplefilter("ignore")
+                arr = iio.imread(path)
+            if np.issubdtype(arr.dtype, np.integer):
+                arr = arr.astype(np.float64) / float(np.iinfo(arr.dtype).max)
+    except SepgenError:
+        raise
+    except Exception as exc:  # numpy and imageio raise many types for bad files
+        first = str(exc).splitlines()[0] if str(exc) else type(exc).__name__
+        raise SepgenError(f"cannot read image {path}: {first}") from None
+    return check_image(arr, f"image {path}")
+
+
+def save_image(path: str | os.PathLike, arr: np.ndarray) -> None:
+    """Save float32 `.npy` (same shape) or 8-bit PNG (clipped to [0, 1]); atomic."""
+    path = Path(path)
+    img = check_image(arr, "output image")
+    suffix = path.suffix.lower()
+    if suffix in NPY_SUFFIXES:
+        buf = io.BytesIO()
+        np.save(buf, np.ascontiguousarray(img), allow_pickle=False)
+        atomic.write_bytes(path, buf.getvalue())
+    elif suffix in PNG_SUFFIXES:
+        atomic.write_bytes(path, encode_png(img))
+    else:
+        raise SepgenError(f"cannot write {path}: output must end in .npy or .png")
+
+
+def encode_png(img: np.ndarray) -> bytes:
+    """8-bit PNG bytes of a float image in [0, 1] (values outside are clipped)."""
+    import imageio.v3 as iio
+
+    q = np.round(np.clip(img, 0.0, 1.0) * 255.0).astype(np.uint8)
+    if q.ndim == 3 and q.shape[2] == 1:
+        q = q[:, :, 0]
+    return iio.imwrite("<bytes>", q, extension=".png")
+
+
+def gamma_encode(img: np.ndarray, gamma: float) -> np.ndarray:
+    """img^G, sign kept (sign(x)·|x|^G) so negative inputs cannot produce NaN."""
+    return _signed_power(img, _check_gamma(gamma))
+
+
+def gamma_decode(img: np.ndarray, gamma: float) -> np.ndarray:
+    """img^(1/G), sign kept: undoes `gamma_encode`; a filter's small negative ringing stays finite."""
+    return _signed_power(img, 1.0 / _check_gamma(gamma))
+
+
+def _check_gamma(gamma: float) -> float:
+    g = float(gamma)
+    if not np.isfinite(g) or not 0.01 <= g <= 100.0:
+        raise SepgenError(f"gamma must be in 0.01..100, got {gamma!r}")
+    return g
+
+
+def _signed_power(img: np.ndarray, p: float) -> np.ndarray:
+    a = np.asarray(img, dtype=np.float64)
+    return (np.sign(a) * np.abs(a) ** p).astype(np.float32)
+
+
+def to_rgba(img: np.ndarray) -> np.ndarray:
+    """H×W×4 float32 for the GPU: gray fills channel 0, missing channels are 0."""
+    a = check_image(img)
+    if a.ndim == 2:
+        a = a[:, :, None]
+    out = np.zeros(a.shape[:2] + (4,), dtype=np.float32)
+    out[:, :, : a.shape[2]] = a
+    return out

@@ -1,0 +1,164 @@
+"""Picture reports: `sepgen report FILTER.json` (one filter) and the demo's page.
+
+`write_filter_report` makes the per-filter part; `sepgen.demo` adds the sweep,
+optimiser curves, bokeh comparisons and the verification table, and both are
+rendered through one HTML template (`index.html.j2`, beside this file).
+"""
+
+from __future__ import annotations
+
+import os
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, Callable
+
+import jinja2
+import numpy as np
+
+from .. import atomic
+from .._version import __version__
+from ..filterfile import SeparableFilter
+from . import figures
+
+Progress = Callable[[str], None]
+
+# Order and names of the metrics shown for each filter (all from SeparableFilter.metrics()).
+SHOWN_METRICS = ("relative_l2", "negative_mass", "leak", "max_error", "dc_gain", "zero_taps", "loss")
+
+
+def number(value: float | int) -> dict[str, str]:
+    """A value shown rounded, with its exact repr kept for machines (data-value)."""
+    if isinstance(value, (int, np.integer)) and not isinstance(value, bool):
+        return {"exact": str(int(value)), "shown": str(int(value))}
+    return {"exact": repr(float(value)), "shown": f"{float(value):.4g}"}
+
+
+@dataclass
+class FilterSection:
+    name: str
+    rank: int
+    shape: tuple[int, int]
+    file: str
+    description: str
+    metrics: list[tuple[str, dict[str, str]]]
+    figures: list[dict[str, str]] = field(default_factory=list)
+
+
+def filter_section(filt: SeparableFilter, file: str, description: str = "") -> FilterSection:
+    m = filt.metrics()
+    rows = [(k, number(m[k])) for k in SHOWN_METRICS if k in m]
+    return FilterSection(filt.name, filt.rank, filt.shape, file, description, rows)
+
+
+def svd_baseline(filt: SeparableFilter) -> SeparableFilter:
+    """The plain SVD rank-N approximation of the same target (the seed's starting point)."""
+    u, s, vt = np.linalg.svd(filt.target)
+    r = filt.rank
+    root = np.sqrt(s[:r])
+    v, h = (u[:, :r] * root).T, root[:, None] * vt[:r]
+    sign = np.where(v.sum(axis=1) < 0, -1.0, 1.0)[:, None]  # SVD's sign is arbitrary; show positive sums
+    return SeparableFilter(f"{filt.name}_svd", filt.target, v * sign, h * sign,
+                           filt.origin, {"method": f"SVD rank {r}"})
+
+
+def filter_image(filt: SeparableFilter, img: np.ndarray, use_gpu: bool = True) -> tuple[np.ndarray, str]:
+    """Filter `img` with the emitted GLSL shaders on the GL driver when one is available,
+    else with the NumPy reference. Returns the result and what computed it."""
+    from .. import reference
+
+    if use_gpu:
+        from ..errors import SepgenError
+
+        try:
+            from .. import glrun
+
+            return glrun.run_filter(filt, img)
+        except SepgenError:
+            pass  # no GL driver here: the NumPy reference is the same convolution
+    return reference.apply_filter(img, filt).astype(np.float32), "NumPy reference"
+
+
+def gamma_filter(filt: SeparableFilter, img: np.ndarray, gamma: float, use_gpu: bool = True) -> tuple[np.ndarray, str]:
+    """The seed's bokeh boost: img^γ, filter, then ^(1/γ) (negatives clip to 0)."""
+    boosted = np.power(np.clip(img, 0.0, None), gamma, dtype=np.float64).astype(np.float32)
+    out, how = filter_image(filt, boosted, use_gpu)
+    return np.power(np.clip(out, 0.0, None), 1.0 / gamma).astype(np.float32), how
+
+
+def bokeh_figure(filt: SeparableFilter, img: np.ndarray, gamma: float, hdr: bool, path: Path, label: str,
+                 use_gpu: bool = True) -> str:
+    """Exact 2D kernel vs SVD rank-N vs `filt` on one image; returns the renderer used."""
+    from .. import reference
+
+    exact_filter = lambda x: reference.convolve2d(x, filt.target, filt.origin)  # noqa: E731
+    boosted = np.power(np.clip(img, 0.0, None), gamma, dtype=np.float64)
+    exact = np.power(np.clip(exact_filter(boosted), 0.0, None), 1.0 / gamma)
+    svd_img, how = gamma_filter(svd_baseline(filt), img, gamma, use_gpu)
+    fit_img, _ = gamma_filter(filt, img, gamma, use_gpu)
+    crops = figures.error_crops_points(exact, size=int(max(filt.shape) * 2.2))
+    figures.bokeh_comparison(
+        [("exact 2D kernel", exact), (f"SVD rank {filt.rank}", svd_img), (f"optimised {filt.name}", fit_img)],
+        crops, hdr, path,
+        title=f"{label}: γ = {gamma:g}; separable results by {how}",
+    )
+    return how
+
+
+def render_html(context: dict[str, Any], path: Path) -> None:
+    env = jinja2.Environment(
+        loader=jinja2.FileSystemLoader(str(Path(__file__).parent)),
+        undefined=jinja2.StrictUndefined,
+        autoescape=True,
+        keep_trailing_newline=True,
+    )
+    base = {"version": __version__, "intro": "", "filters": [], "sweep": None, "figures": [], "fetches": [],
+            "verification": None, "verification_note": ""}
+    atomic.write_text(path, env.get_template("index.html.j2").render(**{**base, **context}))
+
+
+def write_filter_report(filt: SeparableFilter, out_dir: str | os.PathLike, file: str = "", image: np.ndarray | None = None,
+                        image_name: str = "", gamma: float = 8.0, use_gpu: bool = True,
+                        progress: Progress | None = None) -> FilterSection:
+    """Kernel/approximation/error maps, pass profiles, SVD energy and a bokeh comparison
+    for one filter, in `out_dir` (file names prefixed with the filter's name)."""
+    from . import scenes
+
+    say = progress or (lambda msg: None)
+    out = Path(out_dir)
+    n = filt.name
+    sec = filter_section(filt, file, filt.provenance.get("description", ""))
+    say(f"{n}: kernel maps")
+    figures.kernel_maps(filt.target, filt.reconstruct(), out / f"{n}_kernel.png", f"{n}: rank {filt.rank}")
+    figures.pass_profiles(filt.vertical, filt.horizontal, filt.origin, out / f"{n}_passes.png")
+    figures.singular_energy(np.linalg.svd(filt.target, compute_uv=False), filt.rank, out / f"{n}_svd_energy.png")
+    sec.figures += [
+        {"path": f"{n}_kernel.png", "caption": "Target kernel, separable approximation and their difference (blue = negative)."},
+        {"path": f"{n}_passes.png", "caption": "Taps of every vertical and horizontal pass; x marks exact zeros the shaders skip."},
+        {"path": f"{n}_svd_energy.png", "caption": "Share of the kernel's energy captured by the first r singular values."},
+    ]
+    if image is None:
+        image, image_name, hdr, g = scenes.night_lights(), "procedural HDR night lights", True, 1.0
+    else:
+        hdr, g = bool(np.max(image) > 1.0), gamma
+    say(f"{n}: bokeh comparison on {image_name}")
+    how = bokeh_figure(filt, image, g, hdr, out / f"{n}_bokeh.png", image_name, use_gpu)
+    sec.figures.append({"path": f"{n}_bokeh.png",
+                        "caption": f"{image_name}, γ = {g:g}: exact 2D kernel, SVD rank {filt.rank}, and this filter "
+                                   f"(separable results by {how}); crops around the brightest spots."})
+    return sec
+
+
+def report(filter_path: str | os.PathLike, out_dir: str | os.PathLike, image_path: str | os.PathLike | None = None,
+           gamma: float = 8.0, progress: Progress | None = None) -> Path:
+    """`sepgen report`: the per-filter report and its index.html."""
+    from .. import images
+
+    filt = SeparableFilter.load(filter_path)
+    img = images.load_image(image_path) if image_path else None
+    out = Path(out_dir)
+    sec = write_filter_report(filt, out, file=str(filter_path), image=img,
+                              image_name=Path(image_path).name if image_path else "", gamma=gamma, progress=progress)
+    index = out / "index.html"
+    render_html({"title": filt.name, "filters": [sec],
+                 "intro": f"Report of the filter file {Path(filter_path).name}."}, index)
+    return index

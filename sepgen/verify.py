@@ -1,0 +1,179 @@
+"""Prove the emitted shaders: emit every variant, run it on the GL driver, compare with NumPy.
+
+Each variant (language × stage × strategy × sampling × precision) is rendered with
+`sepgen.emit.render`, written to a temporary folder, run by `sepgen.glrun` on an
+image and compared with `sepgen.reference.apply_filter` (float64).
+
+Errors are relative to the reference's largest magnitude: rel = max|gpu − ref| / max|ref|.
+Tolerances follow from the formats (u = unit roundoff):
+
+    a     = max|img| · Σ_k ‖v_k‖₁‖h_k‖₁ / max|ref|   largest partial sum, in output units
+    tol   = a · (2·(H + W + rank)·2⁻²⁴              fp32 sums over H + W taps and rank components
+                 + 2⁻¹⁰   with fp16 intermediates    one rounding of each intermediate to half
+                 + 2·2⁻⁸  with linear sampling)      two passes of 8-bit bilinear weight fractions
+
+For a 50x50 disk at rank 4 and an image in [0, 1], a ≈ 1-2, so point-sampled fp32 variants
+must match to ~1e-5, fp16 to ~1e-3 and linear sampling to ~1e-2. The fp16 term is one
+half-float ulp, not half of one: llvmpipe's compute image stores to rgba16f round toward
+zero (measured errors above 2⁻¹¹), and D3D allows that too. The linear term is the D3D10+
+minimum of 8 fractional bits for filter weights; drivers that interpolate in float
+(llvmpipe does) land far below it.
+"""
+
+from __future__ import annotations
+
+import math
+import tempfile
+from dataclasses import dataclass
+from typing import TYPE_CHECKING, Any, Callable, Iterable
+
+import numpy as np
+
+from . import reference
+from .errors import SepgenError
+from .images import check_image
+
+if TYPE_CHECKING:  # pragma: no cover
+    from .filterfile import SeparableFilter
+    from .glrun import GLRunner
+
+LANGS = ("glsl", "hlsl")
+FP32_U = 2.0**-24
+FP16_ULP = 2.0**-10  # one half-float ulp: covers round-to-nearest and round-toward-zero stores
+BILINEAR_FRACTION = 2.0**-8
+DEFAULT_IMAGE_SIZE = (77, 131)  # H, W: odd, wider than one 64-wide workgroup, not a multiple of 8
+
+__all__ = ["Variant", "VariantResult", "variants", "verify", "default_image", "tolerance_for", "format_table"]
+
+
+@dataclass
+class Variant:
+    """One set of emit options."""
+
+    options: dict[str, Any]
+
+    @property
+    def name(self) -> str:
+        o = self.options
+        lang = "glsl" + o.get("glsl_version", "330") if o["lang"] == "glsl" else "hlsl"
+        sampling = "linear" if o.get("linear_sampling") else "point"
+        return f"{lang} {o['stage']} {o['strategy']} {o['precision']} {sampling}"
+
+
+@dataclass
+class VariantResult:
+    variant: Variant
+    max_abs: float = math.nan
+    max_rel: float = math.nan
+    tolerance: float = math.nan
+    error: str | None = None  # emit/compile/run failure: the variant fails
+
+    @property
+    def ok(self) -> bool:
+        return self.error is None and self.max_rel <= self.tolerance
+
+    @property
+    def name(self) -> str:
+        return self.variant.name
+
+
+def variants(langs: Iterable[str] = ("glsl",)) -> list[Variant]:
+    """Every combination of emit options the emitter supports, for these languages.
+
+    Taken from `sepgen.emit.option_combinations()`, so a new option value is verified
+    as soon as the emitter accepts it. (Compute has no linear-sampling variant and GLSL
+    300 es no compute variant: the emitter rejects those.)
+    """
+    from .emit import option_combinations
+
+    langs = tuple(langs)
+    for lang in langs:
+        if lang not in LANGS:
+            raise SepgenError(f"unknown shader language {lang!r} (known: {', '.join(LANGS)})")
+    return [Variant(o) for o in option_combinations() if o["lang"] in langs]
+
+
+def default_image(channels: int = 4, size: tuple[int, int] = DEFAULT_IMAGE_SIZE, seed: int = 0) -> np.ndarray:
+    """Deterministic test image in [0, 1]: noise (every tap matters) plus a few bright spots."""
+    rng = np.random.default_rng(seed)
+    img = rng.random((size[0], size[1], channels)) * 0.5
+    ys = rng.integers(0, size[0], 6)
+    xs = rng.integers(0, size[1], 6)
+    img[ys, xs] = 1.0  # highlights, the bokeh case
+    img[0, :] = 1.0  # a bright first row and last column: border clamping shows
+    img[:, -1] = 0.9
+    return img.astype(np.float32)
+
+
+def tolerance_for(filt: "SeparableFilter", options: dict[str, Any], img: np.ndarray, ref: np.ndarray) -> float:
+    """Relative tolerance (of max|ref|) a variant with these options must meet; see the module doc."""
+    norms = float(np.sum(np.abs(filt.vertical).sum(axis=1) * np.abs(filt.horizontal).sum(axis=1)))
+    peak = float(np.max(np.abs(ref))) or 1.0
+    amplification = max(float(np.max(np.abs(img))) * norms / peak, 1.0)
+    taps = filt.shape[0] + filt.shape[1] + filt.rank
+    bound = 2.0 * taps * FP32_U
+    if options.get("precision") == "fp16":
+        bound += FP16_ULP
+    if options.get("linear_sampling"):
+        bound += 2.0 * BILINEAR_FRACTION
+    return amplification * bound
+
+
+def verify(
+    filt: "SeparableFilter",
+    langs: Iterable[str] = ("glsl",),
+    image: np.ndarray | None = None,
+    tolerance: float | None = None,
+    runner: "GLRunner | None" = None,
+    progress: Callable[[int, int, Variant], None] | None = None,
+    only: Iterable[Variant] | None = None,
+) -> list[VariantResult]:
+    """Run every variant of `filt` on the GL driver; one result per variant, in order.
+
+    `tolerance` overrides the derived per-variant tolerance (relative to max|ref|).
+    A variant that fails to emit, compile or run is a failed result, not an exception;
+    a missing GL context or tool for the whole run raises SepgenError.
+    """
+    from . import emit
+    from .glrun import GLRunner
+
+    if tolerance is not None and not (math.isfinite(tolerance) and tolerance > 0):
+        raise SepgenError(f"tolerance must be a positive number, got {tolerance!r}")
+    img = default_image() if image is None else check_image(image)
+    ref = reference.apply_filter(img, filt)
+    peak = float(np.max(np.abs(ref))) or 1.0
+    runner = runner or GLRunner()
+    todo = list(only) if only is not None else variants(langs)
+    if any(v.options["lang"] == "hlsl" for v in todo):
+        from .crosscompile import require_tool
+
+        require_tool("glslangValidator")
+        require_tool("spirv-cross")
+    results = []
+    for i, variant in enumerate(todo):
+        if progress:
+            progress(i, len(todo), variant)
+        res = VariantResult(variant, tolerance=tolerance if tolerance is not None else tolerance_for(filt, variant.options, img, ref))
+        try:
+            with tempfile.TemporaryDirectory(prefix="sepgen-verify-") as tmp:
+                emit.write(emit.render(filt, dict(variant.options)), tmp)
+                out = runner.run(tmp, img)
+            diff = np.abs(out.astype(np.float64) - ref)
+            res.max_abs = float(np.nan_to_num(diff, nan=np.inf).max())
+            res.max_rel = res.max_abs / peak
+        except SepgenError as exc:
+            res.error = str(exc).splitlines()[0] if str(exc) else type(exc).__name__
+        results.append(res)
+    return results
+
+
+def format_table(results: list[VariantResult]) -> str:
+    """The verification table: one line per variant."""
+    width = max([len("variant")] + [len(r.name) for r in results])
+    lines = [f"{'variant':<{width}}  {'max abs':>9}  {'max rel':>9}  {'tolerance':>9}  result"]
+    for r in results:
+        if r.error is not None:
+            lines.append(f"{r.name:<{width}}  {'-':>9}  {'-':>9}  {r.tolerance:9.2e}  FAIL: {r.error}")
+        else:
+            lines.append(f"{r.name:<{width}}  {r.max_abs:9.2e}  {r.max_rel:9.2e}  {r.tolerance:9.2e}  {'ok' if r.ok else 'FAIL'}")
+    return "\n".join(lines)

@@ -1,0 +1,372 @@
+"""Emit stage: pass plan, fetch counts, literals, manifest, determinism, CLI, templates, wheel."""
+
+from __future__ import annotations
+
+import json
+import math
+import os
+import re
+import shutil
+import subprocess
+import sys
+import zipfile
+from pathlib import Path
+
+import numpy as np
+import pytest
+import scipy.ndimage as ndi
+
+from sepgen import emit
+from sepgen.emit import taps
+from sepgen.emit.literals import float_literal
+from sepgen.errors import SepgenError
+from sepgen.filterfile import SeparableFilter
+
+ROOT = Path(__file__).resolve().parent.parent
+DISK = ROOT / "tests" / "data" / "disk50_rank4.json"
+
+
+def hand_filter(rank: int = 3, shape: tuple[int, int] = (9, 7), origin: tuple[int, int] | None = (3, 5),
+                seed: int = 1, name: str = "hand") -> SeparableFilter:
+    """Random signs and magnitudes, about a third of the taps exactly zero."""
+    rng = np.random.default_rng(seed)
+    v = rng.normal(size=(rank, shape[0])) * (rng.random((rank, shape[0])) > 0.35)
+    h = rng.normal(size=(rank, shape[1])) * (rng.random((rank, shape[1])) > 0.35)
+    v[:, 0] = 0.0  # whole offsets with no tap in any component
+    h[:, -1] = 0.0
+    target = np.einsum("ki,kj->ij", v, h)
+    return SeparableFilter(name, target, v, h, origin=origin)
+
+
+def simulate(filt: SeparableFilter, plan: list[taps.PassPlan], img: np.ndarray) -> np.ndarray:
+    """Run a pass plan in NumPy: point fetches clamp, linear fetches interpolate exactly."""
+    H, W = img.shape
+
+    def read(a: np.ndarray, offset: float, linear: bool, axis: int) -> np.ndarray:
+        n = a.shape[axis]
+        idx = np.arange(n)
+        base = math.floor(offset)
+        frac = offset - base if linear else 0.0
+        i0 = np.clip(idx + base, 0, n - 1)
+        i1 = np.clip(idx + base + 1, 0, n - 1)
+        return (1 - frac) * np.take(a, i0, axis=axis) + frac * np.take(a, i1, axis=axis)
+
+    out = np.zeros((H, W))
+    inter: dict[int, np.ndarray] = {}
+    for p in plan:
+        if p.direction == "horizontal":
+            for slot, k in enumerate(p.components):
+                inter[k] = np.zeros((H, W))
+            for f in p.fetches:
+                s = read(img, f.offset, f.linear, axis=1)
+                for t in f.terms:
+                    inter[p.components[t.slot]] += t.weight * s
+        else:
+            for f in p.fetches:
+                out += f.terms[0].weight * read(inter[p.components[f.input]], f.offset, f.linear, axis=0)
+    return out
+
+
+def reference(filt: SeparableFilter, img: np.ndarray) -> np.ndarray:
+    cy, cx = filt.origin
+    H, W = filt.shape
+    return ndi.convolve(img, filt.reconstruct(), mode="nearest", origin=(cy - H // 2, cx - W // 2))
+
+
+# --- literals -------------------------------------------------------------------------------
+
+def test_literals_round_trip_float32_exactly():
+    rng = np.random.default_rng(0)
+    values = np.concatenate([
+        rng.normal(size=2000) * 10.0 ** rng.integers(-40, 38, size=2000),
+        [0.0, -0.0, 1.0, -1.0, 0.1, 1e-45, 3.4e38, 123456789.0, 1 / 3],
+    ]).astype(np.float32)
+    for x in values:
+        for lang in ("glsl", "hlsl"):
+            lit = float_literal(float(x), lang)
+            body = lit[:-1] if lang == "hlsl" else lit
+            assert lang == "glsl" or lit.endswith("f")
+            assert "." in body or "e" in body, lit  # a float literal, never an int
+            # compilers read a double, then round to float
+            assert np.float32(float(body)) == x, (x, lit)
+
+
+def test_literal_that_overflows_float32_is_an_error():
+    with pytest.raises(SepgenError, match="float32"):
+        float_literal(1e39, "glsl")
+
+
+# --- the pass plan --------------------------------------------------------------------------
+
+@pytest.mark.parametrize("seed", range(4))
+def test_fetch_counts_match_the_formula_on_filters_with_zero_taps(seed):
+    filt = hand_filter(seed=seed)
+    h32 = filt.horizontal.astype(np.float32)
+    v32 = filt.vertical.astype(np.float32)
+    union_h = int(np.any(h32 != 0, axis=0).sum())
+    sum_v = int((v32 != 0).sum())
+    assert union_h < filt.rank * filt.shape[1]  # the test filter really has zeros to skip
+    assert emit.fetch_counts(filt) == {"horizontal": union_h, "vertical": sum_v, "total": union_h + sum_v}
+    per = emit.fetch_counts(filt, strategy="per-component")
+    assert per["horizontal"] == int((h32 != 0).sum())
+
+
+@pytest.mark.parametrize("strategy", ["mrt", "per-component"])
+@pytest.mark.parametrize("linear", [False, True])
+@pytest.mark.parametrize("seed", range(3))
+def test_plan_reproduces_the_separable_convolution(strategy, linear, seed):
+    filt = hand_filter(rank=3 if seed else 11, seed=seed, origin=(3, 5) if seed != 2 else None)
+    img = np.random.default_rng(seed).random((23, 17))
+    got = simulate(filt, taps.plan_passes(filt, strategy, linear), img)
+    ref = reference(filt, img)
+    assert np.max(np.abs(got - ref)) <= 1e-5 * np.max(np.abs(ref)) + 1e-6
+
+
+def test_linear_sampling_merges_same_sign_neighbours_only():
+    # offsets are cx - j: taps (j) 0..6 with cx = 3
+    h = np.array([[1.0, 3.0, 0.0, 2.0, -2.0, 0.5, 0.5]])
+    fetches = taps.plan_fetches(h, 3, linear=True)
+    assert len(fetches) == 4  # (1, 3) merged, 2 alone, -2 alone, (0.5, 0.5) merged
+    merged = [f for f in fetches if f.linear]
+    assert [round(f.offset, 6) for f in merged] == [-3.0 + 0.5, 2.0 + 0.25]
+    assert [f.terms[0].weight for f in merged] == [1.0, 4.0]
+    assert len(taps.plan_fetches(h, 3, linear=False)) == 6
+
+
+def test_linear_sampling_keeps_shared_point_fetches_when_merging_does_not_pay():
+    # four components with the same support: a shared point fetch serves all of them
+    rng = np.random.default_rng(3)
+    h = rng.random((4, 10)) + 0.1
+    assert len(taps.plan_fetches(h, 5, linear=True)) == 10
+    # one component: five bilinear fetches
+    assert len(taps.plan_fetches(h[:1], 5, linear=True)) == 5
+
+
+def test_linear_never_costs_more_than_point():
+    for seed in range(6):
+        filt = hand_filter(rank=4, seed=seed)
+        for strategy in ("mrt", "per-component"):
+            a = emit.fetch_counts(filt, False, strategy)
+            b = emit.fetch_counts(filt, True, strategy)
+            assert b["horizontal"] <= a["horizontal"] and b["vertical"] <= a["vertical"]
+
+
+def test_more_than_eight_components_split_into_pass_pairs():
+    filt = hand_filter(rank=11, seed=5)
+    plan = taps.plan_passes(filt, "mrt")
+    assert [p.name for p in plan] == ["h0", "v0", "h1", "v1"]
+    assert [len(p.components) for p in plan] == [8, 8, 3, 3]
+    man = json.loads(emit.render(filt)["manifest.json"])
+    assert [p["blend"] for p in man["passes"]] == ["none", "none", "none", "additive"]
+    assert all(len(p["outputs"]) <= 8 for p in man["passes"])
+
+
+# --- rendered files -------------------------------------------------------------------------
+
+def test_disk_fetches_per_pixel():
+    filt = SeparableFilter.load(DISK)
+    plain = emit.fetch_counts(filt)
+    lin = emit.fetch_counts(filt, linear_sampling=True)
+    naive = 2 * 50 * filt.rank
+    assert plain["total"] < naive
+    assert lin["total"] <= 160  # the issue's goal
+
+
+@pytest.mark.parametrize("lang", ["glsl", "hlsl"])
+@pytest.mark.parametrize("linear", [False, True])
+def test_shader_reads_match_the_manifest_counts(lang, linear):
+    filt = hand_filter(rank=3, seed=7)
+    files = emit.render(filt, {"lang": lang, "linear_sampling": linear})
+    man = json.loads(files["manifest.json"])
+    point = r"texelFetch\(" if lang == "glsl" else r"\.Load\("
+    lin = r"textureLod\(" if lang == "glsl" else r"\.SampleLevel\("
+    for p in man["passes"]:
+        text = files[p["fragment"]]
+        reads = len(re.findall(point, text)) + len(re.findall(lin, text))
+        assert reads == p["fetches_per_pixel"]
+    assert sum(p["fetches_per_pixel"] for p in man["passes"]) == man["fetches_per_pixel"]["total"]
+    assert man["fetches_per_pixel"] == emit.fetch_counts(filt, linear)
+
+
+def test_zero_taps_never_reach_the_shader():
+    filt = hand_filter(seed=2)
+    for text in emit.render(filt, {"strategy": "per-component"}).values():
+        assert not re.search(r"[+-]?\b0\.0 \* ", text)
+        assert not re.search(r"\+= -?0\.0 \*", text)
+
+
+def test_manifest_follows_the_contract():
+    filt = SeparableFilter.load(DISK)
+    for opts in emit.option_combinations():
+        files = emit.render(filt, opts)
+        man = json.loads(files["manifest.json"])
+        assert man["format"] == "sepgen-manifest/1"
+        assert man["filter"] == "disk50" and man["rank"] == 4 and man["kernel_size"] == [50, 50]
+        assert man["options"] == opts
+        assert sorted(f["path"] for f in man["files"]) == sorted(p for p in files if p != "manifest.json")
+        for f in man["files"]:
+            assert f["kind"] in ("standalone", "include") and f["stage"] in ("vertex", "fragment", "compute")
+        assert set(man["textures"]) == {"source", "output"} | {f"disk50_t{k}" for k in range(4)}
+        for p in man["passes"]:
+            shaders = [p["compute"]] if opts["stage"] == "compute" else [p["vertex"], p["fragment"]]
+            assert all(s in files for s in shaders)
+            for i in p["inputs"]:
+                assert i["texture"] in man["textures"] and i["wrap"] == "clamp_to_edge"
+                # linear only where the pass really has bilinear fetches
+                assert i["filter"] == "nearest" or opts["linear_sampling"]
+            fmt = "rgba16f" if opts["precision"] == "fp16" else "rgba32f"
+            for o in p["outputs"]:
+                assert o["format"] == (fmt if o["texture"] != "output" else "rgba32f")
+            if opts["stage"] == "compute":
+                assert len(p["workgroup_size"]) == 3
+
+
+def test_every_file_starts_with_the_provenance_header():
+    filt = SeparableFilter.load(DISK)
+    files = emit.render(filt, {"linear_sampling": True}, command="sepgen emit disk.json --linear-sampling -o out")
+    counts = emit.fetch_counts(filt, True)
+    for path, text in files.items():
+        if path == "manifest.json":
+            man = json.loads(text)
+            assert "do not edit" in man["generated"] and man["command"].startswith("sepgen emit disk.json")
+            continue
+        lines = text.splitlines()
+        if lines[0].startswith("#version"):
+            lines = lines[1:]
+        head = "\n".join(lines[:8])
+        assert lines[0] == f"// {path}"
+        for needle in ("sepgen 0.1.0", "do not edit", "filter: disk50, rank 4", "relative_l2=",
+                       f"= {counts['total']}", "regenerate: sepgen emit disk.json --linear-sampling -o out"):
+            assert needle in head, (path, needle)
+
+
+def test_include_files_have_guards_and_no_version():
+    filt = SeparableFilter.load(DISK)
+    for lang, ext in (("glsl", "glsl"), ("hlsl", "hlsli")):
+        text = emit.render(filt, {"lang": lang})[f"disk50.{ext}"]
+        assert not re.search(r"^\s*#version", text, re.M)
+        assert f"#ifndef SEPGEN_disk50_{ext.upper()}" in text and text.rstrip().endswith(f"SEPGEN_disk50_{ext.upper()}")
+
+
+def test_rendering_is_deterministic_and_write_skips_unchanged(tmp_path):
+    filt = SeparableFilter.load(DISK)
+    a = emit.render(filt, {"lang": "hlsl", "linear_sampling": True})
+    b = emit.render(SeparableFilter.load(DISK), {"lang": "hlsl", "linear_sampling": True})
+    assert a == b
+    assert emit.write(a, tmp_path) == sorted(a)
+    assert emit.write(b, tmp_path) == []
+    assert {p.name for p in tmp_path.iterdir()} == set(a)
+    assert all(not t.endswith("\n\n") and t.endswith("\n") and "\r" not in t for t in a.values())
+
+
+def test_write_refuses_paths_outside_the_folder(tmp_path):
+    with pytest.raises(SepgenError):
+        emit.write({"../escape.glsl": "x"}, tmp_path)
+
+
+def test_golden_snapshots_match():
+    from tests import regen_golden
+
+    for variant in regen_golden.VARIANTS:
+        folder = ROOT / regen_golden.GOLDEN / variant
+        want = regen_golden.expected(variant)
+        have = {p.name: p.read_text(encoding="utf-8") for p in folder.iterdir()} if folder.is_dir() else {}
+        assert set(have) == set(want), f"{folder}: run `python -m tests.regen_golden` and review the diff"
+        for name in want:
+            assert have[name] == want[name], f"{folder / name} differs: run `python -m tests.regen_golden` and review"
+
+
+# --- input checking -------------------------------------------------------------------------
+
+@pytest.mark.parametrize("name", ["2blur", "my-blur", "blur x", "", "blür"])
+def test_names_that_are_not_identifiers_are_rejected(name):
+    with pytest.raises(SepgenError, match="identifier"):
+        hand_filter(name=name)
+    doc = json.loads(SeparableFilter.load(DISK).to_json())
+    doc["name"] = name
+    with pytest.raises(SepgenError, match="identifier"):
+        SeparableFilter.from_dict(doc)
+
+
+@pytest.mark.parametrize("name", ["gl_blur", "my__blur"])
+def test_names_glsl_reserves_are_rejected(name):
+    with pytest.raises(SepgenError, match="reserves"):
+        emit.render(hand_filter(name=name))
+
+
+@pytest.mark.parametrize("options, message", [
+    ({"lang": "metal"}, "lang must be one of"),
+    ({"linear": True}, "unknown emit option"),
+    ({"linear_sampling": "yes"}, "linear_sampling must be bool"),
+    ({"stage": "compute", "linear_sampling": True}, "fragment passes only"),
+    ({"stage": "compute", "glsl_version": "300es"}, "desktop GLSL"),
+])
+def test_bad_options_are_one_line_errors(options, message):
+    with pytest.raises(SepgenError, match=message):
+        emit.render(hand_filter(), options)
+
+
+def test_template_override_and_template_errors(tmp_path):
+    filt = hand_filter()
+    (tmp_path / "common").mkdir()
+    (tmp_path / "common" / "header.j2").write_text(
+        '{% macro header(path, lines, c="//") %}\n{{ c }} custom header for {{ path }}\n{% endmacro %}\n')
+    files = emit.render(filt, templates_dir=tmp_path)
+    assert files["hand_h0.frag.glsl"].splitlines()[1] == "// custom header for hand_h0.frag.glsl"
+    vert = files["hand_fullscreen.vert.glsl"]  # built-in template, overridden macro
+    assert "// custom header for hand_fullscreen.vert.glsl" in vert and "gl_Position" in vert
+    (tmp_path / "glsl").mkdir()
+    (tmp_path / "glsl" / "fullscreen.vert.glsl.j2").write_text("{{ no_such_variable }}\n")
+    with pytest.raises(SepgenError, match="no_such_variable"):
+        emit.render(filt, templates_dir=tmp_path)
+    with pytest.raises(SepgenError, match="does not exist"):
+        emit.render(filt, templates_dir=tmp_path / "missing")
+
+
+# --- CLI and packaging ----------------------------------------------------------------------
+
+def run_cli(*args: str) -> subprocess.CompletedProcess:
+    return subprocess.run([sys.executable, "-m", "sepgen", *args], capture_output=True, text=True, cwd=ROOT)
+
+
+def test_cli_emit_writes_the_folder_and_reports_bad_input(tmp_path):
+    out = tmp_path / "out"
+    r = run_cli("emit", str(DISK), "--lang", "hlsl", "--linear-sampling", "-o", str(out))
+    assert r.returncode == 0, r.stderr
+    files = emit.render(SeparableFilter.load(DISK), {"lang": "hlsl", "linear_sampling": True},
+                        command=emit.default_command(str(DISK), {"lang": "hlsl", "linear_sampling": True}, str(out)))
+    assert {p.name for p in out.iterdir()} == set(files)
+    assert all((out / n).read_text() == t for n, t in files.items())
+
+    bad = tmp_path / "bad.json"
+    bad.write_text("{not json")
+    for args in ([str(tmp_path / "missing.json")], [str(bad)], [str(DISK), "--stage", "compute", "--linear-sampling"]):
+        r = run_cli("emit", *args, "-o", str(tmp_path / "x"))
+        assert r.returncode == 2 and r.stderr.startswith("sepgen: error:") and len(r.stderr.splitlines()) == 1, r.stderr
+    assert not (tmp_path / "x").exists()
+
+
+def test_emit_does_not_import_jax(tmp_path):
+    code = (
+        "import sys, sepgen.emit, sepgen.cli.emit_cmd\n"
+        "from sepgen.cli import main\n"
+        f"assert main(['emit', {str(DISK)!r}, '-o', {str(tmp_path)!r}]) == 0\n"
+        "assert 'jax' not in sys.modules, 'emit imported jax'\n"
+    )
+    r = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, cwd=ROOT)
+    assert r.returncode == 0, r.stderr
+    assert (tmp_path / "manifest.json").exists()
+
+
+@pytest.mark.slow
+def test_wheel_ships_the_templates(tmp_path):
+    pytest.importorskip("build")
+    pytest.importorskip("hatchling")
+    r = subprocess.run([sys.executable, "-m", "build", "--wheel", "--no-isolation", "-o", str(tmp_path), str(ROOT)],
+                       capture_output=True, text=True)
+    assert r.returncode == 0, r.stderr[-2000:]
+    (wheel,) = tmp_path.glob("sepgen-*.whl")
+    names = set(zipfile.ZipFile(wheel).namelist())
+    shipped = {f"sepgen/templates/{p.relative_to(ROOT / 'templates').as_posix()}"
+               for p in (ROOT / "templates").rglob("*.j2")}
+    assert shipped and shipped <= names

@@ -1,0 +1,104 @@
+"""Filter files: exact round trip, deterministic bytes, rejected malformed files."""
+
+from __future__ import annotations
+
+import json
+
+import numpy as np
+import pytest
+
+from sepgen.errors import SepgenError
+from sepgen.filterfile import FORMAT, SeparableFilter
+from sepgen.kernels import disk
+
+
+def _filter(seed: int = 0, shape=(5, 7), rank=2) -> SeparableFilter:
+    rng = np.random.default_rng(seed)
+    target = rng.random(shape)
+    target[0, 0] = 0.0
+    v = rng.normal(size=(rank, shape[0])) * np.array([[1e-300], [1e10]])[:rank]  # extreme magnitudes
+    h = rng.normal(size=(rank, shape[1]))
+    h[0, 1] = 0.0
+    h[1, 2] = 1 / 3
+    prov = {"kernel": {"kernel": "array", "shape": list(shape)}, "weights": {"l2": 1.0, "nonneg": 0.5, "zeros": 0.3}, "lr": 0.1}
+    return SeparableFilter("f_test", target, v, h, None, prov)
+
+
+def test_save_load_save_is_byte_identical_and_floats_exact(tmp_path):
+    f = _filter()
+    f.save(tmp_path / "a.json")
+    g = SeparableFilter.load(tmp_path / "a.json")
+    g.save(tmp_path / "b.json")
+    assert (tmp_path / "a.json").read_bytes() == (tmp_path / "b.json").read_bytes()
+    for a, b in ((f.target, g.target), (f.vertical, g.vertical), (f.horizontal, g.horizontal)):
+        assert a.dtype == b.dtype == np.float64
+        assert np.array_equal(a, b)  # exact, not approximately
+    assert g.origin == (2, 3) and g.provenance == f.provenance and g.name == f.name
+
+
+def test_document_layout(tmp_path):
+    f = _filter()
+    doc = json.loads(f.to_json())
+    assert list(doc)[:6] == ["format", "name", "origin", "rank", "target", "components"]
+    assert doc["format"] == FORMAT
+    assert len(doc["components"]) == 2 and set(doc["components"][0]) == {"vertical", "horizontal"}
+    approx = sum(np.outer(c["vertical"], c["horizontal"]) for c in doc["components"])
+    assert np.array_equal(approx, f.reconstruct())
+    m = doc["metrics"]
+    assert m["zero_taps"] == 1 and "loss_terms" in m and "loss" in m
+    for key in ("relative_l2", "negative_mass", "leak", "max_error"):
+        assert key in m
+
+
+def test_same_filter_same_bytes():
+    assert _filter(3).to_json() == _filter(3).to_json()
+    assert _filter(3).to_json() != _filter(4).to_json()
+
+
+def test_metrics_are_recomputed_not_trusted(tmp_path):
+    f = _filter()
+    doc = json.loads(f.to_json())
+    doc["metrics"]["zero_taps"] = 999
+    g = SeparableFilter.from_dict(doc)
+    assert g.metrics()["zero_taps"] == 1
+
+
+def _doc(**change):
+    doc = json.loads(SeparableFilter("k", disk(3), np.ones((1, 3)), np.ones((1, 3))).to_json())
+    doc.update(change)
+    return doc
+
+
+@pytest.mark.parametrize(
+    "doc, words",
+    [
+        (_doc(format="other/1"), "format"),
+        (_doc(name="3bad"), "identifier"),
+        (_doc(components=[]), "non-empty"),
+        (_doc(components=[{"vertical": [1, 1, 1]}]), "'vertical' and 'horizontal'"),
+        (_doc(components=[{"vertical": [1, 1], "horizontal": [1, 1, 1]}]), "2x3 taps"),
+        (_doc(target=[[1, 2], [3]]), "target"),
+        (_doc(origin=[5, 5]), "origin"),
+        (_doc(origin=[1.5, 1]), "origin"),
+        (_doc(provenance=[]), "provenance"),
+        ([], "JSON object"),
+    ],
+)
+def test_rejects_malformed_documents(doc, words):
+    with pytest.raises(SepgenError, match=words) as err:
+        SeparableFilter.from_dict(doc)
+    assert "\n" not in str(err.value)
+
+
+def test_rejects_bad_files(tmp_path):
+    (tmp_path / "nan.json").write_text(json.dumps(_doc()).replace("1.0", "NaN", 1))
+    (tmp_path / "broken.json").write_text("{\"format\": ")
+    for name, words in (("nan.json", "NaN"), ("broken.json", "not valid JSON"), ("missing.json", "does not exist")):
+        with pytest.raises(SepgenError, match=words) as err:
+            SeparableFilter.load(tmp_path / name)
+        assert "\n" not in str(err.value)
+
+
+def test_refuses_to_write_non_finite(tmp_path):
+    with pytest.raises(SepgenError):
+        SeparableFilter("k", np.ones((2, 2)), np.array([[np.nan, 1.0]]), np.ones((1, 2)))

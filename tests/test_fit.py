@@ -1,0 +1,252 @@
+"""sepgen.fit / sepgen.sweep: scaling, the seed's result, pruning, sweeps, validation."""
+
+from __future__ import annotations
+
+import importlib
+import subprocess
+import sys
+
+import jax
+import jax.numpy as jnp
+import numpy as np
+import pytest
+
+import sepgen
+from sepgen import metrics
+from sepgen.errors import SepgenError
+from sepgen.filterfile import SeparableFilter
+from sepgen.fitting import lowrank
+from sepgen.fitting import prune as pruning
+from sepgen.fitting.core import recommended
+from sepgen.kernels import disk, gaussian, polygon
+
+sweep_module = importlib.import_module("sepgen.fitting.sweep")
+SEED = {"l2": 1.0, "nonneg": 1.0, "zeros": 1.0}
+
+
+def test_import_sepgen_does_not_import_jax():
+    code = "import sys, sepgen; sepgen.kernels.disk(5); sepgen.SeparableFilter; assert 'jax' not in sys.modules, 'jax'"
+    subprocess.run([sys.executable, "-c", code], check=True)
+
+
+def test_lowrank_matches_truncated_svd_and_energy():
+    k = polygon(21)
+    u, s, vt = np.linalg.svd(k)
+    v, h = lowrank.svd_components(k, 3)
+    assert v.shape == (3, 21) and h.shape == (3, 21)
+    assert np.allclose(v.T @ h, (u[:, :3] * s[:3]) @ vt[:3], atol=1e-12)
+    assert np.all(h.sum(axis=1) >= 0)  # deterministic signs
+    assert np.allclose(lowrank.singular_values(k), s)
+    e = lowrank.energy(k)
+    assert np.all(np.diff(e) >= -1e-15) and e[-1] == pytest.approx(1.0)
+    assert lowrank.energy(np.ones((4, 6)))[0] == pytest.approx(1.0)  # a box is separable
+
+
+def test_fit_result_shape_scale_and_provenance():
+    f = sepgen.fit(disk(20), 3, steps=50)
+    assert isinstance(f, SeparableFilter)
+    assert f.vertical.shape == (3, 20) and f.horizontal.shape == (3, 20) and f.rank == 3
+    assert f.target.sum() == pytest.approx(1.0)  # unit DC gain
+    assert np.array_equal(f.target, disk(20) / disk(20).sum())
+    assert f.reconstruct().sum() == pytest.approx(1.0, rel=0.05)
+    p = f.provenance
+    for key in ("sepgen", "kernel", "normalize", "weights", "optimizer", "steps", "lr", "init", "seed", "prune", "loss"):
+        assert key in p
+    assert p["weights"]["l2"] == 1.0 and p["weights"]["nonneg"] == 1.0 and p["weights"]["l1"] == 0.0
+    assert p["normalize"] == "sum" and p["steps"] == 50 and p["optimizer"] == "gd"
+    # the stored loss is the NumPy loss of the stored components (peak-1 scale)
+    assert f.metrics()["loss"] == pytest.approx(p["loss"]["fit"], rel=1e-12)
+    assert f.history.shape == (51, 2) and f.history[0, 0] == 0 and f.history[-1, 0] == 50
+    assert f.history[0, 1] == pytest.approx(p["loss"]["initial"], rel=1e-5)
+
+
+def test_kernel_spec_gives_name_and_canonical_provenance():
+    f = sepgen.fit({"kernel": "polygon", "size": 15}, 2, steps=5)
+    assert f.name == "polygon15"
+    assert f.provenance["kernel"] == {"kernel": "polygon", "size": 15, "sides": 6, "rotation": 0.0, "antialias": False}
+    g = sepgen.fit(disk(9), 1, steps=5, name="my_disk")
+    assert g.name == "my_disk" and g.provenance["kernel"] == {"kernel": "array", "shape": [9, 9]}
+
+
+def test_fit_is_deterministic():
+    a = sepgen.fit(disk(16), 2, steps=100, prune=0.2)
+    b = sepgen.fit(disk(16), 2, steps=100, prune=0.2)
+    assert a.to_json() == b.to_json()
+
+
+@pytest.mark.parametrize(
+    "kwargs",
+    [
+        dict(optimizer="gd", lr=0.1),
+        dict(optimizer="gd", lr=50.0),  # far too large: the loop must still not return something worse
+        dict(optimizer="adam", lr=0.05),
+        dict(optimizer="lbfgs"),
+        dict(optimizer="gd", init="random", seed=3),
+        dict(optimizer="gd", weights={"l2": 1.0, "l1": 1.0, "max_error": 0.5, "dc": 1.0, "zeros_distance": 1.0}),
+    ],
+)
+def test_fit_never_ends_worse_than_its_start(kwargs):
+    f = sepgen.fit(gaussian(12, 2.5) + disk(12), 2, steps=60, **kwargs)
+    loss = f.provenance["loss"]
+    assert loss["fit"] <= loss["initial"] * (1 + 1e-6)
+    assert f.metrics()["loss"] <= loss["initial"] * (1 + 1e-6)
+
+
+def test_fit_improves_on_svd_for_the_seed_loss():
+    f = sepgen.fit(disk(24), 3, steps=300)
+    assert f.provenance["loss"]["fit"] < 0.95 * f.provenance["loss"]["initial"]
+
+
+def _seed_loop(ref: np.ndarray, rank: int, steps: int, lr: float, w: tuple[float, float, float]):
+    """The post's method: list of (v, h) pairs, jax.grad of the list model, jitted step, Python loop."""
+    n = ref.shape[0]
+    ref32 = jnp.asarray(ref, jnp.float32)
+
+    def model(vs):
+        dst = jnp.zeros((n, n))
+        for p in vs:
+            dst += jnp.outer(p[0], p[1])
+        return dst
+
+    def loss(vs, a, b, c):
+        t = model(vs)
+        return a * jnp.mean(jnp.square(t - ref32)) + b * jnp.mean(-jnp.minimum(t, 0.0)) + c * jnp.mean((ref32 == 0.0) * jnp.abs(t))
+
+    @jax.jit
+    def step(vs, lr, a, b, c):
+        g = jax.grad(loss)(vs, a, b, c)
+        return [(p[0] - lr * q[0], p[1] - lr * q[1]) for p, q in zip(vs, g)]
+
+    u, s, vt = np.linalg.svd(ref)
+    vs = [(jnp.asarray(u[:, i] * np.sqrt(s[i]), jnp.float32), jnp.asarray(vt[i] * np.sqrt(s[i]), jnp.float32)) for i in range(rank)]
+    for _ in range(steps):
+        vs = step(vs, lr, *w)
+    v = np.array([np.asarray(p[0], np.float64) for p in vs])
+    h = np.array([np.asarray(p[1], np.float64) for p in vs])
+    return metrics.weighted_loss(metrics.loss_terms(v.T @ h, ref, (n // 2, n // 2)), dict(zip(("l2", "nonneg", "zeros"), w)))
+
+
+def test_gd_reaches_the_seeds_loss():
+    # The seed's setup (binary disk, rank 4, gd, lr 0.1, weights 1/1/1), shortened to 400 steps.
+    ref = disk(50)
+    want = _seed_loop(ref, 4, 400, 0.1, (1.0, 1.0, 1.0))
+    f = sepgen.fit(ref, 4, SEED, "gd", 400, 0.1)
+    got = f.metrics()["loss"]
+    assert got == pytest.approx(want, rel=2e-3)
+    assert got < f.provenance["loss"]["initial"]
+
+
+def test_pruning_yields_exact_zeros_within_tolerance():
+    f = sepgen.fit(disk(30), 4, dict(l2=1.0, nonneg=1.5, zeros=0.3), steps=800, prune=0.2)
+    p = f.provenance
+    zeros_v, zeros_h = f.vertical == 0.0, f.horizontal == 0.0
+    assert zeros_v.sum() + zeros_h.sum() > 0
+    assert f.metrics()["zero_taps"] == zeros_v.sum() + zeros_h.sum()
+    assert not np.any(np.signbit(f.vertical[zeros_v])) and not np.any(np.signbit(f.horizontal[zeros_h]))  # +0.0
+    assert 0 < p["prune_threshold_used"] <= 0.2
+    assert p["loss"]["pruned"] <= p["loss"]["fit"] * (1 + pruning.TOLERANCE) + 1e-12
+    assert f.metrics()["loss"] == pytest.approx(p["loss"]["pruned"], rel=1e-12)
+    assert f.history[-1, 0] == 1600  # the refit continues the curve
+
+
+def test_pruning_backs_off_when_the_loss_would_rise_too_much():
+    f = sepgen.fit(disk(30), 4, dict(l2=1.0, nonneg=1.5, zeros=0.3), steps=200, prune=0.9)
+    p = f.provenance
+    assert p["prune_threshold_used"] < 0.9
+    final = p["loss"].get("pruned", p["loss"]["fit"])
+    assert final <= p["loss"]["fit"] * (1 + pruning.TOLERANCE) + 1e-12
+
+
+def test_prune_masks_are_relative_to_each_vectors_peak():
+    v = np.array([[1.0, 0.1, -0.3, 0.0]])
+    h = np.array([[-10.0, 1.0, 3.0, 2.5]])
+    mv, mh = pruning.masks_for(v, h, 0.25)
+    assert mv.tolist() == [[True, False, True, False]]
+    assert mh.tolist() == [[True, False, True, True]]
+
+
+def test_sweep_cell_equals_single_fit():
+    kernel = disk(20)
+    cells = sepgen.sweep(kernel, 3, nonneg=(0.0, 1.5), zeros=(0.3, 0.8), steps=300, prune=0.2)
+    assert [c.name for c in cells] == ["kernel_n0_z0p3", "kernel_n0_z0p8", "kernel_n1p5_z0p3", "kernel_n1p5_z0p8"]
+    assert [(c.provenance["weights"]["nonneg"], c.provenance["weights"]["zeros"]) for c in cells] == [
+        (0.0, 0.3), (0.0, 0.8), (1.5, 0.3), (1.5, 0.8)]
+    single = sepgen.fit(kernel, 3, dict(l2=1.0, nonneg=1.5, zeros=0.8), steps=300, prune=0.2)
+    cell = cells[3]
+    np.testing.assert_allclose(cell.vertical, single.vertical, rtol=1e-5, atol=1e-9)
+    np.testing.assert_allclose(cell.horizontal, single.horizontal, rtol=1e-5, atol=1e-9)
+    assert np.array_equal(cell.vertical == 0, single.vertical == 0)
+    assert cell.provenance["loss"] == pytest.approx(single.provenance["loss"], rel=1e-5)
+
+
+def test_sweep_default_grid_and_names():
+    cells = sepgen.sweep({"kernel": "disk", "size": 8}, 2, steps=3)
+    assert len(cells) == 9
+    assert cells[4].name == "disk8_n0p5_z0p3"
+    assert sweep_module.weight_label(1e-05) == "1em05"
+
+
+def test_progress_is_reported_in_at_most_ten_chunks():
+    calls = []
+    sepgen.fit(disk(10), 2, steps=123, progress=lambda *a: calls.append(a))
+    assert 1 <= len(calls) <= 10
+    assert [c[1] for c in calls] == sorted(c[1] for c in calls) and calls[-1][1] == 123
+    assert all(c[0] == "fit" and c[2] == 123 and np.isfinite(c[3]) for c in calls)
+
+
+def test_recommended_settings_are_the_option_defaults():
+    r = recommended()
+    assert r["weights"]["nonneg"] == 1.5 and r["weights"]["zeros"] == 0.3 and r["prune"] == 0.2
+    assert r["optimizer"] == "gd" and r["steps"] == 5000 and r["lr"] == 0.1
+
+
+def test_random_init_depends_on_seed():
+    a = sepgen.fit(disk(10), 2, steps=0, init="random", seed=1)
+    b = sepgen.fit(disk(10), 2, steps=0, init="random", seed=1)
+    c = sepgen.fit(disk(10), 2, steps=0, init="random", seed=2)
+    assert np.array_equal(a.vertical, b.vertical) and not np.array_equal(a.vertical, c.vertical)
+
+
+@pytest.mark.parametrize(
+    "args, kwargs, words",
+    [
+        ((disk(5), 0), {}, "rank must be >= 1"),
+        ((disk(5), 65), {}, "rank must be <= 64"),
+        ((disk(5), 6), {}, "larger than the kernel"),
+        ((disk(5), 1.5), {}, "rank must be int"),
+        ((disk(5), 1), dict(lr=float("nan")), "lr must be finite"),
+        ((disk(5), 1), dict(lr=-1.0), "lr must be >= 0"),
+        ((disk(5), 1), dict(steps=-1), "steps must be >= 0"),
+        ((disk(5), 1), dict(optimizer="sgd"), "optimizer must be one of"),
+        ((disk(5), 1), dict(init="zeros"), "init must be one of"),
+        ((disk(5), 1), dict(prune=1.5), "prune must be <= 1"),
+        ((disk(5), 1), dict(weights={"l3": 1.0}), "unknown loss weight"),
+        ((disk(5), 1), dict(weights={"nonneg": -1.0}), "nonneg must be >= 0"),
+        ((disk(5), 1), dict(weights={"zeros": float("inf")}), "zeros must be finite"),
+        ((disk(5), 1), dict(name="not-an-identifier"), "identifier"),
+        ((np.zeros((3, 3)), 1), {}, "all zero"),
+        ((np.ones(4), 1), {}, "2D"),
+        (({"kernel": "disk", "size": 5, "sigma": 1.0}, 1), {}, "no option"),
+    ],
+)
+def test_fit_rejects_bad_arguments(args, kwargs, words):
+    with pytest.raises(SepgenError, match=words) as err:
+        sepgen.fit(*args, **kwargs)
+    assert "\n" not in str(err.value)
+
+
+def test_sweep_rejects_bad_grids():
+    with pytest.raises(SepgenError, match="at least one"):
+        sepgen.sweep(disk(5), 1, nonneg=())
+    with pytest.raises(SepgenError, match="repeat"):
+        sepgen.sweep(disk(5), 1, zeros=(0.3, 0.3))
+    with pytest.raises(SepgenError, match=">= 0"):
+        sepgen.sweep(disk(5), 1, nonneg=(-1.0,))
+
+
+def test_divergence_keeps_the_best_iterate_and_says_so():
+    # lr so large that gd overflows: an earlier (finite) iterate is returned and provenance says so
+    f = sepgen.fit(disk(10), 2, steps=30, lr=1e6)
+    assert np.all(np.isfinite(f.vertical)) and f.provenance["loss"]["fit"] <= f.provenance["loss"]["initial"]
+    assert f.provenance["diverged"] is True
+    assert "diverged" not in sepgen.fit(disk(10), 2, steps=30).provenance

@@ -1,0 +1,308 @@
+"""The GL runner, HLSL cross-compilation and every emitted shader variant on a real GL driver.
+
+Marked `gpu`: skipped without a GL context, failed instead with CI=true (see conftest).
+Images are small (llvmpipe in CI) but narrower than the kernels, so borders are exercised.
+"""
+
+from __future__ import annotations
+
+import json
+import shutil
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from sepgen import SeparableFilter, SepgenError, crosscompile, reference
+from sepgen import verify as verifying
+
+try:  # tests/ may or may not be a package
+    from .handwritten import write_folder
+except ImportError:
+    from handwritten import write_folder
+
+gpu = pytest.mark.gpu
+
+
+def make_filter(name: str, rank: int, shape: tuple[int, int], origin=None, seed: int = 0, positive: bool = False) -> SeparableFilter:
+    """Random components: asymmetric, so a flipped or shifted tap changes the result."""
+    rng = np.random.default_rng(seed)
+    draw = (lambda s: rng.random(s) + 0.05) if positive else rng.standard_normal
+    v, h = draw((rank, shape[0])), draw((rank, shape[1]))
+    return SeparableFilter(name, v.T @ h, v, h, origin=origin)
+
+
+def svd_filter(name: str, kernel: np.ndarray, rank: int) -> SeparableFilter:
+    u, s, vt = np.linalg.svd(kernel / kernel.sum())
+    return SeparableFilter(name, kernel / kernel.sum(), (u[:, :rank] * s[:rank]).T, vt[:rank])
+
+
+def image(shape, seed: int = 1) -> np.ndarray:
+    return np.random.default_rng(seed).random(shape).astype(np.float32)
+
+
+# -- the runner on hand-written shaders (no emit stage involved) ------------------------------
+
+@gpu
+@pytest.mark.parametrize("compute", [False, True], ids=["fragment", "compute"])
+@pytest.mark.parametrize("shape", [(29, 37), (29, 37, 1), (29, 37, 3), (29, 37, 4)])
+def test_runner_matches_reference(gl_runner, tmp_path, compute, shape) -> None:
+    filt = make_filter("hand", 2, (6, 9), origin=(1, 6))
+    folder = write_folder(tmp_path, filt.vertical, filt.horizontal, filt.origin, compute=compute)
+    img = image(shape)
+    out = gl_runner.run(folder, img)
+    assert out.shape == img.shape and out.dtype == np.float32
+    ref = reference.apply_filter(img, filt)
+    assert np.max(np.abs(out - ref)) <= 1e-5 * np.max(np.abs(ref))
+
+
+@gpu
+def test_runner_does_not_flip_rows(gl_runner, tmp_path) -> None:
+    # A 1-tap shift down by one row: out[y] = in[y − 1] (clamped), for v = [0, 1] with cy = 0.
+    folder = write_folder(tmp_path, np.array([[0.0, 1.0]]), np.array([[1.0]]), (0, 0))
+    img = np.arange(20, dtype=np.float32).reshape(5, 4)
+    out = gl_runner.run(folder, img)
+    np.testing.assert_array_equal(out[1:], img[:-1])
+    np.testing.assert_array_equal(out[0], img[0])
+
+
+@gpu
+def test_shader_compile_error_is_one_line(gl_runner, tmp_path) -> None:
+    folder = write_folder(tmp_path, np.ones((1, 3)), np.ones((1, 3)), (1, 1))
+    (folder / "h0.frag.glsl").write_text("#version 330\nvoid main() { undefined_thing(); }\n")
+    with pytest.raises(crosscompile.CompileError) as info:
+        gl_runner.run(folder, image((4, 4)))
+    assert "h0.frag.glsl" in str(info.value) and "\n" not in str(info.value)
+    assert info.value.log
+
+
+@gpu
+def test_missing_or_bad_manifest(gl_runner, tmp_path) -> None:
+    with pytest.raises(SepgenError, match="does not exist"):
+        gl_runner.run(tmp_path, image((4, 4)))
+    (tmp_path / "manifest.json").write_text(json.dumps({"format": "other"}))
+    with pytest.raises(SepgenError, match="not a sepgen-manifest/1"):
+        gl_runner.run(tmp_path, image((4, 4)))
+
+
+@gpu
+def test_manifest_cannot_reach_outside_its_folder(gl_runner, tmp_path) -> None:
+    folder = write_folder(tmp_path / "f", np.ones((1, 1)), np.ones((1, 1)), (0, 0))
+    doc = json.loads((folder / "manifest.json").read_text())
+    doc["passes"][0]["fragment"] = "../evil.glsl"
+    doc["files"].append({"path": "../evil.glsl", "lang": "glsl", "stage": "fragment", "entry": "main", "pass": 0, "kind": "standalone"})
+    (tmp_path / "evil.glsl").write_text("#version 330\nvoid main() {}\n")
+    (folder / "manifest.json").write_text(json.dumps(doc))
+    with pytest.raises(SepgenError, match="outside the folder"):
+        gl_runner.run(folder, image((4, 4)))
+
+
+# -- HLSL through glslang + spirv-cross -------------------------------------------------------
+
+HLSL_VERT = """
+float4 vs_main(uint id : SV_VertexID) : SV_Position {
+    float2 p = float2((id << 1) & 2, id & 2);
+    return float4(p * 2.0 - 1.0, 0.0, 1.0);
+}
+"""
+# Two textures on units 0 and 1: one read with Load (no sampler: spirv-cross adds a dummy),
+# one with SampleLevel through a sampler in s1 (a renamed combined sampler).
+HLSL_FRAG = """
+Texture2D<float4> u_a : register(t0);
+Texture2D<float4> u_b : register(t1);
+SamplerState u_b_sampler : register(s1);
+struct Out { float4 shifted : SV_Target0; float4 sampled : SV_Target1; };
+Out ps_main(float4 pos : SV_Position) {
+    uint w, h;
+    u_a.GetDimensions(w, h);
+    int2 p = int2(pos.xy);
+    Out o;
+    o.shifted = u_a.Load(int3(clamp(p + int2(1, 0), int2(0, 0), int2(w - 1, h - 1)), 0));
+    o.sampled = 2.0 * u_b.SampleLevel(u_b_sampler, (float2(p) + float2(0.5, 1.0)) / float2(w, h), 0);
+    return o;
+}
+"""
+
+
+def hlsl_folder(tmp_path: Path) -> Path:
+    (tmp_path / "v.hlsl").write_text(HLSL_VERT)
+    (tmp_path / "f.hlsl").write_text(HLSL_FRAG)
+    nearest = {"filter": "nearest", "wrap": "clamp_to_edge"}
+    doc = {
+        "format": "sepgen-manifest/1",
+        "files": [
+            {"path": "f.hlsl", "lang": "hlsl", "stage": "fragment", "entry": "ps_main", "pass": 0, "kind": "standalone"},
+            {"path": "v.hlsl", "lang": "hlsl", "stage": "vertex", "entry": "vs_main", "pass": None, "kind": "standalone"},
+        ],
+        "textures": {"source": {"role": "input"}, "t0": {"role": "intermediate", "format": "rgba32f"},
+                     "output": {"role": "output", "format": "rgba32f"}},
+        "passes": [{
+            "index": 0, "name": "p", "vertex": "v.hlsl", "fragment": "f.hlsl", "blend": "none",
+            "inputs": [{"texture": "source", "uniform": "u_a", "binding": 0, **nearest},
+                       {"texture": "source", "uniform": "u_b", "binding": 1, "filter": "linear", "wrap": "clamp_to_edge",
+                        "sampler": "u_b_sampler"}],
+            "outputs": [{"texture": "output", "location": 0, "format": "rgba32f"},
+                        {"texture": "t0", "location": 1, "format": "rgba32f"}],
+        }],
+    }
+    (tmp_path / "manifest.json").write_text(json.dumps(doc))
+    return tmp_path
+
+
+@gpu
+def test_hlsl_runs_through_spirv_cross(gl_runner, cross_tools, tmp_path) -> None:
+    folder = hlsl_folder(tmp_path)
+    img = image((7, 5, 4))
+    pipe = gl_runner.prepare(folder, 5, 7)
+    try:
+        pipe.upload(img)
+        pipe.execute()
+        shifted = pipe.read()
+        sampled = np.frombuffer(pipe.textures["t0"].read(), dtype=np.float32).reshape(7, 5, 4)
+    finally:
+        pipe.release()
+    # Load: out[y, x] = in[y, min(x + 1, w − 1)]: unit 0 bound through the dummy sampler.
+    np.testing.assert_array_equal(shifted[:, :-1], img[:, 1:])
+    np.testing.assert_array_equal(shifted[:, -1], img[:, -1])
+    # SampleLevel halfway between rows y and y+1 (clamped), linear sampler on unit 1.
+    want = img + np.concatenate([img[1:], img[-1:]], axis=0)
+    np.testing.assert_allclose(sampled, want, rtol=1e-5, atol=1e-6)
+
+
+def test_crosscompile_gives_bindings_to_renamed_samplers(cross_tools) -> None:
+    glsl = crosscompile.hlsl_to_glsl(HLSL_FRAG, "ps_main", "fragment", "f.hlsl")
+    assert "layout(binding = 0) uniform sampler2D SPIRV_Cross_Combinedu_aSPIRV_Cross_DummySampler" in glsl
+    assert "layout(binding = 1) uniform sampler2D SPIRV_Cross_Combinedu_bu_b_sampler" in glsl
+
+
+def test_crosscompile_error_names_file_and_line(cross_tools) -> None:
+    with pytest.raises(crosscompile.CompileError) as info:
+        crosscompile.hlsl_to_glsl("float4 ps_main() : SV_Target { return undefined; }", "ps_main", "fragment", "bad.hlsl")
+    assert "bad.hlsl" in str(info.value) and "\n" not in str(info.value)
+
+
+def test_missing_tool_names_the_debian_package(monkeypatch) -> None:
+    monkeypatch.setattr(shutil, "which", lambda name: None)
+    with pytest.raises(SepgenError, match="glslang-tools"):
+        crosscompile.hlsl_to_glsl(HLSL_FRAG, "ps_main", "fragment")
+    with pytest.raises(SepgenError, match="install the Debian package spirv-cross"):
+        crosscompile.spirv_to_glsl(b"")
+
+
+def test_unknown_stage() -> None:
+    with pytest.raises(SepgenError, match="unknown shader stage"):
+        crosscompile.hlsl_to_spirv("", "main", "geometry")
+
+
+# -- every emitted variant against the reference ----------------------------------------------
+
+from sepgen import kernels  # noqa: E402
+
+FILTERS = {
+    # even height, non-default origin, mixed-sign taps: flips and off-by-one origins show
+    "asym": lambda: make_filter("asym", 2, (6, 9), origin=(1, 6)),
+    "disk": lambda: svd_filter("disk", kernels.disk(12), 4),
+    # rank 9 crosses the 8-target MRT split (two pass pairs, the second adds into output)
+    "rank9": lambda: make_filter("rank9", 9, (5, 7), seed=2, positive=True),
+    # even sizes with the default origin (2, 2)
+    "rank1": lambda: make_filter("rank1", 1, (4, 4), seed=3, positive=True),
+}
+CHANNELS = (1, 3, 4)
+
+
+def check_variant(runner, filt, options, img) -> verifying.VariantResult:
+    [res] = verifying.verify(filt, image=img, runner=runner, only=[verifying.Variant(dict(options))])
+    assert res.error is None, res.error
+    assert res.max_rel <= res.tolerance, f"{res.name}: {res.max_rel:.3g} > {res.tolerance:.3g}"
+    return res
+
+
+def _all_variants() -> list:
+    try:
+        return verifying.variants(("glsl", "hlsl"))
+    except ImportError:  # the emit stage is missing: the test below fails loudly instead
+        return []
+
+
+@gpu
+@pytest.mark.parametrize("index, variant", list(enumerate(_all_variants())), ids=lambda x: x.name if hasattr(x, "name") else str(x))
+def test_every_variant_on_asymmetric_kernel(gl_runner, cross_tools, index, variant) -> None:
+    # 29x37 is narrower than a 64-wide compute workgroup and the 9-wide kernel reaches the borders.
+    img = image((29, 37, CHANNELS[index % 3]), seed=index)
+    if CHANNELS[index % 3] == 1:
+        img = img[:, :, 0]
+    check_variant(gl_runner, FILTERS["asym"](), variant.options, img)
+
+
+def test_variant_list_is_complete() -> None:
+    names = [v.name for v in verifying.variants(("glsl", "hlsl"))]
+    assert len(names) == len(set(names))
+    for must in ("glsl330 fragment mrt fp32 point", "glsl300es fragment per-component fp16 linear",
+                 "glsl450 compute per-component fp16 point", "hlsl fragment mrt fp32 linear", "hlsl compute mrt fp16 point"):
+        assert must in names
+    assert not any("compute" in n and "linear" in n for n in names)
+
+
+SOME_VARIANTS = [
+    {"lang": "glsl", "stage": "fragment", "strategy": "mrt"},
+    {"lang": "glsl", "stage": "fragment", "strategy": "per-component", "linear_sampling": True},
+    {"lang": "glsl", "glsl_version": "450", "stage": "compute", "strategy": "mrt", "precision": "fp16"},
+    {"lang": "hlsl", "stage": "fragment", "strategy": "mrt", "linear_sampling": True},
+    {"lang": "hlsl", "stage": "compute", "strategy": "per-component"},
+]
+
+
+@gpu
+@pytest.mark.parametrize("name", ["disk", "rank9", "rank1"])
+@pytest.mark.parametrize("options", SOME_VARIANTS, ids=lambda o: "-".join(str(v) for v in o.values()))
+def test_kernels_and_ranks(gl_runner, cross_tools, name, options) -> None:
+    img = image((23, 31, 3), seed=len(name))
+    check_variant(gl_runner, FILTERS[name](), options, img)
+
+
+@gpu
+@pytest.mark.parametrize("lang", ["glsl", "hlsl"])
+def test_default_image_spans_several_workgroups(gl_runner, cross_tools, lang) -> None:
+    filt = FILTERS["disk"]()
+    for strategy in ("mrt", "per-component"):
+        check_variant(gl_runner, filt, {"lang": lang, "stage": "compute", "strategy": strategy}, verifying.default_image())
+
+
+@gpu
+@pytest.mark.parametrize("wrong", ["flipped", "shifted"])
+def test_verify_catches_a_wrong_shader(gl_runner, monkeypatch, wrong) -> None:
+    """Compare correct shaders with a reference of a flipped / origin-shifted kernel: must fail."""
+    filt = FILTERS["asym"]()
+
+    def bad_reference(img, f):
+        if wrong == "flipped":
+            return reference.convolve_separable(img, f.vertical, f.horizontal[:, ::-1], f.origin)
+        return reference.convolve_separable(img, f.vertical, f.horizontal, (f.origin[0], f.origin[1] - 1))
+
+    monkeypatch.setattr(verifying.reference, "apply_filter", bad_reference)
+    [res] = verifying.verify(filt, image=image((29, 37, 3)), runner=gl_runner,
+                             only=[verifying.Variant({"lang": "glsl"})])
+    assert res.error is None and not res.ok
+
+
+def test_tolerance_follows_the_formats() -> None:
+    filt = FILTERS["disk"]()
+    img = verifying.default_image()
+    ref = reference.apply_filter(img, filt)
+    tol = {k: verifying.tolerance_for(filt, o, img, ref) for k, o in {
+        "fp32": {"precision": "fp32"}, "fp16": {"precision": "fp16"},
+        "linear": {"precision": "fp32", "linear_sampling": True}}.items()}
+    assert 1e-6 < tol["fp32"] < 3e-5  # "~1e-5 relative"
+    assert tol["fp16"] > tol["fp32"] + 2.0**-10 * 0.99
+    assert tol["linear"] > tol["fp32"] + 2 * 2.0**-8 * 0.99
+    # A filter whose components cancel (large partial sums) gets a proportionally larger bound.
+    loud = SeparableFilter("loud", filt.target, np.vstack([filt.vertical, filt.vertical, filt.vertical]),
+                           np.vstack([filt.horizontal * 10, -filt.horizontal * 10, filt.horizontal]))
+    assert verifying.tolerance_for(loud, {"precision": "fp32"}, img, reference.apply_filter(img, loud)) > 10 * tol["fp32"]
+
+
+def test_bad_verify_arguments() -> None:
+    with pytest.raises(SepgenError, match="unknown shader language"):
+        verifying.variants(("metal",))
+    with pytest.raises(SepgenError, match="tolerance"):
+        verifying.verify(FILTERS["rank1"](), tolerance=-1.0)

@@ -1,0 +1,115 @@
+"""Kernels: shapes, scale, symmetry, files, and every rejected input."""
+
+from __future__ import annotations
+
+import math
+
+import numpy as np
+import pytest
+
+from sepgen import kernels
+from sepgen.errors import SepgenError
+
+
+def test_disk50_is_the_seeds_binary_circle():
+    k = kernels.disk(50)
+    assert k.shape == (50, 50) and k.dtype == np.float64
+    assert set(np.unique(k)) == {0.0, 1.0}
+    assert abs(k.sum() - math.pi * 25**2) < 0.02 * math.pi * 25**2
+    assert np.array_equal(k, k[::-1]) and np.array_equal(k, k[:, ::-1]) and np.array_equal(k, k.T)
+    assert k[0, 0] == 0.0 and k[25, 25] == 1.0 and k[25, 0] == 1.0
+
+
+def test_antialiased_disk_has_fractional_edge_and_same_area():
+    k = kernels.disk(21, antialias=True)
+    assert k.max() == 1.0 and 0.0 <= k.min()
+    assert np.any((k > 0) & (k < 1))
+    assert k.sum() == pytest.approx(math.pi * 10.5**2, rel=0.01)
+
+
+def test_polygon_hexagon():
+    k = kernels.polygon(41)
+    assert k.shape == (41, 41) and k.max() == 1.0
+    r = 20.5
+    assert k.sum() == pytest.approx(1.5 * math.sqrt(3) * r * r, rel=0.03)  # regular hexagon area
+    assert not np.array_equal(k, kernels.polygon(41, rotation=30.0))
+    assert np.array_equal(kernels.polygon(41, sides=6, rotation=60.0), k)  # 60° symmetric
+
+
+def test_gaussian_box_ring():
+    g = kernels.gaussian(15, 2.0)
+    assert g.max() == pytest.approx(1.0) and np.argmax(g) == 7 * 15 + 7
+    assert np.array_equal(kernels.box(4), np.ones((4, 4)))
+    r = kernels.ring(30, inner=0.5)
+    assert r[15, 15] == 0.0 and r[15, 1] == 1.0
+
+
+def test_make_and_canonical_spec():
+    assert np.array_equal(kernels.make({"kernel": "disk", "size": 9}), kernels.disk(9))
+    assert kernels.canonical_spec({"kernel": "polygon", "size": 9}) == {
+        "kernel": "polygon", "size": 9, "sides": 6, "rotation": 0.0, "antialias": False}
+
+
+def test_from_file_npy_and_png(tmp_path):
+    k = kernels.gaussian(9)
+    np.save(tmp_path / "k.npy", k)
+    assert np.array_equal(kernels.make({"kernel": f"file:{tmp_path / 'k.npy'}"}), k)
+    imageio = pytest.importorskip("imageio.v3")
+    img = (kernels.disk(12) * 255).astype(np.uint8)
+    imageio.imwrite(tmp_path / "k.png", img)
+    assert np.array_equal(kernels.from_file(tmp_path / "k.png"), kernels.disk(12))
+    rgb = np.stack([img] * 3, axis=-1)
+    imageio.imwrite(tmp_path / "rgb.png", rgb)
+    assert np.allclose(kernels.from_file(tmp_path / "rgb.png"), kernels.disk(12))
+
+
+@pytest.mark.parametrize(
+    "array, words",
+    [
+        (np.ones(5), "2D"),
+        (np.ones((2, 2, 2)), "2D"),
+        (np.array([[1.0, np.nan]]), "NaN"),
+        (np.array([[1.0, np.inf]]), "NaN or infinite"),
+        (np.zeros((3, 3)), "all zero"),
+        (np.ones((0, 3)), "outside 1..1025"),
+        (np.ones((1026, 1)), "outside 1..1025"),
+    ],
+)
+def test_validate_rejects(array, words):
+    with pytest.raises(SepgenError, match=words) as err:
+        kernels.validate(array)
+    assert "\n" not in str(err.value)
+
+
+@pytest.mark.parametrize(
+    "spec, words",
+    [
+        ({"kernel": "disk", "size": 0}, "outside 1..1025"),
+        ({"kernel": "disk", "size": 1026}, "outside 1..1025"),
+        ({"kernel": "disk", "size": 2.5}, "integer"),
+        ({"kernel": "disk"}, "needs a size"),
+        ({"kernel": "blob", "size": 5}, "unknown kernel"),
+        ({"kernel": "disk", "size": 5, "sigma": 2.0}, "no option 'sigma'"),
+        ({"kernel": "polygon", "size": 5, "sides": 2}, "sides"),
+        ({"kernel": "gaussian", "size": 5, "sigma": -1.0}, "sigma"),
+        ({"kernel": "ring", "size": 5, "inner": 1.0}, "inner"),
+        ({"kernel": "file:/nonexistent/k.npy"}, "does not exist"),
+        ({"kernel": "file:k.npy", "size": 5}, "takes no options"),
+    ],
+)
+def test_make_rejects(spec, words):
+    with pytest.raises(SepgenError, match=words) as err:
+        kernels.make(spec)
+    assert "\n" not in str(err.value)
+
+
+@pytest.mark.filterwarnings("ignore::DeprecationWarning")  # imageio probing plugins on garbage
+def test_bad_files_are_one_line_errors(tmp_path):
+    (tmp_path / "bad.png").write_bytes(b"not a png at all")
+    (tmp_path / "bad.npy").write_bytes(b"\x93NUMPY garbage")
+    np.save(tmp_path / "str.npy", np.array([["a", "b"]]))
+    np.save(tmp_path / "cube.npy", np.ones((2, 2, 2)))
+    for name, words in (("bad.png", "cannot read"), ("bad.npy", "cannot read"), ("str.npy", "numbers"), ("cube.npy", "2D")):
+        with pytest.raises(SepgenError, match=words) as err:
+            kernels.from_file(tmp_path / name)
+        assert "\n" not in str(err.value)

@@ -1,0 +1,140 @@
+"""The report: its files exist, are real pictures, and index.html's numbers match the filter files."""
+
+from __future__ import annotations
+
+import html.parser
+import json
+import subprocess
+import sys
+from pathlib import Path
+
+import imageio.v3 as iio
+import numpy as np
+import pytest
+
+from sepgen import kernels
+from sepgen.filterfile import SeparableFilter
+from sepgen.report import svd_baseline
+
+ROOT = Path(__file__).resolve().parents[1]
+
+
+class _Values(html.parser.HTMLParser):
+    """Collects (data-file, data-key, data-value) triples from index.html's tables."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.file: str | None = None
+        self.values: list[tuple[str | None, str, str]] = []
+        self.images: list[str] = []
+
+    def handle_starttag(self, tag, attrs):
+        a = dict(attrs)
+        if "data-file" in a:
+            self.file = a["data-file"]
+        if "data-key" in a:
+            self.values.append((self.file, a["data-key"], a["data-value"]))
+        if tag == "img":
+            self.images.append(a["src"])
+
+
+def parse_index(path: Path) -> _Values:
+    p = _Values()
+    p.feed(path.read_text(encoding="utf-8"))
+    return p
+
+
+def assert_real_picture(path: Path) -> None:
+    img = iio.imread(path)
+    assert img.ndim == 3 and img.shape[0] >= 100 and img.shape[1] >= 100, path
+    # Not blank: many distinct colours and real variation.
+    flat = img[..., :3].reshape(-1, 3)
+    assert float(flat.std()) > 5.0, f"{path} looks blank"
+    assert len(np.unique(flat[:: max(1, len(flat) // 20000)], axis=0)) > 20, f"{path} has too few colours"
+
+
+def check_index_numbers(out: Path) -> int:
+    parsed = parse_index(out / "index.html")
+    for src in parsed.images:
+        assert (out / src).is_file(), src
+        assert_real_picture(out / src)
+    checked = 0
+    for file, key, value in parsed.values:
+        if key == "fetches_total":
+            continue
+        assert file, f"{key} has no filter file"
+        metrics = json.loads((out / file).read_text())["metrics"] if not Path(file).is_absolute() else json.loads(Path(file).read_text())["metrics"]
+        expected = metrics[key]
+        assert float(value) == pytest.approx(float(expected), rel=1e-12, abs=0), (file, key)
+        checked += 1
+    return checked
+
+
+def _filter(tmp_path: Path) -> Path:
+    k = kernels.disk(21)
+    base = SeparableFilter("disk21", k / k.sum(), np.zeros((3, 21)), np.zeros((3, 21)))
+    f = svd_baseline(base)
+    f = SeparableFilter("disk21", f.target, f.vertical, f.horizontal, provenance={"weights": {"l2": 1.0}})
+    path = tmp_path / "disk21.json"
+    f.save(path)
+    return path
+
+
+def test_report_command_writes_pictures_and_matching_numbers(tmp_path):
+    path = _filter(tmp_path)
+    out = tmp_path / "rep"
+    proc = subprocess.run([sys.executable, "-m", "sepgen", "report", str(path), "-o", str(out)],
+                          capture_output=True, text=True, cwd=tmp_path)
+    assert proc.returncode == 0, proc.stderr
+    for name in ("disk21_kernel.png", "disk21_passes.png", "disk21_svd_energy.png", "disk21_bokeh.png", "index.html"):
+        assert (out / name).is_file(), name
+    assert check_index_numbers(out) >= 6
+
+
+def test_report_is_deterministic(tmp_path):
+    path = _filter(tmp_path)
+    outs = []
+    for name in ("a", "b"):
+        subprocess.run([sys.executable, "-m", "sepgen", "report", str(path), "-o", str(tmp_path / name)],
+                       check=True, capture_output=True, cwd=tmp_path)
+        outs.append({p.name: p.read_bytes() for p in sorted((tmp_path / name).iterdir())})
+    assert outs[0] == outs[1]
+
+
+def test_report_with_image(tmp_path):
+    path = _filter(tmp_path)
+    img = np.zeros((40, 60, 3), np.float32)
+    img[10, 20] = 1.0
+    img[30, 45] = [0.2, 0.5, 1.0]
+    np.save(tmp_path / "img.npy", img)
+    out = tmp_path / "rep"
+    proc = subprocess.run([sys.executable, "-m", "sepgen", "report", str(path), "--image", str(tmp_path / "img.npy"),
+                           "--gamma", "2", "-o", str(out)], capture_output=True, text=True, cwd=tmp_path)
+    assert proc.returncode == 0, proc.stderr
+    assert_real_picture(out / "disk21_bokeh.png")
+
+
+def test_report_rejects_missing_filter(tmp_path):
+    proc = subprocess.run([sys.executable, "-m", "sepgen", "report", str(tmp_path / "nope.json"), "-o", str(tmp_path / "o")],
+                          capture_output=True, text=True)
+    assert proc.returncode == 2
+    assert proc.stderr.startswith("sepgen: error:") and len(proc.stderr.strip().splitlines()) == 1
+    assert not (tmp_path / "o").exists()
+
+
+@pytest.mark.slow
+def test_demo_report(tmp_path):
+    """The demo with few steps: every picture real, every number from its filter file."""
+    out = tmp_path / "demo"
+    proc = subprocess.run([sys.executable, "-m", "sepgen", "demo", "--steps", "300", "-o", str(out)],
+                          capture_output=True, text=True, cwd=tmp_path)
+    assert proc.returncode == 0, proc.stderr
+    for name in ("disk50.json", "sweep.png", "optimizers.png", "bokeh_photo.png", "disk50_bokeh.png",
+                 "disk50_kernel.png", "disk50_passes.png", "disk50_svd_energy.png", "index.html"):
+        assert (out / name).is_file(), name
+    assert len(list((out / "sweep").glob("*.json"))) == 9
+    assert (out / "shaders" / "glsl" / "manifest.json").is_file()
+    assert (out / "shaders" / "hlsl" / "manifest.json").is_file()
+    assert check_index_numbers(out) >= 6 + 9 * 4
+    text = (out / "index.html").read_text()
+    assert "Verification" in text and "Texture fetches per pixel" in text
