@@ -9,20 +9,27 @@ rank 4, 5000 plain gradient-descent steps at lr 0.1, from the same SVD start:
          (the whole loop in one jitted lax loop).
 
 Cold = the first call in the process (includes tracing and XLA compilation).
-Warm = after one warm-up call; the best of REPEATS calls (compile not included;
-the best rather than the median because the machine may be shared, and both
-sides are treated the same way).
+Warm = after one warm-up call; the best of REPEATS calls, seed and sepgen
+interleaved (compile not included; the best rather than the median because the
+machine may be shared, and both sides are treated the same way).
 Final losses are both evaluated with the NumPy formulas of `sepgen.metrics`
 (float64) on the returned components. Goals (issue 2): fit ≥ 10x faster with the
 same final loss ±0.2 %; the 3x3 sweep ≥ 20x faster than nine seed loops.
 
-Run: .venv/bin/python benchmarks/bench_fit.py
+Run: .venv/bin/python benchmarks/bench_fit.py [--pin]
+(--pin runs the whole process on one CPU core: steadier figures on a shared machine.)
 """
 
 from __future__ import annotations
 
+import gc
+import os
 import platform
+import sys
 import time
+
+if "--pin" in sys.argv[1:]:  # before JAX starts its thread pools
+    os.sched_setaffinity(0, {min(os.sched_getaffinity(0))})
 
 import jax
 import jax.numpy as jnp
@@ -92,6 +99,7 @@ def seed_loss(vs, weights: dict[str, float]) -> float:
 
 
 def timed(fn):
+    gc.collect()  # garbage left by the previous run (the seed's loop makes lots) is not this run's cost
     t = time.perf_counter()
     out = fn()
     return time.perf_counter() - t, out
@@ -106,6 +114,19 @@ def warm(fn) -> tuple[float, object]:
     return min(times), out
 
 
+def warm_pair(a, b) -> tuple[float, object, float, object]:
+    """Warm timings of two functions, interleaved (a, b, a, b, …) so that a change in
+    the machine's load hits both alike; the best of REPEATS each."""
+    a(), b()  # warm-up
+    ta, tb = [], []
+    for _ in range(REPEATS):
+        t, out_a = timed(a)
+        ta.append(t)
+        t, out_b = timed(b)
+        tb.append(t)
+    return min(ta), out_a, min(tb), out_b
+
+
 def rel(a: float, b: float) -> float:
     return (a - b) / b
 
@@ -113,7 +134,8 @@ def rel(a: float, b: float) -> float:
 def main() -> None:
     print(f"sepgen {sepgen.__version__}, jax {jax.__version__} on {jax.devices()[0].platform} "
           f"({platform.processor() or platform.machine()}), float32, {SIZE}x{SIZE} disk, rank {RANK}, "
-          f"{STEPS} gd steps, lr {LR}")
+          f"{STEPS} gd steps, lr {LR}, {len(os.sched_getaffinity(0))} CPU core(s) usable, "
+          f"load average {os.getloadavg()[0]:.2f}")
     jnp.zeros(1).block_until_ready()  # backend start-up outside every timing
     kernel = disk(SIZE)
     seed_w = {"l2": 1.0, "nonneg": 1.0, "zeros": 1.0}
@@ -122,8 +144,8 @@ def main() -> None:
     # (a) one fit
     seed_cold, vs = timed(lambda: optimize_loop(vs0, 1.0, 1.0, 1.0))
     fit_cold, f = timed(lambda: sepgen.fit(kernel, RANK, optimizer="gd", steps=STEPS, lr=LR))
-    seed_warm, vs = warm(lambda: optimize_loop(vs0, 1.0, 1.0, 1.0))
-    fit_warm, f = warm(lambda: sepgen.fit(kernel, RANK, optimizer="gd", steps=STEPS, lr=LR))
+    seed_warm, vs, fit_warm, f = warm_pair(lambda: optimize_loop(vs0, 1.0, 1.0, 1.0),
+                                           lambda: sepgen.fit(kernel, RANK, optimizer="gd", steps=STEPS, lr=LR))
     l_seed = seed_loss(vs, seed_w)
     l_fit = f.metrics()["loss"]
     # noise floor of the final loss: the seed's own loop from a start perturbed by ~1 float32 ulp
@@ -147,8 +169,7 @@ def main() -> None:
 
     seeds_cold, _ = timed(nine_seed_loops)
     sweep_cold, _ = timed(one_sweep)
-    seeds_warm, seed_cells = warm(nine_seed_loops)
-    sweep_warm, cells = warm(one_sweep)
+    seeds_warm, seed_cells, sweep_warm, cells = warm_pair(nine_seed_loops, one_sweep)
     diffs = [rel(c.metrics()["loss"], seed_loss(s, {"l2": 1.0, "nonneg": n, "zeros": z}))
              for c, s, (n, z) in zip(cells, seed_cells, grid)]
     print("\n(b) 3x3 weight sweep (nonneg x zeros), one vmapped call vs nine seed loops")

@@ -9,6 +9,7 @@ so the HLSL code itself executes. Without a GPU the driver is Mesa's llvmpipe.
     runner = GLRunner()                      # one context, reusable
     out = runner.run("out_dir", img)         # H×W or H×W×C float32 → same shape
 
+`run_filter(filt, img, emit_options)` emits into a temporary folder and runs it in one call.
 `prepare()` returns a `Pipeline` (programs and textures for one image size)
 for callers that run the same passes many times (benchmarks).
 """
@@ -19,15 +20,19 @@ import functools
 import json
 import math
 import os
+import tempfile
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
 from . import crosscompile
 from .errors import SepgenError
 from .images import check_image, to_rgba
+
+if TYPE_CHECKING:  # pragma: no cover
+    from .filterfile import SeparableFilter
 
 MANIFEST = "manifest.json"
 MANIFEST_FORMAT = "sepgen-manifest/1"
@@ -36,7 +41,7 @@ TEXTURE_FORMATS = {"rgba32f": ("f4", 0x8814), "rgba16f": ("f2", 0x881A)}
 MIN_GL = 330
 COMPUTE_GL = 430
 
-__all__ = ["GLRunner", "Pipeline", "create_context", "read_manifest", "MANIFEST"]
+__all__ = ["GLRunner", "Pipeline", "create_context", "read_manifest", "run_filter", "MANIFEST"]
 
 
 def create_context(backend: str | None = "egl") -> Any:
@@ -79,6 +84,12 @@ def read_manifest(out_dir: str | os.PathLike) -> dict[str, Any]:
     for key in ("files", "textures", "passes"):
         if not isinstance(doc.get(key), (list, dict)) or not doc[key]:
             raise SepgenError(f"{path}: {key!r} is missing or empty")
+    if not isinstance(doc["textures"], dict) or not all(isinstance(t, dict) for t in doc["textures"].values()):
+        raise SepgenError(f"{path}: 'textures' must map names to objects")
+    if not all(isinstance(f, dict) and isinstance(f.get("path"), str) for f in doc["files"]):
+        raise SepgenError(f"{path}: every entry of 'files' needs a 'path'")
+    if not isinstance(doc["passes"], list) or not all(isinstance(p, dict) for p in doc["passes"]):
+        raise SepgenError(f"{path}: 'passes' must be a list of objects")
     for tex in doc["textures"].values():
         fmt = tex.get("format")
         if tex.get("role") != "input" and fmt not in TEXTURE_FORMATS:
@@ -107,19 +118,25 @@ class Pipeline:
         self.files = {f["path"]: f for f in self.manifest["files"]}
         self._objects: list[Any] = []
         self.textures: dict[str, Any] = {}
-        for name, tex in self.manifest["textures"].items():
-            dtype = TEXTURE_FORMATS[tex.get("format") or "rgba32f"][0]
-            t = ctx.texture((self.width, self.height), 4, dtype=dtype)
-            t.filter = (moderngl.NEAREST, moderngl.NEAREST)
-            t.repeat_x = t.repeat_y = False  # clamp to edge
-            self.textures[name] = t
-            self._objects.append(t)
+        roles = {t.get("role"): n for n, t in self.manifest["textures"].items()}
         for role in ("input", "output"):
-            if not any(t.get("role") == role for t in self.manifest["textures"].values()):
+            if role not in roles:
                 raise SepgenError(f"{self.out_dir / MANIFEST}: no texture with role {role!r}")
-        self.source = next(self.textures[n] for n, t in self.manifest["textures"].items() if t["role"] == "input")
-        self.output = next(self.textures[n] for n, t in self.manifest["textures"].items() if t["role"] == "output")
-        self.passes = [self._build(p) for p in self.manifest["passes"]]
+        try:
+            for name, tex in self.manifest["textures"].items():
+                # The source is always uploaded as rgba32f, whatever format an engine would use.
+                fmt = "rgba32f" if tex.get("role") == "input" else tex.get("format") or "rgba32f"
+                dtype = TEXTURE_FORMATS[fmt][0]
+                t = ctx.texture((self.width, self.height), 4, dtype=dtype)
+                self._objects.append(t)
+                t.filter = (moderngl.NEAREST, moderngl.NEAREST)
+                t.repeat_x = t.repeat_y = False  # clamp to edge
+                self.textures[name] = t
+            self.source, self.output = self.textures[roles["input"]], self.textures[roles["output"]]
+            self.passes = [self._build(p) for p in self.manifest["passes"]]
+        except BaseException:
+            self.release()  # a pass that does not compile must not leak the others' GL objects
+            raise
 
     # -- building -------------------------------------------------------------------------
     def _source(self, rel: str) -> str:
@@ -160,6 +177,19 @@ class Pipeline:
         for key in ("inputs", "outputs"):
             if not isinstance(spec.get(key), list) or not spec[key]:
                 raise SepgenError(f"{self.out_dir / MANIFEST}: pass {spec.get('name')!r} has no {key}")
+        where = f"{self.out_dir / MANIFEST}: pass {spec.get('name')!r}"
+        if "compute" in spec:
+            wg = spec.get("workgroup_size")
+            if not (isinstance(wg, list) and len(wg) >= 2 and all(isinstance(n, int) and n > 0 for n in wg)):
+                raise SepgenError(f"{where} needs a positive 'workgroup_size'")
+        elif not (isinstance(spec.get("vertex"), str) and isinstance(spec.get("fragment"), str)):
+            raise SepgenError(f"{where} needs 'vertex' and 'fragment' files (or 'compute')")
+        for io in spec["inputs"]:
+            if not isinstance(io, dict) or not isinstance(io.get("binding"), int):
+                raise SepgenError(f"{where}: every input needs an integer 'binding'")
+        for io in spec["outputs"]:
+            if not isinstance(io, dict) or not isinstance(io.get("binding", io.get("location")), int):
+                raise SepgenError(f"{where}: every output needs an integer 'location' or 'binding'")
         for io in spec["inputs"] + spec["outputs"]:
             if io.get("texture") not in self.textures:
                 raise SepgenError(f"{self.out_dir / MANIFEST}: pass {spec.get('name')!r} uses unknown texture {io.get('texture')!r}")
@@ -182,6 +212,8 @@ class Pipeline:
                 if name and name in prog:
                     prog[name].value = int(out.get("binding", out.get("location")))
             return p
+        if not all(isinstance(o.get("location"), int) for o in spec["outputs"]):
+            raise SepgenError(f"{where}: every output of a fragment pass needs an integer 'location'")
         locations = sorted(int(o["location"]) for o in spec["outputs"])
         if locations != list(range(len(locations))):
             raise SepgenError(f"{self.out_dir / MANIFEST}: pass {spec.get('name')!r} output locations {locations} are not 0..n-1")
@@ -197,13 +229,9 @@ class Pipeline:
         rgba = to_rgba(img)
         if rgba.shape[:2] != (self.height, self.width):
             raise SepgenError(f"image is {rgba.shape[1]}x{rgba.shape[0]}, the pipeline was built for {self.width}x{self.height}")
-        dtype = TEXTURE_FORMATS.get(self._source_format(), ("f4",))[0]
-        self.source.write(np.ascontiguousarray(rgba.astype(np.float16 if dtype == "f2" else np.float32)).tobytes())
+        self.source.write(np.ascontiguousarray(rgba).tobytes())
         # The first pass that writes `output` overwrites it; zeros keep a stray "additive" first pass honest.
         self.output.write(np.zeros((self.height, self.width, 4), dtype=np.float32).tobytes())
-
-    def _source_format(self) -> str:
-        return next(t.get("format") or "rgba32f" for t in self.manifest["textures"].values() if t["role"] == "input")
 
     def execute(self) -> None:
         """Run every pass in manifest order; raise on the first GL error."""
@@ -247,17 +275,27 @@ class Pipeline:
         data = np.frombuffer(self.output.read(), dtype=np.float32).reshape(self.height, self.width, 4)
         return data.copy() if channels is None else data[:, :, :channels].copy()
 
-    def time_gpu(self, repeats: int = 10, warmup: int = 1) -> list[float]:
-        """GPU time in milliseconds of `execute()` per repetition (GL timer queries)."""
+    def time_gpu(self, repeats: int = 10, warmup: int = 1) -> list[tuple[float, float]]:
+        """(GL timer-query ms, wall-clock ms until glFinish) of `execute()` per repetition.
+
+        Timer queries are the GPU's own clock; on llvmpipe they report 0 for compute
+        dispatches and under-report long draws, so the wall-clock figure (the CPU waits
+        for glFinish) is the one to trust there.
+        """
+        import time
+
         for _ in range(warmup):
             self.execute()
+        self.ctx.finish()
         times = []
         query = self.ctx.query(time=True)
         for _ in range(repeats):
+            start = time.perf_counter()
             with query:
                 self.execute()
             self.ctx.finish()
-            times.append(query.elapsed / 1e6)
+            wall = (time.perf_counter() - start) * 1e3
+            times.append((query.elapsed / 1e6, wall))
         return times
 
     def release(self) -> None:
@@ -304,3 +342,20 @@ class GLRunner:
         finally:
             pipe.release()
         return out[:, :, 0] if arr.ndim == 2 else out
+
+
+def run_filter(filt: "SeparableFilter", img: np.ndarray, options: dict[str, Any] | None = None,
+               runner: GLRunner | None = None) -> tuple[np.ndarray, str]:
+    """Emit `filt` with these emit options into a temporary folder and run it on `img`.
+
+    Returns the float32 result (img's shape) and what computed it, e.g.
+    "GLSL shaders on llvmpipe (…)". Raises SepgenError without a GL driver.
+    """
+    from . import emit
+
+    runner = runner or GLRunner()
+    opts = emit.resolve_options(options)
+    with tempfile.TemporaryDirectory(prefix="sepgen-run-") as tmp:
+        emit.write(emit.render(filt, opts), tmp)
+        out = runner.run(tmp, img)
+    return out, f"{opts['lang'].upper()} shaders on {runner.renderer}"

@@ -14,8 +14,8 @@ Tolerances follow from the formats (u = unit roundoff):
 
 For a 50x50 disk at rank 4 and an image in [0, 1], a ≈ 1-2, so point-sampled fp32 variants
 must match to ~1e-5, fp16 to ~1e-3 and linear sampling to ~1e-2. The fp16 term is one
-half-float ulp, not half of one: llvmpipe's compute image stores to rgba16f round toward
-zero (measured errors above 2⁻¹¹), and D3D allows that too. The linear term is the D3D10+
+half-float ulp, not half of one: llvmpipe rounds toward zero when it stores to rgba16f
+(render targets and images alike: 1 + 0.75 ulp is stored as 1), so errors above 2⁻¹¹ occur. The linear term is the D3D10+
 minimum of 8 fractional bits for filter weights; drivers that interpolate in float
 (llvmpipe does) land far below it.
 """
@@ -32,6 +32,7 @@ import numpy as np
 from . import reference
 from .errors import SepgenError
 from .images import check_image
+from .options import EMIT_OPTIONS
 
 if TYPE_CHECKING:  # pragma: no cover
     from .filterfile import SeparableFilter
@@ -52,6 +53,10 @@ class Variant:
 
     options: dict[str, Any]
 
+    def __post_init__(self) -> None:
+        # Spell out the defaults so the name (and the table) says exactly what ran.
+        self.options = {**{n: o.default for n, o in EMIT_OPTIONS.items()}, **self.options}
+
     @property
     def name(self) -> str:
         o = self.options
@@ -67,6 +72,7 @@ class VariantResult:
     max_rel: float = math.nan
     tolerance: float = math.nan
     error: str | None = None  # emit/compile/run failure: the variant fails
+    renderer: str = ""  # the GL renderer it ran on
 
     @property
     def ok(self) -> bool:
@@ -125,12 +131,13 @@ def verify(
     image: np.ndarray | None = None,
     tolerance: float | None = None,
     runner: "GLRunner | None" = None,
-    progress: Callable[[int, int, Variant], None] | None = None,
+    progress: Callable[[str], None] | None = None,
     only: Iterable[Variant] | None = None,
 ) -> list[VariantResult]:
     """Run every variant of `filt` on the GL driver; one result per variant, in order.
 
     `tolerance` overrides the derived per-variant tolerance (relative to max|ref|).
+    `progress` gets one line per variant ("[3/44] glsl330 fragment mrt fp16 point").
     A variant that fails to emit, compile or run is a failed result, not an exception;
     a missing GL context or tool for the whole run raises SepgenError.
     """
@@ -152,8 +159,9 @@ def verify(
     results = []
     for i, variant in enumerate(todo):
         if progress:
-            progress(i, len(todo), variant)
-        res = VariantResult(variant, tolerance=tolerance if tolerance is not None else tolerance_for(filt, variant.options, img, ref))
+            progress(f"[{i + 1}/{len(todo)}] {variant.name}")
+        res = VariantResult(variant, tolerance=tolerance if tolerance is not None else tolerance_for(filt, variant.options, img, ref),
+                            renderer=runner.renderer)
         try:
             with tempfile.TemporaryDirectory(prefix="sepgen-verify-") as tmp:
                 emit.write(emit.render(filt, dict(variant.options)), tmp)

@@ -139,11 +139,13 @@ def check_rejected(folder: Path, args: list[str], code: int = BAD_INPUT) -> str:
     """Run `sepgen ARGS`; assert a one-line error, exit `code`, nothing written. Returns the message."""
     before = files_under(folder)
     proc = run(folder, args)
-    err = proc.stderr.strip()
+    lines = proc.stderr.strip().splitlines()
     assert proc.returncode == code, f"exit {proc.returncode}, expected {code}\nstdout: {proc.stdout}\nstderr: {proc.stderr}"
     assert "Traceback" not in proc.stderr, proc.stderr
-    assert err.startswith("sepgen: error: "), proc.stderr
-    assert len(err.splitlines()) == 1, f"error is not one line:\n{proc.stderr}"
+    # Progress lines may come first; the error is the last line and the only one.
+    assert lines and lines[-1].startswith("sepgen: error: "), proc.stderr
+    assert sum("error" in line.lower() for line in lines) == 1, f"error is not one line:\n{proc.stderr}"
+    err = lines[-1]
     assert files_under(folder) == before, f"left output behind: {sorted(files_under(folder) - before)}"
     return err
 

@@ -335,14 +335,12 @@ def test_kernel_file_content_change_refits(built: Path, fit_calls: list[str]) ->
 
 
 def test_file_kernel_with_impossible_rank_is_rejected_before_writing(tmp_path: Path, fit_calls: list[str]) -> None:
-    cfg = write_project(tmp_path, CONFIG.replace("rank = 2\nsteps = 40\n", "rank = 12\nsteps = 40\n").replace(
-        'name = "custom"', 'name = "custom"'))
-    text = cfg.read_text()
-    # Only the file kernel (11x11) gets the impossible rank.
-    cfg.write_text(text.replace("rank = 12", "rank = 2", 1))
+    head, tail = CONFIG.split('name = "custom"')
+    cfg = write_project(tmp_path, head + 'name = "custom"' + tail.replace("rank = 2", "rank = 12"))
     with pytest.raises(SepgenError, match=r"filter 'custom': rank 12 is impossible for a 11x11 kernel"):
         build(cfg)
-    assert not list((tmp_path / "out").rglob("*.glsl")) if (tmp_path / "out").exists() else True
+    out = tmp_path / "out"
+    assert not out.exists() or [p.name for p in out.iterdir()] == [cache.CACHE_DIR]
 
 
 def test_bad_kernel_file_leaves_no_shader_output(tmp_path: Path, fit_calls: list[str]) -> None:
@@ -418,10 +416,11 @@ def run_cli(*args: str, cwd: Path | None = None) -> subprocess.CompletedProcess:
     return subprocess.run([*SEPGEN, *args], capture_output=True, text=True, cwd=cwd, timeout=600)
 
 
-def test_noop_rebuild_never_imports_jax(built: Path) -> None:
+def test_noop_rebuild_and_check_never_import_jax(built: Path) -> None:
     code = (
         "import sys; from sepgen.build import build; "
         f"r = build({str(built / 'sepgen.toml')!r}); "
+        f"build({str(built / 'sepgen.toml')!r}, check=True); "
         "print('jax' in sys.modules, r.fitted, r.written)"
     )
     proc = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=120)
@@ -461,3 +460,29 @@ def test_unwritable_output_creates_nothing(tmp_path: Path) -> None:
     assert proc.returncode == 2
     assert proc.stderr.strip().startswith("sepgen: error: cannot write to") and "is not a folder" in proc.stderr
     assert sorted(p.name for p in tmp_path.iterdir()) == ["blocker", "kernels", "sepgen.toml"]
+
+
+def test_ci_snippet_verifies_every_built_filter(built: Path, tmp_path: Path) -> None:
+    """The verify step of examples/ci/sepgen.yml calls `sepgen verify` once per filter of the build."""
+    workflow = (ROOT / "examples" / "ci" / "sepgen.yml").read_text()
+    for package in ("libegl1", "libegl-mesa0", "libgl1-mesa-dri"):
+        assert package in workflow
+    lines = workflow.splitlines()
+    start = next(i for i, line in enumerate(lines) if "Verify every generated filter" in line)
+    run_at = next(i for i in range(start, len(lines)) if lines[i].strip() == "run: |")
+    indent = len(lines[run_at + 1]) - len(lines[run_at + 1].lstrip())
+    script = "\n".join(line[indent:] for line in lines[run_at + 1:] if line.strip() and len(line) - len(line.lstrip()) >= indent)
+    fake_bin = tmp_path / "bin"
+    fake_bin.mkdir()
+    log = tmp_path / "calls.txt"
+    (fake_bin / "sepgen").write_text(f'#!/bin/sh\necho "$@" >> {log}\n')
+    (fake_bin / "sepgen").chmod(0o755)
+    (fake_bin / "python").symlink_to(sys.executable)
+    env = {**os.environ, "PATH": f"{fake_bin}:{os.environ['PATH']}", "CONFIG": str(built / "sepgen.toml")}
+    proc = subprocess.run(["bash", "-c", script], capture_output=True, text=True, env=env, cwd=built, timeout=60)
+    assert proc.returncode == 0, proc.stdout + proc.stderr
+    calls = log.read_text().splitlines()
+    assert len(calls) == 2
+    for call, name in zip(calls, ("bokeh", "custom")):
+        path = Path(call.split()[1])
+        assert call.split()[0] == "verify" and path.name.startswith(f"{name}-") and path.is_file()

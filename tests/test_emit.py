@@ -265,6 +265,8 @@ def test_write_refuses_paths_outside_the_folder(tmp_path):
 
 
 def test_golden_snapshots_match():
+    if str(ROOT) not in sys.path:  # `pytest` run without `python -m`
+        sys.path.insert(0, str(ROOT))
     from tests import regen_golden
 
     for variant in regen_golden.VARIANTS:

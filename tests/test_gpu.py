@@ -213,6 +213,7 @@ CHANNELS = (1, 3, 4)
 def check_variant(runner, filt, options, img) -> verifying.VariantResult:
     [res] = verifying.verify(filt, image=img, runner=runner, only=[verifying.Variant(dict(options))])
     assert res.error is None, res.error
+    assert res.renderer == runner.renderer
     assert res.max_rel <= res.tolerance, f"{res.name}: {res.max_rel:.3g} > {res.tolerance:.3g}"
     return res
 
@@ -306,3 +307,19 @@ def test_bad_verify_arguments() -> None:
         verifying.variants(("metal",))
     with pytest.raises(SepgenError, match="tolerance"):
         verifying.verify(FILTERS["rank1"](), tolerance=-1.0)
+
+
+@gpu
+def test_run_filter_and_progress_lines(gl_runner) -> None:
+    from sepgen.glrun import run_filter
+
+    filt = FILTERS["asym"]()
+    img = image((11, 13, 3))
+    out, how = run_filter(filt, img, {"lang": "glsl", "strategy": "per-component"}, runner=gl_runner)
+    assert how.startswith("GLSL shaders on ") and out.shape == img.shape
+    ref = reference.apply_filter(img, filt)
+    assert np.max(np.abs(out - ref)) <= 1e-5 * np.max(np.abs(ref))
+    lines: list[str] = []
+    variants = [verifying.Variant({"lang": "glsl"}), verifying.Variant({"lang": "glsl", "precision": "fp16"})]
+    verifying.verify(filt, image=img, runner=gl_runner, only=variants, progress=lines.append)
+    assert lines == ["[1/2] glsl330 fragment mrt fp32 point", "[2/2] glsl330 fragment mrt fp16 point"]

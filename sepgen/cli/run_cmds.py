@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import tempfile
 from pathlib import Path
 
 import click
@@ -49,14 +48,9 @@ def apply(ctx: click.Context, filter_file: str, input_path: str, output_path: st
         out = reference.apply_filter(img, filt).astype("float32")
         where = "numpy"
     else:
-        from .. import emit
-        from ..glrun import GLRunner
+        from ..glrun import run_filter
 
-        runner = GLRunner()
-        with tempfile.TemporaryDirectory(prefix="sepgen-apply-") as tmp:
-            emit.write(emit.render(filt, {"lang": lang, "linear_sampling": linear_sampling}), tmp)
-            out = runner.run(tmp, img)
-        where = f"{lang} on {runner.renderer}"
+        out, where = run_filter(filt, img, {"lang": lang, "linear_sampling": linear_sampling})
     if gamma is not None:
         out = images.gamma_decode(out, gamma)
     images.save_image(output_path, out)
@@ -88,8 +82,8 @@ def verify(filter_file: str, lang: str, image_path: str | None, tolerance: float
     langs = ("glsl", "hlsl") if lang == "all" else (lang,)
     runner = GLRunner()
 
-    def progress(i: int, n: int, variant: verifying.Variant) -> None:
-        click.echo(f"sepgen verify: [{i + 1}/{n}] {variant.name}", err=True)
+    def progress(message: str) -> None:
+        click.echo(f"sepgen verify: {message}", err=True)
 
     results = verifying.verify(filt, langs=langs, image=img, tolerance=tolerance, runner=runner,
                                progress=None if quiet else progress)

@@ -14,7 +14,7 @@ from ..errors import SepgenError
 from ..filterfile import SeparableFilter
 from ..identifiers import check_identifier
 from ..options import WEIGHT_OPTIONS, weights_with_defaults
-from .core import Problem, default_name, fit_cells, prepare
+from .core import default_name, fit_cells, prepare
 from .optimizers import Progress
 
 MAX_CELLS = 256
