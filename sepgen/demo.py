@@ -14,7 +14,7 @@ from typing import Callable
 
 import numpy as np
 
-from . import kernels, options
+from . import kernels
 from .filterfile import SeparableFilter
 from .report import figures, number, render_html, scenes, write_filter_report, bokeh_figure
 
@@ -24,23 +24,19 @@ RANK = 4
 SIZE = 50
 
 
-def _defaults() -> dict:
-    fit = {k: o.default for k, o in options.FIT_OPTIONS.items()}
-    weights = {k: o.default for k, o in options.WEIGHT_OPTIONS.items()}
-    return {"weights": weights, **{k: fit[k] for k in ("optimizer", "steps", "lr", "init", "seed", "prune")}}
-
-
 def run_demo(out_dir: str | os.PathLike = "demo-out", steps: int | None = None, use_gpu: bool = True,
              progress: Callable[[str], None] | None = None) -> Path:
     import sepgen
     from . import emit
+    from .fitting.core import recommended
 
     t0 = time.perf_counter()
     say = progress or (lambda msg: None)
     log = lambda msg: say(f"[{time.perf_counter() - t0:5.1f}s] {msg}")  # noqa: E731
     out = Path(out_dir)
     out.mkdir(parents=True, exist_ok=True)
-    cfg = _defaults()
+    cfg = recommended()
+    cfg.pop("rank")
     if steps is not None:
         cfg["steps"] = steps
     spec = {"kernel": "disk", "size": SIZE}
@@ -73,7 +69,7 @@ def run_demo(out_dir: str | os.PathLike = "demo-out", steps: int | None = None, 
     for opt, lr in (("gd", 0.1), ("adam", 0.01), ("lbfgs", 1.0)):
         f = sepgen.fit(kernel, RANK, weights=dict(l2=1.0, nonneg=1.0, zeros=1.0), optimizer=opt,
                        steps=cfg["steps"] if steps else 5000, lr=lr, kernel_spec=spec, name=f"disk{SIZE}_{opt}")
-        curves[f"{opt} (lr {lr:g})"] = f.history
+        curves[opt + (" (line search)" if opt == "lbfgs" else f" (lr {lr:g})")] = f.history
     figures.loss_curves(curves, out / "optimizers.png", f"disk{SIZE} rank {RANK}, weights l2=1 nonneg=1 zeros=1")
 
     # 4. Emit GLSL and HLSL.

@@ -33,9 +33,16 @@ def _save(fig, path: str | os.PathLike) -> None:
     plt.close(fig)
 
 
-def _signed(ax, data: np.ndarray, title: str, limit: float | None = None):
+def _signed(ax, data: np.ndarray, title: str, limit: float | None = None, log: bool = False):
+    """Signed image centred on zero; `log` compresses large values so 1% leaks stay visible."""
     lim = float(limit if limit is not None else np.max(np.abs(data))) or 1.0
-    im = ax.imshow(data, cmap=DIVERGING, vmin=-lim, vmax=lim, interpolation="nearest")
+    if log:
+        from matplotlib.colors import SymLogNorm
+
+        norm = SymLogNorm(linthresh=0.01 * lim, linscale=0.5, vmin=-lim, vmax=lim, base=10)
+        im = ax.imshow(data, cmap=DIVERGING, norm=norm, interpolation="nearest")
+    else:
+        im = ax.imshow(data, cmap=DIVERGING, vmin=-lim, vmax=lim, interpolation="nearest")
     ax.set_title(title, fontsize=9)
     ax.set_xticks([])
     ax.set_yticks([])
@@ -99,19 +106,24 @@ def singular_energy(singular_values: np.ndarray, rank: int, path: str | os.PathL
 
 
 def sweep_sheet(approxs: Sequence[np.ndarray], labels: Sequence[str], rows: Sequence[str], cols: Sequence[str], path: str | os.PathLike) -> None:
-    """A contact sheet of approximations (row-major), each titled with its metrics."""
+    """A contact sheet of approximations (row-major), each titled with its metrics.
+
+    Symmetric-log colours: ringing (blue) and corner leaks of 1% of the peak show."""
     plt = _plt()
     nr, nc = len(rows), len(cols)
-    fig, axes = plt.subplots(nr, nc, figsize=(3.2 * nc, 3.3 * nr), squeeze=False)
+    fig, axes = plt.subplots(nr, nc, figsize=(3.2 * nc, 3.3 * nr + 0.6), squeeze=False)
     lim = max(float(np.max(np.abs(a))) for a in approxs)
     for idx, (a, label) in enumerate(zip(approxs, labels)):
         ax = axes[idx // nc][idx % nc]
-        _signed(ax, a, label, lim)
+        im = _signed(ax, a, label, lim, log=True)
+    ticks = [f * lim for f in (-1, -0.1, -0.01, 0, 0.01, 0.1, 1)]
+    bar = fig.colorbar(im, ax=axes, orientation="horizontal", fraction=0.03, pad=0.02, ticks=ticks,
+                       label="tap value, % of the largest (symmetric log scale)")
+    bar.ax.set_xticklabels([f"{t / lim * 100:g}%" for t in ticks])
     for r, name in enumerate(rows):
         axes[r][0].set_ylabel(name, fontsize=9)
     for c, name in enumerate(cols):
         axes[0][c].set_title(f"{name}\n" + axes[0][c].get_title(), fontsize=8)
-    fig.tight_layout()
     _save(fig, path)
 
 

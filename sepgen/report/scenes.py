@@ -11,8 +11,11 @@ import numpy as np
 from ..errors import SepgenError
 
 
-def hubble_photo(max_width: int = 640) -> np.ndarray:
-    """scikit-image's bundled `hubble_deep_field`, linearised, downscaled to `max_width`."""
+def hubble_photo(max_width: int = 1000) -> np.ndarray:
+    """scikit-image's bundled `hubble_deep_field` in [0, 1], downscaled to `max_width`.
+
+    Display-referred values, as the seed filtered them: its gamma boost (img^γ,
+    filter, ^(1/γ)) is what makes the bright stars bloom into bokeh."""
     try:
         from skimage import data
     except ImportError:
@@ -22,7 +25,7 @@ def hubble_photo(max_width: int = 640) -> np.ndarray:
     if step > 1:  # box-downscale by an integer factor: deterministic, no resampler needed
         h, w = (img.shape[0] // step) * step, (img.shape[1] // step) * step
         img = img[:h, :w].reshape(h // step, step, w // step, step, 3).mean(axis=(1, 3))
-    return np.ascontiguousarray(img ** 2.2, dtype=np.float32)  # sRGB-ish to linear
+    return np.ascontiguousarray(img, dtype=np.float32)
 
 
 def night_lights(height: int = 360, width: int = 640, seed: int = 7) -> np.ndarray:
