@@ -6,9 +6,10 @@ Emits `tests/data/disk50_rank4.json` for each variant in VARIANTS into
 tests/golden/<variant>/, removing files no longer emitted. Review the diff
 before committing: every change in it is a change engines would see.
 
-tests/data/disk50_rank4.json is a stand-in until the default fit replaces it:
-NumPy SVD rank 4 of disk(50)/sum, taps below 2% of their component's peak zeroed.
-Replace the file and rerun this module; nothing else needs editing.
+tests/data/disk50_rank4.json is the default fit of the seed's disk, made with
+`sepgen optimize --kernel disk --size 50 --name disk50 -o tests/data/disk50_rank4.json`.
+It is committed (not refitted here) so the snapshots do not depend on JAX's
+floating point on the machine that regenerates them.
 """
 
 from __future__ import annotations
