@@ -20,6 +20,9 @@ def atomic_path(path: str | os.PathLike, suffix: str | None = None) -> Iterator[
     """Yield a temporary path beside `path`; on success rename it over `path`."""
     path = Path(path)
     folder = path.parent if str(path.parent) else Path(".")
+    for parent in (folder, *folder.parents):
+        if parent.exists() and not parent.is_dir():
+            raise SepgenError(f"cannot write {path}: {parent} is not a folder")
     try:
         folder.mkdir(parents=True, exist_ok=True)
         fd, tmp = tempfile.mkstemp(

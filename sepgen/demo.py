@@ -48,7 +48,7 @@ def run_demo(out_dir: str | os.PathLike = "demo-out", steps: int | None = None, 
     filt.save(out / f"{filt.name}.json")
 
     # 2. The seed's sweep: plain GD, the seed's settings, no pruning, so it is the post's figure.
-    log("sweeping nonneg x zeros (3x3, one vmapped call)")
+    log("sweeping nonneg x zeros (3x3, vmapped)")
     sweep = sepgen.sweep(kernel, RANK, nonneg=NONNEG, zeros=ZEROS, optimizer="gd", steps=cfg["steps"] if steps else 5000,
                          lr=0.1, kernel_spec=spec, name=f"disk{SIZE}")
     (out / "sweep").mkdir(exist_ok=True)

@@ -32,19 +32,7 @@ class Option:
     def check(self, value: Any, where: str = "") -> Any:
         """Return `value` converted to the option's type, or raise naming `where` and the key."""
         at = f"{where}: " if where else ""
-        t = self.type
-        ok = (
-            isinstance(value, bool) if t is bool
-            else (isinstance(value, int) and not isinstance(value, bool)) if t is int
-            else (isinstance(value, (int, float)) and not isinstance(value, bool)) if t is float
-            else isinstance(value, t)
-        )
-        if not ok:
-            raise SepgenError(f"{at}{self.name} must be {t.__name__}, got {value!r}")
-        if t is float:
-            value = float(value)
-            if not math.isfinite(value):
-                raise SepgenError(f"{at}{self.name} must be finite, got {value!r}")
+        value = check_type(self.name, self.type, value, where)
         if self.choices is not None and value not in self.choices:
             raise SepgenError(f"{at}{self.name} must be one of {', '.join(map(str, self.choices))}, got {value!r}")
         if self.min is not None and value < self.min:
@@ -52,6 +40,25 @@ class Option:
         if self.max is not None and value > self.max:
             raise SepgenError(f"{at}{self.name} must be <= {self.max}, got {value!r}")
         return value
+
+
+def check_type(name: str, t: type, value: Any, where: str = "") -> Any:
+    """`value` as type `t` (bool, int, float or str; ints are accepted as floats, bools
+    never as numbers, floats must be finite), or a SepgenError naming `where` and `name`."""
+    at = f"{where}: " if where else ""
+    ok = (
+        isinstance(value, bool) if t is bool
+        else (isinstance(value, int) and not isinstance(value, bool)) if t is int
+        else (isinstance(value, (int, float)) and not isinstance(value, bool)) if t is float
+        else isinstance(value, t)
+    )
+    if not ok:
+        raise SepgenError(f"{at}{name} must be {t.__name__}, got {value!r}")
+    if t is float:
+        value = float(value)
+        if not math.isfinite(value):
+            raise SepgenError(f"{at}{name} must be finite, got {value!r}")
+    return value
 
 
 def _table(*opts: Option) -> dict[str, Option]:

@@ -21,7 +21,6 @@ without touching this module. Every error names the file, the filter and the key
 from __future__ import annotations
 
 import difflib
-import math
 import os
 import tomllib
 from dataclasses import dataclass
@@ -31,7 +30,7 @@ from typing import Any
 from .. import kernels
 from ..errors import SepgenError
 from ..identifiers import check_identifier
-from ..options import EMIT_OPTIONS, FIT_OPTIONS, WEIGHT_OPTIONS, weights_with_defaults
+from ..options import EMIT_OPTIONS, FIT_OPTIONS, WEIGHT_OPTIONS, check_type, weights_with_defaults
 
 DEFAULT_OUTPUT_DIR = "generated"
 OUTPUT_KEYS = ("dir", "templates")
@@ -217,20 +216,7 @@ def _kernel_spec(
 
 def _check_kernel_option(opt: kernels.KernelOption, value: Any, where: str) -> Any:
     """Type-check a kernel option; its range is checked by the kernel itself when made."""
-    t = opt.type
-    if t is bool:
-        ok = isinstance(value, bool)
-    elif t is int:
-        ok = isinstance(value, int) and not isinstance(value, bool)
-    else:
-        ok = isinstance(value, (int, float)) and not isinstance(value, bool)
-    if not ok:
-        raise SepgenError(f"{where}: {opt.name} must be {t.__name__}, got {value!r}")
-    if t is float:
-        value = float(value)
-        if not math.isfinite(value):
-            raise SepgenError(f"{where}: {opt.name} must be finite, got {value!r}")
-    return value
+    return check_type(opt.name, opt.type, value, where)
 
 
 def _langs(value: Any, where: str) -> tuple[str, ...]:

@@ -117,7 +117,7 @@ def summary_csv(rows: list[dict[str, Any]]) -> str:
     return buf.getvalue()
 
 
-@click.command(help="Fit a grid of loss weights (nonneg × zeros) in one vmapped call; "
+@click.command(help="Fit a grid of loss weights (nonneg × zeros), vmapped (one jitted loop per core); "
                     "writes one filter file per cell plus summary.md and summary.csv to DIR.")
 @kernel_options
 @table_options(FIT_OPTIONS)

@@ -7,6 +7,8 @@ bindings) are made here and in the language modules, never in a template.
 
 from __future__ import annotations
 
+import functools
+
 import math
 import re
 from pathlib import Path
@@ -44,12 +46,25 @@ def signed(value: int | float) -> str:
 
 def environment(templates_dir: str | Path | None = None) -> jinja2.Environment:
     """Jinja environment over the default templates, `templates_dir` first when given."""
+    if templates_dir is None:
+        return _default_environment()
+    if not Path(templates_dir).is_dir():
+        raise SepgenError(f"templates folder {templates_dir} does not exist")
+    return _environment(str(templates_dir))
+
+
+# Building an environment and compiling its templates is most of a no-op build's time,
+# so the built-in one is kept. Not with overrides: a template added to an override
+# folder later would not be noticed by a cached environment.
+@functools.lru_cache(maxsize=1)
+def _default_environment() -> jinja2.Environment:
+    return _environment(None)
+
+
+def _environment(templates_dir: str | None) -> jinja2.Environment:
     loaders: list[jinja2.BaseLoader] = []
     if templates_dir is not None:
-        path = Path(templates_dir)
-        if not path.is_dir():
-            raise SepgenError(f"templates folder {path} does not exist")
-        loaders.append(jinja2.FileSystemLoader(str(path)))
+        loaders.append(jinja2.FileSystemLoader(templates_dir))
     default = default_templates_dir()
     if not default.is_dir():
         raise SepgenError(f"sepgen's templates are missing (looked in {default})")

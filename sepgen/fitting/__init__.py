@@ -1,7 +1,7 @@
 """Fitting: kernel → rank-N separable approximation (SVD start, JAX optimisation).
 
 The only package of sepgen that imports JAX. `fit` fits one filter, `sweep` a grid
-of loss weights in one vmapped call. See docs/fitting.md.
+of loss weights, vmapped and jitted. See docs/fitting.md.
 """
 
 from __future__ import annotations

@@ -117,7 +117,7 @@ def fit_cells(
     batched: bool,
     progress: Progress | None,
 ) -> list[SeparableFilter]:
-    """Fit one filter per weight set; `batched` runs all cells in one vmapped call."""
+    """Fit one filter per weight set; `batched` runs the cells vmapped (one jitted call per core)."""
     cells = len(weight_sets)
     active = losses.active_terms(*weight_sets)
     weights = jnp.stack([losses.weight_vector(w, DTYPE) for w in weight_sets])

@@ -14,6 +14,8 @@ loss sees `where(mask, p, 0)`, so frozen taps get no gradient and no influence.
 from __future__ import annotations
 
 import math
+import os
+from concurrent.futures import ThreadPoolExecutor
 from functools import partial
 from typing import Any, Callable, NamedTuple
 
@@ -146,6 +148,13 @@ def chunk_bounds(n: int, chunks: int) -> list[tuple[int, int]]:
     return [(a, b) for a, b in zip(edges, edges[1:]) if b > a]
 
 
+def usable_cores() -> int:
+    try:
+        return len(os.sched_getaffinity(0))
+    except AttributeError:  # not Linux
+        return os.cpu_count() or 1
+
+
 def run(
     params: Params,
     target: losses.Target,
@@ -160,10 +169,57 @@ def run(
     progress: Progress | None = None,
     phase: str = "fit",
     step_offset: int = 0,
+    shards: int | None = None,
 ) -> RunResult:
     """Run `steps` optimiser steps from `params`; with `batched`, `params`,
     `weights` and `masks` carry a leading cell axis and all cells run in one
-    vmapped call. Returns the best iterate among the sampled ones and the final one."""
+    vmapped call. Returns the best iterate among the sampled ones and the final one.
+
+    A batched run is split into `shards` (default: one per usable core) equal
+    slices of cells, each one vmapped jitted call in its own thread: a cell is
+    compute-bound on one core at this size, XLA:CPU does not spread one small
+    batched loop over cores, and JAX releases the GIL while a call runs."""
+    kw = dict(optimizer=optimizer, steps=steps, lr=lr, active=active, phase=phase, step_offset=step_offset)
+    cells = params[0].shape[0] if batched else 1
+    shards = min(cells, usable_cores() if shards is None else shards, 8)
+    if shards <= 1:
+        return _run(params, target, weights, masks=masks, batched=batched, progress=progress, **kw)
+    size = math.ceil(cells / shards)
+    # Pad with copies of the last cell so every shard has one shape: one compile.
+    index = np.minimum(np.arange(size * shards), cells - 1).reshape(shards, size)
+    take = lambda tree, sl: None if tree is None else tuple(jnp.asarray(np.asarray(x)[sl]) for x in tree)  # noqa: E731
+
+    def shard(s: int) -> RunResult:
+        sl = index[s]
+        return _run(take(params, sl), target, jnp.asarray(np.asarray(weights)[sl]), masks=take(masks, sl),
+                    batched=True, progress=progress if s == 0 else None, **kw)
+
+    with ThreadPoolExecutor(max_workers=shards) as pool:
+        parts = list(pool.map(shard, range(shards)))
+    join = lambda arrays: np.concatenate(arrays)[:cells]  # noqa: E731
+    return RunResult(
+        tuple(join([p.params[i] for p in parts]) for i in range(2)),
+        join([p.loss for p in parts]),
+        join([p.history for p in parts]),
+        join([p.diverged for p in parts]),
+    )
+
+
+def _run(
+    params: Params,
+    target: losses.Target,
+    weights: jnp.ndarray,
+    *,
+    optimizer: str,
+    steps: int,
+    lr: float,
+    active: tuple[str, ...],
+    masks: Params | None,
+    batched: bool,
+    progress: Progress | None,
+    phase: str,
+    step_offset: int,
+) -> RunResult:
     dtype = params[0].dtype
     every = max(1, math.ceil(steps / HISTORY_SAMPLES))
     n_samples = math.ceil(steps / every)  # samples at steps 0, every, 2·every, … < steps
