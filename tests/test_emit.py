@@ -111,15 +111,29 @@ def test_fetch_counts_match_the_formula_on_filters_with_zero_taps(seed):
     assert per["horizontal"] == int((h32 != 0).sum())
 
 
+@pytest.mark.parametrize("one_vertical", [False, True], ids=["v-per-group", "one-v"])
 @pytest.mark.parametrize("strategy", ["mrt", "per-component"])
 @pytest.mark.parametrize("linear", [False, True])
 @pytest.mark.parametrize("seed", range(3))
-def test_plan_reproduces_the_separable_convolution(strategy, linear, seed):
+def test_plan_reproduces_the_separable_convolution(strategy, linear, seed, one_vertical):
     filt = hand_filter(rank=3 if seed else 11, seed=seed, origin=(3, 5) if seed != 2 else None)
     img = np.random.default_rng(seed).random((23, 17))
-    got = simulate(filt, taps.plan_passes(filt, strategy, linear), img)
+    got = simulate(filt, taps.plan_passes(filt, strategy, linear, one_vertical), img)
     ref = reference(filt, img)
     assert np.max(np.abs(got - ref)) <= 1e-5 * np.max(np.abs(ref)) + 1e-6
+
+
+@pytest.mark.parametrize("strategy", ["mrt", "per-component"])
+def test_one_vertical_plan_ends_in_a_single_pass_reading_every_component(strategy):
+    filt = hand_filter(rank=11, seed=5)
+    plan = taps.plan_passes(filt, strategy, one_vertical=True)
+    *horizontal, last = plan
+    assert all(p.direction == "horizontal" for p in horizontal)
+    assert [len(p.components) for p in horizontal] == ([8, 3] if strategy == "mrt" else [1] * 11)
+    assert [p.name for p in horizontal] == [f"h{g}" for g in range(len(horizontal))]
+    assert last.name == "v0" and last.direction == "vertical" and last.components == tuple(range(11))
+    # the same taps as one vertical pass per group: counts do not depend on the plan's shape
+    assert taps.counts(plan) == taps.counts(taps.plan_passes(filt, strategy)) == emit.fetch_counts(filt, strategy=strategy)
 
 
 def test_linear_sampling_merges_same_sign_neighbours_only():
@@ -162,6 +176,60 @@ def test_more_than_eight_components_split_into_pass_pairs():
 
 
 # --- rendered files -------------------------------------------------------------------------
+
+def rw_texture_reads(text: str) -> list[str]:
+    """Every use of a RWTexture2D that is not its declaration or a plain store `name[...] = ...`."""
+    code = re.sub(r"//[^\n]*", "", text)
+    names = re.findall(r"\bRWTexture2D\s*<[^>]*>\s*(\w+)", code)
+    reads = []
+    for name in names:
+        for m in re.finditer(rf"\b{name}\b", code):
+            before = code[max(0, m.start() - 80):m.start()]
+            if re.search(r"RWTexture2D\s*<[^>]*>\s*$", before):
+                continue  # the declaration
+            after = code[m.end():]
+            if re.match(r"\s*\[[^\]]*\]\s*=(?!=)", after):
+                continue  # a store; `+=` and any other use reads the texture
+            reads.append(f"{name}: {code[m.start():m.start() + 60].splitlines()[0]}")
+    return reads
+
+
+def test_rw_texture_read_detector_can_fail():
+    assert rw_texture_reads("RWTexture2D<float4> u_o : register(u0);\nvoid f() { u_o[p] = acc; }") == []
+    for bad in ("acc += u_o[p];", "u_o[p] = u_o[p] + acc;", "float4 a = u_o.Load(int3(p, 0));", "u_o[p] += acc;"):
+        assert rw_texture_reads("RWTexture2D<float4> u_o : register(u0);\nvoid f() { " + bad + " }"), bad
+
+
+@pytest.mark.parametrize("rank", [4, 10])
+@pytest.mark.parametrize("strategy", ["mrt", "per-component"])
+@pytest.mark.parametrize("precision", ["fp32", "fp16"])
+def test_hlsl_compute_never_loads_from_a_rw_texture(rank, strategy, precision):
+    # cs_5_0 (D3D11.0) has no typed UAV loads of float4 formats and at most 8 UAVs per shader
+    filt = hand_filter(rank=rank, seed=rank) if rank != 4 else SeparableFilter.load(DISK)
+    files = emit.render(filt, {"lang": "hlsl", "stage": "compute", "strategy": strategy, "precision": precision})
+    man = json.loads(files["manifest.json"])
+    for path, text in files.items():
+        if path.endswith(".hlsl") or path.endswith(".hlsli"):
+            assert rw_texture_reads(text) == [], path
+            assert len(re.findall(r"\bRWTexture2D\b", re.sub(r"//[^\n]*", "", text))) <= 8, path
+    written = [p for p in man["passes"] if any(o["texture"] == "output" for o in p["outputs"])]
+    assert len(written) == 1 and written[0]["blend"] == "none" and written[0] is man["passes"][-1]
+    assert {i["texture"] for i in written[0]["inputs"]} == {f"{filt.name}_t{k}" for k in range(rank)}
+    assert all(p["blend"] == "none" and len(p["outputs"]) <= 8 for p in man["passes"])
+    horizontal = [p for p in man["passes"] if p["direction"] == "horizontal"]
+    assert len(horizontal) == (-(-rank // 8) if strategy == "mrt" else rank)
+    # every component has its own intermediate, written by exactly one pass
+    outs = [o["texture"] for p in horizontal for o in p["outputs"]]
+    assert sorted(outs) == sorted(f"{filt.name}_t{k}" for k in range(rank))
+    assert man["fetches_per_pixel"] == emit.fetch_counts(filt, strategy=strategy)
+    assert sum(p["fetches_per_pixel"] for p in man["passes"]) == man["fetches_per_pixel"]["total"]
+
+
+def test_glsl_compute_keeps_a_vertical_pass_per_group():
+    filt = hand_filter(rank=10, seed=10)
+    man = json.loads(emit.render(filt, {"stage": "compute"})["manifest.json"])
+    assert [(p["name"], p["blend"]) for p in man["passes"]] == [("h0", "none"), ("v0", "none"),
+                                                                ("h1", "none"), ("v1", "accumulate")]
 
 def test_disk_fetches_per_pixel():
     filt = SeparableFilter.load(DISK)

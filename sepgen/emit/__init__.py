@@ -88,8 +88,23 @@ def check_prefix(name: str) -> str:
     return name
 
 
+def one_vertical_pass(options: dict[str, Any]) -> bool:
+    """HLSL compute ends with one vertical pass reading every intermediate as an SRV.
+
+    cs_5_0 cannot load a float4 from a RWTexture2D (typed UAV loads are limited to single
+    32-bit-component formats in D3D11.0), so no pass may add into `output`; 128 SRV slots
+    hold every component up to MAX_RANK. GLSL compute keeps a vertical pass per group
+    (imageLoad of rgba32f is core in GL 4.3, and GL guarantees only 16 texture units
+    per compute stage, fewer than MAX_RANK).
+    """
+    return options["lang"] == "hlsl" and options["stage"] == "compute"
+
+
 def fetch_counts(filt: SeparableFilter, linear_sampling: bool = False, strategy: str = "mrt") -> dict[str, int]:
-    """Texture fetches per output pixel: {"horizontal", "vertical", "total"}."""
+    """Texture fetches per output pixel: {"horizontal", "vertical", "total"}.
+
+    The same for every language and stage: a plan with one vertical pass reads the same taps.
+    """
     EMIT_OPTIONS["strategy"].check(strategy)
     return taps.counts(taps.plan_passes(filt, strategy, linear_sampling))
 
@@ -104,7 +119,7 @@ def render(filt: SeparableFilter, options: dict[str, Any] | None = None, templat
     if command is None:
         command = default_command(f"{filt.name}.json", opts, "OUT")
     command = one_line(command)
-    plan = taps.plan_passes(filt, opts["strategy"], opts["linear_sampling"])
+    plan = taps.plan_passes(filt, opts["strategy"], opts["linear_sampling"], one_vertical_pass(opts))
     counts = taps.counts(plan)
     first_output = next(p.index for p in plan if p.direction == "vertical")
     passes = [pass_context(filt, p, opts["lang"], opts, first_output) for p in plan]

@@ -6,6 +6,7 @@ from typing import Any
 
 import jinja2
 
+from ..errors import SepgenError
 from .context import render_template
 from .files import EmittedFile
 
@@ -29,6 +30,9 @@ def generate(env: jinja2.Environment, name: str, passes: list[dict[str, Any]], c
         out.append(EmittedFile(path, render_template(env, template, ctx), LANG, stage, entry, pass_index, kind))
 
     if options["stage"] == "compute":
+        if any(p["accumulate"] for p in passes):
+            # the plan must end in one vertical pass (emit.one_vertical_pass): cs_5_0 has no float4 UAV loads
+            raise SepgenError("internal error: an HLSL compute pass would read its RWTexture2D output")
         for p in passes:
             tmpl = "hlsl/blur_h.comp.hlsl.j2" if p["horizontal"] else "hlsl/blur_v.comp.hlsl.j2"
             emit(f"{name}_{p['name']}.comp.hlsl", tmpl, "compute", p["index"], "standalone", P=p)

@@ -136,19 +136,35 @@ def groups(rank: int, strategy: str) -> list[tuple[int, ...]]:
     return [tuple(range(s, min(s + size, rank))) for s in range(0, rank, size)]
 
 
-def plan_passes(filt: SeparableFilter, strategy: str = "mrt", linear: bool = False) -> list[PassPlan]:
-    """Every pass in execution order: h0, v0, h1, v1, ..."""
+def plan_passes(filt: SeparableFilter, strategy: str = "mrt", linear: bool = False,
+                one_vertical: bool = False) -> list[PassPlan]:
+    """Every pass in execution order.
+
+    Default: h0, v0, h1, v1, ... (one vertical pass per group, later ones adding into
+    the output). `one_vertical`: h0, h1, ..., then a single v0 that reads every
+    component's intermediate and writes the output once, so no pass reads what it
+    writes (HLSL cs_5_0 cannot load float4 from a RWTexture2D). The fetches, and so
+    the counts, are the same either way.
+    """
     cy, cx = filt.origin  # type: ignore[misc]
     passes: list[PassPlan] = []
-    for g, comps in enumerate(groups(filt.rank, strategy)):
-        hfetch = plan_fetches(filt.horizontal[list(comps)], cx, linear)
+    comp_groups = groups(filt.rank, strategy)
+
+    def vertical(g: int, comps: tuple[int, ...]) -> PassPlan:
         vfetch: list[Fetch] = []
         for slot, k in enumerate(comps):
             # each component's own intermediate is input `slot`; all add into output slot 0
             for f in plan_fetches(filt.vertical[k], cy, linear, input=slot):
                 vfetch.append(Fetch(f.input, f.offset, f.linear, tuple(Term(0, t.weight) for t in f.terms)))
+        return PassPlan(len(passes), f"v{g}", "vertical", g, comps, tuple(vfetch))
+
+    for g, comps in enumerate(comp_groups):
+        hfetch = plan_fetches(filt.horizontal[list(comps)], cx, linear)
         passes.append(PassPlan(len(passes), f"h{g}", "horizontal", g, comps, tuple(hfetch)))
-        passes.append(PassPlan(len(passes), f"v{g}", "vertical", g, comps, tuple(vfetch)))
+        if not one_vertical:
+            passes.append(vertical(g, comps))
+    if one_vertical:
+        passes.append(vertical(0, tuple(range(filt.rank))))
     return passes
 
 

@@ -142,67 +142,6 @@ void disk50_h0(Texture2D<float4> src, int2 p, out float4 t0)
     t0 += 0.0062415353f * s;
 }
 
-// Pass v0: vertical, components 0; 50 fetches per pixel.
-float4 disk50_v0(Texture2D<float4> t0, int2 p)
-{
-    uint size_x, size_y;
-    t0.GetDimensions(size_x, size_y);
-    int2 last = int2(size_x, size_y) - 1;
-
-    float4 acc = float4(0.0f, 0.0f, 0.0f, 0.0f);
-    acc += 0.0062415353f * t0.Load(int3(p.x, clamp(p.y - 24, 0, last.y), 0));
-    acc += 0.010790348f * t0.Load(int3(p.x, clamp(p.y - 23, 0, last.y), 0));
-    acc += 0.012434704f * t0.Load(int3(p.x, clamp(p.y - 22, 0, last.y), 0));
-    acc += 0.014673248f * t0.Load(int3(p.x, clamp(p.y - 21, 0, last.y), 0));
-    acc += 0.01594561f * t0.Load(int3(p.x, clamp(p.y - 20, 0, last.y), 0));
-    acc += 0.017591078f * t0.Load(int3(p.x, clamp(p.y - 19, 0, last.y), 0));
-    acc += 0.018261192f * t0.Load(int3(p.x, clamp(p.y - 18, 0, last.y), 0));
-    acc += 0.019014038f * t0.Load(int3(p.x, clamp(p.y - 17, 0, last.y), 0));
-    acc += 0.0199144f * t0.Load(int3(p.x, clamp(p.y - 16, 0, last.y), 0));
-    acc += 0.020704053f * t0.Load(int3(p.x, clamp(p.y - 15, 0, last.y), 0));
-    acc += 0.020704053f * t0.Load(int3(p.x, clamp(p.y - 14, 0, last.y), 0));
-    acc += 0.02134933f * t0.Load(int3(p.x, clamp(p.y - 13, 0, last.y), 0));
-    acc += 0.021935383f * t0.Load(int3(p.x, clamp(p.y - 12, 0, last.y), 0));
-    acc += 0.021935383f * t0.Load(int3(p.x, clamp(p.y - 11, 0, last.y), 0));
-    acc += 0.022779537f * t0.Load(int3(p.x, clamp(p.y - 10, 0, last.y), 0));
-    acc += 0.022779537f * t0.Load(int3(p.x, clamp(p.y - 9, 0, last.y), 0));
-    acc += 0.02356213f * t0.Load(int3(p.x, clamp(p.y - 8, 0, last.y), 0));
-    acc += 0.02356213f * t0.Load(int3(p.x, clamp(p.y - 7, 0, last.y), 0));
-    acc += 0.02356213f * t0.Load(int3(p.x, clamp(p.y - 6, 0, last.y), 0));
-    acc += 0.02356213f * t0.Load(int3(p.x, clamp(p.y - 5, 0, last.y), 0));
-    acc += 0.024125908f * t0.Load(int3(p.x, clamp(p.y - 4, 0, last.y), 0));
-    acc += 0.024125908f * t0.Load(int3(p.x, clamp(p.y - 3, 0, last.y), 0));
-    acc += 0.024125908f * t0.Load(int3(p.x, clamp(p.y - 2, 0, last.y), 0));
-    acc += 0.024125908f * t0.Load(int3(p.x, clamp(p.y - 1, 0, last.y), 0));
-    acc += 0.024125908f * t0.Load(int3(p.x, clamp(p.y , 0, last.y), 0));
-    acc += 0.024125908f * t0.Load(int3(p.x, clamp(p.y + 1, 0, last.y), 0));
-    acc += 0.024125908f * t0.Load(int3(p.x, clamp(p.y + 2, 0, last.y), 0));
-    acc += 0.024125908f * t0.Load(int3(p.x, clamp(p.y + 3, 0, last.y), 0));
-    acc += 0.024125908f * t0.Load(int3(p.x, clamp(p.y + 4, 0, last.y), 0));
-    acc += 0.024125908f * t0.Load(int3(p.x, clamp(p.y + 5, 0, last.y), 0));
-    acc += 0.02356213f * t0.Load(int3(p.x, clamp(p.y + 6, 0, last.y), 0));
-    acc += 0.02356213f * t0.Load(int3(p.x, clamp(p.y + 7, 0, last.y), 0));
-    acc += 0.02356213f * t0.Load(int3(p.x, clamp(p.y + 8, 0, last.y), 0));
-    acc += 0.02356213f * t0.Load(int3(p.x, clamp(p.y + 9, 0, last.y), 0));
-    acc += 0.022779537f * t0.Load(int3(p.x, clamp(p.y + 10, 0, last.y), 0));
-    acc += 0.022779537f * t0.Load(int3(p.x, clamp(p.y + 11, 0, last.y), 0));
-    acc += 0.021935383f * t0.Load(int3(p.x, clamp(p.y + 12, 0, last.y), 0));
-    acc += 0.021935383f * t0.Load(int3(p.x, clamp(p.y + 13, 0, last.y), 0));
-    acc += 0.02134933f * t0.Load(int3(p.x, clamp(p.y + 14, 0, last.y), 0));
-    acc += 0.020704053f * t0.Load(int3(p.x, clamp(p.y + 15, 0, last.y), 0));
-    acc += 0.020704053f * t0.Load(int3(p.x, clamp(p.y + 16, 0, last.y), 0));
-    acc += 0.0199144f * t0.Load(int3(p.x, clamp(p.y + 17, 0, last.y), 0));
-    acc += 0.019014038f * t0.Load(int3(p.x, clamp(p.y + 18, 0, last.y), 0));
-    acc += 0.018261192f * t0.Load(int3(p.x, clamp(p.y + 19, 0, last.y), 0));
-    acc += 0.017591078f * t0.Load(int3(p.x, clamp(p.y + 20, 0, last.y), 0));
-    acc += 0.01594561f * t0.Load(int3(p.x, clamp(p.y + 21, 0, last.y), 0));
-    acc += 0.014673248f * t0.Load(int3(p.x, clamp(p.y + 22, 0, last.y), 0));
-    acc += 0.012434704f * t0.Load(int3(p.x, clamp(p.y + 23, 0, last.y), 0));
-    acc += 0.010790348f * t0.Load(int3(p.x, clamp(p.y + 24, 0, last.y), 0));
-    acc += 0.0062415353f * t0.Load(int3(p.x, clamp(p.y + 25, 0, last.y), 0));
-    return acc;
-}
-
 // Pass h1: horizontal, components 1; 44 fetches per pixel,
 // each shared by every component that has a non-zero tap there.
 void disk50_h1(Texture2D<float4> src, int2 p, out float4 t0)
@@ -303,61 +242,6 @@ void disk50_h1(Texture2D<float4> src, int2 p, out float4 t0)
     t0 += 0.009250753f * s;
 }
 
-// Pass v1: vertical, components 1; 44 fetches per pixel.
-float4 disk50_v1(Texture2D<float4> t0, int2 p)
-{
-    uint size_x, size_y;
-    t0.GetDimensions(size_x, size_y);
-    int2 last = int2(size_x, size_y) - 1;
-
-    float4 acc = float4(0.0f, 0.0f, 0.0f, 0.0f);
-    acc += -0.009250753f * t0.Load(int3(p.x, clamp(p.y - 24, 0, last.y), 0));
-    acc += -0.016001446f * t0.Load(int3(p.x, clamp(p.y - 23, 0, last.y), 0));
-    acc += -0.018024985f * t0.Load(int3(p.x, clamp(p.y - 22, 0, last.y), 0));
-    acc += -0.016987797f * t0.Load(int3(p.x, clamp(p.y - 21, 0, last.y), 0));
-    acc += -0.015936838f * t0.Load(int3(p.x, clamp(p.y - 20, 0, last.y), 0));
-    acc += -0.015101552f * t0.Load(int3(p.x, clamp(p.y - 19, 0, last.y), 0));
-    acc += -0.013244349f * t0.Load(int3(p.x, clamp(p.y - 18, 0, last.y), 0));
-    acc += -0.010846941f * t0.Load(int3(p.x, clamp(p.y - 17, 0, last.y), 0));
-    acc += -0.0074174707f * t0.Load(int3(p.x, clamp(p.y - 16, 0, last.y), 0));
-    acc += -0.0042665824f * t0.Load(int3(p.x, clamp(p.y - 15, 0, last.y), 0));
-    acc += -0.0042665824f * t0.Load(int3(p.x, clamp(p.y - 14, 0, last.y), 0));
-    acc += 0.0043321075f * t0.Load(int3(p.x, clamp(p.y - 10, 0, last.y), 0));
-    acc += 0.0043321075f * t0.Load(int3(p.x, clamp(p.y - 9, 0, last.y), 0));
-    acc += 0.007517785f * t0.Load(int3(p.x, clamp(p.y - 8, 0, last.y), 0));
-    acc += 0.007517785f * t0.Load(int3(p.x, clamp(p.y - 7, 0, last.y), 0));
-    acc += 0.007517785f * t0.Load(int3(p.x, clamp(p.y - 6, 0, last.y), 0));
-    acc += 0.007517785f * t0.Load(int3(p.x, clamp(p.y - 5, 0, last.y), 0));
-    acc += 0.008981282f * t0.Load(int3(p.x, clamp(p.y - 4, 0, last.y), 0));
-    acc += 0.008981282f * t0.Load(int3(p.x, clamp(p.y - 3, 0, last.y), 0));
-    acc += 0.008981282f * t0.Load(int3(p.x, clamp(p.y - 2, 0, last.y), 0));
-    acc += 0.008981282f * t0.Load(int3(p.x, clamp(p.y - 1, 0, last.y), 0));
-    acc += 0.008981282f * t0.Load(int3(p.x, clamp(p.y , 0, last.y), 0));
-    acc += 0.008981282f * t0.Load(int3(p.x, clamp(p.y + 1, 0, last.y), 0));
-    acc += 0.008981282f * t0.Load(int3(p.x, clamp(p.y + 2, 0, last.y), 0));
-    acc += 0.008981282f * t0.Load(int3(p.x, clamp(p.y + 3, 0, last.y), 0));
-    acc += 0.008981282f * t0.Load(int3(p.x, clamp(p.y + 4, 0, last.y), 0));
-    acc += 0.008981282f * t0.Load(int3(p.x, clamp(p.y + 5, 0, last.y), 0));
-    acc += 0.007517785f * t0.Load(int3(p.x, clamp(p.y + 6, 0, last.y), 0));
-    acc += 0.007517785f * t0.Load(int3(p.x, clamp(p.y + 7, 0, last.y), 0));
-    acc += 0.007517785f * t0.Load(int3(p.x, clamp(p.y + 8, 0, last.y), 0));
-    acc += 0.007517785f * t0.Load(int3(p.x, clamp(p.y + 9, 0, last.y), 0));
-    acc += 0.0043321075f * t0.Load(int3(p.x, clamp(p.y + 10, 0, last.y), 0));
-    acc += 0.0043321075f * t0.Load(int3(p.x, clamp(p.y + 11, 0, last.y), 0));
-    acc += -0.0042665824f * t0.Load(int3(p.x, clamp(p.y + 15, 0, last.y), 0));
-    acc += -0.0042665824f * t0.Load(int3(p.x, clamp(p.y + 16, 0, last.y), 0));
-    acc += -0.0074174707f * t0.Load(int3(p.x, clamp(p.y + 17, 0, last.y), 0));
-    acc += -0.010846941f * t0.Load(int3(p.x, clamp(p.y + 18, 0, last.y), 0));
-    acc += -0.013244349f * t0.Load(int3(p.x, clamp(p.y + 19, 0, last.y), 0));
-    acc += -0.015101552f * t0.Load(int3(p.x, clamp(p.y + 20, 0, last.y), 0));
-    acc += -0.015936838f * t0.Load(int3(p.x, clamp(p.y + 21, 0, last.y), 0));
-    acc += -0.016987797f * t0.Load(int3(p.x, clamp(p.y + 22, 0, last.y), 0));
-    acc += -0.018024985f * t0.Load(int3(p.x, clamp(p.y + 23, 0, last.y), 0));
-    acc += -0.016001446f * t0.Load(int3(p.x, clamp(p.y + 24, 0, last.y), 0));
-    acc += -0.009250753f * t0.Load(int3(p.x, clamp(p.y + 25, 0, last.y), 0));
-    return acc;
-}
-
 // Pass h2: horizontal, components 2; 40 fetches per pixel,
 // each shared by every component that has a non-zero tap there.
 void disk50_h2(Texture2D<float4> src, int2 p, out float4 t0)
@@ -450,57 +334,6 @@ void disk50_h2(Texture2D<float4> src, int2 p, out float4 t0)
     t0 += 0.009011024f * s;
 }
 
-// Pass v2: vertical, components 2; 40 fetches per pixel.
-float4 disk50_v2(Texture2D<float4> t0, int2 p)
-{
-    uint size_x, size_y;
-    t0.GetDimensions(size_x, size_y);
-    int2 last = int2(size_x, size_y) - 1;
-
-    float4 acc = float4(0.0f, 0.0f, 0.0f, 0.0f);
-    acc += 0.009011024f * t0.Load(int3(p.x, clamp(p.y - 24, 0, last.y), 0));
-    acc += 0.015560678f * t0.Load(int3(p.x, clamp(p.y - 23, 0, last.y), 0));
-    acc += 0.015309658f * t0.Load(int3(p.x, clamp(p.y - 22, 0, last.y), 0));
-    acc += 0.008559897f * t0.Load(int3(p.x, clamp(p.y - 21, 0, last.y), 0));
-    acc += 0.004711331f * t0.Load(int3(p.x, clamp(p.y - 20, 0, last.y), 0));
-    acc += -0.005019594f * t0.Load(int3(p.x, clamp(p.y - 18, 0, last.y), 0));
-    acc += -0.0072220913f * t0.Load(int3(p.x, clamp(p.y - 17, 0, last.y), 0));
-    acc += -0.008744395f * t0.Load(int3(p.x, clamp(p.y - 16, 0, last.y), 0));
-    acc += -0.009972438f * t0.Load(int3(p.x, clamp(p.y - 15, 0, last.y), 0));
-    acc += -0.009972438f * t0.Load(int3(p.x, clamp(p.y - 14, 0, last.y), 0));
-    acc += -0.010151896f * t0.Load(int3(p.x, clamp(p.y - 13, 0, last.y), 0));
-    acc += -0.008825225f * t0.Load(int3(p.x, clamp(p.y - 12, 0, last.y), 0));
-    acc += -0.008825225f * t0.Load(int3(p.x, clamp(p.y - 11, 0, last.y), 0));
-    acc += -0.0039171195f * t0.Load(int3(p.x, clamp(p.y - 10, 0, last.y), 0));
-    acc += -0.0039171195f * t0.Load(int3(p.x, clamp(p.y - 9, 0, last.y), 0));
-    acc += 0.005127312f * t0.Load(int3(p.x, clamp(p.y - 4, 0, last.y), 0));
-    acc += 0.005127312f * t0.Load(int3(p.x, clamp(p.y - 3, 0, last.y), 0));
-    acc += 0.005127312f * t0.Load(int3(p.x, clamp(p.y - 2, 0, last.y), 0));
-    acc += 0.005127312f * t0.Load(int3(p.x, clamp(p.y - 1, 0, last.y), 0));
-    acc += 0.005127312f * t0.Load(int3(p.x, clamp(p.y , 0, last.y), 0));
-    acc += 0.005127312f * t0.Load(int3(p.x, clamp(p.y + 1, 0, last.y), 0));
-    acc += 0.005127312f * t0.Load(int3(p.x, clamp(p.y + 2, 0, last.y), 0));
-    acc += 0.005127312f * t0.Load(int3(p.x, clamp(p.y + 3, 0, last.y), 0));
-    acc += 0.005127312f * t0.Load(int3(p.x, clamp(p.y + 4, 0, last.y), 0));
-    acc += 0.005127312f * t0.Load(int3(p.x, clamp(p.y + 5, 0, last.y), 0));
-    acc += -0.0039171195f * t0.Load(int3(p.x, clamp(p.y + 10, 0, last.y), 0));
-    acc += -0.0039171195f * t0.Load(int3(p.x, clamp(p.y + 11, 0, last.y), 0));
-    acc += -0.008825225f * t0.Load(int3(p.x, clamp(p.y + 12, 0, last.y), 0));
-    acc += -0.008825225f * t0.Load(int3(p.x, clamp(p.y + 13, 0, last.y), 0));
-    acc += -0.010151896f * t0.Load(int3(p.x, clamp(p.y + 14, 0, last.y), 0));
-    acc += -0.009972438f * t0.Load(int3(p.x, clamp(p.y + 15, 0, last.y), 0));
-    acc += -0.009972438f * t0.Load(int3(p.x, clamp(p.y + 16, 0, last.y), 0));
-    acc += -0.008744395f * t0.Load(int3(p.x, clamp(p.y + 17, 0, last.y), 0));
-    acc += -0.0072220913f * t0.Load(int3(p.x, clamp(p.y + 18, 0, last.y), 0));
-    acc += -0.005019594f * t0.Load(int3(p.x, clamp(p.y + 19, 0, last.y), 0));
-    acc += 0.004711331f * t0.Load(int3(p.x, clamp(p.y + 21, 0, last.y), 0));
-    acc += 0.008559897f * t0.Load(int3(p.x, clamp(p.y + 22, 0, last.y), 0));
-    acc += 0.015309658f * t0.Load(int3(p.x, clamp(p.y + 23, 0, last.y), 0));
-    acc += 0.015560678f * t0.Load(int3(p.x, clamp(p.y + 24, 0, last.y), 0));
-    acc += 0.009011024f * t0.Load(int3(p.x, clamp(p.y + 25, 0, last.y), 0));
-    return acc;
-}
-
 // Pass h3: horizontal, components 3; 36 fetches per pixel,
 // each shared by every component that has a non-zero tap there.
 void disk50_h3(Texture2D<float4> src, int2 p, out float4 t0)
@@ -585,50 +418,184 @@ void disk50_h3(Texture2D<float4> src, int2 p, out float4 t0)
     t0 += 0.005882455f * s;
 }
 
-// Pass v3: vertical, components 3; 36 fetches per pixel.
-float4 disk50_v3(Texture2D<float4> t0, int2 p)
+// Pass v0: vertical, components 0, 1, 2, 3; 170 fetches per pixel.
+float4 disk50_v0(Texture2D<float4> t0, Texture2D<float4> t1, Texture2D<float4> t2, Texture2D<float4> t3, int2 p)
 {
     uint size_x, size_y;
     t0.GetDimensions(size_x, size_y);
     int2 last = int2(size_x, size_y) - 1;
 
     float4 acc = float4(0.0f, 0.0f, 0.0f, 0.0f);
-    acc += -0.005882455f * t0.Load(int3(p.x, clamp(p.y - 24, 0, last.y), 0));
-    acc += -0.01013317f * t0.Load(int3(p.x, clamp(p.y - 23, 0, last.y), 0));
-    acc += -0.008002539f * t0.Load(int3(p.x, clamp(p.y - 22, 0, last.y), 0));
-    acc += 0.0047368235f * t0.Load(int3(p.x, clamp(p.y - 20, 0, last.y), 0));
-    acc += 0.009016943f * t0.Load(int3(p.x, clamp(p.y - 19, 0, last.y), 0));
-    acc += 0.01107554f * t0.Load(int3(p.x, clamp(p.y - 18, 0, last.y), 0));
-    acc += 0.008692906f * t0.Load(int3(p.x, clamp(p.y - 17, 0, last.y), 0));
-    acc += 0.003920508f * t0.Load(int3(p.x, clamp(p.y - 16, 0, last.y), 0));
-    acc += -0.007131901f * t0.Load(int3(p.x, clamp(p.y - 13, 0, last.y), 0));
-    acc += -0.009756539f * t0.Load(int3(p.x, clamp(p.y - 12, 0, last.y), 0));
-    acc += -0.009756539f * t0.Load(int3(p.x, clamp(p.y - 11, 0, last.y), 0));
-    acc += -0.0057372865f * t0.Load(int3(p.x, clamp(p.y - 10, 0, last.y), 0));
-    acc += -0.0057372865f * t0.Load(int3(p.x, clamp(p.y - 9, 0, last.y), 0));
-    acc += 0.0043487586f * t0.Load(int3(p.x, clamp(p.y - 4, 0, last.y), 0));
-    acc += 0.0043487586f * t0.Load(int3(p.x, clamp(p.y - 3, 0, last.y), 0));
-    acc += 0.0043487586f * t0.Load(int3(p.x, clamp(p.y - 2, 0, last.y), 0));
-    acc += 0.0043487586f * t0.Load(int3(p.x, clamp(p.y - 1, 0, last.y), 0));
-    acc += 0.0043487586f * t0.Load(int3(p.x, clamp(p.y , 0, last.y), 0));
-    acc += 0.0043487586f * t0.Load(int3(p.x, clamp(p.y + 1, 0, last.y), 0));
-    acc += 0.0043487586f * t0.Load(int3(p.x, clamp(p.y + 2, 0, last.y), 0));
-    acc += 0.0043487586f * t0.Load(int3(p.x, clamp(p.y + 3, 0, last.y), 0));
-    acc += 0.0043487586f * t0.Load(int3(p.x, clamp(p.y + 4, 0, last.y), 0));
-    acc += 0.0043487586f * t0.Load(int3(p.x, clamp(p.y + 5, 0, last.y), 0));
-    acc += -0.0057372865f * t0.Load(int3(p.x, clamp(p.y + 10, 0, last.y), 0));
-    acc += -0.0057372865f * t0.Load(int3(p.x, clamp(p.y + 11, 0, last.y), 0));
-    acc += -0.009756539f * t0.Load(int3(p.x, clamp(p.y + 12, 0, last.y), 0));
-    acc += -0.009756539f * t0.Load(int3(p.x, clamp(p.y + 13, 0, last.y), 0));
-    acc += -0.007131901f * t0.Load(int3(p.x, clamp(p.y + 14, 0, last.y), 0));
-    acc += 0.003920508f * t0.Load(int3(p.x, clamp(p.y + 17, 0, last.y), 0));
-    acc += 0.008692906f * t0.Load(int3(p.x, clamp(p.y + 18, 0, last.y), 0));
-    acc += 0.01107554f * t0.Load(int3(p.x, clamp(p.y + 19, 0, last.y), 0));
-    acc += 0.009016943f * t0.Load(int3(p.x, clamp(p.y + 20, 0, last.y), 0));
-    acc += 0.0047368235f * t0.Load(int3(p.x, clamp(p.y + 21, 0, last.y), 0));
-    acc += -0.008002539f * t0.Load(int3(p.x, clamp(p.y + 23, 0, last.y), 0));
-    acc += -0.01013317f * t0.Load(int3(p.x, clamp(p.y + 24, 0, last.y), 0));
-    acc += -0.005882455f * t0.Load(int3(p.x, clamp(p.y + 25, 0, last.y), 0));
+    acc += 0.0062415353f * t0.Load(int3(p.x, clamp(p.y - 24, 0, last.y), 0));
+    acc += 0.010790348f * t0.Load(int3(p.x, clamp(p.y - 23, 0, last.y), 0));
+    acc += 0.012434704f * t0.Load(int3(p.x, clamp(p.y - 22, 0, last.y), 0));
+    acc += 0.014673248f * t0.Load(int3(p.x, clamp(p.y - 21, 0, last.y), 0));
+    acc += 0.01594561f * t0.Load(int3(p.x, clamp(p.y - 20, 0, last.y), 0));
+    acc += 0.017591078f * t0.Load(int3(p.x, clamp(p.y - 19, 0, last.y), 0));
+    acc += 0.018261192f * t0.Load(int3(p.x, clamp(p.y - 18, 0, last.y), 0));
+    acc += 0.019014038f * t0.Load(int3(p.x, clamp(p.y - 17, 0, last.y), 0));
+    acc += 0.0199144f * t0.Load(int3(p.x, clamp(p.y - 16, 0, last.y), 0));
+    acc += 0.020704053f * t0.Load(int3(p.x, clamp(p.y - 15, 0, last.y), 0));
+    acc += 0.020704053f * t0.Load(int3(p.x, clamp(p.y - 14, 0, last.y), 0));
+    acc += 0.02134933f * t0.Load(int3(p.x, clamp(p.y - 13, 0, last.y), 0));
+    acc += 0.021935383f * t0.Load(int3(p.x, clamp(p.y - 12, 0, last.y), 0));
+    acc += 0.021935383f * t0.Load(int3(p.x, clamp(p.y - 11, 0, last.y), 0));
+    acc += 0.022779537f * t0.Load(int3(p.x, clamp(p.y - 10, 0, last.y), 0));
+    acc += 0.022779537f * t0.Load(int3(p.x, clamp(p.y - 9, 0, last.y), 0));
+    acc += 0.02356213f * t0.Load(int3(p.x, clamp(p.y - 8, 0, last.y), 0));
+    acc += 0.02356213f * t0.Load(int3(p.x, clamp(p.y - 7, 0, last.y), 0));
+    acc += 0.02356213f * t0.Load(int3(p.x, clamp(p.y - 6, 0, last.y), 0));
+    acc += 0.02356213f * t0.Load(int3(p.x, clamp(p.y - 5, 0, last.y), 0));
+    acc += 0.024125908f * t0.Load(int3(p.x, clamp(p.y - 4, 0, last.y), 0));
+    acc += 0.024125908f * t0.Load(int3(p.x, clamp(p.y - 3, 0, last.y), 0));
+    acc += 0.024125908f * t0.Load(int3(p.x, clamp(p.y - 2, 0, last.y), 0));
+    acc += 0.024125908f * t0.Load(int3(p.x, clamp(p.y - 1, 0, last.y), 0));
+    acc += 0.024125908f * t0.Load(int3(p.x, clamp(p.y , 0, last.y), 0));
+    acc += 0.024125908f * t0.Load(int3(p.x, clamp(p.y + 1, 0, last.y), 0));
+    acc += 0.024125908f * t0.Load(int3(p.x, clamp(p.y + 2, 0, last.y), 0));
+    acc += 0.024125908f * t0.Load(int3(p.x, clamp(p.y + 3, 0, last.y), 0));
+    acc += 0.024125908f * t0.Load(int3(p.x, clamp(p.y + 4, 0, last.y), 0));
+    acc += 0.024125908f * t0.Load(int3(p.x, clamp(p.y + 5, 0, last.y), 0));
+    acc += 0.02356213f * t0.Load(int3(p.x, clamp(p.y + 6, 0, last.y), 0));
+    acc += 0.02356213f * t0.Load(int3(p.x, clamp(p.y + 7, 0, last.y), 0));
+    acc += 0.02356213f * t0.Load(int3(p.x, clamp(p.y + 8, 0, last.y), 0));
+    acc += 0.02356213f * t0.Load(int3(p.x, clamp(p.y + 9, 0, last.y), 0));
+    acc += 0.022779537f * t0.Load(int3(p.x, clamp(p.y + 10, 0, last.y), 0));
+    acc += 0.022779537f * t0.Load(int3(p.x, clamp(p.y + 11, 0, last.y), 0));
+    acc += 0.021935383f * t0.Load(int3(p.x, clamp(p.y + 12, 0, last.y), 0));
+    acc += 0.021935383f * t0.Load(int3(p.x, clamp(p.y + 13, 0, last.y), 0));
+    acc += 0.02134933f * t0.Load(int3(p.x, clamp(p.y + 14, 0, last.y), 0));
+    acc += 0.020704053f * t0.Load(int3(p.x, clamp(p.y + 15, 0, last.y), 0));
+    acc += 0.020704053f * t0.Load(int3(p.x, clamp(p.y + 16, 0, last.y), 0));
+    acc += 0.0199144f * t0.Load(int3(p.x, clamp(p.y + 17, 0, last.y), 0));
+    acc += 0.019014038f * t0.Load(int3(p.x, clamp(p.y + 18, 0, last.y), 0));
+    acc += 0.018261192f * t0.Load(int3(p.x, clamp(p.y + 19, 0, last.y), 0));
+    acc += 0.017591078f * t0.Load(int3(p.x, clamp(p.y + 20, 0, last.y), 0));
+    acc += 0.01594561f * t0.Load(int3(p.x, clamp(p.y + 21, 0, last.y), 0));
+    acc += 0.014673248f * t0.Load(int3(p.x, clamp(p.y + 22, 0, last.y), 0));
+    acc += 0.012434704f * t0.Load(int3(p.x, clamp(p.y + 23, 0, last.y), 0));
+    acc += 0.010790348f * t0.Load(int3(p.x, clamp(p.y + 24, 0, last.y), 0));
+    acc += 0.0062415353f * t0.Load(int3(p.x, clamp(p.y + 25, 0, last.y), 0));
+    acc += -0.009250753f * t1.Load(int3(p.x, clamp(p.y - 24, 0, last.y), 0));
+    acc += -0.016001446f * t1.Load(int3(p.x, clamp(p.y - 23, 0, last.y), 0));
+    acc += -0.018024985f * t1.Load(int3(p.x, clamp(p.y - 22, 0, last.y), 0));
+    acc += -0.016987797f * t1.Load(int3(p.x, clamp(p.y - 21, 0, last.y), 0));
+    acc += -0.015936838f * t1.Load(int3(p.x, clamp(p.y - 20, 0, last.y), 0));
+    acc += -0.015101552f * t1.Load(int3(p.x, clamp(p.y - 19, 0, last.y), 0));
+    acc += -0.013244349f * t1.Load(int3(p.x, clamp(p.y - 18, 0, last.y), 0));
+    acc += -0.010846941f * t1.Load(int3(p.x, clamp(p.y - 17, 0, last.y), 0));
+    acc += -0.0074174707f * t1.Load(int3(p.x, clamp(p.y - 16, 0, last.y), 0));
+    acc += -0.0042665824f * t1.Load(int3(p.x, clamp(p.y - 15, 0, last.y), 0));
+    acc += -0.0042665824f * t1.Load(int3(p.x, clamp(p.y - 14, 0, last.y), 0));
+    acc += 0.0043321075f * t1.Load(int3(p.x, clamp(p.y - 10, 0, last.y), 0));
+    acc += 0.0043321075f * t1.Load(int3(p.x, clamp(p.y - 9, 0, last.y), 0));
+    acc += 0.007517785f * t1.Load(int3(p.x, clamp(p.y - 8, 0, last.y), 0));
+    acc += 0.007517785f * t1.Load(int3(p.x, clamp(p.y - 7, 0, last.y), 0));
+    acc += 0.007517785f * t1.Load(int3(p.x, clamp(p.y - 6, 0, last.y), 0));
+    acc += 0.007517785f * t1.Load(int3(p.x, clamp(p.y - 5, 0, last.y), 0));
+    acc += 0.008981282f * t1.Load(int3(p.x, clamp(p.y - 4, 0, last.y), 0));
+    acc += 0.008981282f * t1.Load(int3(p.x, clamp(p.y - 3, 0, last.y), 0));
+    acc += 0.008981282f * t1.Load(int3(p.x, clamp(p.y - 2, 0, last.y), 0));
+    acc += 0.008981282f * t1.Load(int3(p.x, clamp(p.y - 1, 0, last.y), 0));
+    acc += 0.008981282f * t1.Load(int3(p.x, clamp(p.y , 0, last.y), 0));
+    acc += 0.008981282f * t1.Load(int3(p.x, clamp(p.y + 1, 0, last.y), 0));
+    acc += 0.008981282f * t1.Load(int3(p.x, clamp(p.y + 2, 0, last.y), 0));
+    acc += 0.008981282f * t1.Load(int3(p.x, clamp(p.y + 3, 0, last.y), 0));
+    acc += 0.008981282f * t1.Load(int3(p.x, clamp(p.y + 4, 0, last.y), 0));
+    acc += 0.008981282f * t1.Load(int3(p.x, clamp(p.y + 5, 0, last.y), 0));
+    acc += 0.007517785f * t1.Load(int3(p.x, clamp(p.y + 6, 0, last.y), 0));
+    acc += 0.007517785f * t1.Load(int3(p.x, clamp(p.y + 7, 0, last.y), 0));
+    acc += 0.007517785f * t1.Load(int3(p.x, clamp(p.y + 8, 0, last.y), 0));
+    acc += 0.007517785f * t1.Load(int3(p.x, clamp(p.y + 9, 0, last.y), 0));
+    acc += 0.0043321075f * t1.Load(int3(p.x, clamp(p.y + 10, 0, last.y), 0));
+    acc += 0.0043321075f * t1.Load(int3(p.x, clamp(p.y + 11, 0, last.y), 0));
+    acc += -0.0042665824f * t1.Load(int3(p.x, clamp(p.y + 15, 0, last.y), 0));
+    acc += -0.0042665824f * t1.Load(int3(p.x, clamp(p.y + 16, 0, last.y), 0));
+    acc += -0.0074174707f * t1.Load(int3(p.x, clamp(p.y + 17, 0, last.y), 0));
+    acc += -0.010846941f * t1.Load(int3(p.x, clamp(p.y + 18, 0, last.y), 0));
+    acc += -0.013244349f * t1.Load(int3(p.x, clamp(p.y + 19, 0, last.y), 0));
+    acc += -0.015101552f * t1.Load(int3(p.x, clamp(p.y + 20, 0, last.y), 0));
+    acc += -0.015936838f * t1.Load(int3(p.x, clamp(p.y + 21, 0, last.y), 0));
+    acc += -0.016987797f * t1.Load(int3(p.x, clamp(p.y + 22, 0, last.y), 0));
+    acc += -0.018024985f * t1.Load(int3(p.x, clamp(p.y + 23, 0, last.y), 0));
+    acc += -0.016001446f * t1.Load(int3(p.x, clamp(p.y + 24, 0, last.y), 0));
+    acc += -0.009250753f * t1.Load(int3(p.x, clamp(p.y + 25, 0, last.y), 0));
+    acc += 0.009011024f * t2.Load(int3(p.x, clamp(p.y - 24, 0, last.y), 0));
+    acc += 0.015560678f * t2.Load(int3(p.x, clamp(p.y - 23, 0, last.y), 0));
+    acc += 0.015309658f * t2.Load(int3(p.x, clamp(p.y - 22, 0, last.y), 0));
+    acc += 0.008559897f * t2.Load(int3(p.x, clamp(p.y - 21, 0, last.y), 0));
+    acc += 0.004711331f * t2.Load(int3(p.x, clamp(p.y - 20, 0, last.y), 0));
+    acc += -0.005019594f * t2.Load(int3(p.x, clamp(p.y - 18, 0, last.y), 0));
+    acc += -0.0072220913f * t2.Load(int3(p.x, clamp(p.y - 17, 0, last.y), 0));
+    acc += -0.008744395f * t2.Load(int3(p.x, clamp(p.y - 16, 0, last.y), 0));
+    acc += -0.009972438f * t2.Load(int3(p.x, clamp(p.y - 15, 0, last.y), 0));
+    acc += -0.009972438f * t2.Load(int3(p.x, clamp(p.y - 14, 0, last.y), 0));
+    acc += -0.010151896f * t2.Load(int3(p.x, clamp(p.y - 13, 0, last.y), 0));
+    acc += -0.008825225f * t2.Load(int3(p.x, clamp(p.y - 12, 0, last.y), 0));
+    acc += -0.008825225f * t2.Load(int3(p.x, clamp(p.y - 11, 0, last.y), 0));
+    acc += -0.0039171195f * t2.Load(int3(p.x, clamp(p.y - 10, 0, last.y), 0));
+    acc += -0.0039171195f * t2.Load(int3(p.x, clamp(p.y - 9, 0, last.y), 0));
+    acc += 0.005127312f * t2.Load(int3(p.x, clamp(p.y - 4, 0, last.y), 0));
+    acc += 0.005127312f * t2.Load(int3(p.x, clamp(p.y - 3, 0, last.y), 0));
+    acc += 0.005127312f * t2.Load(int3(p.x, clamp(p.y - 2, 0, last.y), 0));
+    acc += 0.005127312f * t2.Load(int3(p.x, clamp(p.y - 1, 0, last.y), 0));
+    acc += 0.005127312f * t2.Load(int3(p.x, clamp(p.y , 0, last.y), 0));
+    acc += 0.005127312f * t2.Load(int3(p.x, clamp(p.y + 1, 0, last.y), 0));
+    acc += 0.005127312f * t2.Load(int3(p.x, clamp(p.y + 2, 0, last.y), 0));
+    acc += 0.005127312f * t2.Load(int3(p.x, clamp(p.y + 3, 0, last.y), 0));
+    acc += 0.005127312f * t2.Load(int3(p.x, clamp(p.y + 4, 0, last.y), 0));
+    acc += 0.005127312f * t2.Load(int3(p.x, clamp(p.y + 5, 0, last.y), 0));
+    acc += -0.0039171195f * t2.Load(int3(p.x, clamp(p.y + 10, 0, last.y), 0));
+    acc += -0.0039171195f * t2.Load(int3(p.x, clamp(p.y + 11, 0, last.y), 0));
+    acc += -0.008825225f * t2.Load(int3(p.x, clamp(p.y + 12, 0, last.y), 0));
+    acc += -0.008825225f * t2.Load(int3(p.x, clamp(p.y + 13, 0, last.y), 0));
+    acc += -0.010151896f * t2.Load(int3(p.x, clamp(p.y + 14, 0, last.y), 0));
+    acc += -0.009972438f * t2.Load(int3(p.x, clamp(p.y + 15, 0, last.y), 0));
+    acc += -0.009972438f * t2.Load(int3(p.x, clamp(p.y + 16, 0, last.y), 0));
+    acc += -0.008744395f * t2.Load(int3(p.x, clamp(p.y + 17, 0, last.y), 0));
+    acc += -0.0072220913f * t2.Load(int3(p.x, clamp(p.y + 18, 0, last.y), 0));
+    acc += -0.005019594f * t2.Load(int3(p.x, clamp(p.y + 19, 0, last.y), 0));
+    acc += 0.004711331f * t2.Load(int3(p.x, clamp(p.y + 21, 0, last.y), 0));
+    acc += 0.008559897f * t2.Load(int3(p.x, clamp(p.y + 22, 0, last.y), 0));
+    acc += 0.015309658f * t2.Load(int3(p.x, clamp(p.y + 23, 0, last.y), 0));
+    acc += 0.015560678f * t2.Load(int3(p.x, clamp(p.y + 24, 0, last.y), 0));
+    acc += 0.009011024f * t2.Load(int3(p.x, clamp(p.y + 25, 0, last.y), 0));
+    acc += -0.005882455f * t3.Load(int3(p.x, clamp(p.y - 24, 0, last.y), 0));
+    acc += -0.01013317f * t3.Load(int3(p.x, clamp(p.y - 23, 0, last.y), 0));
+    acc += -0.008002539f * t3.Load(int3(p.x, clamp(p.y - 22, 0, last.y), 0));
+    acc += 0.0047368235f * t3.Load(int3(p.x, clamp(p.y - 20, 0, last.y), 0));
+    acc += 0.009016943f * t3.Load(int3(p.x, clamp(p.y - 19, 0, last.y), 0));
+    acc += 0.01107554f * t3.Load(int3(p.x, clamp(p.y - 18, 0, last.y), 0));
+    acc += 0.008692906f * t3.Load(int3(p.x, clamp(p.y - 17, 0, last.y), 0));
+    acc += 0.003920508f * t3.Load(int3(p.x, clamp(p.y - 16, 0, last.y), 0));
+    acc += -0.007131901f * t3.Load(int3(p.x, clamp(p.y - 13, 0, last.y), 0));
+    acc += -0.009756539f * t3.Load(int3(p.x, clamp(p.y - 12, 0, last.y), 0));
+    acc += -0.009756539f * t3.Load(int3(p.x, clamp(p.y - 11, 0, last.y), 0));
+    acc += -0.0057372865f * t3.Load(int3(p.x, clamp(p.y - 10, 0, last.y), 0));
+    acc += -0.0057372865f * t3.Load(int3(p.x, clamp(p.y - 9, 0, last.y), 0));
+    acc += 0.0043487586f * t3.Load(int3(p.x, clamp(p.y - 4, 0, last.y), 0));
+    acc += 0.0043487586f * t3.Load(int3(p.x, clamp(p.y - 3, 0, last.y), 0));
+    acc += 0.0043487586f * t3.Load(int3(p.x, clamp(p.y - 2, 0, last.y), 0));
+    acc += 0.0043487586f * t3.Load(int3(p.x, clamp(p.y - 1, 0, last.y), 0));
+    acc += 0.0043487586f * t3.Load(int3(p.x, clamp(p.y , 0, last.y), 0));
+    acc += 0.0043487586f * t3.Load(int3(p.x, clamp(p.y + 1, 0, last.y), 0));
+    acc += 0.0043487586f * t3.Load(int3(p.x, clamp(p.y + 2, 0, last.y), 0));
+    acc += 0.0043487586f * t3.Load(int3(p.x, clamp(p.y + 3, 0, last.y), 0));
+    acc += 0.0043487586f * t3.Load(int3(p.x, clamp(p.y + 4, 0, last.y), 0));
+    acc += 0.0043487586f * t3.Load(int3(p.x, clamp(p.y + 5, 0, last.y), 0));
+    acc += -0.0057372865f * t3.Load(int3(p.x, clamp(p.y + 10, 0, last.y), 0));
+    acc += -0.0057372865f * t3.Load(int3(p.x, clamp(p.y + 11, 0, last.y), 0));
+    acc += -0.009756539f * t3.Load(int3(p.x, clamp(p.y + 12, 0, last.y), 0));
+    acc += -0.009756539f * t3.Load(int3(p.x, clamp(p.y + 13, 0, last.y), 0));
+    acc += -0.007131901f * t3.Load(int3(p.x, clamp(p.y + 14, 0, last.y), 0));
+    acc += 0.003920508f * t3.Load(int3(p.x, clamp(p.y + 17, 0, last.y), 0));
+    acc += 0.008692906f * t3.Load(int3(p.x, clamp(p.y + 18, 0, last.y), 0));
+    acc += 0.01107554f * t3.Load(int3(p.x, clamp(p.y + 19, 0, last.y), 0));
+    acc += 0.009016943f * t3.Load(int3(p.x, clamp(p.y + 20, 0, last.y), 0));
+    acc += 0.0047368235f * t3.Load(int3(p.x, clamp(p.y + 21, 0, last.y), 0));
+    acc += -0.008002539f * t3.Load(int3(p.x, clamp(p.y + 23, 0, last.y), 0));
+    acc += -0.01013317f * t3.Load(int3(p.x, clamp(p.y + 24, 0, last.y), 0));
+    acc += -0.005882455f * t3.Load(int3(p.x, clamp(p.y + 25, 0, last.y), 0));
     return acc;
 }
 

@@ -6,7 +6,7 @@
 // options: lang=hlsl, stage=compute, strategy=per-component, linear_sampling=False, precision=fp32
 // regenerate: sepgen emit tests/data/disk50_rank4.json --lang hlsl --stage compute --strategy per-component -o tests/golden/hlsl_compute_per_component
 
-// Pass 4 (h2, compute): source -> disk50_t2
+// Pass 2 (h2, compute): source -> disk50_t2
 // Each thread group caches 8 row segment(s) of 113 texels (its 64 pixels plus the
 // apron the taps reach) in groupshared memory; the 40 taps then read groupshared memory.
 // Dispatch ceil(width / 64) x ceil(height / 8) x 1.

@@ -6,12 +6,20 @@
 // options: lang=hlsl, stage=compute, strategy=per-component, linear_sampling=False, precision=fp32
 // regenerate: sepgen emit tests/data/disk50_rank4.json --lang hlsl --stage compute --strategy per-component -o tests/golden/hlsl_compute_per_component
 
-// Pass 1 (v0, compute): disk50_t0 -> output (blend: none)
+// Pass 4 (v0, compute): disk50_t0, disk50_t1, disk50_t2, disk50_t3 -> output (blend: none)
 // Each thread group caches 8 column segment(s) of 113 texels of one component at a time
-// in groupshared memory; the 50 taps then read groupshared memory.
+// in groupshared memory; the 170 taps then read groupshared memory.
 // Dispatch ceil(width / 8) x ceil(height / 64) x 1.
+// Every component's intermediate is read as a Texture2D and the output is written once:
+// no typed UAV load, so this runs on plain D3D11.0 (cs_5_0).
 
 Texture2D<float4> u_t0 : register(t0);
+
+Texture2D<float4> u_t1 : register(t1);
+
+Texture2D<float4> u_t2 : register(t2);
+
+Texture2D<float4> u_t3 : register(t3);
 
 RWTexture2D<float4> u_output : register(u0); // rgba32f
 
@@ -32,62 +40,203 @@ void cs_main(uint3 gid : SV_GroupID, uint3 lid : SV_GroupThreadID, uint3 tid : S
     int c = column + int(lid.y) + 24;
     float4 acc = float4(0.0f, 0.0f, 0.0f, 0.0f);
 
-    for (int i = int(lid.y); i < COLUMN; i += ALONG)
-        tile[column + i] = u_t0.Load(int3(x, clamp(first + i, 0, last.y), 0));
-    GroupMemoryBarrierWithGroupSync();
-    acc += 0.0062415353f * tile[c - 24];
-    acc += 0.010790348f * tile[c - 23];
-    acc += 0.012434704f * tile[c - 22];
-    acc += 0.014673248f * tile[c - 21];
-    acc += 0.01594561f * tile[c - 20];
-    acc += 0.017591078f * tile[c - 19];
-    acc += 0.018261192f * tile[c - 18];
-    acc += 0.019014038f * tile[c - 17];
-    acc += 0.0199144f * tile[c - 16];
-    acc += 0.020704053f * tile[c - 15];
-    acc += 0.020704053f * tile[c - 14];
-    acc += 0.02134933f * tile[c - 13];
-    acc += 0.021935383f * tile[c - 12];
-    acc += 0.021935383f * tile[c - 11];
-    acc += 0.022779537f * tile[c - 10];
-    acc += 0.022779537f * tile[c - 9];
-    acc += 0.02356213f * tile[c - 8];
-    acc += 0.02356213f * tile[c - 7];
-    acc += 0.02356213f * tile[c - 6];
-    acc += 0.02356213f * tile[c - 5];
-    acc += 0.024125908f * tile[c - 4];
-    acc += 0.024125908f * tile[c - 3];
-    acc += 0.024125908f * tile[c - 2];
-    acc += 0.024125908f * tile[c - 1];
-    acc += 0.024125908f * tile[c ];
-    acc += 0.024125908f * tile[c + 1];
-    acc += 0.024125908f * tile[c + 2];
-    acc += 0.024125908f * tile[c + 3];
-    acc += 0.024125908f * tile[c + 4];
-    acc += 0.024125908f * tile[c + 5];
-    acc += 0.02356213f * tile[c + 6];
-    acc += 0.02356213f * tile[c + 7];
-    acc += 0.02356213f * tile[c + 8];
-    acc += 0.02356213f * tile[c + 9];
-    acc += 0.022779537f * tile[c + 10];
-    acc += 0.022779537f * tile[c + 11];
-    acc += 0.021935383f * tile[c + 12];
-    acc += 0.021935383f * tile[c + 13];
-    acc += 0.02134933f * tile[c + 14];
-    acc += 0.020704053f * tile[c + 15];
-    acc += 0.020704053f * tile[c + 16];
-    acc += 0.0199144f * tile[c + 17];
-    acc += 0.019014038f * tile[c + 18];
-    acc += 0.018261192f * tile[c + 19];
-    acc += 0.017591078f * tile[c + 20];
-    acc += 0.01594561f * tile[c + 21];
-    acc += 0.014673248f * tile[c + 22];
-    acc += 0.012434704f * tile[c + 23];
-    acc += 0.010790348f * tile[c + 24];
-    acc += 0.0062415353f * tile[c + 25];
+    { // disk50_t0; a block per component keeps each loop counter in its own scope
+        for (int i = int(lid.y); i < COLUMN; i += ALONG)
+            tile[column + i] = u_t0.Load(int3(x, clamp(first + i, 0, last.y), 0));
+        GroupMemoryBarrierWithGroupSync();
+        acc += 0.0062415353f * tile[c - 24];
+        acc += 0.010790348f * tile[c - 23];
+        acc += 0.012434704f * tile[c - 22];
+        acc += 0.014673248f * tile[c - 21];
+        acc += 0.01594561f * tile[c - 20];
+        acc += 0.017591078f * tile[c - 19];
+        acc += 0.018261192f * tile[c - 18];
+        acc += 0.019014038f * tile[c - 17];
+        acc += 0.0199144f * tile[c - 16];
+        acc += 0.020704053f * tile[c - 15];
+        acc += 0.020704053f * tile[c - 14];
+        acc += 0.02134933f * tile[c - 13];
+        acc += 0.021935383f * tile[c - 12];
+        acc += 0.021935383f * tile[c - 11];
+        acc += 0.022779537f * tile[c - 10];
+        acc += 0.022779537f * tile[c - 9];
+        acc += 0.02356213f * tile[c - 8];
+        acc += 0.02356213f * tile[c - 7];
+        acc += 0.02356213f * tile[c - 6];
+        acc += 0.02356213f * tile[c - 5];
+        acc += 0.024125908f * tile[c - 4];
+        acc += 0.024125908f * tile[c - 3];
+        acc += 0.024125908f * tile[c - 2];
+        acc += 0.024125908f * tile[c - 1];
+        acc += 0.024125908f * tile[c ];
+        acc += 0.024125908f * tile[c + 1];
+        acc += 0.024125908f * tile[c + 2];
+        acc += 0.024125908f * tile[c + 3];
+        acc += 0.024125908f * tile[c + 4];
+        acc += 0.024125908f * tile[c + 5];
+        acc += 0.02356213f * tile[c + 6];
+        acc += 0.02356213f * tile[c + 7];
+        acc += 0.02356213f * tile[c + 8];
+        acc += 0.02356213f * tile[c + 9];
+        acc += 0.022779537f * tile[c + 10];
+        acc += 0.022779537f * tile[c + 11];
+        acc += 0.021935383f * tile[c + 12];
+        acc += 0.021935383f * tile[c + 13];
+        acc += 0.02134933f * tile[c + 14];
+        acc += 0.020704053f * tile[c + 15];
+        acc += 0.020704053f * tile[c + 16];
+        acc += 0.0199144f * tile[c + 17];
+        acc += 0.019014038f * tile[c + 18];
+        acc += 0.018261192f * tile[c + 19];
+        acc += 0.017591078f * tile[c + 20];
+        acc += 0.01594561f * tile[c + 21];
+        acc += 0.014673248f * tile[c + 22];
+        acc += 0.012434704f * tile[c + 23];
+        acc += 0.010790348f * tile[c + 24];
+        acc += 0.0062415353f * tile[c + 25];
+    }
+
+    GroupMemoryBarrierWithGroupSync(); // everyone is done with the previous component's tile
+    { // disk50_t1; a block per component keeps each loop counter in its own scope
+        for (int i = int(lid.y); i < COLUMN; i += ALONG)
+            tile[column + i] = u_t1.Load(int3(x, clamp(first + i, 0, last.y), 0));
+        GroupMemoryBarrierWithGroupSync();
+        acc += -0.009250753f * tile[c - 24];
+        acc += -0.016001446f * tile[c - 23];
+        acc += -0.018024985f * tile[c - 22];
+        acc += -0.016987797f * tile[c - 21];
+        acc += -0.015936838f * tile[c - 20];
+        acc += -0.015101552f * tile[c - 19];
+        acc += -0.013244349f * tile[c - 18];
+        acc += -0.010846941f * tile[c - 17];
+        acc += -0.0074174707f * tile[c - 16];
+        acc += -0.0042665824f * tile[c - 15];
+        acc += -0.0042665824f * tile[c - 14];
+        acc += 0.0043321075f * tile[c - 10];
+        acc += 0.0043321075f * tile[c - 9];
+        acc += 0.007517785f * tile[c - 8];
+        acc += 0.007517785f * tile[c - 7];
+        acc += 0.007517785f * tile[c - 6];
+        acc += 0.007517785f * tile[c - 5];
+        acc += 0.008981282f * tile[c - 4];
+        acc += 0.008981282f * tile[c - 3];
+        acc += 0.008981282f * tile[c - 2];
+        acc += 0.008981282f * tile[c - 1];
+        acc += 0.008981282f * tile[c ];
+        acc += 0.008981282f * tile[c + 1];
+        acc += 0.008981282f * tile[c + 2];
+        acc += 0.008981282f * tile[c + 3];
+        acc += 0.008981282f * tile[c + 4];
+        acc += 0.008981282f * tile[c + 5];
+        acc += 0.007517785f * tile[c + 6];
+        acc += 0.007517785f * tile[c + 7];
+        acc += 0.007517785f * tile[c + 8];
+        acc += 0.007517785f * tile[c + 9];
+        acc += 0.0043321075f * tile[c + 10];
+        acc += 0.0043321075f * tile[c + 11];
+        acc += -0.0042665824f * tile[c + 15];
+        acc += -0.0042665824f * tile[c + 16];
+        acc += -0.0074174707f * tile[c + 17];
+        acc += -0.010846941f * tile[c + 18];
+        acc += -0.013244349f * tile[c + 19];
+        acc += -0.015101552f * tile[c + 20];
+        acc += -0.015936838f * tile[c + 21];
+        acc += -0.016987797f * tile[c + 22];
+        acc += -0.018024985f * tile[c + 23];
+        acc += -0.016001446f * tile[c + 24];
+        acc += -0.009250753f * tile[c + 25];
+    }
+
+    GroupMemoryBarrierWithGroupSync(); // everyone is done with the previous component's tile
+    { // disk50_t2; a block per component keeps each loop counter in its own scope
+        for (int i = int(lid.y); i < COLUMN; i += ALONG)
+            tile[column + i] = u_t2.Load(int3(x, clamp(first + i, 0, last.y), 0));
+        GroupMemoryBarrierWithGroupSync();
+        acc += 0.009011024f * tile[c - 24];
+        acc += 0.015560678f * tile[c - 23];
+        acc += 0.015309658f * tile[c - 22];
+        acc += 0.008559897f * tile[c - 21];
+        acc += 0.004711331f * tile[c - 20];
+        acc += -0.005019594f * tile[c - 18];
+        acc += -0.0072220913f * tile[c - 17];
+        acc += -0.008744395f * tile[c - 16];
+        acc += -0.009972438f * tile[c - 15];
+        acc += -0.009972438f * tile[c - 14];
+        acc += -0.010151896f * tile[c - 13];
+        acc += -0.008825225f * tile[c - 12];
+        acc += -0.008825225f * tile[c - 11];
+        acc += -0.0039171195f * tile[c - 10];
+        acc += -0.0039171195f * tile[c - 9];
+        acc += 0.005127312f * tile[c - 4];
+        acc += 0.005127312f * tile[c - 3];
+        acc += 0.005127312f * tile[c - 2];
+        acc += 0.005127312f * tile[c - 1];
+        acc += 0.005127312f * tile[c ];
+        acc += 0.005127312f * tile[c + 1];
+        acc += 0.005127312f * tile[c + 2];
+        acc += 0.005127312f * tile[c + 3];
+        acc += 0.005127312f * tile[c + 4];
+        acc += 0.005127312f * tile[c + 5];
+        acc += -0.0039171195f * tile[c + 10];
+        acc += -0.0039171195f * tile[c + 11];
+        acc += -0.008825225f * tile[c + 12];
+        acc += -0.008825225f * tile[c + 13];
+        acc += -0.010151896f * tile[c + 14];
+        acc += -0.009972438f * tile[c + 15];
+        acc += -0.009972438f * tile[c + 16];
+        acc += -0.008744395f * tile[c + 17];
+        acc += -0.0072220913f * tile[c + 18];
+        acc += -0.005019594f * tile[c + 19];
+        acc += 0.004711331f * tile[c + 21];
+        acc += 0.008559897f * tile[c + 22];
+        acc += 0.015309658f * tile[c + 23];
+        acc += 0.015560678f * tile[c + 24];
+        acc += 0.009011024f * tile[c + 25];
+    }
+
+    GroupMemoryBarrierWithGroupSync(); // everyone is done with the previous component's tile
+    { // disk50_t3; a block per component keeps each loop counter in its own scope
+        for (int i = int(lid.y); i < COLUMN; i += ALONG)
+            tile[column + i] = u_t3.Load(int3(x, clamp(first + i, 0, last.y), 0));
+        GroupMemoryBarrierWithGroupSync();
+        acc += -0.005882455f * tile[c - 24];
+        acc += -0.01013317f * tile[c - 23];
+        acc += -0.008002539f * tile[c - 22];
+        acc += 0.0047368235f * tile[c - 20];
+        acc += 0.009016943f * tile[c - 19];
+        acc += 0.01107554f * tile[c - 18];
+        acc += 0.008692906f * tile[c - 17];
+        acc += 0.003920508f * tile[c - 16];
+        acc += -0.007131901f * tile[c - 13];
+        acc += -0.009756539f * tile[c - 12];
+        acc += -0.009756539f * tile[c - 11];
+        acc += -0.0057372865f * tile[c - 10];
+        acc += -0.0057372865f * tile[c - 9];
+        acc += 0.0043487586f * tile[c - 4];
+        acc += 0.0043487586f * tile[c - 3];
+        acc += 0.0043487586f * tile[c - 2];
+        acc += 0.0043487586f * tile[c - 1];
+        acc += 0.0043487586f * tile[c ];
+        acc += 0.0043487586f * tile[c + 1];
+        acc += 0.0043487586f * tile[c + 2];
+        acc += 0.0043487586f * tile[c + 3];
+        acc += 0.0043487586f * tile[c + 4];
+        acc += 0.0043487586f * tile[c + 5];
+        acc += -0.0057372865f * tile[c + 10];
+        acc += -0.0057372865f * tile[c + 11];
+        acc += -0.009756539f * tile[c + 12];
+        acc += -0.009756539f * tile[c + 13];
+        acc += -0.007131901f * tile[c + 14];
+        acc += 0.003920508f * tile[c + 17];
+        acc += 0.008692906f * tile[c + 18];
+        acc += 0.01107554f * tile[c + 19];
+        acc += 0.009016943f * tile[c + 20];
+        acc += 0.0047368235f * tile[c + 21];
+        acc += -0.008002539f * tile[c + 23];
+        acc += -0.01013317f * tile[c + 24];
+        acc += -0.005882455f * tile[c + 25];
+    }
 
     if (all(p <= last))
-    {
         u_output[p] = acc;
-    }
 }
