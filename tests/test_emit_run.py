@@ -2,7 +2,8 @@
 
 A minimal wiring from manifest.json alone, independent of sepgen.glrun: it checks that
 the manifest is enough to run the passes and that the offsets, clamping, blending and
-bilinear merges are right. The full verification lives in sepgen.verify.
+bilinear merges are right. The full verification lives in sepgen.verify, which the
+HLSL compute check at the end uses (HLSL needs cross-compiling first).
 """
 
 from __future__ import annotations
@@ -110,3 +111,23 @@ def test_glsl_passes_match_scipy(ctx, opts, which):
     got = run_manifest(ctx, emit.render(filt, opts), img)
     # float32 coefficients and sums; llvmpipe filters bilinear taps in float
     assert np.max(np.abs(got - ref)) <= 2e-5 * max(1.0, np.abs(ref).max())
+
+
+@pytest.mark.parametrize("strategy", ["mrt", "per-component"])
+def test_hlsl_compute_rank10_runs_without_rw_loads(ctx, strategy):
+    """HLSL compute ends in one vertical pass reading ten SRVs (no typed UAV loads): still right."""
+    import shutil
+
+    from sepgen import verify
+    from sepgen.glrun import GLRunner
+
+    if not (shutil.which("glslangValidator") and shutil.which("spirv-cross")):
+        if os.environ.get("CI"):
+            pytest.fail("glslangValidator and spirv-cross are needed to run HLSL")
+        pytest.skip("glslangValidator / spirv-cross not installed")
+    filt = small_filter()
+    img = np.random.default_rng(1).random((37, 70, 4)).astype(np.float32)
+    variant = verify.Variant({"lang": "hlsl", "stage": "compute", "strategy": strategy})
+    [res] = verify.verify(filt, image=img, runner=GLRunner(ctx), only=[variant])
+    assert res.error is None, res.error
+    assert res.max_rel <= res.tolerance, f"{res.name}: {res.max_rel:.3g} > {res.tolerance:.3g}"
