@@ -14,7 +14,7 @@ from typing import Callable
 
 import numpy as np
 
-from . import kernels
+from . import atomic, kernels
 from .filterfile import SeparableFilter
 from .report import figures, number, render_html, scenes, write_filter_report, bokeh_figure
 
@@ -33,8 +33,7 @@ def run_demo(out_dir: str | os.PathLike = "demo-out", steps: int | None = None, 
     t0 = time.perf_counter()
     say = progress or (lambda msg: None)
     log = lambda msg: say(f"[{time.perf_counter() - t0:5.1f}s] {msg}")  # noqa: E731
-    out = Path(out_dir)
-    out.mkdir(parents=True, exist_ok=True)
+    out = atomic.ensure_folder(out_dir)
     cfg = recommended()
     cfg.pop("rank")
     if steps is not None:

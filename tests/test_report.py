@@ -138,3 +138,15 @@ def test_demo_report(tmp_path):
     assert check_index_numbers(out) >= 6 + 9 * 4
     text = (out / "index.html").read_text()
     assert "Verification" in text and "Texture fetches per pixel" in text
+
+
+@pytest.mark.parametrize("command", ["demo", "report"])
+def test_unwritable_output_fails_before_any_work(tmp_path, command):
+    blocker = tmp_path / "blocker"
+    blocker.write_text("a file, not a folder")
+    args = ["demo", "--steps", "1"] if command == "demo" else ["report", str(ROOT / "tests/data/disk50_rank4.json")]
+    proc = subprocess.run([sys.executable, "-m", "sepgen", *args, "-o", str(blocker / "out")],
+                          capture_output=True, text=True)
+    assert proc.returncode == 2, proc.stderr
+    assert proc.stderr.strip().splitlines() == [f"sepgen: error: cannot create folder {blocker / 'out'}: {blocker} is not a folder"]
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["blocker"]

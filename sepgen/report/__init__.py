@@ -155,7 +155,7 @@ def report(filter_path: str | os.PathLike, out_dir: str | os.PathLike, image_pat
 
     filt = SeparableFilter.load(filter_path)
     img = images.load_image(image_path) if image_path else None
-    out = Path(out_dir)
+    out = atomic.ensure_folder(out_dir)
     sec = write_filter_report(filt, out, file=str(filter_path), image=img,
                               image_name=Path(image_path).name if image_path else "", gamma=gamma, progress=progress)
     index = out / "index.html"
