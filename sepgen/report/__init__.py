@@ -44,10 +44,25 @@ class FilterSection:
     figures: list[dict[str, str]] = field(default_factory=list)
 
 
+def describe(filt: SeparableFilter) -> str:
+    """One sentence on how the filter was made, from its provenance (empty if unknown)."""
+    p = filt.provenance
+    if "optimizer" not in p:
+        return str(p.get("method", ""))
+    weights = ", ".join(f"{k}={v:g}" for k, v in p.get("weights", {}).items() if v)
+    text = f"Fitted with {p['optimizer']}, {p.get('steps')} steps, lr {p.get('lr')}, weights {weights}"
+    loss = p.get("loss", {})
+    if {"initial", "fit"} <= set(loss):
+        text += f"; loss {loss['initial']:.4g} at the {p.get('init', 'svd')} start, {loss['fit']:.4g} fitted"
+        if "pruned" in loss:
+            text += f", {loss['pruned']:.4g} after pruning at {p.get('prune_threshold_used', p.get('prune'))}"
+    return text + "."
+
+
 def filter_section(filt: SeparableFilter, file: str, description: str = "") -> FilterSection:
     m = filt.metrics()
     rows = [(k, number(m[k])) for k in SHOWN_METRICS if k in m]
-    return FilterSection(filt.name, filt.rank, filt.shape, file, description, rows)
+    return FilterSection(filt.name, filt.rank, filt.shape, file, description or describe(filt), rows)
 
 
 def svd_baseline(filt: SeparableFilter) -> SeparableFilter:
@@ -126,7 +141,7 @@ def write_filter_report(filt: SeparableFilter, out_dir: str | os.PathLike, file:
     say = progress or (lambda msg: None)
     out = Path(out_dir)
     n = filt.name
-    sec = filter_section(filt, file, filt.provenance.get("description", ""))
+    sec = filter_section(filt, file)
     say(f"{n}: kernel maps")
     figures.kernel_maps(filt.target, filt.reconstruct(), out / f"{n}_kernel.png", f"{n}: rank {filt.rank}")
     figures.pass_profiles(filt.vertical, filt.horizontal, filt.origin, out / f"{n}_passes.png")
