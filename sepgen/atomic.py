@@ -15,31 +15,27 @@ from typing import Iterator
 from .errors import SepgenError
 
 
-def ensure_folder(folder: str | os.PathLike, context: str = "") -> Path:
-    """Create `folder` (and its parents) or raise a one-line SepgenError saying why not.
-
-    Commands that work long before writing call this first, so a bad output path
-    fails at once rather than after the work."""
-    folder = Path(folder)
-    what = context or f"cannot create folder {folder}"
-    for parent in (folder, *folder.parents):
-        if parent.exists() and not parent.is_dir():
-            raise SepgenError(f"{what}: {parent} is not a folder")
-    try:
-        folder.mkdir(parents=True, exist_ok=True)
-    except OSError as exc:
-        raise SepgenError(f"{what}: {exc.strerror or exc}") from None
-    if not os.access(folder, os.W_OK):
-        raise SepgenError(f"{what}: {folder} is not writable")
-    return folder
+def check_writable(folder: str | os.PathLike, what: str) -> None:
+    """Raise a one-line SepgenError (starting with `what`) unless `folder` is, or can be
+    made, a writable folder. Creates nothing: commands that work long before writing
+    call it first, so a bad output path fails at once rather than after the work."""
+    probe = Path(os.path.abspath(folder))
+    while not probe.exists():
+        probe = probe.parent
+    if not probe.is_dir():
+        raise SepgenError(f"{what}: {probe} is not a folder")
+    if not os.access(probe, os.W_OK | os.X_OK):
+        raise SepgenError(f"{what}: {probe} is not writable")
 
 
 @contextlib.contextmanager
 def atomic_path(path: str | os.PathLike, suffix: str | None = None) -> Iterator[Path]:
     """Yield a temporary path beside `path`; on success rename it over `path`."""
     path = Path(path)
-    folder = ensure_folder(path.parent if str(path.parent) else Path("."), f"cannot write {path}")
+    folder = path.parent if str(path.parent) else Path(".")
+    check_writable(folder, f"cannot write {path}")
     try:
+        folder.mkdir(parents=True, exist_ok=True)
         fd, tmp = tempfile.mkstemp(
             prefix=f".{path.name}.", suffix=suffix if suffix is not None else path.suffix, dir=folder
         )

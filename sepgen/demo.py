@@ -16,7 +16,7 @@ import numpy as np
 
 from . import atomic, kernels
 from .filterfile import SeparableFilter
-from .report import figures, number, render_html, scenes, write_filter_report, bokeh_figure
+from .report import bokeh_figure, figures, gpu_runner, number, render_html, scenes, write_filter_report
 
 NONNEG = (0.0, 0.5, 1.5)
 ZEROS = (0.0, 0.3, 0.8)
@@ -33,7 +33,9 @@ def run_demo(out_dir: str | os.PathLike = "demo-out", steps: int | None = None, 
     t0 = time.perf_counter()
     say = progress or (lambda msg: None)
     log = lambda msg: say(f"[{time.perf_counter() - t0:5.1f}s] {msg}")  # noqa: E731
-    out = atomic.ensure_folder(out_dir)
+    atomic.check_writable(out_dir, f"cannot create folder {out_dir}")
+    out = Path(out_dir)
+    out.mkdir(parents=True, exist_ok=True)
     cfg = recommended()
     cfg.pop("rank")
     if steps is not None:
@@ -87,27 +89,28 @@ def run_demo(out_dir: str | os.PathLike = "demo-out", steps: int | None = None, 
 
     # 5. Verify on the GL driver.
     verification, note = None, ""
-    if use_gpu:
+    runner = gpu_runner(use_gpu)  # one GL context for verification and every figure
+    if runner is not None:
         log("verifying the emitted shaders on the GL driver")
         try:
             from . import verify
 
-            results = verify.verify(filt, langs=("glsl", "hlsl"), progress=lambda m: log("  " + m))
+            results = verify.verify(filt, langs=("glsl", "hlsl"), runner=runner, progress=lambda m: log("  " + m))
             verification = {"renderer": results[0].renderer if results else "?",
                             "rows": [{"name": r.name, "max_abs": f"{r.max_abs:.3g}", "max_rel": f"{r.max_rel:.3g}",
                                       "tolerance": f"{r.tolerance:.3g}", "ok": r.ok} for r in results]}
         except sepgen.SepgenError as exc:
             note = f"Not verified: {exc}"
     else:
-        note = "Not verified: run without the GL driver."
+        note = "Not verified: no GL driver was available." if use_gpu else "Not verified: run with --no-gpu."
 
     # 6. Per-filter figures and the two bokeh comparisons.
     log("drawing the filter's figures")
     sec = write_filter_report(filt, out, file=f"{filt.name}.json", image=scenes.night_lights(),
-                              image_name="procedural HDR night lights", gamma=1.0, use_gpu=use_gpu, progress=log)
+                              image_name="procedural HDR night lights", gamma=1.0, runner=runner, progress=log)
     log("bokeh comparison on the Hubble deep field photograph (γ = 8)")
     how = bokeh_figure(filt, scenes.hubble_photo(), 8.0, False, out / "bokeh_photo.png",
-                       "Hubble deep field (scikit-image)", use_gpu)
+                       "Hubble deep field (scikit-image)", runner)
     sec.figures.append({"path": "bokeh_photo.png",
                         "caption": f"Hubble deep field photograph with the seed's gamma boost γ = 8: exact 2D kernel, "
                                    f"SVD rank {RANK}, optimised (separable results by {how})."})

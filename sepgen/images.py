@@ -26,7 +26,7 @@ MAX_CHANNELS = 4
 PNG_SUFFIXES = (".png",)
 NPY_SUFFIXES = (".npy",)
 
-__all__ = ["load_image", "save_image", "check_image", "gamma_encode", "gamma_decode", "to_rgba", "MAX_SIDE"]
+__all__ = ["load_image", "save_image", "check_image", "gamma_encode", "gamma_decode", "check_gamma", "to_rgba", "MAX_SIDE"]
 
 
 def check_image(arr: object, what: str = "image") -> np.ndarray:
@@ -102,15 +102,16 @@ def encode_png(img: np.ndarray) -> bytes:
 
 def gamma_encode(img: np.ndarray, gamma: float) -> np.ndarray:
     """img^G, sign kept (sign(x)·|x|^G) so negative inputs cannot produce NaN."""
-    return _signed_power(img, _check_gamma(gamma))
+    return _signed_power(img, check_gamma(gamma))
 
 
 def gamma_decode(img: np.ndarray, gamma: float) -> np.ndarray:
     """img^(1/G), sign kept: undoes `gamma_encode`; a filter's small negative ringing stays finite."""
-    return _signed_power(img, 1.0 / _check_gamma(gamma))
+    return _signed_power(img, 1.0 / check_gamma(gamma))
 
 
-def _check_gamma(gamma: float) -> float:
+def check_gamma(gamma: float) -> float:
+    """`gamma` as a float, or a one-line SepgenError when it is not in 0.01..100."""
     g = float(gamma)
     if not np.isfinite(g) or not 0.01 <= g <= 100.0:
         raise SepgenError(f"gamma must be in 0.01..100, got {gamma!r}")

@@ -1,7 +1,7 @@
 """Prove the emitted shaders: emit every variant, run it on the GL driver, compare with NumPy.
 
-Each variant (language × stage × strategy × sampling × precision) is rendered with
-`sepgen.emit.render`, written to a temporary folder, run by `sepgen.glrun` on an
+Each variant (language × stage × strategy × sampling × precision) is emitted into a
+temporary folder and run on the GL driver by `sepgen.glrun.run_filter` on an
 image and compared with `sepgen.reference.apply_filter` (float64).
 
 Errors are relative to the reference's largest magnitude: rel = max|gpu − ref| / max|ref|.
@@ -23,7 +23,6 @@ minimum of 8 fractional bits for filter weights; drivers that interpolate in flo
 from __future__ import annotations
 
 import math
-import tempfile
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any, Callable, Iterable
 
@@ -38,7 +37,7 @@ if TYPE_CHECKING:  # pragma: no cover
     from .filterfile import SeparableFilter
     from .glrun import GLRunner
 
-LANGS = ("glsl", "hlsl")
+LANGS = EMIT_OPTIONS["lang"].choices
 FP32_U = 2.0**-24
 FP16_ULP = 2.0**-10  # one half-float ulp: covers round-to-nearest and round-toward-zero stores
 BILINEAR_FRACTION = 2.0**-8
@@ -141,8 +140,7 @@ def verify(
     A variant that fails to emit, compile or run is a failed result, not an exception;
     a missing GL context or tool for the whole run raises SepgenError.
     """
-    from . import emit
-    from .glrun import GLRunner
+    from .glrun import GLRunner, run_filter
 
     if tolerance is not None and not (math.isfinite(tolerance) and tolerance > 0):
         raise SepgenError(f"tolerance must be a positive number, got {tolerance!r}")
@@ -163,9 +161,7 @@ def verify(
         res = VariantResult(variant, tolerance=tolerance if tolerance is not None else tolerance_for(filt, variant.options, img, ref),
                             renderer=runner.renderer)
         try:
-            with tempfile.TemporaryDirectory(prefix="sepgen-verify-") as tmp:
-                emit.write(emit.render(filt, dict(variant.options)), tmp)
-                out = runner.run(tmp, img)
+            out, _ = run_filter(filt, img, dict(variant.options), runner)
             diff = np.abs(out.astype(np.float64) - ref)
             res.max_abs = float(np.nan_to_num(diff, nan=np.inf).max())
             res.max_rel = res.max_abs / peak

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import importlib
 import subprocess
 import sys
 
@@ -20,7 +19,7 @@ from sepgen.fitting import prune as pruning
 from sepgen.fitting.core import recommended
 from sepgen.kernels import disk, gaussian, polygon
 
-sweep_module = importlib.import_module("sepgen.fitting.sweep")
+from sepgen.fitting import weight_sweep as sweep_module
 SEED = {"l2": 1.0, "nonneg": 1.0, "zeros": 1.0}
 
 

@@ -24,7 +24,7 @@ from pathlib import Path, PurePosixPath
 from typing import Any, Callable
 
 from .._version import __version__
-from ..atomic import write_bytes, write_if_changed
+from ..atomic import check_writable, write_bytes, write_if_changed
 from ..errors import CheckFailed, SepgenError
 from ..filterfile import SeparableFilter, dumps
 from . import cache, depfile as depfiles
@@ -81,7 +81,7 @@ def build(
     cfg = load_config(config_path, out_dir)
     if not check:
         for target in (cfg.out_dir, *(Path(p).parent for p in (depfile, stamp) if p is not None)):
-            _check_writable(target)
+            check_writable(target, f"cannot write to {target}")
     plans = [_plan(f, cfg.out_dir) for f in cfg.filters]
     result = BuildResult(Path(config_path), cfg.out_dir)
     if check:
@@ -270,17 +270,6 @@ def _check(cfg: BuildConfig, plans: list[_Plan], result: BuildResult, say: Progr
         summary = "; ".join(f"{name} ({reasons[0]}{', …' if len(reasons) > 1 else ''})" for name, reasons in result.stale.items())
         raise CheckFailed(f"{len(result.stale)} stale output(s), run `sepgen build {cfg.path.name}`: {summary}")
     return result
-
-
-def _check_writable(folder: Path) -> None:
-    """Fail before any work when `folder` cannot be created or written."""
-    probe = Path(os.path.abspath(folder))
-    while not probe.exists():
-        probe = probe.parent
-    if not probe.is_dir():
-        raise SepgenError(f"cannot write to {folder}: {probe} is not a folder")
-    if not os.access(probe, os.W_OK | os.X_OK):
-        raise SepgenError(f"cannot write to {folder}: {probe} is not writable")
 
 
 def _touch(path: Path) -> None:

@@ -4,8 +4,6 @@ from __future__ import annotations
 
 import click
 
-from ..errors import SepgenError
-
 
 def _progress(msg: str) -> None:
     click.echo(msg, err=True)
@@ -21,8 +19,6 @@ def report(filter_path: str, image: str | None, gamma: float, out_dir: str) -> N
     """Write a picture report (PNG + index.html) for FILTER.json."""
     from .. import report as rep
 
-    if not (gamma > 0 and gamma < 64):
-        raise SepgenError(f"--gamma must be in (0, 64), got {gamma}")
     index = rep.report(filter_path, out_dir, image, gamma, progress=_progress)
     click.echo(str(index))
 

@@ -2,11 +2,22 @@
 
 The only package of sepgen that imports JAX. `fit` fits one filter, `sweep` a grid
 of loss weights, vmapped and jitted. See docs/fitting.md.
+
+Both are loaded on first use, so the NumPy-only `lowrank` (the SVD start, also the
+report's baseline) imports without JAX.
 """
 
 from __future__ import annotations
 
-from .core import fit
-from .sweep import sweep
+import importlib
+from typing import Any
 
 __all__ = ["fit", "sweep"]
+
+_LAZY = {"fit": ".core", "sweep": ".weight_sweep"}
+
+
+def __getattr__(name: str) -> Any:
+    if name in _LAZY:
+        return getattr(importlib.import_module(_LAZY[name], __name__), name)
+    raise AttributeError(f"module 'sepgen.fitting' has no attribute {name!r}")

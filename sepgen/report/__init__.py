@@ -10,7 +10,7 @@ from __future__ import annotations
 import os
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Callable
+from typing import TYPE_CHECKING, Any, Callable
 
 import jinja2
 import numpy as np
@@ -19,6 +19,9 @@ from .. import atomic
 from .._version import __version__
 from ..filterfile import SeparableFilter
 from . import figures
+
+if TYPE_CHECKING:  # pragma: no cover
+    from ..glrun import GLRunner
 
 Progress = Callable[[str], None]
 
@@ -67,52 +70,51 @@ def filter_section(filt: SeparableFilter, file: str, description: str = "") -> F
 
 def svd_baseline(filt: SeparableFilter) -> SeparableFilter:
     """The plain SVD rank-N approximation of the same target (the seed's starting point)."""
-    u, s, vt = np.linalg.svd(filt.target)
-    r = filt.rank
-    root = np.sqrt(s[:r])
-    v, h = (u[:, :r] * root).T, root[:, None] * vt[:r]
-    sign = np.where(v.sum(axis=1) < 0, -1.0, 1.0)[:, None]  # SVD's sign is arbitrary; show positive sums
-    return SeparableFilter(f"{filt.name}_svd", filt.target, v * sign, h * sign,
-                           filt.origin, {"method": f"SVD rank {r}"})
+    from ..fitting import lowrank  # NumPy only
+
+    v, h = lowrank.svd_components(filt.target, filt.rank)
+    return SeparableFilter(f"{filt.name}_svd", filt.target, v, h, filt.origin, {"method": f"SVD rank {filt.rank}"})
 
 
-def filter_image(filt: SeparableFilter, img: np.ndarray, use_gpu: bool = True) -> tuple[np.ndarray, str]:
-    """Filter `img` with the emitted GLSL shaders on the GL driver when one is available,
-    else with the NumPy reference. Returns the result and what computed it."""
-    from .. import reference
+def gpu_runner(use_gpu: bool = True) -> "GLRunner | None":
+    """One GL runner for a whole report, or None (NumPy reference) without a GL driver."""
+    if not use_gpu:
+        return None
+    from ..errors import SepgenError
+    from ..glrun import GLRunner
 
-    if use_gpu:
-        from ..errors import SepgenError
-
-        try:
-            from .. import glrun
-
-            return glrun.run_filter(filt, img)
-        except SepgenError:
-            pass  # no GL driver here: the NumPy reference is the same convolution
-    return reference.apply_filter(img, filt).astype(np.float32), "NumPy reference"
+    try:
+        return GLRunner()
+    except SepgenError:
+        return None  # no GL driver here: the NumPy reference is the same convolution
 
 
-def gamma_filter(filt: SeparableFilter, img: np.ndarray, gamma: float, use_gpu: bool = True) -> tuple[np.ndarray, str]:
-    """The seed's bokeh boost: img^γ, filter, then ^(1/γ) (negatives clip to 0)."""
-    boosted = np.power(np.clip(img, 0.0, None), gamma, dtype=np.float64).astype(np.float32)
-    out, how = filter_image(filt, boosted, use_gpu)
-    return np.power(np.clip(out, 0.0, None), 1.0 / gamma).astype(np.float32), how
+def filter_image(filt: SeparableFilter, img: np.ndarray, runner: "GLRunner | None") -> tuple[np.ndarray, str]:
+    """Filter `img` with the emitted GLSL shaders on `runner`, or with the NumPy reference
+    when there is none. Returns the result and what computed it."""
+    if runner is None:
+        from .. import reference
+
+        return reference.apply_filter(img, filt).astype(np.float32), "NumPy reference"
+    from ..glrun import run_filter
+
+    return run_filter(filt, img, runner=runner)
 
 
 def bokeh_figure(filt: SeparableFilter, img: np.ndarray, gamma: float, hdr: bool, path: Path, label: str,
-                 use_gpu: bool = True) -> str:
-    """Exact 2D kernel vs SVD rank-N vs `filt` on one image; returns the renderer used."""
-    from .. import reference
+                 runner: "GLRunner | None") -> str:
+    """Exact 2D kernel vs SVD rank-N vs `filt` on one image, with the seed's bokeh boost
+    (img^γ, filter, ^(1/γ)); returns what computed the separable results."""
+    from .. import images, reference
 
-    exact_filter = lambda x: reference.convolve2d(x, filt.target, filt.origin)  # noqa: E731
-    boosted = np.power(np.clip(img, 0.0, None), gamma, dtype=np.float64)
-    exact = np.power(np.clip(exact_filter(boosted), 0.0, None), 1.0 / gamma)
-    svd_img, how = gamma_filter(svd_baseline(filt), img, gamma, use_gpu)
-    fit_img, _ = gamma_filter(filt, img, gamma, use_gpu)
+    boosted = images.gamma_encode(img, gamma)
+    exact = images.gamma_decode(reference.convolve2d(boosted, filt.target, filt.origin), gamma)
+    svd_img, how = filter_image(svd_baseline(filt), boosted, runner)
+    fit_img, _ = filter_image(filt, boosted, runner)
     crops = figures.error_crops_points(exact, size=int(max(filt.shape) * 2.2))
     figures.bokeh_comparison(
-        [("exact 2D kernel", exact), (f"SVD rank {filt.rank}", svd_img), (f"optimised {filt.name}", fit_img)],
+        [("exact 2D kernel", exact), (f"SVD rank {filt.rank}", images.gamma_decode(svd_img, gamma)),
+         (f"optimised {filt.name}", images.gamma_decode(fit_img, gamma))],
         crops, hdr, path,
         title=f"{label}: γ = {gamma:g}; separable results by {how}",
     )
@@ -132,7 +134,7 @@ def render_html(context: dict[str, Any], path: Path) -> None:
 
 
 def write_filter_report(filt: SeparableFilter, out_dir: str | os.PathLike, file: str = "", image: np.ndarray | None = None,
-                        image_name: str = "", gamma: float = 8.0, use_gpu: bool = True,
+                        image_name: str = "", gamma: float = 8.0, runner: "GLRunner | None" = None,
                         progress: Progress | None = None) -> FilterSection:
     """Kernel/approximation/error maps, pass profiles, SVD energy and a bokeh comparison
     for one filter, in `out_dir` (file names prefixed with the filter's name)."""
@@ -145,7 +147,9 @@ def write_filter_report(filt: SeparableFilter, out_dir: str | os.PathLike, file:
     say(f"{n}: kernel maps")
     figures.kernel_maps(filt.target, filt.reconstruct(), out / f"{n}_kernel.png", f"{n}: rank {filt.rank}")
     figures.pass_profiles(filt.vertical, filt.horizontal, filt.origin, out / f"{n}_passes.png")
-    figures.singular_energy(np.linalg.svd(filt.target, compute_uv=False), filt.rank, out / f"{n}_svd_energy.png")
+    from ..fitting import lowrank  # NumPy only
+
+    figures.singular_energy(lowrank.energy(filt.target), filt.rank, out / f"{n}_svd_energy.png")
     sec.figures += [
         {"path": f"{n}_kernel.png", "caption": "Target kernel, separable approximation and their difference (blue = negative)."},
         {"path": f"{n}_passes.png", "caption": "Taps of every vertical and horizontal pass; x marks exact zeros the shaders skip."},
@@ -156,7 +160,7 @@ def write_filter_report(filt: SeparableFilter, out_dir: str | os.PathLike, file:
     else:
         hdr, g = bool(np.max(image) > 1.0), gamma
     say(f"{n}: bokeh comparison on {image_name}")
-    how = bokeh_figure(filt, image, g, hdr, out / f"{n}_bokeh.png", image_name, use_gpu)
+    how = bokeh_figure(filt, image, g, hdr, out / f"{n}_bokeh.png", image_name, runner)
     sec.figures.append({"path": f"{n}_bokeh.png",
                         "caption": f"{image_name}, γ = {g:g}: exact 2D kernel, SVD rank {filt.rank}, and this filter "
                                    f"(separable results by {how}); crops around the brightest spots."})
@@ -168,11 +172,14 @@ def report(filter_path: str | os.PathLike, out_dir: str | os.PathLike, image_pat
     """`sepgen report`: the per-filter report and its index.html."""
     from .. import images
 
+    atomic.check_writable(out_dir, f"cannot create folder {out_dir}")
+    images.check_gamma(gamma)
     filt = SeparableFilter.load(filter_path)
     img = images.load_image(image_path) if image_path else None
-    out = atomic.ensure_folder(out_dir)
+    out = Path(out_dir)
     sec = write_filter_report(filt, out, file=str(filter_path), image=img,
-                              image_name=Path(image_path).name if image_path else "", gamma=gamma, progress=progress)
+                              image_name=Path(image_path).name if image_path else "", gamma=gamma,
+                              runner=gpu_runner(), progress=progress)
     index = out / "index.html"
     render_html({"title": filt.name, "filters": [sec],
                  "intro": f"Report of the filter file {Path(filter_path).name}."}, index)

@@ -86,11 +86,10 @@ def pass_profiles(vertical: np.ndarray, horizontal: np.ndarray, origin: tuple[in
     _save(fig, path)
 
 
-def singular_energy(singular_values: np.ndarray, rank: int, path: str | os.PathLike) -> None:
-    """Energy (Σσ² share) captured by the first r singular values, r = 1..16."""
+def singular_energy(energy: np.ndarray, rank: int, path: str | os.PathLike) -> None:
+    """Energy (Σσ² share) captured by the first r singular values, r = 1..16
+    (`energy` as `sepgen.fitting.lowrank.energy` gives it)."""
     plt = _plt()
-    s2 = np.asarray(singular_values, np.float64) ** 2
-    energy = np.cumsum(s2) / s2.sum()
     n = min(16, len(energy))
     fig, ax = plt.subplots(figsize=(6, 3.4))
     colors = ["tab:orange" if r + 1 == rank else "tab:blue" for r in range(n)]
