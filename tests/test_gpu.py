@@ -311,7 +311,7 @@ def test_bad_verify_arguments() -> None:
 
 @gpu
 def test_run_filter_and_progress_lines(gl_runner) -> None:
-    from sepgen.glrun import run_filter
+    from sepgen.runfilter import run_filter
 
     filt = FILTERS["asym"]()
     img = image((11, 13, 3))

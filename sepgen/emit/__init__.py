@@ -41,9 +41,11 @@ def option_combinations() -> list[dict[str, Any]]:
     return [o.to_dict() for o in EmitOptions.combinations()]
 
 
-def default_command(filter_path: str, options: dict[str, Any], out_dir: str,
+def default_command(filter_path: str, options: "dict[str, Any] | EmitOptions", out_dir: str,
                     templates_dir: str | os.PathLike | None = None) -> str:
     """The `sepgen emit` command line for these options (only non-default flags)."""
+    if isinstance(options, EmitOptions):
+        options = options.to_dict()
     args = ["sepgen", "emit", str(filter_path)]
     for n, opt in EMIT_OPTIONS.items():
         value = options.get(n, opt.default)
