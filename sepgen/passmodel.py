@@ -36,6 +36,15 @@ __all__ = ["FORMAT", "MANIFEST", "TEXTURE_FORMATS", "Term", "Fetch", "Texture", 
            "Pass", "ShaderFile", "Manifest", "load", "parse"]
 
 
+def _doc(obj: Any, always: tuple[str, ...], optional: tuple[str, ...] = ()) -> dict[str, Any]:
+    """The manifest object of `obj`: `always` keys as they are, then `optional` ones unless None.
+
+    A new target's resource field (WGSL group, Vulkan set) goes into `optional`."""
+    out = {k: getattr(obj, k) for k in always}
+    out.update({k: getattr(obj, k) for k in optional if getattr(obj, k) is not None})
+    return out
+
+
 @dataclass(frozen=True)
 class Term:
     slot: int  # output slot (a component's position within its pass)
@@ -60,12 +69,7 @@ class Texture:
     component: int | None = None  # intermediates: which separable component they hold
 
     def to_dict(self) -> dict[str, Any]:
-        out: dict[str, Any] = {"role": self.role}
-        if self.format is not None:
-            out["format"] = self.format
-        if self.component is not None:
-            out["component"] = self.component
-        return out
+        return _doc(self, ("role",), ("format", "component"))
 
 
 @dataclass(frozen=True)
@@ -86,11 +90,7 @@ class PassInput:
         return f"{self.param}_sampler" if self.sampler else None
 
     def to_dict(self) -> dict[str, Any]:
-        out: dict[str, Any] = {"texture": self.texture, "uniform": self.uniform, "binding": self.binding,
-                               "filter": self.filter, "wrap": self.wrap}
-        if self.sampler:
-            out["sampler"] = self.sampler
-        return out
+        return _doc(self, ("texture", "uniform", "binding", "filter", "wrap"), ("sampler",))
 
 
 @dataclass(frozen=True)
@@ -112,12 +112,8 @@ class PassOutput:
         return self.location if self.binding is None else self.binding
 
     def to_dict(self, compute: bool) -> dict[str, Any]:
-        out: dict[str, Any] = {"texture": self.texture, "location": self.location, "component": self.component,
-                               "format": self.format}
-        if compute:
-            out["binding"] = self.binding
-            out["uniform"] = self.uniform
-        return out
+        always = ("texture", "location", "component", "format") + (("binding", "uniform") if compute else ())
+        return _doc(self, always)
 
 
 @dataclass(frozen=True)

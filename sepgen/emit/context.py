@@ -16,8 +16,6 @@ from typing import Any
 
 import jinja2
 
-import sepgen
-
 from .._version import __version__
 from ..errors import SepgenError
 from ..filterfile import SeparableFilter
@@ -29,10 +27,11 @@ HEADER_METRICS = ("relative_l2", "negative_mass", "leak", "max_error", "dc_gain"
 
 def default_templates_dir() -> Path:
     """The templates shipped in the wheel (sepgen/templates), else the checkout's top-level templates/."""
-    packaged = Path(sepgen.__file__).parent / "templates"
+    package = Path(__file__).resolve().parent.parent  # sepgen/, without importing the package above emit
+    packaged = package / "templates"
     if packaged.is_dir():
         return packaged
-    return Path(sepgen.__file__).parent.parent / "templates"
+    return package.parent / "templates"
 
 
 def signed(value: int | float) -> str:

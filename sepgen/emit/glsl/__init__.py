@@ -18,7 +18,7 @@ class GLSLGenerator(Generator):
     name = "glsl"
     suffix = "glsl"
     include_suffix = "glsl"
-    entry = {"vertex": "main", "fragment": "main", "compute": "main"}
+    entry = dict.fromkeys(("vertex", "fragment", "compute"), "main")
 
     def target(self) -> dict[str, Any]:
         v = self.options.glsl_version
