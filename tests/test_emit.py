@@ -4,13 +4,10 @@ from __future__ import annotations
 
 import json
 import math
-import os
 import re
-import shutil
 import subprocess
 import sys
 import zipfile
-from pathlib import Path
 
 import numpy as np
 import pytest
@@ -22,16 +19,15 @@ from sepgen.emit.literals import float_literal
 from sepgen.errors import SepgenError
 from sepgen.filterfile import SeparableFilter
 
-ROOT = Path(__file__).resolve().parent.parent
-DISK = ROOT / "tests" / "data" / "disk50_rank4.json"
+from conftest import DISK, ROOT, sparse_filter
+
 
 
 def hand_filter(rank: int = 3, shape: tuple[int, int] = (9, 7), origin: tuple[int, int] | None = (3, 5),
                 seed: int = 1, name: str = "hand") -> SeparableFilter:
     """Random signs and magnitudes, about a third of the taps exactly zero."""
-    rng = np.random.default_rng(seed)
-    v = rng.normal(size=(rank, shape[0])) * (rng.random((rank, shape[0])) > 0.35)
-    h = rng.normal(size=(rank, shape[1])) * (rng.random((rank, shape[1])) > 0.35)
+    f = sparse_filter(name, rank, shape, origin, seed, zeros=(0.35, 0.35))
+    v, h = f.vertical.copy(), f.horizontal.copy()
     v[:, 0] = 0.0  # whole offsets with no tap in any component
     h[:, -1] = 0.0
     target = np.einsum("ki,kj->ij", v, h)
@@ -337,10 +333,11 @@ def test_golden_snapshots_match():
         sys.path.insert(0, str(ROOT))
     from tests import regen_golden
 
+    assert len(regen_golden.VARIANTS) >= 6  # the options.json files were found
     for variant in regen_golden.VARIANTS:
         folder = ROOT / regen_golden.GOLDEN / variant
         want = regen_golden.expected(variant)
-        have = {p.name: p.read_text(encoding="utf-8") for p in folder.iterdir()} if folder.is_dir() else {}
+        have = regen_golden.snapshot(variant)
         assert set(have) == set(want), f"{folder}: run `python -m tests.regen_golden` and review the diff"
         for name in want:
             assert have[name] == want[name], f"{folder / name} differs: run `python -m tests.regen_golden` and review"
