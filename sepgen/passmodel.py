@@ -87,7 +87,7 @@ class PassInput:
 
     @property
     def param_sampler(self) -> str | None:
-        return f"{self.param}_sampler" if self.sampler else None
+        return f"{self.param}_sampler" if self.sampler and self.param else None
 
     def to_dict(self) -> dict[str, Any]:
         return _doc(self, ("texture", "uniform", "binding", "filter", "wrap"), ("sampler",))

@@ -7,7 +7,7 @@ the missing piece fails the run instead of silently skipping (`unavailable`).
 The `gpu` marker: tests that run shaders on an OpenGL driver (Mesa llvmpipe via EGL when
 there is no GPU). They get the one GL context of the session, `gl_context`.
 
-Filter factories (`random_filter`, `sparse_filter`, `disk_filter`) are plain functions so
+Filter factories (`random_filter`, `sparse_filter`, `hand_filter`, `disk_filter`) are plain functions so
 that test modules can build filters at import time: `from conftest import sparse_filter`.
 """
 
@@ -56,6 +56,16 @@ def sparse_filter(name: str, rank: int, shape: tuple[int, int], origin=None, see
     v = rng.normal(size=(rank, shape[0])) * (rng.random((rank, shape[0])) > zeros[0])
     h = rng.normal(size=(rank, shape[1]))
     h = (np.abs(h) if positive_h else h) * (rng.random((rank, shape[1])) > zeros[1])
+    return SeparableFilter(name, np.einsum("ki,kj->ij", v, h), v, h, origin=origin)
+
+
+def hand_filter(rank: int = 3, shape: tuple[int, int] = (9, 7), origin: tuple[int, int] | None = (3, 5),
+                seed: int = 1, name: str = "hand") -> SeparableFilter:
+    """Random signs and magnitudes, about a third of the taps exactly zero."""
+    f = sparse_filter(name, rank, shape, origin, seed, zeros=(0.35, 0.35))
+    v, h = f.vertical.copy(), f.horizontal.copy()
+    v[:, 0] = 0.0  # whole offsets with no tap in any component
+    h[:, -1] = 0.0
     return SeparableFilter(name, np.einsum("ki,kj->ij", v, h), v, h, origin=origin)
 
 
