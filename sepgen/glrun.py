@@ -9,39 +9,34 @@ so the HLSL code itself executes. Without a GPU the driver is Mesa's llvmpipe.
     runner = GLRunner()                      # one context, reusable
     out = runner.run("out_dir", img)         # H×W or H×W×C float32 → same shape
 
-`run_filter(filt, img, emit_options)` emits into a temporary folder and runs it in one call.
 `prepare()` returns a `Pipeline` (programs and textures for one image size)
-for callers that run the same passes many times (benchmarks).
+for callers that run the same passes many times (benchmarks). The runner only
+does GL work on a `passmodel.Manifest` (`passmodel.load` validates the file);
+emitting and running in one call is `sepgen.runfilter.run_filter`.
 """
 
 from __future__ import annotations
 
 import functools
-import json
 import math
 import os
-import tempfile
 from dataclasses import dataclass
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 import numpy as np
 
-from . import crosscompile
+from . import crosscompile, passmodel
 from .errors import SepgenError
 from .images import check_image, to_rgba
+from .passmodel import MANIFEST, Manifest, Pass
 
-if TYPE_CHECKING:  # pragma: no cover
-    from .filterfile import SeparableFilter
-
-MANIFEST = "manifest.json"
-MANIFEST_FORMAT = "sepgen-manifest/1"
-# name -> (moderngl dtype, GL internal format enum for image bindings)
-TEXTURE_FORMATS = {"rgba32f": ("f4", 0x8814), "rgba16f": ("f2", 0x881A)}
+# name -> (moderngl dtype, GL internal format enum for image bindings); keys are passmodel.TEXTURE_FORMATS
+GL_FORMATS = {"rgba32f": ("f4", 0x8814), "rgba16f": ("f2", 0x881A)}
 MIN_GL = 330
 COMPUTE_GL = 430
 
-__all__ = ["GLRunner", "Pipeline", "create_context", "read_manifest", "run_filter", "MANIFEST"]
+__all__ = ["GLRunner", "Pipeline", "create_context", "MANIFEST"]
 
 
 def create_context(backend: str | None = "egl") -> Any:
@@ -68,80 +63,24 @@ def renderer_name(ctx: Any) -> str:
     return f"{info.get('GL_RENDERER', '?')} (OpenGL {info.get('GL_VERSION', '?')})"
 
 
-def read_manifest(out_dir: str | os.PathLike) -> dict[str, Any]:
-    """Parse and sanity-check `out_dir/manifest.json`."""
-    path = Path(out_dir) / MANIFEST
-    try:
-        doc = json.loads(path.read_text(encoding="utf-8"))
-    except FileNotFoundError:
-        raise SepgenError(f"{path} does not exist (run `sepgen emit` first)") from None
-    except (OSError, UnicodeDecodeError) as exc:
-        raise SepgenError(f"cannot read {path}: {getattr(exc, 'strerror', None) or exc}") from None
-    except json.JSONDecodeError as exc:
-        raise SepgenError(f"{path} is not valid JSON: {exc.msg} at line {exc.lineno}") from None
-    if not isinstance(doc, dict) or doc.get("format") != MANIFEST_FORMAT:
-        raise SepgenError(f"{path} is not a {MANIFEST_FORMAT} manifest")
-    for key in ("files", "textures", "passes"):
-        if not isinstance(doc.get(key), (list, dict)) or not doc[key]:
-            raise SepgenError(f"{path}: {key!r} is missing or empty")
-    if not isinstance(doc["textures"], dict) or not all(isinstance(t, dict) for t in doc["textures"].values()):
-        raise SepgenError(f"{path}: 'textures' must map names to objects")
-    if not all(isinstance(f, dict) and isinstance(f.get("path"), str) for f in doc["files"]):
-        raise SepgenError(f"{path}: every entry of 'files' needs a 'path'")
-    if not isinstance(doc["passes"], list) or not all(isinstance(p, dict) for p in doc["passes"]):
-        raise SepgenError(f"{path}: 'passes' must be a list of objects")
-    for tex in doc["textures"].values():
-        fmt = tex.get("format")
-        if tex.get("role") != "input" and fmt not in TEXTURE_FORMATS:
-            raise SepgenError(f"{path}: texture format {fmt!r} is not one of {', '.join(TEXTURE_FORMATS)}")
-    return doc
-
-
 @dataclass
 class _Pass:
-    spec: dict[str, Any]
+    spec: Pass
     program: Any  # moderngl Program or ComputeShader
     vao: Any = None
     fbo: Any = None
     samplers: tuple = ()
 
 
-class Pipeline:
-    """Compiled passes and their textures for one image size; run as often as needed."""
+class _Sources:
+    """Shader text of a folder's pass files; HLSL is cross-compiled to GLSL first."""
 
-    def __init__(self, ctx: Any, out_dir: str | os.PathLike, width: int, height: int) -> None:
-        import moderngl
+    def __init__(self, out_dir: Path, manifest: Manifest) -> None:
+        self.out_dir, self.manifest = out_dir, manifest
 
-        self.ctx, self.width, self.height = ctx, int(width), int(height)
-        self.out_dir = Path(out_dir)
-        self.manifest = read_manifest(out_dir)
-        self.files = {f["path"]: f for f in self.manifest["files"]}
-        self._objects: list[Any] = []
-        self.textures: dict[str, Any] = {}
-        roles = {t.get("role"): n for n, t in self.manifest["textures"].items()}
-        for role in ("input", "output"):
-            if role not in roles:
-                raise SepgenError(f"{self.out_dir / MANIFEST}: no texture with role {role!r}")
-        try:
-            for name, tex in self.manifest["textures"].items():
-                # The source is always uploaded as rgba32f, whatever format an engine would use.
-                fmt = "rgba32f" if tex.get("role") == "input" else tex.get("format") or "rgba32f"
-                dtype = TEXTURE_FORMATS[fmt][0]
-                t = ctx.texture((self.width, self.height), 4, dtype=dtype)
-                self._objects.append(t)
-                t.filter = (moderngl.NEAREST, moderngl.NEAREST)
-                t.repeat_x = t.repeat_y = False  # clamp to edge
-                self.textures[name] = t
-            self.source, self.output = self.textures[roles["input"]], self.textures[roles["output"]]
-            self.passes = [self._build(p) for p in self.manifest["passes"]]
-        except BaseException:
-            self.release()  # a pass that does not compile must not leak the others' GL objects
-            raise
-
-    # -- building -------------------------------------------------------------------------
-    def _source(self, rel: str) -> str:
-        """GLSL text of a pass file; HLSL is cross-compiled first."""
-        if rel not in self.files:
+    def __call__(self, rel: str) -> str:
+        entry = self.manifest.file(rel)
+        if entry is None:
             raise SepgenError(f"{self.out_dir / MANIFEST}: pass file {rel!r} is not listed in 'files'")
         path = (self.out_dir / rel).resolve()
         if self.out_dir.resolve() not in path.parents:
@@ -150,75 +89,85 @@ class Pipeline:
             text = path.read_text(encoding="utf-8")
         except OSError as exc:
             raise SepgenError(f"cannot read {path}: {exc.strerror or exc}") from None
-        entry = self.files[rel]
-        if entry.get("lang") == "hlsl":
-            return _cross_compiled(text, entry.get("entry") or "main", entry["stage"], rel)
+        if entry.lang == "hlsl":
+            return _cross_compiled(text, entry.entry or "main", entry.stage, rel)
         return text
 
-    def _compile(self, spec: dict[str, Any]) -> Any:
-        import moderngl
 
+def _compile(ctx: Any, spec: Pass, source: _Sources) -> Any:
+    """The pass's moderngl program; a driver error becomes a one-line CompileError."""
+    import moderngl
+
+    try:
+        if spec.is_compute:
+            if ctx.version_code < COMPUTE_GL:
+                raise SepgenError(f"pass {spec.name}: compute shaders need OpenGL 4.3, the driver has {ctx.version_code}")
+            return ctx.compute_shader(source(spec.compute))
+        return ctx.program(vertex_shader=source(spec.vertex), fragment_shader=source(spec.fragment))
+    except moderngl.Error as exc:
+        log = str(exc)
+        err = crosscompile.CompileError(f"{spec.files} failed to compile or link on the GL driver: {_first_error(log)}")
+        err.log = log
+        raise err from None
+
+
+def _set_unit(prog: Any, uniform: str | None, unit: int) -> None:
+    # GLSL 330/300es bind by name; 450 and cross-compiled HLSL carry layout(binding).
+    if uniform and uniform in prog:
+        prog[uniform].value = unit
+
+
+class Pipeline:
+    """Compiled passes and their textures for one image size; run as often as needed."""
+
+    def __init__(self, ctx: Any, out_dir: str | os.PathLike, width: int, height: int) -> None:
+        self.ctx, self.width, self.height = ctx, int(width), int(height)
+        self.out_dir = Path(out_dir)
+        self.manifest = passmodel.load(out_dir)
+        self._objects: list[Any] = []
+        self.textures: dict[str, Any] = {}
         try:
-            if "compute" in spec:
-                if self.ctx.version_code < COMPUTE_GL:
-                    raise SepgenError(f"pass {spec.get('name')}: compute shaders need OpenGL 4.3, the driver has {self.ctx.version_code}")
-                return self.ctx.compute_shader(self._source(spec["compute"]))
-            return self.ctx.program(vertex_shader=self._source(spec["vertex"]), fragment_shader=self._source(spec["fragment"]))
-        except moderngl.Error as exc:
-            log = str(exc)
-            files = spec.get("compute") or f"{spec.get('vertex')} + {spec.get('fragment')}"
-            err = crosscompile.CompileError(f"{files} failed to compile or link on the GL driver: {_first_error(log)}")
-            err.log = log
-            raise err from None
+            for tex in self.manifest.textures:
+                self.textures[tex.name] = self._texture(tex)
+            self.source = self.textures[self.manifest.texture("input").name]
+            self.output = self.textures[self.manifest.texture("output").name]
+            source = _Sources(self.out_dir, self.manifest)
+            self.passes = [self._build(p, source) for p in self.manifest.passes]
+        except BaseException:
+            self.release()  # a pass that does not compile must not leak the others' GL objects
+            raise
 
-    def _build(self, spec: dict[str, Any]) -> _Pass:
+    # -- building -------------------------------------------------------------------------
+    def _texture(self, tex: passmodel.Texture) -> Any:
         import moderngl
 
-        for key in ("inputs", "outputs"):
-            if not isinstance(spec.get(key), list) or not spec[key]:
-                raise SepgenError(f"{self.out_dir / MANIFEST}: pass {spec.get('name')!r} has no {key}")
-        where = f"{self.out_dir / MANIFEST}: pass {spec.get('name')!r}"
-        if "compute" in spec:
-            wg = spec.get("workgroup_size")
-            if not (isinstance(wg, list) and len(wg) >= 2 and all(isinstance(n, int) and n > 0 for n in wg)):
-                raise SepgenError(f"{where} needs a positive 'workgroup_size'")
-        elif not (isinstance(spec.get("vertex"), str) and isinstance(spec.get("fragment"), str)):
-            raise SepgenError(f"{where} needs 'vertex' and 'fragment' files (or 'compute')")
-        for io in spec["inputs"]:
-            if not isinstance(io, dict) or not isinstance(io.get("binding"), int):
-                raise SepgenError(f"{where}: every input needs an integer 'binding'")
-        for io in spec["outputs"]:
-            if not isinstance(io, dict) or not isinstance(io.get("binding", io.get("location")), int):
-                raise SepgenError(f"{where}: every output needs an integer 'location' or 'binding'")
-        for io in spec["inputs"] + spec["outputs"]:
-            if io.get("texture") not in self.textures:
-                raise SepgenError(f"{self.out_dir / MANIFEST}: pass {spec.get('name')!r} uses unknown texture {io.get('texture')!r}")
-        prog = self._compile(spec)
+        # The source is always uploaded as rgba32f, whatever format an engine would use.
+        fmt = "rgba32f" if tex.role == "input" else tex.format or "rgba32f"
+        t = self.ctx.texture((self.width, self.height), 4, dtype=GL_FORMATS[fmt][0])
+        self._objects.append(t)
+        t.filter = (moderngl.NEAREST, moderngl.NEAREST)
+        t.repeat_x = t.repeat_y = False  # clamp to edge
+        return t
+
+    def _build(self, spec: Pass, source: _Sources) -> _Pass:
+        import moderngl
+
+        prog = _compile(self.ctx, spec, source)
         self._objects.append(prog)
         samplers = []
-        for inp in spec["inputs"]:
-            filt = moderngl.LINEAR if inp.get("filter") == "linear" else moderngl.NEAREST
-            s = self.ctx.sampler(repeat_x=False, repeat_y=False, filter=(filt, filt), texture=self.textures[inp["texture"]])
-            samplers.append((int(inp["binding"]), s))
+        for inp in spec.inputs:
+            mode = moderngl.LINEAR if inp.filter == "linear" else moderngl.NEAREST
+            s = self.ctx.sampler(repeat_x=False, repeat_y=False, filter=(mode, mode), texture=self.textures[inp.texture])
+            samplers.append((inp.binding, s))
             self._objects.append(s)
-            # GLSL 330/300es bind by name; 450 and cross-compiled HLSL carry layout(binding).
-            name = inp.get("uniform")
-            if name and name in prog:
-                prog[name].value = int(inp["binding"])
+            _set_unit(prog, inp.uniform, inp.binding)
         p = _Pass(spec, prog, samplers=tuple(samplers))
-        if "compute" in spec:
-            for out in spec["outputs"]:
-                name = out.get("uniform")
-                if name and name in prog:
-                    prog[name].value = int(out.get("binding", out.get("location")))
+        if spec.is_compute:
+            for out in spec.outputs:
+                _set_unit(prog, out.uniform, out.unit)
             return p
-        if not all(isinstance(o.get("location"), int) for o in spec["outputs"]):
-            raise SepgenError(f"{where}: every output of a fragment pass needs an integer 'location'")
-        locations = sorted(int(o["location"]) for o in spec["outputs"])
-        if locations != list(range(len(locations))):
-            raise SepgenError(f"{self.out_dir / MANIFEST}: pass {spec.get('name')!r} output locations {locations} are not 0..n-1")
-        by_loc = {int(o["location"]): self.textures[o["texture"]] for o in spec["outputs"]}
-        p.fbo = self.ctx.framebuffer(color_attachments=[by_loc[i] for i in locations])
+        by_loc = {o.location: self.textures[o.texture] for o in spec.outputs}
+        p.fbo = self.ctx.framebuffer(color_attachments=[by_loc[i] for i in sorted(by_loc)])
         p.vao = self.ctx.vertex_array(prog, [])
         self._objects += [p.fbo, p.vao]
         return p
@@ -235,40 +184,41 @@ class Pipeline:
 
     def execute(self) -> None:
         """Run every pass in manifest order; raise on the first GL error."""
-        import moderngl
-
         ctx = self.ctx
         ctx.error  # clear a stale error flag so the first check blames the right pass
         for p in self.passes:
             for unit, s in p.samplers:
                 s.use(location=unit)
-            blend = p.spec.get("blend", "none")
             if p.fbo is not None:
-                if blend == "additive":
-                    ctx.enable(moderngl.BLEND)
-                    ctx.blend_func = moderngl.ONE, moderngl.ONE
-                    ctx.blend_equation = moderngl.FUNC_ADD
-                elif blend == "none":
-                    ctx.disable(moderngl.BLEND)
-                else:
-                    raise SepgenError(f"pass {p.spec.get('name')!r}: blend {blend!r} is not valid for a fragment pass")
-                p.fbo.use()
-                p.fbo.viewport = (0, 0, self.width, self.height)
-                p.vao.render(mode=moderngl.TRIANGLES, vertices=3)
-                ctx.disable(moderngl.BLEND)
+                self._draw(p)
             else:
-                if blend not in ("none", "accumulate"):
-                    raise SepgenError(f"pass {p.spec.get('name')!r}: blend {blend!r} is not valid for a compute pass")
-                for out in p.spec["outputs"]:
-                    fmt = TEXTURE_FORMATS[out.get("format") or "rgba32f"][1]
-                    unit = int(out.get("binding", out.get("location")))
-                    self.textures[out["texture"]].bind_to_image(unit, read=blend == "accumulate", write=True, format=fmt)
-                gx, gy = (int(n) for n in p.spec["workgroup_size"][:2])
-                p.program.run(math.ceil(self.width / gx), math.ceil(self.height / gy), 1)
-                ctx.memory_barrier()  # image writes visible to the next pass's fetches/loads
+                self._dispatch(p)
             err = ctx.error
             if err != "GL_NO_ERROR":
-                raise SepgenError(f"{err} after pass {p.spec.get('name')!r} ({p.spec.get('fragment') or p.spec.get('compute')})")
+                raise SepgenError(f"{err} after pass {p.spec.name!r} ({p.spec.fragment or p.spec.compute})")
+
+    def _draw(self, p: _Pass) -> None:
+        import moderngl
+
+        ctx = self.ctx
+        if p.spec.blend == "additive":
+            ctx.enable(moderngl.BLEND)
+            ctx.blend_func = moderngl.ONE, moderngl.ONE
+            ctx.blend_equation = moderngl.FUNC_ADD
+        else:
+            ctx.disable(moderngl.BLEND)
+        p.fbo.use()
+        p.fbo.viewport = (0, 0, self.width, self.height)
+        p.vao.render(mode=moderngl.TRIANGLES, vertices=3)
+        ctx.disable(moderngl.BLEND)
+
+    def _dispatch(self, p: _Pass) -> None:
+        for out in p.spec.outputs:
+            fmt = GL_FORMATS[out.format][1]
+            self.textures[out.texture].bind_to_image(out.unit, read=p.spec.accumulate, write=True, format=fmt)
+        gx, gy = (int(n) for n in (p.spec.workgroup_size or (1, 1))[:2])
+        p.program.run(math.ceil(self.width / gx), math.ceil(self.height / gy), 1)
+        self.ctx.memory_barrier()  # image writes visible to the next pass's fetches/loads
 
     def read(self, channels: int | None = None) -> np.ndarray:
         """The output texture as float32 H×W×4 (or its first `channels` channels)."""
@@ -294,8 +244,7 @@ class Pipeline:
             with query:
                 self.execute()
             self.ctx.finish()
-            wall = (time.perf_counter() - start) * 1e3
-            times.append((query.elapsed / 1e6, wall))
+            times.append((query.elapsed / 1e6, (time.perf_counter() - start) * 1e3))
         return times
 
     def release(self) -> None:
@@ -343,19 +292,3 @@ class GLRunner:
             pipe.release()
         return out[:, :, 0] if arr.ndim == 2 else out
 
-
-def run_filter(filt: "SeparableFilter", img: np.ndarray, options: dict[str, Any] | None = None,
-               runner: GLRunner | None = None) -> tuple[np.ndarray, str]:
-    """Emit `filt` with these emit options into a temporary folder and run it on `img`.
-
-    Returns the float32 result (img's shape) and what computed it, e.g.
-    "GLSL shaders on llvmpipe (…)". Raises SepgenError without a GL driver.
-    """
-    from . import emit
-
-    runner = runner or GLRunner()
-    opts = emit.resolve_options(options)
-    with tempfile.TemporaryDirectory(prefix="sepgen-run-") as tmp:
-        emit.write(emit.render(filt, opts), tmp)
-        out = runner.run(tmp, img)
-    return out, f"{opts['lang'].upper()} shaders on {runner.renderer}"

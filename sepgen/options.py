@@ -8,6 +8,7 @@ JAX-free on purpose: emitting and building must be able to read them cheaply.
 
 from __future__ import annotations
 
+import itertools
 import math
 from dataclasses import dataclass
 from typing import Any
@@ -105,3 +106,89 @@ def weights_with_defaults(weights: dict[str, float] | None) -> dict[str, float]:
     if unknown:
         raise SepgenError(f"unknown loss weight {unknown[0]!r} (known: {', '.join(WEIGHT_OPTIONS)})")
     return {n: o.check(weights.get(n, o.default), "weights") for n, o in WEIGHT_OPTIONS.items()}
+
+
+@dataclass(frozen=True)
+class Constraint:
+    """When every field in `when` has its value, no field in `forbid` may have its value."""
+
+    when: tuple[tuple[str, Any], ...]
+    forbid: tuple[tuple[str, Any], ...]
+    message: str
+
+    def violated_by(self, values: dict[str, Any]) -> bool:
+        return all(values[k] == v for k, v in self.when) and any(values[k] == v for k, v in self.forbid)
+
+
+@dataclass(frozen=True)
+class EmitOptions:
+    """One checked set of emit options (defaults and choices from EMIT_OPTIONS).
+
+    `__constraints__` are the unsupported combinations, as data: `check` enforces them
+    and `combinations` skips them. `__language_fields__` names options that mean
+    something for one language only; the others list them once, at the default.
+    """
+
+    lang: str = EMIT_OPTIONS["lang"].default
+    glsl_version: str = EMIT_OPTIONS["glsl_version"].default
+    stage: str = EMIT_OPTIONS["stage"].default
+    strategy: str = EMIT_OPTIONS["strategy"].default
+    linear_sampling: bool = EMIT_OPTIONS["linear_sampling"].default
+    precision: str = EMIT_OPTIONS["precision"].default
+
+    __constraints__ = (
+        Constraint((("stage", "compute"),), (("linear_sampling", True),),
+                   "--linear-sampling applies to fragment passes only: compute passes read their taps from shared memory"),
+        Constraint((("stage", "compute"), ("lang", "glsl")), (("glsl_version", "300es"),),
+                   "compute passes need desktop GLSL (430/450): use --glsl-version 330 or 450 with --stage compute"),
+    )
+    __language_fields__ = {"glsl_version": "glsl"}
+
+    def __post_init__(self) -> None:
+        for n, opt in EMIT_OPTIONS.items():
+            object.__setattr__(self, n, opt.check(getattr(self, n), "emit"))
+        values = self.to_dict()
+        for c in self.__constraints__:
+            if c.violated_by(values):
+                raise SepgenError(c.message)
+
+    @classmethod
+    def from_dict(cls, options: "dict[str, Any] | EmitOptions | None" = None) -> "EmitOptions":
+        """Checked options from a dict of some of them (unknown keys are refused)."""
+        if isinstance(options, EmitOptions):
+            return options
+        options = dict(options or {})
+        unknown = sorted(set(options) - set(EMIT_OPTIONS))
+        if unknown:
+            raise SepgenError(f"unknown emit option {unknown[0]!r} (known: {', '.join(EMIT_OPTIONS)})")
+        return cls(**options)
+
+    @classmethod
+    def combinations(cls) -> "list[EmitOptions]":
+        """Every supported combination, in table order (per-language fields only for their language)."""
+        choices = [(n, o.choices if o.type is not bool else (False, True)) for n, o in EMIT_OPTIONS.items()]
+        out = []
+        for values in itertools.product(*(c or () for _, c in choices)):
+            combo = dict(zip(EMIT_OPTIONS, values))
+            if any(combo["lang"] != lang and combo[n] != EMIT_OPTIONS[n].default
+                   for n, lang in cls.__language_fields__.items()):
+                continue
+            if not any(c.violated_by(combo) for c in cls.__constraints__):
+                out.append(cls(**combo))
+        return out
+
+    def to_dict(self) -> dict[str, Any]:
+        """Every option in table order (the manifest's `options`)."""
+        return {n: getattr(self, n) for n in EMIT_OPTIONS}
+
+    def meaningful(self) -> dict[str, Any]:
+        """The options that mean something for this language (the shader header's list)."""
+        return {n: v for n, v in self.to_dict().items() if self.__language_fields__.get(n, self.lang) == self.lang}
+
+    @property
+    def compute(self) -> bool:
+        return self.stage == "compute"
+
+    @property
+    def intermediate_format(self) -> str:
+        return "rgba16f" if self.precision == "fp16" else "rgba32f"

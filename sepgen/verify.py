@@ -1,7 +1,7 @@
 """Prove the emitted shaders: emit every variant, run it on the GL driver, compare with NumPy.
 
 Each variant (language × stage × strategy × sampling × precision) is emitted into a
-temporary folder and run on the GL driver by `sepgen.glrun.run_filter` on an
+temporary folder and run on the GL driver by `sepgen.runfilter.run_filter` on an
 image and compared with `sepgen.reference.apply_filter` (float64).
 
 Errors are relative to the reference's largest magnitude: rel = max|gpu − ref| / max|ref|.
@@ -31,7 +31,7 @@ import numpy as np
 from . import reference
 from .errors import SepgenError
 from .images import check_image
-from .options import EMIT_OPTIONS
+from .options import EMIT_OPTIONS, EmitOptions
 
 if TYPE_CHECKING:  # pragma: no cover
     from .filterfile import SeparableFilter
@@ -57,10 +57,15 @@ class Variant:
         self.options = {**{n: o.default for n, o in EMIT_OPTIONS.items()}, **self.options}
 
     @property
+    def emit_options(self) -> EmitOptions:
+        return EmitOptions.from_dict(self.options)
+
+    @property
     def name(self) -> str:
+        # from the raw options: a variant the emitter refuses still has a name (and fails)
         o = self.options
-        lang = "glsl" + o.get("glsl_version", "330") if o["lang"] == "glsl" else "hlsl"
-        sampling = "linear" if o.get("linear_sampling") else "point"
+        lang = "glsl" + o["glsl_version"] if o["lang"] == "glsl" else o["lang"]
+        sampling = "linear" if o["linear_sampling"] else "point"
         return f"{lang} {o['stage']} {o['strategy']} {o['precision']} {sampling}"
 
 
@@ -85,17 +90,15 @@ class VariantResult:
 def variants(langs: Iterable[str] = ("glsl",)) -> list[Variant]:
     """Every combination of emit options the emitter supports, for these languages.
 
-    Taken from `sepgen.emit.option_combinations()`, so a new option value is verified
+    Taken from `EmitOptions.combinations()`, so a new option value is verified
     as soon as the emitter accepts it. (Compute has no linear-sampling variant and GLSL
-    300 es no compute variant: the emitter rejects those.)
+    300 es no compute variant: `EmitOptions.__constraints__` rule those out.)
     """
-    from .emit import option_combinations
-
     langs = tuple(langs)
     for lang in langs:
         if lang not in LANGS:
             raise SepgenError(f"unknown shader language {lang!r} (known: {', '.join(LANGS)})")
-    return [Variant(o) for o in option_combinations() if o["lang"] in langs]
+    return [Variant(o.to_dict()) for o in EmitOptions.combinations() if o.lang in langs]
 
 
 def default_image(channels: int = 4, size: tuple[int, int] = DEFAULT_IMAGE_SIZE, seed: int = 0) -> np.ndarray:
@@ -140,7 +143,8 @@ def verify(
     A variant that fails to emit, compile or run is a failed result, not an exception;
     a missing GL context or tool for the whole run raises SepgenError.
     """
-    from .glrun import GLRunner, run_filter
+    from .glrun import GLRunner
+    from .runfilter import run_filter
 
     if tolerance is not None and not (math.isfinite(tolerance) and tolerance > 0):
         raise SepgenError(f"tolerance must be a positive number, got {tolerance!r}")
@@ -161,7 +165,7 @@ def verify(
         res = VariantResult(variant, tolerance=tolerance if tolerance is not None else tolerance_for(filt, variant.options, img, ref),
                             renderer=runner.renderer)
         try:
-            out, _ = run_filter(filt, img, dict(variant.options), runner)
+            out, _ = run_filter(filt, img, variant.emit_options, runner)
             diff = np.abs(out.astype(np.float64) - ref)
             res.max_abs = float(np.nan_to_num(diff, nan=np.inf).max())
             res.max_rel = res.max_abs / peak

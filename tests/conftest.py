@@ -1,21 +1,80 @@
-"""Shared test fixtures.
+"""Shared test fixtures and filter factories.
 
-The `gpu` marker: tests that run shaders on an OpenGL driver (Mesa llvmpipe via EGL
-when there is no GPU). They get a GL context from the session fixture `gl_context`.
-If no context can be created the tests are skipped — unless the environment has
-CI=true, where a missing driver fails the run instead of silently skipping.
+One CI rule for everything a test needs from the machine (a GL context, glslangValidator,
+spirv-cross): without it the test is skipped — unless the environment has CI=true, where
+the missing piece fails the run instead of silently skipping (`unavailable`).
+
+The `gpu` marker: tests that run shaders on an OpenGL driver (Mesa llvmpipe via EGL when
+there is no GPU). They get the one GL context of the session, `gl_context`.
+
+Filter factories (`random_filter`, `sparse_filter`, `hand_filter`, `disk_filter`) are plain functions so
+that test modules can build filters at import time: `from conftest import sparse_filter`.
 """
 
 from __future__ import annotations
 
 import os
+import shutil
+from pathlib import Path
 
+import numpy as np
 import pytest
+
+from sepgen.filterfile import SeparableFilter
+
+ROOT = Path(__file__).resolve().parent.parent
+DISK = ROOT / "tests" / "data" / "disk50_rank4.json"
 
 
 def _ci() -> bool:
     return os.environ.get("CI", "").strip().lower() == "true"
 
+
+def unavailable(message: str) -> None:
+    """Skip the test, or fail it with CI=true: the one rule for missing drivers and tools."""
+    if _ci():
+        pytest.fail(f"CI=true and {message}", pytrace=False)
+    pytest.skip(message)
+
+
+# -- filters ------------------------------------------------------------------------------------
+
+def random_filter(name: str, rank: int, shape: tuple[int, int], origin=None, seed: int = 0,
+                  positive: float | None = None) -> SeparableFilter:
+    """Dense random components (normal, or uniform + `positive`): asymmetric, so a flipped or
+    shifted tap changes the result."""
+    rng = np.random.default_rng(seed)
+    draw = (lambda s: rng.random(s) + positive) if positive is not None else rng.standard_normal
+    v, h = draw((rank, shape[0])), draw((rank, shape[1]))
+    return SeparableFilter(name, v.T @ h, v, h, origin=origin)
+
+
+def sparse_filter(name: str, rank: int, shape: tuple[int, int], origin=None, seed: int = 0,
+                  zeros: tuple[float, float] = (0.3, 0.3), positive_h: bool = False) -> SeparableFilter:
+    """Normal taps with about `zeros` (vertical, horizontal) of them exactly zero."""
+    rng = np.random.default_rng(seed)
+    v = rng.normal(size=(rank, shape[0])) * (rng.random((rank, shape[0])) > zeros[0])
+    h = rng.normal(size=(rank, shape[1]))
+    h = (np.abs(h) if positive_h else h) * (rng.random((rank, shape[1])) > zeros[1])
+    return SeparableFilter(name, np.einsum("ki,kj->ij", v, h), v, h, origin=origin)
+
+
+def hand_filter(rank: int = 3, shape: tuple[int, int] = (9, 7), origin: tuple[int, int] | None = (3, 5),
+                seed: int = 1, name: str = "hand") -> SeparableFilter:
+    """Random signs and magnitudes, about a third of the taps exactly zero."""
+    f = sparse_filter(name, rank, shape, origin, seed, zeros=(0.35, 0.35))
+    v, h = f.vertical.copy(), f.horizontal.copy()
+    v[:, 0] = 0.0  # whole offsets with no tap in any component
+    h[:, -1] = 0.0
+    return SeparableFilter(name, np.einsum("ki,kj->ij", v, h), v, h, origin=origin)
+
+
+def disk_filter() -> SeparableFilter:
+    """The committed rank-4 fit of the seed's 50x50 disk (the goldens' filter)."""
+    return SeparableFilter.load(DISK)
+
+
+# -- machine capabilities ---------------------------------------------------------------------
 
 @pytest.fixture(scope="session")
 def gl_context():
@@ -26,9 +85,7 @@ def gl_context():
     try:
         ctx = create_context()
     except SepgenError as exc:
-        if _ci():
-            pytest.fail(f"CI=true and no OpenGL context: {exc}", pytrace=False)
-        pytest.skip(f"no OpenGL context: {exc}")
+        unavailable(f"no OpenGL context: {exc}")
     yield ctx
     ctx.release()
 
@@ -49,13 +106,20 @@ def _gpu_marker(request):
 
 @pytest.fixture(scope="session")
 def cross_tools():
-    """glslangValidator and spirv-cross (HLSL runs through them); same skip/fail rule as `gpu`."""
+    """glslangValidator and spirv-cross (HLSL runs through them)."""
     from sepgen.crosscompile import TOOLS, require_tool
     from sepgen.errors import SepgenError
 
     try:
         return {name: require_tool(name) for name in TOOLS}
     except SepgenError as exc:
-        if _ci():
-            pytest.fail(f"CI=true and {exc}", pytrace=False)
-        pytest.skip(str(exc))
+        unavailable(str(exc))
+
+
+@pytest.fixture(scope="session")
+def glslang():
+    """glslangValidator alone (compiling emitted GLSL/HLSL without running it)."""
+    path = shutil.which("glslangValidator")
+    if path is None:
+        unavailable("glslangValidator is not installed (apt-get install glslang-tools)")
+    return path

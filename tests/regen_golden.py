@@ -2,9 +2,11 @@
 
     python -m tests.regen_golden
 
-Emits `tests/data/disk50_rank4.json` for each variant in VARIANTS into
-tests/golden/<variant>/, removing files no longer emitted. Review the diff
-before committing: every change in it is a change engines would see.
+Each variant is a folder tests/golden/<variant>/ holding `options.json`, the emit options
+it covers (naga-style: the test's input lives beside its expected output). This emits
+`tests/data/disk50_rank4.json` with those options into the folder, removing files no
+longer emitted. To add a variant, create its folder and options.json, then run this.
+Review the diff before committing: every change in it is a change engines would see.
 
 tests/data/disk50_rank4.json is the default fit of the seed's disk, made with
 `sepgen optimize --kernel disk --size 50 --name disk50 -o tests/data/disk50_rank4.json`.
@@ -14,7 +16,7 @@ floating point on the machine that regenerates them.
 
 from __future__ import annotations
 
-import shutil
+import json
 import sys
 from pathlib import Path
 from typing import Any
@@ -22,21 +24,21 @@ from typing import Any
 ROOT = Path(__file__).resolve().parent.parent
 FILTER = "tests/data/disk50_rank4.json"
 GOLDEN = "tests/golden"
+OPTIONS = "options.json"  # the variant's emit options; not an emitted file
 
-# name -> emit options; covers each language, version, stage and strategy at least once.
-VARIANTS: dict[str, dict[str, Any]] = {
-    "glsl330_mrt": {},
-    "glsl330_mrt_linear": {"linear_sampling": True},
-    "glsl300es_per_component_linear_fp16": {"glsl_version": "300es", "strategy": "per-component",
-                                            "linear_sampling": True, "precision": "fp16"},
-    "glsl450_compute_mrt": {"glsl_version": "450", "stage": "compute"},
-    "hlsl_mrt_linear": {"lang": "hlsl", "linear_sampling": True},
-    "hlsl_compute_per_component": {"lang": "hlsl", "stage": "compute", "strategy": "per-component"},
-}
+
+def variants() -> dict[str, dict[str, Any]]:
+    """variant name -> emit options, from tests/golden/*/options.json (sorted by name)."""
+    root = ROOT / GOLDEN
+    return {p.parent.name: json.loads(p.read_text(encoding="utf-8")) for p in sorted(root.glob(f"*/{OPTIONS}"))}
+
+
+# Covers each language, version, stage and strategy at least once.
+VARIANTS = variants()
 
 
 def expected(variant: str) -> dict[str, str]:
-    """The files the golden folder of `variant` must hold."""
+    """The emitted files the golden folder of `variant` must hold (options.json aside)."""
     from sepgen import emit
     from sepgen.filterfile import SeparableFilter
 
@@ -46,18 +48,20 @@ def expected(variant: str) -> dict[str, str]:
     return emit.render(filt, opts, command=command)
 
 
+def snapshot(variant: str) -> dict[str, str]:
+    """The emitted files the golden folder of `variant` holds now (options.json aside)."""
+    folder = ROOT / GOLDEN / variant
+    return {p.name: p.read_text(encoding="utf-8") for p in sorted(folder.iterdir()) if p.name != OPTIONS}
+
+
 def main() -> int:
     from sepgen import emit
 
-    root = ROOT / GOLDEN
-    for stale in sorted(p for p in root.iterdir() if p.is_dir() and p.name not in VARIANTS) if root.is_dir() else []:
-        shutil.rmtree(stale)
     for variant in VARIANTS:
         files = expected(variant)
-        folder = root / variant
-        for old in sorted(folder.glob("*")) if folder.is_dir() else []:
-            if old.name not in files:
-                old.unlink()
+        folder = ROOT / GOLDEN / variant
+        for stale in sorted(set(snapshot(variant)) - set(files)):
+            (folder / stale).unlink()
         changed = emit.write(files, folder)
         print(f"{GOLDEN}/{variant}: {len(files)} files, {len(changed)} changed", file=sys.stderr)
     return 0

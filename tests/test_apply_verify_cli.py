@@ -5,16 +5,16 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from sepgen import SeparableFilter, images, reference
+from sepgen import images, reference
 from sepgen.cli import main
+
+from conftest import random_filter
 
 
 @pytest.fixture
 def filter_file(tmp_path):
     # Asymmetric, even width, non-default origin: a wrong convention changes the output.
-    rng = np.random.default_rng(7)
-    v, h = rng.random((2, 5)) + 0.1, rng.random((2, 6)) + 0.1
-    filt = SeparableFilter("cli", v.T @ h, v, h, origin=(1, 4))
+    filt = random_filter("cli", 2, (5, 6), origin=(1, 4), seed=7, positive=0.1)
     path = tmp_path / "cli.json"
     filt.save(path)
     return path, filt

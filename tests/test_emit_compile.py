@@ -14,11 +14,12 @@ import shutil
 import subprocess
 from pathlib import Path
 
-import numpy as np
 import pytest
 
 from sepgen import emit
 from sepgen.filterfile import SeparableFilter
+
+from conftest import disk_filter, sparse_filter
 
 ROOT = Path(__file__).resolve().parent.parent
 GLSLANG = shutil.which("glslangValidator")
@@ -26,21 +27,13 @@ STAGE = {"vertex": "vert", "fragment": "frag", "compute": "comp"}
 
 
 @pytest.fixture(autouse=True)
-def need_glslang():
-    if GLSLANG is None:
-        if os.environ.get("CI"):
-            pytest.fail("glslangValidator is not installed (apt-get install glslang-tools)")
-        pytest.skip("glslangValidator is not installed")
+def need_glslang(glslang):
+    """Every test here runs glslangValidator (skipped without it, failed with CI=true)."""
 
 
 def filters() -> dict[str, SeparableFilter]:
-    disk = SeparableFilter.load(ROOT / "tests" / "data" / "disk50_rank4.json")
-    rng = np.random.default_rng(4)
-    # rank 10 (two MRT groups), zero taps, off-centre origin, odd sizes
-    v = rng.normal(size=(10, 7)) * (rng.random((10, 7)) > 0.3)
-    h = rng.normal(size=(10, 5)) * (rng.random((10, 5)) > 0.3)
-    odd = SeparableFilter("odd", np.einsum("ki,kj->ij", v, h), v, h, origin=(1, 4))
-    return {"disk50": disk, "odd": odd}
+    # odd: rank 10 (two MRT groups), zero taps, off-centre origin, odd sizes
+    return {"disk50": disk_filter(), "odd": sparse_filter("odd", 10, (7, 5), origin=(1, 4), seed=4)}
 
 
 FILTERS = filters()

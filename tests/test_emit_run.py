@@ -9,7 +9,6 @@ HLSL compute check at the end uses (HLSL needs cross-compiling first).
 from __future__ import annotations
 
 import json
-import os
 from pathlib import Path
 
 import numpy as np
@@ -19,21 +18,15 @@ import scipy.ndimage as ndi
 from sepgen import emit
 from sepgen.filterfile import SeparableFilter
 
+from conftest import sparse_filter
+
 pytestmark = pytest.mark.gpu
 ROOT = Path(__file__).resolve().parent.parent
 
 
-@pytest.fixture(scope="module")
-def ctx():
-    moderngl = pytest.importorskip("moderngl")
-    try:
-        c = moderngl.create_context(standalone=True, backend="egl")
-    except Exception as exc:  # no EGL / driver
-        if os.environ.get("CI"):
-            pytest.fail(f"no OpenGL context: {exc}")
-        pytest.skip(f"no OpenGL context: {exc}")
-    yield c
-    c.release()
+@pytest.fixture
+def ctx(gl_context):
+    return gl_context
 
 
 def run_manifest(ctx, files: dict[str, str], img: np.ndarray) -> np.ndarray:
@@ -85,10 +78,7 @@ def run_manifest(ctx, files: dict[str, str], img: np.ndarray) -> np.ndarray:
 
 
 def small_filter() -> SeparableFilter:
-    rng = np.random.default_rng(8)
-    v = rng.normal(size=(10, 9)) * (rng.random((10, 9)) > 0.3)
-    h = np.abs(rng.normal(size=(10, 6))) * (rng.random((10, 6)) > 0.2)
-    return SeparableFilter("small", np.einsum("ki,kj->ij", v, h), v, h, origin=(2, 4))
+    return sparse_filter("small", 10, (9, 6), origin=(2, 4), seed=8, zeros=(0.3, 0.2), positive_h=True)
 
 
 CASES = [
@@ -114,17 +104,11 @@ def test_glsl_passes_match_scipy(ctx, opts, which):
 
 
 @pytest.mark.parametrize("strategy", ["mrt", "per-component"])
-def test_hlsl_compute_rank10_runs_without_rw_loads(ctx, strategy):
+def test_hlsl_compute_rank10_runs_without_rw_loads(ctx, cross_tools, strategy):
     """HLSL compute ends in one vertical pass reading ten SRVs (no typed UAV loads): still right."""
-    import shutil
-
     from sepgen import verify
     from sepgen.glrun import GLRunner
 
-    if not (shutil.which("glslangValidator") and shutil.which("spirv-cross")):
-        if os.environ.get("CI"):
-            pytest.fail("glslangValidator and spirv-cross are needed to run HLSL")
-        pytest.skip("glslangValidator / spirv-cross not installed")
     filt = small_filter()
     img = np.random.default_rng(1).random((37, 70, 4)).astype(np.float32)
     variant = verify.Variant({"lang": "hlsl", "stage": "compute", "strategy": strategy})

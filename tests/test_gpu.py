@@ -16,20 +16,10 @@ import pytest
 from sepgen import SeparableFilter, SepgenError, crosscompile, reference
 from sepgen import verify as verifying
 
-try:  # tests/ may or may not be a package
-    from .handwritten import write_folder
-except ImportError:
-    from handwritten import write_folder
+from conftest import random_filter
+from handwritten import write_folder
 
 gpu = pytest.mark.gpu
-
-
-def make_filter(name: str, rank: int, shape: tuple[int, int], origin=None, seed: int = 0, positive: bool = False) -> SeparableFilter:
-    """Random components: asymmetric, so a flipped or shifted tap changes the result."""
-    rng = np.random.default_rng(seed)
-    draw = (lambda s: rng.random(s) + 0.05) if positive else rng.standard_normal
-    v, h = draw((rank, shape[0])), draw((rank, shape[1]))
-    return SeparableFilter(name, v.T @ h, v, h, origin=origin)
 
 
 def svd_filter(name: str, kernel: np.ndarray, rank: int) -> SeparableFilter:
@@ -47,7 +37,7 @@ def image(shape, seed: int = 1) -> np.ndarray:
 @pytest.mark.parametrize("compute", [False, True], ids=["fragment", "compute"])
 @pytest.mark.parametrize("shape", [(29, 37), (29, 37, 1), (29, 37, 3), (29, 37, 4)])
 def test_runner_matches_reference(gl_runner, tmp_path, compute, shape) -> None:
-    filt = make_filter("hand", 2, (6, 9), origin=(1, 6))
+    filt = random_filter("hand", 2, (6, 9), origin=(1, 6))
     folder = write_folder(tmp_path, filt.vertical, filt.horizontal, filt.origin, compute=compute)
     img = image(shape)
     out = gl_runner.run(folder, img)
@@ -200,12 +190,12 @@ from sepgen import kernels  # noqa: E402
 
 FILTERS = {
     # even height, non-default origin, mixed-sign taps: flips and off-by-one origins show
-    "asym": lambda: make_filter("asym", 2, (6, 9), origin=(1, 6)),
+    "asym": lambda: random_filter("asym", 2, (6, 9), origin=(1, 6)),
     "disk": lambda: svd_filter("disk", kernels.disk(12), 4),
     # rank 9 crosses the 8-target MRT split (two pass pairs, the second adds into output)
-    "rank9": lambda: make_filter("rank9", 9, (5, 7), seed=2, positive=True),
+    "rank9": lambda: random_filter("rank9", 9, (5, 7), seed=2, positive=0.05),
     # even sizes with the default origin (2, 2)
-    "rank1": lambda: make_filter("rank1", 1, (4, 4), seed=3, positive=True),
+    "rank1": lambda: random_filter("rank1", 1, (4, 4), seed=3, positive=0.05),
 }
 CHANNELS = (1, 3, 4)
 
@@ -311,7 +301,7 @@ def test_bad_verify_arguments() -> None:
 
 @gpu
 def test_run_filter_and_progress_lines(gl_runner) -> None:
-    from sepgen.glrun import run_filter
+    from sepgen.runfilter import run_filter
 
     filt = FILTERS["asym"]()
     img = image((11, 13, 3))

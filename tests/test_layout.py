@@ -61,3 +61,82 @@ def test_verify_on_the_gl_driver_leaves_jax_out(gl_context):
     )
     r = _run(code)
     assert r.returncode == 0, r.stderr
+
+
+# -- the import graph: nothing imports upward ---------------------------------------------------
+# Each top-level module or package of sepgen sits on one layer (docs/architecture.md). A module
+# may import its own package and lower layers only, lazily or not; modules on one layer are
+# independent (fitting, emit and glrun never import one another). Imports under
+# `if TYPE_CHECKING` (annotations only) are skipped.
+LAYERS = [
+    ("_version", "errors"),
+    ("atomic", "identifiers", "jsonfmt", "options"),
+    ("kernels", "metrics", "images", "reference", "crosscompile"),
+    ("filterfile", "passmodel"),  # the contracts: filter file (fit → emit), manifest (emit → run)
+    ("fitting", "emit", "glrun"),
+    ("sepgen",),  # the package's __init__: the public façade (fit, sweep, kernels, SeparableFilter)
+    ("runfilter",),
+    ("verify",),
+    ("build", "report"),
+    ("demo",),
+    ("cli",),
+    ("__main__",),
+]
+LAYER = {unit: i for i, units in enumerate(LAYERS) for unit in units}
+PACKAGE = ROOT / "sepgen"
+
+
+def _unit(module: str) -> str | None:
+    """`sepgen.emit.taps` → "emit", `sepgen` → "sepgen"; None outside sepgen."""
+    parts = module.split(".")
+    if parts[0] != "sepgen":
+        return None
+    return parts[1] if len(parts) > 1 else "sepgen"
+
+
+def _imports(path: Path) -> set[str]:
+    """Absolute names of the sepgen modules `path` imports (at any depth, outside TYPE_CHECKING)."""
+    import ast
+
+    package_parts = list(path.relative_to(ROOT).parts[:-1])  # the package a relative import starts from
+    tree = ast.parse(path.read_text(encoding="utf-8"))
+    skipped = {id(n) for node in ast.walk(tree) if isinstance(node, ast.If) and "TYPE_CHECKING" in ast.unparse(node.test)
+               for n in ast.walk(node)}
+    names: set[str] = set()
+    for node in ast.walk(tree):
+        if id(node) in skipped:
+            continue
+        if isinstance(node, ast.Import):
+            names |= {a.name for a in node.names}
+        elif isinstance(node, ast.ImportFrom):
+            base = ".".join(package_parts[: len(package_parts) - node.level + 1]) if node.level else ""
+            mod = ".".join(p for p in (base, node.module or "") if p)
+            names |= ({mod} if node.module else set()) | {f"{mod}.{a.name}" for a in node.names}
+    return {n for n in names if n == "sepgen" or n.startswith("sepgen.")}
+
+
+def _edges() -> set[tuple[str, str]]:
+    edges = set()
+    for path in sorted(PACKAGE.rglob("*.py")):
+        parts = path.relative_to(ROOT).with_suffix("").parts
+        src = _unit(".".join(parts[:-1] if parts[-1] == "__init__" else parts))
+        assert src is not None
+        for name in _imports(path):
+            dst = _unit(name)
+            if dst is not None and dst != src:
+                edges.add((src, dst))
+    return edges
+
+
+def test_every_module_has_a_layer():
+    units = {p.stem for p in PACKAGE.glob("*.py") if p.stem != "__init__"}
+    units |= {p.name for p in PACKAGE.iterdir() if (p / "__init__.py").is_file()} | {"sepgen"}
+    assert units - set(LAYER) == set(), "give new modules a layer in LAYERS and docs/architecture.md"
+    assert {b for _, b in _edges()} <= set(LAYER)
+
+
+def test_nothing_imports_upward_or_sideways():
+    edges = _edges()
+    assert ("emit", "filterfile") in edges and ("glrun", "passmodel") in edges  # the walk sees imports
+    bad = sorted((a, b) for a, b in edges if LAYER[b] >= LAYER[a])
+    assert bad == [], f"imports that go up or sideways (layers in tests/test_layout.py): {bad}"

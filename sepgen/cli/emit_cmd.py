@@ -21,11 +21,13 @@ def emit(filter_path: str, templates_dir: str | None, out_dir: str, **options: A
     """Write HLSL/GLSL shaders and manifest.json for FILTER.json into -o DIR."""
     from .. import emit as emitter
     from ..filterfile import SeparableFilter
+    from ..options import EmitOptions
 
     filt = SeparableFilter.load(filter_path)
     command = emitter.default_command(filter_path, options, out_dir, templates_dir)
-    files = emitter.render(filt, options, templates_dir=templates_dir, command=command)
+    opts = EmitOptions.from_dict(options)
+    files = emitter.render(filt, opts, templates_dir=templates_dir, command=command)
     changed = emitter.write(files, out_dir)
-    counts = emitter.fetch_counts(filt, options["linear_sampling"], options["strategy"])
+    counts = emitter.fetch_counts(filt, opts.linear_sampling, opts.strategy)
     click.echo(f"{out_dir}: {len(files)} files, {len(changed)} changed; fetches per pixel "
                f"{counts['horizontal']} horizontal + {counts['vertical']} vertical = {counts['total']}", err=True)

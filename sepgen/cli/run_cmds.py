@@ -48,7 +48,7 @@ def apply(ctx: click.Context, filter_file: str, input_path: str, output_path: st
         out = reference.apply_filter(img, filt).astype("float32")
         where = "numpy"
     else:
-        from ..glrun import run_filter
+        from ..runfilter import run_filter
 
         out, where = run_filter(filt, img, {"lang": lang, "linear_sampling": linear_sampling})
     if gamma is not None:

@@ -1,21 +1,17 @@
-"""One emitted file: its path, text and its entry in the manifest's `files`."""
+"""One emitted file: its manifest entry (`passmodel.ShaderFile`) and its text."""
 
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Any
+
+from ..passmodel import ShaderFile
 
 
 @dataclass(frozen=True)
 class EmittedFile:
-    path: str
+    file: ShaderFile
     text: str
-    lang: str
-    stage: str  # "vertex" | "fragment" | "compute"
-    entry: str | None
-    pass_index: int | None
-    kind: str  # "standalone" | "include"
 
-    def manifest_entry(self) -> dict[str, Any]:
-        return {"path": self.path, "lang": self.lang, "stage": self.stage, "entry": self.entry,
-                "pass": self.pass_index, "kind": self.kind}
+    @property
+    def path(self) -> str:
+        return self.file.path

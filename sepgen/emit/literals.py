@@ -11,9 +11,6 @@ import numpy as np
 
 from ..errors import SepgenError
 
-SUFFIX = {"glsl": "", "hlsl": "f"}  # GLSL: unsuffixed literals are float; HLSL: `f` avoids literal-double promotion
-
-
 def float32(value: float, what: str = "coefficient") -> np.float32:
     """`value` rounded to float32, refusing values float32 cannot hold."""
     with np.errstate(over="ignore"):
@@ -24,10 +21,17 @@ def float32(value: float, what: str = "coefficient") -> np.float32:
 
 
 def float_literal(value: float, lang: str) -> str:
-    """Shortest literal for float32(`value`) in `lang` ('glsl' or 'hlsl')."""
+    """Shortest literal for float32(`value`) in `lang` (a registered generator's name)."""
+    from .generator import get
+
+    return float_literal_with_suffix(value, get(lang).literal_suffix)
+
+
+def float_literal_with_suffix(value: float, suffix: str) -> str:
+    """Shortest decimal for float32(`value`), always with a point or exponent, then `suffix`."""
     text = str(float32(value))
     if "e" not in text and "." not in text:
         text += ".0"
     if text.startswith("."):
         text = "0" + text
-    return text + SUFFIX[lang]
+    return text + suffix

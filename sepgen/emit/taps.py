@@ -23,23 +23,10 @@ from dataclasses import dataclass
 import numpy as np
 
 from ..filterfile import SeparableFilter
+from ..passmodel import Fetch, Term
 from .literals import float32
 
 MAX_TARGETS = 8  # colour attachments / UAVs every SM5 and GL 3.3 device has
-
-
-@dataclass(frozen=True)
-class Term:
-    slot: int  # output slot (a component's position within its pass)
-    weight: float  # float32 value
-
-
-@dataclass(frozen=True)
-class Fetch:
-    input: int  # which of the pass's input textures
-    offset: float  # texel offset along the pass direction; integral for point fetches
-    linear: bool
-    terms: tuple[Term, ...]
 
 
 @dataclass(frozen=True)

@@ -96,7 +96,7 @@ def filter_image(filt: SeparableFilter, img: np.ndarray, runner: "GLRunner | Non
         from .. import reference
 
         return reference.apply_filter(img, filt).astype(np.float32), "NumPy reference"
-    from ..glrun import run_filter
+    from ..runfilter import run_filter
 
     return run_filter(filt, img, runner=runner)
 

@@ -1,0 +1,117 @@
+"""The generator contract: one `Generator` subclass per shader language.
+
+A generator names its language (`name`, the `--lang` value), says which files it
+writes for a pass plan (`outputs`: path, template, manifest entry) and which
+switches its templates read (`target`); the shared `generate()` renders them.
+Templates live in `templates/<name>/`, named like their outputs with `.j2`
+(`blur_h.frag.glsl.j2` for `disk50_h0.frag.glsl`). Register the class with
+`@register` and import its module in `sepgen/emit/__init__.py`; see
+docs/architecture.md.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any, ClassVar
+
+import jinja2
+
+from ..errors import SepgenError
+from ..options import EmitOptions
+from ..passmodel import Pass, ShaderFile
+from .context import render_template
+from .files import EmittedFile
+from .planner import tile_for
+
+__all__ = ["Generator", "Output", "register", "get", "GENERATORS"]
+
+
+@dataclass(frozen=True)
+class Output:
+    """One file to render: its manifest entry, its template and the pass it implements."""
+
+    file: ShaderFile
+    template: str
+    pass_: Pass | None = None
+
+
+class Generator:
+    """Base class: the standard layout (fullscreen vertex shader + one program per pass + include).
+
+    Class attributes are the whole language description for that layout:
+    `suffix` of standalone files, `include_suffix`, `entry` points per stage and
+    `literal_suffix` for float literals. Override `outputs()` for another layout
+    and `target()` for the template switches.
+    """
+
+    name: ClassVar[str]
+    suffix: ClassVar[str]
+    include_suffix: ClassVar[str]
+    entry: ClassVar[dict[str, str]]
+    literal_suffix: ClassVar[str] = ""
+    one_vertical_compute: ClassVar[bool] = False  # compute plans end in one vertical pass reading every component
+
+    def __init__(self, options: EmitOptions) -> None:
+        self.options = options
+
+    def target(self) -> dict[str, Any]:
+        """Language switches the templates read as `target`."""
+        return {"lang": self.name, "entry": self.entry}
+
+    def stage_file(self, filter_name: str, p: Pass) -> str:
+        ext = "comp" if self.options.compute else "frag"
+        return f"{filter_name}_{p.name}.{ext}.{self.suffix}"
+
+    def vertex_file(self, filter_name: str) -> str | None:
+        return None if self.options.compute else f"{filter_name}_fullscreen.vert.{self.suffix}"
+
+    def outputs(self, filter_name: str, passes: list[Pass]) -> list[Output]:
+        """Every file to write, in emit order, with the template that renders it."""
+        stage = "compute" if self.options.compute else "fragment"
+        ext = "comp" if self.options.compute else "frag"
+        out = []
+        vertex = self.vertex_file(filter_name)
+        if vertex is not None:
+            out.append(Output(self._file(vertex, "vertex", None), f"{self.name}/fullscreen.vert.{self.suffix}.j2"))
+        for p in passes:
+            template = f"{self.name}/blur_{'h' if p.horizontal else 'v'}.{ext}.{self.suffix}.j2"
+            out.append(Output(self._file(self.stage_file(filter_name, p), stage, p.index), template, p))
+        include = f"{filter_name}.{self.include_suffix}"
+        out.append(Output(ShaderFile(include, self.name, "fragment", None, None, "include"),
+                          f"{self.name}/include.{self.include_suffix}.j2"))
+        return out
+
+    def _file(self, path: str, stage: str, pass_index: int | None) -> ShaderFile:
+        return ShaderFile(path, self.name, stage, self.entry[stage], pass_index, "standalone")
+
+    def check(self, passes: list[Pass]) -> None:
+        """Refuse a plan this language cannot express (internal errors)."""
+
+    def generate(self, env: jinja2.Environment, filter_name: str, passes: list[Pass],
+                 common: dict[str, Any]) -> list[EmittedFile]:
+        """Render every output: `common` is what every template sees, plus `target`, `path`,
+        and for a pass file `P` (the Pass) and `tile` (its compute tile)."""
+        self.check(passes)
+        target = self.target()
+        files = []
+        for o in self.outputs(filter_name, passes):
+            extra = {} if o.pass_ is None else {"P": o.pass_, "tile": tile_for(o.pass_)}
+            ctx = dict(common, target=target, path=o.file.path, **extra)
+            files.append(EmittedFile(o.file, render_template(env, o.template, ctx)))
+        return files
+
+
+GENERATORS: dict[str, type[Generator]] = {}
+
+
+def register(cls: type[Generator]) -> type[Generator]:
+    """Class decorator: make `cls` the generator for `--lang cls.name`."""
+    GENERATORS[cls.name] = cls
+    return cls
+
+
+def get(lang: str) -> type[Generator]:
+    try:
+        return GENERATORS[lang]
+    except KeyError:
+        raise SepgenError(f"no generator for language {lang!r} (known: {', '.join(GENERATORS)})") from None

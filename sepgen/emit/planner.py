@@ -1,0 +1,104 @@
+"""The pass plan (`taps.PassPlan`) becomes typed passes (`passmodel.Pass`) with their
+resources, file names and shader-side names: what templates read and the manifest writes.
+
+Decisions (which names, which bindings, which blend) are made here, never in a template.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import math
+from dataclasses import dataclass
+from typing import TYPE_CHECKING
+
+from ..options import EmitOptions
+from ..passmodel import Pass, PassInput, PassOutput, Texture
+from .taps import PassPlan
+
+if TYPE_CHECKING:  # pragma: no cover
+    from .generator import Generator
+
+ALONG = 64  # compute tile length along the pass direction (one pixel per invocation)
+SHARED_BUDGET = 16384  # bytes of shared memory a compute tile may use when choosing its width
+
+
+@dataclass(frozen=True)
+class Tile:
+    """A compute pass's shared-memory tile: `across` rows of `rowlen` texels starting at offset `lo`."""
+
+    lo: int
+    rowlen: int
+    along: int
+    across: int
+
+    @property
+    def tile_size(self) -> int:
+        return self.across * self.rowlen
+
+
+def tile_shape(span: int) -> tuple[int, int]:
+    """(pixels along the pass, rows/columns across) for a compute tile reading `span` extra texels."""
+    for across in (8, 4, 2, 1):
+        if across * (ALONG + span) * 16 <= SHARED_BUDGET:
+            return ALONG, across
+    return ALONG, 1
+
+
+def tile_for(p: Pass) -> Tile:
+    lo = min((math.floor(f.offset) for f in p.fetches), default=0)
+    hi = max((math.ceil(f.offset) for f in p.fetches), default=0)
+    along, across = tile_shape(hi - lo)
+    return Tile(lo, along + hi - lo, along, across)
+
+
+def textures(filter_name: str, rank: int, options: EmitOptions) -> tuple[Texture, ...]:
+    """The source, one intermediate per component, the output."""
+    fmt = options.intermediate_format
+    return (Texture("source", "input"),
+            *(Texture(f"{filter_name}_t{k}", "intermediate", fmt, k) for k in range(rank)),
+            Texture("output", "output", "rgba32f"))
+
+
+def _blend(p: PassPlan, options: EmitOptions, first_output_pass: int) -> str:
+    if p.direction == "horizontal" or p.index == first_output_pass:
+        return "none"
+    return "accumulate" if options.compute else "additive"
+
+
+def _input(texture: str, uniform: str, binding: int, p: PassPlan, param: str, fetches: tuple) -> PassInput:
+    sampler = f"{uniform}_sampler" if p.linear else None
+    return PassInput(texture, uniform, binding, "linear" if p.linear else "nearest", sampler,
+                     param=param, fetches=fetches)
+
+
+def _resources(filter_name: str, p: PassPlan, options: EmitOptions) -> tuple[tuple[PassInput, ...], tuple[PassOutput, ...]]:
+    if p.direction == "horizontal":
+        fmt = options.intermediate_format
+        inputs = (_input("source", "u_source", 0, p, "src", p.fetches),)
+        outputs = tuple(PassOutput(f"{filter_name}_t{k}", slot, fmt, k, slot, f"u_t{k}", name=f"o_t{k}", param=f"t{slot}")
+                        for slot, k in enumerate(p.components))
+        return inputs, outputs
+    inputs = tuple(_input(f"{filter_name}_t{k}", f"u_t{k}", slot, p, f"t{slot}",
+                          tuple(f for f in p.fetches if f.input == slot)) for slot, k in enumerate(p.components))
+    return inputs, (PassOutput("output", 0, "rgba32f", None, 0, "u_output", name="o_output", param="acc"),)
+
+
+def build_passes(filter_name: str, plan: list[PassPlan], gen: "Generator") -> list[Pass]:
+    """Typed passes in execution order, with the generator's file names."""
+    options = gen.options
+    first_output = next(p.index for p in plan if p.direction == "vertical")
+    vertex = gen.vertex_file(filter_name)
+    passes = []
+    for p in plan:
+        inputs, outputs = _resources(filter_name, p, options)
+        draft = Pass(p.index, p.name, p.direction, p.components, inputs, outputs, _blend(p, options, first_output),
+                     p.fetch_count, function=f"{filter_name}_{p.name}")
+        path = gen.stage_file(filter_name, draft)
+        if options.compute:
+            tile = tile_for(draft)
+            size = (tile.along, tile.across, 1) if draft.horizontal else (tile.across, tile.along, 1)
+            passes.append(dataclasses.replace(draft, compute=path, workgroup_size=size))
+        else:
+            passes.append(dataclasses.replace(draft, vertex=vertex, fragment=path))
+    return passes
+

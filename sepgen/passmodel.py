@@ -1,0 +1,328 @@
+"""The typed pass model: what an emitted shader folder holds and how to wire it.
+
+`manifest.json` (docs/manifest.md) is the serialisation of a `Manifest`; the
+emit planner builds these objects, the templates read their attributes and the
+GL runner executes a `Manifest` it got from `load()`. It is the contract between
+emit and run, as the filter file is between fit and emit. NumPy-free.
+
+    Manifest ─ files: ShaderFile…   (path, lang, stage, entry point)
+             ─ textures: Texture…   (source / intermediate / output, format)
+             ─ passes: Pass…        (program files, PassInput… → PassOutput…, blend)
+
+Resources grow by fields, not by reshaping: a new target's binding scheme
+(WGSL `@group`, Vulkan `set`) is a new optional field on `PassInput`/`PassOutput`
+that `to_dict` writes only when set, so existing manifests keep their bytes.
+Fields marked `SHADER_SIDE` are names and taps only the templates read; they are
+not serialised and are empty after `load()`.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from .errors import SepgenError
+from .jsonfmt import dumps
+
+FORMAT = "sepgen-manifest/1"
+MANIFEST = "manifest.json"
+TEXTURE_FORMATS = ("rgba32f", "rgba16f")
+SHADER_SIDE = {"manifest": False}  # field metadata: template-only, not in manifest.json
+
+__all__ = ["FORMAT", "MANIFEST", "TEXTURE_FORMATS", "Term", "Fetch", "Texture", "PassInput", "PassOutput",
+           "Pass", "ShaderFile", "Manifest", "load", "parse"]
+
+
+def _doc(obj: Any, always: tuple[str, ...], optional: tuple[str, ...] = ()) -> dict[str, Any]:
+    """The manifest object of `obj`: `always` keys as they are, then `optional` ones unless None.
+
+    A new target's resource field (WGSL group, Vulkan set) goes into `optional`."""
+    out = {k: getattr(obj, k) for k in always}
+    out.update({k: getattr(obj, k) for k in optional if getattr(obj, k) is not None})
+    return out
+
+
+@dataclass(frozen=True)
+class Term:
+    slot: int  # output slot (a component's position within its pass)
+    weight: float  # float32 value
+
+
+@dataclass(frozen=True)
+class Fetch:
+    """One texture read and the (slot, weight) terms that use it."""
+
+    input: int  # which of the pass's input textures
+    offset: float  # texel offset along the pass direction; integral for point fetches
+    linear: bool
+    terms: tuple[Term, ...]
+
+
+@dataclass(frozen=True)
+class Texture:
+    name: str
+    role: str  # "input" | "intermediate" | "output"
+    format: str | None = None  # None for the input: engines upload what they have
+    component: int | None = None  # intermediates: which separable component they hold
+
+    def to_dict(self) -> dict[str, Any]:
+        return _doc(self, ("role",), ("format", "component"))
+
+
+@dataclass(frozen=True)
+class PassInput:
+    """A texture a pass samples: `binding` is the texture unit / register."""
+
+    texture: str
+    uniform: str
+    binding: int
+    filter: str = "nearest"  # "nearest" | "linear"
+    sampler: str | None = None  # separate sampler object (linear passes)
+    wrap: str = "clamp_to_edge"
+    param: str = field(default="", metadata=SHADER_SIDE)  # function parameter name in the include
+    fetches: tuple[Fetch, ...] = field(default=(), metadata=SHADER_SIDE)
+
+    @property
+    def param_sampler(self) -> str | None:
+        return f"{self.param}_sampler" if self.sampler and self.param else None
+
+    def to_dict(self) -> dict[str, Any]:
+        return _doc(self, ("texture", "uniform", "binding", "filter", "wrap"), ("sampler",))
+
+
+@dataclass(frozen=True)
+class PassOutput:
+    """A texture a pass writes: a colour attachment `location`, or an image `binding` (compute)."""
+
+    texture: str
+    location: int
+    format: str
+    component: int | None = None
+    binding: int | None = None  # compute passes: image unit / UAV register
+    uniform: str | None = None  # compute passes: image uniform
+    name: str = field(default="", metadata=SHADER_SIDE)  # fragment output variable
+    param: str = field(default="", metadata=SHADER_SIDE)  # function parameter name in the include
+
+    @property
+    def unit(self) -> int:
+        """The image unit of a compute output (its location when no binding is given)."""
+        return self.location if self.binding is None else self.binding
+
+    def to_dict(self, compute: bool) -> dict[str, Any]:
+        always = ("texture", "location", "component", "format") + (("binding", "uniform") if compute else ())
+        return _doc(self, always)
+
+
+@dataclass(frozen=True)
+class Pass:
+    """One draw (vertex + fragment) or dispatch (compute), in execution order."""
+
+    index: int
+    name: str  # "h0", "v0", ...
+    direction: str  # "horizontal" | "vertical"
+    components: tuple[int, ...]
+    inputs: tuple[PassInput, ...]
+    outputs: tuple[PassOutput, ...]
+    blend: str = "none"  # "none" | "additive" (fragment) | "accumulate" (compute)
+    fetches_per_pixel: int = 0
+    vertex: str | None = None
+    fragment: str | None = None
+    compute: str | None = None
+    workgroup_size: tuple[int, ...] | None = None
+    function: str = field(default="", metadata=SHADER_SIDE)  # the include's function for this pass
+
+    @property
+    def is_compute(self) -> bool:
+        return self.compute is not None
+
+    @property
+    def horizontal(self) -> bool:
+        return self.direction == "horizontal"
+
+    @property
+    def accumulate(self) -> bool:
+        return self.blend == "accumulate"
+
+    @property
+    def fetches(self) -> tuple[Fetch, ...]:
+        return tuple(f for i in self.inputs for f in i.fetches)
+
+    @property
+    def linear(self) -> bool:
+        return any(f.linear for f in self.fetches)
+
+    @property
+    def files(self) -> str:
+        """The pass's program files, for messages."""
+        return self.compute or f"{self.vertex} + {self.fragment}"
+
+    def to_dict(self) -> dict[str, Any]:
+        doc: dict[str, Any] = {"index": self.index, "name": self.name, "direction": self.direction,
+                               "components": list(self.components)}
+        if self.is_compute:
+            doc["compute"] = self.compute
+            doc["workgroup_size"] = list(self.workgroup_size or ())
+        else:
+            doc["vertex"] = self.vertex
+            doc["fragment"] = self.fragment
+        doc["inputs"] = [i.to_dict() for i in self.inputs]
+        doc["outputs"] = [o.to_dict(self.is_compute) for o in self.outputs]
+        doc["blend"] = self.blend
+        doc["fetches_per_pixel"] = self.fetches_per_pixel
+        return doc
+
+
+@dataclass(frozen=True)
+class ShaderFile:
+    """One emitted file's entry in `files`."""
+
+    path: str
+    lang: str
+    stage: str  # "vertex" | "fragment" | "compute"
+    entry: str | None = None  # entry point; None for includes
+    pass_index: int | None = None
+    kind: str = "standalone"  # "standalone" | "include"
+
+    def to_dict(self) -> dict[str, Any]:
+        return {"path": self.path, "lang": self.lang, "stage": self.stage, "entry": self.entry,
+                "pass": self.pass_index, "kind": self.kind}
+
+
+@dataclass(frozen=True)
+class Manifest:
+    files: tuple[ShaderFile, ...]
+    textures: tuple[Texture, ...]
+    passes: tuple[Pass, ...]
+    sepgen: str = ""
+    command: str = ""
+    filter: str = ""
+    rank: int = 0
+    kernel_size: tuple[int, int] = (0, 0)
+    origin: tuple[int, int] = (0, 0)
+    metrics: dict[str, Any] = field(default_factory=dict, compare=False)
+    options: dict[str, Any] = field(default_factory=dict, compare=False)
+    fetches_per_pixel: dict[str, int] = field(default_factory=dict, compare=False)
+
+    def texture(self, role: str) -> Texture:
+        return next(t for t in self.textures if t.role == role)
+
+    def file(self, path: str) -> ShaderFile | None:
+        return next((f for f in self.files if f.path == path), None)
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "format": FORMAT,
+            "sepgen": self.sepgen,
+            "generated": f"generated by sepgen {self.sepgen} - do not edit",
+            "command": self.command,
+            "filter": self.filter,
+            "rank": self.rank,
+            "kernel_size": list(self.kernel_size),
+            "origin": list(self.origin),
+            "metrics": self.metrics,
+            "options": self.options,
+            "files": [f.to_dict() for f in sorted(self.files, key=lambda f: f.path)],
+            "textures": {t.name: t.to_dict() for t in self.textures},
+            "passes": [p.to_dict() for p in self.passes],
+            "fetches_per_pixel": self.fetches_per_pixel,
+        }
+
+    def to_json(self) -> str:
+        return dumps(self.to_dict())
+
+
+def load(out_dir: str | os.PathLike) -> Manifest:
+    """Read and validate `out_dir/manifest.json` (one-line SepgenError naming file and key)."""
+    path = Path(out_dir) / MANIFEST
+    try:
+        doc = json.loads(path.read_text(encoding="utf-8"))
+    except FileNotFoundError:
+        raise SepgenError(f"{path} does not exist (run `sepgen emit` first)") from None
+    except (OSError, UnicodeDecodeError) as exc:
+        raise SepgenError(f"cannot read {path}: {getattr(exc, 'strerror', None) or exc}") from None
+    except json.JSONDecodeError as exc:
+        raise SepgenError(f"{path} is not valid JSON: {exc.msg} at line {exc.lineno}") from None
+    return parse(doc, str(path))
+
+
+def parse(doc: Any, where: str = MANIFEST) -> Manifest:
+    """A `Manifest` from parsed JSON; only what the runner needs is required."""
+    _check_document(doc, where)
+    textures = tuple(Texture(n, t.get("role", ""), t.get("format"), t.get("component"))
+                     for n, t in doc["textures"].items())
+    names = {t.name for t in textures}
+    return Manifest(
+        files=tuple(ShaderFile(f["path"], f.get("lang", "glsl"), f.get("stage", ""), f.get("entry"), f.get("pass"),
+                               f.get("kind", "standalone")) for f in doc["files"]),
+        textures=textures,
+        passes=tuple(_parse_pass(p, f"{where}: pass {p.get('name')!r}", names) for p in doc["passes"]),
+        sepgen=doc.get("sepgen", ""), command=doc.get("command", ""), filter=doc.get("filter", ""),
+        rank=doc.get("rank", 0), kernel_size=tuple(doc.get("kernel_size", (0, 0))), origin=tuple(doc.get("origin", (0, 0))),
+        metrics=doc.get("metrics", {}), options=doc.get("options", {}), fetches_per_pixel=doc.get("fetches_per_pixel", {}),
+    )
+
+
+def _check_document(doc: Any, where: str) -> None:
+    if not isinstance(doc, dict) or doc.get("format") != FORMAT:
+        raise SepgenError(f"{where} is not a {FORMAT} manifest")
+    for key in ("files", "textures", "passes"):
+        if not isinstance(doc.get(key), (list, dict)) or not doc[key]:
+            raise SepgenError(f"{where}: {key!r} is missing or empty")
+    if not isinstance(doc["textures"], dict) or not all(isinstance(t, dict) for t in doc["textures"].values()):
+        raise SepgenError(f"{where}: 'textures' must map names to objects")
+    if not all(isinstance(f, dict) and isinstance(f.get("path"), str) for f in doc["files"]):
+        raise SepgenError(f"{where}: every entry of 'files' needs a 'path'")
+    if not isinstance(doc["passes"], list) or not all(isinstance(p, dict) for p in doc["passes"]):
+        raise SepgenError(f"{where}: 'passes' must be a list of objects")
+    for tex in doc["textures"].values():
+        fmt = tex.get("format")
+        if tex.get("role") != "input" and fmt not in TEXTURE_FORMATS:
+            raise SepgenError(f"{where}: texture format {fmt!r} is not one of {', '.join(TEXTURE_FORMATS)}")
+    roles = {t.get("role") for t in doc["textures"].values()}
+    for role in ("input", "output"):
+        if role not in roles:
+            raise SepgenError(f"{where}: no texture with role {role!r}")
+
+
+def _check_pass(spec: dict[str, Any], where: str, textures: set[str]) -> None:
+    for key in ("inputs", "outputs"):
+        if not isinstance(spec.get(key), list) or not spec[key]:
+            raise SepgenError(f"{where} has no {key}")
+    if "compute" in spec:
+        wg = spec.get("workgroup_size")
+        if not (isinstance(wg, list) and len(wg) >= 2 and all(isinstance(n, int) and n > 0 for n in wg)):
+            raise SepgenError(f"{where} needs a positive 'workgroup_size'")
+    elif not (isinstance(spec.get("vertex"), str) and isinstance(spec.get("fragment"), str)):
+        raise SepgenError(f"{where} needs 'vertex' and 'fragment' files (or 'compute')")
+    if not all(isinstance(io, dict) and isinstance(io.get("binding"), int) for io in spec["inputs"]):
+        raise SepgenError(f"{where}: every input needs an integer 'binding'")
+    if not all(isinstance(io, dict) and isinstance(io.get("binding", io.get("location")), int) for io in spec["outputs"]):
+        raise SepgenError(f"{where}: every output needs an integer 'location' or 'binding'")
+    for io in spec["inputs"] + spec["outputs"]:
+        if io.get("texture") not in textures:
+            raise SepgenError(f"{where} uses unknown texture {io.get('texture')!r}")
+    blends = ("none", "accumulate") if "compute" in spec else ("none", "additive")
+    if spec.get("blend", "none") not in blends:
+        kind = "compute" if "compute" in spec else "fragment"
+        raise SepgenError(f"{where}: blend {spec.get('blend')!r} is not valid for a {kind} pass")
+    if "compute" not in spec:
+        if not all(isinstance(o.get("location"), int) for o in spec["outputs"]):
+            raise SepgenError(f"{where}: every output of a fragment pass needs an integer 'location'")
+        locations = sorted(int(o["location"]) for o in spec["outputs"])
+        if locations != list(range(len(locations))):
+            raise SepgenError(f"{where} output locations {locations} are not 0..n-1")
+
+
+def _parse_pass(spec: dict[str, Any], where: str, textures: set[str]) -> Pass:
+    _check_pass(spec, where, textures)
+    inputs = tuple(PassInput(i["texture"], i.get("uniform", ""), i["binding"], i.get("filter", "nearest"),
+                             i.get("sampler"), i.get("wrap", "clamp_to_edge")) for i in spec["inputs"])
+    outputs = tuple(PassOutput(o["texture"], o.get("location", o.get("binding")), o.get("format") or "rgba32f",
+                               o.get("component"), o.get("binding"), o.get("uniform")) for o in spec["outputs"])
+    wg = spec.get("workgroup_size")
+    return Pass(spec.get("index", 0), spec.get("name", ""), spec.get("direction", ""), tuple(spec.get("components", ())),
+                inputs, outputs, spec.get("blend", "none"), spec.get("fetches_per_pixel", 0), spec.get("vertex"),
+                spec.get("fragment"), spec.get("compute"), tuple(wg) if wg else None)

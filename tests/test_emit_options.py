@@ -1,0 +1,62 @@
+"""sepgen.options.EmitOptions: checked emit options, constraints as data."""
+
+from __future__ import annotations
+
+import dataclasses
+import itertools
+
+import pytest
+
+from sepgen import emit
+from sepgen.errors import SepgenError
+from sepgen.options import EMIT_OPTIONS, EmitOptions
+
+
+def _by_trial() -> list[dict]:
+    """The old way: try every product of choices and keep what constructs (HLSL: one glsl_version)."""
+    out = []
+    for values in itertools.product(*((False, True) if o.type is bool else o.choices for o in EMIT_OPTIONS.values())):
+        combo = dict(zip(EMIT_OPTIONS, values))
+        if combo["lang"] != "glsl" and combo["glsl_version"] != EMIT_OPTIONS["glsl_version"].default:
+            continue
+        try:
+            EmitOptions(**combo)
+        except SepgenError:
+            continue
+        out.append(combo)
+    return out
+
+
+def test_combinations_are_enumerated_from_the_constraints():
+    combos = EmitOptions.combinations()
+    assert [c.to_dict() for c in combos] == _by_trial() == emit.option_combinations()
+    assert len(combos) == 44
+    assert not any(c.compute and c.linear_sampling for c in combos)
+    assert not any(c.compute and c.lang == "glsl" and c.glsl_version == "300es" for c in combos)
+
+
+@pytest.mark.parametrize("options, message", [
+    ({"stage": "compute", "linear_sampling": True}, "--linear-sampling applies to fragment passes only"),
+    ({"stage": "compute", "glsl_version": "300es"}, "compute passes need desktop GLSL"),
+    ({"lang": "wgsl"}, "lang must be one of glsl, hlsl"),
+    ({"linear_sampling": 1}, "linear_sampling must be bool"),
+    ({"colour": "red"}, "unknown emit option 'colour'"),
+])
+def test_bad_options_are_refused(options, message):
+    with pytest.raises(SepgenError, match=message):
+        EmitOptions.from_dict(options)
+
+
+def test_hlsl_compute_on_300es_default_is_fine_and_glsl_version_means_nothing_there():
+    o = EmitOptions(lang="hlsl", stage="compute", glsl_version="300es")
+    assert "glsl_version" not in o.meaningful() and "glsl_version" in o.to_dict()
+    assert EmitOptions().meaningful() == EmitOptions().to_dict()
+
+
+def test_options_are_frozen_and_answer_questions():
+    o = EmitOptions.from_dict({"stage": "compute", "precision": "fp16"})
+    assert o.compute and o.intermediate_format == "rgba16f" and not EmitOptions().compute
+    assert EmitOptions.from_dict(o) is o
+    with pytest.raises(dataclasses.FrozenInstanceError):
+        o.stage = "fragment"  # type: ignore[misc]
+    assert list(o.to_dict()) == list(EMIT_OPTIONS)
