@@ -91,24 +91,6 @@ FIT_OPTIONS = _table(
     Option("prune", float, 0.2, "zero taps below this fraction of their component's peak, then refit", min=0.0, max=1.0),
 )
 
-EMIT_OPTIONS = _table(
-    Option("lang", str, "glsl", "shader language", choices=("glsl", "hlsl")),
-    Option("glsl_version", str, "330", "GLSL version", choices=("330", "300es", "450")),
-    Option("stage", str, "fragment", "fragment passes, or compute passes with a shared-memory tile", choices=("fragment", "compute")),
-    Option("strategy", str, "mrt", "mrt: one horizontal pass feeds all components; per-component: two passes each, additive", choices=("mrt", "per-component")),
-    Option("linear_sampling", bool, False, "merge adjacent same-sign taps into bilinear fetches"),
-    Option("precision", str, "fp32", "intermediate target format", choices=("fp32", "fp16")),
-)
-
-
-def weights_with_defaults(weights: dict[str, float] | None) -> dict[str, float]:
-    """Every weight, in table order, with unknown names rejected."""
-    weights = dict(weights or {})
-    unknown = sorted(set(weights) - set(WEIGHT_OPTIONS))
-    if unknown:
-        raise SepgenError(f"unknown loss weight {unknown[0]!r} (known: {', '.join(WEIGHT_OPTIONS)})")
-    return {n: o.check(weights.get(n, o.default), "weights") for n, o in WEIGHT_OPTIONS.items()}
-
 
 # --- fit settings: one value from the CLI / config / Python API down to the optimiser loop ---
 
@@ -173,3 +155,22 @@ class FitSettings:
     def to_json(self) -> dict[str, Any]:
         """Weights then options, in table order: the provenance and cache-key form."""
         return {"weights": dict(self.weights), **self.options()}
+
+
+EMIT_OPTIONS = _table(
+    Option("lang", str, "glsl", "shader language", choices=("glsl", "hlsl")),
+    Option("glsl_version", str, "330", "GLSL version", choices=("330", "300es", "450")),
+    Option("stage", str, "fragment", "fragment passes, or compute passes with a shared-memory tile", choices=("fragment", "compute")),
+    Option("strategy", str, "mrt", "mrt: one horizontal pass feeds all components; per-component: two passes each, additive", choices=("mrt", "per-component")),
+    Option("linear_sampling", bool, False, "merge adjacent same-sign taps into bilinear fetches"),
+    Option("precision", str, "fp32", "intermediate target format", choices=("fp32", "fp16")),
+)
+
+
+def weights_with_defaults(weights: dict[str, float] | None) -> dict[str, float]:
+    """Every weight, in table order, with unknown names rejected."""
+    weights = dict(weights or {})
+    unknown = sorted(set(weights) - set(WEIGHT_OPTIONS))
+    if unknown:
+        raise SepgenError(f"unknown loss weight {unknown[0]!r} (known: {', '.join(WEIGHT_OPTIONS)})")
+    return {n: o.check(weights.get(n, o.default), "weights") for n, o in WEIGHT_OPTIONS.items()}
