@@ -10,101 +10,145 @@ from __future__ import annotations
 import os
 import time
 from pathlib import Path
-from typing import Callable
+from typing import TYPE_CHECKING, Callable
 
 import numpy as np
 
 from . import atomic, kernels
+from .errors import SepgenError
 from .filterfile import SeparableFilter
-from .report import bokeh_figure, figures, gpu_runner, number, render_html, scenes, write_filter_report
+from .options import FitSettings
+from .report import FilterSection, bokeh_figure, figures, gpu_runner, number, render_html, scenes, write_filter_report
+
+if TYPE_CHECKING:  # pragma: no cover
+    from .glrun import GLRunner
 
 NONNEG = (0.0, 0.5, 1.5)
 ZEROS = (0.0, 0.3, 0.8)
 RANK = 4
 SIZE = 50
+OPTIMIZER_RATES = (("gd", 0.1), ("adam", 0.01), ("lbfgs", 1.0))  # lbfgs ignores lr (line search)
+
+
+Log = Callable[[str], None]
+
+
+def demo_settings(steps: int | None) -> tuple[FitSettings, FitSettings]:
+    """The recommended settings (the CLI's) and the seed's, both with `steps` when given."""
+    changes = {} if steps is None else {"steps": steps}
+    return FitSettings(**changes), FitSettings.seed_settings(**changes)
 
 
 def run_demo(out_dir: str | os.PathLike = "demo-out", steps: int | None = None, use_gpu: bool = True,
-             progress: Callable[[str], None] | None = None) -> Path:
-    import sepgen
-    from . import emit
-    from .fitting.core import recommended
-
-    t0 = time.perf_counter()
-    say = progress or (lambda msg: None)
-    log = lambda msg: say(f"[{time.perf_counter() - t0:5.1f}s] {msg}")  # noqa: E731
+             progress: Log | None = None) -> Path:
+    """The whole demo into `out_dir`; returns its index.html."""
+    log = _timed_log(progress or (lambda msg: None))
     atomic.check_writable(out_dir, f"cannot create folder {out_dir}")
     out = Path(out_dir)
     out.mkdir(parents=True, exist_ok=True)
-    cfg = recommended()
-    cfg.pop("rank")
-    if steps is not None:
-        cfg["steps"] = steps
+    recommended, seed = demo_settings(steps)
     spec = {"kernel": "disk", "size": SIZE}
     kernel = kernels.make(spec)
+    filt = fit_recommended(kernel, spec, recommended, out, log)
+    sweep = sweep_section(kernel, spec, seed, out, log)
+    optimizer_figure(kernel, spec, seed, out, log)
+    fetches = emit_shaders(filt, out, log)
+    runner = gpu_runner(use_gpu)  # one GL context for verification and every figure
+    verification, note = verify_section(filt, runner, use_gpu, log)
+    sec = filter_figures(filt, out, runner, log)
+    index = out / "index.html"
+    render_html({
+        "title": "the seed's bokeh disk", "intro": _intro(recommended), "filters": [sec], "sweep": sweep,
+        "figures": [{"heading": "Optimisers", "path": "optimizers.png",
+                     "caption": "Loss against step for plain gradient descent (the seed's), Adam and L-BFGS."}],
+        "fetches": fetches, "verification": verification, "verification_note": note,
+    }, index)
+    log(f"done: {index}")
+    return index
 
-    # 1. The recommended fit.
-    log(f"fitting disk{SIZE} at rank {RANK} ({cfg['optimizer']}, {cfg['steps']} steps)")
-    filt = sepgen.fit(kernel, RANK, name=f"disk{SIZE}", kernel_spec=spec, **cfg)
+
+def _timed_log(say: Log) -> Log:
+    t0 = time.perf_counter()
+    return lambda msg: say(f"[{time.perf_counter() - t0:5.1f}s] {msg}")
+
+
+def fit_recommended(kernel: np.ndarray, spec: dict, settings: FitSettings, out: Path, log: Log) -> SeparableFilter:
+    """1. The recommended fit, saved as disk50.json."""
+    from .fitting import fit_with
+
+    log(f"fitting disk{SIZE} at rank {RANK} ({settings.optimizer}, {settings.steps} steps)")
+    filt = fit_with(kernel, RANK, settings, name=f"disk{SIZE}", kernel_spec=spec)
     filt.save(out / f"{filt.name}.json")
+    return filt
 
-    # 2. The seed's sweep: plain GD, the seed's settings, no pruning, so it is the post's figure.
+
+def sweep_section(kernel: np.ndarray, spec: dict, settings: FitSettings, out: Path, log: Log) -> dict:
+    """2. The seed's sweep (plain GD, the seed's settings, no pruning: the post's figure)."""
+    from .fitting import sweep_with
+
     log("sweeping nonneg x zeros (3x3, vmapped)")
-    sweep = sepgen.sweep(kernel, RANK, nonneg=NONNEG, zeros=ZEROS, optimizer="gd", steps=cfg["steps"] if steps else 5000,
-                         lr=0.1, kernel_spec=spec, name=f"disk{SIZE}")
+    sweep = sweep_with(kernel, RANK, settings, NONNEG, ZEROS, kernel_spec=spec, name=f"disk{SIZE}")
     (out / "sweep").mkdir(exist_ok=True)
     rows, labels = [], []
     for i, f in enumerate(sweep):
-        nn, zz = NONNEG[i // len(ZEROS)], ZEROS[i % len(ZEROS)]
         f.save(out / "sweep" / f"{f.name}.json")
         m = f.metrics()
         labels.append(f"rel L2 {m['relative_l2']:.3f}  neg {m['negative_mass']:.3f}\nleak {m['leak']:.3f}  max {m['max_error']:.3f}")
-        rows.append({"name": f.name, "file": f"sweep/{f.name}.json", "nonneg": nn, "zeros": zz,
+        rows.append({"name": f.name, "file": f"sweep/{f.name}.json", "nonneg": NONNEG[i // len(ZEROS)],
+                     "zeros": ZEROS[i % len(ZEROS)],
                      **{k: number(m[k]) for k in ("relative_l2", "negative_mass", "leak", "max_error")}})
     figures.sweep_sheet([f.reconstruct() for f in sweep], labels, [f"nonneg {n:g}" for n in NONNEG],
                         [f"zeros {z:g}" for z in ZEROS], out / "sweep.png")
+    return {"path": "sweep.png", "rows": rows,
+            "caption": f"Rank-{RANK} approximations after 5000 GD steps (lr 0.1, l2 = 1): non-negativity weight by row, "
+                       "keep-zeros weight by column, as in the seed's post."}
 
-    # 3. Optimisers on the same problem (the seed's weights, no pruning).
+
+def optimizer_figure(kernel: np.ndarray, spec: dict, seed: FitSettings, out: Path, log: Log) -> None:
+    """3. The optimisers on the same problem (the seed's weights, no pruning)."""
+    from .fitting import fit_with
+
     log("comparing optimisers gd / adam / lbfgs")
     curves = {}
-    for opt, lr in (("gd", 0.1), ("adam", 0.01), ("lbfgs", 1.0)):
-        f = sepgen.fit(kernel, RANK, weights=dict(l2=1.0, nonneg=1.0, zeros=1.0), optimizer=opt,
-                       steps=cfg["steps"] if steps else 5000, lr=lr, kernel_spec=spec, name=f"disk{SIZE}_{opt}")
+    for opt, lr in OPTIMIZER_RATES:
+        f = fit_with(kernel, RANK, seed.replace(optimizer=opt, lr=lr), kernel_spec=spec, name=f"disk{SIZE}_{opt}")
         curves[opt + (" (line search)" if opt == "lbfgs" else f" (lr {lr:g})")] = f.history
     figures.loss_curves(curves, out / "optimizers.png", f"disk{SIZE} rank {RANK}, weights l2=1 nonneg=1 zeros=1")
 
-    # 4. Emit GLSL and HLSL.
+
+def emit_shaders(filt: SeparableFilter, out: Path, log: Log) -> list[dict]:
+    """4. GLSL and HLSL into shaders/; returns the fetch-count table."""
+    from . import emit
+
     log("emitting GLSL and HLSL")
     for lang in ("glsl", "hlsl"):
         emit.write(emit.render(filt, {"lang": lang}, command=f"sepgen emit {filt.name}.json --lang {lang} -o shaders/{lang}"),
                    out / "shaders" / lang)
-    naive = 2 * SIZE * RANK
-    fc = emit.fetch_counts(filt)
-    fl = emit.fetch_counts(filt, linear_sampling=True)
-    fetches = [
-        {"name": "naive separable (2·50·rank)", "horizontal": SIZE * RANK, "vertical": SIZE * RANK, "total": naive},
-        {"name": "shared horizontal fetches, zero taps skipped", **fc},
-        {"name": "… and linear sampling", **fl},
+    return [
+        {"name": "naive separable (2·50·rank)", "horizontal": SIZE * RANK, "vertical": SIZE * RANK, "total": 2 * SIZE * RANK},
+        {"name": "shared horizontal fetches, zero taps skipped", **emit.fetch_counts(filt)},
+        {"name": "… and linear sampling", **emit.fetch_counts(filt, linear_sampling=True)},
     ]
 
-    # 5. Verify on the GL driver.
-    verification, note = None, ""
-    runner = gpu_runner(use_gpu)  # one GL context for verification and every figure
-    if runner is not None:
-        log("verifying the emitted shaders on the GL driver")
-        try:
-            from . import verify
 
-            results = verify.verify(filt, langs=("glsl", "hlsl"), runner=runner, progress=lambda m: log("  " + m))
-            verification = {"renderer": results[0].renderer if results else "?",
-                            "rows": [{"name": r.name, "max_abs": f"{r.max_abs:.3g}", "max_rel": f"{r.max_rel:.3g}",
-                                      "tolerance": f"{r.tolerance:.3g}", "ok": r.ok} for r in results]}
-        except sepgen.SepgenError as exc:
-            note = f"Not verified: {exc}"
-    else:
-        note = "Not verified: no GL driver was available." if use_gpu else "Not verified: run with --no-gpu."
+def verify_section(filt: SeparableFilter, runner: "GLRunner | None", use_gpu: bool, log: Log) -> tuple[dict | None, str]:
+    """5. Every variant on the GL driver: (the table, or None, and a note on why not)."""
+    if runner is None:
+        return None, "Not verified: no GL driver was available." if use_gpu else "Not verified: run with --no-gpu."
+    from . import verify
 
-    # 6. Per-filter figures and the two bokeh comparisons.
+    log("verifying the emitted shaders on the GL driver")
+    try:
+        results = verify.verify(filt, langs=("glsl", "hlsl"), runner=runner, progress=lambda m: log("  " + m))
+    except SepgenError as exc:
+        return None, f"Not verified: {exc}"
+    return {"renderer": results[0].renderer if results else "?",
+            "rows": [{"name": r.name, "max_abs": f"{r.max_abs:.3g}", "max_rel": f"{r.max_rel:.3g}",
+                      "tolerance": f"{r.tolerance:.3g}", "ok": r.ok} for r in results]}, ""
+
+
+def filter_figures(filt: SeparableFilter, out: Path, runner: "GLRunner | None", log: Log) -> FilterSection:
+    """6. The filter's own figures and the two bokeh comparisons."""
     log("drawing the filter's figures")
     sec = write_filter_report(filt, out, file=f"{filt.name}.json", image=scenes.night_lights(),
                               image_name="procedural HDR night lights", gamma=1.0, runner=runner, progress=log)
@@ -114,21 +158,10 @@ def run_demo(out_dir: str | os.PathLike = "demo-out", steps: int | None = None, 
     sec.figures.append({"path": "bokeh_photo.png",
                         "caption": f"Hubble deep field photograph with the seed's gamma boost γ = 8: exact 2D kernel, "
                                    f"SVD rank {RANK}, optimised (separable results by {how})."})
+    return sec
 
-    render_html({
-        "title": "the seed's bokeh disk",
-        "intro": (f"The seed's {SIZE}x{SIZE} bokeh disk fitted as {RANK} separable passes with sepgen's recommended "
-                  f"settings ({cfg['optimizer']}, {cfg['steps']} steps, weights "
-                  + ", ".join(f"{k}={v:g}" for k, v in cfg['weights'].items() if v) + f", prune {cfg['prune']:g})."),
-        "filters": [sec],
-        "sweep": {"path": "sweep.png", "rows": rows,
-                  "caption": f"Rank-{RANK} approximations after 5000 GD steps (lr 0.1, l2 = 1): non-negativity weight by row, "
-                             "keep-zeros weight by column, as in the seed's post."},
-        "figures": [{"heading": "Optimisers", "path": "optimizers.png",
-                     "caption": "Loss against step for plain gradient descent (the seed's), Adam and L-BFGS."}],
-        "fetches": fetches,
-        "verification": verification,
-        "verification_note": note,
-    }, out / "index.html")
-    log(f"done: {out / 'index.html'}")
-    return out / "index.html"
+
+def _intro(settings: FitSettings) -> str:
+    weights = ", ".join(f"{k}={v:g}" for k, v in settings.weights.items() if v)
+    return (f"The seed's {SIZE}x{SIZE} bokeh disk fitted as {RANK} separable passes with sepgen's recommended "
+            f"settings ({settings.optimizer}, {settings.steps} steps, weights {weights}, prune {settings.prune:g}).")

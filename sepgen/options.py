@@ -10,8 +10,11 @@ from __future__ import annotations
 
 import itertools
 import math
-from dataclasses import dataclass
-from typing import Any
+from dataclasses import dataclass, field, replace
+from types import MappingProxyType
+from typing import Any, Mapping
+
+import numpy as np
 
 from .errors import SepgenError
 
@@ -88,6 +91,72 @@ FIT_OPTIONS = _table(
     Option("seed", int, 0, "random seed (init=random)", min=0),
     Option("prune", float, 0.2, "zero taps below this fraction of their component's peak, then refit", min=0.0, max=1.0),
 )
+
+
+# --- fit settings: one value from the CLI / config / Python API down to the optimiser loop ---
+
+SETTING_NAMES = tuple(n for n in FIT_OPTIONS if n != "rank")  # FIT_OPTIONS without the rank
+SEED_WEIGHTS: Mapping[str, float] = MappingProxyType({"l2": 1.0, "nonneg": 1.0, "zeros": 1.0})
+
+
+def _plain(value: Any) -> Any:
+    """NumPy scalars as Python numbers, so options typed int/float accept them."""
+    if isinstance(value, np.integer):
+        return int(value)
+    if isinstance(value, np.floating):
+        return float(value)
+    return value
+
+
+@dataclass(frozen=True)
+class FitSettings:
+    """How a kernel is fitted: every `FIT_OPTIONS` entry except `rank`, plus the loss weights.
+
+    The rank is what is fitted, not how (a budget search tries several ranks with
+    one FitSettings); progress is an observer, not a setting (it changes no number).
+    Defaults are the tables' (the recommended CLI settings);
+    `FitSettings.seed_settings()` gives the post's (`sepgen.fit`'s defaults). Every value is checked against its table on construction
+    (one-line SepgenError), and `weights` is completed with the table defaults and frozen.
+    """
+
+    weights: Mapping[str, float] = field(default_factory=dict, hash=False)
+    optimizer: str = FIT_OPTIONS["optimizer"].default
+    steps: int = FIT_OPTIONS["steps"].default
+    lr: float = FIT_OPTIONS["lr"].default
+    init: str = FIT_OPTIONS["init"].default
+    seed: int = FIT_OPTIONS["seed"].default
+    prune: float = FIT_OPTIONS["prune"].default
+
+    def __post_init__(self) -> None:
+        for name in SETTING_NAMES:
+            object.__setattr__(self, name, FIT_OPTIONS[name].check(_plain(getattr(self, name))))
+        weights = {k: _plain(v) for k, v in dict(self.weights).items()}
+        object.__setattr__(self, "weights", MappingProxyType(weights_with_defaults(weights)))
+
+    @classmethod
+    def seed_settings(cls, **changes: Any) -> "FitSettings":
+        """The post's setup, `sepgen.fit`'s defaults: weights l2=nonneg=zeros=1, gd, 5000 steps, lr 0.1, no pruning."""
+        return cls(**{"weights": SEED_WEIGHTS, "prune": 0.0, **changes})
+
+    @classmethod
+    def from_options(cls, values: Mapping[str, Any], where: str = "") -> "FitSettings":
+        """Settings from a flat mapping keyed like the tables (CLI params, a config table);
+        keys of neither table are ignored, missing ones take the table defaults; errors name `where`."""
+        opts = {n: FIT_OPTIONS[n].check(_plain(values[n]), where) for n in SETTING_NAMES if n in values}
+        weights = {n: WEIGHT_OPTIONS[n].check(_plain(values[n]), where) for n in WEIGHT_OPTIONS if n in values}
+        return cls(weights=weights, **opts)
+
+    def replace(self, **changes: Any) -> "FitSettings":
+        return replace(self, **changes)
+
+    def options(self) -> dict[str, Any]:
+        """The FIT_OPTIONS values (rank excluded), in table order."""
+        return {n: getattr(self, n) for n in SETTING_NAMES}
+
+    def to_json(self) -> dict[str, Any]:
+        """Weights then options, in table order: the provenance and cache-key form."""
+        return {"weights": dict(self.weights), **self.options()}
+
 
 EMIT_OPTIONS = _table(
     Option("lang", str, "glsl", "shader language", choices=("glsl", "hlsl")),

@@ -60,17 +60,17 @@ def snapshot(folder: Path) -> dict[str, tuple[int, bytes]]:
 
 @pytest.fixture
 def fit_calls(monkeypatch: pytest.MonkeyPatch) -> list[str]:
-    """Names of the filters `sepgen.fitting.fit` is called for during the test."""
+    """Names of the filters `sepgen.fitting.fit_with` (what the build fits with) is called for during the test."""
     import sepgen.fitting
 
     calls: list[str] = []
-    real = sepgen.fitting.fit
+    real = sepgen.fitting.fit_with
 
     def counting(*args, **kwargs):
         calls.append(kwargs.get("name"))
         return real(*args, **kwargs)
 
-    monkeypatch.setattr(sepgen.fitting, "fit", counting)
+    monkeypatch.setattr(sepgen.fitting, "fit_with", counting)
     return calls
 
 

@@ -1,4 +1,8 @@
-"""sepgen.fit / sepgen.sweep: scaling, the seed's result, pruning, sweeps, validation."""
+"""sepgen/fitting/core.py: `sepgen.fit` — scaling, the seed's result, provenance, validation.
+
+The other fitting modules have their own files: test_fit_prune.py, test_fit_sweep.py,
+test_fit_lowrank.py, test_losses.py (losses.py, optimizers.py against sepgen/metrics.py),
+test_fit_settings.py (sepgen/options.py FitSettings), test_fit_cli.py (sepgen/cli/fit_cmds.py)."""
 
 from __future__ import annotations
 
@@ -14,31 +18,15 @@ import sepgen
 from sepgen import metrics
 from sepgen.errors import SepgenError
 from sepgen.filterfile import SeparableFilter
-from sepgen.fitting import lowrank
-from sepgen.fitting import prune as pruning
 from sepgen.fitting.core import recommended
-from sepgen.kernels import disk, gaussian, polygon
+from sepgen.kernels import disk, gaussian
 
-from sepgen.fitting import weight_sweep as sweep_module
 SEED = {"l2": 1.0, "nonneg": 1.0, "zeros": 1.0}
 
 
 def test_import_sepgen_does_not_import_jax():
     code = "import sys, sepgen; sepgen.kernels.disk(5); sepgen.SeparableFilter; assert 'jax' not in sys.modules, 'jax'"
     subprocess.run([sys.executable, "-c", code], check=True)
-
-
-def test_lowrank_matches_truncated_svd_and_energy():
-    k = polygon(21)
-    u, s, vt = np.linalg.svd(k)
-    v, h = lowrank.svd_components(k, 3)
-    assert v.shape == (3, 21) and h.shape == (3, 21)
-    assert np.allclose(v.T @ h, (u[:, :3] * s[:3]) @ vt[:3], atol=1e-12)
-    assert np.all(h.sum(axis=1) >= 0)  # deterministic signs
-    assert np.allclose(lowrank.singular_values(k), s)
-    e = lowrank.energy(k)
-    assert np.all(np.diff(e) >= -1e-15) and e[-1] == pytest.approx(1.0)
-    assert lowrank.energy(np.ones((4, 6)))[0] == pytest.approx(1.0)  # a box is separable
 
 
 def test_fit_result_shape_scale_and_provenance():
@@ -135,56 +123,6 @@ def test_gd_reaches_the_seeds_loss():
     assert got < f.provenance["loss"]["initial"]
 
 
-def test_pruning_yields_exact_zeros_within_tolerance():
-    f = sepgen.fit(disk(30), 4, dict(l2=1.0, nonneg=1.5, zeros=0.3), steps=800, prune=0.2)
-    p = f.provenance
-    zeros_v, zeros_h = f.vertical == 0.0, f.horizontal == 0.0
-    assert zeros_v.sum() + zeros_h.sum() > 0
-    assert f.metrics()["zero_taps"] == zeros_v.sum() + zeros_h.sum()
-    assert not np.any(np.signbit(f.vertical[zeros_v])) and not np.any(np.signbit(f.horizontal[zeros_h]))  # +0.0
-    assert 0 < p["prune_threshold_used"] <= 0.2
-    assert p["loss"]["pruned"] <= p["loss"]["fit"] * (1 + pruning.TOLERANCE) + 1e-12
-    assert f.metrics()["loss"] == pytest.approx(p["loss"]["pruned"], rel=1e-12)
-    assert f.history[-1, 0] == 1600  # the refit continues the curve
-
-
-def test_pruning_backs_off_when_the_loss_would_rise_too_much():
-    f = sepgen.fit(disk(30), 4, dict(l2=1.0, nonneg=1.5, zeros=0.3), steps=200, prune=0.9)
-    p = f.provenance
-    assert p["prune_threshold_used"] < 0.9
-    final = p["loss"].get("pruned", p["loss"]["fit"])
-    assert final <= p["loss"]["fit"] * (1 + pruning.TOLERANCE) + 1e-12
-
-
-def test_prune_masks_are_relative_to_each_vectors_peak():
-    v = np.array([[1.0, 0.1, -0.3, 0.0]])
-    h = np.array([[-10.0, 1.0, 3.0, 2.5]])
-    mv, mh = pruning.masks_for(v, h, 0.25)
-    assert mv.tolist() == [[True, False, True, False]]
-    assert mh.tolist() == [[True, False, True, True]]
-
-
-def test_sweep_cell_equals_single_fit():
-    kernel = disk(20)
-    cells = sepgen.sweep(kernel, 3, nonneg=(0.0, 1.5), zeros=(0.3, 0.8), steps=300, prune=0.2)
-    assert [c.name for c in cells] == ["kernel_n0_z0p3", "kernel_n0_z0p8", "kernel_n1p5_z0p3", "kernel_n1p5_z0p8"]
-    assert [(c.provenance["weights"]["nonneg"], c.provenance["weights"]["zeros"]) for c in cells] == [
-        (0.0, 0.3), (0.0, 0.8), (1.5, 0.3), (1.5, 0.8)]
-    single = sepgen.fit(kernel, 3, dict(l2=1.0, nonneg=1.5, zeros=0.8), steps=300, prune=0.2)
-    cell = cells[3]
-    np.testing.assert_allclose(cell.vertical, single.vertical, rtol=1e-5, atol=1e-9)
-    np.testing.assert_allclose(cell.horizontal, single.horizontal, rtol=1e-5, atol=1e-9)
-    assert np.array_equal(cell.vertical == 0, single.vertical == 0)
-    assert cell.provenance["loss"] == pytest.approx(single.provenance["loss"], rel=1e-5)
-
-
-def test_sweep_default_grid_and_names():
-    cells = sepgen.sweep({"kernel": "disk", "size": 8}, 2, steps=3)
-    assert len(cells) == 9
-    assert cells[4].name == "disk8_n0p5_z0p3"
-    assert sweep_module.weight_label(1e-05) == "1em05"
-
-
 def test_progress_is_reported_in_at_most_ten_chunks():
     calls = []
     sepgen.fit(disk(10), 2, steps=123, progress=lambda *a: calls.append(a))
@@ -232,15 +170,6 @@ def test_fit_rejects_bad_arguments(args, kwargs, words):
     with pytest.raises(SepgenError, match=words) as err:
         sepgen.fit(*args, **kwargs)
     assert "\n" not in str(err.value)
-
-
-def test_sweep_rejects_bad_grids():
-    with pytest.raises(SepgenError, match="at least one"):
-        sepgen.sweep(disk(5), 1, nonneg=())
-    with pytest.raises(SepgenError, match="repeat"):
-        sepgen.sweep(disk(5), 1, zeros=(0.3, 0.3))
-    with pytest.raises(SepgenError, match=">= 0"):
-        sepgen.sweep(disk(5), 1, nonneg=(-1.0,))
 
 
 def test_divergence_keeps_the_best_iterate_and_says_so():

@@ -86,10 +86,24 @@ def build(
     result = BuildResult(Path(config_path), cfg.out_dir)
     if check:
         return _check(cfg, plans, result, say)
-
     _fit_missing(cfg, plans, result, say)
     per_filter = {p.config.name: _render(cfg, p) for p in plans}
     old_files = _previous_outputs(cfg.out_dir)
+    _write_outputs(cfg, plans, per_filter, result, say)
+    _remove_no_longer_produced(cfg.out_dir, old_files - {p for files in per_filter.values() for p in files}, result, say)
+    manifest = cfg.out_dir / BUILD_MANIFEST
+    if write_if_changed(manifest, _build_manifest(cfg, plans, per_filter)):
+        result.written.append(manifest)
+    if stamp is not None:
+        _touch(Path(stamp))
+    if depfile is not None:
+        _write_depfile(cfg, Path(depfile), Path(stamp) if stamp is not None else manifest, result)
+    return result
+
+
+def _write_outputs(cfg: BuildConfig, plans: list[_Plan], per_filter: dict[str, dict[str, str]],
+                   result: BuildResult, say: Progress) -> None:
+    """Write every filter's files whose bytes changed; record what was written and what was up to date."""
     for plan in plans:
         files = per_filter[plan.config.name]
         written = [path for path, text in files.items() if write_if_changed(cfg.out_dir / path, text)]
@@ -102,28 +116,27 @@ def build(
         elif name not in result.fitted:
             result.up_to_date.append(name)
             say(f"{name}: up to date")
-    produced = {p for files in per_filter.values() for p in files}
-    for rel in sorted(old_files - produced):
-        path = cfg.out_dir / rel
+
+
+def _remove_no_longer_produced(out_dir: Path, gone: set[str], result: BuildResult, say: Progress) -> None:
+    """Delete files an earlier build generated that this one does not, and the folders they leave empty."""
+    for rel in sorted(gone):
+        path = out_dir / rel
         if path.is_file():
             path.unlink()
             result.removed.append(path)
             say(f"removed {rel} (no longer produced)")
-    _remove_empty_dirs(cfg.out_dir, {(cfg.out_dir / rel).parent for rel in old_files - produced})
-    manifest = cfg.out_dir / BUILD_MANIFEST
-    if write_if_changed(manifest, _build_manifest(cfg, plans, per_filter)):
-        result.written.append(manifest)
-    if stamp is not None:
-        _touch(Path(stamp))
-    if depfile is not None:
-        deps = [cfg.path, *(f.kernel_file for f in cfg.filters if f.kernel_file is not None)]
-        if cfg.templates_dir is not None:
-            deps += depfiles.template_files(cfg.templates_dir)
-        target = Path(stamp) if stamp is not None else manifest
-        text = depfiles.render([os.path.abspath(target)], [os.path.abspath(d) for d in deps])
-        if write_if_changed(depfile, text):
-            result.written.append(Path(depfile))
-    return result
+    _remove_empty_dirs(out_dir, {(out_dir / rel).parent for rel in gone})
+
+
+def _write_depfile(cfg: BuildConfig, depfile: Path, target: Path, result: BuildResult) -> None:
+    """A Make-style depfile: `target` depends on the config, its kernel files and its templates."""
+    deps = [cfg.path, *(f.kernel_file for f in cfg.filters if f.kernel_file is not None)]
+    if cfg.templates_dir is not None:
+        deps += depfiles.template_files(cfg.templates_dir)
+    text = depfiles.render([os.path.abspath(target)], [os.path.abspath(d) for d in deps])
+    if write_if_changed(depfile, text):
+        result.written.append(depfile)
 
 
 def _plan(filt: FilterConfig, out_dir: Path) -> _Plan:
@@ -146,21 +159,18 @@ def _fit_missing(cfg: BuildConfig, plans: list[_Plan], result: BuildResult, say:
             kernel = kernels.make(f.kernel_spec, base_dir=cfg.path.parent)
         except SepgenError as exc:
             raise SepgenError(f"{where}: kernel: {exc}") from None
-        if f.fit["rank"] > min(kernel.shape):
+        if f.rank > min(kernel.shape):
             raise SepgenError(
-                f"{where}: rank {f.fit['rank']} is impossible for a {kernel.shape[0]}x{kernel.shape[1]} kernel "
+                f"{where}: rank {f.rank} is impossible for a {kernel.shape[0]}x{kernel.shape[1]} kernel "
                 f"(at most {min(kernel.shape)})"
             )
         spec = {"kernel": f.kernel_spec["kernel"]} if f.kernel_file else kernels.canonical_spec(f.kernel_spec)
-        say(f"{f.name}: fitting rank {f.fit['rank']} to a {kernel.shape[0]}x{kernel.shape[1]} kernel "
-            f"({f.fit['optimizer']}, {f.fit['steps']} steps)")
+        say(f"{f.name}: fitting rank {f.rank} to a {kernel.shape[0]}x{kernel.shape[1]} kernel "
+            f"({f.settings.optimizer}, {f.settings.steps} steps)")
         start = time.perf_counter()
         try:
-            plan.filter = fitting.fit(
-                kernel, f.fit["rank"], weights=f.weights, optimizer=f.fit["optimizer"], steps=f.fit["steps"],
-                lr=f.fit["lr"], init=f.fit["init"], seed=f.fit["seed"], prune=f.fit["prune"],
-                name=f.name, kernel_spec=spec, progress=_fit_progress(f.name, say),
-            )
+            plan.filter = fitting.fit_with(kernel, f.rank, f.settings, name=f.name, kernel_spec=spec,
+                                           progress=_fit_progress(f.name, say))
         except SepgenError as exc:
             raise SepgenError(f"{where}: {exc}") from None
         plan.filter.save(plan.cache_file)

@@ -30,7 +30,7 @@ from typing import Any
 from .. import kernels
 from ..errors import SepgenError
 from ..identifiers import check_identifier
-from ..options import EMIT_OPTIONS, FIT_OPTIONS, WEIGHT_OPTIONS, check_type, weights_with_defaults
+from ..options import EMIT_OPTIONS, FIT_OPTIONS, WEIGHT_OPTIONS, FitSettings, check_type
 
 DEFAULT_OUTPUT_DIR = "generated"
 OUTPUT_KEYS = ("dir", "templates")
@@ -44,10 +44,19 @@ class FilterConfig:
     name: str
     kernel_spec: dict[str, Any]  # as kernels.make takes it; file paths as written in the config
     kernel_file: Path | None  # the resolved image/array path of a file: kernel
-    fit: dict[str, Any]  # every FIT_OPTIONS entry (rank included)
-    weights: dict[str, float]  # every WEIGHT_OPTIONS entry
+    rank: int
+    settings: FitSettings  # every other FIT_OPTIONS entry and every WEIGHT_OPTIONS entry
     langs: tuple[str, ...]
     emit: dict[str, Any]  # every EMIT_OPTIONS entry except lang
+
+    @property
+    def fit(self) -> dict[str, Any]:
+        """Every FIT_OPTIONS entry, rank included, in table order."""
+        return {"rank": self.rank, **self.settings.options()}
+
+    @property
+    def weights(self) -> dict[str, float]:
+        return dict(self.settings.weights)
 
     def emit_options(self, lang: str) -> dict[str, Any]:
         """The options dict `sepgen.emit.render` takes for one language."""
@@ -162,20 +171,15 @@ def parse_filter(table: dict[str, Any], path: Path, index: int, base: Path) -> F
             raise SepgenError(f"{where}: unknown key {key!r}{_suggest(key, filter_keys())}")
 
     spec, kernel_file, shape = _kernel_spec(table, kernel, where, base)
-    fit = {n: o.check(table.get(n, o.default), where) for n, o in FIT_OPTIONS.items()}
-    if shape is not None and fit["rank"] > min(shape):
+    rank = FIT_OPTIONS["rank"].check(table.get("rank", FIT_OPTIONS["rank"].default), where)
+    settings = FitSettings.from_options(table, where)
+    if shape is not None and rank > min(shape):
         what = "rank" if "rank" in table else "the default rank"
-        raise SepgenError(
-            f"{where}: {what} {fit['rank']} is impossible for a {shape[0]}x{shape[1]} kernel (at most {min(shape)})"
-        )
-    for n in WEIGHT_OPTIONS:
-        if n in table:
-            WEIGHT_OPTIONS[n].check(table[n], where)
-    weights = weights_with_defaults({n: table[n] for n in WEIGHT_OPTIONS if n in table})
+        raise SepgenError(f"{where}: {what} {rank} is impossible for a {shape[0]}x{shape[1]} kernel (at most {min(shape)})")
     langs = _langs(table.get("lang", [EMIT_OPTIONS["lang"].default]), where)
     emit = {n: o.check(table.get(n, o.default), where) for n, o in EMIT_OPTIONS.items() if n != "lang"}
     _check_emittable(name, langs, emit, where)
-    return FilterConfig(name, spec, kernel_file, fit, weights, langs, emit)
+    return FilterConfig(name, spec, kernel_file, rank, settings, langs, emit)
 
 
 def _check_emittable(name: str, langs: tuple[str, ...], emit: dict[str, Any], where: str) -> None:

@@ -15,7 +15,7 @@ import click
 from .. import atomic, kernels
 from ..errors import SepgenError
 from ..filterfile import SeparableFilter
-from ..options import FIT_OPTIONS, WEIGHT_OPTIONS
+from ..options import FIT_OPTIONS, WEIGHT_OPTIONS, FitSettings
 from .options import kernel_options, kernel_spec, table_options
 
 SUMMARY_COLUMNS = ("name", "nonneg", "zeros", "loss", "relative_l2", "negative_mass", "leak", "max_error", "dc_gain", "zero_taps")
@@ -28,14 +28,6 @@ def progress_printer(label: str) -> Callable[[str, int, int, float], None]:
         click.echo(f"{label}: {phase} step {step}/{total} loss {loss:.6g}", err=True)
 
     return report
-
-
-def _split_weights(params: dict[str, Any]) -> dict[str, float]:
-    return {n: params.pop(n) for n in list(WEIGHT_OPTIONS) if n in params}
-
-
-def _fit_args(params: dict[str, Any]) -> dict[str, Any]:
-    return {n: params.pop(n) for n in list(FIT_OPTIONS) if n != "rank"}
 
 
 def _float_list(text: str, flag: str) -> list[float]:
@@ -66,15 +58,13 @@ def _summary_line(filt: SeparableFilter) -> str:
 def optimize(**params: Any) -> None:
     spec = kernel_spec(params)
     kernel = kernels.make(spec)
-    weights = _split_weights(params)
-    rank = params.pop("rank")
-    name = params.pop("name")
-    output = Path(params.pop("output"))
-    from ..fitting import fit  # JAX only now
+    settings = FitSettings.from_options(params)
+    name, output = params["name"], Path(params["output"])
+    from ..fitting import fit_with  # JAX only now
     from ..fitting.core import default_name
 
     label = name or default_name(spec)
-    filt = fit(kernel, rank, weights, kernel_spec=spec, name=name, progress=progress_printer(f"fit {label}"), **_fit_args(params))
+    filt = fit_with(kernel, params["rank"], settings, kernel_spec=spec, name=name, progress=progress_printer(f"fit {label}"))
     filt.save(output)
     _warn_diverged([filt])
     click.echo(f"wrote {output}  ({_summary_line(filt)})")
@@ -131,18 +121,18 @@ def sweep(**params: Any) -> None:
     kernel = kernels.make(spec)
     nonneg = _float_list(params.pop("nonneg"), "--nonneg")
     zeros = _float_list(params.pop("zeros"), "--zeros")
-    weights = _split_weights(params)
-    rank = params.pop("rank")
-    name = params.pop("name")
-    out_dir = Path(params.pop("output"))
+    name, out_dir = params["name"], Path(params["output"])
     if out_dir.exists() and not out_dir.is_dir():
         raise SepgenError(f"output {out_dir} exists and is not a folder")
-    from ..fitting import sweep as run_sweep  # JAX only now
+    from ..fitting import sweep_with  # JAX only now
     from ..fitting.core import default_name
+    from ..fitting.weight_sweep import check_grid
 
+    check_grid(nonneg, zeros)  # before the other settings, as `sepgen.sweep` does
+    settings = FitSettings.from_options(params)
     label = f"sweep {name or default_name(spec)} ({len(nonneg)}x{len(zeros)} cells)"
-    filters = run_sweep(kernel, rank, nonneg, zeros, weights=weights, kernel_spec=spec, name=name,
-                        progress=progress_printer(label), **_fit_args(params))
+    filters = sweep_with(kernel, params["rank"], settings, nonneg, zeros, kernel_spec=spec, name=name,
+                         progress=progress_printer(label))
     for f in filters:
         f.save(out_dir / f"{f.name}.json")
     _warn_diverged(filters)

@@ -1,9 +1,10 @@
 """Fitting: kernel → rank-N separable approximation (SVD start, JAX optimisation).
 
 The only package of sepgen that imports JAX. `fit` fits one filter, `sweep` a grid
-of loss weights, vmapped and jitted. See docs/fitting.md.
+of loss weights, vmapped and jitted; `fit_with` and `sweep_with` take one
+`sepgen.options.FitSettings` instead of keywords. See docs/fitting.md.
 
-Both are loaded on first use, so the NumPy-only `lowrank` (the SVD start, also the
+They are loaded on first use, so the NumPy-only `lowrank` (the SVD start, also the
 report's baseline) imports without JAX.
 """
 
@@ -12,9 +13,9 @@ from __future__ import annotations
 import importlib
 from typing import Any
 
-__all__ = ["fit", "sweep"]
+__all__ = ["fit", "fit_with", "sweep", "sweep_with"]
 
-_LAZY = {"fit": ".core", "sweep": ".weight_sweep"}
+_LAZY = {"fit": ".core", "fit_with": ".core", "sweep": ".weight_sweep", "sweep_with": ".weight_sweep"}
 
 
 def __getattr__(name: str) -> Any:

@@ -11,8 +11,7 @@ from __future__ import annotations
 
 import math
 import re
-from types import MappingProxyType
-from typing import Any, Mapping, Sequence
+from typing import Any, Mapping, NamedTuple, Sequence
 
 import jax.numpy as jnp
 import numpy as np
@@ -22,11 +21,10 @@ from .._version import __version__
 from ..errors import SepgenError
 from ..filterfile import SeparableFilter
 from ..identifiers import check_identifier
-from ..options import FIT_OPTIONS, weights_with_defaults
+from ..options import FIT_OPTIONS, SEED_WEIGHTS, FitSettings
 from . import losses, lowrank, optimizers, prune as pruning
-from .optimizers import Progress
+from .optimizers import Params, Progress
 
-SEED_WEIGHTS: Mapping[str, float] = MappingProxyType({"l2": 1.0, "nonneg": 1.0, "zeros": 1.0})
 DTYPE = jnp.float32  # the seed's precision; results are stored as float64
 
 
@@ -40,18 +38,6 @@ def default_name(spec: Mapping[str, Any] | None) -> str:
         name = stem if stem and not stem[0].isdigit() else f"k_{stem}"
         return name[:64]
     return f"{kind}{spec.get('size', '')}"
-
-
-def check_fit_options(**values: Any) -> dict[str, Any]:
-    """Validate fit options against `sepgen.options.FIT_OPTIONS` (one-line errors)."""
-    out = {}
-    for key, value in values.items():
-        if isinstance(value, np.integer):
-            value = int(value)
-        elif isinstance(value, np.floating):
-            value = float(value)
-        out[key] = FIT_OPTIONS[key].check(value)
-    return out
 
 
 class Problem:
@@ -79,6 +65,11 @@ class Problem:
                 raise SepgenError(f"invalid kernel spec {dict(kernel_spec)!r}") from None
         else:
             self.spec = {"kernel": "array", "shape": [int(k.shape[0]), int(k.shape[1])]}
+        self.spec_given = kernel_spec is not None
+
+    def filter_name(self, name: str | None) -> str:
+        """`name`, or one made from the kernel spec when one was given; checked as an identifier."""
+        return check_identifier(name if name is not None else default_name(self.spec if self.spec_given else None))
 
     def initial_params(self, init: str, seed: int) -> tuple[np.ndarray, np.ndarray]:
         """Start point in peak-1 scale: the SVD rank-N approximation, or seeded random."""
@@ -103,118 +94,131 @@ class Problem:
         return metrics.weighted_loss(metrics.loss_terms(approx, self.target, self.origin), weights)
 
 
-def fit_cells(
-    problem: Problem,
-    weight_sets: Sequence[dict[str, float]],
-    *,
-    optimizer: str,
-    steps: int,
-    lr: float,
-    init: str,
-    seed: int,
-    prune: float,
-    names: Sequence[str],
-    batched: bool,
-    progress: Progress | None,
-) -> list[SeparableFilter]:
-    """Fit one filter per weight set; `batched` runs the cells vmapped (one jitted call per core)."""
-    cells = len(weight_sets)
-    active = losses.active_terms(*weight_sets)
-    weights = jnp.stack([losses.weight_vector(w, DTYPE) for w in weight_sets])
-    v0, h0 = (np.asarray(p, np.float32) for p in problem.initial_params(init, seed))
-    start = (np.broadcast_to(v0, (cells,) + v0.shape), np.broadcast_to(h0, (cells,) + h0.shape))
+class Outcome(NamedTuple):
+    """What the optimiser made of every cell (leading cell axis, peak-1 scale)."""
 
-    def run(params, masks, phase, offset):
-        kw = dict(optimizer=optimizer, steps=steps, lr=lr, active=active, progress=progress, phase=phase, step_offset=offset)
-        if batched:
+    start: Params
+    fitted: Params
+    pruned: Params
+    threshold: np.ndarray  # pruning threshold used per cell (0: unpruned kept)
+    history: np.ndarray  # (cells, n, 2) of the fit
+    refit_history: np.ndarray | None  # (cells, m, 2) of the prune refit, if one ran
+    diverged: np.ndarray  # per cell: the fit or a refit ended NaN/inf
+
+
+class Cells:
+    """The optimiser runs of one fit: every cell (weight set) of `problem` under one `settings`.
+
+    `batched` runs the cells vmapped (one jitted call per core); otherwise each
+    cell runs the cheaper unbatched loop and the results get a cell axis again.
+    """
+
+    def __init__(self, problem: Problem, settings: FitSettings, weight_sets: Sequence[Mapping[str, float]],
+                 batched: bool, progress: Progress | None):
+        self.problem, self.settings, self.batched, self.progress = problem, settings, batched, progress
+        self.weights = jnp.stack([losses.weight_vector(w, DTYPE) for w in weight_sets])
+        self.active = losses.active_terms(*weight_sets)
+        self.refit_diverged = np.zeros(len(weight_sets), bool)
+
+    def start(self) -> Params:
+        """Every cell's start: the same SVD (or seeded random) point."""
+        v0, h0 = (np.asarray(p, np.float32) for p in self.problem.initial_params(self.settings.init, self.settings.seed))
+        cells = self.weights.shape[0]
+        return np.broadcast_to(v0, (cells,) + v0.shape), np.broadcast_to(h0, (cells,) + h0.shape)
+
+    def run(self, params: Params, masks: Params | None, phase: optimizers.Phase) -> optimizers.RunResult:
+        target = self.problem.loss_target
+        if self.batched:
             p = tuple(jnp.asarray(x, DTYPE) for x in params)
             m = None if masks is None else tuple(jnp.asarray(x) for x in masks)
-            res = optimizers.run(p, problem.loss_target, weights, masks=m, batched=True, **kw)
-            return res
-        # single cell: the unbatched compiled loop (cheaper), results given a cell axis again
+            return optimizers.run(p, target, self.weights, phase, m, batched=True, progress=self.progress)
         results = []
-        for c in range(cells):
+        for c in range(self.weights.shape[0]):
             p = tuple(jnp.asarray(x[c], DTYPE) for x in params)
             m = None if masks is None else tuple(jnp.asarray(x[c]) for x in masks)
-            results.append(optimizers.run(p, problem.loss_target, weights[c], masks=m, **kw))
+            results.append(optimizers.run(p, target, self.weights[c], phase, m, progress=self.progress))
         return optimizers.RunResult(
             tuple(np.stack([r.params[i] for r in results]) for i in range(2)),
-            np.stack([r.loss for r in results]),
-            np.stack([r.history for r in results]),
-            np.stack([r.diverged for r in results]),
+            *(np.stack([getattr(r, k) for r in results]) for k in ("loss", "history", "diverged")),
         )
 
-    res = run(start, None, "fit", 0)
-    _check_finite(res.params, names)
-    fitted = tuple(np.asarray(p) for p in res.params)
-    history = res.history
+    def fit(self, start: Params) -> optimizers.RunResult:
+        return self.run(start, None, optimizers.Phase(self.settings, self.active))
 
-    refit_diverged: list[np.ndarray] = []
-
-    def refit(params, masks):
-        r = run(params, masks, "prune-refit", steps)
-        refit_diverged.append(np.asarray(r.diverged))
+    def refit(self, params: Params, masks: pruning.Masks) -> tuple[Params, np.ndarray, np.ndarray]:
+        """The prune refit: the zeros frozen, the step count continuing the fit's."""
+        phase = optimizers.Phase(self.settings, self.active, "prune-refit", self.settings.steps)
+        r = self.run(params, masks, phase)
+        self.refit_diverged |= np.asarray(r.diverged)
         return tuple(np.asarray(p) for p in r.params), np.asarray(r.loss), r.history
 
-    pruned, _, used, refit_hist = pruning.prune_and_refit(fitted, res.loss, prune, refit)
+
+def optimise(cells: Cells, names: Sequence[str]) -> Outcome:
+    """Fit every cell, then prune and refit it (one-line error if a cell diverges to NaN everywhere)."""
+    start = cells.start()
+    res = cells.fit(start)
+    _check_finite(res.params, names)
+    fitted = tuple(np.asarray(p) for p in res.params)
+    pruned, _, used, refit_history = pruning.prune_and_refit(fitted, res.loss, cells.settings.prune, cells.refit)
     _check_finite(pruned, names)
-
-    filters = []
-    for c in range(cells):
-        v_fit, h_fit = problem.to_file_scale((fitted[0][c], fitted[1][c]))
-        v, h = problem.to_file_scale((pruned[0][c], pruned[1][c]))
-        v_init, h_init = problem.to_file_scale((start[0][c], start[1][c]))
-        w = weight_sets[c]
-        loss = {"initial": problem.loss(v_init, h_init, w), "fit": problem.loss(v_fit, h_fit, w)}
-        hist = history[c]
-        if used[c] > 0:
-            loss["pruned"] = problem.loss(v, h, w)
-            hist = np.concatenate([hist, refit_hist[c]])
-        provenance = {
-            "sepgen": __version__,
-            "kernel": problem.spec,
-            "normalize": problem.normalize,
-            "rank": problem.rank,
-            "weights": dict(w),
-            "optimizer": optimizer,
-            "steps": steps,
-            "lr": lr,
-            "init": init,
-            "seed": seed,
-            "prune": prune,
-            "prune_threshold_used": float(used[c]),
-            "precision": "float32",
-            "loss": loss,
-        }
-        diverged = bool(res.diverged[c]) or any(bool(d[c]) for d in refit_diverged)
-        if diverged:  # only present when it happened, so ordinary files stay unchanged
-            provenance["diverged"] = True
-        filt = SeparableFilter(names[c], problem.target, v, h, problem.origin, provenance)
-        filt.history = hist
-        filters.append(filt)
-    return filters
+    diverged = np.asarray(res.diverged) | cells.refit_diverged
+    return Outcome(start, fitted, pruned, used, res.history, refit_history, diverged)
 
 
-def _check_finite(params: tuple[np.ndarray, np.ndarray], names: Sequence[str]) -> None:
+def cell_filter(problem: Problem, settings: FitSettings, name: str, out: Outcome, c: int) -> SeparableFilter:
+    """Cell `c` of `out` as a filter file: file-scale taps, losses, provenance and loss curve."""
+    cell = lambda params: problem.to_file_scale((params[0][c], params[1][c]))  # noqa: E731
+    v, h = cell(out.pruned)
+    loss = {"initial": problem.loss(*cell(out.start), settings.weights),
+            "fit": problem.loss(*cell(out.fitted), settings.weights)}
+    history = out.history[c]
+    if out.threshold[c] > 0:
+        loss["pruned"] = problem.loss(v, h, settings.weights)
+        history = np.concatenate([history, out.refit_history[c]])
+    provenance = {
+        "sepgen": __version__,
+        "kernel": problem.spec,
+        "normalize": problem.normalize,
+        "rank": problem.rank,
+        **settings.to_json(),
+        "prune_threshold_used": float(out.threshold[c]),
+        "precision": "float32",
+        "loss": loss,
+    }
+    if out.diverged[c]:  # only present when it happened, so ordinary files stay unchanged
+        provenance["diverged"] = True
+    filt = SeparableFilter(name, problem.target, v, h, problem.origin, provenance)
+    filt.history = history
+    return filt
+
+
+def fit_cells(problem: Problem, settings: FitSettings, weight_sets: Sequence[Mapping[str, float]],
+              names: Sequence[str], *, batched: bool, progress: Progress | None) -> list[SeparableFilter]:
+    """Fit one filter per weight set (each replacing `settings.weights`), all else as `settings` says."""
+    cells = Cells(problem, settings, weight_sets, batched, progress)
+    out = optimise(cells, names)
+    return [cell_filter(problem, settings.replace(weights=w), names[c], out, c) for c, w in enumerate(weight_sets)]
+
+
+def _check_finite(params: Params, names: Sequence[str]) -> None:
     for c, name in enumerate(names):
         if not (np.all(np.isfinite(params[0][c])) and np.all(np.isfinite(params[1][c]))):
             raise SepgenError(f"fit of {name} diverged (NaN or infinite taps); lower the learning rate")
 
 
-def prepare(
-    kernel: Any,
-    rank: int,
-    optimizer: str,
-    steps: int,
-    lr: float,
-    init: str,
-    seed: int,
-    prune: float,
-    kernel_spec: Mapping[str, Any] | None,
-) -> tuple[Problem, dict[str, Any]]:
-    """Validate every fit argument (one-line SepgenError) and build the problem."""
-    opts = check_fit_options(rank=rank, optimizer=optimizer, steps=steps, lr=lr, init=init, seed=seed, prune=prune)
-    return Problem(kernel, opts["rank"], kernel_spec), opts
+def problem_for(kernel: Any, rank: int, kernel_spec: Mapping[str, Any] | None) -> Problem:
+    """Check the rank (one-line SepgenError) and make the kernel ready for fitting."""
+    rank = FIT_OPTIONS["rank"].check(int(rank) if isinstance(rank, np.integer) else rank)
+    return Problem(kernel, rank, kernel_spec)
+
+
+def fit_with(kernel: Any, rank: int, settings: FitSettings, *, name: str | None = None,
+             kernel_spec: Mapping[str, Any] | None = None, progress: Progress | None = None) -> SeparableFilter:
+    """Fit `kernel` (2D array, or a kernel spec dict) as a rank-`rank` sum of separable
+    passes, as `settings` says. What `fit`, `sepgen optimize`, `sepgen build` and the demo run."""
+    problem = problem_for(kernel, rank, kernel_spec)
+    name = problem.filter_name(name)
+    return fit_cells(problem, settings, [settings.weights], [name], batched=False, progress=progress)[0]
 
 
 def fit(
@@ -239,15 +243,13 @@ def fit(
     below `prune` × their vector's peak are set to exactly 0 and the rest refitted.
     Weights not given take their defaults from `sepgen.options.WEIGHT_OPTIONS`.
     The result's `.history` is the sampled loss curve, rows [step, loss].
+    The keywords make one `FitSettings` (see `fit_with`).
     """
-    problem, opts = prepare(kernel, rank, optimizer, steps, lr, init, seed, prune, kernel_spec)
-    w = weights_with_defaults(dict(weights))
-    name = check_identifier(name if name is not None else default_name(problem.spec if kernel_spec is not None or isinstance(kernel, Mapping) else None))
-    return fit_cells(problem, [w], names=[name], batched=False, progress=progress, **{k: v for k, v in opts.items() if k != "rank"})[0]
+    settings = FitSettings(weights=weights, optimizer=optimizer, steps=steps, lr=lr, init=init, seed=seed, prune=prune)
+    return fit_with(kernel, rank, settings, name=name, kernel_spec=kernel_spec, progress=progress)
 
 
 def recommended() -> dict[str, Any]:
     """Keyword arguments of `fit` for the recommended settings (the CLI defaults,
     from `sepgen.options`), e.g. `fit(kernel, **recommended())`."""
-    opts = {name: opt.default for name, opt in FIT_OPTIONS.items()}
-    return {"weights": weights_with_defaults({}), **opts}
+    return {"rank": FIT_OPTIONS["rank"].default, **FitSettings().to_json()}

@@ -1,16 +1,7 @@
 """JAX twin of `sepgen.metrics.loss_terms`, used by the optimiser.
 
-Same formulas, same peak-1 scale (A the approximation, K the target, both
-scaled so that max|K| = 1; [K=0] the zero mask; d the distance of a tap from the
-origin over the largest such distance):
-
-    l2              mean((A − K)²)
-    l1              mean(|A − K|)
-    nonneg          mean(max(−A, 0))
-    zeros           mean([K=0] · |A|)
-    zeros_distance  mean([K=0] · |A| · d)
-    max_error       max |A − K|
-    dc              ((ΣA − ΣK) / ΣK)²        (0 when ΣK = 0)
+Same formulas (documented in `sepgen.metrics`: l2, l1, nonneg, zeros,
+zeros_distance, max_error, dc), same peak-1 scale, tested term by term against them.
 
 The loss is Σ weight[t] · term[t]. Terms whose weight is zero everywhere can be
 left out of the traced function (`active`), which keeps the seed's three-term

@@ -16,7 +16,7 @@ from __future__ import annotations
 import math
 import os
 from concurrent.futures import ThreadPoolExecutor
-from functools import partial
+from functools import cache, partial
 from typing import Any, Callable, NamedTuple
 
 import jax
@@ -24,6 +24,7 @@ import jax.numpy as jnp
 import numpy as np
 import optax
 
+from ..options import FitSettings
 from . import losses
 
 OPTIMIZERS = ("gd", "adam", "lbfgs")
@@ -34,13 +35,19 @@ Params = tuple[jnp.ndarray, jnp.ndarray]
 Progress = Callable[[str, int, int, float], None]
 
 
-def make_optimizer(name: str, lr: Any) -> optax.GradientTransformation:
-    """`gd` is the seed's plain step p ← p − lr·∇; `lbfgs` picks its own step
-    with optax's zoom line search, so `lr` does not apply to it."""
+@cache
+def transform(name: str) -> optax.GradientTransformation:
+    """The update direction of optimiser `name`, built once per process.
+
+    The learning rate is applied by the loop (`lr · update`), not baked in, so
+    one transform and one compiled loop serve every lr. `gd` is the seed's plain
+    step p ← p − lr·∇ (optax.sgd's update, exactly); `adam` is optax.adam's;
+    `lbfgs` picks its own step with optax's zoom line search, so lr does not apply.
+    """
     if name == "gd":
-        return optax.sgd(lr)
+        return optax.scale(-1.0)
     if name == "adam":
-        return optax.adam(lr)
+        return optax.chain(optax.scale_by_adam(), optax.scale(-1.0))
     if name == "lbfgs":
         return optax.lbfgs()
     raise ValueError(f"unknown optimizer {name!r}")
@@ -65,8 +72,8 @@ def objective(target: losses.Target, weights: jnp.ndarray, active: tuple[str, ..
     return f
 
 
-def _init(params: Params, lr: jnp.ndarray, n_samples: int, optimizer: str) -> LoopState:
-    opt_state = make_optimizer(optimizer, lr).init(params)
+def _init(params: Params, n_samples: int, optimizer: str) -> LoopState:
+    opt_state = transform(optimizer).init(params)
     return LoopState(params, opt_state, params, jnp.asarray(jnp.inf, params[0].dtype), jnp.zeros(n_samples, params[0].dtype))
 
 
@@ -77,16 +84,17 @@ def _steps(state: LoopState, first, stop, every, steps, target, weights, lr, mas
     The inner loop carries only (params, opt_state): extra carried values in the
     hot loop cost XLA:CPU more than the step itself for small kernels.
     """
-    opt = make_optimizer(optimizer, lr)
+    opt = transform(optimizer)
     f = objective(target, weights, active, masks)
 
     def step(_: jnp.ndarray, carry: tuple[Params, Any]) -> tuple[Params, Any]:
         params, opt_state = carry
-        if optimizer == "lbfgs":
+        if optimizer == "lbfgs":  # its line search sets the step length
             value, grad = optax.value_and_grad_from_state(f)(params, state=opt_state)
             updates, opt_state = opt.update(grad, opt_state, params, value=value, grad=grad, value_fn=f)
         else:
             updates, opt_state = opt.update(jax.grad(f)(params), opt_state, params)
+            updates = jax.tree.map(lambda u: lr * u, updates)
         return optax.apply_updates(params, updates), opt_state
 
     def sample(k: jnp.ndarray, st: LoopState) -> LoopState:
@@ -114,8 +122,8 @@ evaluate_single = jax.jit(_evaluate, static_argnames=("active",))
 
 
 @partial(jax.jit, static_argnames=("n_samples", "optimizer"))
-def init_batched(params: Params, lr, n_samples: int, optimizer: str) -> LoopState:
-    return jax.vmap(lambda p: _init(p, lr, n_samples, optimizer))(params)
+def init_batched(params: Params, n_samples: int, optimizer: str) -> LoopState:
+    return jax.vmap(lambda p: _init(p, n_samples, optimizer))(params)
 
 
 @partial(jax.jit, static_argnames=_STATIC)
@@ -141,6 +149,16 @@ class RunResult(NamedTuple):
     diverged: np.ndarray  # whether the final iterate was NaN/inf (then an earlier one is returned)
 
 
+class Phase(NamedTuple):
+    """One optimiser run of a fit: the settings, the loss terms traced, and where
+    it stands in the fit (`fit`, or `prune-refit` continuing the step count)."""
+
+    settings: FitSettings
+    active: tuple[str, ...]
+    name: str = "fit"
+    step_offset: int = 0
+
+
 def chunk_bounds(n: int, chunks: int) -> list[tuple[int, int]]:
     """Split 0..n into at most `chunks` contiguous non-empty ranges."""
     chunks = max(1, min(chunks, n))
@@ -159,19 +177,14 @@ def run(
     params: Params,
     target: losses.Target,
     weights: jnp.ndarray,
-    *,
-    optimizer: str,
-    steps: int,
-    lr: float,
-    active: tuple[str, ...],
+    phase: Phase,
     masks: Params | None = None,
+    *,
     batched: bool = False,
     progress: Progress | None = None,
-    phase: str = "fit",
-    step_offset: int = 0,
     shards: int | None = None,
 ) -> RunResult:
-    """Run `steps` optimiser steps from `params`; with `batched`, `params`,
+    """Run `phase.settings.steps` optimiser steps from `params`; with `batched`, `params`,
     `weights` and `masks` carry a leading cell axis and all cells run in one
     vmapped call. Returns the best iterate among the sampled ones and the final one.
 
@@ -179,11 +192,10 @@ def run(
     slices of cells, each one vmapped jitted call in its own thread: a cell is
     compute-bound on one core at this size, XLA:CPU does not spread one small
     batched loop over cores, and JAX releases the GIL while a call runs."""
-    kw = dict(optimizer=optimizer, steps=steps, lr=lr, active=active, phase=phase, step_offset=step_offset)
     cells = params[0].shape[0] if batched else 1
     shards = min(cells, usable_cores() if shards is None else shards, 8)
     if shards <= 1:
-        return _run(params, target, weights, masks=masks, batched=batched, progress=progress, **kw)
+        return _run(params, target, weights, phase, masks, batched, progress)
     size = math.ceil(cells / shards)
     # Pad with copies of the last cell so every shard has one shape: one compile.
     index = np.minimum(np.arange(size * shards), cells - 1).reshape(shards, size)
@@ -191,53 +203,41 @@ def run(
 
     def shard(s: int) -> RunResult:
         sl = index[s]
-        return _run(take(params, sl), target, jnp.asarray(np.asarray(weights)[sl]), masks=take(masks, sl),
-                    batched=True, progress=progress if s == 0 else None, **kw)
+        return _run(take(params, sl), target, jnp.asarray(np.asarray(weights)[sl]), phase, take(masks, sl),
+                    True, progress if s == 0 else None)
 
     with ThreadPoolExecutor(max_workers=shards) as pool:
         parts = list(pool.map(shard, range(shards)))
     join = lambda arrays: np.concatenate(arrays)[:cells]  # noqa: E731
-    return RunResult(
-        tuple(join([p.params[i] for p in parts]) for i in range(2)),
-        join([p.loss for p in parts]),
-        join([p.history for p in parts]),
-        join([p.diverged for p in parts]),
-    )
+    return RunResult(*(tuple(join([p.params[i] for p in parts]) for i in range(2)),
+                       *(join([getattr(p, k) for p in parts]) for k in ("loss", "history", "diverged"))))
 
 
-def _run(
-    params: Params,
-    target: losses.Target,
-    weights: jnp.ndarray,
-    *,
-    optimizer: str,
-    steps: int,
-    lr: float,
-    active: tuple[str, ...],
-    masks: Params | None,
-    batched: bool,
-    progress: Progress | None,
-    phase: str,
-    step_offset: int,
-) -> RunResult:
+def _run(params: Params, target: losses.Target, weights: jnp.ndarray, phase: Phase, masks: Params | None,
+         batched: bool, progress: Progress | None) -> RunResult:
+    steps, optimizer, active = phase.settings.steps, phase.settings.optimizer, phase.active
     dtype = params[0].dtype
     every = max(1, math.ceil(steps / HISTORY_SAMPLES))
     n_samples = math.ceil(steps / every)  # samples at steps 0, every, 2·every, … < steps
-    lr_arr = jnp.asarray(lr, dtype)
+    lr = jnp.asarray(phase.settings.lr, dtype)
     init, step_fn, evaluate = (init_batched, steps_batched, evaluate_batched) if batched else (init_single, steps_single, evaluate_single)
-    state = init(params, lr_arr, n_samples=max(n_samples, 1), optimizer=optimizer)
+    state = init(params, n_samples=max(n_samples, 1), optimizer=optimizer)
     ints = lambda x: jnp.asarray(x, jnp.int32)  # noqa: E731  (traced, so any steps reuse one compile)
     bounds = chunk_bounds(n_samples, MAX_CHUNKS) if progress is not None else ([(0, n_samples)] if n_samples else [])
     for a, b in bounds:
-        state = step_fn(state, ints(a), ints(b), ints(every), ints(steps), target, weights, lr_arr, masks,
+        state = step_fn(state, ints(a), ints(b), ints(every), ints(steps), target, weights, lr, masks,
                         optimizer=optimizer, active=active)
         if progress is not None:
-            done = min(b * every, steps)
             last = np.asarray(evaluate(state.params, target, weights, masks, active=active))
-            progress(phase, done, steps, float(np.max(last)))  # the worst cell when batched
+            progress(phase.name, min(b * every, steps), steps, float(np.max(last)))  # the worst cell when batched
     final = np.asarray(evaluate(state.params, target, weights, masks, active=active))
+    return _result(state, final, n_samples, every, steps, phase.step_offset)
+
+
+def _result(state: LoopState, final: np.ndarray, n_samples: int, every: int, steps: int, step_offset: int) -> RunResult:
+    """The final iterate unless a sampled one was strictly better or it diverged (NaN/inf),
+    with the sampled loss history as rows [step, loss]."""
     best_loss = np.asarray(state.best_loss)
-    # the final iterate unless a sampled one was strictly better or it diverged (NaN/inf)
     use_final = (np.isfinite(final) & ~(best_loss < final)) | ~np.isfinite(best_loss)
     params_out = tuple(
         np.where(use_final.reshape(use_final.shape + (1, 1)), np.asarray(p), np.asarray(b))

@@ -13,11 +13,13 @@ from typing import Any, Mapping, Sequence
 from ..errors import SepgenError
 from ..filterfile import SeparableFilter
 from ..identifiers import check_identifier
-from ..options import WEIGHT_OPTIONS, weights_with_defaults
-from .core import default_name, fit_cells, prepare
+from ..options import WEIGHT_OPTIONS, FitSettings, weights_with_defaults
+from .core import fit_cells, problem_for
 from .optimizers import Progress
 
 MAX_CELLS = 256
+DEFAULT_NONNEG = (0.0, 0.5, 1.5)  # the seed's grid
+DEFAULT_ZEROS = (0.0, 0.3, 0.8)
 
 
 def weight_label(value: float) -> str:
@@ -37,29 +39,8 @@ def grid(nonneg: Sequence[float], zeros: Sequence[float], base: Mapping[str, flo
     return [weights_with_defaults({**base, "nonneg": n, "zeros": z}) for n in nonneg for z in zeros]
 
 
-def sweep(
-    kernel: Any,
-    rank: int,
-    nonneg: Sequence[float] = (0.0, 0.5, 1.5),
-    zeros: Sequence[float] = (0.0, 0.3, 0.8),
-    *,
-    weights: Mapping[str, float] | None = None,
-    optimizer: str = "gd",
-    steps: int = 5000,
-    lr: float = 0.1,
-    init: str = "svd",
-    seed: int = 0,
-    prune: float = 0.0,
-    name: str | None = None,
-    kernel_spec: Mapping[str, Any] | None = None,
-    progress: Progress | None = None,
-) -> list[SeparableFilter]:
-    """Fit every (nonneg, zeros) pair; `weights` sets the other terms (l2 defaults to 1).
-
-    Returns the filters in row-major order (nonneg outer, zeros inner), named
-    `<name>_n<nonneg>_z<zeros>` (e.g. disk50_n0p5_z0p3).
-    """
-    nonneg, zeros = list(nonneg), list(zeros)
+def check_grid(nonneg: Sequence[float], zeros: Sequence[float]) -> None:
+    """One-line SepgenError for an empty, oversized, repeating or out-of-range grid."""
     if not nonneg or not zeros:
         raise SepgenError("sweep needs at least one nonneg and one zeros weight")
     if len(nonneg) * len(zeros) > MAX_CELLS:
@@ -69,10 +50,32 @@ def sweep(
             WEIGHT_OPTIONS[key].check(float(v) if isinstance(v, int) and not isinstance(v, bool) else v, "sweep")
         if len(set(map(float, values))) != len(values):
             raise SepgenError(f"sweep {key} weights repeat a value: {values}")
-    problem, opts = prepare(kernel, rank, optimizer, steps, lr, init, seed, prune, kernel_spec)
-    spec_given = kernel_spec is not None or isinstance(kernel, Mapping)
-    base = check_identifier(name if name is not None else default_name(problem.spec if spec_given else None))
-    weight_sets = grid(nonneg, zeros, weights)
+
+
+def sweep_with(kernel: Any, rank: int, settings: FitSettings, nonneg: Sequence[float] = DEFAULT_NONNEG,
+               zeros: Sequence[float] = DEFAULT_ZEROS, *, name: str | None = None,
+               kernel_spec: Mapping[str, Any] | None = None, progress: Progress | None = None) -> list[SeparableFilter]:
+    """Fit every (nonneg, zeros) pair; the other weights and everything else come from `settings`."""
+    nonneg, zeros = list(nonneg), list(zeros)
+    check_grid(nonneg, zeros)
+    problem = problem_for(kernel, rank, kernel_spec)
+    base = problem.filter_name(name)
     names = [check_identifier(cell_name(base, n, z)) for n in nonneg for z in zeros]
-    return fit_cells(problem, weight_sets, names=names, batched=True, progress=progress,
-                     **{k: v for k, v in opts.items() if k != "rank"})
+    return fit_cells(problem, settings, grid(nonneg, zeros, settings.weights), names, batched=True, progress=progress)
+
+
+def sweep(kernel: Any, rank: int, nonneg: Sequence[float] = DEFAULT_NONNEG, zeros: Sequence[float] = DEFAULT_ZEROS, *,
+          name: str | None = None, kernel_spec: Mapping[str, Any] | None = None, progress: Progress | None = None,
+          **fit_kwargs: Any) -> list[SeparableFilter]:
+    """Fit every (nonneg, zeros) pair; `fit_kwargs` are `sepgen.fit`'s settings with its
+    defaults (weights sets the other terms, l2 defaulting to 1; optimizer, steps, lr, init,
+    seed, prune) and make one `FitSettings` (see `sweep_with`).
+
+    Returns the filters in row-major order (nonneg outer, zeros inner), named
+    `<name>_n<nonneg>_z<zeros>` (e.g. disk50_n0p5_z0p3).
+    """
+    check_grid(list(nonneg), list(zeros))
+    if fit_kwargs.get("weights") is None:
+        fit_kwargs.pop("weights", None)
+    settings = FitSettings.seed_settings(**fit_kwargs)
+    return sweep_with(kernel, rank, settings, nonneg, zeros, name=name, kernel_spec=kernel_spec, progress=progress)
