@@ -89,7 +89,7 @@ FIT_OPTIONS = _table(
     Option("lr", float, 0.1, "learning rate", min=0.0),
     Option("init", str, "svd", "initialisation", choices=("svd", "random")),
     Option("seed", int, 0, "random seed (init=random)", min=0),
-    Option("prune", float, 0.2, "zero taps below this fraction of their component's peak, then refit", min=0.0, max=1.0),
+    Option("prune", float, 0.2, "zero taps that add less than this fraction of the filter's largest tap, then refit", min=0.0, max=1.0),
 )
 
 

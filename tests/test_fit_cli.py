@@ -44,6 +44,16 @@ def test_optimize_defaults_are_the_recommended_settings(tmp_path, capsys):
     assert p["weights"]["nonneg"] == 1.5 and p["weights"]["zeros"] == 0.3 and p["prune"] == 0.2 and p["rank"] == 4
 
 
+def test_optimize_says_when_the_rank_was_lowered(tmp_path, capsys):
+    out = tmp_path / "g.json"
+    rc, stdout, err = run(capsys, "optimize", "--kernel", "gaussian", "--size", "9", "--sigma", "1.5", "--steps", "100", "-o", str(out))
+    assert rc == 0, err
+    assert "gaussian9: rank 1 (lowered from 4: 3 components carried no energy) 9x9" in stdout
+    assert SeparableFilter.load(out).rank == 1
+    rc, stdout, err = run(capsys, "optimize", "--size", "12", "--rank", "2", "--steps", "50", "-o", str(tmp_path / "d.json"))
+    assert rc == 0 and "disk12: rank 2 12x12" in stdout and "lowered" not in stdout
+
+
 def test_optimize_kernel_from_file(tmp_path, capsys):
     np.save(tmp_path / "my kernel.npy", disk(9))
     out = tmp_path / "f.json"

@@ -25,13 +25,11 @@ def test_sweep_cell_equals_single_fit():
     assert cell.provenance["loss"] == pytest.approx(single.provenance["loss"], rel=1e-5)
 
 
-
 def test_sweep_default_grid_and_names():
     cells = sepgen.sweep({"kernel": "disk", "size": 8}, 2, steps=3)
     assert len(cells) == 9
     assert cells[4].name == "disk8_n0p5_z0p3"
     assert sweep_module.weight_label(1e-05) == "1em05"
-
 
 
 def test_sweep_rejects_bad_grids():

@@ -150,3 +150,16 @@ def test_unwritable_output_fails_before_any_work(tmp_path, command):
     assert proc.returncode == 2, proc.stderr
     assert proc.stderr.strip().splitlines() == [f"sepgen: error: cannot create folder {blocker / 'out'}: {blocker} is not a folder"]
     assert sorted(p.name for p in tmp_path.iterdir()) == ["blocker"]
+
+
+def test_description_says_the_rank_was_lowered_and_the_dc_gain_made_exact():
+    import sepgen
+    from sepgen.report import describe, filter_section
+
+    f = sepgen.fit({"kernel": "gaussian", "size": 9, "sigma": 1.5}, 4, steps=50)
+    text = describe(f)
+    assert "Rank lowered from 4 to 1: 3 component(s) carried no energy" in text
+    assert f"with the DC gain made exact (it was {f.provenance['dc']['gain_fitted']:.6g})" in text
+    shown = dict(filter_section(f, "g.json").metrics)
+    assert float(shown["dc_gain"]["exact"]) == pytest.approx(1.0, abs=1e-12)
+    assert "Rank lowered" not in describe(sepgen.fit(kernels.disk(12), 2, steps=20))

@@ -40,10 +40,19 @@ def _float_list(text: str, flag: str) -> list[float]:
     return values
 
 
+def rank_note(filt: SeparableFilter) -> str:
+    """' (lowered from N: …)' when the fit dropped components that carried no energy, else ''."""
+    comps = filt.provenance.get("components")
+    if not isinstance(comps, dict) or comps.get("kept", filt.rank) >= comps.get("fitted", filt.rank):
+        return ""
+    dropped = comps["fitted"] - comps["kept"]
+    return f" (lowered from {comps['fitted']}: {dropped} component{'s' if dropped > 1 else ''} carried no energy)"
+
+
 def _summary_line(filt: SeparableFilter) -> str:
     m = filt.metrics()
     return (
-        f"{filt.name}: rank {filt.rank} {filt.shape[0]}x{filt.shape[1]}, loss {m['loss']:.6g}, "
+        f"{filt.name}: rank {filt.rank}{rank_note(filt)} {filt.shape[0]}x{filt.shape[1]}, loss {m['loss']:.6g}, "
         f"relative L2 {m['relative_l2']:.4g}, negative mass {m['negative_mass']:.3g}, "
         f"leak {m['leak']:.3g}, zero taps {m['zero_taps']}"
     )

@@ -22,7 +22,7 @@ from ..errors import SepgenError
 from ..filterfile import SeparableFilter
 from ..identifiers import check_identifier
 from ..options import FIT_OPTIONS, SEED_WEIGHTS, FitSettings
-from . import losses, lowrank, optimizers, prune as pruning
+from . import finish as finishing, losses, lowrank, optimizers, prune as pruning
 from .optimizers import Params, Progress
 
 DTYPE = jnp.float32  # the seed's precision; results are stored as float64
@@ -165,16 +165,33 @@ def optimise(cells: Cells, names: Sequence[str]) -> Outcome:
     return Outcome(start, fitted, pruned, used, res.history, refit_history, diverged)
 
 
+def finish(problem: Problem, fitted: tuple[np.ndarray, np.ndarray], v: np.ndarray, h: np.ndarray
+           ) -> tuple[np.ndarray, np.ndarray, dict[str, Any]]:
+    """Drop the components that carry no energy, then make ΣA = ΣK exactly (file scale).
+    Returns the components and what happened, for the provenance."""
+    energy = finishing.component_energy(*fitted)  # each component's share of the unpruned fit
+    kept = finishing.drop_empty(v, h)
+    gain = finishing.dc_gain(kept.vertical, kept.horizontal, problem.target)
+    v, h, renormalised = finishing.exact_dc(kept.vertical, kept.horizontal, problem.target)
+    record = {
+        "components": {"fitted": int(len(energy)), "kept": int(len(v)),
+                       "dropped": [{"component": k, "energy": float(energy[k])} for k in kept.dropped]},
+        "dc": {"gain_fitted": gain, "renormalised": renormalised},
+    }
+    return v, h, record
+
+
 def cell_filter(problem: Problem, settings: FitSettings, name: str, out: Outcome, c: int) -> SeparableFilter:
     """Cell `c` of `out` as a filter file: file-scale taps, losses, provenance and loss curve."""
     cell = lambda params: problem.to_file_scale((params[0][c], params[1][c]))  # noqa: E731
-    v, h = cell(out.pruned)
-    loss = {"initial": problem.loss(*cell(out.start), settings.weights),
-            "fit": problem.loss(*cell(out.fitted), settings.weights)}
+    fitted, (v, h) = cell(out.fitted), cell(out.pruned)
+    loss = {"initial": problem.loss(*cell(out.start), settings.weights), "fit": problem.loss(*fitted, settings.weights)}
     history = out.history[c]
     if out.threshold[c] > 0:
         loss["pruned"] = problem.loss(v, h, settings.weights)
         history = np.concatenate([history, out.refit_history[c]])
+    v, h, record = finish(problem, fitted, v, h)
+    loss["final"] = problem.loss(v, h, settings.weights)  # of the stored components
     provenance = {
         "sepgen": __version__,
         "kernel": problem.spec,
@@ -183,6 +200,7 @@ def cell_filter(problem: Problem, settings: FitSettings, name: str, out: Outcome
         **settings.to_json(),
         "prune_threshold_used": float(out.threshold[c]),
         "precision": "float32",
+        **record,
         "loss": loss,
     }
     if out.diverged[c]:  # only present when it happened, so ordinary files stay unchanged

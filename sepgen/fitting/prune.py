@@ -1,8 +1,12 @@
 """Exact zero taps, so the shader emitter has taps to skip.
 
-After a fit, every tap whose magnitude is below `threshold` × the peak |value|
-of its own vector (vertical[k] or horizontal[k]) becomes exactly 0 and stays
-frozen while the other taps are refitted. The refit may not raise the loss by
+After a fit, every tap whose largest contribution to the filter is below
+`threshold` × the filter's largest tap becomes exactly 0 and stays frozen while
+the other taps are refitted. A vertical tap vₖ[i] contributes vₖ[i]·hₖ[j] to the
+2D filter, at most |vₖ[i]|·max|hₖ| (a horizontal tap likewise), and the filter's
+largest tap is max|Σₖ outer(vₖ, hₖ)|: so a weak component is judged by what it adds
+to the filter, not by its own peak, and a component of float noise is zeroed whole
+(`finish.drop_empty` then removes it). The refit may not raise the loss by
 more than `TOLERANCE` (relative) over the unpruned fit; when it does, the
 threshold is halved and the prune retried, at most `MAX_TRIES` times, and if no
 threshold passes the unpruned fit is kept. Provenance records the threshold that
@@ -22,18 +26,19 @@ Masks = tuple[np.ndarray, np.ndarray]
 
 
 def masks_for(vertical: np.ndarray, horizontal: np.ndarray, threshold: np.ndarray | float) -> Masks:
-    """Boolean masks of the taps to keep: |tap| ≥ threshold · max |tap of the same vector|.
+    """Boolean masks of the taps to keep: |vₖ[i]|·max|hₖ| (|hₖ[j]|·max|vₖ|) ≥ threshold · max|A|,
+    A = Σₖ outer(vₖ, hₖ) the filter.
 
     Arrays may carry leading cell axes; `threshold` broadcasts over them.
     """
-
-    def keep(x: np.ndarray) -> np.ndarray:
-        x = np.abs(np.asarray(x, np.float64))
-        thr = np.asarray(threshold, np.float64).reshape(np.shape(threshold) + (1,) * (x.ndim - np.ndim(threshold)))
-        # (x > 0) keeps an all-zero vector all-frozen instead of all-kept
-        return (x >= thr * x.max(axis=-1, keepdims=True)) & (x > 0)
-
-    return keep(vertical), keep(horizontal)
+    v = np.abs(np.asarray(vertical, np.float64))
+    h = np.abs(np.asarray(horizontal, np.float64))
+    peak = np.abs(np.einsum("...ki,...kj->...ij", vertical, horizontal, dtype=np.float64)).max(axis=(-2, -1))
+    limit = (np.asarray(threshold, np.float64) * peak)[..., None, None]
+    # (x > 0) keeps a zero tap frozen, and an all-zero component all-frozen instead of all-kept
+    keep_v = (v * h.max(axis=-1, keepdims=True) >= limit) & (v > 0)
+    keep_h = (h * v.max(axis=-1, keepdims=True) >= limit) & (h > 0)
+    return keep_v, keep_h
 
 
 def apply_masks(vertical: np.ndarray, horizontal: np.ndarray, masks: Masks) -> tuple[np.ndarray, np.ndarray]:

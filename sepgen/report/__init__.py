@@ -59,7 +59,19 @@ def describe(filt: SeparableFilter) -> str:
         text += f"; loss {loss['initial']:.4g} at the {p.get('init', 'svd')} start, {loss['fit']:.4g} fitted"
         if "pruned" in loss:
             text += f", {loss['pruned']:.4g} after pruning at {p.get('prune_threshold_used', p.get('prune'))}"
-    return text + "."
+        if "final" in loss and p.get("dc", {}).get("renormalised"):
+            text += f", {loss['final']:.4g} with the DC gain made exact (it was {p['dc']['gain_fitted']:.6g})"
+    return text + "." + _rank_note(p)
+
+
+def _rank_note(p: dict[str, Any]) -> str:
+    comps = p.get("components", {})
+    dropped = comps.get("dropped", [])
+    if not dropped:
+        return ""
+    shares = ", ".join(f"{d['energy']:.2g}" for d in dropped)
+    return (f" Rank lowered from {comps['fitted']} to {comps['kept']}: {len(dropped)} component(s) carried no energy "
+            f"(their share of the unpruned fit: {shares}).")
 
 
 def filter_section(filt: SeparableFilter, file: str, description: str = "") -> FilterSection:
