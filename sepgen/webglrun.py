@@ -1,0 +1,136 @@
+"""Run GLSL ES 300 passes in a real browser's WebGL2: headless Chromium on SwiftShader.
+
+The folder's fragment passes and the image go into a page (`job.js` beside a copy of
+`webgl_runner.js`); Chromium runs it headless and the page prints the output texture as
+float32 (EXT_color_buffer_float), read back with `readPixels(RGBA, FLOAT)`. Texture row 0
+is image row 0 on upload and readback, as in the GL runner.
+
+    runner = WebGLRunner()
+    out = runner.run("out_dir", img)      # H×W(×C) float32 → same shape
+    runner.renderer                       # "ANGLE (Google, Vulkan 1.3.0 (SwiftShader …))" after a run
+"""
+
+from __future__ import annotations
+
+import base64
+import html
+import json
+import os
+import re
+import shutil
+import tempfile
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from . import browser
+from .errors import SepgenError
+from .images import check_image, to_rgba
+
+MANIFEST = "manifest.json"
+RUNNER_JS = Path(__file__).with_name("webgl_runner.js")
+ES_VERSION = "#version 300 es"
+PAGE = """<!doctype html>
+<html><head><meta charset="utf-8"><title>sepgen WebGL2 run</title></head>
+<body><pre id="result">{"error": "the runner script did not run"}</pre>
+<script src="job.js"></script><script src="webgl_runner.js"></script></body></html>
+"""
+
+__all__ = ["WebGLRunner", "webgl_job"]
+
+
+def _read_manifest(root: Path) -> dict[str, Any]:
+    where = root / MANIFEST
+    try:
+        doc = json.loads(where.read_text(encoding="utf-8"))
+    except FileNotFoundError:
+        raise SepgenError(f"{where} does not exist (run `sepgen emit` first)") from None
+    except (OSError, UnicodeDecodeError, json.JSONDecodeError) as exc:
+        raise SepgenError(f"cannot read {where}: {getattr(exc, 'msg', None) or exc}") from None
+    if not isinstance(doc, dict) or not isinstance(doc.get("passes"), list) or not isinstance(doc.get("textures"), dict):
+        raise SepgenError(f"{where} is not a sepgen manifest")
+    return doc
+
+
+def _source(root: Path, rel: Any) -> str:
+    if not isinstance(rel, str):
+        raise SepgenError(f"{root / MANIFEST}: a pass has no 'vertex'/'fragment' file (WebGL2 runs fragment passes only)")
+    path = (root / rel).resolve()
+    if root.resolve() not in path.parents:
+        raise SepgenError(f"{root / MANIFEST}: file {rel!r} is outside the folder")
+    try:
+        text = path.read_text(encoding="utf-8")
+    except OSError as exc:
+        raise SepgenError(f"cannot read {path}: {exc.strerror or exc}") from None
+    if not text.startswith(ES_VERSION):
+        raise SepgenError(f"{rel} is not GLSL ES 300 (WebGL2 runs `--glsl-version 300es` passes)")
+    return text
+
+
+def _extensions(textures: dict[str, str], passes: list[dict[str, Any]]) -> list[str]:
+    """EXT_color_buffer_float always; float32 filtering and blending only where a pass needs them."""
+    out = ["EXT_color_buffer_float"]
+    if any(i["filter"] == "linear" and textures[i["texture"]] == "rgba32f" for p in passes for i in p["inputs"]):
+        out.append("OES_texture_float_linear")
+    if any(p["blend"] == "additive" and any(textures[t] == "rgba32f" for t in p["targets"]) for p in passes):
+        out.append("EXT_float_blend")
+    return out
+
+
+def webgl_job(out_dir: str | os.PathLike, img: np.ndarray) -> dict[str, Any]:
+    """What the page runs: sizes, texture formats, passes with their sources, the image as base64 float32."""
+    root = Path(out_dir)
+    doc = _read_manifest(root)
+    roles = {t.get("role"): n for n, t in doc["textures"].items() if isinstance(t, dict)}
+    if "input" not in roles or "output" not in roles:
+        raise SepgenError(f"{root / MANIFEST}: textures need an 'input' and an 'output' role")
+    textures = {n: ("rgba32f" if n == roles["input"] else t.get("format") or "rgba32f") for n, t in doc["textures"].items()}
+    passes = []
+    for p in doc["passes"]:
+        outputs = sorted(p.get("outputs") or [], key=lambda o: o.get("location", 0))
+        passes.append({
+            "name": p.get("name"), "vertex": p.get("vertex"), "fragment": p.get("fragment"),
+            "vertex_source": _source(root, p.get("vertex")), "fragment_source": _source(root, p.get("fragment")),
+            "inputs": [{"texture": i["texture"], "uniform": i.get("uniform"), "binding": int(i["binding"]),
+                        "filter": i.get("filter", "nearest")} for i in p.get("inputs") or []],
+            "targets": [o["texture"] for o in outputs], "blend": p.get("blend", "none"),
+        })
+    rgba = np.ascontiguousarray(to_rgba(img), dtype="<f4")
+    return {"width": int(rgba.shape[1]), "height": int(rgba.shape[0]), "textures": textures,
+            "source": roles["input"], "output": roles["output"], "passes": passes,
+            "extensions": _extensions(textures, passes), "image": base64.b64encode(rgba.tobytes()).decode("ascii")}
+
+
+def _result(dom: str) -> dict[str, Any]:
+    match = re.search(r'<pre id="result">(.*?)</pre>', dom, re.S)
+    if match is None:
+        raise SepgenError("chromium printed no result page (is WebGL2 available?)")
+    try:
+        return json.loads(html.unescape(match.group(1)))
+    except json.JSONDecodeError:
+        raise SepgenError("the WebGL2 page returned no readable result") from None
+
+
+class WebGLRunner:
+    """Runs emitted GLSL ES 300 folders in headless Chromium's WebGL2, one browser start per run."""
+
+    def __init__(self) -> None:
+        browser.find_chromium()  # fail early, with the package to install
+        self.renderer = "WebGL2 (headless Chromium)"
+
+    def run(self, out_dir: str | os.PathLike, img: np.ndarray) -> np.ndarray:
+        arr = check_image(img)
+        job = webgl_job(out_dir, arr)
+        with tempfile.TemporaryDirectory(prefix="sepgen-webgl-") as tmp:
+            page = Path(tmp) / "run.html"
+            page.write_text(PAGE, encoding="utf-8")
+            (Path(tmp) / "job.js").write_text(f"var SEPGEN_JOB = {json.dumps(job)};\n", encoding="utf-8")
+            shutil.copyfile(RUNNER_JS, Path(tmp) / RUNNER_JS.name)
+            res = _result(browser.dump_dom(page))
+        if "error" in res:
+            raise SepgenError(f"WebGL2: {res['error']}")
+        self.renderer = f"WebGL2 on {res['renderer']}"
+        h, w = arr.shape[:2]
+        out = np.frombuffer(base64.b64decode(res["pixels"]), dtype="<f4").reshape(h, w, 4).astype(np.float32)
+        return out[:, :, 0] if arr.ndim == 2 else out[:, :, : arr.shape[2]].copy()
