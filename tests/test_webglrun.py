@@ -1,0 +1,107 @@
+"""GLSL ES 300 passes in headless Chromium's WebGL2, and the headless-Chromium helpers.
+
+Marked `gpu`: skipped without Chromium, failed instead with CI=true.
+"""
+
+from __future__ import annotations
+
+import os
+import tempfile
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from sepgen import SeparableFilter, browser, emit, reference
+from sepgen.errors import SepgenError
+from sepgen.verify import default_image, tolerance_for
+from sepgen.webglrun import webgl_job
+
+gpu = pytest.mark.gpu
+DISK = os.path.join(os.path.dirname(__file__), "data", "disk50_rank4.json")
+
+
+@pytest.fixture(scope="module")
+def webgl_runner():
+    from sepgen.webglrun import WebGLRunner
+
+    try:
+        return WebGLRunner()
+    except SepgenError as exc:
+        if os.environ.get("CI", "").strip().lower() == "true":
+            pytest.fail(f"CI=true and {exc}", pytrace=False)
+        pytest.skip(str(exc))
+
+
+def asymmetric() -> SeparableFilter:
+    rng = np.random.default_rng(3)
+    v, h = rng.standard_normal((2, 5)), rng.standard_normal((2, 8))
+    h[:, 2] = 0.0  # zero taps: skipped by the planner
+    v[1, 4] = 0.0
+    return SeparableFilter("asym", np.einsum("ki,kj->ij", v, h), v, h, origin=(1, 6))
+
+
+def emitted(filt: SeparableFilter, options: dict, folder: Path) -> Path:
+    emit.write(emit.render(filt, {"lang": "glsl", "glsl_version": "300es", **options}), folder)
+    return folder
+
+
+def test_job_asks_only_for_the_extensions_a_pass_needs(tmp_path) -> None:
+    filt = asymmetric()
+    img = np.zeros((4, 6), dtype=np.float32)
+    plain = webgl_job(emitted(filt, {}, tmp_path / "a"), img)
+    assert plain["extensions"] == ["EXT_color_buffer_float"]
+    assert [p["name"] for p in plain["passes"]] == ["h0", "v0"] and plain["passes"][0]["targets"] == ["asym_t0", "asym_t1"]
+    both = webgl_job(emitted(filt, {"strategy": "per-component", "linear_sampling": True}, tmp_path / "b"), img)
+    assert "EXT_float_blend" in both["extensions"] and "OES_texture_float_linear" in both["extensions"]
+
+
+def test_job_refuses_desktop_glsl(tmp_path) -> None:
+    folder = tmp_path / "d"
+    emit.write(emit.render(asymmetric(), {"lang": "glsl"}), folder)
+    with pytest.raises(SepgenError, match="not GLSL ES 300"):
+        webgl_job(folder, np.zeros((4, 6), dtype=np.float32))
+
+
+def test_missing_chromium_names_the_package(monkeypatch) -> None:
+    monkeypatch.setattr(browser.shutil, "which", lambda name: None)
+    with pytest.raises(SepgenError, match="install the Debian package chromium"):
+        browser.find_chromium()
+
+
+@gpu
+@pytest.mark.parametrize("filt", [pytest.param(SeparableFilter.load(DISK), id="disk50"), pytest.param(asymmetric(), id="asymmetric")])
+@pytest.mark.parametrize("options", [{}, {"strategy": "per-component", "linear_sampling": True}, {"precision": "fp16"}],
+                         ids=["mrt", "percomp-linear", "fp16"])
+def test_es300_passes_run_in_webgl2(webgl_runner, filt, options) -> None:
+    img = default_image()
+    ref = reference.apply_filter(img, filt)
+    with tempfile.TemporaryDirectory() as tmp:
+        out = webgl_runner.run(emitted(filt, options, Path(tmp)), img)
+    rel = np.max(np.abs(out - ref)) / np.max(np.abs(ref))
+    assert rel <= tolerance_for(filt, {"lang": "glsl", **options}, img, ref)
+    if not options:
+        assert rel <= 1e-4
+    assert "WebGL2 on" in webgl_runner.renderer
+
+
+@gpu
+def test_a_shader_error_is_one_line(webgl_runner, tmp_path) -> None:
+    folder = emitted(asymmetric(), {}, tmp_path)
+    frag = folder / "asym_h0.frag.glsl"
+    frag.write_text(frag.read_text().replace("texelFetch(", "texelFetchX(", 1))
+    with pytest.raises(SepgenError) as info:
+        webgl_runner.run(folder, np.zeros((4, 6), dtype=np.float32))
+    assert "asym_h0.frag.glsl failed to compile in WebGL2" in str(info.value) and "\n" not in str(info.value)
+
+
+@gpu
+def test_screenshot_of_a_page(webgl_runner, tmp_path) -> None:
+    page = tmp_path / "p.html"
+    page.write_text("<!doctype html><body style='background:#ff0000;margin:0'></body>")
+    png = tmp_path / "shot.png"
+    browser.screenshot(page, png, (64, 48))
+    import imageio.v3 as iio
+
+    pixels = iio.imread(png)
+    assert pixels.shape[:2] == (48, 64) and tuple(pixels[10, 10, :3]) == (255, 0, 0)
