@@ -14,10 +14,9 @@ import pytest
 
 from sepgen import SeparableFilter, emit, reference, spirv
 from sepgen.errors import CheckFailed, SepgenError
-from sepgen.spirvinfo import reflect
+from sepgen.vkrun.reflect import reflect
 from sepgen.verify import default_image, tolerance_for
-from sepgen.vkprogram import load_program
-from sepgen.vkrun import Binding, GpuPass, GpuProgram, Shader
+from sepgen.vkrun import Binding, GpuPass, GpuProgram, Shader, load_program
 
 gpu = pytest.mark.gpu
 DISK = os.path.join(os.path.dirname(__file__), "data", "disk50_rank4.json")
@@ -75,16 +74,16 @@ def _need(factory):
 
 @pytest.fixture(scope="module")
 def wgpu_runner():
-    from sepgen.vkrun import VulkanRunner
+    from sepgen.vkrun import WebGPURunner
 
-    return _need(VulkanRunner)
+    return _need(WebGPURunner)
 
 
 @pytest.fixture(scope="module")
 def raw_runner():
-    from sepgen.vkraw import RawVulkanRunner
+    from sepgen.vkrun import VulkanRunner
 
-    runner = _need(lambda: RawVulkanRunner(validation=True))
+    runner = _need(lambda: VulkanRunner(validation=True))
     yield runner
     runner.device.close()
 
@@ -158,11 +157,11 @@ def test_reflection_and_spirv_val(tmp_path) -> None:
 
 def test_no_adapter_names_the_debian_packages(monkeypatch) -> None:
     wgpu = pytest.importorskip("wgpu")
-    from sepgen.vkrun import VulkanRunner
+    from sepgen.vkrun import WebGPURunner
 
     monkeypatch.setattr(wgpu.gpu, "enumerate_adapters_sync", lambda: [])
     with pytest.raises(SepgenError) as info:
-        VulkanRunner()
+        WebGPURunner()
     assert "mesa-vulkan-drivers libvulkan1" in str(info.value) and info.value.exit_code == 2
 
 

@@ -6,7 +6,7 @@ compute dispatch, with its resources declared as (group, binding) entries. Shade
 WGSL text or SPIR-V bytes (GLSL 450 or HLSL compiled by glslang). The source image is
 uploaded as rgba32float; the output texture is read back as float32.
 
-    runner = VulkanRunner()                       # one adapter and device, reusable
+    runner = WebGPURunner()                       # one adapter and device, reusable
     out = runner.run(program, img)                # H×W(×C) float32 → same shape
     runner.validate_wgsl(text, "blur_h.wgsl")     # naga's verdict, one line with line:column
 
@@ -21,64 +21,19 @@ from __future__ import annotations
 import os
 import re
 import tempfile
-from dataclasses import dataclass, field
 from typing import Any
 
 import numpy as np
 
-from .errors import CheckFailed, SepgenError
-from .images import check_image, to_rgba
+from ..errors import CheckFailed, SepgenError
+from ..images import check_image, to_rgba
+from .program import GpuProgram, Shader
 
 DEBIAN_PACKAGES = "mesa-vulkan-drivers libvulkan1"
-WGPU_FORMATS = {"rgba32f": "rgba32float", "rgba16f": "rgba16float"}
-READ_DTYPES = {"rgba32f": np.float32, "rgba16f": np.float16}
 NATIVE_BACKENDS = ("Vulkan", "Metal", "D3D12")  # wgpu's GL backend would run SPIR-V as translated GLSL
 OPTIONAL_FEATURES = ("float32-filterable", "float32-blendable", "texture-adapter-specific-format-features")
 
-__all__ = ["Shader", "Binding", "GpuPass", "GpuProgram", "VulkanRunner", "quiet_mesa", "DEBIAN_PACKAGES"]
-
-
-@dataclass(frozen=True)
-class Shader:
-    """One shader module and the entry point to run: WGSL text or SPIR-V bytes."""
-
-    code: str | bytes
-    entry: str
-    label: str  # the file it came from, for messages
-
-
-@dataclass(frozen=True)
-class Binding:
-    """One resource of a pass at (group, binding): a sampled texture, a sampler or a storage texture."""
-
-    group: int
-    binding: int
-    kind: str  # "texture" | "sampler" | "storage"
-    texture: str | None = None  # texture and storage entries
-    filter: str = "nearest"  # texture and sampler: "nearest" | "linear"
-    access: str = "write"  # storage: "write" | "read_write"
-
-
-@dataclass(frozen=True)
-class GpuPass:
-    name: str
-    bindings: tuple[Binding, ...]
-    compute: Shader | None = None
-    vertex: Shader | None = None
-    fragment: Shader | None = None
-    targets: tuple[str, ...] = ()  # fragment: the texture at each colour location
-    blend: str = "none"  # "none" | "additive" (fragment) | "accumulate" (compute, done by the shader)
-    workgroup: tuple[int, int] = (1, 1)
-
-
-@dataclass(frozen=True)
-class GpuProgram:
-    """Everything to run: texture formats by name (source and output included) and the passes."""
-
-    textures: dict[str, str]
-    source: str
-    output: str
-    passes: tuple[GpuPass, ...] = field(default_factory=tuple)
+__all__ = ["WebGPURunner", "quiet_mesa", "validator_message", "DEBIAN_PACKAGES"]
 
 
 def quiet_mesa() -> None:
@@ -111,7 +66,7 @@ def _request_adapter() -> Any:
     return min(native, key=lambda a: rank.get(str(a.info.get("adapter_type")), 4))
 
 
-class VulkanRunner:
+class WebGPURunner:
     """One WebGPU device on a Vulkan (or Metal/D3D12) adapter that runs `GpuProgram`s."""
 
     def __init__(self) -> None:
@@ -141,7 +96,7 @@ class VulkanRunner:
 
     def run(self, program: GpuProgram, img: np.ndarray) -> np.ndarray:
         """Filter `img` (H×W or H×W×C) with `program`; the result has img's shape, float32."""
-        from .vkexec import Execution
+        from .webgpu_exec import Execution
 
         arr = check_image(img)
         ex = Execution(self, program, arr.shape[1], arr.shape[0])

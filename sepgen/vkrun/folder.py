@@ -17,9 +17,9 @@ import os
 from pathlib import Path
 from typing import Any
 
-from . import spirv
-from .errors import SepgenError
-from .vkrun import Binding, GpuPass, GpuProgram, Shader
+from .. import spirv
+from ..errors import SepgenError
+from .program import Binding, GpuPass, GpuProgram, Shader
 
 MANIFEST = "manifest.json"
 MANIFEST_FORMAT = "sepgen-manifest/1"

@@ -6,7 +6,7 @@ draw one fullscreen triangle into a render pass whose attachments are the pass's
 (loaded for additive blending, cleared otherwise); compute passes dispatch
 ceil(size / workgroup). All textures start at zero.
 
-    runner = RawVulkanRunner()            # SPIR-V straight to the driver
+    runner = VulkanRunner()            # SPIR-V straight to the driver
     out = runner.run(program, img)
 """
 
@@ -17,16 +17,13 @@ from typing import Any
 
 import numpy as np
 
-from .errors import CheckFailed, SepgenError
-from .images import check_image, to_rgba
-from .spirvinfo import reflect
-from .vkdevice import Image, VulkanDevice
-from .vkrun import READ_DTYPES, Binding, GpuPass, GpuProgram, Shader
+from ..errors import CheckFailed, SepgenError
+from ..images import check_image, to_rgba
+from .device import Image, VulkanDevice
+from .program import BYTES_PER_TEXEL, READ_DTYPES, Binding, GpuPass, GpuProgram, Shader
+from .reflect import reflect
 
-__all__ = ["RawVulkanRunner", "check_interface"]
-
-BYTES_PER_TEXEL = {"rgba32f": 16, "rgba16f": 8}
-
+__all__ = ["VulkanRunner", "check_interface"]
 
 class _Resources:
     """Images, descriptor sets and pipelines of one program run."""
@@ -191,7 +188,7 @@ def check_interface(p: GpuPass, formats: dict[str, str]) -> None:
                                   f"texture {b.texture!r} is {formats.get(b.texture or '')}")
 
 
-class RawVulkanRunner:
+class VulkanRunner:
     """Runs all-SPIR-V programs on one raw Vulkan device (`validation`: the Khronos layer checks every call)."""
 
     def __init__(self, validation: bool = False) -> None:

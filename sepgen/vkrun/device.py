@@ -15,8 +15,8 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any, Callable
 
-from .errors import SepgenError
-from .vkrun import DEBIAN_PACKAGES, quiet_mesa
+from ..errors import SepgenError
+from .webgpu import DEBIAN_PACKAGES, quiet_mesa
 
 VALIDATION_LAYER = "VK_LAYER_KHRONOS_validation"
 

@@ -13,19 +13,17 @@ from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
-from .errors import SepgenError
-from .vkrun import READ_DTYPES, WGPU_FORMATS, Binding, GpuPass, GpuProgram, validator_message
+from ..errors import SepgenError
+from .program import BYTES_PER_TEXEL, READ_DTYPES, WGPU_FORMATS, Binding, GpuPass, GpuProgram
+from .webgpu import validator_message
 
 if TYPE_CHECKING:  # pragma: no cover
-    from .vkrun import VulkanRunner
-
-BYTES_PER_TEXEL = {"rgba32f": 16, "rgba16f": 8}
-
+    from .webgpu import WebGPURunner
 
 class Execution:
     """Build once, then `upload`, `execute`, `read`."""
 
-    def __init__(self, runner: "VulkanRunner", program: GpuProgram, width: int, height: int) -> None:
+    def __init__(self, runner: "WebGPURunner", program: GpuProgram, width: int, height: int) -> None:
         import wgpu
 
         self.wgpu, self.runner, self.device = wgpu, runner, runner.device
