@@ -1,7 +1,7 @@
-// sepgen's WebGL2 runner: runs the GLSL ES 300 passes of one emitted folder on the image in
-// SEPGEN_JOB (written by sepgen/webglrun.py into job.js beside this file) and writes
-// {"renderer", "pixels"} (pixels: the output texture as base64 little-endian float32 RGBA,
-// texture row 0 first) or {"error"} into <pre id="result">.
+// sepgen's WebGL2 runner: runs the GLSL ES 300 passes of each emitted folder in SEPGEN_JOBS
+// (written by sepgen/webglrun.py into job.js beside this file) on its image, in one WebGL2
+// context, and writes {"renderer", "results": [{"pixels"} | {"error"}, ...]} (pixels: the output
+// texture as base64 little-endian float32 RGBA, texture row 0 first) or {"error"} into <pre id="result">.
 "use strict";
 (function () {
   const result = document.getElementById("result");
@@ -104,25 +104,36 @@
     return textures;
   }
 
+  function runJob(gl, job) {
+    try {
+      const textures = textureSet(gl, job);
+      for (const p of job.passes) runPass(gl, job, p, textures);
+      framebuffer(gl, [job.output], textures);
+      const pixels = new Float32Array(job.width * job.height * 4);
+      gl.readPixels(0, 0, job.width, job.height, gl.RGBA, gl.FLOAT, pixels);
+      const err = gl.getError();
+      for (const t of Object.values(textures)) gl.deleteTexture(t);
+      if (err !== gl.NO_ERROR) return { error: "GL error 0x" + err.toString(16) + " reading the output back" };
+      return { pixels: encode(pixels) };
+    } catch (e) {
+      return { error: String((e && e.message) || e) };
+    }
+  }
+
   try {
-    const job = SEPGEN_JOB; // eslint-disable-line no-undef
+    const jobs = SEPGEN_JOBS; // eslint-disable-line no-undef
     const canvas = document.createElement("canvas");
-    canvas.width = job.width;
-    canvas.height = job.height;
+    canvas.width = jobs[0].width;
+    canvas.height = jobs[0].height;
     const gl = canvas.getContext("webgl2", { antialias: false, depth: false, stencil: false });
     if (!gl) return fail("no WebGL2 context");
-    for (const ext of job.extensions) if (!gl.getExtension(ext)) return fail("the WebGL2 extension " + ext + " is missing");
+    const extensions = new Set(jobs.flatMap((j) => j.extensions));
+    for (const ext of extensions) if (!gl.getExtension(ext)) return fail("the WebGL2 extension " + ext + " is missing");
     const info = gl.getExtension("WEBGL_debug_renderer_info");
     const renderer = info ? gl.getParameter(info.UNMASKED_RENDERER_WEBGL) : gl.getParameter(gl.RENDERER);
-    const textures = textureSet(gl, job);
     gl.bindVertexArray(gl.createVertexArray()); // no attributes: the vertex shader uses gl_VertexID
-    for (const p of job.passes) runPass(gl, job, p, textures);
-    framebuffer(gl, [job.output], textures);
-    const pixels = new Float32Array(job.width * job.height * 4);
-    gl.readPixels(0, 0, job.width, job.height, gl.RGBA, gl.FLOAT, pixels);
-    const err = gl.getError();
-    if (err !== gl.NO_ERROR) return fail("GL error 0x" + err.toString(16) + " reading the output back");
-    result.textContent = JSON.stringify({ renderer: renderer + " (" + gl.getParameter(gl.VERSION) + ")", pixels: encode(pixels) });
+    const results = jobs.map((job) => runJob(gl, job));
+    result.textContent = JSON.stringify({ renderer: renderer + " (" + gl.getParameter(gl.VERSION) + ")", results: results });
   } catch (e) {
     fail(String((e && e.message) || e));
   }

@@ -7,6 +7,7 @@ is image row 0 on upload and readback, as in the GL runner.
 
     runner = WebGLRunner()
     out = runner.run("out_dir", img)      # H×W(×C) float32 → same shape
+    outs = runner.run_many([a, b], img)   # several folders, one browser start
     runner.renderer                       # "ANGLE (Google, Vulkan 1.3.0 (SwiftShader …))" after a run
 """
 
@@ -113,24 +114,40 @@ def _result(dom: str) -> dict[str, Any]:
 
 
 class WebGLRunner:
-    """Runs emitted GLSL ES 300 folders in headless Chromium's WebGL2, one browser start per run."""
+    """Runs emitted GLSL ES 300 folders in headless Chromium's WebGL2 (one browser start per call)."""
 
     def __init__(self) -> None:
         browser.find_chromium()  # fail early, with the package to install
         self.renderer = "WebGL2 (headless Chromium)"
 
     def run(self, out_dir: str | os.PathLike, img: np.ndarray) -> np.ndarray:
+        """Filter `img` (H×W or H×W×C) with the passes in `out_dir`; same shape, float32."""
+        result = self.run_many([out_dir], img)[0]
+        if isinstance(result, SepgenError):
+            raise result
+        return result
+
+    def run_many(self, out_dirs: list[str | os.PathLike], img: np.ndarray) -> list[np.ndarray | SepgenError]:
+        """Each folder on `img`, in one page: a result array, or the error that folder raised."""
         arr = check_image(img)
-        job = webgl_job(out_dir, arr)
+        jobs = [webgl_job(d, arr) for d in out_dirs]
+        if not jobs:
+            return []
         with tempfile.TemporaryDirectory(prefix="sepgen-webgl-") as tmp:
             page = Path(tmp) / "run.html"
             page.write_text(PAGE, encoding="utf-8")
-            (Path(tmp) / "job.js").write_text(f"var SEPGEN_JOB = {json.dumps(job)};\n", encoding="utf-8")
+            (Path(tmp) / "job.js").write_text(f"var SEPGEN_JOBS = {json.dumps(jobs)};\n", encoding="utf-8")
             shutil.copyfile(RUNNER_JS, Path(tmp) / RUNNER_JS.name)
             res = _result(browser.dump_dom(page))
         if "error" in res:
             raise SepgenError(f"WebGL2: {res['error']}")
         self.renderer = f"WebGL2 on {res['renderer']}"
-        h, w = arr.shape[:2]
-        out = np.frombuffer(base64.b64decode(res["pixels"]), dtype="<f4").reshape(h, w, 4).astype(np.float32)
-        return out[:, :, 0] if arr.ndim == 2 else out[:, :, : arr.shape[2]].copy()
+        return [_pixels(r, arr) for r in res["results"]]
+
+
+def _pixels(res: dict[str, Any], arr: np.ndarray) -> np.ndarray | SepgenError:
+    if "error" in res:
+        return SepgenError(f"WebGL2: {res['error']}")
+    h, w = arr.shape[:2]
+    out = np.frombuffer(base64.b64decode(res["pixels"]), dtype="<f4").reshape(h, w, 4).astype(np.float32)
+    return out[:, :, 0] if arr.ndim == 2 else out[:, :, : arr.shape[2]].copy()

@@ -105,3 +105,16 @@ def test_screenshot_of_a_page(webgl_runner, tmp_path) -> None:
 
     pixels = iio.imread(png)
     assert pixels.shape[:2] == (48, 64) and tuple(pixels[10, 10, :3]) == (255, 0, 0)
+
+
+@gpu
+def test_many_folders_in_one_start_keep_their_own_errors(webgl_runner, tmp_path) -> None:
+    filt = asymmetric()
+    good = emitted(filt, {"precision": "fp16"}, tmp_path / "good")
+    bad = emitted(filt, {}, tmp_path / "bad")
+    (bad / "asym_v0.frag.glsl").write_text((bad / "asym_v0.frag.glsl").read_text().replace("texelFetch(", "nope(", 1))
+    img = default_image(channels=3)
+    out, err = webgl_runner.run_many([good, bad], img)
+    ref = reference.apply_filter(img, filt)
+    assert out.shape == img.shape and np.max(np.abs(out - ref)) <= tolerance_for(filt, {"precision": "fp16"}, img, ref) * np.max(np.abs(ref))
+    assert isinstance(err, SepgenError) and "asym_v0.frag.glsl failed to compile" in str(err)
