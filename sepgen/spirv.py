@@ -14,6 +14,7 @@ registers apart, a Vulkan descriptor set does not.
 
 from __future__ import annotations
 
+import functools
 import shutil
 import subprocess
 import tempfile
@@ -70,8 +71,9 @@ def _compile(source: str, name: str, extra: list[str]) -> bytes:
         return out.read_bytes()
 
 
+@functools.lru_cache(maxsize=512)
 def compile_glsl(source: str, stage: str, name: str) -> bytes:
-    """A Vulkan GLSL (`#version 450`) shader → SPIR-V words."""
+    """A Vulkan GLSL (`#version 450`) shader → SPIR-V words (memoised: variants share files)."""
     if stage not in STAGES:
         raise SepgenError(f"unknown shader stage {stage!r} (known: {', '.join(STAGES)})")
     return _compile(source, name, ["-S", STAGES[stage]])

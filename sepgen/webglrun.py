@@ -25,11 +25,11 @@ from typing import Any
 
 import numpy as np
 
-from . import browser
+from . import browser, passmodel
 from .errors import SepgenError
 from .images import check_image, to_rgba
+from .passmodel import MANIFEST, Manifest, Pass
 
-MANIFEST = "manifest.json"
 RUNNER_JS = Path(__file__).with_name("webgl_runner.js")
 ES_VERSION = "#version 300 es"
 PAGE = """<!doctype html>
@@ -41,23 +41,11 @@ PAGE = """<!doctype html>
 __all__ = ["WebGLRunner", "webgl_job"]
 
 
-def _read_manifest(root: Path) -> dict[str, Any]:
-    where = root / MANIFEST
-    try:
-        doc = json.loads(where.read_text(encoding="utf-8"))
-    except FileNotFoundError:
-        raise SepgenError(f"{where} does not exist (run `sepgen emit` first)") from None
-    except (OSError, UnicodeDecodeError, json.JSONDecodeError) as exc:
-        raise SepgenError(f"cannot read {where}: {getattr(exc, 'msg', None) or exc}") from None
-    if not isinstance(doc, dict) or not isinstance(doc.get("passes"), list) or not isinstance(doc.get("textures"), dict):
-        raise SepgenError(f"{where} is not a sepgen manifest")
-    return doc
-
-
-def _source(root: Path, rel: Any) -> str:
-    if not isinstance(rel, str):
-        raise SepgenError(f"{root / MANIFEST}: a pass has no 'vertex'/'fragment' file (WebGL2 runs fragment passes only)")
-    path = (root / rel).resolve()
+def _source(root: Path, manifest: Manifest, rel: str | None) -> str:
+    entry = manifest.file(rel) if rel else None
+    if entry is None:
+        raise SepgenError(f"{root / MANIFEST}: pass file {rel!r} is not listed in 'files'")
+    path = (root / entry.path).resolve()
     if root.resolve() not in path.parents:
         raise SepgenError(f"{root / MANIFEST}: file {rel!r} is outside the folder")
     try:
@@ -79,27 +67,27 @@ def _extensions(textures: dict[str, str], passes: list[dict[str, Any]]) -> list[
     return out
 
 
+def _pass_job(root: Path, manifest: Manifest, p: Pass) -> dict[str, Any]:
+    if p.is_compute:
+        raise SepgenError(f"{root / MANIFEST}: pass {p.name!r} is a compute pass; WebGL2 runs fragment passes only")
+    return {
+        "name": p.name, "vertex": p.vertex, "fragment": p.fragment,
+        "vertex_source": _source(root, manifest, p.vertex), "fragment_source": _source(root, manifest, p.fragment),
+        "inputs": [{"texture": i.texture, "uniform": i.uniform, "binding": i.binding, "filter": i.filter} for i in p.inputs],
+        "targets": [o.texture for o in sorted(p.outputs, key=lambda o: o.location)], "blend": p.blend,
+    }
+
+
 def webgl_job(out_dir: str | os.PathLike, img: np.ndarray) -> dict[str, Any]:
     """What the page runs: sizes, texture formats, passes with their sources, the image as base64 float32."""
     root = Path(out_dir)
-    doc = _read_manifest(root)
-    roles = {t.get("role"): n for n, t in doc["textures"].items() if isinstance(t, dict)}
-    if "input" not in roles or "output" not in roles:
-        raise SepgenError(f"{root / MANIFEST}: textures need an 'input' and an 'output' role")
-    textures = {n: ("rgba32f" if n == roles["input"] else t.get("format") or "rgba32f") for n, t in doc["textures"].items()}
-    passes = []
-    for p in doc["passes"]:
-        outputs = sorted(p.get("outputs") or [], key=lambda o: o.get("location", 0))
-        passes.append({
-            "name": p.get("name"), "vertex": p.get("vertex"), "fragment": p.get("fragment"),
-            "vertex_source": _source(root, p.get("vertex")), "fragment_source": _source(root, p.get("fragment")),
-            "inputs": [{"texture": i["texture"], "uniform": i.get("uniform"), "binding": int(i["binding"]),
-                        "filter": i.get("filter", "nearest")} for i in p.get("inputs") or []],
-            "targets": [o["texture"] for o in outputs], "blend": p.get("blend", "none"),
-        })
+    manifest = passmodel.load(root)
+    source, output = manifest.texture("input").name, manifest.texture("output").name
+    textures = {t.name: ("rgba32f" if t.name == source else t.format or "rgba32f") for t in manifest.textures}
+    passes = [_pass_job(root, manifest, p) for p in manifest.passes]
     rgba = np.ascontiguousarray(to_rgba(img), dtype="<f4")
     return {"width": int(rgba.shape[1]), "height": int(rgba.shape[0]), "textures": textures,
-            "source": roles["input"], "output": roles["output"], "passes": passes,
+            "source": source, "output": output, "passes": passes,
             "extensions": _extensions(textures, passes), "image": base64.b64encode(rgba.tobytes()).decode("ascii")}
 
 

@@ -22,7 +22,7 @@ from ..filterfile import SeparableFilter
 from ..options import EMIT_OPTIONS
 from ..options import EmitOptions
 from ..passmodel import MANIFEST
-from . import glsl, hlsl, manifest, taps  # noqa: F401  (importing a language registers its generator)
+from . import glsl, hlsl, manifest, spirv, taps, wgsl  # noqa: F401  (importing a language registers its generator)
 from .context import coefficient_arrays, environment, header_lines, one_line, quality_for_header
 from .generator import GENERATORS, Generator, get as get_generator, register
 from .planner import build_passes

@@ -54,6 +54,7 @@ def _request_adapter() -> Any:
         import wgpu
     except ImportError:
         raise SepgenError("wgpu is not installed (pip install wgpu)") from None
+    _native_backends_only()
     try:
         adapters = wgpu.gpu.enumerate_adapters_sync()
     except Exception as exc:  # wgpu-native raises plain errors when no loader or driver is found
@@ -64,6 +65,17 @@ def _request_adapter() -> Any:
         raise SepgenError(f"no Vulkan/WebGPU adapter (found: {found}); install the Debian packages {DEBIAN_PACKAGES}")
     rank = {"DiscreteGPU": 0, "IntegratedGPU": 1, "VirtualGPU": 2, "CPU": 3}
     return min(native, key=lambda a: rank.get(str(a.info.get("adapter_type")), 4))
+
+
+def _native_backends_only() -> None:
+    """Keep wgpu off its GL backend: enumerating it makes an EGL context current and so
+    breaks a moderngl context in the same process (verify runs both)."""
+    try:
+        from wgpu.backends.wgpu_native.extras import set_instance_extras
+
+        set_instance_extras(backends=["Primary"])  # Vulkan, Metal, DX12
+    except Exception:  # an instance already exists (it keeps its backends) or an older wgpu
+        pass
 
 
 class WebGPURunner:
