@@ -6,20 +6,20 @@ Marked `gpu`: skipped without a Vulkan adapter, failed instead with CI=true.
 
 from __future__ import annotations
 
-import os
 import tempfile
 
 import numpy as np
 import pytest
 
-from sepgen import SeparableFilter, emit, reference, spirv
+from conftest import disk_filter, hand_filter, random_filter, sparse_filter
+from sepgen import SeparableFilter, emit, reference, runfilter, spirv
 from sepgen.errors import CheckFailed, SepgenError
 from sepgen.vkrun.reflect import reflect
 from sepgen.verify import default_image, tolerance_for
+from sepgen.runfilter import Runners, run_filter
 from sepgen.vkrun import Binding, GpuPass, GpuProgram, Shader, load_program
 
 gpu = pytest.mark.gpu
-DISK = os.path.join(os.path.dirname(__file__), "data", "disk50_rank4.json")
 
 SHIFT_X = """
 @group(0) @binding(0) var src: texture_2d<f32>;
@@ -59,35 +59,6 @@ void main() {
 TEXTURES = {"s": "rgba32f", "o": "rgba32f"}
 
 
-def _ci() -> bool:
-    return os.environ.get("CI", "").strip().lower() == "true"
-
-
-def _need(factory):
-    try:
-        return factory()
-    except SepgenError as exc:
-        if _ci():
-            pytest.fail(f"CI=true and {exc}", pytrace=False)
-        pytest.skip(str(exc))
-
-
-@pytest.fixture(scope="module")
-def wgpu_runner():
-    from sepgen.vkrun import WebGPURunner
-
-    return _need(WebGPURunner)
-
-
-@pytest.fixture(scope="module")
-def raw_runner():
-    from sepgen.vkrun import VulkanRunner
-
-    runner = _need(lambda: VulkanRunner(validation=True))
-    yield runner
-    runner.device.close()
-
-
 def image(shape=(5, 7, 4), seed: int = 0) -> np.ndarray:
     return np.random.default_rng(seed).random(shape).astype(np.float32)
 
@@ -99,34 +70,34 @@ def shift_x_program(code, label: str, storage: int = 128, out_format: str = "rgb
 
 
 @gpu
-def test_wgsl_compute_and_fragment_read_the_right_neighbours(wgpu_runner) -> None:
+def test_wgsl_compute_and_fragment_read_the_right_neighbours(webgpu_runner) -> None:
     img = image()
-    out = wgpu_runner.run(shift_x_program(SHIFT_X, "x.wgsl"), img)
+    out = webgpu_runner.run(shift_x_program(SHIFT_X, "x.wgsl"), img)
     np.testing.assert_array_equal(out, 2 * img[:, np.clip(np.arange(7) - 1, 0, 6)])
     frag = GpuProgram(TEXTURES, "s", "o", (GpuPass("f", (Binding(0, 0, "texture", "s"),), vertex=Shader(FULLSCREEN, "main", "v.wgsl"),
                                                    fragment=Shader(SHIFT_Y, "main", "f.wgsl"), targets=("o",)),))
-    out = wgpu_runner.run(frag, img[:, :, :3])  # rows are not flipped; 3 channels come back as 3
+    out = webgpu_runner.run(frag, img[:, :, :3])  # rows are not flipped; 3 channels come back as 3
     np.testing.assert_array_equal(out, 3 * img[np.clip(np.arange(5) - 1, 0, 4), :, :3])
-    assert "Vulkan" in wgpu_runner.adapter_name or "Metal" in wgpu_runner.adapter_name or "D3D12" in wgpu_runner.adapter_name
+    assert "Vulkan" in webgpu_runner.adapter_name or "Metal" in webgpu_runner.adapter_name or "D3D12" in webgpu_runner.adapter_name
 
 
 @gpu
-def test_invalid_wgsl_gives_the_validators_line_and_column(wgpu_runner) -> None:
+def test_invalid_wgsl_gives_the_validators_line_and_column(webgpu_runner) -> None:
     with pytest.raises(CheckFailed) as info:
-        wgpu_runner.validate_wgsl(SHIFT_X.replace("textureLoad(src", "textureLod(src"), "x.wgsl")
+        webgpu_runner.validate_wgsl(SHIFT_X.replace("textureLoad(src", "textureLod(src"), "x.wgsl")
     msg = str(info.value)
     assert msg.startswith("x.wgsl: line 9 column 32: ") and "textureLod" in msg and "\n" not in msg
     assert info.value.exit_code == 1
 
 
 @gpu
-def test_raw_vulkan_runs_glsl_spirv_untouched(raw_runner) -> None:
+def test_raw_vulkan_runs_glsl_spirv_untouched(vulkan_runner) -> None:
     code = spirv.compile_glsl(SHIFT_X_GLSL, "compute", "x.comp")
     spirv.validate(code, "x.comp.spv")
     img = image()
-    out = raw_runner.run(shift_x_program(code, "x.comp.spv"), img)
+    out = vulkan_runner.run(shift_x_program(code, "x.comp.spv"), img)
     np.testing.assert_array_equal(out, 2 * img[:, np.clip(np.arange(7) - 1, 0, 6)])
-    assert "Vulkan" in raw_runner.adapter_name
+    assert "Vulkan" in vulkan_runner.adapter_name
 
 
 @gpu
@@ -135,10 +106,10 @@ def test_raw_vulkan_runs_glsl_spirv_untouched(raw_runner) -> None:
     ({"storage": 129}, "storage at set 0 binding 128, the manifest declares nothing there"),
     ({"out_format": "rgba16f"}, "is rgba32f in SPIR-V, texture 'o' is rgba16f"),
 ])
-def test_raw_vulkan_checks_the_interface_before_the_driver_sees_it(raw_runner, bad, message) -> None:
+def test_raw_vulkan_checks_the_interface_before_the_driver_sees_it(vulkan_runner, bad, message) -> None:
     code = spirv.compile_glsl(SHIFT_X_GLSL, "compute", "x.comp")
     with pytest.raises(CheckFailed, match=message):
-        raw_runner.run(shift_x_program(code, "x.comp.spv", **bad), image())
+        vulkan_runner.run(shift_x_program(code, "x.comp.spv", **bad), image())
 
 
 def test_reflection_and_spirv_val(tmp_path) -> None:
@@ -165,28 +136,43 @@ def test_no_adapter_names_the_debian_packages(monkeypatch) -> None:
     assert "mesa-vulkan-drivers libvulkan1" in str(info.value) and info.value.exit_code == 2
 
 
-def asymmetric() -> SeparableFilter:
-    rng = np.random.default_rng(3)
-    v, h = rng.standard_normal((2, 5)), rng.standard_normal((2, 8))
-    h[:, 2] = 0.0  # a zero tap column: skipped by the planner
-    v[1, 4] = 0.0
-    return SeparableFilter("asym", np.einsum("ki,kj->ij", v, h), v, h, origin=(1, 6))
+FILTERS = [pytest.param(disk_filter(), id="disk50"),
+           pytest.param(hand_filter(), id="zero-taps"),  # a third of the taps and whole offsets exactly zero
+           pytest.param(random_filter("asym", 2, (5, 8), origin=(1, 6), seed=3), id="asymmetric"),
+           pytest.param(sparse_filter("wide", 11, (7, 9), seed=4), id="rank11")]  # two MRT groups: later passes add
+OPTIONS = [{"stage": "fragment"}, {"stage": "fragment", "strategy": "per-component", "linear_sampling": True},
+           {"stage": "fragment", "precision": "fp16"}, {"stage": "compute"}, {"stage": "compute", "strategy": "per-component"}]
+OPTION_IDS = ["frag-mrt", "frag-percomp-linear", "frag-fp16", "comp-mrt", "comp-percomp"]
+
+
+def _relative_error(filt: SeparableFilter, opts: dict, runners: Runners) -> tuple[float, float]:
+    img = default_image(channels=3)
+    ref = reference.apply_filter(img, filt)
+    out, where = run_filter(filt, img, opts, runners)
+    assert out.shape == img.shape and out.dtype == np.float32
+    assert runfilter.BACKENDS[runfilter.backend_for(opts)] in where
+    return float(np.max(np.abs(out - ref)) / np.max(np.abs(ref))), tolerance_for(filt, opts, img, ref)
 
 
 @gpu
-@pytest.mark.parametrize("filt", [pytest.param(SeparableFilter.load(DISK), id="disk50"), pytest.param(asymmetric(), id="asymmetric")])
-@pytest.mark.parametrize("options", [
-    {"stage": "fragment"}, {"stage": "fragment", "strategy": "per-component", "linear_sampling": True},
-    {"stage": "fragment", "precision": "fp16"}, {"stage": "compute"}, {"stage": "compute", "strategy": "per-component"},
-], ids=["frag-mrt", "frag-percomp-linear", "frag-fp16", "comp-mrt", "comp-percomp"])
-def test_hlsl_runs_as_its_own_spirv_on_vulkan(raw_runner, filt, options) -> None:
-    opts = {"lang": "hlsl", **options}
-    img = default_image()
-    ref = reference.apply_filter(img, filt)
-    with tempfile.TemporaryDirectory() as tmp:
-        emit.write(emit.render(filt, opts), tmp)
-        out = raw_runner.run(load_program(tmp), img)
-    rel = np.max(np.abs(out - ref)) / np.max(np.abs(ref))
-    assert rel <= tolerance_for(filt, opts, img, ref)
-    if opts.get("precision", "fp32") == "fp32":
-        assert rel <= 1e-4
+@pytest.mark.parametrize("filt", FILTERS)
+@pytest.mark.parametrize("options", OPTIONS, ids=OPTION_IDS)
+@pytest.mark.parametrize("lang", ["wgsl", "spirv", "hlsl"])
+def test_emitted_targets_match_the_reference_on_vulkan(vulkan_runner, webgpu_runner, filt, options, lang) -> None:
+    opts = {"lang": lang, **options}
+    if lang == "hlsl" and opts.get("stage") == "compute" and opts.get("precision") == "fp16":
+        pytest.skip("runs through GL (runfilter.HLSL_ON_GL)")
+    runners = Runners()
+    runners._made.update(vulkan=vulkan_runner, webgpu=webgpu_runner)  # the session's devices
+    rel, tol = _relative_error(filt, opts, runners)
+    assert rel <= tol
+    if opts.get("precision", "fp32") == "fp32" and not opts.get("linear_sampling"):
+        assert rel <= 1e-4  # the issue's goal for fp32; linear sampling is bounded by its 8-bit weights
+
+
+@gpu
+def test_hlsl_fp16_compute_is_refused_on_vulkan_with_the_reason(vulkan_runner, tmp_path) -> None:
+    emit.write(emit.render(hand_filter(), {"lang": "hlsl", "stage": "compute", "precision": "fp16"}), tmp_path)
+    with pytest.raises(CheckFailed, match="storage image at set 0 binding 128 is rgba32f in SPIR-V, texture 'hand_t0' is rgba16f"):
+        vulkan_runner.run(load_program(tmp_path), default_image())
+    assert runfilter.backend_for({"lang": "hlsl", "stage": "compute", "precision": "fp16"}) == "gl"

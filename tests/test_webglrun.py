@@ -5,40 +5,23 @@ Marked `gpu`: skipped without Chromium, failed instead with CI=true.
 
 from __future__ import annotations
 
-import os
 import tempfile
 from pathlib import Path
 
 import numpy as np
 import pytest
 
+from conftest import disk_filter, hand_filter
 from sepgen import SeparableFilter, browser, emit, reference
 from sepgen.errors import SepgenError
 from sepgen.verify import default_image, tolerance_for
 from sepgen.webglrun import webgl_job
 
 gpu = pytest.mark.gpu
-DISK = os.path.join(os.path.dirname(__file__), "data", "disk50_rank4.json")
-
-
-@pytest.fixture(scope="module")
-def webgl_runner():
-    from sepgen.webglrun import WebGLRunner
-
-    try:
-        return WebGLRunner()
-    except SepgenError as exc:
-        if os.environ.get("CI", "").strip().lower() == "true":
-            pytest.fail(f"CI=true and {exc}", pytrace=False)
-        pytest.skip(str(exc))
 
 
 def asymmetric() -> SeparableFilter:
-    rng = np.random.default_rng(3)
-    v, h = rng.standard_normal((2, 5)), rng.standard_normal((2, 8))
-    h[:, 2] = 0.0  # zero taps: skipped by the planner
-    v[1, 4] = 0.0
-    return SeparableFilter("asym", np.einsum("ki,kj->ij", v, h), v, h, origin=(1, 6))
+    return hand_filter(rank=2, shape=(5, 8), origin=(1, 6), name="asym")  # zero taps, off-centre origin
 
 
 def emitted(filt: SeparableFilter, options: dict, folder: Path) -> Path:
@@ -70,7 +53,7 @@ def test_missing_chromium_names_the_package(monkeypatch) -> None:
 
 
 @gpu
-@pytest.mark.parametrize("filt", [pytest.param(SeparableFilter.load(DISK), id="disk50"), pytest.param(asymmetric(), id="asymmetric")])
+@pytest.mark.parametrize("filt", [pytest.param(disk_filter(), id="disk50"), pytest.param(asymmetric(), id="asymmetric")])
 @pytest.mark.parametrize("options", [{}, {"strategy": "per-component", "linear_sampling": True}, {"precision": "fp16"}],
                          ids=["mrt", "percomp-linear", "fp16"])
 def test_es300_passes_run_in_webgl2(webgl_runner, filt, options) -> None:
