@@ -23,7 +23,7 @@ from .options import EmitOptions
 if TYPE_CHECKING:  # pragma: no cover
     from .filterfile import SeparableFilter
 
-__all__ = ["run_filter", "backend_for", "Runners", "BACKENDS"]
+__all__ = ["run_filter", "run_webgl_batch", "backend_for", "Runners", "BACKENDS"]
 
 BACKENDS = {"gl": "OpenGL", "webgl": "WebGL2", "vulkan": "Vulkan", "webgpu": "WebGPU"}
 # glslang 12 (Debian 12) gives an HLSL RWTexture2D<float4> the SPIR-V format Rgba32f and ignores
@@ -101,3 +101,22 @@ def run_filter(filt: "SeparableFilter", img: np.ndarray, options: "dict[str, Any
         emit.write(emit.render(filt, opts), tmp)
         out = runners.run(backend, tmp, img)
     return out, f"{opts.lang.upper()} shaders on {runners.device(backend)}"
+
+
+def run_webgl_batch(filt: "SeparableFilter", img: np.ndarray, options: "list[dict[str, Any] | EmitOptions]",
+                    runners: Runners) -> "list[np.ndarray | SepgenError]":
+    """GLSL ES 300 option sets of one filter in a single browser start (a start costs seconds):
+    per set the result, or the SepgenError its emit or run raised."""
+    from .errors import SepgenError
+
+    with tempfile.TemporaryDirectory(prefix="sepgen-webgl-batch-") as tmp:
+        folders: list[str | SepgenError] = []
+        for i, o in enumerate(options):
+            folder = f"{tmp}/{i}"
+            try:
+                emit.write(emit.render(filt, EmitOptions.from_dict(o)), folder)
+                folders.append(folder)
+            except SepgenError as exc:
+                folders.append(exc)
+        ran = iter(runners.get("webgl").run_many([f for f in folders if isinstance(f, str)], img))
+        return [next(ran) if isinstance(f, str) else f for f in folders]

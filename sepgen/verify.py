@@ -139,14 +139,15 @@ def verify(
     progress: Callable[[str], None] | None = None,
     only: Iterable[Variant] | None = None,
 ) -> list[VariantResult]:
-    """Run every variant of `filt` on the GL driver; one result per variant, in order.
+    """Run every variant of `filt` on its runner (`runfilter.backend_for`); one result per variant, in order.
 
     `tolerance` overrides the derived per-variant tolerance (relative to max|ref|).
     `progress` gets one line per variant ("[3/44] glsl330 fragment mrt fp16 point").
     A variant that fails to emit, compile or run is a failed result, not an exception;
-    a missing GL context or tool for the whole run raises SepgenError.
+    a missing driver or tool for the whole run raises SepgenError. The GLSL ES 300 variants
+    run first, together, in one browser start.
     """
-    from .runfilter import Runners, backend_for, run_filter
+    from .runfilter import Runners, run_filter
 
     if tolerance is not None and not (math.isfinite(tolerance) and tolerance > 0):
         raise SepgenError(f"tolerance must be a positive number, got {tolerance!r}")
@@ -158,6 +159,7 @@ def verify(
     _require_tools(todo)
     backends = {v.name: _backend(v) for v in todo}
     runners.require({b for b in backends.values() if b})  # a missing driver stops the run: exit 2
+    batched = _webgl_batch(filt, img, [v for v in todo if backends[v.name] == "webgl"], runners, progress)
     results = []
     for i, variant in enumerate(todo):
         if progress:
@@ -166,7 +168,12 @@ def verify(
         res = VariantResult(variant, tolerance=tolerance if tolerance is not None else tolerance_for(filt, variant.options, img, ref),
                             renderer=runners.device(backend) if backend else "", backend=backend)
         try:
-            out, _ = run_filter(filt, img, variant.emit_options, runners)
+            if variant.name in batched:
+                out = batched[variant.name]
+                if isinstance(out, SepgenError):
+                    raise out
+            else:
+                out, _ = run_filter(filt, img, variant.emit_options, runners)
             diff = np.abs(out.astype(np.float64) - ref)
             res.max_abs = float(np.nan_to_num(diff, nan=np.inf).max())
             res.max_rel = res.max_abs / peak
@@ -174,6 +181,19 @@ def verify(
             res.error = str(exc).splitlines()[0] if str(exc) else type(exc).__name__
         results.append(res)
     return results
+
+
+def _webgl_batch(filt: "SeparableFilter", img: np.ndarray, todo: list[Variant], runners: "Runners",
+                 progress: Callable[[str], None] | None) -> dict[str, Any]:
+    """The WebGL2 variants' results (array or SepgenError), run in one browser start up front."""
+    from .runfilter import run_webgl_batch
+
+    if not todo:
+        return {}
+    if progress:
+        progress(f"running the {len(todo)} GLSL ES 300 variants in WebGL2 (one browser start)")
+    outs = run_webgl_batch(filt, img, [v.options for v in todo], runners)
+    return {v.name: out for v, out in zip(todo, outs)}
 
 
 def _backend(variant: Variant) -> str:
