@@ -26,8 +26,10 @@ __all__ = ["load_program", "RUNNABLE_LANGS"]
 
 @functools.lru_cache(maxsize=256)
 def _hlsl_spirv(text: str, entry: str, stage: str, name: str) -> bytes:
-    """Memoised on the text: passes share a vertex shader and variants share files."""
-    return spirv.compile_hlsl(text, entry, stage, name)
+    """glslang's module, checked by spirv-val; memoised: passes share a vertex shader, variants share files."""
+    code = spirv.compile_hlsl(text, entry, stage, name)
+    spirv.validate(code, name)
+    return code
 
 
 def _shader(root: Path, manifest: Manifest, rel: str | None) -> Shader:
