@@ -58,10 +58,14 @@ class Runners:
         for b in sorted(backends):
             self.get(b)
 
-    def device(self, backend: str) -> str:
-        """What `backend` runs on, e.g. "Vulkan: llvmpipe (LLVM 15.0.6, 256 bits) (Vulkan 1.3.230)"."""
+    def name(self, backend: str) -> str:
+        """The device `backend` runs on, e.g. "llvmpipe (LLVM 15.0.6, 256 bits) (Vulkan 1.3.230)"."""
         r = self.get(backend)
-        return f"{BACKENDS[backend]}: {getattr(r, 'adapter_name', None) or r.renderer}"
+        return getattr(r, "adapter_name", None) or r.renderer
+
+    def device(self, backend: str) -> str:
+        """The runner and its device, e.g. "Vulkan: llvmpipe (LLVM 15.0.6, 256 bits) (Vulkan 1.3.230)"."""
+        return f"{BACKENDS[backend]}: {self.name(backend)}"
 
     def devices(self) -> list[str]:
         return [self.device(b) for b in BACKENDS if b in self._made]

@@ -78,7 +78,7 @@ class VariantResult:
     max_rel: float = math.nan
     tolerance: float = math.nan
     error: str | None = None  # emit/compile/run failure: the variant fails
-    renderer: str = ""  # the device it ran on ("Vulkan: llvmpipe …")
+    renderer: str = ""  # the device it ran on (the GL renderer, the Vulkan adapter, …)
     backend: str = ""  # the runner: "gl", "webgl", "vulkan", "webgpu" (sepgen.runfilter.BACKENDS)
 
     @property
@@ -166,7 +166,7 @@ def verify(
             progress(f"[{i + 1}/{len(todo)}] {variant.name}")
         backend = backends[variant.name]
         res = VariantResult(variant, tolerance=tolerance if tolerance is not None else tolerance_for(filt, variant.options, img, ref),
-                            renderer=runners.device(backend) if backend else "", backend=backend)
+                            renderer=runners.name(backend) if backend else "", backend=backend)
         try:
             if variant.name in batched:
                 out = batched[variant.name]
