@@ -283,3 +283,4 @@ def test_wheel_ships_the_templates(tmp_path):
     shipped = {f"sepgen/templates/{p.relative_to(ROOT / 'templates').as_posix()}"
                for p in (ROOT / "templates").rglob("*.j2")}
     assert shipped and shipped <= names
+    assert "sepgen/webgl_runner.js" in names  # the WebGL2 runner's page script
