@@ -5,7 +5,7 @@ wgpu re-writes every SPIR-V module through naga; this device hands the module's 
 runs. Optionally the Khronos validation layer (Debian `vulkan-validationlayers`) checks
 every call; its errors fail the run.
 
-    dev = VulkanDevice(validation=True)
+    dev = VulkanDevice()                        # the validation layer when it is installed
     dev.name                                    # "llvmpipe (LLVM 15.0.6, 256 bits) (Vulkan 1.3.230)"
     img = dev.image(w, h, "rgba32f"); buf = dev.buffer(nbytes); ...; dev.release()
 """
@@ -52,12 +52,16 @@ class Buffer:
 class VulkanDevice:
     """Instance, first graphics+compute queue, memory helpers and a list of what to destroy."""
 
-    def __init__(self, validation: bool = False) -> None:
+    def __init__(self, validation: bool | None = None) -> None:
+        """`validation`: True needs the Khronos layer, None uses it when installed, False never."""
         vk = self.vk = _vk()
         self.messages: list[str] = []
-        layers = [VALIDATION_LAYER] if validation else []
-        if validation and VALIDATION_LAYER not in [p.layerName for p in vk.vkEnumerateInstanceLayerProperties()]:
+        installed = VALIDATION_LAYER in [p.layerName for p in vk.vkEnumerateInstanceLayerProperties()]
+        if validation and not installed:
             raise SepgenError(f"{VALIDATION_LAYER} is not installed (Debian: vulkan-validationlayers)")
+        validation = installed if validation is None else validation
+        self.validation = validation
+        layers = [VALIDATION_LAYER] if validation else []
         app = vk.VkApplicationInfo(pApplicationName="sepgen", apiVersion=vk.VK_MAKE_VERSION(1, 0, 0))
         extensions = ["VK_EXT_debug_utils"] if validation else []
         try:

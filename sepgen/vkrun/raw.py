@@ -6,7 +6,7 @@ draw one fullscreen triangle into a render pass whose attachments are the pass's
 (loaded for additive blending, cleared otherwise); compute passes dispatch
 ceil(size / workgroup). All textures start at zero.
 
-    runner = VulkanRunner()            # SPIR-V straight to the driver
+    runner = VulkanRunner()            # SPIR-V straight to the driver, validation layer when installed
     out = runner.run(program, img)
 """
 
@@ -189,14 +189,15 @@ def check_interface(p: GpuPass, formats: dict[str, str]) -> None:
 
 
 class VulkanRunner:
-    """Runs all-SPIR-V programs on one raw Vulkan device (`validation`: the Khronos layer checks every call)."""
+    """Runs all-SPIR-V programs on one raw Vulkan device; the Khronos validation layer checks every
+    call when installed (`validation`: True requires it, False turns it off)."""
 
-    def __init__(self, validation: bool = False) -> None:
+    def __init__(self, validation: bool | None = None) -> None:
         self.device = VulkanDevice(validation)
 
     @property
     def adapter_name(self) -> str:
-        return self.device.name
+        return self.device.name + (", Khronos validation layer" if self.device.validation else "")
 
     def run(self, program: GpuProgram, img: np.ndarray) -> np.ndarray:
         arr = check_image(img)
