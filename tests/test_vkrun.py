@@ -176,3 +176,21 @@ def test_hlsl_fp16_compute_is_refused_on_vulkan_with_the_reason(vulkan_runner, t
     with pytest.raises(CheckFailed, match="storage image at set 0 binding 128 is rgba32f in SPIR-V, texture 'hand_t0' is rgba16f"):
         vulkan_runner.run(load_program(tmp_path), default_image())
     assert runfilter.backend_for({"lang": "hlsl", "stage": "compute", "precision": "fp16"}) == "gl"
+
+
+@pytest.mark.parametrize("lang", ["spirv", "wgsl"])
+def test_apply_without_a_vulkan_driver_is_one_line_exit_2(tmp_path, lang) -> None:
+    import os
+    import subprocess
+    import sys
+
+    from conftest import DISK, ROOT
+
+    np.save(tmp_path / "in.npy", np.zeros((8, 9, 3), dtype=np.float32))
+    env = {**os.environ, "VK_ICD_FILENAMES": str(tmp_path / "no-driver.json"), "PYTHONPATH": str(ROOT)}
+    r = subprocess.run([sys.executable, "-m", "sepgen", "apply", str(DISK), "-i", str(tmp_path / "in.npy"),
+                        "-o", str(tmp_path / "out.npy"), "--backend", "gpu", "--lang", lang],
+                       capture_output=True, text=True, env=env)
+    assert r.returncode == 2, r.stderr
+    assert r.stderr.count("\n") == 1 and "mesa-vulkan-drivers libvulkan1" in r.stderr
+    assert not (tmp_path / "out.npy").exists()
