@@ -13,7 +13,8 @@ uploaded as rgba32float; the output texture is read back as float32.
 SPIR-V: wgpu-native 0.32 cannot pass SPIR-V straight to the driver (its PASSTHROUGH_SHADERS
 feature is not exposed, and requesting it is silently dropped), so SPIR-V modules go
 through naga's SPIR-V front end, which validates them and writes SPIR-V again for the
-Vulkan driver. No GLSL is involved on that route.
+Vulkan driver. sepgen therefore runs SPIR-V on `raw.VulkanRunner` (the module untouched) and
+uses this runner for WGSL.
 """
 
 from __future__ import annotations
@@ -102,9 +103,6 @@ class WebGPURunner:
 
     def validate_wgsl(self, text: str, label: str) -> None:
         self.shader_module(Shader(text, "main", label))
-
-    def validate_spirv(self, data: bytes, label: str) -> None:
-        self.shader_module(Shader(data, "main", label))
 
     def run(self, program: GpuProgram, img: np.ndarray) -> np.ndarray:
         """Filter `img` (H×W or H×W×C) with `program`; the result has img's shape, float32."""
