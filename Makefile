@@ -1,12 +1,14 @@
 # Quick start: `make demo` (the main job) and `make test`. Both work on a fresh
 # Debian machine: they create .venv, install sepgen editable with its
-# dependencies and, when run as root, the system packages (Mesa EGL, glslang,
-# spirv-cross) that GPU verification and shader validation need.
+# dependencies and, when run as root, the system packages (Mesa EGL and Vulkan,
+# glslang, spirv-cross, spirv-tools, Chromium for WebGL2) that GPU verification
+# and shader validation need.
 
 PYTHON ?= python3
 VENV := .venv
 BIN := $(VENV)/bin
-SYSTEM_PACKAGES := libegl1 libegl-mesa0 libgl1-mesa-dri glslang-tools spirv-cross
+SYSTEM_PACKAGES := libegl1 libegl-mesa0 libgl1-mesa-dri glslang-tools spirv-cross spirv-tools \
+	mesa-vulkan-drivers libvulkan1 vulkan-validationlayers chromium
 STAMP := $(VENV)/.installed
 
 .PHONY: all demo test test-fast system venv golden bench clean

@@ -159,7 +159,7 @@ class FitSettings:
 
 
 EMIT_OPTIONS = _table(
-    Option("lang", str, "glsl", "shader language", choices=("glsl", "hlsl")),
+    Option("lang", str, "glsl", "shader language (spirv: Vulkan GLSL 450 sources and their .spv)", choices=("glsl", "hlsl", "wgsl", "spirv")),
     Option("glsl_version", str, "330", "GLSL version", choices=("330", "300es", "450")),
     Option("stage", str, "fragment", "fragment passes, or compute passes with a shared-memory tile", choices=("fragment", "compute")),
     Option("strategy", str, "mrt", "mrt: one horizontal pass feeds all components; per-component: two passes each, additive", choices=("mrt", "per-component")),

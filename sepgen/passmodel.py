@@ -82,6 +82,8 @@ class PassInput:
     filter: str = "nearest"  # "nearest" | "linear"
     sampler: str | None = None  # separate sampler object (linear passes)
     wrap: str = "clamp_to_edge"
+    set: int | None = None  # Vulkan descriptor set / WGSL @group (wgsl, spirv)
+    sampler_binding: int | None = None  # the sampler's binding in `set` (wgsl, spirv; linear passes)
     param: str = field(default="", metadata=SHADER_SIDE)  # function parameter name in the include
     fetches: tuple[Fetch, ...] = field(default=(), metadata=SHADER_SIDE)
 
@@ -90,7 +92,7 @@ class PassInput:
         return f"{self.param}_sampler" if self.sampler and self.param else None
 
     def to_dict(self) -> dict[str, Any]:
-        return _doc(self, ("texture", "uniform", "binding", "filter", "wrap"), ("sampler",))
+        return _doc(self, ("texture", "uniform", "binding", "filter", "wrap"), ("sampler", "set", "sampler_binding"))
 
 
 @dataclass(frozen=True)
@@ -103,6 +105,7 @@ class PassOutput:
     component: int | None = None
     binding: int | None = None  # compute passes: image unit / UAV register
     uniform: str | None = None  # compute passes: image uniform
+    set: int | None = None  # compute passes: Vulkan descriptor set / WGSL @group (wgsl, spirv)
     name: str = field(default="", metadata=SHADER_SIDE)  # fragment output variable
     param: str = field(default="", metadata=SHADER_SIDE)  # function parameter name in the include
 
@@ -113,7 +116,7 @@ class PassOutput:
 
     def to_dict(self, compute: bool) -> dict[str, Any]:
         always = ("texture", "location", "component", "format") + (("binding", "uniform") if compute else ())
-        return _doc(self, always)
+        return _doc(self, always, ("set",) if compute else ())
 
 
 @dataclass(frozen=True)
@@ -184,7 +187,7 @@ class ShaderFile:
     stage: str  # "vertex" | "fragment" | "compute"
     entry: str | None = None  # entry point; None for includes
     pass_index: int | None = None
-    kind: str = "standalone"  # "standalone" | "include"
+    kind: str = "standalone"  # "standalone" | "include" | "source" (the GLSL a .spv was compiled from)
 
     def to_dict(self) -> dict[str, Any]:
         return {"path": self.path, "lang": self.lang, "stage": self.stage, "entry": self.entry,
@@ -302,6 +305,9 @@ def _check_pass(spec: dict[str, Any], where: str, textures: set[str]) -> None:
     if not all(isinstance(io, dict) and isinstance(io.get("binding", io.get("location")), int) for io in spec["outputs"]):
         raise SepgenError(f"{where}: every output needs an integer 'location' or 'binding'")
     for io in spec["inputs"] + spec["outputs"]:
+        for key in ("set", "sampler_binding"):
+            if key in io and not (isinstance(io[key], int) and not isinstance(io[key], bool) and io[key] >= 0):
+                raise SepgenError(f"{where}: {key!r} must be a non-negative integer, got {io[key]!r}")
         if io.get("texture") not in textures:
             raise SepgenError(f"{where} uses unknown texture {io.get('texture')!r}")
     blends = ("none", "accumulate") if "compute" in spec else ("none", "additive")
@@ -319,9 +325,10 @@ def _check_pass(spec: dict[str, Any], where: str, textures: set[str]) -> None:
 def _parse_pass(spec: dict[str, Any], where: str, textures: set[str]) -> Pass:
     _check_pass(spec, where, textures)
     inputs = tuple(PassInput(i["texture"], i.get("uniform", ""), i["binding"], i.get("filter", "nearest"),
-                             i.get("sampler"), i.get("wrap", "clamp_to_edge")) for i in spec["inputs"])
+                             i.get("sampler"), i.get("wrap", "clamp_to_edge"), i.get("set"), i.get("sampler_binding"))
+                   for i in spec["inputs"])
     outputs = tuple(PassOutput(o["texture"], o.get("location", o.get("binding")), o.get("format") or "rgba32f",
-                               o.get("component"), o.get("binding"), o.get("uniform")) for o in spec["outputs"])
+                               o.get("component"), o.get("binding"), o.get("uniform"), o.get("set")) for o in spec["outputs"])
     wg = spec.get("workgroup_size")
     return Pass(spec.get("index", 0), spec.get("name", ""), spec.get("direction", ""), tuple(spec.get("components", ())),
                 inputs, outputs, spec.get("blend", "none"), spec.get("fetches_per_pixel", 0), spec.get("vertex"),

@@ -1,8 +1,9 @@
-"""Prove the emitted shaders: emit every variant, run it on the GL driver, compare with NumPy.
+"""Prove the emitted shaders: emit every variant, run it on its driver, compare with NumPy.
 
 Each variant (language × stage × strategy × sampling × precision) is emitted into a
-temporary folder and run on the GL driver by `sepgen.runfilter.run_filter` on an
-image and compared with `sepgen.reference.apply_filter` (float64).
+temporary folder and run by `sepgen.runfilter.run_filter` on the driver its language
+targets (OpenGL, WebGL2, Vulkan or WebGPU: `runfilter.backend_for`) on an image and
+compared with `sepgen.reference.apply_filter` (float64).
 
 Errors are relative to the reference's largest magnitude: rel = max|gpu − ref| / max|ref|.
 Tolerances follow from the formats (u = unit roundoff):
@@ -36,6 +37,7 @@ from .options import EMIT_OPTIONS, EmitOptions
 if TYPE_CHECKING:  # pragma: no cover
     from .filterfile import SeparableFilter
     from .glrun import GLRunner
+    from .runfilter import Runners
 
 LANGS = EMIT_OPTIONS["lang"].choices
 FP32_U = 2.0**-24
@@ -76,7 +78,8 @@ class VariantResult:
     max_rel: float = math.nan
     tolerance: float = math.nan
     error: str | None = None  # emit/compile/run failure: the variant fails
-    renderer: str = ""  # the GL renderer it ran on
+    renderer: str = ""  # the device it ran on (the GL renderer, the Vulkan adapter, …)
+    backend: str = ""  # the runner: "gl", "webgl", "vulkan", "webgpu" (sepgen.runfilter.BACKENDS)
 
     @property
     def ok(self) -> bool:
@@ -132,40 +135,45 @@ def verify(
     langs: Iterable[str] = ("glsl",),
     image: np.ndarray | None = None,
     tolerance: float | None = None,
-    runner: "GLRunner | None" = None,
+    runner: "GLRunner | Runners | None" = None,
     progress: Callable[[str], None] | None = None,
     only: Iterable[Variant] | None = None,
 ) -> list[VariantResult]:
-    """Run every variant of `filt` on the GL driver; one result per variant, in order.
+    """Run every variant of `filt` on its runner (`runfilter.backend_for`); one result per variant, in order.
 
     `tolerance` overrides the derived per-variant tolerance (relative to max|ref|).
     `progress` gets one line per variant ("[3/44] glsl330 fragment mrt fp16 point").
     A variant that fails to emit, compile or run is a failed result, not an exception;
-    a missing GL context or tool for the whole run raises SepgenError.
+    a missing driver or tool for the whole run raises SepgenError. The GLSL ES 300 variants
+    run first, together, in one browser start.
     """
-    from .glrun import GLRunner
-    from .runfilter import run_filter
+    from .runfilter import Runners, run_filter
 
     if tolerance is not None and not (math.isfinite(tolerance) and tolerance > 0):
         raise SepgenError(f"tolerance must be a positive number, got {tolerance!r}")
     img = default_image() if image is None else check_image(image)
     ref = reference.apply_filter(img, filt)
     peak = float(np.max(np.abs(ref))) or 1.0
-    runner = runner or GLRunner()
+    runners = runner if isinstance(runner, Runners) else Runners(runner)
     todo = list(only) if only is not None else variants(langs)
-    if any(v.options["lang"] == "hlsl" for v in todo):
-        from .crosscompile import require_tool
-
-        require_tool("glslangValidator")
-        require_tool("spirv-cross")
+    _require_tools(todo)
+    backends = {v.name: _backend(v) for v in todo}
+    runners.require({b for b in backends.values() if b})  # a missing driver stops the run: exit 2
+    batched = _webgl_batch(filt, img, [v for v in todo if backends[v.name] == "webgl"], runners, progress)
     results = []
     for i, variant in enumerate(todo):
         if progress:
             progress(f"[{i + 1}/{len(todo)}] {variant.name}")
+        backend = backends[variant.name]
         res = VariantResult(variant, tolerance=tolerance if tolerance is not None else tolerance_for(filt, variant.options, img, ref),
-                            renderer=runner.renderer)
+                            renderer=runners.name(backend) if backend else "", backend=backend)
         try:
-            out, _ = run_filter(filt, img, variant.emit_options, runner)
+            if variant.name in batched:
+                out = batched[variant.name]
+                if isinstance(out, SepgenError):
+                    raise out
+            else:
+                out, _ = run_filter(filt, img, variant.emit_options, runners)
             diff = np.abs(out.astype(np.float64) - ref)
             res.max_abs = float(np.nan_to_num(diff, nan=np.inf).max())
             res.max_rel = res.max_abs / peak
@@ -175,13 +183,51 @@ def verify(
     return results
 
 
+def _webgl_batch(filt: "SeparableFilter", img: np.ndarray, todo: list[Variant], runners: "Runners",
+                 progress: Callable[[str], None] | None) -> dict[str, Any]:
+    """The WebGL2 variants' results (array or SepgenError), run in one browser start up front."""
+    from .runfilter import run_webgl_batch
+
+    if not todo:
+        return {}
+    if progress:
+        progress(f"running the {len(todo)} GLSL ES 300 variants in WebGL2 (one browser start)")
+    outs = run_webgl_batch(filt, img, [v.options for v in todo], runners)
+    return {v.name: out for v, out in zip(todo, outs)}
+
+
+def _backend(variant: Variant) -> str:
+    """The variant's runner, or "" when the emitter refuses its options (the variant then fails)."""
+    from .runfilter import backend_for
+
+    try:
+        return backend_for(variant.options)
+    except SepgenError:
+        return ""
+
+
+def _require_tools(todo: list[Variant]) -> None:
+    """glslang (and spirv-cross, spirv-val) for the variants that compile through them."""
+    from .crosscompile import require_tool
+    from .spirv import require_tool as require_spirv_tool
+
+    langs = {v.options["lang"] for v in todo}
+    if langs & {"hlsl", "spirv"}:
+        require_tool("glslangValidator")
+    if "hlsl" in langs:
+        require_tool("spirv-cross")  # HLSL_ON_GL variants
+    if "spirv" in langs:
+        require_spirv_tool("spirv-val")
+
+
 def format_table(results: list[VariantResult]) -> str:
-    """The verification table: one line per variant."""
+    """The verification table: one line per variant, with the runner it ran on."""
     width = max([len("variant")] + [len(r.name) for r in results])
-    lines = [f"{'variant':<{width}}  {'max abs':>9}  {'max rel':>9}  {'tolerance':>9}  result"]
+    lines = [f"{'variant':<{width}}  {'runner':<6}  {'max abs':>9}  {'max rel':>9}  {'tolerance':>9}  result"]
     for r in results:
+        head = f"{r.name:<{width}}  {r.backend or '-':<6}"
         if r.error is not None:
-            lines.append(f"{r.name:<{width}}  {'-':>9}  {'-':>9}  {r.tolerance:9.2e}  FAIL: {r.error}")
+            lines.append(f"{head}  {'-':>9}  {'-':>9}  {r.tolerance:9.2e}  FAIL: {r.error}")
         else:
-            lines.append(f"{r.name:<{width}}  {r.max_abs:9.2e}  {r.max_rel:9.2e}  {r.tolerance:9.2e}  {'ok' if r.ok else 'FAIL'}")
+            lines.append(f"{head}  {r.max_abs:9.2e}  {r.max_rel:9.2e}  {r.tolerance:9.2e}  {'ok' if r.ok else 'FAIL'}")
     return "\n".join(lines)

@@ -4,8 +4,10 @@ One CI rule for everything a test needs from the machine (a GL context, glslangV
 spirv-cross): without it the test is skipped — unless the environment has CI=true, where
 the missing piece fails the run instead of silently skipping (`unavailable`).
 
-The `gpu` marker: tests that run shaders on an OpenGL driver (Mesa llvmpipe via EGL when
-there is no GPU). They get the one GL context of the session, `gl_context`.
+The `gpu` marker: tests that run shaders on a driver: OpenGL (Mesa llvmpipe via EGL when
+there is no GPU; the one GL context of the session, `gl_context`), Vulkan (`vulkan_runner`:
+raw SPIR-V, `webgpu_runner`: WGSL; lavapipe without a GPU) or WebGL2 (`webgl_runner`:
+headless Chromium on SwiftShader). Each follows the CI rule above.
 
 Filter factories (`random_filter`, `sparse_filter`, `hand_filter`, `disk_filter`) are plain functions so
 that test modules can build filters at import time: `from conftest import sparse_filter`.
@@ -123,3 +125,38 @@ def glslang():
     if path is None:
         unavailable("glslangValidator is not installed (apt-get install glslang-tools)")
     return path
+
+
+def _runner(factory):
+    from sepgen.errors import SepgenError
+
+    try:
+        return factory()
+    except SepgenError as exc:
+        unavailable(str(exc))
+
+
+@pytest.fixture(scope="session")
+def vulkan_runner():
+    """Raw Vulkan (SPIR-V untouched); with CI=true the Khronos validation layer is required."""
+    from sepgen.vkrun import VulkanRunner
+
+    runner = _runner(lambda: VulkanRunner(validation=True if _ci() else None))
+    yield runner
+    runner.device.close()
+
+
+@pytest.fixture(scope="session")
+def webgpu_runner():
+    """wgpu-py on a Vulkan (Metal, D3D12) adapter: runs and validates WGSL."""
+    from sepgen.vkrun import WebGPURunner
+
+    return _runner(WebGPURunner)
+
+
+@pytest.fixture(scope="session")
+def webgl_runner():
+    """Headless Chromium's WebGL2 (GLSL ES 300)."""
+    from sepgen.webglrun import WebGLRunner
+
+    return _runner(WebGLRunner)

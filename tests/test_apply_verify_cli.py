@@ -80,15 +80,20 @@ def test_apply_bad_inputs(tmp_path, capsys, filter_file) -> None:
     assert not (tmp_path / "o.npy").exists()
 
 
+RUNNER_FIXTURE = {"glsl": "gl_context", "hlsl": "vulkan_runner", "spirv": "vulkan_runner", "wgsl": "webgpu_runner"}
+
+
 @pytest.mark.gpu
-@pytest.mark.parametrize("lang, shape", [("glsl", (19, 23)), ("hlsl", (19, 23, 3))])
-def test_apply_gpu_matches_numpy(tmp_path, capsys, filter_file, cross_tools, lang, shape) -> None:
+@pytest.mark.parametrize("lang, shape", [("glsl", (19, 23)), ("hlsl", (19, 23, 3)), ("wgsl", (19, 23, 4)), ("spirv", (19, 23, 2))])
+def test_apply_gpu_matches_numpy(request, tmp_path, capsys, filter_file, cross_tools, lang, shape) -> None:
+    request.getfixturevalue(RUNNER_FIXTURE[lang])  # the CI rule for the driver this language runs on
     path, filt = filter_file
     img = np.random.default_rng(3).random(shape).astype(np.float32)
     np.save(tmp_path / "in.npy", img)
     code, out, _ = run(capsys, "apply", path, "-i", tmp_path / "in.npy", "-o", tmp_path / "gpu.npy",
                        "--backend", "gpu", "--lang", lang, "--linear-sampling")
-    assert code == 0 and f"{lang.upper()} shaders on" in out
+    backend = {"glsl": "OpenGL", "hlsl": "Vulkan", "spirv": "Vulkan", "wgsl": "WebGPU"}[lang]
+    assert code == 0 and f"{lang.upper()} shaders on {backend}: " in out
     got = np.load(tmp_path / "gpu.npy")
     want = reference.apply_filter(img, filt)
     assert got.shape == shape
@@ -96,19 +101,23 @@ def test_apply_gpu_matches_numpy(tmp_path, capsys, filter_file, cross_tools, lan
 
 
 @pytest.mark.gpu
-def test_verify_passes_and_prints_table(tmp_path, capsys, filter_file, cross_tools) -> None:
+def test_verify_passes_and_prints_table(tmp_path, capsys, filter_file, cross_tools, vulkan_runner, webgpu_runner,
+                                        webgl_runner) -> None:
     path, _ = filter_file
     code, out, err = run(capsys, "verify", path, "--lang", "all")
     assert code == 0, out + err
-    assert "renderer:" in out
-    rows = [line for line in out.splitlines() if line.startswith(("glsl", "hlsl"))]
-    assert len(rows) >= 40 and all(line.endswith("ok") for line in rows)
-    assert any(line.startswith("hlsl") for line in rows)
+    for backend in ("OpenGL", "WebGL2", "Vulkan", "WebGPU"):  # the table names what each runner ran on
+        assert f"runner {backend}: " in out
+    rows = [line for line in out.splitlines() if line.startswith(("glsl", "hlsl", "wgsl", "spirv"))]
+    assert len(rows) == 68 and all(line.endswith("ok") for line in rows)
+    runner_of = {line.split()[0] + " " + line.split()[1]: line.split()[5] for line in rows}
+    assert runner_of["glsl300es fragment"] == "webgl" and runner_of["wgsl compute"] == "webgpu"
+    assert runner_of["spirv fragment"] == "vulkan" and runner_of["hlsl fragment"] == "vulkan"
     assert f"[{len(rows)}/{len(rows)}]" in err  # progress on stderr
 
 
 @pytest.mark.gpu
-def test_verify_fails_with_exit_1_when_out_of_tolerance(tmp_path, capsys, filter_file) -> None:
+def test_verify_fails_with_exit_1_when_out_of_tolerance(tmp_path, capsys, filter_file, webgl_runner) -> None:
     path, _ = filter_file
     img = np.random.default_rng(4).random((9, 11)).astype(np.float32)
     np.save(tmp_path / "img.npy", img)

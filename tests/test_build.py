@@ -295,6 +295,18 @@ def test_first_build_fits_and_emits_every_filter(tmp_path: Path, fit_calls: list
     assert any("bokeh" in m and "fitted" in m for m in messages)
 
 
+def test_spirv_and_wgsl_outputs_build_and_check_up_to_date(tmp_path: Path, fit_calls: list[str]) -> None:
+    cfg = write_project(tmp_path, CONFIG.replace('lang = ["glsl", "hlsl"]', 'lang = ["spirv", "wgsl"]'))
+    build(cfg)
+    spv = sorted((tmp_path / "out" / "bokeh" / "spirv").glob("*.spv"))
+    assert spv and all(p.read_bytes()[:4] == b"\x03\x02\x23\x07" for p in spv)  # SPIR-V magic, little-endian
+    assert (tmp_path / "out" / "bokeh" / "wgsl" / "bokeh.wgsl").is_file()
+    build(cfg, check=True)  # binary modules compare equal on --check (stale raises CheckFailed)
+    spv[0].write_bytes(spv[0].read_bytes()[:-4])
+    with pytest.raises(CheckFailed, match="differs"):
+        build(cfg, check=True)
+
+
 def test_noop_rebuild_fits_nothing_and_keeps_mtimes(built: Path, fit_calls: list[str]) -> None:
     before = snapshot(built)
     messages: list[str] = []

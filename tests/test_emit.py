@@ -115,7 +115,7 @@ def test_manifest_follows_the_contract():
         assert man["options"] == opts
         assert sorted(f["path"] for f in man["files"]) == sorted(p for p in files if p != "manifest.json")
         for f in man["files"]:
-            assert f["kind"] in ("standalone", "include") and f["stage"] in ("vertex", "fragment", "compute")
+            assert f["kind"] in ("standalone", "include", "source") and f["stage"] in ("vertex", "fragment", "compute")
         assert set(man["textures"]) == {"source", "output"} | {f"disk50_t{k}" for k in range(4)}
         for p in man["passes"]:
             shaders = [p["compute"]] if opts["stage"] == "compute" else [p["vertex"], p["fragment"]]
@@ -283,3 +283,4 @@ def test_wheel_ships_the_templates(tmp_path):
     shipped = {f"sepgen/templates/{p.relative_to(ROOT / 'templates').as_posix()}"
                for p in (ROOT / "templates").rglob("*.j2")}
     assert shipped and shipped <= names
+    assert "sepgen/webgl_runner.js" in names  # the WebGL2 runner's page script

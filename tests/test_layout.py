@@ -71,9 +71,9 @@ def test_verify_on_the_gl_driver_leaves_jax_out(gl_context):
 LAYERS = [
     ("_version", "errors"),
     ("atomic", "identifiers", "jsonfmt", "options"),
-    ("kernels", "metrics", "images", "reference", "crosscompile"),
+    ("kernels", "metrics", "images", "reference", "crosscompile", "spirv", "browser"),
     ("filterfile", "passmodel"),  # the contracts: filter file (fit → emit), manifest (emit → run)
-    ("fitting", "emit", "glrun"),
+    ("fitting", "emit", "glrun", "vkrun", "webglrun"),
     ("sepgen",),  # the package's __init__: the public façade (fit, sweep, kernels, SeparableFilter)
     ("runfilter",),
     ("verify",),

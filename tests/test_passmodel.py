@@ -47,6 +47,8 @@ def _folder(tmp_path, change):
     (lambda d: d["passes"][0]["outputs"][0].update(location=3), "are not 0..n-1"),
     (lambda d: d["passes"][0]["inputs"][0].update(texture="nope"), "unknown texture 'nope'"),
     (lambda d: d["passes"][0]["inputs"][0].pop("binding"), "integer 'binding'"),
+    (lambda d: d["passes"][0]["inputs"][0].update(set=-1), "'set' must be a non-negative integer, got -1"),
+    (lambda d: d["passes"][1]["inputs"][0].update(sampler_binding="64"), "'sampler_binding' must be a non-negative integer"),
     (lambda d: d["passes"][0].pop("fragment"), "needs 'vertex' and 'fragment'"),
     (lambda d: d["passes"][0].update(compute="x.comp.glsl", workgroup_size=[0, 1]), "positive 'workgroup_size'"),
 ])

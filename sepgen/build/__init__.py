@@ -101,7 +101,7 @@ def build(
     return result
 
 
-def _write_outputs(cfg: BuildConfig, plans: list[_Plan], per_filter: dict[str, dict[str, str]],
+def _write_outputs(cfg: BuildConfig, plans: list[_Plan], per_filter: dict[str, dict[str, str | bytes]],
                    result: BuildResult, say: Progress) -> None:
     """Write every filter's files whose bytes changed; record what was written and what was up to date."""
     for plan in plans:
@@ -186,13 +186,13 @@ def _fit_progress(name: str, say: Progress) -> Callable[[str, int, int, float], 
     return report
 
 
-def _render(cfg: BuildConfig, plan: _Plan) -> dict[str, str]:
+def _render(cfg: BuildConfig, plan: _Plan) -> dict[str, str | bytes]:
     """Every file of one filter, keyed by its path relative to the output folder (POSIX)."""
     from .. import emit  # NumPy + Jinja only
 
     assert plan.filter is not None
     command = f"sepgen build {cfg.path.name}"  # relative: the output must not depend on the machine
-    files: dict[str, str] = {}
+    files: dict[str, str | bytes] = {}
     for lang in plan.config.langs:
         try:
             rendered = emit.render(plan.filter, plan.config.emit_options(lang), templates_dir=cfg.templates_dir, command=command)
@@ -203,7 +203,7 @@ def _render(cfg: BuildConfig, plan: _Plan) -> dict[str, str]:
     return files
 
 
-def _build_manifest(cfg: BuildConfig, plans: list[_Plan], per_filter: dict[str, dict[str, str]]) -> str:
+def _build_manifest(cfg: BuildConfig, plans: list[_Plan], per_filter: dict[str, dict[str, str | bytes]]) -> str:
     doc: dict[str, Any] = {
         "format": BUILD_FORMAT,
         "sepgen": __version__,
@@ -238,7 +238,7 @@ def _previous_outputs(out_dir: Path) -> set[str]:
 
 def _check(cfg: BuildConfig, plans: list[_Plan], result: BuildResult, say: Progress) -> BuildResult:
     """Compare what a build would write with what is on disk; write nothing."""
-    produced: dict[str, dict[str, str]] = {}
+    produced: dict[str, dict[str, str | bytes]] = {}
     for plan in plans:
         name = plan.config.name
         reasons: list[str] = []
@@ -250,7 +250,7 @@ def _check(cfg: BuildConfig, plans: list[_Plan], result: BuildResult, say: Progr
             for rel, text in files.items():
                 path = cfg.out_dir / rel
                 try:
-                    same = path.read_bytes() == text.encode("utf-8")
+                    same = path.read_bytes() == (text if isinstance(text, bytes) else text.encode("utf-8"))
                 except OSError:
                     reasons.append(f"{rel} is missing")
                     continue

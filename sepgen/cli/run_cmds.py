@@ -21,7 +21,7 @@ def _explicit(ctx: click.Context, name: str) -> bool:
 @click.option("-i", "--input", "input_path", required=True, metavar="IMG", help="PNG/JPG or .npy (float32 H×W or H×W×C).")
 @click.option("-o", "--output", "output_path", required=True, metavar="OUT", help=".npy (float32, same shape) or .png (8-bit, clipped).")
 @click.option("--backend", type=click.Choice(["numpy", "gpu"]), default="numpy", show_default=True,
-              help="numpy: the reference convolution; gpu: emit the shaders and run them with OpenGL.")
+              help="numpy: the reference convolution; gpu: emit the shaders and run them (GLSL on OpenGL, HLSL and SPIR-V on Vulkan, WGSL on WebGPU).")
 @click.option("--lang", type=click.Choice(EMIT_OPTIONS["lang"].choices), default=EMIT_OPTIONS["lang"].default,
               show_default=True, help="Shader language to run (--backend gpu).")
 @click.option("--linear-sampling", is_flag=True, help="Run the bilinear-fetch variant (--backend gpu).")
@@ -60,27 +60,27 @@ def apply(ctx: click.Context, filter_file: str, input_path: str, output_path: st
 
 @click.command("verify")
 @click.argument("filter_file", metavar="FILTER.json")
-@click.option("--lang", type=click.Choice(["glsl", "hlsl", "all"]), default="all", show_default=True,
-              help="Which languages' variants to run (HLSL needs glslangValidator and spirv-cross).")
+@click.option("--lang", type=click.Choice([*EMIT_OPTIONS["lang"].choices, "all"]), default="all", show_default=True,
+              help="Which languages' variants to run (GLSL on OpenGL, GLSL ES 300 in WebGL2, HLSL and SPIR-V on Vulkan, WGSL on WebGPU).")
 @click.option("--image", "image_path", default=None, metavar="IMG",
               help="Test image (PNG/JPG/.npy); default: a built-in 131x77 RGBA noise image with highlights.")
 @click.option("--tolerance", type=float, default=None, metavar="T",
               help="Maximum relative error (of max|reference|) for every variant; default: derived per variant from its formats.")
 @click.option("-q", "--quiet", is_flag=True, help="No progress on stderr.")
 def verify(filter_file: str, lang: str, image_path: str | None, tolerance: float | None, quiet: bool) -> None:
-    """Run every emitted variant of FILTER.json on the GL driver and compare with NumPy.
+    """Run every emitted variant of FILTER.json on its driver and compare with NumPy.
 
     Exit 0 when every variant is within tolerance, 1 otherwise.
     """
     from .. import images
     from .. import verify as verifying
     from ..filterfile import SeparableFilter
-    from ..glrun import GLRunner
+    from ..runfilter import Runners
 
     filt = SeparableFilter.load(filter_file)
     img = images.load_image(image_path) if image_path else None
-    langs = ("glsl", "hlsl") if lang == "all" else (lang,)
-    runner = GLRunner()
+    langs = EMIT_OPTIONS["lang"].choices if lang == "all" else (lang,)
+    runner = Runners()
 
     def progress(message: str) -> None:
         click.echo(f"sepgen verify: {message}", err=True)
@@ -89,7 +89,8 @@ def verify(filter_file: str, lang: str, image_path: str | None, tolerance: float
                                progress=None if quiet else progress)
     shown = img if img is not None else verifying.default_image()
     shape = "x".join(str(n) for n in (shown.shape[1], shown.shape[0]) + shown.shape[2:])
-    click.echo(f"renderer: {runner.renderer}")
+    for device in runner.devices():
+        click.echo(f"runner {device}")
     click.echo(f"filter: {filt.name} ({filt.shape[0]}x{filt.shape[1]}, rank {filt.rank}, origin {list(filt.origin)}); "
                f"image {image_path or 'built-in'} {shape}")
     click.echo(verifying.format_table(results))

@@ -22,7 +22,7 @@ from ..filterfile import SeparableFilter
 from ..options import EMIT_OPTIONS
 from ..options import EmitOptions
 from ..passmodel import MANIFEST
-from . import glsl, hlsl, manifest, taps  # noqa: F401  (importing a language registers its generator)
+from . import glsl, hlsl, manifest, spirv, taps, wgsl  # noqa: F401  (importing a language registers its generator)
 from .context import coefficient_arrays, environment, header_lines, one_line, quality_for_header
 from .generator import GENERATORS, Generator, get as get_generator, register
 from .planner import build_passes
@@ -78,8 +78,8 @@ def fetch_counts(filt: SeparableFilter, linear_sampling: bool = False, strategy:
 
 
 def render(filt: SeparableFilter, options: "dict[str, Any] | EmitOptions | None" = None, templates_dir: str | os.PathLike | None = None,
-           command: str | None = None) -> dict[str, str]:
-    """Every output file: relative path -> text, `manifest.json` included."""
+           command: str | None = None) -> dict[str, str | bytes]:
+    """Every output file: relative path -> text (bytes for binary modules: `.spv`), `manifest.json` included."""
     if not isinstance(filt, SeparableFilter):
         raise SepgenError(f"render() needs a SeparableFilter, got {type(filt).__name__}")
     opts = EmitOptions.from_dict(options)
@@ -109,7 +109,7 @@ def render(filt: SeparableFilter, options: "dict[str, Any] | EmitOptions | None"
     return files
 
 
-def write(files: dict[str, str], out_dir: str | os.PathLike) -> list[str]:
+def write(files: dict[str, str | bytes], out_dir: str | os.PathLike) -> list[str]:
     """Write `files` under `out_dir` atomically; returns the paths that changed (others keep their mtime)."""
     root = Path(out_dir)
     changed = []

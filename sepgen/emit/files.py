@@ -10,7 +10,7 @@ from ..passmodel import ShaderFile
 @dataclass(frozen=True)
 class EmittedFile:
     file: ShaderFile
-    text: str
+    text: str | bytes  # bytes for binary modules (.spv)
 
     @property
     def path(self) -> str:

@@ -28,11 +28,16 @@ __all__ = ["Generator", "Output", "register", "get", "GENERATORS"]
 
 @dataclass(frozen=True)
 class Output:
-    """One file to render: its manifest entry, its template and the pass it implements."""
+    """One file to write: its manifest entry, its template and the pass it implements.
+
+    A file built from another output instead of a template (a `.spv` compiled from its
+    GLSL source) has `source` (that output's path) and no template; `Generator.build` makes it.
+    """
 
     file: ShaderFile
     template: str
     pass_: Pass | None = None
+    source: str | None = None
 
 
 class Generator:
@@ -84,6 +89,10 @@ class Generator:
     def _file(self, path: str, stage: str, pass_index: int | None) -> ShaderFile:
         return ShaderFile(path, self.name, stage, self.entry[stage], pass_index, "standalone")
 
+    def bind(self, p: Pass) -> Pass:
+        """The pass with this language's resource numbers (default: the planner's units and registers)."""
+        return p
+
     def check(self, passes: list[Pass]) -> None:
         """Refuse a plan this language cannot express (internal errors)."""
 
@@ -93,12 +102,19 @@ class Generator:
         and for a pass file `P` (the Pass) and `tile` (its compute tile)."""
         self.check(passes)
         target = self.target()
-        files = []
+        files: dict[str, EmittedFile] = {}
         for o in self.outputs(filter_name, passes):
+            if o.source is not None:
+                files[o.file.path] = EmittedFile(o.file, self.build(o, files[o.source]))
+                continue
             extra = {} if o.pass_ is None else {"P": o.pass_, "tile": tile_for(o.pass_)}
             ctx = dict(common, target=target, path=o.file.path, **extra)
-            files.append(EmittedFile(o.file, render_template(env, o.template, ctx)))
-        return files
+            files[o.file.path] = EmittedFile(o.file, render_template(env, o.template, ctx))
+        return list(files.values())
+
+    def build(self, output: Output, source: EmittedFile) -> str | bytes:
+        """The contents of an output made from another (listed before it in `outputs`)."""
+        raise SepgenError(f"internal error: {self.name} does not build {output.file.path} from {source.path}")
 
 
 GENERATORS: dict[str, type[Generator]] = {}

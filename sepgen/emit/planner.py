@@ -97,8 +97,8 @@ def build_passes(filter_name: str, plan: list[PassPlan], gen: "Generator") -> li
         if options.compute:
             tile = tile_for(draft)
             size = (tile.along, tile.across, 1) if draft.horizontal else (tile.across, tile.along, 1)
-            passes.append(dataclasses.replace(draft, compute=path, workgroup_size=size))
+            passes.append(gen.bind(dataclasses.replace(draft, compute=path, workgroup_size=size)))
         else:
-            passes.append(dataclasses.replace(draft, vertex=vertex, fragment=path))
+            passes.append(gen.bind(dataclasses.replace(draft, vertex=vertex, fragment=path)))
     return passes
 

@@ -1,0 +1,26 @@
+"""The descriptor-set layout WGSL and SPIR-V passes share (docs/targets.md), as resource fields.
+
+Set (WGSL @group) 0: sampled texture k at binding k, its sampler (linear passes) at
+SAMPLER_BASE + k, a compute pass's storage texture k at STORAGE_BASE + k. A rank is at most
+64, so the ranges never meet; HLSL's t/s/u registers map to the same numbers through
+glslang's binding shifts (sepgen.spirv).
+"""
+
+from __future__ import annotations
+
+import dataclasses
+
+from ..passmodel import Pass
+from ..spirv import SAMPLER_BASE, STORAGE_BASE
+
+__all__ = ["vulkan_bindings", "SAMPLER_BASE", "STORAGE_BASE"]
+
+
+def vulkan_bindings(p: Pass) -> Pass:
+    """`p` with set 0 and the shared binding numbers on every input and compute output."""
+    inputs = tuple(dataclasses.replace(i, set=0, sampler_binding=SAMPLER_BASE + i.binding if i.sampler else None)
+                   for i in p.inputs)
+    if not p.is_compute:
+        return dataclasses.replace(p, inputs=inputs)
+    outputs = tuple(dataclasses.replace(o, set=0, binding=STORAGE_BASE + o.location) for o in p.outputs)
+    return dataclasses.replace(p, inputs=inputs, outputs=outputs)

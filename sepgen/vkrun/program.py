@@ -1,0 +1,61 @@
+"""What the Vulkan runners execute: textures by name and passes with (group, binding) resources.
+
+A `GpuProgram` is the runner-side view of an emitted folder (see `folder.load_program`):
+shader code already loaded (WGSL text or SPIR-V bytes), every resource at its final
+(set/group, binding). Both runners (`webgpu`, `raw`) take the same program.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+import numpy as np
+
+WGPU_FORMATS = {"rgba32f": "rgba32float", "rgba16f": "rgba16float"}
+READ_DTYPES = {"rgba32f": np.float32, "rgba16f": np.float16}
+BYTES_PER_TEXEL = {"rgba32f": 16, "rgba16f": 8}
+
+__all__ = ["Shader", "Binding", "GpuPass", "GpuProgram", "WGPU_FORMATS", "READ_DTYPES", "BYTES_PER_TEXEL"]
+
+
+@dataclass(frozen=True)
+class Shader:
+    """One shader module and the entry point to run: WGSL text or SPIR-V bytes."""
+
+    code: str | bytes
+    entry: str
+    label: str  # the file it came from, for messages
+
+
+@dataclass(frozen=True)
+class Binding:
+    """One resource of a pass at (group, binding): a sampled texture, a sampler or a storage texture."""
+
+    group: int
+    binding: int
+    kind: str  # "texture" | "sampler" | "storage"
+    texture: str | None = None  # texture and storage entries
+    filter: str = "nearest"  # texture and sampler: "nearest" | "linear"
+    access: str = "write"  # storage: "write" | "read_write"
+
+
+@dataclass(frozen=True)
+class GpuPass:
+    name: str
+    bindings: tuple[Binding, ...]
+    compute: Shader | None = None
+    vertex: Shader | None = None
+    fragment: Shader | None = None
+    targets: tuple[str, ...] = ()  # fragment: the texture at each colour location
+    blend: str = "none"  # "none" | "additive" (fragment) | "accumulate" (compute, done by the shader)
+    workgroup: tuple[int, int] = (1, 1)
+
+
+@dataclass(frozen=True)
+class GpuProgram:
+    """Everything to run: texture formats by name (source and output included) and the passes."""
+
+    textures: dict[str, str]
+    source: str
+    output: str
+    passes: tuple[GpuPass, ...] = field(default_factory=tuple)

@@ -1,0 +1,196 @@
+"""The Vulkan runners: wgpu (WGSL, naga) and raw Vulkan (SPIR-V untouched), on hand-written shaders
+and on emitted HLSL compiled to its own SPIR-V.
+
+Marked `gpu`: skipped without a Vulkan adapter, failed instead with CI=true.
+"""
+
+from __future__ import annotations
+
+import tempfile
+
+import numpy as np
+import pytest
+
+from conftest import disk_filter, hand_filter, random_filter, sparse_filter
+from sepgen import SeparableFilter, emit, reference, runfilter, spirv
+from sepgen.errors import CheckFailed, SepgenError
+from sepgen.vkrun.reflect import reflect
+from sepgen.verify import default_image, tolerance_for
+from sepgen.runfilter import Runners, run_filter
+from sepgen.vkrun import Binding, GpuPass, GpuProgram, Shader, load_program
+
+gpu = pytest.mark.gpu
+
+SHIFT_X = """
+@group(0) @binding(0) var src: texture_2d<f32>;
+@group(0) @binding(128) var dst: texture_storage_2d<rgba32float, write>;
+@compute @workgroup_size(8, 8, 1)
+fn main(@builtin(global_invocation_id) id: vec3<u32>) {
+    let last = vec2<i32>(textureDimensions(src)) - 1;
+    let p = vec2<i32>(id.xy);
+    if (any(p > last)) { return; }
+    textureStore(dst, p, 2.0 * textureLoad(src, vec2<i32>(clamp(p.x - 1, 0, last.x), p.y), 0));
+}
+"""
+FULLSCREEN = """@vertex fn main(@builtin(vertex_index) i: u32) -> @builtin(position) vec4<f32> {
+    let c = vec2<f32>(f32((i << 1u) & 2u), f32(i & 2u));
+    return vec4<f32>(c * 2.0 - 1.0, 0.0, 1.0);
+}
+"""
+SHIFT_Y = """@group(0) @binding(0) var src: texture_2d<f32>;
+@fragment fn main(@builtin(position) pos: vec4<f32>) -> @location(0) vec4<f32> {
+    let p = vec2<i32>(pos.xy);
+    let last = vec2<i32>(textureDimensions(src)) - 1;
+    return 3.0 * textureLoad(src, vec2<i32>(p.x, clamp(p.y - 1, 0, last.y)), 0);
+}
+"""
+SHIFT_X_GLSL = """#version 450
+layout(local_size_x = 8, local_size_y = 8) in;
+layout(set = 0, binding = 0) uniform texture2D src;
+layout(set = 0, binding = 64) uniform sampler smp;
+layout(set = 0, binding = 128, rgba32f) uniform writeonly image2D dst;
+void main() {
+    ivec2 p = ivec2(gl_GlobalInvocationID.xy);
+    ivec2 last = textureSize(sampler2D(src, smp), 0) - 1;
+    if (any(greaterThan(p, last))) return;
+    imageStore(dst, p, 2.0 * texelFetch(sampler2D(src, smp), ivec2(clamp(p.x - 1, 0, last.x), p.y), 0));
+}
+"""
+TEXTURES = {"s": "rgba32f", "o": "rgba32f"}
+
+
+def image(shape=(5, 7, 4), seed: int = 0) -> np.ndarray:
+    return np.random.default_rng(seed).random(shape).astype(np.float32)
+
+
+def shift_x_program(code, label: str, storage: int = 128, out_format: str = "rgba32f", entry: str = "main") -> GpuProgram:
+    bindings = (Binding(0, 0, "texture", "s"), Binding(0, 64, "sampler"), Binding(0, storage, "storage", "o"))
+    return GpuProgram({"s": "rgba32f", "o": out_format}, "s", "o",
+                      (GpuPass("c", bindings, compute=Shader(code, entry, label), workgroup=(8, 8)),))
+
+
+@gpu
+def test_wgsl_compute_and_fragment_read_the_right_neighbours(webgpu_runner) -> None:
+    img = image()
+    out = webgpu_runner.run(shift_x_program(SHIFT_X, "x.wgsl"), img)
+    np.testing.assert_array_equal(out, 2 * img[:, np.clip(np.arange(7) - 1, 0, 6)])
+    frag = GpuProgram(TEXTURES, "s", "o", (GpuPass("f", (Binding(0, 0, "texture", "s"),), vertex=Shader(FULLSCREEN, "main", "v.wgsl"),
+                                                   fragment=Shader(SHIFT_Y, "main", "f.wgsl"), targets=("o",)),))
+    out = webgpu_runner.run(frag, img[:, :, :3])  # rows are not flipped; 3 channels come back as 3
+    np.testing.assert_array_equal(out, 3 * img[np.clip(np.arange(5) - 1, 0, 4), :, :3])
+    assert "Vulkan" in webgpu_runner.adapter_name or "Metal" in webgpu_runner.adapter_name or "D3D12" in webgpu_runner.adapter_name
+
+
+@gpu
+def test_invalid_wgsl_gives_the_validators_line_and_column(webgpu_runner) -> None:
+    with pytest.raises(CheckFailed) as info:
+        webgpu_runner.validate_wgsl(SHIFT_X.replace("textureLoad(src", "textureLod(src"), "x.wgsl")
+    msg = str(info.value)
+    assert msg.startswith("x.wgsl: line 9 column 32: ") and "textureLod" in msg and "\n" not in msg
+    assert info.value.exit_code == 1
+
+
+@gpu
+def test_raw_vulkan_runs_glsl_spirv_untouched(vulkan_runner) -> None:
+    code = spirv.compile_glsl(SHIFT_X_GLSL, "compute", "x.comp")
+    spirv.validate(code, "x.comp.spv")
+    img = image()
+    out = vulkan_runner.run(shift_x_program(code, "x.comp.spv"), img)
+    np.testing.assert_array_equal(out, 2 * img[:, np.clip(np.arange(7) - 1, 0, 6)])
+    assert "Vulkan" in vulkan_runner.adapter_name
+
+
+@gpu
+@pytest.mark.parametrize("bad, message", [
+    ({"entry": "cs_main"}, "no compute entry point 'cs_main'"),
+    ({"storage": 129}, "storage at set 0 binding 128, the manifest declares nothing there"),
+    ({"out_format": "rgba16f"}, "is rgba32f in SPIR-V, texture 'o' is rgba16f"),
+])
+def test_raw_vulkan_checks_the_interface_before_the_driver_sees_it(vulkan_runner, bad, message) -> None:
+    code = spirv.compile_glsl(SHIFT_X_GLSL, "compute", "x.comp")
+    with pytest.raises(CheckFailed, match=message):
+        vulkan_runner.run(shift_x_program(code, "x.comp.spv", **bad), image())
+
+
+def test_reflection_and_spirv_val(tmp_path) -> None:
+    try:
+        code = spirv.compile_glsl(SHIFT_X_GLSL, "compute", "x.comp")
+    except SepgenError as exc:
+        pytest.skip(str(exc))
+    info = reflect(code, "x.spv")
+    assert info.entry_points == {"main": "compute"}
+    assert info.resources == {(0, 0): ("texture", None), (0, 64): ("sampler", None), (0, 128): ("storage", "rgba32f")}
+    with pytest.raises(CheckFailed, match="x.spv: spirv-val: "):
+        spirv.validate(code[:-8], "x.spv")
+    with pytest.raises(CheckFailed, match="not a SPIR-V module"):
+        reflect(b"\0" * 24, "junk.spv")
+
+
+def test_no_adapter_names_the_debian_packages(monkeypatch) -> None:
+    wgpu = pytest.importorskip("wgpu")
+    from sepgen.vkrun import WebGPURunner
+
+    monkeypatch.setattr(wgpu.gpu, "enumerate_adapters_sync", lambda: [])
+    with pytest.raises(SepgenError) as info:
+        WebGPURunner()
+    assert "mesa-vulkan-drivers libvulkan1" in str(info.value) and info.value.exit_code == 2
+
+
+FILTERS = [pytest.param(disk_filter(), id="disk50"),
+           pytest.param(hand_filter(), id="zero-taps"),  # a third of the taps and whole offsets exactly zero
+           pytest.param(random_filter("asym", 2, (5, 8), origin=(1, 6), seed=3), id="asymmetric"),
+           pytest.param(sparse_filter("wide", 11, (7, 9), seed=4), id="rank11")]  # two MRT groups: later passes add
+OPTIONS = [{"stage": "fragment"}, {"stage": "fragment", "strategy": "per-component", "linear_sampling": True},
+           {"stage": "fragment", "precision": "fp16"}, {"stage": "compute"}, {"stage": "compute", "strategy": "per-component"}]
+OPTION_IDS = ["frag-mrt", "frag-percomp-linear", "frag-fp16", "comp-mrt", "comp-percomp"]
+
+
+def _relative_error(filt: SeparableFilter, opts: dict, runners: Runners) -> tuple[float, float]:
+    img = default_image(channels=3)
+    ref = reference.apply_filter(img, filt)
+    out, where = run_filter(filt, img, opts, runners)
+    assert out.shape == img.shape and out.dtype == np.float32
+    assert runfilter.BACKENDS[runfilter.backend_for(opts)] in where
+    return float(np.max(np.abs(out - ref)) / np.max(np.abs(ref))), tolerance_for(filt, opts, img, ref)
+
+
+@gpu
+@pytest.mark.parametrize("filt", FILTERS)
+@pytest.mark.parametrize("options", OPTIONS, ids=OPTION_IDS)
+@pytest.mark.parametrize("lang", ["wgsl", "spirv", "hlsl"])
+def test_emitted_targets_match_the_reference_on_vulkan(vulkan_runner, webgpu_runner, filt, options, lang) -> None:
+    opts = {"lang": lang, **options}
+    if lang == "hlsl" and opts.get("stage") == "compute" and opts.get("precision") == "fp16":
+        pytest.skip("runs through GL (runfilter.HLSL_ON_GL)")
+    runners = Runners()
+    runners._made.update(vulkan=vulkan_runner, webgpu=webgpu_runner)  # the session's devices
+    rel, tol = _relative_error(filt, opts, runners)
+    assert rel <= tol
+    if opts.get("precision", "fp32") == "fp32" and not opts.get("linear_sampling"):
+        assert rel <= 1e-4  # the issue's goal for fp32; linear sampling is bounded by its 8-bit weights
+
+
+@gpu
+def test_hlsl_fp16_compute_is_refused_on_vulkan_with_the_reason(vulkan_runner, tmp_path) -> None:
+    emit.write(emit.render(hand_filter(), {"lang": "hlsl", "stage": "compute", "precision": "fp16"}), tmp_path)
+    with pytest.raises(CheckFailed, match="storage image at set 0 binding 128 is rgba32f in SPIR-V, texture 'hand_t0' is rgba16f"):
+        vulkan_runner.run(load_program(tmp_path), default_image())
+    assert runfilter.backend_for({"lang": "hlsl", "stage": "compute", "precision": "fp16"}) == "gl"
+
+
+@pytest.mark.parametrize("lang", ["spirv", "wgsl"])
+def test_apply_without_a_vulkan_driver_is_one_line_exit_2(tmp_path, lang) -> None:
+    import os
+    import subprocess
+    import sys
+
+    from conftest import DISK, ROOT
+
+    np.save(tmp_path / "in.npy", np.zeros((8, 9, 3), dtype=np.float32))
+    env = {**os.environ, "VK_ICD_FILENAMES": str(tmp_path / "no-driver.json"), "PYTHONPATH": str(ROOT)}
+    r = subprocess.run([sys.executable, "-m", "sepgen", "apply", str(DISK), "-i", str(tmp_path / "in.npy"),
+                        "-o", str(tmp_path / "out.npy"), "--backend", "gpu", "--lang", lang],
+                       capture_output=True, text=True, env=env)
+    assert r.returncode == 2, r.stderr
+    assert r.stderr.count("\n") == 1 and "mesa-vulkan-drivers libvulkan1" in r.stderr
+    assert not (tmp_path / "out.npy").exists()

@@ -1,0 +1,103 @@
+"""GLSL ES 300 passes in headless Chromium's WebGL2, and the headless-Chromium helpers.
+
+Marked `gpu`: skipped without Chromium, failed instead with CI=true.
+"""
+
+from __future__ import annotations
+
+import tempfile
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from conftest import disk_filter, hand_filter
+from sepgen import SeparableFilter, browser, emit, reference
+from sepgen.errors import SepgenError
+from sepgen.verify import default_image, tolerance_for
+from sepgen.webglrun import webgl_job
+
+gpu = pytest.mark.gpu
+
+
+def asymmetric() -> SeparableFilter:
+    return hand_filter(rank=2, shape=(5, 8), origin=(1, 6), name="asym")  # zero taps, off-centre origin
+
+
+def emitted(filt: SeparableFilter, options: dict, folder: Path) -> Path:
+    emit.write(emit.render(filt, {"lang": "glsl", "glsl_version": "300es", **options}), folder)
+    return folder
+
+
+def test_job_asks_only_for_the_extensions_a_pass_needs(tmp_path) -> None:
+    filt = asymmetric()
+    img = np.zeros((4, 6), dtype=np.float32)
+    plain = webgl_job(emitted(filt, {}, tmp_path / "a"), img)
+    assert plain["extensions"] == ["EXT_color_buffer_float"]
+    assert [p["name"] for p in plain["passes"]] == ["h0", "v0"] and plain["passes"][0]["targets"] == ["asym_t0", "asym_t1"]
+    both = webgl_job(emitted(filt, {"strategy": "per-component", "linear_sampling": True}, tmp_path / "b"), img)
+    assert "EXT_float_blend" in both["extensions"] and "OES_texture_float_linear" in both["extensions"]
+
+
+def test_job_refuses_desktop_glsl(tmp_path) -> None:
+    folder = tmp_path / "d"
+    emit.write(emit.render(asymmetric(), {"lang": "glsl"}), folder)
+    with pytest.raises(SepgenError, match="not GLSL ES 300"):
+        webgl_job(folder, np.zeros((4, 6), dtype=np.float32))
+
+
+def test_missing_chromium_names_the_package(monkeypatch) -> None:
+    monkeypatch.setattr(browser.shutil, "which", lambda name: None)
+    with pytest.raises(SepgenError, match="install the Debian package chromium"):
+        browser.find_chromium()
+
+
+@gpu
+@pytest.mark.parametrize("filt", [pytest.param(disk_filter(), id="disk50"), pytest.param(asymmetric(), id="asymmetric")])
+@pytest.mark.parametrize("options", [{}, {"strategy": "per-component", "linear_sampling": True}, {"precision": "fp16"}],
+                         ids=["mrt", "percomp-linear", "fp16"])
+def test_es300_passes_run_in_webgl2(webgl_runner, filt, options) -> None:
+    img = default_image()
+    ref = reference.apply_filter(img, filt)
+    with tempfile.TemporaryDirectory() as tmp:
+        out = webgl_runner.run(emitted(filt, options, Path(tmp)), img)
+    rel = np.max(np.abs(out - ref)) / np.max(np.abs(ref))
+    assert rel <= tolerance_for(filt, {"lang": "glsl", **options}, img, ref)
+    if not options:
+        assert rel <= 1e-4
+    assert "WebGL2 on" in webgl_runner.renderer
+
+
+@gpu
+def test_a_shader_error_is_one_line(webgl_runner, tmp_path) -> None:
+    folder = emitted(asymmetric(), {}, tmp_path)
+    frag = folder / "asym_h0.frag.glsl"
+    frag.write_text(frag.read_text().replace("texelFetch(", "texelFetchX(", 1))
+    with pytest.raises(SepgenError) as info:
+        webgl_runner.run(folder, np.zeros((4, 6), dtype=np.float32))
+    assert "asym_h0.frag.glsl failed to compile in WebGL2" in str(info.value) and "\n" not in str(info.value)
+
+
+@gpu
+def test_screenshot_of_a_page(webgl_runner, tmp_path) -> None:
+    page = tmp_path / "p.html"
+    page.write_text("<!doctype html><body style='background:#ff0000;margin:0'></body>")
+    png = tmp_path / "shot.png"
+    browser.screenshot(page, png, (64, 48))
+    import imageio.v3 as iio
+
+    pixels = iio.imread(png)
+    assert pixels.shape[:2] == (48, 64) and tuple(pixels[10, 10, :3]) == (255, 0, 0)
+
+
+@gpu
+def test_many_folders_in_one_start_keep_their_own_errors(webgl_runner, tmp_path) -> None:
+    filt = asymmetric()
+    good = emitted(filt, {"precision": "fp16"}, tmp_path / "good")
+    bad = emitted(filt, {}, tmp_path / "bad")
+    (bad / "asym_v0.frag.glsl").write_text((bad / "asym_v0.frag.glsl").read_text().replace("texelFetch(", "nope(", 1))
+    img = default_image(channels=3)
+    out, err = webgl_runner.run_many([good, bad], img)
+    ref = reference.apply_filter(img, filt)
+    assert out.shape == img.shape and np.max(np.abs(out - ref)) <= tolerance_for(filt, {"precision": "fp16"}, img, ref) * np.max(np.abs(ref))
+    assert isinstance(err, SepgenError) and "asym_v0.frag.glsl failed to compile" in str(err)
