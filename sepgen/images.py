@@ -7,7 +7,8 @@
   and rounded. Both are written atomically and byte-deterministically.
 
 Gamma helpers implement the seed's bokeh boost: filter img^G, then take ^(1/G),
-so bright highlights dominate the blur like real out-of-focus light does.
+so bright highlights dominate the blur like real out-of-focus light does. Both clamp
+negative values to 0 first (the boost is defined on non-negative light).
 """
 
 from __future__ import annotations
@@ -101,13 +102,15 @@ def encode_png(img: np.ndarray) -> bytes:
 
 
 def gamma_encode(img: np.ndarray, gamma: float) -> np.ndarray:
-    """img^G, sign kept (sign(x)·|x|^G) so negative inputs cannot produce NaN."""
-    return _signed_power(img, check_gamma(gamma))
+    """max(img, 0)^G: the boost is defined on non-negative light."""
+    return _clamped_power(img, check_gamma(gamma))
 
 
 def gamma_decode(img: np.ndarray, gamma: float) -> np.ndarray:
-    """img^(1/G), sign kept: undoes `gamma_encode`; a filter's small negative ringing stays finite."""
-    return _signed_power(img, 1.0 / check_gamma(gamma))
+    """max(img, 0)^(1/G): undoes `gamma_encode`. A fit's small negative lobes leave tiny
+    negative pixels, which the root would blow up into dark specks (−1e-6 → −0.18 at G = 8),
+    so they become 0 first."""
+    return _clamped_power(img, 1.0 / check_gamma(gamma))
 
 
 def check_gamma(gamma: float) -> float:
@@ -118,9 +121,9 @@ def check_gamma(gamma: float) -> float:
     return g
 
 
-def _signed_power(img: np.ndarray, p: float) -> np.ndarray:
-    a = np.asarray(img, dtype=np.float64)
-    return (np.sign(a) * np.abs(a) ** p).astype(np.float32)
+def _clamped_power(img: np.ndarray, p: float) -> np.ndarray:
+    a = np.maximum(np.asarray(img, dtype=np.float64), 0.0)
+    return (a**p).astype(np.float32)
 
 
 def to_rgba(img: np.ndarray) -> np.ndarray:
