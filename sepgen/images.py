@@ -53,6 +53,8 @@ def check_image(arr: object, what: str = "image") -> np.ndarray:
 def load_image(path: str | os.PathLike) -> np.ndarray:
     """Load a PNG/JPG (scaled to [0, 1]) or a `.npy` array as float32 H×W or H×W×C."""
     path = Path(path)
+    if path.is_dir():
+        raise SepgenError(f"image {path} is a directory, not a file")
     if not path.is_file():
         raise SepgenError(f"image {path} does not exist")
     try:

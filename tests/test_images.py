@@ -82,6 +82,9 @@ def test_not_an_image(tmp_path) -> None:
         images.load_image(tmp_path / "x.npy")
     with pytest.raises(SepgenError, match="does not exist"):
         images.load_image(tmp_path / "missing.png")
+    (tmp_path / "folder.png").mkdir()
+    with pytest.raises(SepgenError, match="folder.png is a directory, not a file"):
+        images.load_image(tmp_path / "folder.png")
 
 
 def test_pickled_npy_is_refused(tmp_path) -> None:
