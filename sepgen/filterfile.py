@@ -154,6 +154,8 @@ class SeparableFilter:
             text = path.read_text(encoding="utf-8")
         except FileNotFoundError:
             raise SepgenError(f"filter file {path} does not exist") from None
+        except IsADirectoryError:
+            raise SepgenError(f"filter file {path} is a directory, not a file") from None
         except (OSError, UnicodeDecodeError) as exc:
             raise SepgenError(f"cannot read filter file {path}: {getattr(exc, 'strerror', None) or exc}") from None
         return cls.from_json(text, f"filter file {path}")

@@ -57,25 +57,35 @@ def load_image(path: str | os.PathLike) -> np.ndarray:
         raise SepgenError(f"image {path} is a directory, not a file")
     if not path.is_file():
         raise SepgenError(f"image {path} does not exist")
-    try:
-        if path.suffix.lower() in NPY_SUFFIXES:
+    if path.suffix.lower() in NPY_SUFFIXES:
+        try:
             arr = np.load(path, allow_pickle=False)
-        else:
-            import warnings
-
-            import imageio.v3 as iio
-
-            with warnings.catch_warnings():  # imageio tries every plugin on a bad file; some warn
-                warnings.simplefilter("ignore")
-                arr = iio.imread(path)
-            if np.issubdtype(arr.dtype, np.integer):
-                arr = arr.astype(np.float64) / float(np.iinfo(arr.dtype).max)
-    except SepgenError:
-        raise
-    except Exception as exc:  # numpy and imageio raise many types for bad files
-        first = str(exc).splitlines()[0] if str(exc) else type(exc).__name__
-        raise SepgenError(f"cannot read image {path}: {first}") from None
+        except Exception as exc:  # numpy raises many types for bad files
+            first = str(exc).splitlines()[0] if str(exc) else type(exc).__name__
+            raise SepgenError(f"cannot read image {path}: {first}") from None
+    else:
+        arr = decode(path, "image")
     return check_image(arr, f"image {path}")
+
+
+def decode(path: Path, what: str) -> np.ndarray:
+    """An image file's pixels (all channels) as float64, integers scaled to [0, 1] by their
+    type's maximum; a one-line SepgenError naming `what` and `path` when it cannot be read."""
+    import warnings
+
+    import imageio.v3 as iio
+
+    try:
+        with warnings.catch_warnings():  # imageio tries every plugin on a bad file; some warn
+            warnings.simplefilter("ignore")
+            raw = np.asarray(iio.imread(path))
+    except Exception as exc:  # imageio raises many types for bad files
+        first = str(exc).splitlines()[0] if str(exc) else type(exc).__name__
+        if "Could not find a backend" in first:  # imageio's wording when no plugin decodes it
+            first = "not an image file that can be decoded (PNG, JPEG, BMP, TIFF)"
+        raise SepgenError(f"cannot read {what} {path}: {first}") from None
+    scale = float(np.iinfo(raw.dtype).max) if np.issubdtype(raw.dtype, np.integer) else 1.0
+    return raw.astype(np.float64) / scale
 
 
 def save_image(path: str | os.PathLike, arr: np.ndarray) -> None:

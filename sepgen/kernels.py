@@ -157,15 +157,9 @@ def _check_kernel_path(path: Path) -> Path:
 
 
 def _image_kernel(path: Path) -> tuple[np.ndarray, str]:
-    import warnings
+    from .images import decode
 
-    import imageio.v3 as iio
-
-    with warnings.catch_warnings():  # imageio tries every plugin on a bad file; some warn
-        warnings.simplefilter("ignore")
-        raw = np.asarray(iio.imread(path))
-    scale = float(np.iinfo(raw.dtype).max) if np.issubdtype(raw.dtype, np.integer) else 1.0
-    img = raw.astype(np.float64) / scale
+    img = np.asarray(decode(path, "kernel file"), dtype=np.float64)
     if img.ndim != 3:
         return img, "luminance"
     if img.shape[-1] not in (2, 4):  # gray or RGB(+extra): no alpha
