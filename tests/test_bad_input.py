@@ -12,6 +12,7 @@ other error came first (a missing GL context, a shape check standing in for a Na
 from __future__ import annotations
 
 import json
+import os
 import subprocess
 import sys
 from pathlib import Path
@@ -27,6 +28,8 @@ FAST = ["--steps", "5"]  # where a case would get as far as fitting, keep it tin
 BAD_INPUT = 2
 MAX_MESSAGE = 400  # characters: a bad value is named, not echoed whole
 UNWRITABLE = "blocker is not a folder"
+# glvnd finds no EGL vendor: no GL context can be made, as on a machine without a driver.
+NO_GL = {"__EGL_VENDOR_LIBRARY_FILENAMES": "/nonexistent/egl_vendor.json"}
 
 
 def good_filter_doc() -> dict:
@@ -139,19 +142,21 @@ def inputs(tmp_path: Path) -> Path:
     return tmp_path
 
 
-def run(folder: Path, args: list[str]) -> subprocess.CompletedProcess:
-    return subprocess.run([*SEPGEN, *args], cwd=folder, capture_output=True, text=True, timeout=300)
+def run(folder: Path, args: list[str], env: dict[str, str] | None = None) -> subprocess.CompletedProcess:
+    return subprocess.run([*SEPGEN, *args], cwd=folder, capture_output=True, text=True, timeout=300,
+                          env={**os.environ, **(env or {})})
 
 
 def files_under(folder: Path) -> set[str]:
     return {str(p.relative_to(folder)) for p in folder.rglob("*")}
 
 
-def check_rejected(folder: Path, args: list[str], expect: str, code: int = BAD_INPUT) -> str:
+def check_rejected(folder: Path, args: list[str], expect: str, code: int = BAD_INPUT,
+                   env: dict[str, str] | None = None) -> str:
     """Run `sepgen ARGS`; assert a one-line error holding `expect`, exit `code`, nothing
     written. Returns the message."""
     before = files_under(folder)
-    proc = run(folder, args)
+    proc = run(folder, args, env)
     lines = proc.stderr.strip().splitlines()
     assert proc.returncode == code, f"exit {proc.returncode}, expected {code}\nstdout: {proc.stdout}\nstderr: {proc.stderr}"
     assert "Traceback" not in proc.stderr, proc.stderr
@@ -321,10 +326,27 @@ VERIFY_CASES = {
 }
 
 
+@pytest.mark.parametrize("gl", [True, False], ids=["gl", "no_gl"])
 @pytest.mark.parametrize("case", list(VERIFY_CASES))
-def test_verify_rejects_bad_options(inputs: Path, case: str) -> None:
+def test_verify_rejects_bad_options(inputs: Path, case: str, gl: bool) -> None:
     args, expect = VERIFY_CASES[case]
-    check_rejected(inputs, ["verify", "good.json", *args], expect)
+    check_rejected(inputs, ["verify", "good.json", *args], expect, env=None if gl else NO_GL)
+
+
+@pytest.mark.parametrize("filter_file", ["f_nan_tap.json", "f_rank_mismatch.json"])
+def test_verify_rejects_bad_filter_files_without_gl(inputs: Path, filter_file: str) -> None:
+    check_rejected(inputs, ["verify", filter_file], FILTER_FILES[filter_file], env=NO_GL)
+
+
+@pytest.mark.parametrize("case", ["unwritable_output", "gamma_nan", "unknown_output_type"])
+def test_apply_gpu_rejects_bad_options_without_gl(inputs: Path, case: str) -> None:
+    args, expect = APPLY_CASES[case]
+    check_rejected(inputs, ["apply", "good.json", "--input", "good.npy", "--backend", "gpu", *args], expect, env=NO_GL)
+
+
+def test_no_gl_env_really_has_no_gl(inputs: Path) -> None:
+    """The cases above prove something only if NO_GL does stop the GL context."""
+    check_rejected(inputs, ["verify", "good.json", "--lang", "glsl"], "cannot create an OpenGL", env=NO_GL)
 
 
 # --- build --------------------------------------------------------------------------
