@@ -60,3 +60,11 @@ def test_gpu_and_numpy_agree_after_the_root(tmp_path, capsys) -> None:
     lit = ref_g > 0.25  # boosted above 1.5e-5, where float32's 3e-8 is a small relative error
     assert lit.mean() > 0.2
     np.testing.assert_allclose(gpu_g[lit], ref_g[lit], rtol=1e-3)
+
+
+@pytest.mark.parametrize("command", ["apply", "report"])
+def test_help_says_negatives_are_clamped(command: str, capsys) -> None:
+    assert main([command, "--help"]) == 0
+    text = " ".join(capsys.readouterr().out.split())
+    gamma = text[text.index("--gamma"):]
+    assert "negatives become 0 before each power" in gamma, gamma
