@@ -29,7 +29,8 @@ def emit(ctx: click.Context, filter_path: str, templates_dir: str | None, out_di
     filt = SeparableFilter.load(filter_path)
     command = emitter.default_command(filter_path, options, out_dir, templates_dir)
     files = emitter.render(filt, opts, templates_dir=templates_dir, command=command)
-    changed = emitter.write(files, out_dir)
+    written = emitter.write_output(files, out_dir)
     counts = emitter.fetch_counts(filt, opts.linear_sampling, opts.strategy)
-    click.echo(f"{out_dir}: {len(files)} files, {len(changed)} changed; fetches per pixel "
+    removed = f", {len(written.removed)} removed (no longer emitted)" if written.removed else ""
+    click.echo(f"{out_dir}: {len(files)} files, {len(written.changed)} changed{removed}; fetches per pixel "
                f"{counts['horizontal']} horizontal + {counts['vertical']} vertical = {counts['total']}", err=True)
