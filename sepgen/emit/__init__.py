@@ -24,6 +24,7 @@ from ..options import EmitOptions
 from ..passmodel import MANIFEST
 from . import glsl, hlsl, manifest, spirv, taps, wgsl  # noqa: F401  (importing a language registers its generator)
 from .context import coefficient_arrays, environment, header_lines, one_line, quality_for_header
+from .extensions import required_extensions
 from .generator import GENERATORS, Generator, get as get_generator, register
 from .output import Written, write_output
 from .planner import build_passes
@@ -100,7 +101,7 @@ def render(filt: SeparableFilter, options: "dict[str, Any] | EmitOptions | None"
         "origin": list(filt.origin),  # type: ignore[arg-type]
         "counts": counts,
         "options": opts,
-        "header": header_lines(filt, opts, counts, command, quality),
+        "header": header_lines(filt, opts, counts, command, quality, required_extensions(opts, passes)),
         "passes": passes,
         "arrays": coefficient_arrays(filt, opts.lang),
     }
