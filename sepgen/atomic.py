@@ -42,7 +42,7 @@ def check_file_writable(path: str | os.PathLike, what: str | None = None) -> Non
     path = Path(path)
     what = what or f"cannot write {path}"
     if path.is_dir():
-        raise SepgenError(f"{what}: it is a folder")
+        raise SepgenError(f"{what}: it is a directory")
     check_writable(path.parent if str(path.parent) else Path("."), what)
 
 

@@ -78,7 +78,10 @@ def test_build_output_dir_checked_before_fitting(folder: Path, place: str) -> No
 
 def test_output_file_that_is_a_folder(folder: Path) -> None:
     (folder / "out.json").mkdir()
-    fails_before_work(folder, ["optimize", *SLOW_FIT, "-o", "out.json"], "out.json: it is a folder")
+    fails_before_work(folder, ["optimize", *SLOW_FIT, "-o", "out.json"], "is a directory")
+    (folder / "out.npy").mkdir()
+    fails_before_work(folder, ["apply", str(FILTER), "-i", "img.npy", "-o", "out.npy", "--backend", "gpu"],
+                      "cannot write out.npy: it is a directory")
 
 
 @pytest.mark.skipif(not Path("/proc/self").is_dir(), reason="needs Linux /proc")
@@ -87,5 +90,5 @@ def test_check_writable_probes_instead_of_trusting_permission_bits(tmp_path: Pat
         atomic.check_writable("/proc/sepgen-nope", "cannot write")
     atomic.check_writable(tmp_path / "new" / "deeper", "cannot write")
     assert list(tmp_path.iterdir()) == []  # the probe leaves nothing, creates no folder
-    with pytest.raises(SepgenError, match="it is a folder"):
+    with pytest.raises(SepgenError, match="it is a directory"):
         atomic.check_file_writable(tmp_path)
