@@ -155,7 +155,7 @@ def filter_figures(filt: SeparableFilter, out: Path, runner: "GLRunner | None", 
                               image_name="procedural HDR night lights", gamma=1.0, runner=runner, progress=log)
     log("bokeh comparison on the Hubble deep field photograph (γ = 8)")
     how = bokeh_figure(filt, scenes.hubble_photo(), 8.0, False, out / "bokeh_photo.png",
-                       "Hubble deep field (scikit-image)", runner)
+                       "Hubble deep field (scikit-image)", runner, log)
     sec.figures.append({"path": "bokeh_photo.png",
                         "caption": f"Hubble deep field photograph with the seed's gamma boost γ = 8: exact 2D kernel, "
                                    f"SVD rank {RANK}, optimised (separable results by {how})."})
