@@ -1,28 +1,16 @@
 """sepgen.browser.inspect_page: what headless Chromium sees when it loads a page.
 
-Skipped without Chromium (Debian package `chromium`), failed instead with CI=true.
+Skipped without Chromium (Debian package `chromium`), failed instead with CI=true (the
+`chromium` fixture in conftest).
 """
 
 from __future__ import annotations
 
-import os
 from pathlib import Path
 
 import numpy as np
-import pytest
 
 from sepgen import browser
-from sepgen.errors import SepgenError
-
-
-@pytest.fixture(scope="module")
-def chromium() -> str:
-    try:
-        return browser.find_chromium()
-    except SepgenError as exc:
-        if os.environ.get("CI", "").strip().lower() == "true":
-            pytest.fail(f"CI=true and {exc}", pytrace=False)
-        pytest.skip(str(exc))
 
 
 def write_page(folder: Path, body: str) -> Path:
