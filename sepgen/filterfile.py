@@ -241,3 +241,8 @@ def _check_shapes(target: np.ndarray, v: np.ndarray, h: np.ndarray, origin: tupl
     for what, arr in (("target", target), ("vertical", v), ("horizontal", h)):
         if not np.all(np.isfinite(arr)):
             raise SepgenError(f"filter {name}: {what} contains NaN or infinite values")
+    for what, arr in (("vertical", v), ("horizontal", h)):
+        big = np.argwhere(np.abs(arr) > float(np.finfo(np.float32).max))
+        if big.size:  # the shaders' type: a literal beyond it cannot be emitted
+            k, i = (int(x) for x in big[0])
+            raise SepgenError(f"filter {name}: component {k} {what}[{i}] = {float(arr[k, i])!r} does not fit in a float32")

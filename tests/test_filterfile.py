@@ -147,3 +147,19 @@ def test_rank_key_is_optional():
     doc = _two_component_doc()
     del doc["rank"]
     assert SeparableFilter.from_dict(doc).rank == 2
+
+
+def test_filter_beyond_float32_names_component_and_tap():
+    v = np.ones((2, 3))
+    v[1, 2] = 1e39
+    with pytest.raises(SepgenError) as err:
+        SeparableFilter("k", np.ones((3, 3)), v, np.ones((2, 3)))
+    assert str(err.value) == "filter k: component 1 vertical[2] = 1e+39 does not fit in a float32"
+
+
+def test_float32_literal_message_is_a_plain_number():
+    from sepgen.emit.literals import float32
+
+    with pytest.raises(SepgenError) as err:
+        float32(np.float64(1e39))
+    assert str(err.value) == "coefficient 1e+39 does not fit in a float32"
