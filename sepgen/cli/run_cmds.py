@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Callable
 
 import click
 import numpy as np
@@ -66,7 +66,8 @@ def apply(ctx: click.Context, filter_file: str, input_path: str, output_path: st
     click.echo(f"wrote {output_path} ({w}x{h}, {1 if out.ndim == 2 else out.shape[2]} channel(s), {where})")
 
 
-def _filter(filt: "SeparableFilter", img: np.ndarray, backend: str, options: dict, say) -> tuple[np.ndarray, str]:
+def _filter(filt: "SeparableFilter", img: np.ndarray, backend: str, options: dict,
+            say: Callable[[str], None]) -> tuple[np.ndarray, str]:
     """The filtered image and what computed it; says each step (NumPy: one per channel)."""
     if backend == "gpu":
         from ..runfilter import run_filter
