@@ -138,3 +138,19 @@ def test_desktop_glsl_needs_no_extensions(tmp_path: Path, capsys) -> None:
     out = tmp_path / "core"
     assert run(capsys, "emit", make_filter(tmp_path, 2), "--linear-sampling", "-o", out)[0] == 0
     assert json.loads((out / "manifest.json").read_text())["extensions"] == []
+
+
+@pytest.mark.parametrize(
+    "extra, needed",
+    [
+        ([], set()),
+        (["--linear-sampling"], {"float32-filterable"}),  # samples the rgba32f intermediates linearly
+        (["--linear-sampling", "--precision", "fp16"], set()),  # rgba16f filters in core
+        (["--strategy", "per-component"], {"float32-blendable"}),  # adds into the rgba32f output
+    ],
+    ids=["fp32", "fp32_linear", "fp16_linear", "per_component"],
+)
+def test_wgsl_names_its_webgpu_features(tmp_path: Path, capsys, extra, needed) -> None:
+    out = tmp_path / "wgsl"
+    assert run(capsys, "emit", make_filter(tmp_path, 2), "--lang", "wgsl", *extra, "-o", out)[0] == 0
+    assert set(json.loads((out / "manifest.json").read_text())["extensions"]) == needed
