@@ -242,7 +242,7 @@ def test_emit_rejects_bad_filter_files(inputs: Path, filter_file: str) -> None:
 
 
 EMIT_CASES = {
-    "unknown_lang": (["--lang", "msl"], "'msl' is not one of 'glsl', 'hlsl'"),
+    "unknown_lang": (["--lang", "msl"], "Invalid value for '--lang': 'msl' is not one of 'glsl', 'hlsl'"),
     "unknown_glsl_version": (["--glsl-version", "100"], "'100' is not one of '330', '300es', '450'"),
     "unknown_strategy": (["--strategy", "magic"], "'magic' is not one of 'mrt', 'per-component'"),
     "unknown_precision": (["--precision", "fp8"], "'fp8' is not one of 'fp32', 'fp16'"),
@@ -291,7 +291,7 @@ def test_apply_rejects_bad_filter_files(inputs: Path, filter_file: str) -> None:
 APPLY_CASES = {
     "unwritable_output": (["--output", "blocker/out.npy"], UNWRITABLE),
     "unknown_backend": (["--output", "out.npy", "--backend", "cuda"], "'cuda' is not one of 'numpy', 'gpu'"),
-    "unknown_lang": (["--output", "out.npy", "--lang", "msl"], "'msl' is not one of 'glsl', 'hlsl'"),
+    "unknown_lang": (["--output", "out.npy", "--lang", "msl"], "Invalid value for '--lang': 'msl' is not one of 'glsl', 'hlsl'"),
     "gamma_nan": (["--output", "out.npy", "--gamma", "nan"], "gamma must be in 0.01..100, got nan"),
     "gamma_negative": (["--output", "out.npy", "--gamma", "-2"], "gamma must be in 0.01..100, got -2.0"),
     "unknown_output_type": (["--output", "out.txt"], "--output out.txt must end in .npy or .png"),
@@ -316,7 +316,7 @@ def test_verify_rejects_bad_filter_files(inputs: Path, filter_file: str) -> None
 
 # Argument errors must come before a GL context is made: these hold on a machine without one.
 VERIFY_CASES = {
-    "unknown_lang": (["--lang", "msl"], "'msl' is not one of 'glsl', 'hlsl', 'all'"),
+    "unknown_lang": (["--lang", "msl"], "Invalid value for '--lang': 'msl' is not one of 'glsl', 'hlsl'"),
     "image_not_image": (["--image", "text.png"], "cannot read image text.png: not an image file"),
     "image_nan": (["--image", "nan.npy"], "image nan.npy contains NaN or infinite values"),
     "image_missing": (["--image", "missing.png"], "image missing.png does not exist"),
@@ -374,7 +374,7 @@ BUILD_CONFIGS = {
     "lr_nan": (GOOD_TABLE + "lr = nan\n", WHERE + "lr must be finite, got nan"),
     "lr_inf": (GOOD_TABLE + "lr = inf\n", WHERE + "lr must be finite, got inf"),
     "unknown_kernel": (GOOD_TABLE.replace('"disk"', '"blob"'), WHERE + "kernel: unknown kernel 'blob'"),
-    "unknown_lang": (GOOD_TABLE + 'lang = ["glsl", "metal"]\n', WHERE + "lang must be one of glsl, hlsl, got 'metal'"),
+    "unknown_lang": (GOOD_TABLE + 'lang = ["glsl", "metal"]\n', WHERE + "lang must be one of glsl, hlsl, wgsl, spirv, got 'metal'"),
     "duplicate_name": (GOOD_TABLE + GOOD_TABLE, WHERE + "duplicate name"),
     "bad_name": (GOOD_TABLE.replace('"blur"', '"my blur"'), "c.toml: filter #1: name 'my blur' is not an identifier"),
     "kernel_file_missing": (_file_kernel("missing.npy"), WHERE + "kernel: kernel file missing.npy does not exist"),
