@@ -1,8 +1,8 @@
 # Quick start: `make demo` (the main job) and `make test`. Both work on a fresh
 # Debian machine: they create .venv, install sepgen editable with its
 # dependencies and, when run as root, the system packages (Mesa EGL and Vulkan,
-# glslang, spirv-cross, spirv-tools, Chromium for WebGL2) that GPU verification
-# and shader validation need.
+# glslang, spirv-cross, spirv-tools, Chromium for WebGL2 and the demo's page
+# screenshot) that GPU verification and shader validation need.
 
 PYTHON ?= python3
 VENV := .venv

@@ -17,15 +17,33 @@ from .errors import SepgenError
 
 def check_writable(folder: str | os.PathLike, what: str) -> None:
     """Raise a one-line SepgenError (starting with `what`) unless `folder` is, or can be
-    made, a writable folder. Creates nothing: commands that work long before writing
-    call it first, so a bad output path fails at once rather than after the work."""
+    made, a writable folder. Leaves nothing behind: commands that work long before writing
+    call it first, so a bad output path fails at once rather than after the work.
+
+    Permission bits are not enough (root passes `os.access` everywhere, and /proc or a
+    read-only mount refuse files anyway), so the deepest existing folder is probed by
+    creating and removing a temporary file in it."""
     probe = Path(os.path.abspath(folder))
     while not probe.exists():
         probe = probe.parent
     if not probe.is_dir():
         raise SepgenError(f"{what}: {probe} is not a folder")
-    if not os.access(probe, os.W_OK | os.X_OK):
-        raise SepgenError(f"{what}: {probe} is not writable")
+    try:
+        fd, tmp = tempfile.mkstemp(prefix=".sepgen-probe-", dir=probe)
+    except OSError as exc:
+        raise SepgenError(f"{what}: {probe} is not writable ({exc.strerror or exc})") from None
+    os.close(fd)
+    os.unlink(tmp)
+
+
+def check_file_writable(path: str | os.PathLike, what: str | None = None) -> None:
+    """`check_writable` for an output file: its folder can be written and the path itself
+    is not a folder."""
+    path = Path(path)
+    what = what or f"cannot write {path}"
+    if path.is_dir():
+        raise SepgenError(f"{what}: it is a directory")
+    check_writable(path.parent if str(path.parent) else Path("."), what)
 
 
 @contextlib.contextmanager

@@ -6,14 +6,19 @@ on SwiftShader through ANGLE, so no GPU or display is needed.
 
     html = dump_dom(Path("page.html"))            # the page's DOM once its scripts ran
     screenshot(Path("index.html"), Path("shot.png"), (1280, 900))
+    check = inspect_page(Path("index.html"))      # images' natural sizes, failed loads, console errors
 """
 
 from __future__ import annotations
 
+import html
+import json
 import os
+import re
 import shutil
 import subprocess
 import tempfile
+from dataclasses import dataclass
 from pathlib import Path
 
 from .errors import SepgenError
@@ -34,7 +39,7 @@ HEADLESS_FLAGS = (
     "--hide-scrollbars",
 )
 
-__all__ = ["find_chromium", "dump_dom", "screenshot", "DEBIAN_PACKAGE"]
+__all__ = ["find_chromium", "dump_dom", "screenshot", "inspect_page", "PageCheck", "LoadedImage", "DEBIAN_PACKAGE"]
 
 
 def find_chromium() -> str:
@@ -81,3 +86,88 @@ def screenshot(page: Path, png: Path, size: tuple[int, int] = (1280, 900), timeo
     _run(page, [f"--screenshot={png}", f"--window-size={size[0]},{size[1]}"], timeout)
     if not png.is_file():
         raise SepgenError(f"chromium wrote no screenshot of {page.name}")
+
+
+# Injected first into <head> of a copy of the page: records failed loads (error events of
+# elements, captured on window), uncaught errors and console.error calls, then after the
+# load event writes them, each image's natural size and the page height into the DOM.
+_PROBE_ID = "sepgen-page-check"
+_PROBE = """<script>
+(function () {
+  var r = {failed: [], errors: []};
+  window.addEventListener("error", function (e) {
+    var t = e.target;
+    if (t && t !== window && (t.src || t.href)) { r.failed.push(t.src || t.href); }
+    else { r.errors.push(String(e.message)); }
+  }, true);
+  window.addEventListener("unhandledrejection", function (e) { r.errors.push(String(e.reason)); });
+  var consoleError = console.error;
+  console.error = function () {
+    r.errors.push(Array.prototype.join.call(arguments, " "));
+    consoleError.apply(console, arguments);
+  };
+  window.addEventListener("load", function () {
+    r.images = Array.prototype.map.call(document.images, function (img) {
+      return {src: img.getAttribute("src"), complete: img.complete, width: img.naturalWidth, height: img.naturalHeight};
+    });
+    r.height = Math.ceil(document.documentElement.scrollHeight);
+    var out = document.createElement("pre");
+    out.id = "%s";
+    out.textContent = JSON.stringify(r);
+    document.body.appendChild(out);
+  });
+})();
+</script>
+""" % _PROBE_ID
+
+
+@dataclass(frozen=True)
+class LoadedImage:
+    """An <img> after the load event: its src as written and its natural size (0 if it failed)."""
+
+    src: str
+    width: int
+    height: int
+
+
+@dataclass(frozen=True)
+class PageCheck:
+    """What a headless browser saw loading a page."""
+
+    images: tuple[LoadedImage, ...]
+    failed: tuple[str, ...]  # URLs of images, stylesheets or scripts that did not load
+    errors: tuple[str, ...]  # uncaught errors and console.error messages
+    height: int  # document height in CSS pixels
+
+
+def inspect_page(page: Path, timeout: float = TIMEOUT_S) -> PageCheck:
+    """Load `page` headless with a probe script and report its images, failed loads and errors.
+
+    The probe runs in a temporary copy beside `page` (so relative URLs resolve the same),
+    removed afterwards."""
+    page = Path(page)
+    try:
+        text = page.read_text(encoding="utf-8")
+    except OSError as exc:
+        raise SepgenError(f"cannot read page {page}: {exc.strerror or exc}") from None
+    probed = re.sub(r"<head[^>]*>", lambda m: m.group(0) + _PROBE, text, count=1, flags=re.IGNORECASE)
+    if probed == text:
+        probed = _PROBE + text
+    fd, name = tempfile.mkstemp(prefix=f".{page.stem}.", suffix=".probe.html", dir=page.parent)
+    copy = Path(name)
+    try:
+        with os.fdopen(fd, "w", encoding="utf-8") as fh:
+            fh.write(probed)
+        dom = dump_dom(copy, timeout)
+    finally:
+        copy.unlink(missing_ok=True)
+    return _parse_probe(dom, page)
+
+
+def _parse_probe(dom: str, page: Path) -> PageCheck:
+    found = re.search(rf'<pre id="{_PROBE_ID}">(.*?)</pre>', dom, flags=re.DOTALL)
+    if found is None:
+        raise SepgenError(f"chromium never finished loading {page.name} (no load event)")
+    r = json.loads(html.unescape(found.group(1)))
+    images = tuple(LoadedImage(i["src"] or "", int(i["width"]), int(i["height"])) for i in r["images"])
+    return PageCheck(images, tuple(r["failed"]), tuple(r["errors"]), int(r["height"]))

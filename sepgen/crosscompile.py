@@ -75,12 +75,13 @@ def _stage(stage: str) -> str:
 
 def hlsl_to_spirv(source: str, entry: str, stage: str, name: str = "shader.hlsl") -> bytes:
     """Compile HLSL text to a SPIR-V module (`glslangValidator -D -V`)."""
+    stage_flag = _stage(stage)  # arguments first: a bad stage is an error with or without the tool
     tool = require_tool("glslangValidator")
     with tempfile.TemporaryDirectory(prefix="sepgen-hlsl-") as tmp:
         src = Path(tmp) / Path(name).name
         src.write_text(source, encoding="utf-8")
         spv = Path(tmp) / "out.spv"
-        _run([tool, "-D", "-V", "-e", entry, "-S", _stage(stage), "-o", str(spv), str(src)], Path(name).name)
+        _run([tool, "-D", "-V", "-e", entry, "-S", stage_flag, "-o", str(spv), str(src)], Path(name).name)
         return spv.read_bytes()
 
 

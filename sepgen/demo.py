@@ -2,7 +2,8 @@
 
 Fits the 50x50 bokeh disk at rank 4, sweeps the seed's loss weights, compares the
 optimisers, emits GLSL and HLSL, verifies them on the GL driver and writes
-pictures plus an index.html that shows them with their numbers.
+pictures plus an index.html that shows them with their numbers, and a screenshot
+of that page in headless Chromium (page.png: what a reader sees).
 """
 
 from __future__ import annotations
@@ -27,6 +28,9 @@ NONNEG = (0.0, 0.5, 1.5)
 ZEROS = (0.0, 0.3, 0.8)
 RANK = 4
 SIZE = 50
+PAGE_SHOT = "page.png"
+PAGE_WIDTH = 1280  # CSS pixels; the page is 1200 wide at most
+MAX_SHOT_HEIGHT = 16384  # Chromium's largest window
 OPTIMIZER_RATES = (("gd", 0.1), ("adam", 0.01), ("lbfgs", 1.0))  # lbfgs ignores lr (line search)
 
 
@@ -63,8 +67,28 @@ def run_demo(out_dir: str | os.PathLike = "demo-out", steps: int | None = None, 
                      "caption": "Loss against step for plain gradient descent (the seed's), Adam and L-BFGS."}],
         "fetches": fetches, "verification": verification, "verification_note": note,
     }, index)
+    screenshot_page(index, log)
     log(f"done: {index}")
     return index
+
+
+def screenshot_page(index: Path, log: Log) -> None:
+    """7. The page as a reader sees it: loaded in headless Chromium, saved as page.png; what
+    did not load or logged an error is reported. Without Chromium, a note instead."""
+    from . import browser
+
+    try:
+        browser.find_chromium()
+    except SepgenError as exc:
+        log(f"no {PAGE_SHOT}: {exc}")
+        return
+    log(f"loading index.html in headless Chromium for {PAGE_SHOT}")
+    check = browser.inspect_page(index)
+    broken = [i.src for i in check.images if not (i.width and i.height)] + list(check.failed) + list(check.errors)
+    if broken:
+        log(f"warning: the page has problems: {'; '.join(broken[:3])}")
+    with atomic.atomic_path(index.parent / PAGE_SHOT) as tmp:
+        browser.screenshot(index, tmp, (PAGE_WIDTH, min(check.height, MAX_SHOT_HEIGHT)))
 
 
 def _timed_log(say: Log) -> Log:
@@ -155,7 +179,7 @@ def filter_figures(filt: SeparableFilter, out: Path, runner: "GLRunner | None", 
                               image_name="procedural HDR night lights", gamma=1.0, runner=runner, progress=log)
     log("bokeh comparison on the Hubble deep field photograph (γ = 8)")
     how = bokeh_figure(filt, scenes.hubble_photo(), 8.0, False, out / "bokeh_photo.png",
-                       "Hubble deep field (scikit-image)", runner)
+                       "Hubble deep field (scikit-image)", runner, log)
     sec.figures.append({"path": "bokeh_photo.png",
                         "caption": f"Hubble deep field photograph with the seed's gamma boost γ = 8: exact 2D kernel, "
                                    f"SVD rank {RANK}, optimised (separable results by {how})."})

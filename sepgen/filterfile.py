@@ -123,9 +123,10 @@ class SeparableFilter:
             raise SepgenError(f"{source}: 'components' must be a non-empty list")
         if not all(isinstance(c, dict) and "vertical" in c and "horizontal" in c for c in comps):
             raise SepgenError(f"{source}: each component needs 'vertical' and 'horizontal'")
-        target = _numeric(doc["target"], f"{source}: target", ndim=2)
-        vs = [_numeric(c["vertical"], f"{source}: component {i} vertical", ndim=1) for i, c in enumerate(comps)]
-        hs = [_numeric(c["horizontal"], f"{source}: component {i} horizontal", ndim=1) for i, c in enumerate(comps)]
+        _check_rank(doc.get("rank", len(comps)), len(comps), source)
+        target = _numeric(doc["target"], f"{source}: 'target'", ndim=2)
+        vs = [_coefficients(c, "vertical", i, source) for i, c in enumerate(comps)]
+        hs = [_coefficients(c, "horizontal", i, source) for i, c in enumerate(comps)]
         for i, (v, h) in enumerate(zip(vs, hs)):
             if v.shape[0] != target.shape[0] or h.shape[0] != target.shape[1]:
                 raise SepgenError(
@@ -153,6 +154,8 @@ class SeparableFilter:
             text = path.read_text(encoding="utf-8")
         except FileNotFoundError:
             raise SepgenError(f"filter file {path} does not exist") from None
+        except IsADirectoryError:
+            raise SepgenError(f"filter file {path} is a directory, not a file") from None
         except (OSError, UnicodeDecodeError) as exc:
             raise SepgenError(f"cannot read filter file {path}: {getattr(exc, 'strerror', None) or exc}") from None
         return cls.from_json(text, f"filter file {path}")
@@ -162,7 +165,53 @@ def _reject_constant(name: str) -> None:
     raise ValueError(f"{name} is not allowed")
 
 
+def _check_rank(rank: Any, count: int, source: str) -> None:
+    """The optional 'rank' key must equal the number of components (it is not a truncation)."""
+    if isinstance(rank, bool) or not isinstance(rank, int):
+        raise SepgenError(f"{source}: 'rank' must be an integer, got {rank!r}")
+    if rank != count:
+        raise SepgenError(f"{source}: 'rank' is {rank} but 'components' holds {count}")
+
+
+def _coefficients(comp: dict[str, Any], key: str, index: int, source: str) -> np.ndarray:
+    """One component's taps: numbers that fit in a float32 (the shaders' type)."""
+    what = f"{source}: component {index} {key!r}"
+    arr = _numeric(comp[key], what, ndim=1)
+    too_big = np.flatnonzero(np.abs(arr) > float(np.finfo(np.float32).max))
+    if too_big.size:
+        i = int(too_big[0])
+        raise SepgenError(f"{what}[{i}] = {float(arr[i])!r} does not fit in a float32")
+    return arr
+
+
+def _first_non_number(value: Any, ndim: int) -> tuple[str, Any] | None:
+    """('[i]' or '[i][j]', item) of the first item that is not a JSON number, or None."""
+    if ndim == 1:
+        if not isinstance(value, list):
+            return None  # the shape check names it
+        for i, x in enumerate(value):
+            if isinstance(x, bool) or not isinstance(x, (int, float)):
+                return f"[{i}]", x
+        return None
+    for i, row in enumerate(value if isinstance(value, list) else []):
+        bad = _first_non_number(row, 1)
+        if bad is not None:
+            return f"[{i}]{bad[0]}", bad[1]
+    return None
+
+
+def _json_kind(value: Any) -> str:
+    if isinstance(value, str):
+        return f"the string {json.dumps(value[:40])}"
+    if isinstance(value, bool) or value is None:
+        return json.dumps(value)
+    return "a list" if isinstance(value, list) else "an object"
+
+
 def _numeric(value: Any, what: str, ndim: int) -> np.ndarray:
+    bad = _first_non_number(value, ndim)
+    if bad is not None:
+        raise SepgenError(f"{what}{bad[0]} is {_json_kind(bad[1])}, expected a number")
     try:
         arr = np.asarray(value, dtype=np.float64)
     except (TypeError, ValueError):
@@ -192,3 +241,8 @@ def _check_shapes(target: np.ndarray, v: np.ndarray, h: np.ndarray, origin: tupl
     for what, arr in (("target", target), ("vertical", v), ("horizontal", h)):
         if not np.all(np.isfinite(arr)):
             raise SepgenError(f"filter {name}: {what} contains NaN or infinite values")
+    for what, arr in (("vertical", v), ("horizontal", h)):
+        big = np.argwhere(np.abs(arr) > float(np.finfo(np.float32).max))
+        if big.size:  # the shaders' type: a literal beyond it cannot be emitted
+            k, i = (int(x) for x in big[0])
+            raise SepgenError(f"filter {name}: component {k} {what}[{i}] = {float(arr[k, i])!r} does not fit in a float32")

@@ -7,7 +7,8 @@
   and rounded. Both are written atomically and byte-deterministically.
 
 Gamma helpers implement the seed's bokeh boost: filter img^G, then take ^(1/G),
-so bright highlights dominate the blur like real out-of-focus light does.
+so bright highlights dominate the blur like real out-of-focus light does. Both clamp
+negative values to 0 first (the boost is defined on non-negative light).
 """
 
 from __future__ import annotations
@@ -52,27 +53,39 @@ def check_image(arr: object, what: str = "image") -> np.ndarray:
 def load_image(path: str | os.PathLike) -> np.ndarray:
     """Load a PNG/JPG (scaled to [0, 1]) or a `.npy` array as float32 H×W or H×W×C."""
     path = Path(path)
+    if path.is_dir():
+        raise SepgenError(f"image {path} is a directory, not a file")
     if not path.is_file():
         raise SepgenError(f"image {path} does not exist")
-    try:
-        if path.suffix.lower() in NPY_SUFFIXES:
+    if path.suffix.lower() in NPY_SUFFIXES:
+        try:
             arr = np.load(path, allow_pickle=False)
-        else:
-            import warnings
-
-            import imageio.v3 as iio
-
-            with warnings.catch_warnings():  # imageio tries every plugin on a bad file; some warn
-                warnings.simplefilter("ignore")
-                arr = iio.imread(path)
-            if np.issubdtype(arr.dtype, np.integer):
-                arr = arr.astype(np.float64) / float(np.iinfo(arr.dtype).max)
-    except SepgenError:
-        raise
-    except Exception as exc:  # numpy and imageio raise many types for bad files
-        first = str(exc).splitlines()[0] if str(exc) else type(exc).__name__
-        raise SepgenError(f"cannot read image {path}: {first}") from None
+        except Exception as exc:  # numpy raises many types for bad files
+            first = str(exc).splitlines()[0] if str(exc) else type(exc).__name__
+            raise SepgenError(f"cannot read image {path}: {first}") from None
+    else:
+        arr = decode(path, "image")
     return check_image(arr, f"image {path}")
+
+
+def decode(path: Path, what: str) -> np.ndarray:
+    """An image file's pixels (all channels) as float64, integers scaled to [0, 1] by their
+    type's maximum; a one-line SepgenError naming `what` and `path` when it cannot be read."""
+    import warnings
+
+    import imageio.v3 as iio
+
+    try:
+        with warnings.catch_warnings():  # imageio tries every plugin on a bad file; some warn
+            warnings.simplefilter("ignore")
+            raw = np.asarray(iio.imread(path))
+    except Exception as exc:  # imageio raises many types for bad files
+        first = str(exc).splitlines()[0] if str(exc) else type(exc).__name__
+        if "Could not find a backend" in first:  # imageio's wording when no plugin decodes it
+            first = "not an image file that can be decoded (PNG, JPEG, BMP, TIFF)"
+        raise SepgenError(f"cannot read {what} {path}: {first}") from None
+    scale = float(np.iinfo(raw.dtype).max) if np.issubdtype(raw.dtype, np.integer) else 1.0
+    return raw.astype(np.float64) / scale
 
 
 def save_image(path: str | os.PathLike, arr: np.ndarray) -> None:
@@ -101,13 +114,15 @@ def encode_png(img: np.ndarray) -> bytes:
 
 
 def gamma_encode(img: np.ndarray, gamma: float) -> np.ndarray:
-    """img^G, sign kept (sign(x)·|x|^G) so negative inputs cannot produce NaN."""
-    return _signed_power(img, check_gamma(gamma))
+    """max(img, 0)^G: the boost is defined on non-negative light."""
+    return _clamped_power(img, check_gamma(gamma))
 
 
 def gamma_decode(img: np.ndarray, gamma: float) -> np.ndarray:
-    """img^(1/G), sign kept: undoes `gamma_encode`; a filter's small negative ringing stays finite."""
-    return _signed_power(img, 1.0 / check_gamma(gamma))
+    """max(img, 0)^(1/G): undoes `gamma_encode`. A fit's small negative lobes leave tiny
+    negative pixels, which the root would blow up into dark specks (−1e-6 → −0.18 at G = 8),
+    so they become 0 first."""
+    return _clamped_power(img, 1.0 / check_gamma(gamma))
 
 
 def check_gamma(gamma: float) -> float:
@@ -118,9 +133,9 @@ def check_gamma(gamma: float) -> float:
     return g
 
 
-def _signed_power(img: np.ndarray, p: float) -> np.ndarray:
-    a = np.asarray(img, dtype=np.float64)
-    return (np.sign(a) * np.abs(a) ** p).astype(np.float32)
+def _clamped_power(img: np.ndarray, p: float) -> np.ndarray:
+    a = np.maximum(np.asarray(img, dtype=np.float64), 0.0)
+    return (a**p).astype(np.float32)
 
 
 def to_rgba(img: np.ndarray) -> np.ndarray:

@@ -104,31 +104,74 @@ def ring(size: int, inner: float = 0.6, antialias: bool = False) -> np.ndarray:
     return validate(k, "ring")
 
 
+KERNEL_FILE_SUFFIXES = (".npy", ".png", ".jpg", ".jpeg", ".bmp", ".tif", ".tiff")
+LUMA = np.array([0.2126, 0.7152, 0.0722])  # Rec. 709 luminance of linear RGB
+
+
 def from_file(path: str | os.PathLike) -> np.ndarray:
-    """Kernel from a `.npy` array or a PNG (grayscale; colour is reduced to luminance)."""
-    path = Path(path)
-    if not path.is_file():
-        raise SepgenError(f"kernel file {path} does not exist")
+    """Kernel from a `.npy` array or an image (PNG, JPEG, BMP, TIFF); `read_file` gives the channel rule."""
+    return read_file(path)[0]
+
+
+def file_channel(path: str | os.PathLike) -> str:
+    """Which part of a kernel file becomes the kernel: "array", "luminance", "alpha" or
+    "alpha*luminance" (the `channel` that the provenance of a file kernel records)."""
+    return read_file(path)[1]
+
+
+def read_file(path: str | os.PathLike) -> tuple[np.ndarray, str]:
+    """A kernel file as (float64 kernel, channel used).
+
+    Images are scaled to [0, 1] by their integer type's maximum. Without alpha, or with an
+    alpha channel that is fully opaque, the kernel is the luminance (Rec. 709 for colour).
+    With a not fully opaque alpha channel, the aperture is drawn in alpha: the kernel is
+    alpha, times the colour's luminance where that luminance varies across the visible
+    pixels (alpha > 0); a constant colour (white or black ink) gives alpha alone.
+    """
+    path = _check_kernel_path(Path(path))
     try:
         if path.suffix.lower() == ".npy":
-            arr = np.load(path, allow_pickle=False)
+            arr, channel = np.load(path, allow_pickle=False), "array"
         else:
-            import imageio.v3 as iio
-
-            img = iio.imread(path)
-            raw_dtype = np.asarray(img).dtype  # before the luminance mix turns it into float
-            if img.ndim == 3:
-                img = img[..., :3] if img.shape[-1] >= 3 else img[..., :1]
-                img = img @ np.array([0.2126, 0.7152, 0.0722])[: img.shape[-1]] if img.shape[-1] == 3 else img[..., 0]
-            scale = float(np.iinfo(raw_dtype).max) if np.issubdtype(raw_dtype, np.integer) else 1.0
-            arr = np.asarray(img, dtype=np.float64) / scale
+            arr, channel = _image_kernel(path)
     except SepgenError:
         raise
     except Exception as exc:  # imageio/numpy raise many types for bad files
         raise SepgenError(f"cannot read kernel file {path}: {exc}".splitlines()[0]) from None
     if not np.issubdtype(np.asarray(arr).dtype, np.number):
         raise SepgenError(f"kernel file {path} does not hold numbers")
-    return validate(np.asarray(arr, dtype=np.float64), f"kernel file {path}")
+    return validate(np.asarray(arr, dtype=np.float64), f"kernel file {path}"), channel
+
+
+def _check_kernel_path(path: Path) -> Path:
+    if path.is_dir():
+        raise SepgenError(f"kernel file {path} is a directory, not a file")
+    if not path.is_file():
+        raise SepgenError(f"kernel file {path} does not exist")
+    if path.suffix.lower() not in KERNEL_FILE_SUFFIXES:
+        raise SepgenError(
+            f"kernel file {path} has an unsupported type {path.suffix or '(no suffix)'!r} "
+            f"(accepted: {', '.join(KERNEL_FILE_SUFFIXES)})"
+        )
+    return path
+
+
+def _image_kernel(path: Path) -> tuple[np.ndarray, str]:
+    from .images import decode
+
+    img = np.asarray(decode(path, "kernel file"), dtype=np.float64)
+    if img.ndim != 3:
+        return img, "luminance"
+    if img.shape[-1] not in (2, 4):  # gray or RGB(+extra): no alpha
+        return (img[..., :3] @ LUMA if img.shape[-1] >= 3 else img[..., 0]), "luminance"
+    colour, alpha = img[..., :-1], img[..., -1]
+    lum = colour @ LUMA if colour.shape[-1] == 3 else colour[..., 0]
+    if np.all(alpha >= 1.0):
+        return lum, "luminance"
+    visible = lum[alpha > 0]
+    if visible.size == 0 or np.ptp(visible) == 0:
+        return alpha, "alpha"
+    return alpha * lum, "alpha*luminance"
 
 
 def validate(kernel: Any, what: str = "kernel") -> np.ndarray:
@@ -218,12 +261,27 @@ def make(spec: dict[str, Any], base_dir: str | os.PathLike | None = None) -> np.
     return ktype.make(spec["size"], **kwargs)
 
 
-def canonical_spec(spec: dict[str, Any]) -> dict[str, Any]:
-    """The spec with every option of its kernel type filled in, for provenance and hashing."""
+def canonical_spec(spec: dict[str, Any], base_dir: str | os.PathLike | None = None) -> dict[str, Any]:
+    """The spec with every option of its kernel type filled in, for provenance and hashing.
+
+    A file kernel also records the `channel` that `read_file` used when the file can be
+    read (relative paths resolve against `base_dir`, default the working folder)."""
     name = spec["kernel"]
     if name.startswith("file:"):
-        return {"kernel": name}
+        return _file_spec(spec, base_dir)
     out: dict[str, Any] = {"kernel": name, "size": spec["size"]}
     for opt in KERNELS[name].options:
         out[opt.name] = spec.get(opt.name, opt.default)
     return out
+
+
+def _file_spec(spec: dict[str, Any], base_dir: str | os.PathLike | None) -> dict[str, Any]:
+    if "channel" in spec:  # already canonical
+        return {"kernel": spec["kernel"], "channel": spec["channel"]}
+    path = Path(spec["kernel"][5:])
+    if base_dir is not None and not path.is_absolute():
+        path = Path(base_dir) / path
+    try:
+        return {"kernel": spec["kernel"], "channel": file_channel(path)}
+    except SepgenError:  # provenance of a kernel passed as an array: the file may be gone
+        return {"kernel": spec["kernel"]}

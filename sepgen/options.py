@@ -12,7 +12,7 @@ import itertools
 import math
 from dataclasses import dataclass, field, replace
 from types import MappingProxyType
-from typing import Any, Mapping
+from typing import Any, Iterable, Mapping
 
 import numpy as np
 
@@ -245,6 +245,15 @@ class EmitOptions:
             if not any(c.violated_by(combo) for c in cls.__constraints__):
                 out.append(cls(**combo))
         return out
+
+    def check_given(self, given: Iterable[str]) -> "EmitOptions":
+        """Refuse options the caller set explicitly that mean nothing for this language
+        (`--glsl-version` with `--lang hlsl`), as `apply` refuses GPU options for NumPy."""
+        for name in given:
+            lang = self.__language_fields__.get(name, self.lang)
+            if lang != self.lang:
+                raise SepgenError(f"--{name.replace('_', '-')} applies only to --lang {lang}, not {self.lang}")
+        return self
 
     def to_dict(self) -> dict[str, Any]:
         """Every option in table order (the manifest's `options`)."""

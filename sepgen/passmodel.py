@@ -208,6 +208,7 @@ class Manifest:
     metrics: dict[str, Any] = field(default_factory=dict, compare=False)
     options: dict[str, Any] = field(default_factory=dict, compare=False)
     fetches_per_pixel: dict[str, int] = field(default_factory=dict, compare=False)
+    extensions: tuple[str, ...] = ()  # API extensions the target needs (GLSL ES: float targets)
 
     def texture(self, role: str) -> Texture:
         return next(t for t in self.textures if t.role == role)
@@ -227,6 +228,7 @@ class Manifest:
             "origin": list(self.origin),
             "metrics": self.metrics,
             "options": self.options,
+            "extensions": list(self.extensions),
             "files": [f.to_dict() for f in sorted(self.files, key=lambda f: f.path)],
             "textures": {t.name: t.to_dict() for t in self.textures},
             "passes": [p.to_dict() for p in self.passes],
@@ -265,6 +267,7 @@ def parse(doc: Any, where: str = MANIFEST) -> Manifest:
         sepgen=doc.get("sepgen", ""), command=doc.get("command", ""), filter=doc.get("filter", ""),
         rank=doc.get("rank", 0), kernel_size=tuple(doc.get("kernel_size", (0, 0))), origin=tuple(doc.get("origin", (0, 0))),
         metrics=doc.get("metrics", {}), options=doc.get("options", {}), fetches_per_pixel=doc.get("fetches_per_pixel", {}),
+        extensions=tuple(doc.get("extensions", ())),
     )
 
 

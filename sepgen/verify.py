@@ -45,7 +45,8 @@ FP16_ULP = 2.0**-10  # one half-float ulp: covers round-to-nearest and round-tow
 BILINEAR_FRACTION = 2.0**-8
 DEFAULT_IMAGE_SIZE = (77, 131)  # H, W: odd, wider than one 64-wide workgroup, not a multiple of 8
 
-__all__ = ["Variant", "VariantResult", "variants", "verify", "default_image", "tolerance_for", "format_table"]
+__all__ = ["Variant", "VariantResult", "variants", "verify", "check_tolerance", "default_image", "tolerance_for",
+           "format_table"]
 
 
 @dataclass
@@ -130,6 +131,12 @@ def tolerance_for(filt: "SeparableFilter", options: dict[str, Any], img: np.ndar
     return amplification * bound
 
 
+def check_tolerance(tolerance: float | None) -> None:
+    """A one-line SepgenError unless `tolerance` is None or a positive finite number."""
+    if tolerance is not None and not (math.isfinite(tolerance) and tolerance > 0):
+        raise SepgenError(f"tolerance must be a positive number, got {tolerance!r}")
+
+
 def verify(
     filt: "SeparableFilter",
     langs: Iterable[str] = ("glsl",),
@@ -149,8 +156,7 @@ def verify(
     """
     from .runfilter import Runners, run_filter
 
-    if tolerance is not None and not (math.isfinite(tolerance) and tolerance > 0):
-        raise SepgenError(f"tolerance must be a positive number, got {tolerance!r}")
+    check_tolerance(tolerance)
     img = default_image() if image is None else check_image(image)
     ref = reference.apply_filter(img, filt)
     peak = float(np.max(np.abs(ref))) or 1.0

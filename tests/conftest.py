@@ -1,7 +1,7 @@
 """Shared test fixtures and filter factories.
 
 One CI rule for everything a test needs from the machine (a GL context, glslangValidator,
-spirv-cross): without it the test is skipped — unless the environment has CI=true, where
+spirv-cross, Chromium): without it the test is skipped — unless the environment has CI=true, where
 the missing piece fails the run instead of silently skipping (`unavailable`).
 
 The `gpu` marker: tests that run shaders on a driver: OpenGL (Mesa llvmpipe via EGL when
@@ -114,6 +114,18 @@ def cross_tools():
 
     try:
         return {name: require_tool(name) for name in TOOLS}
+    except SepgenError as exc:
+        unavailable(str(exc))
+
+
+@pytest.fixture(scope="session")
+def chromium():
+    """Headless Chromium (Debian package `chromium`) for pages opened in a real browser."""
+    from sepgen.browser import find_chromium
+    from sepgen.errors import SepgenError
+
+    try:
+        return find_chromium()
     except SepgenError as exc:
         unavailable(str(exc))
 

@@ -3,7 +3,7 @@
 GLSL: stage from the file suffix; 450 files also as Vulkan SPIR-V (-V). HLSL: `-D -V`
 (glslang's HLSL front end always generates SPIR-V, which is also how the GPU runner
 cross-compiles HLSL through spirv-cross). Include files are compiled inside a small
-wrapper shader. Without glslangValidator these tests skip, unless CI is set.
+wrapper shader. Without glslangValidator these tests skip, or fail with CI=true (conftest's one rule).
 """
 
 from __future__ import annotations

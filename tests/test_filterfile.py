@@ -102,3 +102,64 @@ def test_rejects_bad_files(tmp_path):
 def test_refuses_to_write_non_finite(tmp_path):
     with pytest.raises(SepgenError):
         SeparableFilter("k", np.ones((2, 2)), np.array([[np.nan, 1.0]]), np.ones((1, 2)))
+
+
+# --- inconsistent files (issue 12, items 5 and 8) -----------------------------------------
+
+
+def _two_component_doc() -> dict:
+    return json.loads(SeparableFilter("k", disk(3), np.ones((2, 3)), np.ones((2, 3))).to_json())
+
+
+def _set_tap(doc: dict, comp: int, key: str, index: int, value) -> dict:
+    doc["components"][comp][key][index] = value
+    return doc
+
+
+@pytest.mark.parametrize(
+    "doc, message",
+    [
+        ({**_two_component_doc(), "rank": 1}, "filter file x.json: 'rank' is 1 but 'components' holds 2"),
+        ({**_two_component_doc(), "rank": 3}, "filter file x.json: 'rank' is 3 but 'components' holds 2"),
+        ({**_two_component_doc(), "rank": "2"}, "filter file x.json: 'rank' must be an integer, got '2'"),
+        (_set_tap(_two_component_doc(), 1, "horizontal", 2, "0.1"),
+         "filter file x.json: component 1 'horizontal'[2] is the string \"0.1\", expected a number"),
+        (_set_tap(_two_component_doc(), 0, "vertical", 0, None),
+         "filter file x.json: component 0 'vertical'[0] is null, expected a number"),
+        (_set_tap(_two_component_doc(), 0, "vertical", 1, True),
+         "filter file x.json: component 0 'vertical'[1] is true, expected a number"),
+        ({**_two_component_doc(), "target": [[1, 1, 1], [1, "1", 1], [1, 1, 1]]},
+         "filter file x.json: 'target'[1][1] is the string \"1\", expected a number"),
+        (_set_tap(_two_component_doc(), 1, "vertical", 2, 1e39),
+         "filter file x.json: component 1 'vertical'[2] = 1e+39 does not fit in a float32"),
+    ],
+    ids=["rank_smaller", "rank_larger", "rank_string", "string_tap", "null_tap", "bool_tap", "string_target",
+         "tap_beyond_float32"],
+)
+def test_rejects_inconsistent_files(tmp_path, doc, message):
+    (tmp_path / "x.json").write_text(json.dumps(doc))
+    with pytest.raises(SepgenError) as err:
+        SeparableFilter.load(tmp_path / "x.json")
+    assert str(err.value) == message.replace("x.json", str(tmp_path / "x.json"))
+
+
+def test_rank_key_is_optional():
+    doc = _two_component_doc()
+    del doc["rank"]
+    assert SeparableFilter.from_dict(doc).rank == 2
+
+
+def test_filter_beyond_float32_names_component_and_tap():
+    v = np.ones((2, 3))
+    v[1, 2] = 1e39
+    with pytest.raises(SepgenError) as err:
+        SeparableFilter("k", np.ones((3, 3)), v, np.ones((2, 3)))
+    assert str(err.value) == "filter k: component 1 vertical[2] = 1e+39 does not fit in a float32"
+
+
+def test_float32_literal_message_is_a_plain_number():
+    from sepgen.emit.literals import float32
+
+    with pytest.raises(SepgenError) as err:
+        float32(np.float64(1e39))
+    assert str(err.value) == "coefficient 1e+39 does not fit in a float32"

@@ -82,6 +82,9 @@ def test_not_an_image(tmp_path) -> None:
         images.load_image(tmp_path / "x.npy")
     with pytest.raises(SepgenError, match="does not exist"):
         images.load_image(tmp_path / "missing.png")
+    (tmp_path / "folder.png").mkdir()
+    with pytest.raises(SepgenError, match="folder.png is a directory, not a file"):
+        images.load_image(tmp_path / "folder.png")
 
 
 def test_pickled_npy_is_refused(tmp_path) -> None:
@@ -102,12 +105,13 @@ def test_failed_write_leaves_no_partial_file(tmp_path) -> None:
     assert list(tmp_path.iterdir()) == []
 
 
-def test_gamma_round_trip_and_sign() -> None:
+def test_gamma_round_trip_and_negatives_clamped() -> None:
     x = np.array([0.0, 0.25, 1.0, -0.5], dtype=np.float32)
     enc = images.gamma_encode(x, 3.0)
-    np.testing.assert_allclose(enc, [0.0, 0.25**3, 1.0, -(0.5**3)], rtol=1e-6)
-    np.testing.assert_allclose(images.gamma_decode(enc, 3.0), x, rtol=1e-6, atol=1e-7)
-    assert np.all(np.isfinite(images.gamma_decode(np.array([-1e-3]), 2.2)))
+    np.testing.assert_allclose(enc, [0.0, 0.25**3, 1.0, 0.0], rtol=1e-6)
+    np.testing.assert_allclose(images.gamma_decode(enc, 3.0), np.maximum(x, 0), rtol=1e-6, atol=1e-7)
+    # A fit's tiny negative lobes must not become dark specks after the root (issue 12, item 7).
+    np.testing.assert_array_equal(images.gamma_decode(np.array([-1e-6, -3e-5, 0.0]), 8.0), 0.0)
     with pytest.raises(SepgenError, match="gamma"):
         images.gamma_encode(x, 0.0)
 

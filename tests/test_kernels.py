@@ -113,3 +113,80 @@ def test_bad_files_are_one_line_errors(tmp_path):
         with pytest.raises(SepgenError, match=words) as err:
             kernels.from_file(tmp_path / name)
         assert "\n" not in str(err.value)
+
+
+# --- apertures drawn in alpha (issue 12, item 1) ----------------------------------------
+
+
+def _rgba(colour: np.ndarray, alpha: np.ndarray) -> np.ndarray:
+    """8-bit RGBA image from a colour (H×W gray or H×W×3) and an alpha in [0, 1]."""
+    rgb = colour if colour.ndim == 3 else np.stack([colour] * 3, axis=-1)
+    return np.round(np.concatenate([rgb, alpha[..., None]], axis=-1) * 255).astype(np.uint8)
+
+
+@pytest.mark.parametrize("ink", [1.0, 0.0], ids=["white", "black"])
+def test_aperture_in_alpha_is_the_kernel(tmp_path, ink):
+    imageio = pytest.importorskip("imageio.v3")
+    aperture = kernels.polygon(15)
+    imageio.imwrite(tmp_path / "a.png", _rgba(np.full((15, 15), ink), aperture))
+    k, channel = kernels.read_file(tmp_path / "a.png")
+    assert channel == "alpha"
+    np.testing.assert_allclose(k, aperture, atol=1 / 255)
+    assert not np.allclose(k, 1.0)  # not the uniform box the colour alone would give
+
+
+def test_aperture_in_la_png(tmp_path):
+    imageio = pytest.importorskip("imageio.v3")
+    aperture = kernels.disk(12, antialias=True)
+    la = np.round(np.stack([np.ones((12, 12)), aperture], axis=-1) * 255).astype(np.uint8)
+    imageio.imwrite(tmp_path / "la.png", la, mode="LA")
+    k, channel = kernels.read_file(tmp_path / "la.png")
+    assert channel == "alpha" and np.allclose(k, aperture, atol=1 / 255)
+
+
+def test_alpha_times_varying_luminance(tmp_path):
+    imageio = pytest.importorskip("imageio.v3")
+    aperture = kernels.disk(13)
+    shade = np.linspace(0.2, 1.0, 13)[None, :].repeat(13, axis=0)  # a gradient inside the disk
+    imageio.imwrite(tmp_path / "g.png", _rgba(shade, aperture))
+    k, channel = kernels.read_file(tmp_path / "g.png")
+    assert channel == "alpha*luminance"
+    np.testing.assert_allclose(k, aperture * shade, atol=2 / 255)
+
+
+def test_opaque_alpha_keeps_luminance(tmp_path):
+    imageio = pytest.importorskip("imageio.v3")
+    shape = kernels.disk(11)
+    imageio.imwrite(tmp_path / "o.png", _rgba(shape, np.ones((11, 11))))
+    k, channel = kernels.read_file(tmp_path / "o.png")
+    assert channel == "luminance" and np.allclose(k, shape, atol=1 / 255)
+
+
+def test_provenance_names_the_channel(tmp_path, monkeypatch):
+    imageio = pytest.importorskip("imageio.v3")
+    imageio.imwrite(tmp_path / "a.png", _rgba(np.ones((9, 9)), kernels.disk(9)))
+    imageio.imwrite(tmp_path / "g.png", (kernels.disk(9) * 255).astype(np.uint8))
+    np.save(tmp_path / "k.npy", kernels.disk(9))
+    monkeypatch.chdir(tmp_path)
+    assert kernels.canonical_spec({"kernel": "file:a.png"}) == {"kernel": "file:a.png", "channel": "alpha"}
+    assert kernels.canonical_spec({"kernel": "file:g.png"})["channel"] == "luminance"
+    assert kernels.canonical_spec({"kernel": "file:k.npy"})["channel"] == "array"
+    sub = {"kernel": "file:a.png"}
+    monkeypatch.chdir("/")
+    assert kernels.canonical_spec(sub, base_dir=tmp_path)["channel"] == "alpha"
+
+
+@pytest.mark.parametrize("suffix", [".png", ".jpg", ".bmp", ".tif"])
+def test_accepted_image_types_read(tmp_path, suffix):
+    imageio = pytest.importorskip("imageio.v3")
+    imageio.imwrite(tmp_path / f"k{suffix}", (kernels.disk(16) * 255).astype(np.uint8))
+    assert np.allclose(kernels.from_file(tmp_path / f"k{suffix}"), kernels.disk(16), atol=0.1)
+
+
+def test_kernel_file_messages(tmp_path):
+    (tmp_path / "k.json").write_text("{}")
+    (tmp_path / "folder.png").mkdir()
+    with pytest.raises(SepgenError, match=r"unsupported type '\.json' \(accepted: \.npy, \.png"):
+        kernels.from_file(tmp_path / "k.json")
+    with pytest.raises(SepgenError, match="is a directory"):
+        kernels.from_file(tmp_path / "folder.png")

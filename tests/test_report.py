@@ -122,13 +122,22 @@ def test_report_rejects_missing_filter(tmp_path):
     assert not (tmp_path / "o").exists()
 
 
-@pytest.mark.slow
-def test_demo_report(tmp_path):
-    """The demo with few steps: every picture real, every number from its filter file."""
-    out = tmp_path / "demo"
+@pytest.fixture(scope="module")
+def demo_out(tmp_path_factory) -> Path:
+    """One demo run (few steps) shared by the tests that look at its output."""
+    tmp = tmp_path_factory.mktemp("demo")
+    out = tmp / "demo"
     proc = subprocess.run([sys.executable, "-m", "sepgen", "demo", "--steps", "300", "-o", str(out)],
-                          capture_output=True, text=True, cwd=tmp_path)
+                          capture_output=True, text=True, cwd=tmp)
     assert proc.returncode == 0, proc.stderr
+    assert "warning" not in proc.stderr, proc.stderr
+    return out
+
+
+@pytest.mark.slow
+def test_demo_report(demo_out):
+    """The demo with few steps: every picture real, every number from its filter file."""
+    out = demo_out
     for name in ("disk50.json", "sweep.png", "optimizers.png", "bokeh_photo.png", "disk50_bokeh.png",
                  "disk50_kernel.png", "disk50_passes.png", "disk50_svd_energy.png", "index.html"):
         assert (out / name).is_file(), name
@@ -138,6 +147,25 @@ def test_demo_report(tmp_path):
     assert check_index_numbers(out) >= 6 + 9 * 4
     text = (out / "index.html").read_text()
     assert "Verification" in text and "Texture fetches per pixel" in text
+
+
+@pytest.mark.slow
+def test_demo_page_in_a_real_browser(demo_out, chromium):
+    """index.html in headless Chromium: every image loads at its file's size, nothing is
+    missing, no console error; page.png is that page (issue 12, item 12)."""
+    from sepgen import browser
+
+    check = browser.inspect_page(demo_out / "index.html")
+    assert check.failed == () and check.errors == (), (check.failed, check.errors)
+    pictures = sorted(p.name for p in demo_out.glob("*.png") if p.name != "page.png")
+    assert sorted(i.src for i in check.images) == pictures  # every picture is shown, none is missing
+    for img in check.images:
+        height, width = iio.imread(demo_out / img.src).shape[:2]
+        assert (img.width, img.height) == (width, height), img
+    shot = iio.imread(demo_out / "page.png")
+    assert shot.shape[1] == 1280 and shot.shape[0] == min(check.height, 16384)
+    assert shot.shape[0] > sum(i.height for i in check.images) / 2  # the whole page, not one screen
+    assert float(np.std(shot[..., :3])) > 10  # pictures, not a blank page
 
 
 @pytest.mark.parametrize("command", ["demo", "report"])

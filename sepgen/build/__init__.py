@@ -8,8 +8,11 @@ Output layout under the output folder:
 
 A build refits only filters whose fit inputs changed, renders every shader,
 writes only files whose bytes changed (an unchanged file keeps its mtime),
-removes files an earlier build generated that are no longer produced, and
-imports JAX only when something must be fitted. Everything is fitted and
+removes files an earlier build generated that are no longer produced, prunes
+cache entries no filter uses (after success), and imports JAX only when
+something must be fitted. Every filter still to be fitted has its kernel made
+and checked first (for `--check` too). Fits hold a per-entry file lock, so
+concurrent builds of one config fit each filter once. Everything is fitted and
 rendered before the first shader is written, so a bad filter leaves the
 previous output untouched (fits that succeeded stay in the cache).
 """
@@ -47,6 +50,7 @@ class BuildResult:
     up_to_date: list[str] = field(default_factory=list)  # filters nothing was done for
     written: list[Path] = field(default_factory=list)  # every file written (cache, shaders, manifest, depfile)
     removed: list[Path] = field(default_factory=list)  # files of earlier builds no longer produced
+    pruned: list[Path] = field(default_factory=list)  # cache entries no filter of the config uses
     stale: dict[str, list[str]] = field(default_factory=dict)  # --check: filter -> reasons
     outputs: list[Path] = field(default_factory=list)  # every generated shader/manifest file
 
@@ -84,9 +88,10 @@ def build(
             check_writable(target, f"cannot write to {target}")
     plans = [_plan(f, cfg.out_dir) for f in cfg.filters]
     result = BuildResult(Path(config_path), cfg.out_dir)
+    made = _kernels_to_fit(cfg, plans)  # the whole config is valid before anything is fitted or checked
     if check:
         return _check(cfg, plans, result, say)
-    _fit_missing(cfg, plans, result, say)
+    _fit_missing(cfg, plans, made, result, say)
     per_filter = {p.config.name: _render(cfg, p) for p in plans}
     old_files = _previous_outputs(cfg.out_dir)
     _write_outputs(cfg, plans, per_filter, result, say)
@@ -98,6 +103,9 @@ def build(
         _touch(Path(stamp))
     if depfile is not None:
         _write_depfile(cfg, Path(depfile), Path(stamp) if stamp is not None else manifest, result)
+    result.pruned = cache.prune(cfg.out_dir, {p.cache_file for p in plans})
+    if result.pruned:
+        say(f"removed {len(result.pruned)} cache entr{'y' if len(result.pruned) == 1 else 'ies'} no filter uses")
     return result
 
 
@@ -145,14 +153,15 @@ def _plan(filt: FilterConfig, out_dir: Path) -> _Plan:
     return _Plan(filt, key, path, cache.load_cached(path, filt.name))
 
 
-def _fit_missing(cfg: BuildConfig, plans: list[_Plan], result: BuildResult, say: Progress) -> None:
-    """Fit every filter that has no cache entry, storing each as soon as it is done."""
-    missing = [p for p in plans if p.filter is None]
-    if not missing:
-        return
-    from .. import fitting, kernels  # JAX: only when something must be fitted
+def _kernels_to_fit(cfg: BuildConfig, plans: list[_Plan]) -> dict[str, Any]:
+    """The kernel of every filter without a cache entry, made and checked against its rank
+    (one-line error naming the config and filter). Cached filters were valid when fitted."""
+    from .. import kernels  # NumPy only
 
-    for plan in missing:
+    made = {}
+    for plan in plans:
+        if plan.filter is not None:
+            continue
         f = plan.config
         where = f"{cfg.path}: filter {f.name!r}"
         try:
@@ -164,19 +173,40 @@ def _fit_missing(cfg: BuildConfig, plans: list[_Plan], result: BuildResult, say:
                 f"{where}: rank {f.rank} is impossible for a {kernel.shape[0]}x{kernel.shape[1]} kernel "
                 f"(at most {min(kernel.shape)})"
             )
-        spec = {"kernel": f.kernel_spec["kernel"]} if f.kernel_file else kernels.canonical_spec(f.kernel_spec)
-        say(f"{f.name}: fitting rank {f.rank} to a {kernel.shape[0]}x{kernel.shape[1]} kernel "
-            f"({f.settings.optimizer}, {f.settings.steps} steps)")
-        start = time.perf_counter()
-        try:
-            plan.filter = fitting.fit_with(kernel, f.rank, f.settings, name=f.name, kernel_spec=spec,
-                                           progress=_fit_progress(f.name, say))
-        except SepgenError as exc:
-            raise SepgenError(f"{where}: {exc}") from None
-        plan.filter.save(plan.cache_file)
-        result.fitted.append(f.name)
-        result.written.append(plan.cache_file)
-        say(f"{f.name}: fitted in {time.perf_counter() - start:.1f} s")
+        made[f.name] = kernel
+    return made
+
+
+def _fit_missing(cfg: BuildConfig, plans: list[_Plan], made: dict[str, Any], result: BuildResult, say: Progress) -> None:
+    """Fit every filter that has no cache entry, storing each as soon as it is done. Each fit
+    holds its entry's lock; a build that waited for it reuses the other build's fit."""
+    for plan in (p for p in plans if p.filter is None):
+        name = plan.config.name
+        with cache.locked(plan.cache_file, lambda: say(f"{name}: waiting for another build that is fitting it")):
+            plan.filter = cache.load_cached(plan.cache_file, name)
+            if plan.filter is not None:
+                say(f"{name}: fitted meanwhile by another build; reusing it")
+                continue
+            _fit_one(cfg, plan, made[name], result, say)
+
+
+def _fit_one(cfg: BuildConfig, plan: _Plan, kernel: Any, result: BuildResult, say: Progress) -> None:
+    from .. import fitting, kernels  # JAX: only when something must be fitted
+
+    f = plan.config
+    spec = kernels.canonical_spec(f.kernel_spec, base_dir=cfg.path.parent)  # file kernels: the channel used
+    say(f"{f.name}: fitting rank {f.rank} to a {kernel.shape[0]}x{kernel.shape[1]} kernel "
+        f"({f.settings.optimizer}, {f.settings.steps} steps)")
+    start = time.perf_counter()
+    try:
+        plan.filter = fitting.fit_with(kernel, f.rank, f.settings, name=f.name, kernel_spec=spec,
+                                       progress=_fit_progress(f.name, say))
+    except SepgenError as exc:
+        raise SepgenError(f"{cfg.path}: filter {f.name!r}: {exc}") from None
+    plan.filter.save(plan.cache_file)
+    result.fitted.append(f.name)
+    result.written.append(plan.cache_file)
+    say(f"{f.name}: fitted in {time.perf_counter() - start:.1f} s")
 
 
 def _fit_progress(name: str, say: Progress) -> Callable[[str, int, int, float], None]:

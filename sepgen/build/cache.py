@@ -5,14 +5,21 @@ changes the fitted numbers: the canonical kernel spec (for a file kernel, the
 file's content hash instead of its path, so moving the file does not refit),
 every fit option, every loss weight and the sepgen version. Emit options are not
 in it: changing a language or a strategy re-emits without refitting.
+
+Each entry has a lock file beside it (`<name>-<hash16>.json.lock`, `filelock`): a build
+fits an entry only while holding its lock and looks for the entry again once it has it, so
+two builds of one config started together fit each filter once. After a successful build,
+`prune` removes the entries (and their locks) that no filter of the config uses.
 """
 
 from __future__ import annotations
 
+import contextlib
 import hashlib
 import json
+import re
 from pathlib import Path
-from typing import Any
+from typing import Any, Callable, Iterator
 
 from .. import kernels
 from .._version import __version__
@@ -22,6 +29,8 @@ from .config import FilterConfig
 
 CACHE_DIR = ".sepgen-cache"
 KEY_LENGTH = 16
+ENTRY = re.compile(rf"[A-Za-z_][A-Za-z0-9_]*-[0-9a-f]{{{KEY_LENGTH}}}\.json(\.lock)?\Z")  # what prune may remove
+LOCK_SUFFIX = ".lock"
 
 
 def file_digest(path: Path) -> str:
@@ -60,3 +69,38 @@ def load_cached(path: Path, name: str) -> SeparableFilter | None:
     except SepgenError:
         return None
     return filt if filt.name == name else None
+
+
+@contextlib.contextmanager
+def locked(path: Path, on_wait: Callable[[], None] | None = None) -> Iterator[None]:
+    """Hold the lock of cache entry `path` (created with its folder); `on_wait` is called
+    once if another process holds it, before waiting for it."""
+    from filelock import FileLock, Timeout
+
+    path.parent.mkdir(parents=True, exist_ok=True)
+    lock = FileLock(str(path) + LOCK_SUFFIX)
+    try:
+        lock.acquire(timeout=0)
+    except Timeout:
+        if on_wait is not None:
+            on_wait()
+        lock.acquire()
+    try:
+        yield
+    finally:
+        lock.release()
+
+
+def prune(out_dir: Path, keep: set[Path]) -> list[Path]:
+    """Remove the cache entries and lock files of `out_dir` that `keep` (entries in use) does
+    not name; files that do not look like cache entries are never touched. Returns the
+    entries removed."""
+    folder = out_dir / CACHE_DIR
+    keep_names = {p.name for p in keep} | {p.name + LOCK_SUFFIX for p in keep}
+    removed = []
+    for path in sorted(folder.iterdir()) if folder.is_dir() else []:
+        if ENTRY.match(path.name) and path.name not in keep_names and path.is_file():
+            path.unlink()
+            if not path.name.endswith(LOCK_SUFFIX):
+                removed.append(path)
+    return removed

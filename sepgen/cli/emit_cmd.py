@@ -17,17 +17,20 @@ from .options import table_options
               help="folder of templates overriding the built-in ones (same relative names)")
 @click.option("-o", "--output", "out_dir", required=True, type=click.Path(file_okay=False),
               help="output folder (created; unchanged files are left alone)")
-def emit(filter_path: str, templates_dir: str | None, out_dir: str, **options: Any) -> None:
+@click.pass_context
+def emit(ctx: click.Context, filter_path: str, templates_dir: str | None, out_dir: str, **options: Any) -> None:
     """Write HLSL/GLSL shaders and manifest.json for FILTER.json into -o DIR."""
     from .. import emit as emitter
     from ..filterfile import SeparableFilter
     from ..options import EmitOptions
 
+    given = [n for n in options if ctx.get_parameter_source(n) is not click.core.ParameterSource.DEFAULT]
+    opts = EmitOptions.from_dict(options).check_given(given)
     filt = SeparableFilter.load(filter_path)
     command = emitter.default_command(filter_path, options, out_dir, templates_dir)
-    opts = EmitOptions.from_dict(options)
     files = emitter.render(filt, opts, templates_dir=templates_dir, command=command)
-    changed = emitter.write(files, out_dir)
+    written = emitter.write_output(files, out_dir)
     counts = emitter.fetch_counts(filt, opts.linear_sampling, opts.strategy)
-    click.echo(f"{out_dir}: {len(files)} files, {len(changed)} changed; fetches per pixel "
+    removed = f", {len(written.removed)} removed (no longer emitted)" if written.removed else ""
+    click.echo(f"{out_dir}: {len(files)} files, {len(written.changed)} changed{removed}; fetches per pixel "
                f"{counts['horizontal']} horizontal + {counts['vertical']} vertical = {counts['total']}", err=True)

@@ -54,8 +54,17 @@ def _summary_line(filt: SeparableFilter) -> str:
     return (
         f"{filt.name}: rank {filt.rank}{rank_note(filt)} {filt.shape[0]}x{filt.shape[1]}, loss {m['loss']:.6g}, "
         f"relative L2 {m['relative_l2']:.4g}, negative mass {m['negative_mass']:.3g}, "
-        f"leak {m['leak']:.3g}, zero taps {m['zero_taps']}"
+        f"leak {m['leak']:.3g}, zero taps {m['zero_taps']}{_prune_note(filt)}"
     )
+
+
+def _prune_note(filt: SeparableFilter) -> str:
+    """The pruning threshold the fit ended with (it may have been halved from --prune)."""
+    asked, used = filt.provenance.get("prune"), filt.provenance.get("prune_threshold_used")
+    if not asked or used is None:
+        return ""
+    return f", prune threshold {used:g}" + (f" (halved from {asked:g})" if 0 < used < asked else
+                                            " (none kept the loss within 2%: unpruned)" if used == 0 else "")
 
 
 @click.command(help="Fit a kernel as N separable passes and write a filter file (JSON).")
@@ -66,9 +75,10 @@ def _summary_line(filt: SeparableFilter) -> str:
 @click.option("-o", "--output", required=True, type=click.Path(dir_okay=False), help="filter file to write")
 def optimize(**params: Any) -> None:
     spec = kernel_spec(params)
+    name, output = params["name"], Path(params["output"])
+    atomic.check_file_writable(output)  # before any work: a bad output fails at once
     kernel = kernels.make(spec)
     settings = FitSettings.from_options(params)
-    name, output = params["name"], Path(params["output"])
     from ..fitting import fit_with  # JAX only now
     from ..fitting.core import default_name
 
@@ -133,6 +143,7 @@ def sweep(**params: Any) -> None:
     name, out_dir = params["name"], Path(params["output"])
     if out_dir.exists() and not out_dir.is_dir():
         raise SepgenError(f"output {out_dir} exists and is not a folder")
+    atomic.check_writable(out_dir, f"cannot write to {out_dir}")  # before any work
     from ..fitting import sweep_with  # JAX only now
     from ..fitting.core import default_name
     from ..fitting.weight_sweep import check_grid

@@ -35,7 +35,8 @@ def kernel_options(f: Callable) -> Callable:
     """--kernel NAME|file:PATH, --size S and every kernel type's own options."""
     opts = [
         click.option("--kernel", "kernel", default="disk", show_default=True,
-                     help=f"kernel type ({', '.join(kernels.KERNELS)}) or file:PATH (.npy or PNG)"),
+                     help=f"kernel type ({', '.join(kernels.KERNELS)}) or file:PATH "
+                          f"({', '.join(kernels.KERNEL_FILE_SUFFIXES)}; an aperture in alpha is used)"),
         click.option("--size", "size", type=int, default=50, show_default=True, help="kernel size in pixels"),
     ]
     for o in kernels.ALL_OPTIONS.values():

@@ -13,7 +13,7 @@ def _progress(msg: str) -> None:
 @click.argument("filter_path", metavar="FILTER.json", type=click.Path(dir_okay=False))
 @click.option("--image", "image", type=click.Path(dir_okay=False), default=None,
               help="image to blur (PNG/JPG/.npy); default: a procedural HDR night scene")
-@click.option("--gamma", type=float, default=8.0, show_default=True, help="bokeh boost for --image: img^γ, filter, ^(1/γ)")
+@click.option("--gamma", type=float, default=8.0, show_default=True, help="bokeh boost for --image: img^γ, filter, ^(1/γ); negatives become 0 before each power")
 @click.option("-o", "--output", "out_dir", required=True, type=click.Path(file_okay=False), help="report folder")
 def report(filter_path: str, image: str | None, gamma: float, out_dir: str) -> None:
     """Write a picture report (PNG + index.html) for FILTER.json."""

@@ -24,10 +24,12 @@ from ..options import EmitOptions
 from ..passmodel import MANIFEST
 from . import glsl, hlsl, manifest, spirv, taps, wgsl  # noqa: F401  (importing a language registers its generator)
 from .context import coefficient_arrays, environment, header_lines, one_line, quality_for_header
+from .extensions import required_extensions
 from .generator import GENERATORS, Generator, get as get_generator, register
+from .output import Written, write_output
 from .planner import build_passes
 
-__all__ = ["render", "write", "fetch_counts", "resolve_options", "option_combinations", "default_command",
+__all__ = ["render", "write", "write_output", "Written", "fetch_counts", "resolve_options", "option_combinations", "default_command",
            "EmitOptions", "Generator", "GENERATORS", "register", "get_generator"]
 
 
@@ -99,7 +101,7 @@ def render(filt: SeparableFilter, options: "dict[str, Any] | EmitOptions | None"
         "origin": list(filt.origin),  # type: ignore[arg-type]
         "counts": counts,
         "options": opts,
-        "header": header_lines(filt, opts, counts, command, quality),
+        "header": header_lines(filt, opts, counts, command, quality, required_extensions(opts, passes)),
         "passes": passes,
         "arrays": coefficient_arrays(filt, opts.lang),
     }
@@ -110,13 +112,7 @@ def render(filt: SeparableFilter, options: "dict[str, Any] | EmitOptions | None"
 
 
 def write(files: dict[str, str | bytes], out_dir: str | os.PathLike) -> list[str]:
-    """Write `files` under `out_dir` atomically; returns the paths that changed (others keep their mtime)."""
-    root = Path(out_dir)
-    changed = []
-    for rel in sorted(files):
-        path = Path(rel)
-        if path.is_absolute() or ".." in path.parts:
-            raise SepgenError(f"refusing to write {rel!r} outside {root}")
-        if atomic.write_if_changed(root / path, files[rel]):
-            changed.append(rel)
-    return changed
+    """Write `files` under `out_dir` atomically; returns the paths that changed (others keep
+    their mtime). Files the folder's previous manifest listed and `files` lacks are removed
+    (`write_output` also says which)."""
+    return write_output(files, out_dir).changed

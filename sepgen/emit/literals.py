@@ -16,7 +16,7 @@ def float32(value: float, what: str = "coefficient") -> np.float32:
     with np.errstate(over="ignore"):
         f = np.float32(value)
     if not np.isfinite(f):
-        raise SepgenError(f"{what} {value!r} does not fit in a float32")
+        raise SepgenError(f"{what} {float(value)!r} does not fit in a float32")  # 1e+39, not np.float64(1e+39)
     return f
 
 

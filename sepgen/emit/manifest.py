@@ -8,6 +8,7 @@ from .._version import __version__
 from ..filterfile import SeparableFilter
 from ..options import EmitOptions
 from ..passmodel import MANIFEST, Manifest, Pass
+from .extensions import required_extensions
 from .files import EmittedFile
 from .planner import textures
 
@@ -29,4 +30,5 @@ def build(filt: SeparableFilter, options: EmitOptions, passes: list[Pass], files
         metrics=quality,
         options=options.to_dict(),
         fetches_per_pixel=counts,
+        extensions=required_extensions(options, passes),
     )

@@ -119,6 +119,7 @@ class Cells:
         self.weights = jnp.stack([losses.weight_vector(w, DTYPE) for w in weight_sets])
         self.active = losses.active_terms(*weight_sets)
         self.refit_diverged = np.zeros(len(weight_sets), bool)
+        self.refits = 0  # prune refits so far: a halved threshold refits again
 
     def start(self) -> Params:
         """Every cell's start: the same SVD (or seeded random) point."""
@@ -126,31 +127,49 @@ class Cells:
         cells = self.weights.shape[0]
         return np.broadcast_to(v0, (cells,) + v0.shape), np.broadcast_to(h0, (cells,) + h0.shape)
 
-    def run(self, params: Params, masks: Params | None, phase: optimizers.Phase) -> optimizers.RunResult:
+    def run(self, params: Params, masks: Params | None, phase: optimizers.Phase,
+            progress: Progress | None = None) -> optimizers.RunResult:
         target = self.problem.loss_target
         if self.batched:
             p = tuple(jnp.asarray(x, DTYPE) for x in params)
             m = None if masks is None else tuple(jnp.asarray(x) for x in masks)
-            return optimizers.run(p, target, self.weights, phase, m, batched=True, progress=self.progress)
+            return optimizers.run(p, target, self.weights, phase, m, batched=True, progress=progress)
         results = []
         for c in range(self.weights.shape[0]):
             p = tuple(jnp.asarray(x[c], DTYPE) for x in params)
             m = None if masks is None else tuple(jnp.asarray(x[c]) for x in masks)
-            results.append(optimizers.run(p, target, self.weights[c], phase, m, progress=self.progress))
+            results.append(optimizers.run(p, target, self.weights[c], phase, m, progress=progress))
         return optimizers.RunResult(
             tuple(np.stack([r.params[i] for r in results]) for i in range(2)),
             *(np.stack([getattr(r, k) for r in results]) for k in ("loss", "history", "diverged")),
         )
 
     def fit(self, start: Params) -> optimizers.RunResult:
-        return self.run(start, None, optimizers.Phase(self.settings, self.active))
+        return self.run(start, None, optimizers.Phase(self.settings, self.active), self.progress)
 
     def refit(self, params: Params, masks: pruning.Masks) -> tuple[Params, np.ndarray, np.ndarray]:
-        """The prune refit: the zeros frozen, the step count continuing the fit's."""
-        phase = optimizers.Phase(self.settings, self.active, "prune-refit", self.settings.steps)
-        r = self.run(params, masks, phase)
+        """The prune refit: the zeros frozen, the step count continuing the fit's.
+
+        The first refit shows its progress like the fit; a refit after a halved threshold
+        reports only its end, so a fit keeps one progress display however often it halves."""
+        self.refits += 1
+        name = "prune-refit" if self.refits == 1 else f"prune-refit (threshold halved, try {self.refits})"
+        phase = optimizers.Phase(self.settings, self.active, name, self.settings.steps)
+        r = self.run(params, masks, phase, self.progress if self.refits == 1 else _end_only(self.progress))
         self.refit_diverged |= np.asarray(r.diverged)
         return tuple(np.asarray(p) for p in r.params), np.asarray(r.loss), r.history
+
+
+def _end_only(progress: Progress | None) -> Progress | None:
+    """`progress` for the last update of a run only (its step equals its total)."""
+    if progress is None:
+        return None
+
+    def report(phase: str, step: int, total: int, loss: float) -> None:
+        if step >= total:
+            progress(phase, step, total, loss)
+
+    return report
 
 
 def optimise(cells: Cells, names: Sequence[str]) -> Outcome:

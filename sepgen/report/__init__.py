@@ -114,15 +114,22 @@ def filter_image(filt: SeparableFilter, img: np.ndarray, runner: "GLRunner | Non
 
 
 def bokeh_figure(filt: SeparableFilter, img: np.ndarray, gamma: float, hdr: bool, path: Path, label: str,
-                 runner: "GLRunner | None") -> str:
+                 runner: "GLRunner | None", progress: Progress | None = None) -> str:
     """Exact 2D kernel vs SVD rank-N vs `filt` on one image, with the seed's bokeh boost
-    (img^γ, filter, ^(1/γ)); returns what computed the separable results."""
+    (img^γ, filter, ^(1/γ)); returns what computed the separable results. Each of the
+    three filterings and the drawing is a progress step (they take seconds on big images)."""
     from .. import images, reference
 
+    say = progress or (lambda msg: None)
+    size = f"{img.shape[1]}x{img.shape[0]}"
     boosted = images.gamma_encode(img, gamma)
+    say(f"  {size}: exact 2D kernel ({filt.shape[0]}x{filt.shape[1]}, FFT)")
     exact = images.gamma_decode(reference.convolve2d(boosted, filt.target, filt.origin), gamma)
+    say(f"  {size}: SVD rank {filt.rank} baseline")
     svd_img, how = filter_image(svd_baseline(filt), boosted, runner)
+    say(f"  {size}: {filt.name}")
     fit_img, _ = filter_image(filt, boosted, runner)
+    say(f"  {size}: drawing {path.name}")
     crops = figures.error_crops_points(exact, size=int(max(filt.shape) * 2.2))
     figures.bokeh_comparison(
         [("exact 2D kernel", exact), (f"SVD rank {filt.rank}", images.gamma_decode(svd_img, gamma)),
@@ -172,7 +179,7 @@ def write_filter_report(filt: SeparableFilter, out_dir: str | os.PathLike, file:
     else:
         hdr, g = bool(np.max(image) > 1.0), gamma
     say(f"{n}: bokeh comparison on {image_name}")
-    how = bokeh_figure(filt, image, g, hdr, out / f"{n}_bokeh.png", image_name, runner)
+    how = bokeh_figure(filt, image, g, hdr, out / f"{n}_bokeh.png", image_name, runner, say)
     sec.figures.append({"path": f"{n}_bokeh.png",
                         "caption": f"{image_name}, γ = {g:g}: exact 2D kernel, SVD rank {filt.rank}, and this filter "
                                    f"(separable results by {how}); crops around the brightest spots."})

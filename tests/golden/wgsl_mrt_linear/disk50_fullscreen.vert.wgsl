@@ -4,6 +4,7 @@
 // metrics: relative_l2=0.163039, negative_mass=3.06996e-05, leak=0.0299616, max_error=0.564352, dc_gain=0.998623
 // fetches per pixel: 50 horizontal + 90 vertical = 140 (mrt, linear sampling)
 // options: lang=wgsl, stage=fragment, strategy=mrt, linear_sampling=True, precision=fp32
+// needs the WebGPU device features float32-filterable (request them with the device)
 // regenerate: sepgen emit tests/data/disk50_rank4.json --lang wgsl --linear-sampling -o tests/golden/wgsl_mrt_linear
 
 // Fullscreen triangle (-1,-1), (3,-1), (-1,3): draw 3 vertices, no vertex buffers.

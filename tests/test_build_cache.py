@@ -1,0 +1,117 @@
+"""`sepgen build` and its fit cache under real use (issue 12, items 3 and 9).
+
+- `--check` validates the whole config first: a bad value is exit 2 with build's message,
+  not exit 1 "stale".
+- Two builds of one config at once fit each filter once: a file lock per cache entry makes
+  the second wait and reuse the first's fit.
+- After a successful build the cache holds only the entries the config's filters use.
+"""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+SEPGEN = [sys.executable, "-m", "sepgen"]
+CACHE = ".sepgen-cache"
+
+
+def table(name: str = "blur", size: int = 15, steps: int = 30, extra: str = "") -> str:
+    return f'[[filter]]\nname = "{name}"\nkernel = "gaussian"\nsize = {size}\nrank = 2\nsteps = {steps}\n{extra}'
+
+
+def config(folder: Path, *tables: str) -> Path:
+    path = folder / "sepgen.toml"
+    path.write_text('[output]\ndir = "out"\n\n' + "\n".join(tables))
+    return path
+
+
+def sepgen(folder: Path, *args: str) -> subprocess.CompletedProcess:
+    return subprocess.run([*SEPGEN, *args], cwd=folder, capture_output=True, text=True, timeout=300)
+
+
+def cache_entries(folder: Path) -> list[str]:
+    return sorted(p.name for p in (folder / "out" / CACHE).glob("*.json"))
+
+
+# --- item 3: --check validates first --------------------------------------------------
+
+BAD_VALUES = {
+    "sigma_negative": table(extra="sigma = -2.5\n"),
+    "rank_impossible": table().replace("rank = 2", "rank = 40"),
+    "unknown_key": table(extra="colour = 1\n"),
+    "kernel_file_nan": table().replace('kernel = "gaussian"\nsize = 15', 'kernel = "file:nan.npy"'),
+}
+
+
+@pytest.mark.parametrize("case", list(BAD_VALUES))
+@pytest.mark.parametrize("built_before", [False, True], ids=["fresh", "after_a_build"])
+def test_check_validates_the_config_like_build(tmp_path: Path, case: str, built_before: bool) -> None:
+    np.save(tmp_path / "nan.npy", np.where(np.eye(9) > 0, np.nan, 1.0))
+    if built_before:
+        config(tmp_path, table())
+        assert sepgen(tmp_path, "build", "sepgen.toml", "-q").returncode == 0
+    config(tmp_path, BAD_VALUES[case])
+    built = sepgen(tmp_path, "build", "sepgen.toml")
+    checked = sepgen(tmp_path, "build", "sepgen.toml", "--check")
+    assert built.returncode == 2, built.stderr
+    assert checked.returncode == 2, checked.stderr
+    assert checked.stderr.strip().splitlines()[-1] == built.stderr.strip().splitlines()[-1]
+
+
+def test_check_still_reports_stale_filters_with_exit_1(tmp_path: Path) -> None:
+    config(tmp_path, table())
+    assert sepgen(tmp_path, "build", "sepgen.toml", "-q").returncode == 0
+    config(tmp_path, table(extra="sigma = 2.5\n"))
+    proc = sepgen(tmp_path, "build", "sepgen.toml", "--check")
+    assert proc.returncode == 1 and "blur" in proc.stderr
+
+
+# --- item 9: one fit for concurrent builds ------------------------------------------------
+
+
+def test_concurrent_builds_fit_once(tmp_path: Path) -> None:
+    # A fit of a few seconds, so the second build starts while the first is fitting.
+    config(tmp_path, table(size=41, steps=3000))
+    procs = []
+    for _ in range(2):
+        procs.append(subprocess.Popen([*SEPGEN, "build", "sepgen.toml"], cwd=tmp_path, text=True,
+                                      stdout=subprocess.PIPE, stderr=subprocess.PIPE))
+        time.sleep(0.5)
+    results = [(p.wait(timeout=300), *p.communicate()) for p in procs]
+    assert [code for code, _, _ in results] == [0, 0], results
+    fits = [err.count("blur: fitting") for _, _, err in results]
+    assert sorted(fits) == [0, 1], [err for _, _, err in results]
+    assert len(cache_entries(tmp_path)) == 1
+
+
+# --- item 9: the cache keeps only what the config uses --------------------------------------
+
+
+def test_superseded_fits_are_pruned_after_a_build(tmp_path: Path) -> None:
+    config(tmp_path, table(), table("other"))
+    assert sepgen(tmp_path, "build", "sepgen.toml", "-q").returncode == 0
+    first = cache_entries(tmp_path)
+    assert len(first) == 2
+    stranger = tmp_path / "out" / CACHE / "notes.txt"
+    stranger.write_text("not a cache entry: never removed\n")
+    for sigma in (2.0, 3.0):  # two edits of one filter; the other filter goes away
+        config(tmp_path, table(extra=f"sigma = {sigma}\n"))
+        assert sepgen(tmp_path, "build", "sepgen.toml", "-q").returncode == 0
+    left = cache_entries(tmp_path)
+    assert len(left) == 1 and left[0].startswith("blur-") and left[0] not in first
+    assert stranger.is_file()
+
+
+def test_failed_build_prunes_nothing(tmp_path: Path) -> None:
+    config(tmp_path, table(), table("other"))
+    assert sepgen(tmp_path, "build", "sepgen.toml", "-q").returncode == 0
+    before = cache_entries(tmp_path)
+    config(tmp_path, table(), table("other", extra='kernel_typo = 1\n'))
+    assert sepgen(tmp_path, "build", "sepgen.toml").returncode == 2
+    assert cache_entries(tmp_path) == before
