@@ -103,12 +103,17 @@ def plan_axis(weights: dict[int, np.ndarray], n: int, linear: bool) -> list[Read
         assert done is not None
         d = lo + i
         single = done + point_read(weights, d, every)
-        if best[i + 1] is None or len(single) < len(best[i + 1]):  # type: ignore[arg-type]
+        if best[i + 1] is None or _cost(single) < _cost(best[i + 1]):  # type: ignore[arg-type]
             best[i + 1] = single
         pair = pair_reads(weights, d, n) if linear and i + 1 < span else None
-        if pair is not None and (best[i + 2] is None or len(done) + len(pair) < len(best[i + 2])):  # type: ignore[arg-type]
-            best[i + 2] = done + pair  # strictly fewer only: ties keep the exact point reads
+        if pair is not None and (best[i + 2] is None or _cost(done + pair) < _cost(best[i + 2])):  # type: ignore[arg-type]
+            best[i + 2] = done + pair
     return unique_locations(best[span])  # type: ignore[arg-type]
+
+
+def _cost(reads: list[Read]) -> tuple[int, int]:
+    """Fewer reads first; on ties fewer bilinear ones (point reads are exact)."""
+    return len(reads), sum(r.linear for r in reads)
 
 
 def unique_locations(reads: list[Read]) -> list[Read]:

@@ -162,6 +162,19 @@ class Search:
         return [float(np.nextafter(x, np.inf)) for x in values]
 
 
+def emitted_fetches(origin: tuple[int, int]) -> Counter:
+    """Fetches per pixel of `sepgen emit`'s default plan (MRT, linear sampling) for taps (v, h)."""
+    from ..emit import bilinear, taps as planner  # JAX-free; imported when a search needs it
+
+    def count(v: np.ndarray, h: np.ndarray) -> dict[str, int]:
+        groups = planner.groups(v.shape[0], "mrt")
+        hor = sum(len(bilinear.plan_axis(planner.by_offset(h[list(g)], origin[1]), len(g), True)) for g in groups)
+        ver = sum(len(bilinear.plan_axis(planner.by_offset(v[k:k + 1], origin[0]), 1, True)) for k in range(v.shape[0]))
+        return {"horizontal": hor, "vertical": ver, "total": hor + ver}
+
+    return count
+
+
 def _bisect(n: int, ok: Callable[[int], bool]) -> int:
     """The smallest i in 0..n-1 with ok(i) (ok monotone), or n if none."""
     lo, hi = 0, n
