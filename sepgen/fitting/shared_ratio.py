@@ -26,7 +26,7 @@ import jax.numpy as jnp
 import numpy as np
 import optax
 
-from . import losses
+from . import losses, optimizers
 
 FIRST, SECOND, SINGLE = 0, 1, 2  # a tap's place in its group
 EDGE = 0.02  # initial φ kept this far inside [0, π/2], where sin ψ still has a gradient
@@ -138,17 +138,21 @@ def _objective(target: losses.Target, weights: Any, active: tuple[str, ...], str
     return f
 
 
-@partial(jax.jit, static_argnames=("structure", "active", "steps", "optimizer"))
-def _optimise(params, target, weights, masks, lr, *, structure, active, steps, optimizer):
+@partial(jax.jit, static_argnames=("structure", "active", "optimizer"))
+def _optimise(params, target, weights, masks, lr, steps, *, structure, active, optimizer):
     f = _objective(target, weights, active, structure, masks)
-    opt = optax.adam(lr) if optimizer == "adam" else optax.sgd(lr)
+    opt = optimizers.make_optimizer(optimizer, lr)
 
     def step(_, carry):
         p, state, best, best_loss = carry
-        value, grad = jax.value_and_grad(f)(p)
-        better = value < best_loss
+        if optimizer == "lbfgs":
+            value, grad = optax.value_and_grad_from_state(f)(p, state=state)
+            updates, state = opt.update(grad, state, p, value=value, grad=grad, value_fn=f)
+        else:
+            value, grad = jax.value_and_grad(f)(p)
+            updates, state = opt.update(grad, state, p)
+        better = value < best_loss  # the loss of p, before this step's update
         best = jax.tree.map(lambda b, q: jnp.where(better, q, b), best, p)
-        updates, state = opt.update(grad, state, p)
         return optax.apply_updates(p, updates), state, best, jnp.where(better, value, best_loss)
 
     carry = (params, opt.init(params), params, jnp.asarray(jnp.inf, jnp.float32))
@@ -183,7 +187,7 @@ class _StaticStructure:
 
 
 def optimise(params: Params, target: losses.Target, weights: dict[str, float], structure: Structure, *,
-             steps: int, lr: float, optimizer: str = "adam", masks: Params | None = None) -> tuple[Params, float]:
+             steps: int, lr: float, optimizer: str = "gd", masks: Params | None = None) -> tuple[Params, float]:
     """Minimise the weighted loss over structured parameters (float32); returns the best iterate."""
     active = losses.active_terms(weights)
     wvec = losses.weight_vector(weights)
@@ -191,8 +195,8 @@ def optimise(params: Params, target: losses.Target, weights: dict[str, float], s
     if masks is None:
         masks = Params(*(np.ones(np.shape(x)) for x in params))
     m = Params(*(jnp.asarray(x, jnp.float32) for x in masks))
-    out, loss = _optimise(p, target, wvec, m, jnp.asarray(lr, jnp.float32), structure=_static(structure),
-                          active=active, steps=int(steps), optimizer=optimizer)
+    out, loss = _optimise(p, target, wvec, m, jnp.asarray(lr, jnp.float32), jnp.asarray(int(steps), jnp.int32),
+                          structure=_static(structure), active=active, optimizer=optimizer)
     out = out._replace(wv=out.wv * m.wv, wh=out.wh * m.wh)
     return Params(*(np.asarray(x, np.float64) for x in out)), float(loss)
 

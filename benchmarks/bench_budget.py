@@ -1,0 +1,124 @@
+"""Benchmark: the disk's quality/cost frontier, and the budget and target goals (issue 10).
+
+For the seed's 50x50 disk at ranks 1–8, in one process:
+
+  sepgen        `sepgen optimize --rank r` (the CLI's recommended fit, prune 0.2)
+  shared ratio  the shared-ratio fit at rank r, unpruned (`sepgen.fitting.shared_ratio`):
+                one bilinear fetch serves every component per horizontal pair of offsets
+  plain SVD     the truncated SVD at rank r
+
+Columns: fetches per pixel with `sepgen emit`'s default options (counted by
+`sepgen.emit.fetch_counts` on the filter), relative L2, negative mass, leak, max
+error and DC gain (ΣA/ΣK). Then the goals: `--budget 120` (≤ 120 fetches, relL2
+≤ 0.170, negative mass ≤ 1e-4, leak ≤ 0.035), `--target-error 0.12` (≤ 230 fetches),
+Gaussian 9 (σ 1.5) ≤ 18 and box 31 ≤ 62 fetches with default options, and
+|ΣA/ΣK − 1| ≤ 1e-5 for every sepgen fit above. Wall times are for orientation only
+(the machine may be shared).
+
+Run: .venv/bin/python benchmarks/bench_budget.py [--write-docs]
+(--write-docs replaces the table between the frontier markers in docs/fitting.md.)
+"""
+
+from __future__ import annotations
+
+import sys
+import time
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+import sepgen
+from sepgen import metrics
+from sepgen.emit import fetch_counts
+from sepgen.fitting import lowrank
+from sepgen.fitting.core import recommended
+from sepgen.fitting.searched import fit_searched, unit_gain
+from sepgen.kernels import box, disk, gaussian
+
+RANKS = range(1, 9)
+DOCS = Path(__file__).resolve().parents[1] / "docs" / "fitting.md"
+BEGIN, END = "<!-- frontier:begin (benchmarks/bench_budget.py) -->", "<!-- frontier:end -->"
+
+
+def defaults() -> dict[str, Any]:
+    return {k: v for k, v in recommended().items() if k != "rank"}
+
+
+def row(label: str, filt: sepgen.SeparableFilter) -> dict[str, Any]:
+    q = metrics.quality(filt.reconstruct(), filt.target, filt.vertical, filt.horizontal)
+    return {"fit": label, "rank": filt.rank, "fetches": fetch_counts(filt, linear_sampling=True)["total"], **q}
+
+
+def shared_fit(kernel: np.ndarray, rank: int) -> sepgen.SeparableFilter:
+    from sepgen.fitting import budget, shared_ratio as sr  # noqa: F401
+    from sepgen.fitting.core import Problem
+
+    problem = Problem(kernel, rank, None)
+    settings = budget.SearchSettings(recommended()["weights"])
+    search = budget.Search(problem.kernel_peak, problem.loss_target, problem.origin, settings,
+                           budget.emitted_fetches(problem.origin))
+    v, h = problem.to_file_scale(search.taps(search.fitted(rank, "shared")[0], "shared"))
+    v, h = unit_gain(v, h, problem.target)
+    return sepgen.SeparableFilter("disk50", problem.target, v, h, problem.origin)
+
+
+def frontier_rows() -> list[dict[str, Any]]:
+    k = disk(50)
+    rows = []
+    for r in RANKS:
+        print(f"rank {r} ...", file=sys.stderr, flush=True)
+        rows.append(row("sepgen", sepgen.fit(k, r, **defaults(), name="disk50")))
+        rows.append(row("shared ratio", shared_fit(k, r)))
+        v, h = lowrank.svd_components(k / k.sum(), r)
+        rows.append(row("plain SVD", sepgen.SeparableFilter("disk50", k / k.sum(), v, h)))
+    return rows
+
+
+def table(rows: list[dict[str, Any]]) -> str:
+    out = ["| rank | fit | fetches | relative L2 | negative mass | leak | max error | DC gain |",
+           "|---|---|---|---|---|---|---|---|"]
+    for r in rows:
+        out.append(f"| {r['rank']} | {r['fit']} | {r['fetches']} | {r['relative_l2']:.4f} | {r['negative_mass']:.1e} | "
+                   f"{r['leak']:.4f} | {r['max_error']:.3f} | {r['dc_gain']:.6f} |")
+    return "\n".join(out)
+
+
+def goals() -> list[str]:
+    lines = []
+    w = recommended()["weights"]
+    spec = {"kernel": "disk", "size": 50}
+    for kw, check in (({"budget": 120}, lambda q, n: n <= 120 and q["relative_l2"] <= 0.170 and q["negative_mass"] <= 1e-4 and q["leak"] <= 0.035),
+                      ({"target_error": 0.12}, lambda q, n: n <= 230 and q["relative_l2"] <= 0.12)):
+        start = time.perf_counter()
+        f = fit_searched(disk(50), **kw, weights=w, name="disk50", kernel_spec=spec)
+        secs = time.perf_counter() - start
+        r = row("", f)
+        ok = check(r, r["fetches"]) and abs(r["dc_gain"] - 1) <= 1e-5
+        lines.append(f"- `{next(iter(kw))} {next(iter(kw.values()))}`: {f.provenance['search']['chosen']}; "
+                     f"{r['fetches']} fetches, relL2 {r['relative_l2']:.4f}, negative mass {r['negative_mass']:.1e}, "
+                     f"leak {r['leak']:.4f}, DC gain {r['dc_gain']:.7f} ({secs:.0f} s) — goal {'met' if ok else 'MISSED'}")
+    for label, kernel, limit in (("Gaussian 9 (σ 1.5)", gaussian(9, 1.5), 18), ("box 31", box(31), 62)):
+        f = sepgen.fit(kernel, **recommended(), name="k")
+        n = fetch_counts(f, linear_sampling=True)["total"]
+        lines.append(f"- {label}, `sepgen optimize` defaults: rank {f.rank}, {n} fetches (goal ≤ {limit}: "
+                     f"{'met' if n <= limit else 'MISSED'})")
+    return lines
+
+
+def main() -> None:
+    rows = frontier_rows()
+    text = table(rows) + "\n\n" + "\n".join(goals())
+    print(text)
+    bad = [r for r in rows if r["fit"] != "plain SVD" and abs(r["dc_gain"] - 1) > 1e-5]
+    print(f"\n|ΣA/ΣK − 1| ≤ 1e-5 for every sepgen fit: {'yes' if not bad else f'NO ({len(bad)} rows)'}")
+    if "--write-docs" in sys.argv[1:]:
+        doc = DOCS.read_text(encoding="utf-8")
+        head, rest = doc.split(BEGIN, 1)
+        _, tail = rest.split(END, 1)
+        DOCS.write_text(f"{head}{BEGIN}\n{text}\n{END}{tail}", encoding="utf-8")
+        print(f"wrote {DOCS}")
+
+
+if __name__ == "__main__":
+    main()
