@@ -202,20 +202,25 @@ def best_within_budget(search: Search, rank: int, structure: str, budget: int) -
 
 
 def cheapest_within_error(search: Search, rank: int, structure: str, target: float) -> Candidate | None:
-    """The most-pruned candidate of this rank and structure with relative L2 ≤ `target`."""
+    """The most-pruned candidate of this rank and structure with relative L2 ≤ `target`.
+
+    A refit never raises the error, so the thresholds that meet the target without a
+    refit (cheap to find) bound the answer from below; refits bisect only above them."""
     first = search.candidate(rank, structure, 0.0)
     if first.relative_l2 > target:
         return None
     levels = search.thresholds(rank, structure)
+    lo = _bisect(len(levels), lambda j: search.candidate(rank, structure, levels[j], refit=False).relative_l2 > target)
     cache: dict[int, Candidate] = {}
 
     def too_far(j: int) -> bool:
         cache[j] = search.candidate(rank, structure, levels[j])
         return cache[j].relative_l2 > target
 
-    i = _bisect(len(levels), too_far)
-    best = cache.get(i - 1) if i > 0 else first
-    return best if best is not None else search.candidate(rank, structure, levels[i - 1])
+    i = lo + _bisect(len(levels) - lo, lambda j: too_far(lo + j))
+    if i == 0:
+        return first
+    return cache.get(i - 1) or search.candidate(rank, structure, levels[i - 1])
 
 
 def for_budget(search: Search, budget: int, ranks: Sequence[int]) -> tuple[Candidate, list[Candidate]]:
@@ -228,21 +233,12 @@ def for_budget(search: Search, budget: int, ranks: Sequence[int]) -> tuple[Candi
 
 
 def for_target(search: Search, target: float, ranks: Sequence[int]) -> tuple[Candidate, list[Candidate]]:
-    """The fewest-fetch candidate with relative L2 ≤ `target` (ties: lower error), and all found.
-
-    Ranks are tried upwards; the search stops one rank after the first that reaches the target."""
-    found: list[Candidate] = []
-    first_ok = None
-    for r in ranks:
-        if first_ok is not None and r > first_ok + 1:
-            break
-        got = [c for s in STRUCTURES if (c := cheapest_within_error(search, r, s, target)) is not None]
-        if got and first_ok is None:
-            first_ok = r
-        found += got
+    """The fewest-fetch candidate with relative L2 ≤ `target` (ties: lower error), and all found."""
+    found = [c for r in ranks for s in STRUCTURES if (c := cheapest_within_error(search, r, s, target)) is not None]
     if not found:
-        raise SepgenError(f"--target-error {target} is out of reach up to rank {max(ranks)}: the best "
-                          f"relative L2 is {min(search.candidate(r, s, 0.0).relative_l2 for r in ranks for s in STRUCTURES):.4f}")
+        best = min(search.candidate(r, s, 0.0).relative_l2 for r in ranks for s in STRUCTURES)
+        raise SepgenError(f"--target-error {target:g} is out of reach up to rank {max(ranks)}: the best "
+                          f"relative L2 there is {best:.4f}")
     return min(found, key=lambda c: (c.total, c.relative_l2)), found
 
 
