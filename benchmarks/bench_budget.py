@@ -57,7 +57,7 @@ def shared_fit(kernel: np.ndarray, rank: int) -> sepgen.SeparableFilter:
     problem = Problem(kernel, rank, None)
     settings = budget.SearchSettings(recommended()["weights"])
     search = budget.Search(problem.kernel_peak, problem.loss_target, problem.origin, settings,
-                           budget.emitted_fetches(problem.origin))
+                           budget.emitted_fetches(problem.target, problem.origin))
     v, h = problem.to_file_scale(search.taps(search.fitted(rank, "shared")[0], "shared"))
     v, h = unit_gain(v, h, problem.target)
     return sepgen.SeparableFilter("disk50", problem.target, v, h, problem.origin)

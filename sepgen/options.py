@@ -28,14 +28,22 @@ class Option:
     choices: tuple[Any, ...] | None = None
     min: float | None = None
     max: float | None = None
+    off_flag: str | None = None  # a bool option's "off" flag (default: --no-<flag>)
 
     @property
     def flag(self) -> str:
         return "--" + self.name.replace("_", "-")
 
+    @property
+    def negative_flag(self) -> str:
+        return self.off_flag or f"--no-{self.flag[2:]}"
+
     def check(self, value: Any, where: str = "") -> Any:
-        """Return `value` converted to the option's type, or raise naming `where` and the key."""
+        """Return `value` converted to the option's type, or raise naming `where` and the key.
+        An option whose default is None (decided later from the others) accepts None."""
         at = f"{where}: " if where else ""
+        if value is None and self.default is None:
+            return None
         value = check_type(self.name, self.type, value, where)
         if self.choices is not None and value not in self.choices:
             raise SepgenError(f"{at}{self.name} must be one of {', '.join(map(str, self.choices))}, got {value!r}")
@@ -163,7 +171,9 @@ EMIT_OPTIONS = _table(
     Option("glsl_version", str, "330", "GLSL version", choices=("330", "300es", "450")),
     Option("stage", str, "fragment", "fragment passes, or compute passes with a shared-memory tile", choices=("fragment", "compute")),
     Option("strategy", str, "mrt", "mrt: one horizontal pass feeds all components; per-component: two passes each, additive", choices=("mrt", "per-component")),
-    Option("linear_sampling", bool, False, "merge adjacent same-sign taps into bilinear fetches"),
+    Option("linear_sampling", bool, None, "merge adjacent taps into bilinear fetches (default: wherever the target "
+           "filters its inputs: fragment passes, fp16 intermediates on GLSL ES); --point-sampling reads every tap exactly",
+           off_flag="--point-sampling"),
     Option("precision", str, "fp32", "intermediate target format", choices=("fp32", "fp16")),
 )
 
@@ -202,7 +212,7 @@ class EmitOptions:
     glsl_version: str = EMIT_OPTIONS["glsl_version"].default
     stage: str = EMIT_OPTIONS["stage"].default
     strategy: str = EMIT_OPTIONS["strategy"].default
-    linear_sampling: bool = EMIT_OPTIONS["linear_sampling"].default
+    linear_sampling: bool | None = EMIT_OPTIONS["linear_sampling"].default  # None: the target's default
     precision: str = EMIT_OPTIONS["precision"].default
 
     __constraints__ = (
@@ -212,10 +222,15 @@ class EmitOptions:
                    "compute passes need desktop GLSL (430/450): use --glsl-version 330 or 450 with --stage compute"),
     )
     __language_fields__ = {"glsl_version": "glsl"}
+    # Targets that point-sample unless asked otherwise: compute passes read shared memory, and
+    # RGBA32F intermediates are not filterable on GLSL ES 3.00 without OES_texture_float_linear.
+    __point_by_default__ = ((("stage", "compute"),), (("lang", "glsl"), ("glsl_version", "300es"), ("precision", "fp32")))
 
     def __post_init__(self) -> None:
         for n, opt in EMIT_OPTIONS.items():
             object.__setattr__(self, n, opt.check(getattr(self, n), "emit"))
+        if self.linear_sampling is None:
+            object.__setattr__(self, "linear_sampling", self.linear_by_default(self.__dict__))
         values = self.to_dict()
         for c in self.__constraints__:
             if c.violated_by(values):
@@ -249,6 +264,18 @@ class EmitOptions:
     def to_dict(self) -> dict[str, Any]:
         """Every option in table order (the manifest's `options`)."""
         return {n: getattr(self, n) for n in EMIT_OPTIONS}
+
+    @classmethod
+    def linear_by_default(cls, values: "dict[str, Any]") -> bool:
+        """Whether a target with these options samples bilinearly by default (missing keys: table defaults)."""
+        get = lambda k: values.get(k, EMIT_OPTIONS[k].default)  # noqa: E731
+        return not any(all(get(k) == v for k, v in when) for when in cls.__point_by_default__)
+
+    def non_default(self) -> dict[str, Any]:
+        """The options that differ from what this target gets by default (the command line's flags)."""
+        default = {n: o.default for n, o in EMIT_OPTIONS.items()}
+        default["linear_sampling"] = self.linear_by_default(self.to_dict())
+        return {n: v for n, v in self.to_dict().items() if v != default[n]}
 
     def meaningful(self) -> dict[str, Any]:
         """The options that mean something for this language (the shader header's list)."""

@@ -24,12 +24,13 @@ def _explicit(ctx: click.Context, name: str) -> bool:
               help="numpy: the reference convolution; gpu: emit the shaders and run them (GLSL on OpenGL, HLSL and SPIR-V on Vulkan, WGSL on WebGPU).")
 @click.option("--lang", type=click.Choice(EMIT_OPTIONS["lang"].choices), default=EMIT_OPTIONS["lang"].default,
               show_default=True, help="Shader language to run (--backend gpu).")
-@click.option("--linear-sampling", is_flag=True, help="Run the bilinear-fetch variant (--backend gpu).")
+@click.option("--linear-sampling/--point-sampling", default=None,
+              help="Run the bilinear-fetch or the point-fetch variant (--backend gpu; default: emit's default, bilinear).")
 @click.option("--gamma", type=float, default=None, metavar="G",
               help="Bokeh boost: filter img^G, then take ^(1/G) (e.g. 3: highlights dominate).")
 @click.pass_context
 def apply(ctx: click.Context, filter_file: str, input_path: str, output_path: str, backend: str, lang: str,
-          linear_sampling: bool, gamma: float | None) -> None:
+          linear_sampling: bool | None, gamma: float | None) -> None:
     """Filter IMG with the separable approximation in FILTER.json and write OUT."""
     from .. import images, reference
     from ..filterfile import SeparableFilter

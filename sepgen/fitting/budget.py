@@ -162,15 +162,13 @@ class Search:
         return [float(np.nextafter(x, np.inf)) for x in values]
 
 
-def emitted_fetches(origin: tuple[int, int]) -> Counter:
-    """Fetches per pixel of `sepgen emit`'s default plan (MRT, linear sampling) for taps (v, h)."""
-    from ..emit import bilinear, taps as planner  # JAX-free; imported when a search needs it
+def emitted_fetches(target: np.ndarray, origin: tuple[int, int]) -> Counter:
+    """Fetches per pixel of the shaders `sepgen emit` writes with its default options, for taps (v, h)."""
+    from .. import emit  # JAX-free; imported when a search needs it
+    from ..filterfile import SeparableFilter
 
     def count(v: np.ndarray, h: np.ndarray) -> dict[str, int]:
-        groups = planner.groups(v.shape[0], "mrt")
-        hor = sum(len(bilinear.plan_axis(planner.by_offset(h[list(g)], origin[1]), len(g), True)) for g in groups)
-        ver = sum(len(bilinear.plan_axis(planner.by_offset(v[k:k + 1], origin[0]), 1, True)) for k in range(v.shape[0]))
-        return {"horizontal": hor, "vertical": ver, "total": hor + ver}
+        return emit.fetch_counts(SeparableFilter("candidate", target, v, h, origin))
 
     return count
 

@@ -85,7 +85,7 @@ def fit_searched(
     settings = search_budget.SearchSettings(dict(weights), steps=steps, lr=lr, optimizer=optimizer,
                                             refit_steps=max(1, steps // 2))
     search = search_budget.Search(problem.kernel_peak, problem.loss_target, problem.origin, settings,
-                                  search_budget.emitted_fetches(problem.origin), progress)
+                                  search_budget.emitted_fetches(problem.target, problem.origin), progress)
     if budget is not None:
         chosen, found = search_budget.for_budget(search, budget, ranks)
         why = f"least loss of {len(found)} candidates within {budget} fetches per pixel"

@@ -141,7 +141,7 @@ def _objective(target: losses.Target, weights: Any, active: tuple[str, ...], str
 @partial(jax.jit, static_argnames=("structure", "active", "optimizer"))
 def _optimise(params, target, weights, masks, lr, steps, *, structure, active, optimizer):
     f = _objective(target, weights, active, structure, masks)
-    opt = optimizers.make_optimizer(optimizer, lr)
+    opt = optimizers.transform(optimizer)  # the update direction; lr is applied here (not for lbfgs)
 
     def step(_, carry):
         p, state, best, best_loss = carry
@@ -151,6 +151,7 @@ def _optimise(params, target, weights, masks, lr, steps, *, structure, active, o
         else:
             value, grad = jax.value_and_grad(f)(p)
             updates, state = opt.update(grad, state, p)
+            updates = jax.tree.map(lambda u: lr * u, updates)
         better = value < best_loss  # the loss of p, before this step's update
         best = jax.tree.map(lambda b, q: jnp.where(better, q, b), best, p)
         return optax.apply_updates(p, updates), state, best, jnp.where(better, value, best_loss)
