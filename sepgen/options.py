@@ -166,6 +166,29 @@ class FitSettings:
         return {"weights": dict(self.weights), **self.options()}
 
 
+# Budget and target fitting (sepgen.fitting.searched): the search chooses rank, tap
+# structure and pruning; neither goes with an explicit rank.
+SEARCH_OPTIONS = _table(
+    Option("budget", int, None, "fit the best filter whose shaders (sepgen emit defaults) read at most N texels "
+           "per pixel; chooses rank, tap structure and pruning", min=1),
+    Option("target_error", float, None, "fit the filter with the fewest fetches per pixel whose relative L2 "
+           "error is at most E (> 0); chooses rank, tap structure and pruning"),
+)
+
+def check_search(budget: Any, target_error: Any, rank_given: bool = False, where: str = "") -> tuple[int | None, float | None]:
+    """A checked budget / target error request (at most one; neither with an explicit rank)."""
+    at = f"{where}: " if where else ""
+    if budget is not None and target_error is not None:
+        raise SepgenError(f"{at}give budget or target_error, not both")
+    if (budget is not None or target_error is not None) and rank_given:
+        raise SepgenError(f"{at}{'budget' if budget is not None else 'target_error'} chooses the rank itself: leave rank out")
+    budget = SEARCH_OPTIONS["budget"].check(_plain(budget), where)
+    target_error = SEARCH_OPTIONS["target_error"].check(_plain(target_error), where)
+    if target_error is not None and not target_error > 0:
+        raise SepgenError(f"{at}target_error must be a positive relative L2 error, got {target_error!r}")
+    return budget, target_error
+
+
 EMIT_OPTIONS = _table(
     Option("lang", str, "glsl", "shader language (spirv: Vulkan GLSL 450 sources and their .spv)", choices=("glsl", "hlsl", "wgsl", "spirv")),
     Option("glsl_version", str, "330", "GLSL version", choices=("330", "300es", "450")),

@@ -159,24 +159,31 @@ def _fit_missing(cfg: BuildConfig, plans: list[_Plan], result: BuildResult, say:
             kernel = kernels.make(f.kernel_spec, base_dir=cfg.path.parent)
         except SepgenError as exc:
             raise SepgenError(f"{where}: kernel: {exc}") from None
-        if f.rank > min(kernel.shape):
+        if f.rank > min(kernel.shape) and not f.search:
             raise SepgenError(
                 f"{where}: rank {f.rank} is impossible for a {kernel.shape[0]}x{kernel.shape[1]} kernel "
                 f"(at most {min(kernel.shape)})"
             )
         spec = {"kernel": f.kernel_spec["kernel"]} if f.kernel_file else kernels.canonical_spec(f.kernel_spec)
-        say(f"{f.name}: fitting rank {f.rank} to a {kernel.shape[0]}x{kernel.shape[1]} kernel "
+        what = "for " + ", ".join(f"{k} {v}" for k, v in f.search.items()) if f.search else f"rank {f.rank}"
+        say(f"{f.name}: fitting {what} to a {kernel.shape[0]}x{kernel.shape[1]} kernel "
             f"({f.settings.optimizer}, {f.settings.steps} steps)")
         start = time.perf_counter()
         try:
-            plan.filter = fitting.fit_with(kernel, f.rank, f.settings, name=f.name, kernel_spec=spec,
-                                           progress=_fit_progress(f.name, say))
+            plan.filter = _fit_one(fitting, kernel, f, spec, _fit_progress(f.name, say))
         except SepgenError as exc:
             raise SepgenError(f"{where}: {exc}") from None
         plan.filter.save(plan.cache_file)
         result.fitted.append(f.name)
         result.written.append(plan.cache_file)
         say(f"{f.name}: fitted in {time.perf_counter() - start:.1f} s")
+
+
+def _fit_one(fitting: Any, kernel: Any, f: FilterConfig, spec: dict[str, Any], progress: Any) -> SeparableFilter:
+    """A rank fit, or a budget/target search when the config asks for one."""
+    if f.search:
+        return fitting.fit_searched(kernel, f.settings, name=f.name, kernel_spec=spec, progress=progress, **f.search)
+    return fitting.fit_with(kernel, f.rank, f.settings, name=f.name, kernel_spec=spec, progress=progress)
 
 
 def _fit_progress(name: str, say: Progress) -> Callable[[str, int, int, float], None]:

@@ -77,7 +77,7 @@ class Candidate:
 
 
 Counter = Callable[[np.ndarray, np.ndarray], dict[str, int]]
-Progress = Callable[[str], None]
+Progress = Callable[[str, int, int, float], None]  # (what, fits done, fits planned, its loss), as the fit's
 
 
 class Search:
@@ -90,7 +90,8 @@ class Search:
         self.origin = origin
         self.settings = settings
         self.count = count
-        self.progress = progress or (lambda _msg: None)
+        self.progress = progress
+        self.planned = MAX_RANK * len(STRUCTURES)  # fits the progress counts towards (run_search sets it)
         h, w = self.kernel.shape
         single = lambda n: sr.PairLayout(np.arange(n), np.full(n, sr.SINGLE))  # noqa: E731
         self.structures = {
@@ -109,11 +110,16 @@ class Search:
                 start = sr.project(*lowrank.svd_components(self.kernel, rank), self.structures["free"])
             else:
                 start = sr.project(*self.taps(self.fitted(rank, "free")[0], "free"), self.structures[structure])
-            self.progress(f"fitting rank {rank} {structure}")
             params, _ = sr.optimise(start, self.loss_target, dict(s.weights), self.structures[structure],
                                     steps=s.steps, lr=s.lr, optimizer=s.optimizer)
             self._fits[key] = (params, self.loss(*self.taps(params, structure)))
+            if self.progress is not None:
+                self.progress(f"search rank {rank} {structure}", len(self._fits), self.planned, self._fits[key][1])
         return self._fits[key]
+
+    def fitted_keys(self) -> list[tuple[int, str]]:
+        """(rank, structure) of every unpruned fit made so far, sorted."""
+        return sorted(self._fits)
 
     def taps(self, params: sr.Params, structure: str) -> tuple[np.ndarray, np.ndarray]:
         return sr.taps(params, self.structures[structure])
@@ -223,10 +229,12 @@ def cheapest_within_error(search: Search, rank: int, structure: str, target: flo
 
 def for_budget(search: Search, budget: int, ranks: Sequence[int]) -> tuple[Candidate, list[Candidate]]:
     """The least-loss candidate within `budget` fetches, and every candidate found."""
-    found = [c for r in ranks for s in STRUCTURES if (c := best_within_budget(search, r, s, budget)) is not None]
+    least = smallest_budget(search)  # rank 1 only: a hopeless budget fails before the other fits
+    found = [] if budget < least else \
+        [c for r in ranks for s in STRUCTURES if (c := best_within_budget(search, r, s, budget)) is not None]
     if not found:
-        raise SepgenError(f"--budget {budget} is below the cheapest filter: the smallest feasible budget is "
-                          f"{smallest_budget(search)} fetches per pixel")
+        raise SepgenError(f"budget {budget} is below the cheapest filter: the smallest feasible budget is "
+                          f"{least} fetches per pixel")
     return min(found, key=lambda c: (c.loss, c.total)), found
 
 
@@ -235,7 +243,7 @@ def for_target(search: Search, target: float, ranks: Sequence[int]) -> tuple[Can
     found = [c for r in ranks for s in STRUCTURES if (c := cheapest_within_error(search, r, s, target)) is not None]
     if not found:
         best = min(search.candidate(r, s, 0.0).relative_l2 for r in ranks for s in STRUCTURES)
-        raise SepgenError(f"--target-error {target:g} is out of reach up to rank {max(ranks)}: the best "
+        raise SepgenError(f"target_error {target:g} is out of reach up to rank {max(ranks)}: the best "
                           f"relative L2 there is {best:.4f}")
     return min(found, key=lambda c: (c.total, c.relative_l2)), found
 
