@@ -33,7 +33,7 @@ from sepgen import metrics
 from sepgen.emit import fetch_counts
 from sepgen.fitting import lowrank
 from sepgen.fitting.core import recommended
-from sepgen.fitting.searched import unit_gain
+from sepgen.fitting.budget import unit_gain
 from sepgen.kernels import box, disk, gaussian
 
 RANKS = range(1, 9)

@@ -16,6 +16,9 @@ relative L2 error is at most E. Candidates, for each rank 1..`max_rank`:
   the plain prune's 2 % cap, and the provenance says by how much); for a target the
   largest that keeps the error within it.
 
+Every candidate is scaled to ΣA = ΣK (`unit_gain`) before it is measured, so what the
+search judges is exactly what the filter file holds.
+
 Fetches are counted by `sepgen.emit` itself, on the taps the filter file will hold.
 """
 
@@ -155,7 +158,7 @@ class Search:
                 s = self.settings
                 params, _ = sr.optimise(params, self.loss_target, dict(s.weights), self.structures[structure],
                                         steps=s.refit_steps, lr=s.lr, optimizer=s.optimizer, masks=masks)
-        v, h = self.taps(params, structure)
+        v, h = unit_gain(*self.taps(params, structure), self.kernel)
         approx = np.einsum("ki,kj->ij", v, h)
         return Candidate(rank, structure, threshold, v, h, self.loss(v, h), unpruned, self.count(v, h),
                          metrics.quality(approx, self.kernel, v, h))
@@ -166,6 +169,15 @@ class Search:
         values = np.unique(np.concatenate([cv.ravel(), ch.ravel()]))
         values = values[(values > 0) & (values < MAX_THRESHOLD)]
         return [float(np.nextafter(x, np.inf)) for x in values]
+
+
+def unit_gain(v: np.ndarray, h: np.ndarray, target: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """Scale the vertical taps so that ΣA = ΣK (exact zeros, signs and shared ratios stay).
+    Candidates are judged as the filter file will hold them: after this scaling."""
+    total, got = float(target.sum()), float(np.einsum("ki,kj->", v, h))
+    if total == 0 or not math.isfinite(got) or not got / total > 0:
+        return v, h
+    return v * (total / got) + 0.0, h
 
 
 def emitted_fetches(target: np.ndarray, origin: tuple[int, int]) -> Counter:

@@ -12,10 +12,7 @@ prune threshold, fetches, quality), which `sepgen report` draws as the frontier.
 
 from __future__ import annotations
 
-import math
 from typing import Any, Mapping
-
-import numpy as np
 
 from .._version import __version__
 from ..errors import SepgenError
@@ -75,7 +72,7 @@ def fit_searched(kernel: Any, settings: FitSettings, *, budget: int | None = Non
     search = make_search(problem, settings, progress)
     ranks = range(1, min(max_rank, *problem.target.shape) + 1)
     chosen, record = run_search(search, budget, target_error, ranks)
-    v, h = unit_gain(*problem.to_file_scale((chosen.vertical, chosen.horizontal)), problem.target)
+    v, h = problem.to_file_scale((chosen.vertical, chosen.horizontal))  # already at ΣA = ΣK (budget.unit_gain)
     loss = {"fit": chosen.loss_unpruned, **({"pruned": chosen.loss} if chosen.threshold > 0 else {})}
     provenance = {
         "sepgen": __version__, "kernel": problem.spec, "normalize": problem.normalize, "rank": chosen.rank,
@@ -83,11 +80,3 @@ def fit_searched(kernel: Any, settings: FitSettings, *, budget: int | None = Non
         "precision": "float32", "loss": loss, "structure": chosen.structure, "search": record,
     }
     return SeparableFilter(name, problem.target, v, h, problem.origin, provenance)
-
-
-def unit_gain(v: np.ndarray, h: np.ndarray, target: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-    """Scale the vertical taps so that ΣA = ΣK (exact zeros, signs and shared ratios stay)."""
-    total, got = float(target.sum()), float(np.einsum("ki,kj->", v, h))
-    if total == 0 or not got / total > 0 or not math.isfinite(got):
-        return v, h
-    return v * (total / got) + 0.0, h
