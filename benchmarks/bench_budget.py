@@ -33,7 +33,7 @@ from sepgen import metrics
 from sepgen.emit import fetch_counts
 from sepgen.fitting import lowrank
 from sepgen.fitting.core import recommended
-from sepgen.fitting.budget import unit_gain
+from sepgen.fitting import finish
 from sepgen.kernels import box, disk, gaussian
 
 RANKS = range(1, 9)
@@ -59,7 +59,7 @@ def shared_fit(kernel: np.ndarray, rank: int) -> sepgen.SeparableFilter:
     problem = Problem(kernel, rank, None)
     search = make_search(problem, FitSettings(), None)
     v, h = problem.to_file_scale(search.taps(search.fitted(rank, "shared")[0], "shared"))
-    v, h = unit_gain(v, h, problem.target)
+    v, h, _ = finish.exact_dc(v, h, problem.target)
     return sepgen.SeparableFilter("disk50", problem.target, v, h, problem.origin)
 
 

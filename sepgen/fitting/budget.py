@@ -16,8 +16,8 @@ relative L2 error is at most E. Candidates, for each rank 1..`max_rank`:
   the plain prune's 2 % cap, and the provenance says by how much); for a target the
   largest that keeps the error within it.
 
-Every candidate is scaled to ΣA = ΣK (`unit_gain`) before it is measured, so what the
-search judges is exactly what the filter file holds.
+Every candidate goes through `finish` (components with no energy dropped, ΣA = ΣK) before
+it is measured, so what the search judges is exactly what the filter file holds.
 
 Fetches are counted by `sepgen.emit` itself, on the taps the filter file will hold.
 """
@@ -32,7 +32,7 @@ import numpy as np
 
 from .. import metrics
 from ..errors import SepgenError
-from . import lowrank, shared_ratio as sr
+from . import finish, lowrank, shared_ratio as sr
 
 STRUCTURES = ("free", "shared")
 MAX_RANK = 8  # one MRT group: the frontier the search explores
@@ -64,6 +64,7 @@ class Candidate:
     loss_unpruned: float
     fetches: dict[str, int]
     quality: dict[str, Any] = field(default_factory=dict)
+    fitted_rank: int = 0  # the rank searched (rank is what remains after empty components are dropped)
 
     @property
     def total(self) -> int:
@@ -158,10 +159,11 @@ class Search:
                 s = self.settings
                 params, _ = sr.optimise(params, self.loss_target, dict(s.weights), self.structures[structure],
                                         steps=s.refit_steps, lr=s.lr, optimizer=s.optimizer, masks=masks)
-        v, h = unit_gain(*self.taps(params, structure), self.kernel)
+        kept = finish.drop_empty(*self.taps(params, structure))  # a pruned-away component costs no pass
+        v, h, _ = finish.exact_dc(kept.vertical, kept.horizontal, self.kernel)
         approx = np.einsum("ki,kj->ij", v, h)
-        return Candidate(rank, structure, threshold, v, h, self.loss(v, h), unpruned, self.count(v, h),
-                         metrics.quality(approx, self.kernel, v, h))
+        return Candidate(v.shape[0], structure, threshold, v, h, self.loss(v, h), unpruned, self.count(v, h),
+                         metrics.quality(approx, self.kernel, v, h), fitted_rank=rank)
 
     def thresholds(self, rank: int, structure: str) -> list[float]:
         """Thresholds that each prune one more group: just above each contribution, ascending."""
@@ -169,15 +171,6 @@ class Search:
         values = np.unique(np.concatenate([cv.ravel(), ch.ravel()]))
         values = values[(values > 0) & (values < MAX_THRESHOLD)]
         return [float(np.nextafter(x, np.inf)) for x in values]
-
-
-def unit_gain(v: np.ndarray, h: np.ndarray, target: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-    """Scale the vertical taps so that ΣA = ΣK (exact zeros, signs and shared ratios stay).
-    Candidates are judged as the filter file will hold them: after this scaling."""
-    total, got = float(target.sum()), float(np.einsum("ki,kj->", v, h))
-    if total == 0 or not math.isfinite(got) or not got / total > 0:
-        return v, h
-    return v * (total / got) + 0.0, h
 
 
 def emitted_fetches(target: np.ndarray, origin: tuple[int, int]) -> Counter:

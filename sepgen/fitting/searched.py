@@ -25,7 +25,7 @@ from .optimizers import Progress
 
 def _row(c: search_budget.Candidate) -> dict[str, Any]:
     q = c.quality
-    return {"rank": c.rank, "structure": c.structure, "prune": c.threshold, "fetches": c.total,
+    return {"rank": c.rank, "fitted_rank": c.fitted_rank, "structure": c.structure, "prune": c.threshold, "fetches": c.total,
             "relative_l2": q["relative_l2"], "negative_mass": q["negative_mass"], "leak": q["leak"],
             "max_error": q["max_error"]}
 
@@ -34,7 +34,7 @@ def frontier(search: search_budget.Search, found: list[search_budget.Candidate])
     """Every unpruned fit the search made and every candidate it kept, cheapest first."""
     rows = [_row(search.candidate(r, s, 0.0, refit=False)) for (r, s) in search.fitted_keys()]
     rows += [_row(c) for c in found if c.threshold > 0]
-    unique = {(row["rank"], row["structure"], row["prune"]): row for row in rows}
+    unique = {(row["fitted_rank"], row["structure"], row["prune"]): row for row in rows}
     return sorted(unique.values(), key=lambda r: (r["fetches"], r["relative_l2"]))
 
 
@@ -72,7 +72,7 @@ def fit_searched(kernel: Any, settings: FitSettings, *, budget: int | None = Non
     search = make_search(problem, settings, progress)
     ranks = range(1, min(max_rank, *problem.target.shape) + 1)
     chosen, record = run_search(search, budget, target_error, ranks)
-    v, h = problem.to_file_scale((chosen.vertical, chosen.horizontal))  # already at ΣA = ΣK (budget.unit_gain)
+    v, h = problem.to_file_scale((chosen.vertical, chosen.horizontal))  # already finished (budget.Search.candidate)
     loss = {"fit": chosen.loss_unpruned, **({"pruned": chosen.loss} if chosen.threshold > 0 else {})}
     provenance = {
         "sepgen": __version__, "kernel": problem.spec, "normalize": problem.normalize, "rank": chosen.rank,
