@@ -3,11 +3,11 @@
     fit_searched(kernel, settings, budget=120)          # least loss within 120 fetches per pixel
     fit_searched(kernel, settings, target_error=0.12)   # fewest fetches with relative L2 ≤ 0.12
 
-`settings` (FitSettings) gives the weights, optimiser, steps and learning rate of
-every candidate; its rank-independent prune is replaced by the search's own. The
-provenance says what was chosen and why: `search` holds the request, the chosen
-candidate, the reason, and every candidate the search fitted (rank, structure,
-prune threshold, fetches, quality), which `sepgen report` draws as the frontier.
+`settings` (FitSettings) gives the weights, optimiser, steps and learning rate of every
+candidate (each starts from the SVD: `init` does not apply); its prune is replaced by the
+search's own. The provenance says what was chosen and why: `search` holds the request, the
+chosen candidate, the reason, and every candidate the search fitted (rank, structure, prune
+threshold, fetches, quality), which `sepgen report` draws as the frontier.
 """
 
 from __future__ import annotations
@@ -76,7 +76,7 @@ def fit_searched(kernel: Any, settings: FitSettings, *, budget: int | None = Non
     loss = {"fit": chosen.loss_unpruned, **({"pruned": chosen.loss} if chosen.threshold > 0 else {})}
     provenance = {
         "sepgen": __version__, "kernel": problem.spec, "normalize": problem.normalize, "rank": chosen.rank,
-        **settings.replace(prune=chosen.threshold).to_json(), "prune_threshold_used": chosen.threshold,
+        **settings.replace(prune=chosen.threshold, init="svd").to_json(), "prune_threshold_used": chosen.threshold,
         "precision": "float32", "loss": loss, "structure": chosen.structure, "search": record,
     }
     return SeparableFilter(name, problem.target, v, h, problem.origin, provenance)
