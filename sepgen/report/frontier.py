@@ -18,7 +18,8 @@ from ..filterfile import SeparableFilter
 from . import figures
 
 RANKS = range(1, 9)
-PANELS = (("relative_l2", "relative L2 error", False), ("negative_mass", "negative mass (ringing)", True),
+FLOOR = 1e-9  # where a log panel draws exact zeros
+PANELS = (("relative_l2", "relative L2 error", False), ("negative_mass", "negative mass (ringing; 0 drawn at 1e-9)", True),
           ("leak", "leak outside the support", False))
 STYLES = {"free": ("o", "tab:blue", "sepgen"), "shared": ("^", "tab:green", "sepgen, shared ratios"),
           "svd": ("x", "tab:gray", "plain SVD")}
@@ -62,12 +63,12 @@ def plot(path: str | os.PathLike, rows: Sequence[dict[str, Any]], chosen: dict[s
         for structure, (marker, color, name) in STYLES.items():
             pts = sorted((r for r in rows if r["structure"] == structure), key=lambda r: r["fetches"])
             if pts:
-                ax.plot([r["fetches"] for r in pts], [max(r[key], 1e-9) if log else r[key] for r in pts],
+                ax.plot([r["fetches"] for r in pts], [max(r[key], FLOOR) if log else r[key] for r in pts],
                         marker, color=color, label=name, markersize=5)
                 for r in (r for r in pts if r.get("prune", 0) == 0):
-                    ax.annotate(str(r["rank"]), (r["fetches"], max(r[key], 1e-9) if log else r[key]),
+                    ax.annotate(str(r["rank"]), (r["fetches"], max(r[key], FLOOR) if log else r[key]),
                                 fontsize=6, xytext=(3, 2), textcoords="offset points", color=color)
-        ax.plot([chosen["fetches"]], [max(chosen[key], 1e-9) if log else chosen[key]], "*", color="tab:red",
+        ax.plot([chosen["fetches"]], [max(chosen[key], FLOOR) if log else chosen[key]], "*", color="tab:red",
                 markersize=13, label="this filter")
         if log:
             ax.set_yscale("log")
