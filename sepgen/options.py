@@ -195,7 +195,8 @@ EMIT_OPTIONS = _table(
     Option("stage", str, "fragment", "fragment passes, or compute passes with a shared-memory tile", choices=("fragment", "compute")),
     Option("strategy", str, "mrt", "mrt: one horizontal pass feeds all components; per-component: two passes each, additive", choices=("mrt", "per-component")),
     Option("linear_sampling", bool, None, "merge adjacent taps into bilinear fetches (default: wherever the target "
-           "filters its inputs: fragment passes, fp16 intermediates on GLSL ES); --point-sampling reads every tap exactly",
+           "filters its intermediates: fragment passes, with fp16 on GLSL ES, WGSL and SPIR-V); --point-sampling reads "
+           "every tap exactly",
            off_flag="--point-sampling"),
     Option("precision", str, "fp32", "intermediate target format", choices=("fp32", "fp16")),
 )
@@ -246,8 +247,13 @@ class EmitOptions:
     )
     __language_fields__ = {"glsl_version": "glsl"}
     # Targets that point-sample unless asked otherwise: compute passes read shared memory, and
-    # RGBA32F intermediates are not filterable on GLSL ES 3.00 without OES_texture_float_linear.
-    __point_by_default__ = ((("stage", "compute"),), (("lang", "glsl"), ("glsl_version", "300es"), ("precision", "fp32")))
+    # RGBA32F intermediates are filterable only by an optional feature on GLSL ES 3.00
+    # (OES_texture_float_linear), WebGPU (float32-filterable) and Vulkan (a per-device format
+    # feature); RGBA16F is filterable on all of them, desktop GL and D3D11 filter both.
+    __point_by_default__ = ((("stage", "compute"),),
+                            (("lang", "glsl"), ("glsl_version", "300es"), ("precision", "fp32")),
+                            (("lang", "wgsl"), ("precision", "fp32")),
+                            (("lang", "spirv"), ("precision", "fp32")))
 
     def __post_init__(self) -> None:
         for n, opt in EMIT_OPTIONS.items():

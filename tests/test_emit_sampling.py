@@ -35,6 +35,8 @@ def shared_ratio_filter(rank: int = 3, pairs: int = 6, seed: int = 0) -> Separab
     ({}, True), ({"lang": "hlsl"}, True), ({"stage": "compute"}, False), ({"glsl_version": "300es"}, False),
     ({"glsl_version": "300es", "precision": "fp16"}, True), ({"linear_sampling": False}, False),
     ({"glsl_version": "300es", "linear_sampling": True}, True),
+    ({"lang": "wgsl"}, False), ({"lang": "wgsl", "precision": "fp16"}, True),
+    ({"lang": "spirv"}, False), ({"lang": "spirv", "precision": "fp16"}, True),
 ])
 def test_linear_sampling_is_the_default_where_the_target_filters(options, linear):
     assert EmitOptions.from_dict(options).linear_sampling is linear
