@@ -32,12 +32,22 @@ FIRST, SECOND, SINGLE = 0, 1, 2  # a tap's place in its group
 EDGE = 0.02  # initial φ kept this far inside [0, π/2], where sin ψ still has a gradient
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, eq=False)
 class PairLayout:
-    """How the taps of one axis are grouped: `group[i]` and `place[i]` of tap i."""
+    """How the taps of one axis are grouped: `group[i]` and `place[i]` of tap i.
+    Hashed by value, so a `Structure` can be a static argument of a jitted function."""
 
     group: np.ndarray  # (L,) int, 0..groups-1
     place: np.ndarray  # (L,) FIRST | SECOND | SINGLE
+
+    def _key(self) -> tuple[bytes, bytes]:
+        return np.asarray(self.group, np.int64).tobytes(), np.asarray(self.place, np.int64).tobytes()
+
+    def __eq__(self, other: object) -> bool:
+        return isinstance(other, PairLayout) and self._key() == other._key()
+
+    def __hash__(self) -> int:
+        return hash(self._key())
 
     @property
     def groups(self) -> int:
@@ -163,30 +173,6 @@ def _optimise(params, target, weights, masks, lr, steps, *, structure, active, o
     return jax.tree.map(lambda b, q: jnp.where(use_last, q, b), best, p), jnp.minimum(last, best_loss)
 
 
-def _static(structure: Structure) -> "_StaticStructure":
-    return _StaticStructure(structure)
-
-
-class _StaticStructure:
-    """`Structure` as a jit static argument (hashed by the layouts' bytes)."""
-
-    def __init__(self, structure: Structure):
-        self.structure = structure
-        self._key = tuple(a.tobytes() for layout in structure for a in (layout.group, layout.place))
-
-    def __hash__(self) -> int:
-        return hash(self._key)
-
-    def __eq__(self, other: object) -> bool:
-        return isinstance(other, _StaticStructure) and other._key == self._key
-
-    def __getattr__(self, name: str) -> Any:
-        return getattr(self.structure, name)
-
-    def __iter__(self):
-        return iter(self.structure)
-
-
 def optimise(params: Params, target: losses.Target, weights: dict[str, float], structure: Structure, *,
              steps: int, lr: float, optimizer: str = "gd", masks: Params | None = None) -> tuple[Params, float]:
     """Minimise the weighted loss over structured parameters (float32); returns the best iterate."""
@@ -197,7 +183,7 @@ def optimise(params: Params, target: losses.Target, weights: dict[str, float], s
         masks = Params(*(np.ones(np.shape(x)) for x in params))
     m = Params(*(jnp.asarray(x, jnp.float32) for x in masks))
     out, loss = _optimise(p, target, wvec, m, jnp.asarray(lr, jnp.float32), jnp.asarray(int(steps), jnp.int32),
-                          structure=_static(structure), active=active, optimizer=optimizer)
+                          structure=structure, active=active, optimizer=optimizer)
     out = out._replace(wv=out.wv * m.wv, wh=out.wh * m.wh)
     return Params(*(np.asarray(x, np.float64) for x in out)), float(loss)
 
