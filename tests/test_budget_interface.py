@@ -70,6 +70,9 @@ def test_the_python_api_takes_the_same_keys():
     k = disk(12)
     filt = sepgen.fit(k, budget=20, steps=200, weights={"nonneg": 1.5, "zeros": 0.3})
     assert emit.fetch_counts(filt)["total"] <= 20 and filt.provenance["search"]["budget"] == 20
+    # the same finishing record as every fit: components kept, DC gain made exact
+    assert filt.provenance["components"]["kept"] == filt.rank and "gain_fitted" in filt.provenance["dc"]
+    assert abs(filt.metrics()["dc_gain"] - 1) <= 1e-5
     with pytest.raises(SepgenError, match="chooses the rank itself"):
         sepgen.fit(k, 3, budget=20)
     with pytest.raises(SepgenError, match="needs a rank, a budget or a target_error"):

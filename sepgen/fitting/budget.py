@@ -65,6 +65,7 @@ class Candidate:
     fetches: dict[str, int]
     quality: dict[str, Any] = field(default_factory=dict)
     fitted_rank: int = 0  # the rank searched (rank is what remains after empty components are dropped)
+    finish_record: dict[str, Any] = field(default_factory=dict)  # the provenance's "components" and "dc" records
 
     @property
     def total(self) -> int:
@@ -159,11 +160,20 @@ class Search:
                 s = self.settings
                 params, _ = sr.optimise(params, self.loss_target, dict(s.weights), self.structures[structure],
                                         steps=s.refit_steps, lr=s.lr, optimizer=s.optimizer, masks=masks)
-        kept = finish.drop_empty(*self.taps(params, structure))  # a pruned-away component costs no pass
-        v, h, _ = finish.exact_dc(kept.vertical, kept.horizontal, self.kernel)
+        v, h, record = self.finished(rank, structure, *self.taps(params, structure))
         approx = np.einsum("ki,kj->ij", v, h)
         return Candidate(v.shape[0], structure, threshold, v, h, self.loss(v, h), unpruned, self.count(v, h),
-                         metrics.quality(approx, self.kernel, v, h), fitted_rank=rank)
+                         metrics.quality(approx, self.kernel, v, h), fitted_rank=rank, finish_record=record)
+
+    def finished(self, rank: int, structure: str, v: np.ndarray, h: np.ndarray) -> tuple[np.ndarray, np.ndarray, dict]:
+        """`finish` as every fit gets it (no empty components, ΣA = ΣK) and its provenance record."""
+        energy = finish.component_energy(*self.taps(self.fitted(rank, structure)[0], structure))
+        kept = finish.drop_empty(v, h)  # a pruned-away component costs no pass
+        gain = finish.dc_gain(kept.vertical, kept.horizontal, self.kernel)
+        v, h, renormalised = finish.exact_dc(kept.vertical, kept.horizontal, self.kernel)
+        return v, h, {"components": {"fitted": rank, "kept": int(len(v)), "dropped": [
+                          {"component": k, "energy": float(energy[k])} for k in kept.dropped]},
+                      "dc": {"gain_fitted": gain, "renormalised": renormalised}}
 
     def thresholds(self, rank: int, structure: str) -> list[float]:
         """Thresholds that each prune one more group: just above each contribution, ascending."""

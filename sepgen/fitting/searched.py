@@ -77,6 +77,6 @@ def fit_searched(kernel: Any, settings: FitSettings, *, budget: int | None = Non
     provenance = {
         "sepgen": __version__, "kernel": problem.spec, "normalize": problem.normalize, "rank": chosen.rank,
         **settings.replace(prune=chosen.threshold, init="svd").to_json(), "prune_threshold_used": chosen.threshold,
-        "precision": "float32", "loss": loss, "structure": chosen.structure, "search": record,
+        "precision": "float32", "loss": loss, **chosen.finish_record, "structure": chosen.structure, "search": record,
     }
     return SeparableFilter(name, problem.target, v, h, problem.origin, provenance)
