@@ -31,6 +31,7 @@ SIZE = 50
 PAGE_SHOT = "page.png"
 PAGE_WIDTH = 1280  # CSS pixels; the page is 1200 wide at most
 MAX_SHOT_HEIGHT = 16384  # Chromium's largest window
+BUDGET = 120  # fetches per pixel: the budget fit's example (issue 10)
 OPTIMIZER_RATES = (("gd", 0.1), ("adam", 0.01), ("lbfgs", 1.0))  # lbfgs ignores lr (line search)
 
 
@@ -60,11 +61,13 @@ def run_demo(out_dir: str | os.PathLike = "demo-out", steps: int | None = None, 
     runner = gpu_runner(use_gpu)  # one GL context for verification and every figure
     verification, note = verify_section(filt, runner, use_gpu, log)
     sec = filter_figures(filt, out, runner, log)
+    frontier_fig = budget_section(kernel, spec, recommended, out, log)
     index = out / "index.html"
     render_html({
         "title": "the seed's bokeh disk", "intro": _intro(recommended), "filters": [sec], "sweep": sweep,
         "figures": [{"heading": "Optimisers", "path": "optimizers.png",
-                     "caption": "Loss against step for plain gradient descent (the seed's), Adam and L-BFGS."}],
+                     "caption": "Loss against step for plain gradient descent (the seed's), Adam and L-BFGS."},
+                    frontier_fig],
         "fetches": fetches, "verification": verification, "verification_note": note,
     }, index)
     screenshot_page(index, log)
@@ -128,6 +131,20 @@ def sweep_section(kernel: np.ndarray, spec: dict, settings: FitSettings, out: Pa
                        "keep-zeros weight by column, as in the seed's post."}
 
 
+def budget_section(kernel: np.ndarray, spec: dict, settings: FitSettings, out: Path, log: Log) -> dict:
+    """7. The best filter for a budget of BUDGET fetches, and the frontier the search explored."""
+    from .fitting import fit_searched
+    from .report import frontier
+
+    log(f"searching ranks 1-8 for the best filter within {BUDGET} fetches per pixel")
+    filt = fit_searched(kernel, settings, budget=BUDGET, name=f"disk{SIZE}_budget{BUDGET}", kernel_spec=spec)
+    filt.save(out / f"{filt.name}.json")
+    chosen = frontier.frontier_figure(filt, out / "frontier.png")
+    return {"heading": f"Frontier: the best filter for {BUDGET} fetches per pixel", "path": "frontier.png",
+            "caption": f"{frontier.caption(chosen, filt)} Filter file: {filt.name}.json "
+                       f"(sepgen optimize --budget {BUDGET})."}
+
+
 def optimizer_figure(kernel: np.ndarray, spec: dict, seed: FitSettings, out: Path, log: Log) -> None:
     """3. The optimisers on the same problem (the seed's weights, no pruning)."""
     from .fitting import fit_with
@@ -150,8 +167,8 @@ def emit_shaders(filt: SeparableFilter, out: Path, log: Log) -> list[dict]:
                    out / "shaders" / lang)
     return [
         {"name": "naive separable (2·50·rank)", "horizontal": SIZE * RANK, "vertical": SIZE * RANK, "total": 2 * SIZE * RANK},
-        {"name": "shared horizontal fetches, zero taps skipped", **emit.fetch_counts(filt)},
-        {"name": "… and linear sampling", **emit.fetch_counts(filt, linear_sampling=True)},
+        {"name": "shared horizontal fetches, zero taps skipped (--point-sampling)", **emit.fetch_counts(filt, linear_sampling=False)},
+        {"name": "… and linear sampling (the default)", **emit.fetch_counts(filt, linear_sampling=True)},
     ]
 
 

@@ -28,14 +28,22 @@ class Option:
     choices: tuple[Any, ...] | None = None
     min: float | None = None
     max: float | None = None
+    off_flag: str | None = None  # a bool option's "off" flag (default: --no-<flag>)
 
     @property
     def flag(self) -> str:
         return "--" + self.name.replace("_", "-")
 
+    @property
+    def negative_flag(self) -> str:
+        return self.off_flag or f"--no-{self.flag[2:]}"
+
     def check(self, value: Any, where: str = "") -> Any:
-        """Return `value` converted to the option's type, or raise naming `where` and the key."""
+        """Return `value` converted to the option's type, or raise naming `where` and the key.
+        An option whose default is None (decided later from the others) accepts None."""
         at = f"{where}: " if where else ""
+        if value is None and self.default is None:
+            return None
         value = check_type(self.name, self.type, value, where)
         if self.choices is not None and value not in self.choices:
             raise SepgenError(f"{at}{self.name} must be one of {', '.join(map(str, self.choices))}, got {value!r}")
@@ -158,12 +166,38 @@ class FitSettings:
         return {"weights": dict(self.weights), **self.options()}
 
 
+# Budget and target fitting (sepgen.fitting.searched): the search chooses rank, tap
+# structure and pruning; neither goes with an explicit rank.
+SEARCH_OPTIONS = _table(
+    Option("budget", int, None, "fit the best filter whose shaders (sepgen emit defaults) read at most N texels "
+           "per pixel; chooses rank, tap structure and pruning", min=1),
+    Option("target_error", float, None, "fit the filter with the fewest fetches per pixel whose relative L2 "
+           "error is at most E (> 0); chooses rank, tap structure and pruning"),
+)
+
+def check_search(budget: Any, target_error: Any, rank_given: bool = False, where: str = "") -> tuple[int | None, float | None]:
+    """A checked budget / target error request (at most one; neither with an explicit rank)."""
+    at = f"{where}: " if where else ""
+    if budget is not None and target_error is not None:
+        raise SepgenError(f"{at}give budget or target_error, not both")
+    if (budget is not None or target_error is not None) and rank_given:
+        raise SepgenError(f"{at}{'budget' if budget is not None else 'target_error'} chooses the rank itself: leave rank out")
+    budget = SEARCH_OPTIONS["budget"].check(_plain(budget), where)
+    target_error = SEARCH_OPTIONS["target_error"].check(_plain(target_error), where)
+    if target_error is not None and not target_error > 0:
+        raise SepgenError(f"{at}target_error must be a positive relative L2 error, got {target_error!r}")
+    return budget, target_error
+
+
 EMIT_OPTIONS = _table(
     Option("lang", str, "glsl", "shader language (spirv: Vulkan GLSL 450 sources and their .spv)", choices=("glsl", "hlsl", "wgsl", "spirv")),
     Option("glsl_version", str, "330", "GLSL version", choices=("330", "300es", "450")),
     Option("stage", str, "fragment", "fragment passes, or compute passes with a shared-memory tile", choices=("fragment", "compute")),
     Option("strategy", str, "mrt", "mrt: one horizontal pass feeds all components; per-component: two passes each, additive", choices=("mrt", "per-component")),
-    Option("linear_sampling", bool, False, "merge adjacent same-sign taps into bilinear fetches"),
+    Option("linear_sampling", bool, None, "merge adjacent taps into bilinear fetches (default: wherever the target "
+           "filters its intermediates: fragment passes, with fp16 on GLSL ES, WGSL and SPIR-V); --point-sampling reads "
+           "every tap exactly",
+           off_flag="--point-sampling"),
     Option("precision", str, "fp32", "intermediate target format", choices=("fp32", "fp16")),
 )
 
@@ -202,7 +236,7 @@ class EmitOptions:
     glsl_version: str = EMIT_OPTIONS["glsl_version"].default
     stage: str = EMIT_OPTIONS["stage"].default
     strategy: str = EMIT_OPTIONS["strategy"].default
-    linear_sampling: bool = EMIT_OPTIONS["linear_sampling"].default
+    linear_sampling: bool | None = EMIT_OPTIONS["linear_sampling"].default  # None: the target's default
     precision: str = EMIT_OPTIONS["precision"].default
 
     __constraints__ = (
@@ -212,10 +246,20 @@ class EmitOptions:
                    "compute passes need desktop GLSL (430/450): use --glsl-version 330 or 450 with --stage compute"),
     )
     __language_fields__ = {"glsl_version": "glsl"}
+    # Targets that point-sample unless asked otherwise: compute passes read shared memory, and
+    # RGBA32F intermediates are filterable only by an optional feature on GLSL ES 3.00
+    # (OES_texture_float_linear), WebGPU (float32-filterable) and Vulkan (a per-device format
+    # feature); RGBA16F is filterable on all of them, desktop GL and D3D11 filter both.
+    __point_by_default__ = ((("stage", "compute"),),
+                            (("lang", "glsl"), ("glsl_version", "300es"), ("precision", "fp32")),
+                            (("lang", "wgsl"), ("precision", "fp32")),
+                            (("lang", "spirv"), ("precision", "fp32")))
 
     def __post_init__(self) -> None:
         for n, opt in EMIT_OPTIONS.items():
             object.__setattr__(self, n, opt.check(getattr(self, n), "emit"))
+        if self.linear_sampling is None:
+            object.__setattr__(self, "linear_sampling", self.linear_by_default(self.__dict__))
         values = self.to_dict()
         for c in self.__constraints__:
             if c.violated_by(values):
@@ -258,6 +302,18 @@ class EmitOptions:
     def to_dict(self) -> dict[str, Any]:
         """Every option in table order (the manifest's `options`)."""
         return {n: getattr(self, n) for n in EMIT_OPTIONS}
+
+    @classmethod
+    def linear_by_default(cls, values: "dict[str, Any]") -> bool:
+        """Whether a target with these options samples bilinearly by default (missing keys: table defaults)."""
+        get = lambda k: values.get(k, EMIT_OPTIONS[k].default)  # noqa: E731
+        return not any(all(get(k) == v for k, v in when) for when in cls.__point_by_default__)
+
+    def non_default(self) -> dict[str, Any]:
+        """The options that differ from what this target gets by default (the command line's flags)."""
+        default = {n: o.default for n, o in EMIT_OPTIONS.items()}
+        default["linear_sampling"] = self.linear_by_default(self.to_dict())
+        return {n: v for n, v in self.to_dict().items() if v != default[n]}
 
     def meaningful(self) -> dict[str, Any]:
         """The options that mean something for this language (the shader header's list)."""

@@ -57,7 +57,10 @@ class Variant:
 
     def __post_init__(self) -> None:
         # Spell out the defaults so the name (and the table) says exactly what ran.
-        self.options = {**{n: o.default for n, o in EMIT_OPTIONS.items()}, **self.options}
+        given = {n: v for n, v in self.options.items() if v is not None}
+        self.options = {**{n: o.default for n, o in EMIT_OPTIONS.items()}, **given}
+        if self.options["linear_sampling"] is None:
+            self.options["linear_sampling"] = EmitOptions.linear_by_default(self.options)
 
     @property
     def emit_options(self) -> EmitOptions:
@@ -126,7 +129,8 @@ def tolerance_for(filt: "SeparableFilter", options: dict[str, Any], img: np.ndar
     bound = 2.0 * taps * FP32_U
     if options.get("precision") == "fp16":
         bound += FP16_ULP
-    if options.get("linear_sampling"):
+    linear = options.get("linear_sampling")
+    if linear or (linear is None and EmitOptions.linear_by_default(options)):
         bound += 2.0 * BILINEAR_FRACTION
     return amplification * bound
 

@@ -109,10 +109,12 @@ def test_every_option_table_entry_is_a_config_key(tmp_path: Path) -> None:
     keys = filter_keys("polygon")
     for table in (FIT_OPTIONS, WEIGHT_OPTIONS, EMIT_OPTIONS):
         assert set(table) <= set(keys)
-    # Every option at its table default is accepted and comes back unchanged.
+    # Every option at its table default is accepted and comes back unchanged (a None default
+    # means "absent: decided from the other options", which TOML spells by leaving the key out).
     lines = ['name = "f"', 'kernel = "polygon"', "size = 9"]
     for opt in [*FIT_OPTIONS.values(), *WEIGHT_OPTIONS.values(), *EMIT_OPTIONS.values()]:
-        lines.append(f"{opt.name} = {json.dumps(opt.default)}")
+        if opt.default is not None:
+            lines.append(f"{opt.name} = {json.dumps(opt.default)}")
     (tmp_path / "c.toml").write_text("[[filter]]\n" + "\n".join(lines) + "\n")
     f = load_config(tmp_path / "c.toml").filters[0]
     assert f.fit == {n: o.default for n, o in FIT_OPTIONS.items()}
@@ -319,7 +321,7 @@ def test_noop_rebuild_fits_nothing_and_keeps_mtimes(built: Path, fit_calls: list
 
 def test_emit_option_change_reemits_without_refitting(built: Path, fit_calls: list[str]) -> None:
     before = snapshot(built)
-    edit_config(built, 'lang = ["glsl", "hlsl"]', 'lang = ["glsl", "hlsl"]\nlinear_sampling = true')
+    edit_config(built, 'lang = ["glsl", "hlsl"]', 'lang = ["glsl", "hlsl"]\nlinear_sampling = false')  # off: the default is on
     result = build(built / "sepgen.toml")
     after = snapshot(built)
     assert fit_calls == []

@@ -285,7 +285,8 @@ def test_tolerance_follows_the_formats() -> None:
     img = verifying.default_image()
     ref = reference.apply_filter(img, filt)
     tol = {k: verifying.tolerance_for(filt, o, img, ref) for k, o in {
-        "fp32": {"precision": "fp32"}, "fp16": {"precision": "fp16"},
+        # point sampling spelled out: linear is the default where the target filters
+        "fp32": {"precision": "fp32", "linear_sampling": False}, "fp16": {"precision": "fp16", "linear_sampling": False},
         "linear": {"precision": "fp32", "linear_sampling": True}}.items()}
     assert 1e-6 < tol["fp32"] < 3e-5  # "~1e-5 relative"
     assert tol["fp16"] > tol["fp32"] + 2.0**-10 * 0.99
@@ -293,7 +294,10 @@ def test_tolerance_follows_the_formats() -> None:
     # A filter whose components cancel (large partial sums) gets a proportionally larger bound.
     loud = SeparableFilter("loud", filt.target, np.vstack([filt.vertical, filt.vertical, filt.vertical]),
                            np.vstack([filt.horizontal * 10, -filt.horizontal * 10, filt.horizontal]))
-    assert verifying.tolerance_for(loud, {"precision": "fp32"}, img, reference.apply_filter(img, loud)) > 10 * tol["fp32"]
+    assert verifying.tolerance_for(loud, {"precision": "fp32", "linear_sampling": False}, img,
+                                   reference.apply_filter(img, loud)) > 10 * tol["fp32"]
+    # options that leave sampling out get the default's (linear) bound
+    assert verifying.tolerance_for(filt, {"precision": "fp32"}, img, ref) == tol["linear"]
 
 
 def test_bad_verify_arguments() -> None:
@@ -316,4 +320,5 @@ def test_run_filter_and_progress_lines(gl_runner) -> None:
     lines: list[str] = []
     variants = [verifying.Variant({"lang": "glsl"}), verifying.Variant({"lang": "glsl", "precision": "fp16"})]
     verifying.verify(filt, image=img, runner=gl_runner, only=variants, progress=lines.append)
-    assert lines == ["[1/2] glsl330 fragment mrt fp32 point", "[2/2] glsl330 fragment mrt fp16 point"]
+    # the names spell out what ran: linear sampling is the fragment default
+    assert lines == ["[1/2] glsl330 fragment mrt fp32 linear", "[2/2] glsl330 fragment mrt fp16 linear"]

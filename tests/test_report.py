@@ -13,6 +13,7 @@ import numpy as np
 import pytest
 
 from sepgen import kernels
+from sepgen.fitting import lowrank
 from sepgen.filterfile import SeparableFilter
 from sepgen.report import svd_baseline
 
@@ -86,7 +87,8 @@ def test_report_command_writes_pictures_and_matching_numbers(tmp_path):
     proc = subprocess.run([sys.executable, "-m", "sepgen", "report", str(path), "-o", str(out)],
                           capture_output=True, text=True, cwd=tmp_path)
     assert proc.returncode == 0, proc.stderr
-    for name in ("disk21_kernel.png", "disk21_passes.png", "disk21_svd_energy.png", "disk21_bokeh.png", "index.html"):
+    for name in ("disk21_kernel.png", "disk21_passes.png", "disk21_svd_energy.png", "disk21_bokeh.png",
+                 "disk21_frontier.png", "index.html"):
         assert (out / name).is_file(), name
     assert check_index_numbers(out) >= 6
 
@@ -139,7 +141,8 @@ def test_demo_report(demo_out):
     """The demo with few steps: every picture real, every number from its filter file."""
     out = demo_out
     for name in ("disk50.json", "sweep.png", "optimizers.png", "bokeh_photo.png", "disk50_bokeh.png",
-                 "disk50_kernel.png", "disk50_passes.png", "disk50_svd_energy.png", "index.html"):
+                 "disk50_kernel.png", "disk50_passes.png", "disk50_svd_energy.png", "disk50_frontier.png",
+                 "frontier.png", "disk50_budget120.json", "index.html"):
         assert (out / name).is_file(), name
     assert len(list((out / "sweep").glob("*.json"))) == 9
     assert (out / "shaders" / "glsl" / "manifest.json").is_file()
@@ -147,6 +150,7 @@ def test_demo_report(demo_out):
     assert check_index_numbers(out) >= 6 + 9 * 4
     text = (out / "index.html").read_text()
     assert "Verification" in text and "Texture fetches per pixel" in text
+    assert "within 120 fetches per pixel" in text  # the frontier caption says what the budget chose
 
 
 @pytest.mark.slow
@@ -191,3 +195,25 @@ def test_description_says_the_rank_was_lowered_and_the_dc_gain_made_exact():
     shown = dict(filter_section(f, "g.json").metrics)
     assert float(shown["dc_gain"]["exact"]) == pytest.approx(1.0, abs=1e-12)
     assert "Rank lowered" not in describe(sepgen.fit(kernels.disk(12), 2, steps=20))
+
+
+def test_frontier_points_come_from_the_search_and_plain_svd(tmp_path):
+    from sepgen import emit
+    from sepgen.report import frontier
+
+    f = SeparableFilter.load(_filter(tmp_path))
+    rows = [{"rank": 2, "structure": "shared", "prune": 0.0, "fetches": 30, "relative_l2": 0.2,
+             "negative_mass": 0.0, "leak": 0.05, "max_error": 0.5}]
+    f = SeparableFilter(f.name, f.target, f.vertical, f.horizontal,
+                        provenance={"structure": "shared", "search": {"budget": 30, "chosen": "rank 2 shared",
+                                                                      "why": "least loss", "frontier": rows}})
+    assert frontier.sepgen_points(f) == rows
+    svd = frontier.svd_points(f)
+    assert [r["rank"] for r in svd] == list(range(1, 9))
+    assert all(r["structure"] == "svd" for r in svd)
+    v, h = lowrank.svd_components(f.target, 3)
+    assert svd[2]["fetches"] == emit.fetch_counts(SeparableFilter("s", f.target, v, h))["total"]
+    chosen = frontier.frontier_figure(f, tmp_path / "fr.png")
+    assert_real_picture(tmp_path / "fr.png")
+    assert chosen["fetches"] == emit.fetch_counts(f)["total"]
+    assert "rank 2 shared (least loss)" in frontier.caption(chosen, f)

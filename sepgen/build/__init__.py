@@ -168,7 +168,7 @@ def _kernels_to_fit(cfg: BuildConfig, plans: list[_Plan]) -> dict[str, Any]:
             kernel = kernels.make(f.kernel_spec, base_dir=cfg.path.parent)
         except SepgenError as exc:
             raise SepgenError(f"{where}: kernel: {exc}") from None
-        if f.rank > min(kernel.shape):
+        if f.rank > min(kernel.shape) and not f.search:
             raise SepgenError(
                 f"{where}: rank {f.rank} is impossible for a {kernel.shape[0]}x{kernel.shape[1]} kernel "
                 f"(at most {min(kernel.shape)})"
@@ -195,18 +195,25 @@ def _fit_one(cfg: BuildConfig, plan: _Plan, kernel: Any, result: BuildResult, sa
 
     f = plan.config
     spec = kernels.canonical_spec(f.kernel_spec, base_dir=cfg.path.parent)  # file kernels: the channel used
-    say(f"{f.name}: fitting rank {f.rank} to a {kernel.shape[0]}x{kernel.shape[1]} kernel "
+    what = "for " + ", ".join(f"{k} {v}" for k, v in f.search.items()) if f.search else f"rank {f.rank}"
+    say(f"{f.name}: fitting {what} to a {kernel.shape[0]}x{kernel.shape[1]} kernel "
         f"({f.settings.optimizer}, {f.settings.steps} steps)")
     start = time.perf_counter()
     try:
-        plan.filter = fitting.fit_with(kernel, f.rank, f.settings, name=f.name, kernel_spec=spec,
-                                       progress=_fit_progress(f.name, say))
+        plan.filter = _fit_or_search(fitting, kernel, f, spec, _fit_progress(f.name, say))
     except SepgenError as exc:
         raise SepgenError(f"{cfg.path}: filter {f.name!r}: {exc}") from None
     plan.filter.save(plan.cache_file)
     result.fitted.append(f.name)
     result.written.append(plan.cache_file)
     say(f"{f.name}: fitted in {time.perf_counter() - start:.1f} s")
+
+
+def _fit_or_search(fitting: Any, kernel: Any, f: FilterConfig, spec: dict[str, Any], progress: Any) -> SeparableFilter:
+    """A rank fit, or a budget/target search when the config asks for one."""
+    if f.search:
+        return fitting.fit_searched(kernel, f.settings, name=f.name, kernel_spec=spec, progress=progress, **f.search)
+    return fitting.fit_with(kernel, f.rank, f.settings, name=f.name, kernel_spec=spec, progress=progress)
 
 
 def _fit_progress(name: str, say: Progress) -> Callable[[str, int, int, float], None]:

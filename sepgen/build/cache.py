@@ -47,7 +47,10 @@ def fit_inputs(filt: FilterConfig) -> dict[str, Any]:
         kernel: dict[str, Any] = {"kernel": "file", "sha256": file_digest(filt.kernel_file)}
     else:
         kernel = kernels.canonical_spec(filt.kernel_spec)
-    return {"sepgen": __version__, "kernel": kernel, "fit": filt.fit, "weights": filt.weights}
+    inputs = {"sepgen": __version__, "kernel": kernel, "fit": filt.fit, "weights": filt.weights}
+    if filt.search:  # only when given, so the keys of rank fits stay what they were
+        inputs["search"] = dict(filt.search)
+    return inputs
 
 
 def cache_key(inputs: dict[str, Any]) -> str:

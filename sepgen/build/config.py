@@ -23,14 +23,14 @@ from __future__ import annotations
 import difflib
 import os
 import tomllib
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
 from .. import kernels
 from ..errors import SepgenError
 from ..identifiers import check_identifier
-from ..options import EMIT_OPTIONS, FIT_OPTIONS, WEIGHT_OPTIONS, FitSettings, check_type
+from ..options import EMIT_OPTIONS, FIT_OPTIONS, SEARCH_OPTIONS, WEIGHT_OPTIONS, FitSettings, check_search, check_type
 
 DEFAULT_OUTPUT_DIR = "generated"
 OUTPUT_KEYS = ("dir", "templates")
@@ -48,6 +48,7 @@ class FilterConfig:
     settings: FitSettings  # every other FIT_OPTIONS entry and every WEIGHT_OPTIONS entry
     langs: tuple[str, ...]
     emit: dict[str, Any]  # every EMIT_OPTIONS entry except lang
+    search: dict[str, Any] = field(default_factory=dict)  # budget or target_error when given (then rank is unused)
 
     @property
     def fit(self) -> dict[str, Any]:
@@ -80,7 +81,7 @@ def filter_keys(kernel: str | None = None) -> list[str]:
     else:
         kernel_opts = []
     size = [] if kernel is not None and kernel.startswith("file:") else ["size"]
-    return ["name", "kernel", *size, *kernel_opts, *FIT_OPTIONS, *WEIGHT_OPTIONS, *EMIT_OPTIONS]
+    return ["name", "kernel", *size, *kernel_opts, *FIT_OPTIONS, *SEARCH_OPTIONS, *WEIGHT_OPTIONS, *EMIT_OPTIONS]
 
 
 def read_toml(path: Path) -> dict[str, Any]:
@@ -173,13 +174,20 @@ def parse_filter(table: dict[str, Any], path: Path, index: int, base: Path) -> F
     spec, kernel_file, shape = _kernel_spec(table, kernel, where, base)
     rank = FIT_OPTIONS["rank"].check(table.get("rank", FIT_OPTIONS["rank"].default), where)
     settings = FitSettings.from_options(table, where)
-    if shape is not None and rank > min(shape):
+    search = _search_request(table, where)
+    if shape is not None and rank > min(shape) and not search:
         what = "rank" if "rank" in table else "the default rank"
         raise SepgenError(f"{where}: {what} {rank} is impossible for a {shape[0]}x{shape[1]} kernel (at most {min(shape)})")
     langs = _langs(table.get("lang", [EMIT_OPTIONS["lang"].default]), where)
     emit = {n: o.check(table.get(n, o.default), where) for n, o in EMIT_OPTIONS.items() if n != "lang"}
     _check_emittable(name, langs, emit, where)
-    return FilterConfig(name, spec, kernel_file, rank, settings, langs, emit)
+    return FilterConfig(name, spec, kernel_file, rank, settings, langs, emit, search)
+
+
+def _search_request(table: dict[str, Any], where: str) -> dict[str, Any]:
+    """{"budget": N} or {"target_error": E} when the table asks for a search (checked), else {}."""
+    budget, target = check_search(table.get("budget"), table.get("target_error"), "rank" in table, where)
+    return {k: v for k, v in (("budget", budget), ("target_error", target)) if v is not None}
 
 
 def _check_emittable(name: str, langs: tuple[str, ...], emit: dict[str, Any], where: str) -> None:

@@ -15,7 +15,7 @@ import click
 from .. import atomic, kernels
 from ..errors import SepgenError
 from ..filterfile import SeparableFilter
-from ..options import FIT_OPTIONS, WEIGHT_OPTIONS, FitSettings
+from ..options import FIT_OPTIONS, SEARCH_OPTIONS, WEIGHT_OPTIONS, FitSettings
 from .options import kernel_options, kernel_spec, table_options
 
 SUMMARY_COLUMNS = ("name", "nonneg", "zeros", "loss", "relative_l2", "negative_mass", "leak", "max_error", "dc_gain", "zero_taps")
@@ -67,26 +67,39 @@ def _prune_note(filt: SeparableFilter) -> str:
                                             " (none kept the loss within 2%: unpruned)" if used == 0 else "")
 
 
-@click.command(help="Fit a kernel as N separable passes and write a filter file (JSON).")
+@click.command(help="Fit a kernel as N separable passes and write a filter file (JSON). "
+                    "--budget N or --target-error E choose the rank, tap structure and pruning instead of --rank.")
 @kernel_options
 @table_options(FIT_OPTIONS)
+@table_options(SEARCH_OPTIONS)
 @table_options(WEIGHT_OPTIONS)
 @click.option("--name", default=None, help="filter name (an identifier; default from the kernel, e.g. disk50)")
 @click.option("-o", "--output", required=True, type=click.Path(dir_okay=False), help="filter file to write")
-def optimize(**params: Any) -> None:
+@click.pass_context
+def optimize(ctx: click.Context, **params: Any) -> None:
+    rank_given = ctx.get_parameter_source("rank") not in (click.core.ParameterSource.DEFAULT, None)
+    budget, target = params["budget"], params["target_error"]
+    if rank_given and (budget is not None or target is not None):
+        raise SepgenError(f"{'--budget' if budget is not None else '--target-error'} chooses the rank itself: drop --rank")
     spec = kernel_spec(params)
     name, output = params["name"], Path(params["output"])
     atomic.check_file_writable(output)  # before any work: a bad output fails at once
     kernel = kernels.make(spec)
     settings = FitSettings.from_options(params)
-    from ..fitting import fit_with  # JAX only now
+    from ..fitting import fit_searched, fit_with  # JAX only now
     from ..fitting.core import default_name
 
-    label = name or default_name(spec)
-    filt = fit_with(kernel, params["rank"], settings, kernel_spec=spec, name=name, progress=progress_printer(f"fit {label}"))
+    progress = progress_printer(f"fit {name or default_name(spec)}")
+    if budget is None and target is None:
+        filt = fit_with(kernel, params["rank"], settings, kernel_spec=spec, name=name, progress=progress)
+    else:
+        filt = fit_searched(kernel, settings, budget=budget, target_error=target, kernel_spec=spec, name=name,
+                            progress=progress)
     filt.save(output)
     _warn_diverged([filt])
-    click.echo(f"wrote {output}  ({_summary_line(filt)})")
+    search = filt.provenance.get("search")
+    chosen = f"chose {search['chosen']} ({search['why']}); " if search else ""
+    click.echo(f"wrote {output}  ({chosen}{_summary_line(filt)})")
 
 
 def _warn_diverged(filters: list[SeparableFilter]) -> None:

@@ -15,7 +15,8 @@ def option_decorator(opt: Option, default: Any = None, **overrides: Any) -> Call
     """A click option for `opt`; `default` None keeps the table's default."""
     value = opt.default if default is None else default
     if opt.type is bool:
-        return click.option(f"{opt.flag}/--no-{opt.flag[2:]}", opt.name, default=value, show_default=True, help=opt.help, **overrides)
+        return click.option(f"{opt.flag}/{opt.negative_flag}", opt.name, default=value, show_default=value is not None,
+                            help=opt.help, **overrides)
     kind = click.Choice([str(c) for c in opt.choices]) if opt.choices else opt.type
     return click.option(opt.flag, opt.name, type=kind, default=value, show_default=True, help=opt.help, **overrides)
 

@@ -29,14 +29,15 @@ def _explicit(ctx: click.Context, name: str) -> bool:
               help="numpy: the reference convolution; gpu: emit the shaders and run them (GLSL on OpenGL, HLSL and SPIR-V on Vulkan, WGSL on WebGPU).")
 @click.option("--lang", type=click.Choice(EMIT_OPTIONS["lang"].choices), default=None,
               help=f"Shader language to run (gpu backend only); {EMIT_OPTIONS['lang'].default} unless given.")
-@click.option("--linear-sampling", is_flag=True, help="Run the bilinear-fetch variant (gpu backend only).")
+@click.option("--linear-sampling/--point-sampling", default=None,
+              help="Run the bilinear-fetch or the point-fetch variant (--backend gpu; default: emit's default, bilinear).")
 @click.option("--gamma", type=float, default=None, metavar="G",
               help="Bokeh boost: filter img^G, then take ^(1/G) (e.g. 3: highlights dominate); "
                    "negatives become 0 before each power.")
 @click.option("-q", "--quiet", is_flag=True, help="No progress on stderr.")
 @click.pass_context
 def apply(ctx: click.Context, filter_file: str, input_path: str, output_path: str, backend: str, lang: str | None,
-          linear_sampling: bool, gamma: float | None, quiet: bool) -> None:
+          linear_sampling: bool | None, gamma: float | None, quiet: bool) -> None:
     """Filter IMG with the separable approximation in FILTER.json and write OUT."""
     from .. import atomic, images
     from ..filterfile import SeparableFilter

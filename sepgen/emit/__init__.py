@@ -1,6 +1,6 @@
 """Emit: a filter file becomes HLSL/GLSL shaders and a manifest. JAX-free.
 
-    files = sepgen.emit.render(filt, {"lang": "glsl", "linear_sampling": True})
+    files = sepgen.emit.render(filt, {"lang": "glsl"})   # default: linear sampling where the target allows
     sepgen.emit.write(files, "out/")          # only changed files are rewritten
     sepgen.emit.fetch_counts(filt)            # {"horizontal", "vertical", "total"} per pixel
 
@@ -45,16 +45,12 @@ def option_combinations() -> list[dict[str, Any]]:
 
 def default_command(filter_path: str, options: "dict[str, Any] | EmitOptions", out_dir: str,
                     templates_dir: str | os.PathLike | None = None) -> str:
-    """The `sepgen emit` command line for these options (only non-default flags)."""
-    if isinstance(options, EmitOptions):
-        options = options.to_dict()
+    """The `sepgen emit` command line for these options (only flags that change the target's defaults)."""
     args = ["sepgen", "emit", str(filter_path)]
-    for n, opt in EMIT_OPTIONS.items():
-        value = options.get(n, opt.default)
-        if value == opt.default:
-            continue
+    for n, value in EmitOptions.from_dict(options).non_default().items():
+        opt = EMIT_OPTIONS[n]
         if opt.type is bool:
-            args.append(opt.flag if value else f"--no-{opt.flag[2:]}")
+            args.append(opt.flag if value else opt.negative_flag)
         else:
             args += [opt.flag, str(value)]
     if templates_dir is not None:
@@ -70,13 +66,14 @@ def check_prefix(name: str) -> str:
     return name
 
 
-def fetch_counts(filt: SeparableFilter, linear_sampling: bool = False, strategy: str = "mrt") -> dict[str, int]:
+def fetch_counts(filt: SeparableFilter, linear_sampling: bool | None = None, strategy: str = "mrt") -> dict[str, int]:
     """Texture fetches per output pixel: {"horizontal", "vertical", "total"}.
 
     The same for every language and stage: a plan with one vertical pass reads the same taps.
+    `linear_sampling` None: `sepgen emit`'s default (fragment passes sample bilinearly).
     """
-    EMIT_OPTIONS["strategy"].check(strategy)
-    return taps.counts(taps.plan_passes(filt, strategy, linear_sampling))
+    opts = EmitOptions(linear_sampling=linear_sampling, strategy=strategy)
+    return taps.counts(taps.plan_passes(filt, opts.strategy, opts.linear_sampling))
 
 
 def render(filt: SeparableFilter, options: "dict[str, Any] | EmitOptions | None" = None, templates_dir: str | os.PathLike | None = None,

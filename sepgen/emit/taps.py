@@ -9,11 +9,11 @@ output slots. A `Fetch` is one texture read and the (slot, weight) terms that
 use it; fetches are what the fetch counts count.
 
 Linear sampling (Rákos): two same-sign taps a, b at offsets d, d+1 of one
-component equal one bilinear fetch of weight a+b at d + b/(a+b). In a horizontal
-MRT pass a point fetch is shared by every component while a bilinear fetch
-serves one component only, so the choice is made per pair of offsets by a
-small dynamic programme that minimises the number of fetches, preferring point
-fetches on ties (they are exact).
+component equal one bilinear fetch of weight a+b at d + b/(a+b). One bilinear
+fetch serves every component whose taps there split in the same ratio; a point
+fetch serves every component. `bilinear.plan_axis` chooses per pair of offsets,
+with the fewest fetches, point fetches on ties (they are exact), and never reads
+one location twice.
 """
 
 from __future__ import annotations
@@ -24,6 +24,7 @@ import numpy as np
 
 from ..filterfile import SeparableFilter
 from ..passmodel import Fetch, Term
+from . import bilinear
 from .literals import float32
 
 MAX_TARGETS = 8  # colour attachments / UAVs every SM5 and GL 3.3 device has
@@ -70,51 +71,8 @@ def by_offset(taps: np.ndarray, center: int) -> dict[int, np.ndarray]:
 def plan_fetches(taps: np.ndarray, center: int, linear: bool, input: int = 0) -> list[Fetch]:
     """Fetches of one input shared by n output slots (rows of `taps`), sorted by offset."""
     n = np.atleast_2d(taps).shape[0]
-    weights = by_offset(taps, center)
-    if not weights:
-        return []
-    zero = np.zeros(n, dtype=np.float32)
-
-    def point(d: int, slots: list[int]) -> Fetch | None:
-        w = weights.get(d, zero)
-        terms = tuple(Term(k, float(w[k])) for k in slots if w[k] != 0)
-        return Fetch(input, float(d), False, terms) if terms else None
-
-    def pair(d: int) -> tuple[list[Fetch], list[int], list[int]]:
-        """Bilinear fetches for components whose taps at d, d+1 share a sign; the rest's slots."""
-        a, b = weights.get(d, zero), weights.get(d + 1, zero)
-        merged, rest = [], []
-        for k in range(n):
-            if a[k] != 0 and b[k] != 0 and (a[k] > 0) == (b[k] > 0):
-                total = float(a[k]) + float(b[k])
-                frac = float(b[k]) / total
-                merged.append(Fetch(input, float(float32(d + frac)), True, (Term(k, float(float32(total))),)))
-            else:
-                rest.append(k)
-        return merged, rest, rest
-
-    lo, hi = min(weights), max(weights)
-    span = hi - lo + 1
-    # best[i]: (count, fetches) covering offsets lo .. lo+i-1
-    best: list[tuple[int, list[Fetch]] | None] = [None] * (span + 1)
-    best[0] = (0, [])
-    for i in range(span):
-        count, fetched = best[i]  # type: ignore[misc]
-        d = lo + i
-        single = [f for f in [point(d, list(range(n)))] if f]
-        cand = (count + len(single), fetched + single)
-        if best[i + 1] is None or cand[0] < best[i + 1][0]:  # type: ignore[index]
-            best[i + 1] = cand
-        if linear and i + 1 < span:
-            merged, rest_d, rest_e = pair(d)
-            if merged:
-                extra = [f for f in (point(d, rest_d), point(d + 1, rest_e)) if f]
-                cand2 = (count + len(merged) + len(extra), fetched + merged + extra)
-                # strictly fewer only: ties keep the exact point fetches
-                if best[i + 2] is None or cand2[0] < best[i + 2][0]:  # type: ignore[index]
-                    best[i + 2] = cand2
-    fetches = best[span][1]  # type: ignore[index]
-    return sorted(fetches, key=lambda f: (f.offset, f.terms[0].slot))
+    reads = bilinear.plan_axis(by_offset(taps, center), n, linear)
+    return [Fetch(input, r.offset, r.linear, tuple(Term(k, w) for k, w in r.terms)) for r in reads]
 
 
 def groups(rank: int, strategy: str) -> list[tuple[int, ...]]:

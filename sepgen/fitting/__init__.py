@@ -13,9 +13,10 @@ from __future__ import annotations
 import importlib
 from typing import Any
 
-__all__ = ["fit", "fit_with", "sweep", "sweep_with"]
+__all__ = ["fit", "fit_with", "fit_searched", "sweep", "sweep_with"]
 
-_LAZY = {"fit": ".core", "fit_with": ".core", "sweep": ".weight_sweep", "sweep_with": ".weight_sweep"}
+_LAZY = {"fit": ".core", "fit_with": ".core", "fit_searched": ".searched", "sweep": ".weight_sweep",
+         "sweep_with": ".weight_sweep"}
 
 
 def __getattr__(name: str) -> Any:

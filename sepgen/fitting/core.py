@@ -21,7 +21,7 @@ from .._version import __version__
 from ..errors import SepgenError
 from ..filterfile import SeparableFilter
 from ..identifiers import check_identifier
-from ..options import FIT_OPTIONS, SEED_WEIGHTS, FitSettings
+from ..options import FIT_OPTIONS, SEED_WEIGHTS, FitSettings, check_search
 from . import finish as finishing, losses, lowrank, optimizers, prune as pruning
 from .optimizers import Params, Progress
 
@@ -260,7 +260,7 @@ def fit_with(kernel: Any, rank: int, settings: FitSettings, *, name: str | None 
 
 def fit(
     kernel: Any,
-    rank: int,
+    rank: int | None = None,
     weights: Mapping[str, float] = SEED_WEIGHTS,
     optimizer: str = "gd",
     steps: int = 5000,
@@ -272,8 +272,14 @@ def fit(
     name: str | None = None,
     kernel_spec: Mapping[str, Any] | None = None,
     progress: Progress | None = None,
+    budget: int | None = None,
+    target_error: float | None = None,
 ) -> SeparableFilter:
     """Fit `kernel` (2D array, or a kernel spec dict) as a rank-`rank` sum of separable passes.
+
+    Instead of a rank, `budget` (fetches per pixel of the shaders `sepgen emit` writes by
+    default) or `target_error` (relative L2) lets a search choose rank, tap structure and
+    pruning: see `sepgen.fitting.searched`.
 
     Minimises Σ weight·term (see `sepgen.metrics`) from the SVD (or random) start
     with `optimizer` for `steps` steps in one jitted loop; with `prune` > 0, taps
@@ -283,6 +289,14 @@ def fit(
     The keywords make one `FitSettings` (see `fit_with`).
     """
     settings = FitSettings(weights=weights, optimizer=optimizer, steps=steps, lr=lr, init=init, seed=seed, prune=prune)
+    if budget is not None or target_error is not None:
+        from .searched import fit_searched
+
+        check_search(budget, target_error, rank_given=rank is not None)
+        return fit_searched(kernel, settings, budget=budget, target_error=target_error, name=name,
+                            kernel_spec=kernel_spec, progress=progress)
+    if rank is None:
+        raise SepgenError("fit needs a rank, a budget or a target_error")
     return fit_with(kernel, rank, settings, name=name, kernel_spec=kernel_spec, progress=progress)
 
 

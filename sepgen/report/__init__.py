@@ -18,7 +18,7 @@ import numpy as np
 from .. import atomic
 from .._version import __version__
 from ..filterfile import SeparableFilter
-from . import figures
+from . import figures, frontier
 
 if TYPE_CHECKING:  # pragma: no cover
     from ..glrun import GLRunner
@@ -61,6 +61,10 @@ def describe(filt: SeparableFilter) -> str:
             text += f", {loss['pruned']:.4g} after pruning at {p.get('prune_threshold_used', p.get('prune'))}"
         if "final" in loss and p.get("dc", {}).get("renormalised"):
             text += f", {loss['final']:.4g} with the DC gain made exact (it was {p['dc']['gain_fitted']:.6g})"
+    search = p.get("search")
+    if isinstance(search, dict) and "chosen" in search:
+        request = ", ".join(f"{k} {search[k]}" for k in ("budget", "target_error") if k in search)
+        text += f"; {request}: chose {search['chosen']} ({search.get('why', '')})"
     return text + "." + _rank_note(p)
 
 
@@ -169,10 +173,13 @@ def write_filter_report(filt: SeparableFilter, out_dir: str | os.PathLike, file:
     from ..fitting import lowrank  # NumPy only
 
     figures.singular_energy(lowrank.energy(filt.target), filt.rank, out / f"{n}_svd_energy.png")
+    say(f"{n}: frontier (quality against fetches per pixel)")
+    chosen = frontier.frontier_figure(filt, out / f"{n}_frontier.png")
     sec.figures += [
         {"path": f"{n}_kernel.png", "caption": "Target kernel, separable approximation and their difference (blue = negative)."},
         {"path": f"{n}_passes.png", "caption": "Taps of every vertical and horizontal pass; x marks exact zeros the shaders skip."},
         {"path": f"{n}_svd_energy.png", "caption": "Share of the kernel's energy captured by the first r singular values."},
+        {"path": f"{n}_frontier.png", "caption": frontier.caption(chosen, filt)},
     ]
     if image is None:
         image, image_name, hdr, g = scenes.night_lights(), "procedural HDR night lights", True, 1.0

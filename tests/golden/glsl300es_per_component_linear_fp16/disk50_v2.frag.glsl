@@ -6,7 +6,7 @@
 // fetches per pixel: 90 horizontal + 90 vertical = 180 (per-component, linear sampling)
 // options: lang=glsl, glsl_version=300es, stage=fragment, strategy=per-component, linear_sampling=True, precision=fp16
 // needs the extensions EXT_color_buffer_float, EXT_color_buffer_half_float, EXT_float_blend (float render targets; enable them in the API)
-// regenerate: sepgen emit tests/data/disk50_rank4.json --glsl-version 300es --strategy per-component --linear-sampling --precision fp16 -o tests/golden/glsl300es_per_component_linear_fp16
+// regenerate: sepgen emit tests/data/disk50_rank4.json --glsl-version 300es --strategy per-component --precision fp16 -o tests/golden/glsl300es_per_component_linear_fp16
 
 // Pass 5 (v2): disk50_t2 -> output (blend: additive)
 precision highp float;

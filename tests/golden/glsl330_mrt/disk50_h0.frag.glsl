@@ -5,7 +5,7 @@
 // metrics: relative_l2=0.163039, negative_mass=3.06996e-05, leak=0.0299616, max_error=0.564352, dc_gain=0.998623
 // fetches per pixel: 50 horizontal + 170 vertical = 220 (mrt, point sampling)
 // options: lang=glsl, glsl_version=330, stage=fragment, strategy=mrt, linear_sampling=False, precision=fp32
-// regenerate: sepgen emit tests/data/disk50_rank4.json -o tests/golden/glsl330_mrt
+// regenerate: sepgen emit tests/data/disk50_rank4.json --point-sampling -o tests/golden/glsl330_mrt
 
 // Pass 0 (h0): source -> disk50_t0, disk50_t1, disk50_t2, disk50_t3
 

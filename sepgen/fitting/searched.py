@@ -1,0 +1,82 @@
+"""A filter chosen by a fetch budget or an error target (`budget`), as a SeparableFilter.
+
+    fit_searched(kernel, settings, budget=120)          # least loss within 120 fetches per pixel
+    fit_searched(kernel, settings, target_error=0.12)   # fewest fetches with relative L2 ≤ 0.12
+
+`settings` (FitSettings) gives the weights, optimiser, steps and learning rate of every
+candidate (each starts from the SVD: `init` does not apply); its prune is replaced by the
+search's own. The provenance says what was chosen and why: `search` holds the request, the
+chosen candidate, the reason, and every candidate the search fitted (rank, structure, prune
+threshold, fetches, quality), which `sepgen report` draws as the frontier.
+"""
+
+from __future__ import annotations
+
+from typing import Any, Mapping
+
+from .._version import __version__
+from ..errors import SepgenError
+from ..filterfile import SeparableFilter
+from ..options import FitSettings, check_search
+from . import budget as search_budget
+from .core import Problem
+from .optimizers import Progress
+
+
+def _row(c: search_budget.Candidate) -> dict[str, Any]:
+    q = c.quality
+    return {"rank": c.rank, "fitted_rank": c.fitted_rank, "structure": c.structure, "prune": c.threshold, "fetches": c.total,
+            "relative_l2": q["relative_l2"], "negative_mass": q["negative_mass"], "leak": q["leak"],
+            "max_error": q["max_error"]}
+
+
+def frontier(search: search_budget.Search, found: list[search_budget.Candidate]) -> list[dict[str, Any]]:
+    """Every unpruned fit the search made and every candidate it kept, cheapest first."""
+    rows = [_row(search.candidate(r, s, 0.0, refit=False)) for (r, s) in search.fitted_keys()]
+    rows += [_row(c) for c in found if c.threshold > 0]
+    unique = {(row["fitted_rank"], row["structure"], row["prune"]): row for row in rows}
+    return sorted(unique.values(), key=lambda r: (r["fetches"], r["relative_l2"]))
+
+
+def make_search(problem: Problem, settings: FitSettings, progress: Progress | None) -> search_budget.Search:
+    s = search_budget.SearchSettings(dict(settings.weights), steps=settings.steps, lr=settings.lr,
+                                     optimizer=settings.optimizer, refit_steps=max(1, settings.steps // 2))
+    return search_budget.Search(problem.kernel_peak, problem.loss_target, problem.origin, s,
+                                search_budget.emitted_fetches(problem.target, problem.origin), progress)
+
+
+def run_search(search: search_budget.Search, budget: int | None, target_error: float | None,
+               ranks: range) -> tuple[search_budget.Candidate, dict[str, Any]]:
+    """The chosen candidate and the provenance's `search` record."""
+    search.planned = len(ranks) * len(search_budget.STRUCTURES)
+    if budget is not None:
+        chosen, found = search_budget.for_budget(search, budget, ranks)
+        request: dict[str, Any] = {"budget": budget}
+        why = f"least loss of {len(found)} candidates within {budget} fetches per pixel"
+    else:
+        chosen, found = search_budget.for_target(search, float(target_error), ranks)  # type: ignore[arg-type]
+        request = {"target_error": target_error}
+        why = f"fewest fetches of {len(found)} candidates with relative L2 ≤ {target_error:g}"
+    return chosen, {**request, "chosen": chosen.describe(), "why": why, "frontier": frontier(search, found)}
+
+
+def fit_searched(kernel: Any, settings: FitSettings, *, budget: int | None = None, target_error: float | None = None,
+                 name: str | None = None, kernel_spec: Mapping[str, Any] | None = None,
+                 progress: Progress | None = None, max_rank: int = search_budget.MAX_RANK) -> SeparableFilter:
+    """The filter `budget` or `target_error` asks for (exactly one of them), with ΣA = ΣK."""
+    budget, target_error = check_search(budget, target_error)
+    if budget is None and target_error is None:
+        raise SepgenError("a search needs a budget or a target_error")
+    problem = Problem(kernel, 1, kernel_spec)
+    name = problem.filter_name(name)
+    search = make_search(problem, settings, progress)
+    ranks = range(1, min(max_rank, *problem.target.shape) + 1)
+    chosen, record = run_search(search, budget, target_error, ranks)
+    v, h = problem.to_file_scale((chosen.vertical, chosen.horizontal))  # already finished (budget.Search.candidate)
+    loss = {"fit": chosen.loss_unpruned, **({"pruned": chosen.loss} if chosen.threshold > 0 else {})}
+    provenance = {
+        "sepgen": __version__, "kernel": problem.spec, "normalize": problem.normalize, "rank": chosen.rank,
+        **settings.replace(prune=chosen.threshold, init="svd").to_json(), "prune_threshold_used": chosen.threshold,
+        "precision": "float32", "loss": loss, **chosen.finish_record, "structure": chosen.structure, "search": record,
+    }
+    return SeparableFilter(name, problem.target, v, h, problem.origin, provenance)
