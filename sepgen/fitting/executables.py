@@ -1,0 +1,96 @@
+"""Compiled optimiser loops kept on disk, so a new process neither traces nor lowers them.
+
+JAX's persistent cache (`compile_cache`) saves XLA's compile, but each process
+still traces the loop and lowers it to MLIR before it can look the executable up
+(about a quarter of a second for a fit). This module stores the compiled
+executable itself (`jax.experimental.serialize_executable`) under a key made of
+everything that decides it: the function, its static arguments, the shapes and
+dtypes of its arguments, the source of the fitting modules, the versions of
+sepgen, JAX, jaxlib and optax, and the device. Any change gives a new key;
+a file that does not load is ignored and rewritten.
+
+Files live in `<compile cache folder>/executables/` and are trusted like JAX's
+own cache entries (only the user writes there). Off when the cache is off.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import os
+import pickle
+import tempfile
+from pathlib import Path
+from typing import Any, Callable
+
+import jax
+import numpy as np
+from jax.experimental import serialize_executable
+
+from . import compile_cache
+
+_SOURCES = ("optimizers.py", "losses.py", "executables.py")
+_memory: dict[str, Any] = {}
+_fingerprint: str | None = None
+
+
+def call(fn: Any, static: dict[str, Any], *args: Any) -> Any:
+    """`fn(*args, **static)` through a compiled executable from memory, disk, or a fresh compile."""
+    folder = compile_cache.enable()
+    if folder is None:
+        return fn(*args, **static)
+    key = _key(fn, static, args)
+    exe = _memory.get(key)
+    if exe is None:
+        path = folder / "executables" / key
+        exe = _load(path)
+        if exe is None:
+            exe = fn.lower(*args, **static).compile()
+            _store(path, exe)
+        _memory[key] = exe
+    return exe(*args)
+
+
+def _key(fn: Any, static: dict[str, Any], args: tuple) -> str:
+    leaves, tree = jax.tree_util.tree_flatten(args)
+    avals = [(np.shape(x), str(np.result_type(x)), bool(getattr(x, "weak_type", False))) for x in leaves]
+    text = repr((_code_fingerprint(), fn.__name__, sorted(static.items()), str(tree), avals))
+    return hashlib.sha256(text.encode()).hexdigest()
+
+
+def _code_fingerprint() -> str:
+    global _fingerprint
+    if _fingerprint is None:
+        import jaxlib
+        import optax
+
+        from .._version import __version__
+
+        h = hashlib.sha256()
+        here = Path(__file__).parent
+        for name in _SOURCES:
+            h.update((here / name).read_bytes())
+        device = jax.devices()[0]
+        h.update(repr((__version__, jax.__version__, jaxlib.__version__, optax.__version__, device.platform,
+                       device.device_kind, jax.config.jax_enable_x64, os.environ.get("XLA_FLAGS", ""))).encode())
+        _fingerprint = h.hexdigest()
+    return _fingerprint
+
+
+def _load(path: Path) -> Callable[..., Any] | None:
+    try:
+        payload, in_tree, out_tree = pickle.loads(path.read_bytes())
+        return serialize_executable.deserialize_and_load(payload, in_tree, out_tree)
+    except Exception:  # missing, truncated or from an incompatible build: compile instead
+        return None
+
+
+def _store(path: Path, exe: Any) -> None:
+    try:
+        data = pickle.dumps(serialize_executable.serialize(exe))
+        path.parent.mkdir(parents=True, exist_ok=True)
+        fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=".tmp-")
+        with os.fdopen(fd, "wb") as f:
+            f.write(data)
+        os.replace(tmp, path)
+    except Exception:  # a cache that cannot be written only costs the next process a compile
+        pass
