@@ -52,7 +52,8 @@ def call(fn: Any, static: dict[str, Any], *args: Any) -> Any:
 
 def _key(fn: Any, static: dict[str, Any], args: tuple) -> str:
     leaves, tree = jax.tree_util.tree_flatten(args)
-    avals = [(np.shape(x), str(np.result_type(x)), bool(getattr(x, "weak_type", False))) for x in leaves]
+    avals = [(np.shape(x), str(getattr(x, "dtype", None) or np.result_type(x)), bool(getattr(x, "weak_type", False)))
+             for x in leaves]
     text = repr((_code_fingerprint(), fn.__name__, sorted(static.items()), str(tree), avals))
     return hashlib.sha256(text.encode()).hexdigest()
 

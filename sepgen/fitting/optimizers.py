@@ -25,7 +25,7 @@ import numpy as np
 import optax
 
 from ..options import FitSettings
-from . import losses
+from . import executables, losses
 
 OPTIMIZERS = ("gd", "adam", "lbfgs")
 HISTORY_SAMPLES = 200  # loss samples kept per run, for plots
@@ -199,11 +199,11 @@ def run(
     size = math.ceil(cells / shards)
     # Pad with copies of the last cell so every shard has one shape: one compile.
     index = np.minimum(np.arange(size * shards), cells - 1).reshape(shards, size)
-    take = lambda tree, sl: None if tree is None else tuple(jnp.asarray(np.asarray(x)[sl]) for x in tree)  # noqa: E731
+    take = lambda tree, sl: None if tree is None else tuple(np.asarray(x)[sl] for x in tree)  # noqa: E731
 
     def shard(s: int) -> RunResult:
         sl = index[s]
-        return _run(take(params, sl), target, jnp.asarray(np.asarray(weights)[sl]), phase, take(masks, sl),
+        return _run(take(params, sl), target, np.asarray(weights)[sl], phase, take(masks, sl),
                     True, progress if s == 0 else None)
 
     with ThreadPoolExecutor(max_workers=shards) as pool:
@@ -219,18 +219,22 @@ def _run(params: Params, target: losses.Target, weights: jnp.ndarray, phase: Pha
     dtype = params[0].dtype
     every = max(1, math.ceil(steps / HISTORY_SAMPLES))
     n_samples = math.ceil(steps / every)  # samples at steps 0, every, 2·every, … < steps
-    lr = jnp.asarray(phase.settings.lr, dtype)
+    # NumPy scalars and arrays: traced arguments that need no eager JAX op (each would compile)
+    lr = np.asarray(phase.settings.lr, dtype)
+    if masks is None:  # all-true masks: the first fit and the prune refit share one compiled loop
+        masks = tuple(np.ones(np.shape(p), bool) for p in params)
     init, step_fn, evaluate = (init_batched, steps_batched, evaluate_batched) if batched else (init_single, steps_single, evaluate_single)
-    state = init(params, n_samples=max(n_samples, 1), optimizer=optimizer)
-    ints = lambda x: jnp.asarray(x, jnp.int32)  # noqa: E731  (traced, so any steps reuse one compile)
+    # a fixed history length, so the loop compiled for one step count serves every other
+    state = executables.call(init, {"n_samples": HISTORY_SAMPLES, "optimizer": optimizer}, params)
+    ints = np.int32  # traced, so any steps reuse one compile
     bounds = chunk_bounds(n_samples, MAX_CHUNKS) if progress is not None else ([(0, n_samples)] if n_samples else [])
+    evaluate_now = lambda st: np.asarray(executables.call(evaluate, {"active": active}, st.params, target, weights, masks))  # noqa: E731
     for a, b in bounds:
-        state = step_fn(state, ints(a), ints(b), ints(every), ints(steps), target, weights, lr, masks,
-                        optimizer=optimizer, active=active)
+        state = executables.call(step_fn, {"optimizer": optimizer, "active": active},
+                                 state, ints(a), ints(b), ints(every), ints(steps), target, weights, lr, masks)
         if progress is not None:
-            last = np.asarray(evaluate(state.params, target, weights, masks, active=active))
-            progress(phase.name, min(b * every, steps), steps, float(np.max(last)))  # the worst cell when batched
-    final = np.asarray(evaluate(state.params, target, weights, masks, active=active))
+            progress(phase.name, min(b * every, steps), steps, float(np.max(evaluate_now(state))))  # the worst cell when batched
+    final = evaluate_now(state)
     return _result(state, final, n_samples, every, steps, phase.step_offset)
 
 
