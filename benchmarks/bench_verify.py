@@ -38,7 +38,7 @@ HERE = Path(__file__).resolve().parent
 ROOT = HERE.parent
 sys.path.insert(0, str(ROOT))
 PY = sys.executable
-BASELINE_REV = "main"  # overridden with --baseline; the code before the speed-up
+BASELINE_REV = "0e5bb60"  # main before the verify speed-up (issue 14); --baseline REV to compare another
 ROW = re.compile(r"^(glsl\S+ \S+ \S+ \S+ \S+)\s+(\S+)\s+(\S+)\s+(\S+)\s+(.*)$")
 
 

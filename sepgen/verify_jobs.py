@@ -1,4 +1,4 @@
-"""Run verification variants in parallel processes, one GL context each.
+"""Run verification variants in parallel processes, each with its own runners (GL context, Vulkan device).
 
 Almost all of a verification is the GL driver compiling shaders, and llvmpipe
 compiles one shader on one core. With N worker processes N variants compile at
@@ -15,7 +15,7 @@ from __future__ import annotations
 import multiprocessing
 import os
 from concurrent.futures import ProcessPoolExecutor, as_completed
-from typing import TYPE_CHECKING, Any, Callable, Iterator, Sequence
+from typing import TYPE_CHECKING, Any, Callable, Sequence
 
 import numpy as np
 
@@ -24,7 +24,7 @@ from .errors import SepgenError
 if TYPE_CHECKING:  # pragma: no cover
     from .filterfile import SeparableFilter
 
-Outcome = tuple[int, "np.ndarray | None", "str | None"]  # variant index, output image or None, error or None
+Outcome = tuple[int, "np.ndarray | None", "str | None"]  # task index, output or None, error or None
 _worker: dict[str, Any] = {}
 
 
@@ -37,44 +37,44 @@ def default_jobs(variants: int) -> int:
     return max(1, min(cores, variants))
 
 
-def run_parallel(filt: "SeparableFilter", img: np.ndarray, options: Sequence[dict[str, Any]], jobs: int,
-                 templates_dir: str | None = None, started: Callable[[int], None] | None = None) -> Iterator[Outcome]:
-    """Emit and run each options dict on its own worker's GL context; yields outcomes as they finish.
+def run_parallel(img: np.ndarray, tasks: Sequence[tuple["SeparableFilter", dict[str, Any]]], jobs: int,
+                 templates_dir: "str | os.PathLike | None" = None,
+                 done: Callable[[int, int], None] | None = None) -> list[Outcome]:
+    """Emit and run each (filter, emit options) task on a worker's runners; one outcome per task.
 
-    A variant that fails to emit, compile or run yields its one-line error; a worker
-    without a GL context raises SepgenError here.
+    A variant that fails to emit, compile or run gets its one-line error (the caller
+    checks beforehand that every driver exists). `done(count, index)` is called as
+    each task finishes. The slowest kinds of variant start first.
     """
+    order = sorted(range(len(tasks)), key=lambda i: _cost(tasks[i][1]), reverse=True)
+    outcomes: list[Outcome] = []
     ctx = multiprocessing.get_context("spawn")
     with ProcessPoolExecutor(max_workers=jobs, mp_context=ctx, initializer=_init,
-                             initargs=(filt, img, templates_dir)) as pool:
-        futures = [pool.submit(_run_one, i, dict(o)) for i, o in enumerate(options)]
+                             initargs=(img, None if templates_dir is None else str(templates_dir))) as pool:
+        futures = [pool.submit(_run_one, i, tasks[i][0], dict(tasks[i][1])) for i in order]
         for future in as_completed(futures):
-            index, out, error, fatal = future.result()
-            if fatal:
-                for f in futures:
-                    f.cancel()
-                raise SepgenError(fatal)
-            if started:
-                started(index)
-            yield index, out, error
+            outcomes.append(future.result())
+            if done:
+                done(len(outcomes), outcomes[-1][0])
+    return outcomes
 
 
-def _init(filt: "SeparableFilter", img: np.ndarray, templates_dir: str | None) -> None:
-    _worker.update(filt=filt, img=img, templates_dir=templates_dir, runner=None)
+def _cost(options: dict[str, Any]) -> int:
+    """A rough rank of compile time: compute before fragment, per-component before mrt."""
+    return (options.get("stage") == "compute") * 2 + (options.get("strategy") == "per-component")
 
 
-def _run_one(index: int, options: dict[str, Any]) -> tuple[int, np.ndarray | None, str | None, str | None]:
-    from .glrun import GLRunner
-    from .runfilter import run_filter
+def _init(img: np.ndarray, templates_dir: str | None) -> None:
+    _worker.update(img=img, templates_dir=templates_dir, runners=None)
 
+
+def _run_one(index: int, filt: "SeparableFilter", options: dict[str, Any]) -> Outcome:
+    from .runfilter import Runners, run_filter
+
+    if _worker["runners"] is None:  # the parent made sure every driver exists (`Runners.require`)
+        _worker["runners"] = Runners()
     try:
-        if _worker["runner"] is None:
-            _worker["runner"] = GLRunner()
-    except SepgenError as exc:  # no GL context: the whole run fails, as it does in one process
-        return index, None, None, str(exc)
-    try:
-        out, _ = run_filter(_worker["filt"], _worker["img"], options, _worker["runner"],
-                            templates_dir=_worker["templates_dir"])
-        return index, out, None, None
+        out, _ = run_filter(filt, _worker["img"], options, _worker["runners"], templates_dir=_worker["templates_dir"])
+        return index, out, None
     except SepgenError as exc:
-        return index, None, str(exc).splitlines()[0] if str(exc) else type(exc).__name__, None
+        return index, None, str(exc).splitlines()[0] if str(exc) else type(exc).__name__

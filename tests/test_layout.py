@@ -76,6 +76,7 @@ LAYERS = [
     ("fitting", "emit", "glrun", "vkrun", "webglrun"),
     ("sepgen",),  # the package's __init__: the public façade (fit, sweep, kernels, SeparableFilter)
     ("runfilter",),
+    ("verify_jobs",),  # worker processes of verify
     ("verify",),
     ("build", "report"),
     ("demo",),
