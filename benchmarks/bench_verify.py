@@ -113,6 +113,7 @@ def split(filt_path: Path) -> None:
 
 def export(rev: str, dest: Path) -> Path:
     """The baseline's sepgen package and templates, as of `rev`."""
+    dest.mkdir(parents=True, exist_ok=True)
     archive = subprocess.run(["git", "-C", str(ROOT), "archive", rev, "sepgen", "templates"], check=True, capture_output=True).stdout
     subprocess.run(["tar", "-x", "-C", str(dest)], input=archive, check=True)
     return dest

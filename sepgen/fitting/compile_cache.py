@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import importlib.util
 import os
+import threading
 from pathlib import Path
 from typing import Mapping
 
@@ -26,6 +27,7 @@ MAX_BYTES = 256 * 2**20  # least recently used entries go first; a fit needs abo
 
 _enabled: Path | None = None
 _configured = False
+_lock = threading.Lock()
 
 
 def cache_dir(environ: Mapping[str, str] = os.environ) -> Path | None:
@@ -45,9 +47,14 @@ def enable(environ: Mapping[str, str] = os.environ) -> Path | None:
     the user through JAX's own settings.
     """
     global _enabled, _configured
-    if _configured:
-        return _enabled
-    _configured = True
+    with _lock:  # sweep shards fit in threads
+        if not _configured:
+            _enabled = _configure(environ)
+            _configured = True
+    return _enabled
+
+
+def _configure(environ: Mapping[str, str]) -> Path | None:
     import jax
 
     if jax.config.jax_compilation_cache_dir:  # the user's own JAX setting wins
@@ -60,7 +67,6 @@ def enable(environ: Mapping[str, str] = os.environ) -> Path | None:
     jax.config.update("jax_persistent_cache_min_compile_time_secs", 0.0)
     if importlib.util.find_spec("filelock") is not None:  # JAX's LRU eviction needs it
         jax.config.update("jax_compilation_cache_max_size", MAX_BYTES)
-    _enabled = path
     return path
 
 

@@ -29,6 +29,7 @@ from jax.experimental import serialize_executable
 from . import compile_cache
 
 _SOURCES = ("optimizers.py", "losses.py", "executables.py")
+MAX_FILES = 512
 _memory: dict[str, Any] = {}
 _fingerprint: str | None = None
 
@@ -80,7 +81,9 @@ def _code_fingerprint() -> str:
 def _load(path: Path) -> Callable[..., Any] | None:
     try:
         payload, in_tree, out_tree = pickle.loads(path.read_bytes())
-        return serialize_executable.deserialize_and_load(payload, in_tree, out_tree)
+        exe = serialize_executable.deserialize_and_load(payload, in_tree, out_tree)
+        os.utime(path)  # recently used: pruned last
+        return exe
     except Exception:  # missing, truncated or from an incompatible build: compile instead
         return None
 
@@ -93,5 +96,13 @@ def _store(path: Path, exe: Any) -> None:
         with os.fdopen(fd, "wb") as f:
             f.write(data)
         os.replace(tmp, path)
+        _prune(path.parent)
     except Exception:  # a cache that cannot be written only costs the next process a compile
         pass
+
+
+def _prune(folder: Path) -> None:
+    """Keep the `MAX_FILES` most recently used executables (about 0.1 MiB each)."""
+    files = sorted(folder.iterdir(), key=lambda p: p.stat().st_mtime, reverse=True)
+    for old in files[MAX_FILES:]:
+        old.unlink(missing_ok=True)
