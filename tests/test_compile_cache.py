@@ -33,7 +33,7 @@ f = sepgen.fit(disk(16), 3, weights, **settings)
 print(json.dumps({"traces": events["/jax/core/compile/jaxpr_trace_duration"],
                   "compiles": events["/jax/compilation_cache/cache_misses"],  # entries written: real compiles
                   "xla": events["/jax/core/compile/backend_compile_duration"],  # compiles or cache loads
-                  "loss": f.metrics()["loss"]}))
+                  "optax": "optax" in sys.modules, "loss": f.metrics()["loss"]}))
 """
 
 
@@ -53,6 +53,7 @@ def test_second_fit_with_other_settings_compiles_nothing(tmp_path):
     other = _fit_in_child(cache, {"weights": {"l2": 2, "nonneg": 0.5, "zeros": 0.3}, "steps": 217, "lr": 0.05, "prune": 0.3})
     assert other["compiles"] == 0, other
     assert other["traces"] == 0, other  # the stored executables load without tracing or lowering
+    assert first["optax"] and not other["optax"]  # nor importing optax
     assert other["loss"] != first["loss"]  # the other settings were really used
 
 

@@ -62,8 +62,7 @@ def _key(fn: Any, static: dict[str, Any], args: tuple) -> str:
 def _code_fingerprint() -> str:
     global _fingerprint
     if _fingerprint is None:
-        import jaxlib
-        import optax
+        from importlib.metadata import version
 
         from .._version import __version__
 
@@ -72,7 +71,7 @@ def _code_fingerprint() -> str:
         for name in _SOURCES:
             h.update((here / name).read_bytes())
         device = jax.devices()[0]
-        h.update(repr((__version__, jax.__version__, jaxlib.__version__, optax.__version__, device.platform,
+        h.update(repr((__version__, jax.__version__, version("jaxlib"), version("optax"), device.platform,
                        device.device_kind, jax.config.jax_enable_x64, os.environ.get("XLA_FLAGS", ""))).encode())
         _fingerprint = h.hexdigest()
     return _fingerprint

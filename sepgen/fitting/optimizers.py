@@ -17,12 +17,11 @@ import math
 import os
 from concurrent.futures import ThreadPoolExecutor
 from functools import cache, partial
-from typing import Any, Callable, NamedTuple
+from typing import TYPE_CHECKING, Any, Callable, NamedTuple
 
 import jax
 import jax.numpy as jnp
 import numpy as np
-import optax
 
 from ..options import FitSettings
 from . import executables, losses
@@ -31,19 +30,26 @@ OPTIMIZERS = ("gd", "adam", "lbfgs")
 HISTORY_SAMPLES = 200  # loss samples kept per run, for plots
 MAX_CHUNKS = 10  # jitted calls per run when progress is reported
 
+if TYPE_CHECKING:  # pragma: no cover
+    import optax
+
 Params = tuple[jnp.ndarray, jnp.ndarray]
 Progress = Callable[[str, int, int, float], None]
 
 
 @cache
-def transform(name: str) -> optax.GradientTransformation:
+def transform(name: str) -> "optax.GradientTransformation":
     """The update direction of optimiser `name`, built once per process.
 
     The learning rate is applied by the loop (`lr · update`), not baked in, so
     one transform and one compiled loop serve every lr. `gd` is the seed's plain
     step p ← p − lr·∇ (optax.sgd's update, exactly); `adam` is optax.adam's;
     `lbfgs` picks its own step with optax's zoom line search, so lr does not apply.
+    optax is imported here, when a loop is traced: a process that loads its compiled
+    loops from the cache (`executables`) never imports it.
     """
+    import optax
+
     if name == "gd":
         return optax.scale(-1.0)
     if name == "adam":
@@ -55,7 +61,7 @@ def transform(name: str) -> optax.GradientTransformation:
 
 class LoopState(NamedTuple):
     params: Params
-    opt_state: Any
+    opt_state: tuple  # the optimiser state's leaves: the loops' inputs and outputs name no optax class
     best_params: Params
     best_loss: jnp.ndarray
     history: jnp.ndarray  # loss at steps 0, every, 2·every, … (one slot per sample)
@@ -73,7 +79,7 @@ def objective(target: losses.Target, weights: jnp.ndarray, active: tuple[str, ..
 
 
 def _init(params: Params, n_samples: int, optimizer: str) -> LoopState:
-    opt_state = transform(optimizer).init(params)
+    opt_state = tuple(jax.tree.leaves(transform(optimizer).init(params)))
     return LoopState(params, opt_state, params, jnp.asarray(jnp.inf, params[0].dtype), jnp.zeros(n_samples, params[0].dtype))
 
 
@@ -84,7 +90,10 @@ def _steps(state: LoopState, first, stop, every, steps, target, weights, lr, mas
     The inner loop carries only (params, opt_state): extra carried values in the
     hot loop cost XLA:CPU more than the step itself for small kernels.
     """
+    import optax
+
     opt = transform(optimizer)
+    structure = jax.tree.structure(opt.init(state.params))  # of the state whose leaves the loop carries
     f = objective(target, weights, active, masks)
 
     def step(_: jnp.ndarray, carry: tuple[Params, Any]) -> tuple[Params, Any]:
@@ -104,8 +113,8 @@ def _steps(state: LoopState, first, stop, every, steps, target, weights, lr, mas
         best_loss = jnp.where(better, value, st.best_loss)
         history = st.history.at[k].set(value)
         n = jnp.minimum(every, steps - k * every)
-        params, opt_state = jax.lax.fori_loop(0, n, step, (st.params, st.opt_state))
-        return LoopState(params, opt_state, best_params, best_loss, history)
+        params, opt_state = jax.lax.fori_loop(0, n, step, (st.params, jax.tree.unflatten(structure, st.opt_state)))
+        return LoopState(params, tuple(jax.tree.leaves(opt_state)), best_params, best_loss, history)
 
     return jax.lax.fori_loop(first, stop, sample, state)
 
