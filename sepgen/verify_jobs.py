@@ -28,13 +28,16 @@ Outcome = tuple[int, "np.ndarray | None", "str | None"]  # task index, output or
 _worker: dict[str, Any] = {}
 
 
+VARIANTS_PER_WORKER = 4  # a worker costs a process start and a GL context (~1 s): not worth it for fewer
+
+
 def default_jobs(variants: int) -> int:
-    """One job per usable core, never more than there are variants."""
+    """One job per usable core, with at least `VARIANTS_PER_WORKER` variants each (1: no workers)."""
     try:
         cores = len(os.sched_getaffinity(0))
     except AttributeError:  # not Linux
         cores = os.cpu_count() or 1
-    return max(1, min(cores, variants))
+    return max(1, min(cores, variants // VARIANTS_PER_WORKER))
 
 
 def run_parallel(img: np.ndarray, tasks: Sequence[tuple["SeparableFilter", dict[str, Any]]], jobs: int,

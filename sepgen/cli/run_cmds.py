@@ -75,7 +75,7 @@ def apply(ctx: click.Context, filter_file: str, input_path: str, output_path: st
 @click.option("--tolerance", type=float, default=None, metavar="T",
               help="Maximum relative error (of max|reference|) for every variant; default: derived per variant from its formats.")
 @click.option("-j", "--jobs", type=click.IntRange(min=0), default=0, show_default=True,
-              help="Worker processes, each with its own runners (0: one per usable core; 1: this process only).")
+              help="Worker processes, each with its own runners (0: one per usable core, at most one per 4 variants; 1: this process only).")
 @click.option("-q", "--quiet", is_flag=True, help="No progress on stderr.")
 def verify(filter_file: str | None, config_path: str | None, out_dir: Path | None, names: tuple[str, ...], lang: str,
            image_path: str | None, tolerance: float | None, jobs: int, quiet: bool) -> None:
