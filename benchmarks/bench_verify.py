@@ -39,7 +39,7 @@ ROOT = HERE.parent
 sys.path.insert(0, str(ROOT))
 PY = sys.executable
 BASELINE_REV = "0e5bb60"  # main before the verify speed-up (issue 14); --baseline REV to compare another
-ROW = re.compile(r"^(glsl\S+ \S+ \S+ \S+ \S+)\s+(\S+)\s+(\S+)\s+(\S+)\s+(.*)$")
+ROW = re.compile(r"^(glsl\S+ \S+ \S+ \S+ \S+)\s+(?:[a-z]+\s+)?([-+.e0-9]+)\s")  # name, [runner,] max abs
 
 
 def arg(name: str, default: str | None = None) -> str | None:

@@ -187,6 +187,9 @@ def verify_set(
     backends = [_backend(v) for _, v in tasks]
     runners.require({b for b in backends if b})  # a missing driver stops the run: exit 2
     outs = _webgl_batches(img, tasks, backends, runners, templates_dir, progress)
+    for n, i in enumerate(sorted(outs)):  # progress counts every variant
+        if progress:
+            progress(f"[{n + 1}/{len(tasks)}] {_label(*tasks[i], tasks)}")
     rest = [i for i in range(len(tasks)) if i not in outs]
     outs.update(_run_rest(img, tasks, rest, runners, jobs, templates_dir, progress))
     results: list[list[VariantResult]] = []
@@ -227,7 +230,7 @@ def _run_rest(img: np.ndarray, tasks: list[Task], rest: list[int], runners: "Run
 
         def done(count: int, k: int) -> None:
             if progress:
-                progress(f"[{count}/{len(rest)}] {_label(*tasks[rest[k]], tasks)} done")
+                progress(f"[{len(tasks) - len(rest) + count}/{len(tasks)}] {_label(*tasks[rest[k]], tasks)} done")
 
         ran = run_parallel(img, [(tasks[i][0], tasks[i][1].options) for i in rest], jobs, templates_dir, done)
         return {rest[k]: out if error is None else error for k, out, error in ran}
@@ -235,7 +238,7 @@ def _run_rest(img: np.ndarray, tasks: list[Task], rest: list[int], runners: "Run
     for n, i in enumerate(rest):
         filt, variant = tasks[i]
         if progress:
-            progress(f"[{n + 1}/{len(rest)}] {_label(filt, variant, tasks)}")
+            progress(f"[{len(tasks) - len(rest) + n + 1}/{len(tasks)}] {_label(filt, variant, tasks)}")
         try:
             outs[i] = run_filter(filt, img, variant.emit_options, runners, templates_dir=templates_dir)[0]
         except SepgenError as exc:
