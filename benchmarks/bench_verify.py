@@ -19,7 +19,7 @@ Sections:
             baseline's: the faster shaders compute identical results.
 
 Run: python benchmarks/bench_verify.py [--filter F.json] [--baseline REV] [--split] [--no-baseline]
-     (default REV: the commit before the verify speed-up; F: fitted on first use)
+     (default REV: main just before issue 14; F: fitted on first use)
 """
 
 from __future__ import annotations
@@ -38,7 +38,7 @@ HERE = Path(__file__).resolve().parent
 ROOT = HERE.parent
 sys.path.insert(0, str(ROOT))
 PY = sys.executable
-BASELINE_REV = "0e5bb60"  # main before the verify speed-up (issue 14); --baseline REV to compare another
+BASELINE_REV = "a9cd6df"  # main just before issue 14's changes; --baseline REV to compare another
 ROW = re.compile(r"^(glsl\S+ \S+ \S+ \S+ \S+)\s+(?:[a-z]+\s+)?([-+.e0-9]+)\s")  # name, [runner,] max abs
 
 
