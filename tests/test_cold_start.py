@@ -7,6 +7,7 @@ shaders; matplotlib only for reports; Jinja only for commands that emit.
 from __future__ import annotations
 
 import ast
+import os
 import subprocess
 import sys
 from pathlib import Path
@@ -63,3 +64,20 @@ def test_build_without_refit_imports_no_jax_and_no_gl(project, extra):
 @pytest.mark.gpu
 def test_verify_config_runs_shaders_without_jax(project):
     assert imported_by(["verify", "--config", "sepgen.toml", "-q", "-j", "1"], project) == {"jinja2", "moderngl"}
+
+
+def test_a_fitting_process_exits_with_its_output_flushed_and_its_code(tmp_path):
+    """`sepgen` skips JAX's interpreter teardown after a fit: output, files and exit code stay intact."""
+    def sepgen(*args: str) -> subprocess.CompletedProcess:
+        return subprocess.run([sys.executable, "-m", "sepgen", *args], capture_output=True, text=True, cwd=tmp_path,
+                              timeout=300, env={**os.environ, "PYTHONPATH": str(ROOT)})
+
+    ok = sepgen("optimize", "--kernel", "box", "--size", "5", "--rank", "1", "--steps", "3", "-o", "f.json")
+    assert ok.returncode == 0, ok.stderr
+    assert ok.stdout.startswith("wrote f.json") and ok.stdout.endswith("\n")
+    assert "fit box5:" in ok.stderr
+    from sepgen.filterfile import SeparableFilter
+
+    assert SeparableFilter.load(tmp_path / "f.json").rank == 1
+    bad = sepgen("optimize", "--kernel", "box", "--size", "5", "--rank", "9", "-o", "g.json")
+    assert bad.returncode == 2 and "rank 9" in bad.stderr and not (tmp_path / "g.json").exists()
