@@ -1,21 +1,21 @@
-"""JAX's persistent compilation cache, kept in the user's cache folder.
+"""Where compiled optimiser loops are kept between processes: the user's cache folder.
 
-Every new process would otherwise have XLA compile the optimiser loops again
-(about 0.7 s of a 1 s `sepgen optimize`). JAX can store compiled executables on
-disk, keyed by the lowered program, the compile options and the JAX/XLA versions,
-and load them instead. Weights, steps and the learning rate are traced arguments
-of the jitted loops, so a fit of the same kernel shape and rank with other
-settings loads everything from the cache.
+Every new process would otherwise trace, lower and compile the loops again (about
+0.7 s of a 1 s `sepgen optimize`). `executables` stores the compiled loops in this
+folder and loads them instead.
 
 Where: `$SEPGEN_JAX_CACHE` if set (a folder, or `off` to disable), else
-`$XDG_CACHE_HOME/sepgen/jax`, else `~/.cache/sepgen/jax`. A JAX cache folder the
-user configured themselves (`JAX_COMPILATION_CACHE_DIR`) is left alone. A folder
-that cannot be created is skipped: the fit then compiles as before.
+`$XDG_CACHE_HOME/sepgen/jax`, else `~/.cache/sepgen/jax`. A folder that cannot be
+created is skipped: the fit then compiles as before.
+
+JAX's own persistent compilation cache is not used: it saves only XLA's compile
+(each process still traces and lowers), and an XLA:CPU executable that JAX loaded
+from it cannot be serialized again (the copy misses kernels: "Function
+wrapped_broadcast not found" when run), so the two do not mix.
 """
 
 from __future__ import annotations
 
-import importlib.util
 import os
 import threading
 from pathlib import Path
@@ -23,9 +23,8 @@ from typing import Mapping
 
 ENV = "SEPGEN_JAX_CACHE"
 OFF = frozenset({"off", "0", "false", "no", "none", ""})
-MAX_BYTES = 256 * 2**20  # least recently used entries go first; a fit needs about 0.1 MiB
 
-_enabled: Path | None = None
+_folder: Path | None = None
 _configured = False
 _lock = threading.Lock()
 
@@ -41,33 +40,14 @@ def cache_dir(environ: Mapping[str, str] = os.environ) -> Path | None:
 
 
 def enable(environ: Mapping[str, str] = os.environ) -> Path | None:
-    """Turn the persistent cache on (once per process, before the first compile).
-
-    Returns the folder in use, or None when it is off, unusable, or configured by
-    the user through JAX's own settings.
-    """
-    global _enabled, _configured
+    """The cache folder, created on first use (once per process); None when it is off or unusable."""
+    global _folder, _configured
     with _lock:  # sweep shards fit in threads
         if not _configured:
-            _enabled = _configure(environ)
+            path = cache_dir(environ)
+            _folder = path if path is not None and _writable(path) else None
             _configured = True
-    return _enabled
-
-
-def _configure(environ: Mapping[str, str]) -> Path | None:
-    import jax
-
-    if jax.config.jax_compilation_cache_dir:  # the user's own JAX setting wins
-        return None
-    path = cache_dir(environ)
-    if path is None or not _writable(path):
-        return None
-    jax.config.update("jax_compilation_cache_dir", str(path))
-    # sepgen's loops compile in 0.05-0.3 s each, under JAX's default 1 s threshold.
-    jax.config.update("jax_persistent_cache_min_compile_time_secs", 0.0)
-    if importlib.util.find_spec("filelock") is not None:  # JAX's LRU eviction needs it
-        jax.config.update("jax_compilation_cache_max_size", MAX_BYTES)
-    return path
+    return _folder
 
 
 def _writable(path: Path) -> bool:

@@ -1,16 +1,18 @@
-"""Compiled optimiser loops kept on disk, so a new process neither traces nor lowers them.
+"""Compiled optimiser loops kept on disk, so a new process neither traces, lowers nor compiles them.
 
-JAX's persistent cache (`compile_cache`) saves XLA's compile, but each process
-still traces the loop and lowers it to MLIR before it can look the executable up
-(about a quarter of a second for a fit). This module stores the compiled
-executable itself (`jax.experimental.serialize_executable`) under a key made of
-everything that decides it: the function, its static arguments, the shapes and
-dtypes of its arguments, the source of the fitting modules, the versions of
-sepgen, JAX, jaxlib and optax, and the device. Any change gives a new key;
-a file that does not load is ignored and rewritten.
+This stores the compiled executable itself (`jax.experimental.serialize_executable`)
+under a key made of everything that decides it: the function, its static
+arguments, the shapes and dtypes of its arguments, the source of the fitting
+modules, the versions of sepgen, JAX, jaxlib and optax, the device and the CPU's
+features. Any change gives a new key. A file that does not load, or whose
+executable fails when run, is replaced by a fresh compile.
 
-Files live in `<compile cache folder>/executables/` and are trusted like JAX's
-own cache entries (only the user writes there). Off when the cache is off.
+Only fresh compiles are stored: when JAX's own persistent cache is on (set by the
+user), a compile may come from it, and such an executable does not survive being
+serialized again (`compile_cache`); it is then used in memory only.
+
+Files live in `<cache folder>/executables/` and are trusted like JAX's own cache
+entries (only the user writes there). Off when the cache is off.
 """
 
 from __future__ import annotations
@@ -40,15 +42,26 @@ def call(fn: Any, static: dict[str, Any], *args: Any) -> Any:
     if folder is None:
         return fn(*args, **static)
     key = _key(fn, static, args)
+    path = folder / "executables" / key
     exe = _memory.get(key)
     if exe is None:
-        path = folder / "executables" / key
         exe = _load(path)
         if exe is None:
-            exe = fn.lower(*args, **static).compile()
-            _store(path, exe)
+            exe = _compile_and_store(fn, static, args, path)
         _memory[key] = exe
-    return exe(*args)
+    try:
+        return exe(*args)
+    except jax.errors.JaxRuntimeError:  # a stored executable this process cannot run: compile afresh
+        path.unlink(missing_ok=True)
+        exe = _memory[key] = _compile_and_store(fn, static, args, path)
+        return exe(*args)
+
+
+def _compile_and_store(fn: Any, static: dict[str, Any], args: tuple, path: Path) -> Any:
+    exe = fn.lower(*args, **static).compile()
+    if not jax.config.jax_compilation_cache_dir:  # a fresh compile, safe to serialize
+        _store(path, exe)
+    return exe
 
 
 def _key(fn: Any, static: dict[str, Any], args: tuple) -> str:
@@ -72,9 +85,23 @@ def _code_fingerprint() -> str:
             h.update((here / name).read_bytes())
         device = jax.devices()[0]
         h.update(repr((__version__, jax.__version__, version("jaxlib"), version("optax"), device.platform,
-                       device.device_kind, jax.config.jax_enable_x64, os.environ.get("XLA_FLAGS", ""))).encode())
+                       device.device_kind, _cpu_features(), jax.config.jax_enable_x64,
+                       os.environ.get("XLA_FLAGS", ""))).encode())
         _fingerprint = h.hexdigest()
     return _fingerprint
+
+
+def _cpu_features() -> str:
+    """The CPU's model and feature flags: a cache folder shared between machines (a network home)
+    must not hand one machine code compiled for another's instruction set."""
+    import platform
+
+    try:
+        with open("/proc/cpuinfo", encoding="utf-8", errors="replace") as f:
+            info = [line for line in f if line.startswith(("model name", "flags", "Features"))][:2]
+    except OSError:
+        info = []
+    return platform.machine() + platform.processor() + "".join(info)
 
 
 def _load(path: Path) -> Callable[..., Any] | None:
