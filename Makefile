@@ -46,7 +46,10 @@ golden: venv
 
 bench: venv
 	$(BIN)/python benchmarks/bench_fit.py
+	$(BIN)/python benchmarks/bench_process.py
+	$(BIN)/python benchmarks/bench_build.py
 	$(BIN)/python benchmarks/bench_gpu.py
+	$(BIN)/python benchmarks/bench_verify.py
 
 clean:
 	rm -rf $(VENV) demo-out build dist *.egg-info

@@ -11,6 +11,7 @@ Which runner executes which target (docs/targets.md):
 
 from __future__ import annotations
 
+import os
 import tempfile
 from typing import TYPE_CHECKING, Any
 
@@ -92,8 +93,10 @@ def _make(backend: str) -> Any:
 
 
 def run_filter(filt: "SeparableFilter", img: np.ndarray, options: "dict[str, Any] | EmitOptions | None" = None,
-               runner: "GLRunner | Runners | None" = None) -> tuple[np.ndarray, str]:
-    """Emit `filt` with these emit options into a temporary folder and run it on `img`.
+               runner: "GLRunner | Runners | None" = None,
+               templates_dir: "str | os.PathLike | None" = None) -> tuple[np.ndarray, str]:
+    """Emit `filt` with these emit options (and template overrides, as `sepgen emit --templates`)
+    into a temporary folder and run it on `img`.
 
     Returns the float32 result (img's shape) and what computed it, e.g.
     "SPIRV shaders on Vulkan: llvmpipe (…)". Raises SepgenError without the driver.
@@ -102,13 +105,13 @@ def run_filter(filt: "SeparableFilter", img: np.ndarray, options: "dict[str, Any
     opts = EmitOptions.from_dict(options)
     backend = backend_for(opts)
     with tempfile.TemporaryDirectory(prefix="sepgen-run-") as tmp:
-        emit.write(emit.render(filt, opts), tmp)
+        emit.write(emit.render(filt, opts, templates_dir=templates_dir), tmp)
         out = runners.run(backend, tmp, img)
     return out, f"{opts.lang.upper()} shaders on {runners.device(backend)}"
 
 
 def run_webgl_batch(filt: "SeparableFilter", img: np.ndarray, options: "list[dict[str, Any] | EmitOptions]",
-                    runners: Runners) -> "list[np.ndarray | SepgenError]":
+                    runners: Runners, templates_dir: "str | os.PathLike | None" = None) -> "list[np.ndarray | SepgenError]":
     """GLSL ES 300 option sets of one filter in a single browser start (a start costs seconds):
     per set the result, or the SepgenError its emit or run raised."""
     from .errors import SepgenError
@@ -118,7 +121,7 @@ def run_webgl_batch(filt: "SeparableFilter", img: np.ndarray, options: "list[dic
         for i, o in enumerate(options):
             folder = f"{tmp}/{i}"
             try:
-                emit.write(emit.render(filt, EmitOptions.from_dict(o)), folder)
+                emit.write(emit.render(filt, EmitOptions.from_dict(o), templates_dir=templates_dir), folder)
                 folders.append(folder)
             except SepgenError as exc:
                 folders.append(exc)

@@ -23,9 +23,11 @@ minimum of 8 fractional bits for filter weights; drivers that interpolate in flo
 
 from __future__ import annotations
 
+import difflib
 import math
+import os
 from dataclasses import dataclass
-from typing import TYPE_CHECKING, Any, Callable, Iterable
+from typing import TYPE_CHECKING, Any, Callable, Iterable, Sequence
 
 import numpy as np
 
@@ -45,7 +47,8 @@ FP16_ULP = 2.0**-10  # one half-float ulp: covers round-to-nearest and round-tow
 BILINEAR_FRACTION = 2.0**-8
 DEFAULT_IMAGE_SIZE = (77, 131)  # H, W: odd, wider than one 64-wide workgroup, not a multiple of 8
 
-__all__ = ["Variant", "VariantResult", "variants", "verify", "check_tolerance", "default_image", "tolerance_for",
+__all__ = ["Variant", "VariantResult", "variants", "select", "verify", "verify_set", "check_tolerance", "default_image",
+           "tolerance_for",
            "format_table"]
 
 
@@ -149,61 +152,148 @@ def verify(
     runner: "GLRunner | Runners | None" = None,
     progress: Callable[[str], None] | None = None,
     only: Iterable[Variant] | None = None,
+    *,
+    jobs: int = 1,
+    templates_dir: str | os.PathLike | None = None,
 ) -> list[VariantResult]:
-    """Run every variant of `filt` on its runner (`runfilter.backend_for`); one result per variant, in order.
+    """Run every variant of `filt` (or those in `only`) on its runner (`runfilter.backend_for`);
+    one result per variant, in order.
 
     `tolerance` overrides the derived per-variant tolerance (relative to max|ref|).
     `progress` gets one line per variant ("[3/44] glsl330 fragment mrt fp16 point").
+    `jobs` > 1 runs the variants in that many worker processes, each with its own runners
+    (`sepgen.verify_jobs`); what is checked and the results do not depend on it.
+    `templates_dir` overrides templates as `sepgen emit --templates` does.
     A variant that fails to emit, compile or run is a failed result, not an exception;
     a missing driver or tool for the whole run raises SepgenError. The GLSL ES 300 variants
     run first, together, in one browser start.
     """
-    from .runfilter import Runners, run_filter
+    todo = list(only) if only is not None else variants(langs)
+    return verify_set([(filt, todo)], image, tolerance, runner, progress, jobs=jobs, templates_dir=templates_dir)[0]
+
+
+Task = tuple["SeparableFilter", Variant]
+
+
+def verify_set(
+    items: Sequence[tuple["SeparableFilter", Sequence[Variant]]],
+    image: np.ndarray | None = None,
+    tolerance: float | None = None,
+    runner: "GLRunner | Runners | None" = None,
+    progress: Callable[[str], None] | None = None,
+    *,
+    jobs: int = 1,
+    templates_dir: str | os.PathLike | None = None,
+) -> list[list[VariantResult]]:
+    """`verify` for several filters, each with its own variants, sharing runners and workers
+    (`sepgen verify --config`); one result list per item."""
+    from .runfilter import Runners
 
     check_tolerance(tolerance)
     img = default_image() if image is None else check_image(image)
-    ref = reference.apply_filter(img, filt)
-    peak = float(np.max(np.abs(ref))) or 1.0
+    tasks: list[Task] = [(filt, v) for filt, todo in items for v in todo]
+    _require_tools([v for _, v in tasks])
     runners = runner if isinstance(runner, Runners) else Runners(runner)
-    todo = list(only) if only is not None else variants(langs)
-    _require_tools(todo)
-    backends = {v.name: _backend(v) for v in todo}
-    runners.require({b for b in backends.values() if b})  # a missing driver stops the run: exit 2
-    batched = _webgl_batch(filt, img, [v for v in todo if backends[v.name] == "webgl"], runners, progress)
-    results = []
-    for i, variant in enumerate(todo):
+    backends = [_backend(v) for _, v in tasks]
+    runners.require({b for b in backends if b})  # a missing driver stops the run: exit 2
+    outs = _webgl_batches(img, tasks, backends, runners, templates_dir, progress)
+    for n, i in enumerate(sorted(outs)):  # progress counts every variant
         if progress:
-            progress(f"[{i + 1}/{len(todo)}] {variant.name}")
-        backend = backends[variant.name]
-        res = VariantResult(variant, tolerance=tolerance if tolerance is not None else tolerance_for(filt, variant.options, img, ref),
-                            renderer=runners.name(backend) if backend else "", backend=backend)
-        try:
-            if variant.name in batched:
-                out = batched[variant.name]
-                if isinstance(out, SepgenError):
-                    raise out
-            else:
-                out, _ = run_filter(filt, img, variant.emit_options, runners)
-            diff = np.abs(out.astype(np.float64) - ref)
-            res.max_abs = float(np.nan_to_num(diff, nan=np.inf).max())
-            res.max_rel = res.max_abs / peak
-        except SepgenError as exc:
-            res.error = str(exc).splitlines()[0] if str(exc) else type(exc).__name__
-        results.append(res)
+            progress(f"[{n + 1}/{len(tasks)}] {_label(*tasks[i], tasks)}")
+    rest = [i for i in range(len(tasks)) if i not in outs]
+    outs.update(_run_rest(img, tasks, rest, runners, jobs, templates_dir, progress))
+    results: list[list[VariantResult]] = []
+    i = 0
+    for filt, todo in items:
+        ref = reference.apply_filter(img, filt)
+        results.append([_result(filt, v, img, ref, tolerance, outs[i + k], runners, backends[i + k])
+                        for k, v in enumerate(todo)])
+        i += len(todo)
     return results
 
 
-def _webgl_batch(filt: "SeparableFilter", img: np.ndarray, todo: list[Variant], runners: "Runners",
-                 progress: Callable[[str], None] | None) -> dict[str, Any]:
-    """The WebGL2 variants' results (array or SepgenError), run in one browser start up front."""
+def _webgl_batches(img: np.ndarray, tasks: list[Task], backends: list[str], runners: "Runners",
+                   templates_dir: str | os.PathLike | None, progress: Callable[[str], None] | None) -> dict[int, Any]:
+    """The WebGL2 variants' outputs (array or SepgenError) by task index, one browser start per filter."""
     from .runfilter import run_webgl_batch
 
-    if not todo:
-        return {}
-    if progress:
-        progress(f"running the {len(todo)} GLSL ES 300 variants in WebGL2 (one browser start)")
-    outs = run_webgl_batch(filt, img, [v.options for v in todo], runners)
-    return {v.name: out for v, out in zip(todo, outs)}
+    outs: dict[int, Any] = {}
+    for filt in {id(f): f for f, _ in tasks}.values():
+        mine = [i for i, (f, _) in enumerate(tasks) if f is filt and backends[i] == "webgl"]
+        if not mine:
+            continue
+        if progress:
+            progress(f"running the {len(mine)} GLSL ES 300 variants in WebGL2 (one browser start)")
+        got = run_webgl_batch(filt, img, [tasks[i][1].options for i in mine], runners, templates_dir)
+        outs.update(zip(mine, got))
+    return outs
+
+
+def _run_rest(img: np.ndarray, tasks: list[Task], rest: list[int], runners: "Runners", jobs: int,
+              templates_dir: str | os.PathLike | None, progress: Callable[[str], None] | None) -> dict[int, Any]:
+    """The other variants' outputs (array or one-line error) by task index: in worker processes
+    when `jobs` > 1, else one after the other in this process."""
+    from .runfilter import run_filter
+
+    if jobs > 1 and len(rest) > 1:
+        from .verify_jobs import run_parallel
+
+        def done(count: int, k: int) -> None:
+            if progress:
+                progress(f"[{len(tasks) - len(rest) + count}/{len(tasks)}] {_label(*tasks[rest[k]], tasks)} done")
+
+        ran = run_parallel(img, [(tasks[i][0], tasks[i][1].options) for i in rest], jobs, templates_dir, done)
+        return {rest[k]: out if error is None else error for k, out, error in ran}
+    outs: dict[int, Any] = {}
+    for n, i in enumerate(rest):
+        filt, variant = tasks[i]
+        if progress:
+            progress(f"[{len(tasks) - len(rest) + n + 1}/{len(tasks)}] {_label(filt, variant, tasks)}")
+        try:
+            outs[i] = run_filter(filt, img, variant.emit_options, runners, templates_dir=templates_dir)[0]
+        except SepgenError as exc:
+            outs[i] = first_line(exc)
+    return outs
+
+
+def _label(filt: "SeparableFilter", variant: Variant, tasks: list[Task]) -> str:
+    """The variant's name, after the filter's when several filters are verified."""
+    several = len({id(f) for f, _ in tasks}) > 1
+    return f"{filt.name}: {variant.name}" if several else variant.name
+
+
+def _result(filt: "SeparableFilter", variant: Variant, img: np.ndarray, ref: np.ndarray, tolerance: float | None,
+            out: Any, runners: "Runners", backend: str) -> VariantResult:
+    """Compare one output (an array, or the SepgenError / message of its failure) with the reference."""
+    res = VariantResult(variant, tolerance=tolerance if tolerance is not None else tolerance_for(filt, variant.options, img, ref),
+                        renderer=runners.name(backend) if backend else "", backend=backend)
+    if isinstance(out, np.ndarray):
+        peak = float(np.max(np.abs(ref))) or 1.0
+        diff = np.abs(out.astype(np.float64) - ref)
+        res.max_abs = float(np.nan_to_num(diff, nan=np.inf).max())
+        res.max_rel = res.max_abs / peak
+    else:
+        res.error = first_line(out) if isinstance(out, Exception) else str(out)
+    return res
+
+
+def first_line(exc: Exception) -> str:
+    return str(exc).splitlines()[0] if str(exc) else type(exc).__name__
+
+
+def select(names: Iterable[str], langs: Iterable[str] = LANGS or ()) -> list[Variant]:
+    """The variants with these names, as the table prints them ("glsl330 fragment mrt fp32 point")."""
+    known = {v.name: v for v in variants(langs)}
+    chosen = []
+    for name in names:
+        wanted = " ".join(str(name).split())
+        if wanted not in known:
+            close = difflib.get_close_matches(wanted, list(known), n=1)
+            hint = f"; did you mean {close[0]!r}?" if close else f" (known: {', '.join(list(known)[:3])}, …)"
+            raise SepgenError(f"unknown variant {name!r}{hint}")
+        if known[wanted] not in chosen:
+            chosen.append(known[wanted])
+    return chosen
 
 
 def _backend(variant: Variant) -> str:

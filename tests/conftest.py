@@ -15,8 +15,10 @@ that test modules can build filters at import time: `from conftest import sparse
 
 from __future__ import annotations
 
+import atexit
 import os
 import shutil
+import tempfile
 from pathlib import Path
 
 import numpy as np
@@ -26,6 +28,15 @@ from sepgen.filterfile import SeparableFilter
 
 ROOT = Path(__file__).resolve().parent.parent
 DISK = ROOT / "tests" / "data" / "disk50_rank4.json"
+
+
+def pytest_configure(config) -> None:
+    """Fits in tests compile into a throw-away JAX cache, not the user's ~/.cache (unless
+    SEPGEN_JAX_CACHE says where, e.g. a CI cache folder kept between runs)."""
+    if "SEPGEN_JAX_CACHE" not in os.environ:
+        folder = tempfile.mkdtemp(prefix="sepgen-test-jax-")
+        os.environ["SEPGEN_JAX_CACHE"] = folder
+        atexit.register(shutil.rmtree, folder, True)
 
 
 def _ci() -> bool:

@@ -78,6 +78,7 @@ LAYERS = [
     ("fitting",),  # above emit: budget fitting counts fetches with the emitter's own planner
     ("sepgen",),  # the package's __init__: the public façade (fit, sweep, kernels, SeparableFilter)
     ("runfilter",),
+    ("verify_jobs",),  # worker processes of verify
     ("verify",),
     ("build", "report"),
     ("demo",),

@@ -1,4 +1,4 @@
-"""`sepgen build CONFIG.toml [--check] [--depfile PATH]`."""
+"""`sepgen build CONFIG.toml [--check] [--depfile PATH] [--verify]`."""
 
 from __future__ import annotations
 
@@ -16,12 +16,16 @@ import click
               help="Output folder (overrides [output] dir; relative to the working folder).")
 @click.option("--stamp", type=click.Path(dir_okay=False, path_type=Path), default=None,
               help="File touched after every successful build; the depfile's target when given (for build systems).")
+@click.option("--verify", "then_verify", is_flag=True,
+              help="Then run every variant the config emits on the GL driver against NumPy, as `sepgen verify --config` does.")
 @click.option("-q", "--quiet", is_flag=True, help="No progress on stderr.")
-def build(config: str, check: bool, depfile: Path | None, out_dir: Path | None, stamp: Path | None, quiet: bool) -> None:
+def build(config: str, check: bool, depfile: Path | None, out_dir: Path | None, stamp: Path | None, then_verify: bool,
+          quiet: bool) -> None:
     """Fit (cached) and emit every filter of CONFIG.toml.
 
     Refits only filters whose kernel or fit options changed, writes only files
     whose content changed, and imports JAX only when something must be fitted.
+    With --verify, exit 1 also when a shipped variant fails verification.
     """
     from ..build import build as run_build
 
@@ -39,3 +43,7 @@ def build(config: str, check: bool, depfile: Path | None, out_dir: Path | None, 
                 f"{len(result.up_to_date)} up to date, {len(result.removed)} removed -> {result.out_dir}",
                 err=True,
             )
+    if then_verify:
+        from .run_cmds import verify_config
+
+        verify_config(config, out_dir, (), ("glsl", "hlsl"), None, None, 0, quiet)

@@ -2,8 +2,9 @@
 
 from __future__ import annotations
 
+import os
 from pathlib import Path
-from typing import TYPE_CHECKING, Callable
+from typing import TYPE_CHECKING, Callable, Iterable
 
 import click
 import numpy as np
@@ -88,44 +89,92 @@ def _filter(filt: "SeparableFilter", img: np.ndarray, backend: str, options: dic
 
 
 @click.command("verify")
-@click.argument("filter_file", metavar="FILTER.json")
+@click.argument("filter_file", metavar="[FILTER.json]", required=False)
+@click.option("--config", "config_path", default=None, metavar="CONFIG.toml",
+              help="Verify exactly the variants a build config emits, for every filter in it (fitted by `sepgen build`).")
+@click.option("-o", "--out-dir", type=click.Path(file_okay=False, path_type=Path), default=None,
+              help="With --config: the build's output folder, if `sepgen build -o` moved it.")
+@click.option("--variant", "names", multiple=True, metavar="NAME",
+              help='Only this variant, named as the table prints it, e.g. "glsl330 fragment mrt fp32 point" (repeatable).')
 @click.option("--lang", type=click.Choice([*EMIT_OPTIONS["lang"].choices, "all"]), default="all", show_default=True,
               help="Which languages' variants to run (GLSL on OpenGL, GLSL ES 300 in WebGL2, HLSL and SPIR-V on Vulkan, WGSL on WebGPU).")
 @click.option("--image", "image_path", default=None, metavar="IMG",
               help="Test image (PNG/JPG/.npy); default: a built-in 131x77 RGBA noise image with highlights.")
 @click.option("--tolerance", type=float, default=None, metavar="T",
               help="Maximum relative error (of max|reference|) for every variant; default: derived per variant from its formats.")
+@click.option("-j", "--jobs", type=click.IntRange(min=0), default=0, show_default=True,
+              help="Worker processes, each with its own runners (0: one per usable core, at most one per 4 variants; 1: this process only).")
 @click.option("-q", "--quiet", is_flag=True, help="No progress on stderr.")
-def verify(filter_file: str, lang: str, image_path: str | None, tolerance: float | None, quiet: bool) -> None:
-    """Run every emitted variant of FILTER.json on its driver and compare with NumPy.
+def verify(filter_file: str | None, config_path: str | None, out_dir: Path | None, names: tuple[str, ...], lang: str,
+           image_path: str | None, tolerance: float | None, jobs: int, quiet: bool) -> None:
+    """Run the emitted variants of FILTER.json (every one, or those --variant names) on their
+    drivers and compare with NumPy; or, with --config, those a build config ships.
 
     Exit 0 when every variant is within tolerance, 1 otherwise.
     """
-    from .. import images
-    from .. import verify as verifying
     from ..filterfile import SeparableFilter
-    from ..runfilter import Runners
+
+    if (filter_file is None) == (config_path is None):
+        raise SepgenError("give a filter file or --config CONFIG.toml (one of them)")
+    if out_dir is not None and config_path is None:
+        raise SepgenError("--out-dir applies only to --config")
+    langs = EMIT_OPTIONS["lang"].choices if lang == "all" else (lang,)
+    if config_path is not None:
+        verify_config(config_path, out_dir, names, langs, image_path, tolerance, jobs, quiet)
+        return
+    from .. import verify as verifying
 
     verifying.check_tolerance(tolerance)  # every argument before the GL context
     filt = SeparableFilter.load(filter_file)
+    todo = verifying.select(names, langs) if names else verifying.variants(langs)
+    report_verification([(filt, todo)], image_path, tolerance, jobs, quiet)
+
+
+def verify_config(config: str | os.PathLike, out_dir: Path | None, names: Iterable[str], langs: Iterable[str],
+                  image_path: str | None, tolerance: float | None, jobs: int, quiet: bool) -> None:
+    """Verify what a build config ships (each filter's emitted variants, optionally only `names`)."""
+    from .. import verify as verifying
+    from ..build.targets import targets
+
+    found = targets(config, out_dir)
+    langs = tuple(langs)
+    wanted = {v.name for v in verifying.select(names)} if names else None
+    items = [(t.filter, [v for v in t.variants if v.options["lang"] in langs and (wanted is None or v.name in wanted)])
+             for t in found]
+    items = [(f, todo) for f, todo in items if todo]
+    if not items:
+        raise SepgenError(f"{config}: no variant of its filters matches {', '.join(names) or 'the languages ' + ', '.join(langs)}")
+    templates = {t.templates_dir for t in found}
+    report_verification(items, image_path, tolerance, jobs, quiet, templates_dir=templates.pop() if len(templates) == 1 else None)
+
+
+def report_verification(items: list, image_path: str | None, tolerance: float | None, jobs: int, quiet: bool,
+                        templates_dir: Path | None = None) -> None:
+    """Run `verify_set`, print the runners and a table per filter; CheckFailed when a variant fails."""
+    from .. import images
+    from .. import verify as verifying
+    from ..runfilter import Runners
+    from ..verify_jobs import default_jobs
+
     img = images.load_image(image_path) if image_path else None
-    langs = EMIT_OPTIONS["lang"].choices if lang == "all" else (lang,)
-    runner = Runners()
 
     def progress(message: str) -> None:
         click.echo(f"sepgen verify: {message}", err=True)
 
-    results = verifying.verify(filt, langs=langs, image=img, tolerance=tolerance, runner=runner,
-                               progress=None if quiet else progress)
+    count = sum(len(todo) for _, todo in items)
+    runners = Runners()
+    per_filter = verifying.verify_set(items, image=img, tolerance=tolerance, runner=runners, progress=None if quiet else progress,
+                                      jobs=jobs or default_jobs(count), templates_dir=templates_dir)
     shown = img if img is not None else verifying.default_image()
     shape = "x".join(str(n) for n in (shown.shape[1], shown.shape[0]) + shown.shape[2:])
-    for device in runner.devices():
+    for device in runners.devices():
         click.echo(f"runner {device}")
-    click.echo(f"filter: {filt.name} ({filt.shape[0]}x{filt.shape[1]}, rank {filt.rank}, origin {list(filt.origin)}); "
-               f"image {image_path or 'built-in'} {shape}")
-    click.echo(verifying.format_table(results))
-    failed = [r for r in results if not r.ok]
-    click.echo(f"{len(results) - len(failed)} of {len(results)} variants within tolerance")
+    for (filt, _), results in zip(items, per_filter):
+        click.echo(f"filter: {filt.name} ({filt.shape[0]}x{filt.shape[1]}, rank {filt.rank}, origin {list(filt.origin)}); "
+                   f"image {image_path or 'built-in'} {shape}")
+        click.echo(verifying.format_table(results))
+    failed = [r for rs in per_filter for r in rs if not r.ok]
+    click.echo(f"{count - len(failed)} of {count} variants within tolerance")
     if failed:
-        shown = ", ".join(r.name for r in failed[:3]) + (", …" if len(failed) > 3 else "")
-        raise CheckFailed(f"{len(failed)} of {len(results)} variants exceed tolerance or failed ({shown})")
+        names = ", ".join(r.name for r in failed[:3]) + (", …" if len(failed) > 3 else "")
+        raise CheckFailed(f"{len(failed)} of {count} variants exceed tolerance or failed ({names})")

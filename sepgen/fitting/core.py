@@ -116,7 +116,7 @@ class Cells:
     def __init__(self, problem: Problem, settings: FitSettings, weight_sets: Sequence[Mapping[str, float]],
                  batched: bool, progress: Progress | None):
         self.problem, self.settings, self.batched, self.progress = problem, settings, batched, progress
-        self.weights = jnp.stack([losses.weight_vector(w, DTYPE) for w in weight_sets])
+        self.weights = np.stack([losses.weight_vector(w, DTYPE) for w in weight_sets])
         self.active = losses.active_terms(*weight_sets)
         self.refit_diverged = np.zeros(len(weight_sets), bool)
         self.refits = 0  # prune refits so far: a halved threshold refits again
@@ -131,13 +131,13 @@ class Cells:
             progress: Progress | None = None) -> optimizers.RunResult:
         target = self.problem.loss_target
         if self.batched:
-            p = tuple(jnp.asarray(x, DTYPE) for x in params)
-            m = None if masks is None else tuple(jnp.asarray(x) for x in masks)
+            p = tuple(np.asarray(x, DTYPE) for x in params)
+            m = None if masks is None else tuple(np.asarray(x) for x in masks)
             return optimizers.run(p, target, self.weights, phase, m, batched=True, progress=progress)
         results = []
         for c in range(self.weights.shape[0]):
-            p = tuple(jnp.asarray(x[c], DTYPE) for x in params)
-            m = None if masks is None else tuple(jnp.asarray(x[c]) for x in masks)
+            p = tuple(np.asarray(x[c], DTYPE) for x in params)
+            m = None if masks is None else tuple(np.asarray(x[c]) for x in masks)
             results.append(optimizers.run(p, target, self.weights[c], phase, m, progress=progress))
         return optimizers.RunResult(
             tuple(np.stack([r.params[i] for r in results]) for i in range(2)),

@@ -23,10 +23,10 @@ TERMS = metrics.TERMS
 class Target(NamedTuple):
     """Everything the loss needs to know about the target, precomputed once (peak-1 scale)."""
 
-    kernel: jnp.ndarray  # K, H×W
-    zero: jnp.ndarray  # [K=0] as 0/1
-    zero_distance: jnp.ndarray  # [K=0] · d
-    ksum: jnp.ndarray  # ΣK (scalar)
+    kernel: np.ndarray  # K, H×W   (NumPy: traced arguments of the compiled loops)
+    zero: np.ndarray  # [K=0] as 0/1
+    zero_distance: np.ndarray  # [K=0] · d
+    ksum: np.ndarray  # ΣK (scalar)
 
 
 def make_target(kernel_peak: np.ndarray, origin: tuple[int, int], dtype=jnp.float32) -> Target:
@@ -35,10 +35,10 @@ def make_target(kernel_peak: np.ndarray, origin: tuple[int, int], dtype=jnp.floa
     zero = (k == 0).astype(np.float64)
     d = metrics.distance_map(k.shape, origin)
     return Target(
-        jnp.asarray(k, dtype),
-        jnp.asarray(zero, dtype),
-        jnp.asarray(zero * d, dtype),
-        jnp.asarray(k.sum(), dtype),
+        np.asarray(k, dtype),
+        np.asarray(zero, dtype),
+        np.asarray(zero * d, dtype),
+        np.asarray(k.sum(), dtype),
     )
 
 
@@ -78,9 +78,9 @@ def weighted_loss(terms: dict[str, jnp.ndarray], weights: jnp.ndarray) -> jnp.nd
     return total
 
 
-def weight_vector(weights: dict[str, float], dtype=jnp.float32) -> jnp.ndarray:
-    """Weights dict (every term present) as a vector in `TERMS` order."""
-    return jnp.asarray([weights[t] for t in TERMS], dtype)
+def weight_vector(weights: dict[str, float], dtype=jnp.float32) -> np.ndarray:
+    """Weights dict (every term present) as a vector in `TERMS` order (NumPy: no eager JAX op)."""
+    return np.asarray([weights[t] for t in TERMS], dtype)
 
 
 def active_terms(*weight_dicts: dict[str, float]) -> tuple[str, ...]:

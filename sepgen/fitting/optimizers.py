@@ -17,33 +17,39 @@ import math
 import os
 from concurrent.futures import ThreadPoolExecutor
 from functools import cache, partial
-from typing import Any, Callable, NamedTuple
+from typing import TYPE_CHECKING, Any, Callable, NamedTuple
 
 import jax
 import jax.numpy as jnp
 import numpy as np
-import optax
 
 from ..options import FitSettings
-from . import losses
+from . import executables, losses
 
 OPTIMIZERS = ("gd", "adam", "lbfgs")
 HISTORY_SAMPLES = 200  # loss samples kept per run, for plots
 MAX_CHUNKS = 10  # jitted calls per run when progress is reported
+
+if TYPE_CHECKING:  # pragma: no cover
+    import optax
 
 Params = tuple[jnp.ndarray, jnp.ndarray]
 Progress = Callable[[str, int, int, float], None]
 
 
 @cache
-def transform(name: str) -> optax.GradientTransformation:
+def transform(name: str) -> "optax.GradientTransformation":
     """The update direction of optimiser `name`, built once per process.
 
     The learning rate is applied by the loop (`lr · update`), not baked in, so
     one transform and one compiled loop serve every lr. `gd` is the seed's plain
     step p ← p − lr·∇ (optax.sgd's update, exactly); `adam` is optax.adam's;
     `lbfgs` picks its own step with optax's zoom line search, so lr does not apply.
+    optax is imported here, when a loop is traced: a process that loads its compiled
+    loops from the cache (`executables`) never imports it.
     """
+    import optax
+
     if name == "gd":
         return optax.scale(-1.0)
     if name == "adam":
@@ -55,7 +61,7 @@ def transform(name: str) -> optax.GradientTransformation:
 
 class LoopState(NamedTuple):
     params: Params
-    opt_state: Any
+    opt_state: tuple  # the optimiser state's leaves: the loops' inputs and outputs name no optax class
     best_params: Params
     best_loss: jnp.ndarray
     history: jnp.ndarray  # loss at steps 0, every, 2·every, … (one slot per sample)
@@ -73,7 +79,7 @@ def objective(target: losses.Target, weights: jnp.ndarray, active: tuple[str, ..
 
 
 def _init(params: Params, n_samples: int, optimizer: str) -> LoopState:
-    opt_state = transform(optimizer).init(params)
+    opt_state = tuple(jax.tree.leaves(transform(optimizer).init(params)))
     return LoopState(params, opt_state, params, jnp.asarray(jnp.inf, params[0].dtype), jnp.zeros(n_samples, params[0].dtype))
 
 
@@ -84,7 +90,10 @@ def _steps(state: LoopState, first, stop, every, steps, target, weights, lr, mas
     The inner loop carries only (params, opt_state): extra carried values in the
     hot loop cost XLA:CPU more than the step itself for small kernels.
     """
+    import optax
+
     opt = transform(optimizer)
+    structure = jax.tree.structure(opt.init(state.params))  # of the state whose leaves the loop carries
     f = objective(target, weights, active, masks)
 
     def step(_: jnp.ndarray, carry: tuple[Params, Any]) -> tuple[Params, Any]:
@@ -104,8 +113,8 @@ def _steps(state: LoopState, first, stop, every, steps, target, weights, lr, mas
         best_loss = jnp.where(better, value, st.best_loss)
         history = st.history.at[k].set(value)
         n = jnp.minimum(every, steps - k * every)
-        params, opt_state = jax.lax.fori_loop(0, n, step, (st.params, st.opt_state))
-        return LoopState(params, opt_state, best_params, best_loss, history)
+        params, opt_state = jax.lax.fori_loop(0, n, step, (st.params, jax.tree.unflatten(structure, st.opt_state)))
+        return LoopState(params, tuple(jax.tree.leaves(opt_state)), best_params, best_loss, history)
 
     return jax.lax.fori_loop(first, stop, sample, state)
 
@@ -199,11 +208,11 @@ def run(
     size = math.ceil(cells / shards)
     # Pad with copies of the last cell so every shard has one shape: one compile.
     index = np.minimum(np.arange(size * shards), cells - 1).reshape(shards, size)
-    take = lambda tree, sl: None if tree is None else tuple(jnp.asarray(np.asarray(x)[sl]) for x in tree)  # noqa: E731
+    take = lambda tree, sl: None if tree is None else tuple(np.asarray(x)[sl] for x in tree)  # noqa: E731
 
     def shard(s: int) -> RunResult:
         sl = index[s]
-        return _run(take(params, sl), target, jnp.asarray(np.asarray(weights)[sl]), phase, take(masks, sl),
+        return _run(take(params, sl), target, np.asarray(weights)[sl], phase, take(masks, sl),
                     True, progress if s == 0 else None)
 
     with ThreadPoolExecutor(max_workers=shards) as pool:
@@ -219,18 +228,22 @@ def _run(params: Params, target: losses.Target, weights: jnp.ndarray, phase: Pha
     dtype = params[0].dtype
     every = max(1, math.ceil(steps / HISTORY_SAMPLES))
     n_samples = math.ceil(steps / every)  # samples at steps 0, every, 2·every, … < steps
-    lr = jnp.asarray(phase.settings.lr, dtype)
+    # NumPy scalars and arrays: traced arguments that need no eager JAX op (each would compile)
+    lr = np.asarray(phase.settings.lr, dtype)
+    if masks is None:  # all-true masks: the first fit and the prune refit share one compiled loop
+        masks = tuple(np.ones(np.shape(p), bool) for p in params)
     init, step_fn, evaluate = (init_batched, steps_batched, evaluate_batched) if batched else (init_single, steps_single, evaluate_single)
-    state = init(params, n_samples=max(n_samples, 1), optimizer=optimizer)
-    ints = lambda x: jnp.asarray(x, jnp.int32)  # noqa: E731  (traced, so any steps reuse one compile)
+    # a fixed history length, so the loop compiled for one step count serves every other
+    state = executables.call(init, {"n_samples": HISTORY_SAMPLES, "optimizer": optimizer}, params)
+    ints = np.int32  # traced, so any steps reuse one compile
     bounds = chunk_bounds(n_samples, MAX_CHUNKS) if progress is not None else ([(0, n_samples)] if n_samples else [])
+    evaluate_now = lambda st: np.asarray(executables.call(evaluate, {"active": active}, st.params, target, weights, masks))  # noqa: E731
     for a, b in bounds:
-        state = step_fn(state, ints(a), ints(b), ints(every), ints(steps), target, weights, lr, masks,
-                        optimizer=optimizer, active=active)
+        state = executables.call(step_fn, {"optimizer": optimizer, "active": active},
+                                 state, ints(a), ints(b), ints(every), ints(steps), target, weights, lr, masks)
         if progress is not None:
-            last = np.asarray(evaluate(state.params, target, weights, masks, active=active))
-            progress(phase.name, min(b * every, steps), steps, float(np.max(last)))  # the worst cell when batched
-    final = np.asarray(evaluate(state.params, target, weights, masks, active=active))
+            progress(phase.name, min(b * every, steps), steps, float(np.max(evaluate_now(state))))  # the worst cell when batched
+    final = evaluate_now(state)
     return _result(state, final, n_samples, every, steps, phase.step_offset)
 
 

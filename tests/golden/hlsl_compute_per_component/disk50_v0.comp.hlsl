@@ -27,6 +27,55 @@ static const int ALONG = 64;
 static const int COLUMN = 113;
 groupshared float4 tile[904];
 
+// Each component's taps as constant arrays (weight, tile offset), read in this order by a loop:
+// the same reads and sums as unrolled taps, in a shader drivers compile quickly even with a
+// barrier per component (unrolled, llvmpipe needed minutes for a 127-tap rank-8 pass).
+static const float WEIGHT0[50] = {
+    0.0062415353f, 0.010790348f, 0.012434704f, 0.014673248f, 0.01594561f, 0.017591078f, 0.018261192f,
+    0.019014038f, 0.0199144f, 0.020704053f, 0.020704053f, 0.02134933f, 0.021935383f, 0.021935383f,
+    0.022779537f, 0.022779537f, 0.02356213f, 0.02356213f, 0.02356213f, 0.02356213f, 0.024125908f,
+    0.024125908f, 0.024125908f, 0.024125908f, 0.024125908f, 0.024125908f, 0.024125908f, 0.024125908f,
+    0.024125908f, 0.024125908f, 0.02356213f, 0.02356213f, 0.02356213f, 0.02356213f, 0.022779537f,
+    0.022779537f, 0.021935383f, 0.021935383f, 0.02134933f, 0.020704053f, 0.020704053f, 0.0199144f,
+    0.019014038f, 0.018261192f, 0.017591078f, 0.01594561f, 0.014673248f, 0.012434704f, 0.010790348f,
+    0.0062415353f};
+static const int OFFSET0[50] = {
+    -24, -23, -22, -21, -20, -19, -18, -17, -16, -15, -14, -13, -12, -11, -10, -9, -8, -7, -6, -5, -4,
+    -3, -2, -1, 0, 1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14, 15, 16, 17, 18, 19, 20, 21, 22, 23,
+    24, 25};
+static const float WEIGHT1[44] = {
+    -0.009250753f, -0.016001446f, -0.018024985f, -0.016987797f, -0.015936838f, -0.015101552f,
+    -0.013244349f, -0.010846941f, -0.0074174707f, -0.0042665824f, -0.0042665824f, 0.0043321075f,
+    0.0043321075f, 0.007517785f, 0.007517785f, 0.007517785f, 0.007517785f, 0.008981282f, 0.008981282f,
+    0.008981282f, 0.008981282f, 0.008981282f, 0.008981282f, 0.008981282f, 0.008981282f, 0.008981282f,
+    0.008981282f, 0.007517785f, 0.007517785f, 0.007517785f, 0.007517785f, 0.0043321075f, 0.0043321075f,
+    -0.0042665824f, -0.0042665824f, -0.0074174707f, -0.010846941f, -0.013244349f, -0.015101552f,
+    -0.015936838f, -0.016987797f, -0.018024985f, -0.016001446f, -0.009250753f};
+static const int OFFSET1[44] = {
+    -24, -23, -22, -21, -20, -19, -18, -17, -16, -15, -14, -10, -9, -8, -7, -6, -5, -4, -3, -2, -1, 0,
+    1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 15, 16, 17, 18, 19, 20, 21, 22, 23, 24, 25};
+static const float WEIGHT2[40] = {
+    0.009011024f, 0.015560678f, 0.015309658f, 0.008559897f, 0.004711331f, -0.005019594f, -0.0072220913f,
+    -0.008744395f, -0.009972438f, -0.009972438f, -0.010151896f, -0.008825225f, -0.008825225f,
+    -0.0039171195f, -0.0039171195f, 0.005127312f, 0.005127312f, 0.005127312f, 0.005127312f,
+    0.005127312f, 0.005127312f, 0.005127312f, 0.005127312f, 0.005127312f, 0.005127312f, -0.0039171195f,
+    -0.0039171195f, -0.008825225f, -0.008825225f, -0.010151896f, -0.009972438f, -0.009972438f,
+    -0.008744395f, -0.0072220913f, -0.005019594f, 0.004711331f, 0.008559897f, 0.015309658f,
+    0.015560678f, 0.009011024f};
+static const int OFFSET2[40] = {
+    -24, -23, -22, -21, -20, -18, -17, -16, -15, -14, -13, -12, -11, -10, -9, -4, -3, -2, -1, 0, 1, 2,
+    3, 4, 5, 10, 11, 12, 13, 14, 15, 16, 17, 18, 19, 21, 22, 23, 24, 25};
+static const float WEIGHT3[36] = {
+    -0.005882455f, -0.01013317f, -0.008002539f, 0.0047368235f, 0.009016943f, 0.01107554f, 0.008692906f,
+    0.003920508f, -0.007131901f, -0.009756539f, -0.009756539f, -0.0057372865f, -0.0057372865f,
+    0.0043487586f, 0.0043487586f, 0.0043487586f, 0.0043487586f, 0.0043487586f, 0.0043487586f,
+    0.0043487586f, 0.0043487586f, 0.0043487586f, 0.0043487586f, -0.0057372865f, -0.0057372865f,
+    -0.009756539f, -0.009756539f, -0.007131901f, 0.003920508f, 0.008692906f, 0.01107554f, 0.009016943f,
+    0.0047368235f, -0.008002539f, -0.01013317f, -0.005882455f};
+static const int OFFSET3[36] = {
+    -24, -23, -22, -20, -19, -18, -17, -16, -13, -12, -11, -10, -9, -4, -3, -2, -1, 0, 1, 2, 3, 4, 5,
+    10, 11, 12, 13, 14, 17, 18, 19, 20, 21, 23, 24, 25};
+
 [numthreads(8, 64, 1)]
 void cs_main(uint3 gid : SV_GroupID, uint3 lid : SV_GroupThreadID, uint3 tid : SV_DispatchThreadID)
 {
@@ -44,56 +93,8 @@ void cs_main(uint3 gid : SV_GroupID, uint3 lid : SV_GroupThreadID, uint3 tid : S
         for (int i = int(lid.y); i < COLUMN; i += ALONG)
             tile[column + i] = u_t0.Load(int3(x, clamp(first + i, 0, last.y), 0));
         GroupMemoryBarrierWithGroupSync();
-        acc += 0.0062415353f * tile[c - 24];
-        acc += 0.010790348f * tile[c - 23];
-        acc += 0.012434704f * tile[c - 22];
-        acc += 0.014673248f * tile[c - 21];
-        acc += 0.01594561f * tile[c - 20];
-        acc += 0.017591078f * tile[c - 19];
-        acc += 0.018261192f * tile[c - 18];
-        acc += 0.019014038f * tile[c - 17];
-        acc += 0.0199144f * tile[c - 16];
-        acc += 0.020704053f * tile[c - 15];
-        acc += 0.020704053f * tile[c - 14];
-        acc += 0.02134933f * tile[c - 13];
-        acc += 0.021935383f * tile[c - 12];
-        acc += 0.021935383f * tile[c - 11];
-        acc += 0.022779537f * tile[c - 10];
-        acc += 0.022779537f * tile[c - 9];
-        acc += 0.02356213f * tile[c - 8];
-        acc += 0.02356213f * tile[c - 7];
-        acc += 0.02356213f * tile[c - 6];
-        acc += 0.02356213f * tile[c - 5];
-        acc += 0.024125908f * tile[c - 4];
-        acc += 0.024125908f * tile[c - 3];
-        acc += 0.024125908f * tile[c - 2];
-        acc += 0.024125908f * tile[c - 1];
-        acc += 0.024125908f * tile[c ];
-        acc += 0.024125908f * tile[c + 1];
-        acc += 0.024125908f * tile[c + 2];
-        acc += 0.024125908f * tile[c + 3];
-        acc += 0.024125908f * tile[c + 4];
-        acc += 0.024125908f * tile[c + 5];
-        acc += 0.02356213f * tile[c + 6];
-        acc += 0.02356213f * tile[c + 7];
-        acc += 0.02356213f * tile[c + 8];
-        acc += 0.02356213f * tile[c + 9];
-        acc += 0.022779537f * tile[c + 10];
-        acc += 0.022779537f * tile[c + 11];
-        acc += 0.021935383f * tile[c + 12];
-        acc += 0.021935383f * tile[c + 13];
-        acc += 0.02134933f * tile[c + 14];
-        acc += 0.020704053f * tile[c + 15];
-        acc += 0.020704053f * tile[c + 16];
-        acc += 0.0199144f * tile[c + 17];
-        acc += 0.019014038f * tile[c + 18];
-        acc += 0.018261192f * tile[c + 19];
-        acc += 0.017591078f * tile[c + 20];
-        acc += 0.01594561f * tile[c + 21];
-        acc += 0.014673248f * tile[c + 22];
-        acc += 0.012434704f * tile[c + 23];
-        acc += 0.010790348f * tile[c + 24];
-        acc += 0.0062415353f * tile[c + 25];
+        for (int t = 0; t < 50; ++t)
+            acc += WEIGHT0[t] * tile[c + OFFSET0[t]];
     }
 
     GroupMemoryBarrierWithGroupSync(); // everyone is done with the previous component's tile
@@ -101,50 +102,8 @@ void cs_main(uint3 gid : SV_GroupID, uint3 lid : SV_GroupThreadID, uint3 tid : S
         for (int i = int(lid.y); i < COLUMN; i += ALONG)
             tile[column + i] = u_t1.Load(int3(x, clamp(first + i, 0, last.y), 0));
         GroupMemoryBarrierWithGroupSync();
-        acc += -0.009250753f * tile[c - 24];
-        acc += -0.016001446f * tile[c - 23];
-        acc += -0.018024985f * tile[c - 22];
-        acc += -0.016987797f * tile[c - 21];
-        acc += -0.015936838f * tile[c - 20];
-        acc += -0.015101552f * tile[c - 19];
-        acc += -0.013244349f * tile[c - 18];
-        acc += -0.010846941f * tile[c - 17];
-        acc += -0.0074174707f * tile[c - 16];
-        acc += -0.0042665824f * tile[c - 15];
-        acc += -0.0042665824f * tile[c - 14];
-        acc += 0.0043321075f * tile[c - 10];
-        acc += 0.0043321075f * tile[c - 9];
-        acc += 0.007517785f * tile[c - 8];
-        acc += 0.007517785f * tile[c - 7];
-        acc += 0.007517785f * tile[c - 6];
-        acc += 0.007517785f * tile[c - 5];
-        acc += 0.008981282f * tile[c - 4];
-        acc += 0.008981282f * tile[c - 3];
-        acc += 0.008981282f * tile[c - 2];
-        acc += 0.008981282f * tile[c - 1];
-        acc += 0.008981282f * tile[c ];
-        acc += 0.008981282f * tile[c + 1];
-        acc += 0.008981282f * tile[c + 2];
-        acc += 0.008981282f * tile[c + 3];
-        acc += 0.008981282f * tile[c + 4];
-        acc += 0.008981282f * tile[c + 5];
-        acc += 0.007517785f * tile[c + 6];
-        acc += 0.007517785f * tile[c + 7];
-        acc += 0.007517785f * tile[c + 8];
-        acc += 0.007517785f * tile[c + 9];
-        acc += 0.0043321075f * tile[c + 10];
-        acc += 0.0043321075f * tile[c + 11];
-        acc += -0.0042665824f * tile[c + 15];
-        acc += -0.0042665824f * tile[c + 16];
-        acc += -0.0074174707f * tile[c + 17];
-        acc += -0.010846941f * tile[c + 18];
-        acc += -0.013244349f * tile[c + 19];
-        acc += -0.015101552f * tile[c + 20];
-        acc += -0.015936838f * tile[c + 21];
-        acc += -0.016987797f * tile[c + 22];
-        acc += -0.018024985f * tile[c + 23];
-        acc += -0.016001446f * tile[c + 24];
-        acc += -0.009250753f * tile[c + 25];
+        for (int t = 0; t < 44; ++t)
+            acc += WEIGHT1[t] * tile[c + OFFSET1[t]];
     }
 
     GroupMemoryBarrierWithGroupSync(); // everyone is done with the previous component's tile
@@ -152,46 +111,8 @@ void cs_main(uint3 gid : SV_GroupID, uint3 lid : SV_GroupThreadID, uint3 tid : S
         for (int i = int(lid.y); i < COLUMN; i += ALONG)
             tile[column + i] = u_t2.Load(int3(x, clamp(first + i, 0, last.y), 0));
         GroupMemoryBarrierWithGroupSync();
-        acc += 0.009011024f * tile[c - 24];
-        acc += 0.015560678f * tile[c - 23];
-        acc += 0.015309658f * tile[c - 22];
-        acc += 0.008559897f * tile[c - 21];
-        acc += 0.004711331f * tile[c - 20];
-        acc += -0.005019594f * tile[c - 18];
-        acc += -0.0072220913f * tile[c - 17];
-        acc += -0.008744395f * tile[c - 16];
-        acc += -0.009972438f * tile[c - 15];
-        acc += -0.009972438f * tile[c - 14];
-        acc += -0.010151896f * tile[c - 13];
-        acc += -0.008825225f * tile[c - 12];
-        acc += -0.008825225f * tile[c - 11];
-        acc += -0.0039171195f * tile[c - 10];
-        acc += -0.0039171195f * tile[c - 9];
-        acc += 0.005127312f * tile[c - 4];
-        acc += 0.005127312f * tile[c - 3];
-        acc += 0.005127312f * tile[c - 2];
-        acc += 0.005127312f * tile[c - 1];
-        acc += 0.005127312f * tile[c ];
-        acc += 0.005127312f * tile[c + 1];
-        acc += 0.005127312f * tile[c + 2];
-        acc += 0.005127312f * tile[c + 3];
-        acc += 0.005127312f * tile[c + 4];
-        acc += 0.005127312f * tile[c + 5];
-        acc += -0.0039171195f * tile[c + 10];
-        acc += -0.0039171195f * tile[c + 11];
-        acc += -0.008825225f * tile[c + 12];
-        acc += -0.008825225f * tile[c + 13];
-        acc += -0.010151896f * tile[c + 14];
-        acc += -0.009972438f * tile[c + 15];
-        acc += -0.009972438f * tile[c + 16];
-        acc += -0.008744395f * tile[c + 17];
-        acc += -0.0072220913f * tile[c + 18];
-        acc += -0.005019594f * tile[c + 19];
-        acc += 0.004711331f * tile[c + 21];
-        acc += 0.008559897f * tile[c + 22];
-        acc += 0.015309658f * tile[c + 23];
-        acc += 0.015560678f * tile[c + 24];
-        acc += 0.009011024f * tile[c + 25];
+        for (int t = 0; t < 40; ++t)
+            acc += WEIGHT2[t] * tile[c + OFFSET2[t]];
     }
 
     GroupMemoryBarrierWithGroupSync(); // everyone is done with the previous component's tile
@@ -199,42 +120,8 @@ void cs_main(uint3 gid : SV_GroupID, uint3 lid : SV_GroupThreadID, uint3 tid : S
         for (int i = int(lid.y); i < COLUMN; i += ALONG)
             tile[column + i] = u_t3.Load(int3(x, clamp(first + i, 0, last.y), 0));
         GroupMemoryBarrierWithGroupSync();
-        acc += -0.005882455f * tile[c - 24];
-        acc += -0.01013317f * tile[c - 23];
-        acc += -0.008002539f * tile[c - 22];
-        acc += 0.0047368235f * tile[c - 20];
-        acc += 0.009016943f * tile[c - 19];
-        acc += 0.01107554f * tile[c - 18];
-        acc += 0.008692906f * tile[c - 17];
-        acc += 0.003920508f * tile[c - 16];
-        acc += -0.007131901f * tile[c - 13];
-        acc += -0.009756539f * tile[c - 12];
-        acc += -0.009756539f * tile[c - 11];
-        acc += -0.0057372865f * tile[c - 10];
-        acc += -0.0057372865f * tile[c - 9];
-        acc += 0.0043487586f * tile[c - 4];
-        acc += 0.0043487586f * tile[c - 3];
-        acc += 0.0043487586f * tile[c - 2];
-        acc += 0.0043487586f * tile[c - 1];
-        acc += 0.0043487586f * tile[c ];
-        acc += 0.0043487586f * tile[c + 1];
-        acc += 0.0043487586f * tile[c + 2];
-        acc += 0.0043487586f * tile[c + 3];
-        acc += 0.0043487586f * tile[c + 4];
-        acc += 0.0043487586f * tile[c + 5];
-        acc += -0.0057372865f * tile[c + 10];
-        acc += -0.0057372865f * tile[c + 11];
-        acc += -0.009756539f * tile[c + 12];
-        acc += -0.009756539f * tile[c + 13];
-        acc += -0.007131901f * tile[c + 14];
-        acc += 0.003920508f * tile[c + 17];
-        acc += 0.008692906f * tile[c + 18];
-        acc += 0.01107554f * tile[c + 19];
-        acc += 0.009016943f * tile[c + 20];
-        acc += 0.0047368235f * tile[c + 21];
-        acc += -0.008002539f * tile[c + 23];
-        acc += -0.01013317f * tile[c + 24];
-        acc += -0.005882455f * tile[c + 25];
+        for (int t = 0; t < 36; ++t)
+            acc += WEIGHT3[t] * tile[c + OFFSET3[t]];
     }
 
     if (all(p <= last))

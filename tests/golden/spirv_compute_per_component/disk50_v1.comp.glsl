@@ -23,6 +23,21 @@ const int ALONG = 64;
 const int COLUMN = 113;
 shared vec4 tile[904];
 
+// Each component's taps as constant arrays (weight, tile offset), read in this order by a loop:
+// the same reads and sums as unrolled taps, in a shader drivers compile quickly even with a
+// barrier per component (unrolled, llvmpipe needed minutes for a 127-tap rank-8 pass).
+const float WEIGHT0[44] = float[44](
+    -0.009250753, -0.016001446, -0.018024985, -0.016987797, -0.015936838, -0.015101552, -0.013244349,
+    -0.010846941, -0.0074174707, -0.0042665824, -0.0042665824, 0.0043321075, 0.0043321075, 0.007517785,
+    0.007517785, 0.007517785, 0.007517785, 0.008981282, 0.008981282, 0.008981282, 0.008981282,
+    0.008981282, 0.008981282, 0.008981282, 0.008981282, 0.008981282, 0.008981282, 0.007517785,
+    0.007517785, 0.007517785, 0.007517785, 0.0043321075, 0.0043321075, -0.0042665824, -0.0042665824,
+    -0.0074174707, -0.010846941, -0.013244349, -0.015101552, -0.015936838, -0.016987797, -0.018024985,
+    -0.016001446, -0.009250753);
+const int OFFSET0[44] = int[44](
+    -24, -23, -22, -21, -20, -19, -18, -17, -16, -15, -14, -10, -9, -8, -7, -6, -5, -4, -3, -2, -1, 0,
+    1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 15, 16, 17, 18, 19, 20, 21, 22, 23, 24, 25);
+
 void main()
 {
     ivec2 last = textureSize(u_t1, 0) - 1;
@@ -37,50 +52,8 @@ void main()
         tile[column + i] = texelFetch(u_t1, ivec2(x, clamp(first + i, 0, last.y)), 0);
     memoryBarrierShared();
     barrier();
-    acc += -0.009250753 * tile[c - 24];
-    acc += -0.016001446 * tile[c - 23];
-    acc += -0.018024985 * tile[c - 22];
-    acc += -0.016987797 * tile[c - 21];
-    acc += -0.015936838 * tile[c - 20];
-    acc += -0.015101552 * tile[c - 19];
-    acc += -0.013244349 * tile[c - 18];
-    acc += -0.010846941 * tile[c - 17];
-    acc += -0.0074174707 * tile[c - 16];
-    acc += -0.0042665824 * tile[c - 15];
-    acc += -0.0042665824 * tile[c - 14];
-    acc += 0.0043321075 * tile[c - 10];
-    acc += 0.0043321075 * tile[c - 9];
-    acc += 0.007517785 * tile[c - 8];
-    acc += 0.007517785 * tile[c - 7];
-    acc += 0.007517785 * tile[c - 6];
-    acc += 0.007517785 * tile[c - 5];
-    acc += 0.008981282 * tile[c - 4];
-    acc += 0.008981282 * tile[c - 3];
-    acc += 0.008981282 * tile[c - 2];
-    acc += 0.008981282 * tile[c - 1];
-    acc += 0.008981282 * tile[c ];
-    acc += 0.008981282 * tile[c + 1];
-    acc += 0.008981282 * tile[c + 2];
-    acc += 0.008981282 * tile[c + 3];
-    acc += 0.008981282 * tile[c + 4];
-    acc += 0.008981282 * tile[c + 5];
-    acc += 0.007517785 * tile[c + 6];
-    acc += 0.007517785 * tile[c + 7];
-    acc += 0.007517785 * tile[c + 8];
-    acc += 0.007517785 * tile[c + 9];
-    acc += 0.0043321075 * tile[c + 10];
-    acc += 0.0043321075 * tile[c + 11];
-    acc += -0.0042665824 * tile[c + 15];
-    acc += -0.0042665824 * tile[c + 16];
-    acc += -0.0074174707 * tile[c + 17];
-    acc += -0.010846941 * tile[c + 18];
-    acc += -0.013244349 * tile[c + 19];
-    acc += -0.015101552 * tile[c + 20];
-    acc += -0.015936838 * tile[c + 21];
-    acc += -0.016987797 * tile[c + 22];
-    acc += -0.018024985 * tile[c + 23];
-    acc += -0.016001446 * tile[c + 24];
-    acc += -0.009250753 * tile[c + 25];
+    for (int t = 0; t < 44; ++t)
+        acc += WEIGHT0[t] * tile[c + OFFSET0[t]];
 
     if (all(lessThanEqual(p, last)))
     {

@@ -23,6 +23,20 @@ const int ALONG = 64;
 const int COLUMN = 113;
 shared vec4 tile[904];
 
+// Each component's taps as constant arrays (weight, tile offset), read in this order by a loop:
+// the same reads and sums as unrolled taps, in a shader drivers compile quickly even with a
+// barrier per component (unrolled, llvmpipe needed minutes for a 127-tap rank-8 pass).
+const float WEIGHT0[40] = float[40](
+    0.009011024, 0.015560678, 0.015309658, 0.008559897, 0.004711331, -0.005019594, -0.0072220913,
+    -0.008744395, -0.009972438, -0.009972438, -0.010151896, -0.008825225, -0.008825225, -0.0039171195,
+    -0.0039171195, 0.005127312, 0.005127312, 0.005127312, 0.005127312, 0.005127312, 0.005127312,
+    0.005127312, 0.005127312, 0.005127312, 0.005127312, -0.0039171195, -0.0039171195, -0.008825225,
+    -0.008825225, -0.010151896, -0.009972438, -0.009972438, -0.008744395, -0.0072220913, -0.005019594,
+    0.004711331, 0.008559897, 0.015309658, 0.015560678, 0.009011024);
+const int OFFSET0[40] = int[40](
+    -24, -23, -22, -21, -20, -18, -17, -16, -15, -14, -13, -12, -11, -10, -9, -4, -3, -2, -1, 0, 1, 2,
+    3, 4, 5, 10, 11, 12, 13, 14, 15, 16, 17, 18, 19, 21, 22, 23, 24, 25);
+
 void main()
 {
     ivec2 last = textureSize(u_t2, 0) - 1;
@@ -37,46 +51,8 @@ void main()
         tile[column + i] = texelFetch(u_t2, ivec2(x, clamp(first + i, 0, last.y)), 0);
     memoryBarrierShared();
     barrier();
-    acc += 0.009011024 * tile[c - 24];
-    acc += 0.015560678 * tile[c - 23];
-    acc += 0.015309658 * tile[c - 22];
-    acc += 0.008559897 * tile[c - 21];
-    acc += 0.004711331 * tile[c - 20];
-    acc += -0.005019594 * tile[c - 18];
-    acc += -0.0072220913 * tile[c - 17];
-    acc += -0.008744395 * tile[c - 16];
-    acc += -0.009972438 * tile[c - 15];
-    acc += -0.009972438 * tile[c - 14];
-    acc += -0.010151896 * tile[c - 13];
-    acc += -0.008825225 * tile[c - 12];
-    acc += -0.008825225 * tile[c - 11];
-    acc += -0.0039171195 * tile[c - 10];
-    acc += -0.0039171195 * tile[c - 9];
-    acc += 0.005127312 * tile[c - 4];
-    acc += 0.005127312 * tile[c - 3];
-    acc += 0.005127312 * tile[c - 2];
-    acc += 0.005127312 * tile[c - 1];
-    acc += 0.005127312 * tile[c ];
-    acc += 0.005127312 * tile[c + 1];
-    acc += 0.005127312 * tile[c + 2];
-    acc += 0.005127312 * tile[c + 3];
-    acc += 0.005127312 * tile[c + 4];
-    acc += 0.005127312 * tile[c + 5];
-    acc += -0.0039171195 * tile[c + 10];
-    acc += -0.0039171195 * tile[c + 11];
-    acc += -0.008825225 * tile[c + 12];
-    acc += -0.008825225 * tile[c + 13];
-    acc += -0.010151896 * tile[c + 14];
-    acc += -0.009972438 * tile[c + 15];
-    acc += -0.009972438 * tile[c + 16];
-    acc += -0.008744395 * tile[c + 17];
-    acc += -0.0072220913 * tile[c + 18];
-    acc += -0.005019594 * tile[c + 19];
-    acc += 0.004711331 * tile[c + 21];
-    acc += 0.008559897 * tile[c + 22];
-    acc += 0.015309658 * tile[c + 23];
-    acc += 0.015560678 * tile[c + 24];
-    acc += 0.009011024 * tile[c + 25];
+    for (int t = 0; t < 40; ++t)
+        acc += WEIGHT0[t] * tile[c + OFFSET0[t]];
 
     if (all(lessThanEqual(p, last)))
     {

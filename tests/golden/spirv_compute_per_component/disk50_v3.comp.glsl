@@ -23,6 +23,20 @@ const int ALONG = 64;
 const int COLUMN = 113;
 shared vec4 tile[904];
 
+// Each component's taps as constant arrays (weight, tile offset), read in this order by a loop:
+// the same reads and sums as unrolled taps, in a shader drivers compile quickly even with a
+// barrier per component (unrolled, llvmpipe needed minutes for a 127-tap rank-8 pass).
+const float WEIGHT0[36] = float[36](
+    -0.005882455, -0.01013317, -0.008002539, 0.0047368235, 0.009016943, 0.01107554, 0.008692906,
+    0.003920508, -0.007131901, -0.009756539, -0.009756539, -0.0057372865, -0.0057372865, 0.0043487586,
+    0.0043487586, 0.0043487586, 0.0043487586, 0.0043487586, 0.0043487586, 0.0043487586, 0.0043487586,
+    0.0043487586, 0.0043487586, -0.0057372865, -0.0057372865, -0.009756539, -0.009756539, -0.007131901,
+    0.003920508, 0.008692906, 0.01107554, 0.009016943, 0.0047368235, -0.008002539, -0.01013317,
+    -0.005882455);
+const int OFFSET0[36] = int[36](
+    -24, -23, -22, -20, -19, -18, -17, -16, -13, -12, -11, -10, -9, -4, -3, -2, -1, 0, 1, 2, 3, 4, 5,
+    10, 11, 12, 13, 14, 17, 18, 19, 20, 21, 23, 24, 25);
+
 void main()
 {
     ivec2 last = textureSize(u_t3, 0) - 1;
@@ -37,42 +51,8 @@ void main()
         tile[column + i] = texelFetch(u_t3, ivec2(x, clamp(first + i, 0, last.y)), 0);
     memoryBarrierShared();
     barrier();
-    acc += -0.005882455 * tile[c - 24];
-    acc += -0.01013317 * tile[c - 23];
-    acc += -0.008002539 * tile[c - 22];
-    acc += 0.0047368235 * tile[c - 20];
-    acc += 0.009016943 * tile[c - 19];
-    acc += 0.01107554 * tile[c - 18];
-    acc += 0.008692906 * tile[c - 17];
-    acc += 0.003920508 * tile[c - 16];
-    acc += -0.007131901 * tile[c - 13];
-    acc += -0.009756539 * tile[c - 12];
-    acc += -0.009756539 * tile[c - 11];
-    acc += -0.0057372865 * tile[c - 10];
-    acc += -0.0057372865 * tile[c - 9];
-    acc += 0.0043487586 * tile[c - 4];
-    acc += 0.0043487586 * tile[c - 3];
-    acc += 0.0043487586 * tile[c - 2];
-    acc += 0.0043487586 * tile[c - 1];
-    acc += 0.0043487586 * tile[c ];
-    acc += 0.0043487586 * tile[c + 1];
-    acc += 0.0043487586 * tile[c + 2];
-    acc += 0.0043487586 * tile[c + 3];
-    acc += 0.0043487586 * tile[c + 4];
-    acc += 0.0043487586 * tile[c + 5];
-    acc += -0.0057372865 * tile[c + 10];
-    acc += -0.0057372865 * tile[c + 11];
-    acc += -0.009756539 * tile[c + 12];
-    acc += -0.009756539 * tile[c + 13];
-    acc += -0.007131901 * tile[c + 14];
-    acc += 0.003920508 * tile[c + 17];
-    acc += 0.008692906 * tile[c + 18];
-    acc += 0.01107554 * tile[c + 19];
-    acc += 0.009016943 * tile[c + 20];
-    acc += 0.0047368235 * tile[c + 21];
-    acc += -0.008002539 * tile[c + 23];
-    acc += -0.01013317 * tile[c + 24];
-    acc += -0.005882455 * tile[c + 25];
+    for (int t = 0; t < 36; ++t)
+        acc += WEIGHT0[t] * tile[c + OFFSET0[t]];
 
     if (all(lessThanEqual(p, last)))
     {

@@ -1,0 +1,134 @@
+"""Compiled optimiser loops kept on disk, so a new process neither traces, lowers nor compiles them.
+
+This stores the compiled executable itself (`jax.experimental.serialize_executable`)
+under a key made of everything that decides it: the function, its static
+arguments, the shapes and dtypes of its arguments, the source of the fitting
+modules, the versions of sepgen, JAX, jaxlib and optax, the device and the CPU's
+features. Any change gives a new key. A file that does not load, or whose
+executable fails when run, is replaced by a fresh compile.
+
+Only fresh compiles are stored: when JAX's own persistent cache is on (set by the
+user), a compile may come from it, and such an executable does not survive being
+serialized again (`compile_cache`); it is then used in memory only.
+
+Files live in `<cache folder>/executables/` and are trusted like JAX's own cache
+entries (only the user writes there). Off when the cache is off.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import os
+import pickle
+import tempfile
+from pathlib import Path
+from typing import Any, Callable
+
+import jax
+import numpy as np
+from jax.experimental import serialize_executable
+
+from . import compile_cache
+
+_SOURCES = ("optimizers.py", "losses.py", "executables.py")
+MAX_FILES = 512
+_memory: dict[str, Any] = {}
+_fingerprint: str | None = None
+
+
+def call(fn: Any, static: dict[str, Any], *args: Any) -> Any:
+    """`fn(*args, **static)` through a compiled executable from memory, disk, or a fresh compile."""
+    folder = compile_cache.enable()
+    if folder is None:
+        return fn(*args, **static)
+    key = _key(fn, static, args)
+    path = folder / "executables" / key
+    exe = _memory.get(key)
+    if exe is None:
+        exe = _load(path)
+        if exe is None:
+            exe = _compile_and_store(fn, static, args, path)
+        _memory[key] = exe
+    try:
+        return exe(*args)
+    except jax.errors.JaxRuntimeError:  # a stored executable this process cannot run: compile afresh
+        path.unlink(missing_ok=True)
+        exe = _memory[key] = _compile_and_store(fn, static, args, path)
+        return exe(*args)
+
+
+def _compile_and_store(fn: Any, static: dict[str, Any], args: tuple, path: Path) -> Any:
+    exe = fn.lower(*args, **static).compile()
+    if not jax.config.jax_compilation_cache_dir:  # a fresh compile, safe to serialize
+        _store(path, exe)
+    return exe
+
+
+def _key(fn: Any, static: dict[str, Any], args: tuple) -> str:
+    leaves, tree = jax.tree_util.tree_flatten(args)
+    avals = [(np.shape(x), str(getattr(x, "dtype", None) or np.result_type(x)), bool(getattr(x, "weak_type", False)))
+             for x in leaves]
+    text = repr((_code_fingerprint(), fn.__name__, sorted(static.items()), str(tree), avals))
+    return hashlib.sha256(text.encode()).hexdigest()
+
+
+def _code_fingerprint() -> str:
+    global _fingerprint
+    if _fingerprint is None:
+        from importlib.metadata import version
+
+        from .._version import __version__
+
+        h = hashlib.sha256()
+        here = Path(__file__).parent
+        for name in _SOURCES:
+            h.update((here / name).read_bytes())
+        device = jax.devices()[0]
+        h.update(repr((__version__, jax.__version__, version("jaxlib"), version("optax"), device.platform,
+                       device.device_kind, _cpu_features(), jax.config.jax_enable_x64,
+                       os.environ.get("XLA_FLAGS", ""))).encode())
+        _fingerprint = h.hexdigest()
+    return _fingerprint
+
+
+def _cpu_features() -> str:
+    """The CPU's model and feature flags: a cache folder shared between machines (a network home)
+    must not hand one machine code compiled for another's instruction set."""
+    import platform
+
+    try:
+        with open("/proc/cpuinfo", encoding="utf-8", errors="replace") as f:
+            info = [line for line in f if line.startswith(("model name", "flags", "Features"))][:2]
+    except OSError:
+        info = []
+    return platform.machine() + platform.processor() + "".join(info)
+
+
+def _load(path: Path) -> Callable[..., Any] | None:
+    try:
+        payload, in_tree, out_tree = pickle.loads(path.read_bytes())
+        exe = serialize_executable.deserialize_and_load(payload, in_tree, out_tree)
+        os.utime(path)  # recently used: pruned last
+        return exe
+    except Exception:  # missing, truncated or from an incompatible build: compile instead
+        return None
+
+
+def _store(path: Path, exe: Any) -> None:
+    try:
+        data = pickle.dumps(serialize_executable.serialize(exe))
+        path.parent.mkdir(parents=True, exist_ok=True)
+        fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=".tmp-")
+        with os.fdopen(fd, "wb") as f:
+            f.write(data)
+        os.replace(tmp, path)
+        _prune(path.parent)
+    except Exception:  # a cache that cannot be written only costs the next process a compile
+        pass
+
+
+def _prune(folder: Path) -> None:
+    """Keep the `MAX_FILES` most recently used executables (about 0.1 MiB each)."""
+    files = sorted(folder.iterdir(), key=lambda p: p.stat().st_mtime, reverse=True)
+    for old in files[MAX_FILES:]:
+        old.unlink(missing_ok=True)
