@@ -36,4 +36,5 @@ def emit(ctx: click.Context, filter_path: str, templates_dir: str | None, out_di
     written = emitter.write_output(files, out_dir)
     counts = json.loads(files["manifest.json"])["fetches_per_pixel"]  # of what was emitted (scaled taps included)
     removed = f", {len(written.removed)} removed (no longer emitted)" if written.removed else ""
+    click.echo(f"{out_dir}: {len(files)} files, {len(written.changed)} changed{removed}; fetches per pixel "
                f"{counts['horizontal']} horizontal + {counts['vertical']} vertical = {counts['total']}", err=True)

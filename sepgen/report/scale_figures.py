@@ -51,7 +51,7 @@ def scaled_filtering(filt: SeparableFilter, runner: "GLRunner | None") -> tuple[
 
     def on_gpu(img: np.ndarray, s: Any) -> np.ndarray:
         source = "uniform" if np.ndim(s) == 0 else "texture"
-        return run_filter(filt, img, {"scale_source": source}, runner, s)[0]
+        return run_filter(filt, img, {"scale_source": source}, runner, scale=s)[0]
 
     return on_gpu, f"GLSL scaled shaders on {runner.renderer}"
 
