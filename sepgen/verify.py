@@ -53,7 +53,7 @@ BILINEAR_FRACTION = 2.0**-8
 VERIFY_SCALES = (0.3, 0.5, 1.0)  # uniform scales a scalable filter is verified at (plus a scale map)
 DEFAULT_IMAGE_SIZE = (77, 131)  # H, W: odd, wider than one 64-wide workgroup, not a multiple of 8
 
-__all__ = ["Variant", "VariantResult", "variants", "scaled_variants", "scale_map", "select", "verify", "verify_set", "check_tolerance", "default_image",
+__all__ = ["Variant", "VariantResult", "variants", "variants_for", "scaled_variants", "scaled_targets", "scale_map", "select", "verify", "verify_set", "check_tolerance", "default_image",
            "tolerance_for",
            "format_table"]
 
@@ -199,7 +199,7 @@ def verify(
     a missing driver or tool for the whole run raises SepgenError. The GLSL ES 300 variants
     run first, together, in one browser start.
     """
-    todo = list(only) if only is not None else (scaled_variants(langs) if filt.scales is not None else variants(langs))
+    todo = list(only) if only is not None else variants_for(filt, langs)
     return verify_set([(filt, todo)], image, tolerance, runner, progress, jobs=jobs, templates_dir=templates_dir)[0]
 
 
@@ -330,9 +330,29 @@ def first_line(exc: Exception) -> str:
     return str(exc).splitlines()[0] if str(exc) else type(exc).__name__
 
 
-def select(names: Iterable[str], langs: Iterable[str] = LANGS or ()) -> list[Variant]:
-    """The variants with these names, as the table prints them ("glsl330 fragment mrt fp32 point")."""
-    known = {v.name: v for v in variants(langs)}
+def variants_for(filt: "SeparableFilter", langs: Iterable[str] = ("glsl",)) -> list[Variant]:
+    """`scaled_variants` for a scalable filter (fitted with scales), else `variants`."""
+    return scaled_variants(langs) if filt.scales is not None else variants(langs)
+
+
+def scaled_targets(variants_: Iterable[Variant]) -> list[Variant]:
+    """A scalable filter's emitted variants as verify runs them: each scaled variant at every
+    verify scale and with the scale map (a fixed-tap variant stays as it is)."""
+    out = []
+    for v in variants_:
+        source = v.options.get("scale_source", "auto")
+        v = Variant({**v.options, "scale_source": "uniform" if source == "auto" else source, "linear_sampling": False})
+        if v.options["scale_source"] == "texture":
+            out.append(Variant(v.options, "map"))
+        else:
+            out += [Variant(v.options, s) for s in VERIFY_SCALES]
+    return out
+
+
+def select(names: Iterable[str], langs: Iterable[str] = LANGS or (), scaled: bool = False) -> list[Variant]:
+    """The variants with these names, as the table prints them ("glsl330 fragment mrt fp32 point";
+    with `scaled`, a scalable filter's: "glsl330 fragment mrt fp32 scale 0.5")."""
+    known = {v.name: v for v in (scaled_variants(langs) if scaled else variants(langs))}
     chosen = []
     for name in names:
         wanted = " ".join(str(name).split())

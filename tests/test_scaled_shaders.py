@@ -160,3 +160,13 @@ def test_runner_refuses_scales_it_cannot_take(gl_runner, tmp_path):
         emit.write(emit.render(f, options), tmp_path / name)
         with pytest.raises(SepgenError, match=re.escape(message)):
             gl_runner.run(tmp_path / name, img, scale)
+
+
+def test_a_scalable_build_is_verified_at_scales():
+    emitted = [verify.Variant({"lang": "glsl"}), verify.Variant({"lang": "hlsl", "scale_source": "texture"})]
+    todo = verify.scaled_targets(emitted)
+    assert [v.name for v in todo] == ["glsl330 fragment mrt fp32 scale 0.3", "glsl330 fragment mrt fp32 scale 0.5",
+                                      "glsl330 fragment mrt fp32 scale 1", "hlsl fragment mrt fp32 scale map"]
+    assert all(not v.options["linear_sampling"] and v.options["scale_source"] != "auto" for v in todo)
+    assert verify.variants_for(scalable(), ("glsl",)) == verify.scaled_variants(("glsl",))
+    assert verify.select(["hlsl fragment mrt fp32 scale map"], ("hlsl",), scaled=True)[0].scale == "map"

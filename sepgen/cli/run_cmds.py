@@ -158,7 +158,8 @@ def verify(filter_file: str | None, config_path: str | None, out_dir: Path | Non
 
     verifying.check_tolerance(tolerance)  # every argument before the GL context
     filt = SeparableFilter.load(filter_file)
-    todo = verifying.select(names, langs) if names else verifying.variants(langs)
+    scaled = filt.scales is not None
+    todo = verifying.select(names, langs, scaled) if names else verifying.variants_for(filt, langs)
     report_verification([(filt, todo)], image_path, tolerance, jobs, quiet)
 
 
@@ -171,8 +172,11 @@ def verify_config(config: str | os.PathLike, out_dir: Path | None, names: Iterab
     found = targets(config, out_dir)
     langs = tuple(langs)
     wanted = {v.name for v in verifying.select(names)} if names else None
-    items = [(t.filter, [v for v in t.variants if v.options["lang"] in langs and (wanted is None or v.name in wanted)])
-             for t in found]
+    emitted = [(t.filter, verifying.scaled_targets(t.variants) if t.filter.scales is not None else list(t.variants))
+               for t in found]
+    wanted = {v.name for v in verifying.select(names, scaled=True)} | wanted if names and wanted is not None else wanted
+    items = [(f, [v for v in todo if v.options["lang"] in langs and (wanted is None or v.name in wanted)])
+             for f, todo in emitted]
     items = [(f, todo) for f, todo in items if todo]
     if not items:
         raise SepgenError(f"{config}: no variant of its filters matches {', '.join(names) or 'the languages ' + ', '.join(langs)}")
