@@ -171,10 +171,9 @@ def verify_config(config: str | os.PathLike, out_dir: Path | None, names: Iterab
 
     found = targets(config, out_dir)
     langs = tuple(langs)
-    wanted = {v.name for v in verifying.select(names)} if names else None
+    wanted = {name for n in names for name in _variant_names(verifying, n)} if names else None
     emitted = [(t.filter, verifying.scaled_targets(t.variants) if t.filter.scales is not None else list(t.variants))
                for t in found]
-    wanted = {v.name for v in verifying.select(names, scaled=True)} | wanted if names and wanted is not None else wanted
     items = [(f, [v for v in todo if v.options["lang"] in langs and (wanted is None or v.name in wanted)])
              for f, todo in emitted]
     items = [(f, todo) for f, todo in items if todo]
@@ -182,6 +181,18 @@ def verify_config(config: str | os.PathLike, out_dir: Path | None, names: Iterab
         raise SepgenError(f"{config}: no variant of its filters matches {', '.join(names) or 'the languages ' + ', '.join(langs)}")
     templates = {t.templates_dir for t in found}
     report_verification(items, image_path, tolerance, jobs, quiet, templates_dir=templates.pop() if len(templates) == 1 else None)
+
+
+def _variant_names(verifying, name: str) -> set[str]:
+    """The variant `name` names: a fixed-tap one, or a scalable filter's ("… scale 0.5")."""
+    try:
+        return {v.name for v in verifying.select([name])}
+    except SepgenError:
+        try:
+            return {v.name for v in verifying.select([name], scaled=True)}
+        except SepgenError:
+            pass
+        raise
 
 
 def report_verification(items: list, image_path: str | None, tolerance: float | None, jobs: int, quiet: bool,
