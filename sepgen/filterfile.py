@@ -7,9 +7,15 @@ everything after it (emit, apply, verify, build, report). NumPy only.
       "origin": [cy, cx],                    # tap that lands on the output pixel
       "target": [[...H floats], ...],        # the 2D kernel that was approximated
       "components": [{"vertical": [H floats], "horizontal": [W floats]}, ...],
+      "scales": [0.25, 0.5, 1.0],            # only in scalable filters (fitted with --scales)
       "provenance": {...},                   # kernel spec, weights, optimiser, sepgen version
-      "metrics": {...}                       # see sepgen.metrics
+      "metrics": {...}                       # see sepgen.metrics; "scales": one row per scale
     }
+
+A scalable filter is meant to be run at any scale s in (0, 1], its taps fetched at
+offset·s with bilinear filtering (`sepgen.scaling`); `scales` lists those it was fitted
+for, and `metrics.scales` its quality at each of them against the kernel at size·s.
+Files without `scales` are exactly what they were before scalable filters existed.
 
 The approximation is Σ outer(vertical, horizontal). Floats are written with
 Python's shortest round-trip repr, so save/load is exact; key order is fixed so
@@ -26,7 +32,7 @@ from typing import Any
 
 import numpy as np
 
-from . import atomic, metrics
+from . import atomic, metrics, scaling
 from .jsonfmt import dumps
 from .errors import SepgenError
 from .identifiers import check_identifier
@@ -45,6 +51,7 @@ class SeparableFilter:
     horizontal: np.ndarray  # rank×W
     origin: tuple[int, int] | None = None
     provenance: dict[str, Any] = field(default_factory=dict)
+    scales: tuple[float, ...] | None = None  # the scales a scalable filter was fitted for
     # Sampled loss history of the fit that made it (not saved).
     history: np.ndarray | None = field(default=None, repr=False, compare=False)
 
@@ -57,6 +64,8 @@ class SeparableFilter:
             self.origin = (self.target.shape[0] // 2, self.target.shape[1] // 2)
         self.origin = (int(self.origin[0]), int(self.origin[1]))
         _check_shapes(self.target, self.vertical, self.horizontal, self.origin, self.name)
+        if self.scales is not None:
+            self.scales = scaling.check_scales(list(self.scales), f"filter {self.name}: scales")
 
     @property
     def rank(self) -> int:
@@ -78,7 +87,20 @@ class SeparableFilter:
         if isinstance(weights, dict):
             out["loss"] = metrics.weighted_loss(out["loss_terms"], weights)
         out.update(metrics.quality(approx, self.target, self.vertical, self.horizontal))
+        if self.scales is not None:
+            out["scales"] = [{"scale": s, **self.quality_at(s)} for s in self.scales]
         return out
+
+    @property
+    def kernel_spec(self) -> dict[str, Any] | None:
+        """The named kernel spec it was fitted to (provenance), or None (arrays, files)."""
+        spec = self.provenance.get("kernel")
+        return spec if isinstance(spec, dict) and isinstance(spec.get("size"), int) else None
+
+    def quality_at(self, scale: float) -> dict[str, float]:
+        """Quality figures at `scale` against the kernel at size·scale (`sepgen.scaling`)."""
+        q = scaling.quality_at(self.vertical, self.horizontal, self.target, self.kernel_spec, self.origin, scale)
+        return {k: v for k, v in q.items() if k != "zero_taps"}
 
     def to_json(self) -> str:
         doc = {
@@ -91,6 +113,7 @@ class SeparableFilter:
                 {"vertical": v.tolist(), "horizontal": h.tolist()}
                 for v, h in zip(self.vertical, self.horizontal)
             ],
+            **({"scales": list(self.scales)} if self.scales is not None else {}),
             "provenance": self.provenance,
             "metrics": self.metrics(),
         }
@@ -145,7 +168,8 @@ class SeparableFilter:
             name = check_identifier(doc["name"])
         except SepgenError as exc:
             raise SepgenError(f"{source}: {exc}") from None
-        return cls(name, target, np.array(vs), np.array(hs), tuple(origin) if origin else None, prov)
+        scales = scaling.check_scales(doc["scales"], f"{source}: 'scales'") if "scales" in doc else None
+        return cls(name, target, np.array(vs), np.array(hs), tuple(origin) if origin else None, prov, scales)
 
     @classmethod
     def load(cls, path: str | os.PathLike) -> "SeparableFilter":

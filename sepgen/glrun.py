@@ -70,6 +70,8 @@ class _Pass:
     vao: Any = None
     fbo: Any = None
     samplers: tuple = ()
+    scale_uniform: Any = None  # scaled passes: the plain `u_scale` uniform, or
+    scale_blocks: tuple = ()  # the bindings of the uniform blocks (cbuffers) holding it
 
 
 class _Sources:
@@ -111,6 +113,47 @@ def _compile(ctx: Any, spec: Pass, source: _Sources) -> Any:
         raise err from None
 
 
+def _set_scale(pipe: "Pipeline", scale: float | np.ndarray) -> None:
+    entry = pipe.manifest.scale
+    if entry is None:
+        raise SepgenError(f"{pipe.out_dir / MANIFEST} has fixed taps: it takes no scale")
+    if entry["source"] == "texture":
+        smap = np.broadcast_to(np.asarray(scale, np.float32), (pipe.height, pipe.width)) if np.ndim(scale) == 0 else scale
+        rgba = np.zeros((pipe.height, pipe.width, 4), np.float32)
+        rgba[:, :, 0] = _check_scale_map(smap, pipe.height, pipe.width)
+        pipe.textures[entry["texture"]].write(rgba.tobytes())
+        return
+    if np.ndim(scale) != 0:
+        raise SepgenError(f"{pipe.out_dir / MANIFEST} reads the scale from a uniform: give one value, not a map")
+    value = float(_check_scale_map(np.asarray([[scale]], np.float32), 1, 1)[0, 0])
+    if pipe._scale_buffer is None:
+        pipe._scale_buffer = pipe.ctx.buffer(reserve=16)
+        pipe._objects.append(pipe._scale_buffer)
+    pipe._scale_buffer.write(np.array([value, 0, 0, 0], np.float32).tobytes())
+    for p in pipe.passes:
+        if p.scale_uniform is not None:
+            p.scale_uniform.value = value
+
+
+def _scale_slots(prog: Any, uniform: str) -> tuple[Any, tuple[int, ...]]:
+    """Where a scaled pass's program takes its scale: a plain uniform, or uniform blocks
+    (GLSL 450 blocks and HLSL cbuffers, whatever name cross-compiling gave them)."""
+    import moderngl
+
+    plain = prog[uniform] if uniform in prog and isinstance(prog[uniform], moderngl.Uniform) else None
+    blocks = tuple(prog[n].binding for n in prog if isinstance(prog[n], moderngl.UniformBlock))
+    return plain, blocks
+
+
+def _check_scale_map(smap: Any, height: int, width: int) -> np.ndarray:
+    arr = np.asarray(smap, np.float32)
+    if arr.shape != (height, width):
+        raise SepgenError(f"scale map is {'x'.join(map(str, arr.shape[::-1]))}, the image is {width}x{height}")
+    if not np.all(np.isfinite(arr) & (arr > 0) & (arr <= 1)):
+        raise SepgenError("scale values must lie in (0, 1]")
+    return arr
+
+
 def _set_unit(prog: Any, uniform: str | None, unit: int) -> None:
     # GLSL 330/300es bind by name; 450 and cross-compiled HLSL carry layout(binding).
     if uniform and uniform in prog:
@@ -125,6 +168,7 @@ class Pipeline:
         self.out_dir = Path(out_dir)
         self.manifest = passmodel.load(out_dir)
         self._objects: list[Any] = []
+        self._scale_buffer: Any = None
         self.textures: dict[str, Any] = {}
         try:
             for tex in self.manifest.textures:
@@ -162,6 +206,8 @@ class Pipeline:
             self._objects.append(s)
             _set_unit(prog, inp.uniform, inp.binding)
         p = _Pass(spec, prog, samplers=tuple(samplers))
+        if self.manifest.scale is not None and self.manifest.scale.get("source") == "uniform":
+            p.scale_uniform, p.scale_blocks = _scale_slots(prog, self.manifest.scale["uniform"])
         if spec.is_compute:
             for out in spec.outputs:
                 _set_unit(prog, out.uniform, out.unit)
@@ -173,6 +219,11 @@ class Pipeline:
         return p
 
     # -- running --------------------------------------------------------------------------
+    def set_scale(self, scale: float | np.ndarray) -> None:
+        """The scale of a scaled folder: one value (uniform source) or an H×W map (texture source,
+        red channel; a single value fills the map). Values must lie in (0, 1]."""
+        _set_scale(self, scale)
+
     def upload(self, img: np.ndarray) -> None:
         """Write an H×W(×C) image into the source texture (row 0 → texture row 0)."""
         rgba = to_rgba(img)
@@ -189,6 +240,10 @@ class Pipeline:
         for p in self.passes:
             for unit, s in p.samplers:
                 s.use(location=unit)
+            if p.scale_blocks and self._scale_buffer is None:
+                raise SepgenError(f"pass {p.spec.name!r} is scaled: call set_scale() before execute()")
+            for binding in p.scale_blocks:
+                self._scale_buffer.bind_to_uniform_block(binding)
             if p.fbo is not None:
                 self._draw(p)
             else:
@@ -280,11 +335,14 @@ class GLRunner:
     def prepare(self, out_dir: str | os.PathLike, width: int, height: int) -> Pipeline:
         return Pipeline(self.ctx, out_dir, width, height)
 
-    def run(self, out_dir: str | os.PathLike, img: np.ndarray) -> np.ndarray:
-        """Filter `img` (H×W or H×W×C, C ≤ 4) with the passes in `out_dir`; same shape, float32."""
+    def run(self, out_dir: str | os.PathLike, img: np.ndarray, scale: float | np.ndarray | None = None) -> np.ndarray:
+        """Filter `img` (H×W or H×W×C, C ≤ 4) with the passes in `out_dir`; same shape, float32.
+        A scaled folder needs `scale`: one value, or an H×W map for a texture scale source."""
         arr = check_image(img)
         pipe = self.prepare(out_dir, arr.shape[1], arr.shape[0])
         try:
+            if pipe.manifest.scale is not None or scale is not None:
+                pipe.set_scale(1.0 if scale is None else scale)
             pipe.upload(arr)
             pipe.execute()
             out = pipe.read(1 if arr.ndim == 2 else arr.shape[2])

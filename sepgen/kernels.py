@@ -46,11 +46,18 @@ def _check_size(size: object) -> int:
     return int(size)
 
 
+Profile = Callable[[np.ndarray, np.ndarray], np.ndarray]  # (y, x) pixels from the centre -> value
+
+
+def _disk_profile(size: float) -> Profile:
+    r2 = (size / 2.0) ** 2
+    return lambda y, x: y * y + x * x <= r2
+
+
 def disk(size: int, antialias: bool = False) -> np.ndarray:
     """Bokeh disk of diameter `size`; `antialias` gives fractional edge coverage."""
     size = _check_size(size)
-    r2 = (size / 2.0) ** 2
-    return validate(_coverage(size, lambda y, x: y * y + x * x <= r2, antialias), "disk")
+    return validate(_coverage(size, _disk_profile(size), antialias), "disk")
 
 
 def polygon(size: int, sides: int = 6, rotation: float = 0.0, antialias: bool = False) -> np.ndarray:
@@ -63,8 +70,11 @@ def polygon(size: int, sides: int = 6, rotation: float = 0.0, antialias: bool = 
         raise SepgenError(f"polygon sides must be an integer in 3..64, got {sides!r}")
     if not math.isfinite(rotation):
         raise SepgenError(f"polygon rotation must be finite, got {rotation!r}")
-    r = size / 2.0
-    apothem = r * math.cos(math.pi / sides)
+    return validate(_coverage(size, _polygon_profile(size, sides, rotation), antialias), "polygon")
+
+
+def _polygon_profile(size: float, sides: int = 6, rotation: float = 0.0) -> Profile:
+    apothem = size / 2.0 * math.cos(math.pi / sides)
     rot = math.radians(rotation)
 
     def inside(y: np.ndarray, x: np.ndarray) -> np.ndarray:
@@ -74,7 +84,7 @@ def polygon(size: int, sides: int = 6, rotation: float = 0.0, antialias: bool = 
             ok &= x * math.cos(a) + y * math.sin(a) <= apothem
         return ok
 
-    return validate(_coverage(size, inside, antialias), "polygon")
+    return inside
 
 
 def gaussian(size: int, sigma: float | None = None) -> np.ndarray:
@@ -83,9 +93,14 @@ def gaussian(size: int, sigma: float | None = None) -> np.ndarray:
     sigma = size / 6.0 if sigma is None else sigma
     if not (isinstance(sigma, (int, float)) and math.isfinite(sigma) and sigma > 0):
         raise SepgenError(f"gaussian sigma must be a positive number, got {sigma!r}")
-    y, x = _grid(size)
-    g = np.exp(-(x * x + y * y) / (2.0 * sigma * sigma))
+    g = _gaussian_profile(size, sigma)(*_grid(size))
     return validate(g / g.max(), "gaussian")
+
+
+def _gaussian_profile(size: float, sigma: float | None = None) -> Profile:
+    sigma = size / 6.0 if sigma is None else sigma
+    inside = _box_profile(size)
+    return lambda y, x: np.exp(-(x * x + y * y) / (2.0 * sigma * sigma)) * inside(y, x)
 
 
 def box(size: int) -> np.ndarray:
@@ -93,15 +108,23 @@ def box(size: int) -> np.ndarray:
     return validate(np.ones((_check_size(size),) * 2), "box")
 
 
+def _box_profile(size: float) -> Profile:
+    half = size / 2.0
+    return lambda y, x: (np.abs(y) <= half) & (np.abs(x) <= half)
+
+
 def ring(size: int, inner: float = 0.6, antialias: bool = False) -> np.ndarray:
     """Annulus of outer diameter `size`; `inner` is the inner radius as a fraction of the outer."""
     size = _check_size(size)
     if not (isinstance(inner, (int, float)) and 0.0 <= inner < 1.0):
         raise SepgenError(f"ring inner must be a fraction in [0, 1), got {inner!r}")
+    return validate(_coverage(size, _ring_profile(size, inner), antialias), "ring")
+
+
+def _ring_profile(size: float, inner: float = 0.6) -> Profile:
     r2 = (size / 2.0) ** 2
     i2 = (inner * size / 2.0) ** 2
-    k = _coverage(size, lambda y, x: (y * y + x * x <= r2) & (y * y + x * x >= i2), antialias)
-    return validate(k, "ring")
+    return lambda y, x: (y * y + x * x <= r2) & (y * y + x * x >= i2)
 
 
 KERNEL_FILE_SUFFIXES = (".npy", ".png", ".jpg", ".jpeg", ".bmp", ".tif", ".tiff")
@@ -207,6 +230,8 @@ class KernelType:
     make: Callable[..., np.ndarray]
     help: str
     options: tuple[KernelOption, ...] = field(default_factory=tuple)
+    # The continuous shape behind `make`: profile(size, **options) -> Profile, for any real size.
+    profile: Callable[..., Profile] | None = None
 
 
 _AA = KernelOption("antialias", bool, False, "fractional coverage at the edge")
@@ -214,7 +239,7 @@ _AA = KernelOption("antialias", bool, False, "fractional coverage at the edge")
 KERNELS: dict[str, KernelType] = {
     k.name: k
     for k in (
-        KernelType("disk", disk, "bokeh disk", (_AA,)),
+        KernelType("disk", disk, "bokeh disk", (_AA,), _disk_profile),
         KernelType(
             "polygon",
             polygon,
@@ -224,10 +249,14 @@ KERNELS: dict[str, KernelType] = {
                 KernelOption("rotation", float, 0.0, "polygon rotation in degrees"),
                 _AA,
             ),
+            _polygon_profile,
         ),
-        KernelType("gaussian", gaussian, "Gaussian", (KernelOption("sigma", float, None, "Gaussian sigma in pixels (default size/6)"),)),
-        KernelType("box", box, "box filter"),
-        KernelType("ring", ring, "annulus", (KernelOption("inner", float, 0.6, "ring inner radius / outer radius"), _AA)),
+        KernelType(
+            "gaussian", gaussian, "Gaussian",
+            (KernelOption("sigma", float, None, "Gaussian sigma in pixels (default size/6)"),), _gaussian_profile,
+        ),
+        KernelType("box", box, "box filter", (), _box_profile),
+        KernelType("ring", ring, "annulus", (KernelOption("inner", float, 0.6, "ring inner radius / outer radius"), _AA), _ring_profile),
     )
 }
 
@@ -285,3 +314,14 @@ def _file_spec(spec: dict[str, Any], base_dir: str | os.PathLike | None) -> dict
         return {"kernel": spec["kernel"], "channel": file_channel(path)}
     except SepgenError:  # provenance of a kernel passed as an array: the file may be gone
         return {"kernel": spec["kernel"]}
+
+
+def profile(spec: dict[str, Any]) -> Profile | None:
+    """The continuous shape of a named kernel spec, value at (y, x) pixels from its centre
+    (what `make` samples at pixel centres, or covers when anti-aliased); None for files.
+    Call `make(spec)` first: it validates the spec."""
+    ktype = KERNELS.get(str(spec.get("kernel")))
+    if ktype is None or ktype.profile is None:
+        return None
+    kwargs = {o.name: spec[o.name] for o in ktype.options if o.name != "antialias" and spec.get(o.name) is not None}
+    return ktype.profile(float(spec["size"]), **kwargs)

@@ -199,6 +199,9 @@ EMIT_OPTIONS = _table(
            "every tap exactly",
            off_flag="--point-sampling"),
     Option("precision", str, "fp32", "intermediate target format", choices=("fp32", "fp16")),
+    Option("scale_source", str, "auto", "scaled taps (fetched at offset·scale): the scale from a uniform, or per pixel "
+           "from a texture's red channel (CoC); auto: a uniform for filters fitted with scales, none for others",
+           choices=("auto", "uniform", "texture")),
 )
 
 
@@ -238,14 +241,22 @@ class EmitOptions:
     strategy: str = EMIT_OPTIONS["strategy"].default
     linear_sampling: bool | None = EMIT_OPTIONS["linear_sampling"].default  # None: the target's default
     precision: str = EMIT_OPTIONS["precision"].default
+    scale_source: str = EMIT_OPTIONS["scale_source"].default
 
     __constraints__ = (
         Constraint((("stage", "compute"),), (("linear_sampling", True),),
                    "--linear-sampling applies to fragment passes only: compute passes read their taps from shared memory"),
+        Constraint((("stage", "compute"),), (("scale_source", "uniform"), ("scale_source", "texture")),
+                   "scaled taps need fragment passes (bilinear fetches at offset·scale): drop --stage compute"),
+        Constraint((("linear_sampling", True),), (("scale_source", "uniform"), ("scale_source", "texture")),
+                   "scaled taps are bilinear fetches already: drop --linear-sampling"),
         Constraint((("stage", "compute"), ("lang", "glsl")), (("glsl_version", "300es"),),
                    "compute passes need desktop GLSL (430/450): use --glsl-version 330 or 450 with --stage compute"),
     )
     __language_fields__ = {"glsl_version": "glsl"}
+    # Fields that depend on the filter (scalable or not): listed only when not at their default,
+    # so fixed filters' manifests, headers and variants are what they were; not enumerated.
+    __filter_fields__ = ("scale_source",)
     # Targets that point-sample unless asked otherwise: compute passes read shared memory, and
     # RGBA32F intermediates are filterable only by an optional feature on GLSL ES 3.00
     # (OES_texture_float_linear), WebGPU (float32-filterable) and Vulkan (a per-device format
@@ -253,14 +264,15 @@ class EmitOptions:
     __point_by_default__ = ((("stage", "compute"),),
                             (("lang", "glsl"), ("glsl_version", "300es"), ("precision", "fp32")),
                             (("lang", "wgsl"), ("precision", "fp32")),
-                            (("lang", "spirv"), ("precision", "fp32")))
+                            (("lang", "spirv"), ("precision", "fp32")),
+                            (("scale_source", "uniform"),), (("scale_source", "texture"),))  # scaled taps: bilinear already
 
     def __post_init__(self) -> None:
         for n, opt in EMIT_OPTIONS.items():
             object.__setattr__(self, n, opt.check(getattr(self, n), "emit"))
         if self.linear_sampling is None:
             object.__setattr__(self, "linear_sampling", self.linear_by_default(self.__dict__))
-        values = self.to_dict()
+        values = {n: getattr(self, n) for n in EMIT_OPTIONS}
         for c in self.__constraints__:
             if c.violated_by(values):
                 raise SepgenError(c.message)
@@ -286,6 +298,8 @@ class EmitOptions:
             if any(combo["lang"] != lang and combo[n] != EMIT_OPTIONS[n].default
                    for n, lang in cls.__language_fields__.items()):
                 continue
+            if any(combo[n] != EMIT_OPTIONS[n].default for n in cls.__filter_fields__):
+                continue
             if not any(c.violated_by(combo) for c in cls.__constraints__):
                 out.append(cls(**combo))
         return out
@@ -300,8 +314,9 @@ class EmitOptions:
         return self
 
     def to_dict(self) -> dict[str, Any]:
-        """Every option in table order (the manifest's `options`)."""
-        return {n: getattr(self, n) for n in EMIT_OPTIONS}
+        """Every option in table order (the manifest's `options`); filter fields only when set."""
+        return {n: getattr(self, n) for n, o in EMIT_OPTIONS.items()
+                if n not in self.__filter_fields__ or getattr(self, n) != o.default}
 
     @classmethod
     def linear_by_default(cls, values: "dict[str, Any]") -> bool:
@@ -322,6 +337,9 @@ class EmitOptions:
     @property
     def compute(self) -> bool:
         return self.stage == "compute"
+
+    def replace(self, **changes: Any) -> "EmitOptions":
+        return replace(self, **changes)
 
     @property
     def intermediate_format(self) -> str:

@@ -28,11 +28,13 @@ from .errors import SepgenError
 from .jsonfmt import dumps
 
 FORMAT = "sepgen-manifest/1"
+SCALE_TEXTURE = "scale"  # the per-pixel scale map of scaled passes (scale source "texture")
+SCALE_UNIFORM = "u_scale"  # the scale of scaled passes (scale source "uniform")
 MANIFEST = "manifest.json"
 TEXTURE_FORMATS = ("rgba32f", "rgba16f")
 SHADER_SIDE = {"manifest": False}  # field metadata: template-only, not in manifest.json
 
-__all__ = ["FORMAT", "MANIFEST", "TEXTURE_FORMATS", "Term", "Fetch", "Texture", "PassInput", "PassOutput",
+__all__ = ["FORMAT", "MANIFEST", "SCALE_TEXTURE", "SCALE_UNIFORM", "TEXTURE_FORMATS", "Term", "Fetch", "Texture", "PassInput", "PassOutput",
            "Pass", "ShaderFile", "Manifest", "load", "parse"]
 
 
@@ -64,7 +66,7 @@ class Fetch:
 @dataclass(frozen=True)
 class Texture:
     name: str
-    role: str  # "input" | "intermediate" | "output"
+    role: str  # "input" | "intermediate" | "output" | "scale" (per-pixel scales, red channel)
     format: str | None = None  # None for the input: engines upload what they have
     component: int | None = None  # intermediates: which separable component they hold
 
@@ -136,6 +138,17 @@ class Pass:
     compute: str | None = None
     workgroup_size: tuple[int, ...] | None = None
     function: str = field(default="", metadata=SHADER_SIDE)  # the include's function for this pass
+    scale: str = field(default="", metadata=SHADER_SIDE)  # scaled taps: "uniform" | "texture"; "" fixed taps
+
+    @property
+    def blur_inputs(self) -> tuple["PassInput", ...]:
+        """The textures the taps read (every input but the scale map)."""
+        return tuple(i for i in self.inputs if i.texture != SCALE_TEXTURE)
+
+    @property
+    def scale_input(self) -> "PassInput | None":
+        """The per-pixel scale texture this pass reads (scale source "texture")."""
+        return next((i for i in self.inputs if i.texture == SCALE_TEXTURE), None)
 
     @property
     def is_compute(self) -> bool:
@@ -209,6 +222,7 @@ class Manifest:
     options: dict[str, Any] = field(default_factory=dict, compare=False)
     fetches_per_pixel: dict[str, int] = field(default_factory=dict, compare=False)
     extensions: tuple[str, ...] = ()  # API extensions the target needs (GLSL ES: float targets)
+    scale: dict[str, Any] | None = field(default=None, compare=False)  # scaled taps: source, uniform/texture
 
     def texture(self, role: str) -> Texture:
         return next(t for t in self.textures if t.role == role)
@@ -233,6 +247,7 @@ class Manifest:
             "textures": {t.name: t.to_dict() for t in self.textures},
             "passes": [p.to_dict() for p in self.passes],
             "fetches_per_pixel": self.fetches_per_pixel,
+            **({"scale": self.scale} if self.scale is not None else {}),
         }
 
     def to_json(self) -> str:
@@ -268,7 +283,20 @@ def parse(doc: Any, where: str = MANIFEST) -> Manifest:
         rank=doc.get("rank", 0), kernel_size=tuple(doc.get("kernel_size", (0, 0))), origin=tuple(doc.get("origin", (0, 0))),
         metrics=doc.get("metrics", {}), options=doc.get("options", {}), fetches_per_pixel=doc.get("fetches_per_pixel", {}),
         extensions=tuple(doc.get("extensions", ())),
+        scale=_parse_scale(doc.get("scale"), where, names),
     )
+
+
+def _parse_scale(scale: Any, where: str, textures: set[str]) -> dict[str, Any] | None:
+    """The optional `scale` entry of a scaled filter's manifest (docs/manifest.md)."""
+    if scale is None:
+        return None
+    ok = isinstance(scale, dict) and (
+        (scale.get("source") == "uniform" and isinstance(scale.get("uniform"), str))
+        or (scale.get("source") == "texture" and scale.get("texture") in textures))
+    if not ok:
+        raise SepgenError(f"{where}: 'scale' must be {{source: uniform, uniform: NAME}} or {{source: texture, texture: NAME}}")
+    return scale
 
 
 def _check_document(doc: Any, where: str) -> None:
@@ -285,7 +313,7 @@ def _check_document(doc: Any, where: str) -> None:
         raise SepgenError(f"{where}: 'passes' must be a list of objects")
     for tex in doc["textures"].values():
         fmt = tex.get("format")
-        if tex.get("role") != "input" and fmt not in TEXTURE_FORMATS:
+        if tex.get("role") not in ("input", "scale") and fmt not in TEXTURE_FORMATS:
             raise SepgenError(f"{where}: texture format {fmt!r} is not one of {', '.join(TEXTURE_FORMATS)}")
     roles = {t.get("role") for t in doc["textures"].values()}
     for role in ("input", "output"):

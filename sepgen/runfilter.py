@@ -18,6 +18,7 @@ from typing import TYPE_CHECKING, Any
 import numpy as np
 
 from . import emit
+from .errors import SepgenError
 from .glrun import GLRunner
 from .options import EmitOptions
 
@@ -35,6 +36,8 @@ HLSL_ON_GL = "HLSL compute with fp16 intermediates (glslang cannot declare an rg
 def backend_for(options: "dict[str, Any] | EmitOptions") -> str:
     """The runner ("gl", "webgl", "vulkan", "webgpu") that executes these emit options."""
     o = EmitOptions.from_dict(options)
+    if o.scale_source != "auto":
+        return "gl"  # scaled taps read a uniform or a scale map: the GL runner binds them (HLSL cross-compiled)
     if o.lang == "glsl":
         return "webgl" if o.glsl_version == "300es" else "gl"
     if o.lang == "wgsl":
@@ -71,8 +74,12 @@ class Runners:
     def devices(self) -> list[str]:
         return [self.device(b) for b in BACKENDS if b in self._made]
 
-    def run(self, backend: str, folder: str, img: np.ndarray) -> np.ndarray:
+    def run(self, backend: str, folder: str, img: np.ndarray, scale: float | np.ndarray | None = None) -> np.ndarray:
         runner = self.get(backend)
+        if backend == "gl":
+            return runner.run(folder, img, scale)
+        if scale is not None:  # scaled folders route to "gl" (backend_for)
+            raise SepgenError(f"the {BACKENDS[backend]} runner does not run scaled shaders")
         if backend in ("vulkan", "webgpu"):
             from .vkrun import load_program
 
@@ -94,9 +101,10 @@ def _make(backend: str) -> Any:
 
 def run_filter(filt: "SeparableFilter", img: np.ndarray, options: "dict[str, Any] | EmitOptions | None" = None,
                runner: "GLRunner | Runners | None" = None,
-               templates_dir: "str | os.PathLike | None" = None) -> tuple[np.ndarray, str]:
+               templates_dir: "str | os.PathLike | None" = None, scale: float | np.ndarray | None = None) -> tuple[np.ndarray, str]:
     """Emit `filt` with these emit options (and template overrides, as `sepgen emit --templates`)
-    into a temporary folder and run it on `img`.
+    into a temporary folder and run it on `img` (scaled shaders at `scale`: one value, or an H×W
+    map with scale source "texture").
 
     Returns the float32 result (img's shape) and what computed it, e.g.
     "SPIRV shaders on Vulkan: llvmpipe (…)". Raises SepgenError without the driver.
@@ -106,7 +114,7 @@ def run_filter(filt: "SeparableFilter", img: np.ndarray, options: "dict[str, Any
     backend = backend_for(opts)
     with tempfile.TemporaryDirectory(prefix="sepgen-run-") as tmp:
         emit.write(emit.render(filt, opts, templates_dir=templates_dir), tmp)
-        out = runners.run(backend, tmp, img)
+        out = runners.run(backend, tmp, img, scale)
     return out, f"{opts.lang.upper()} shaders on {runners.device(backend)}"
 
 

@@ -5,13 +5,18 @@ temporary folder and run by `sepgen.runfilter.run_filter` on the driver its lang
 targets (OpenGL, WebGL2, Vulkan or WebGPU: `runfilter.backend_for`) on an image and
 compared with `sepgen.reference.apply_filter` (float64).
 
+A scalable filter (fitted with scales) runs its fragment variants with scaled taps instead:
+the scale from a uniform at each of `VERIFY_SCALES` and from a per-pixel `scale_map`,
+against the NumPy model of scaled taps (`sepgen.scaling.apply_scaled`).
+
 Errors are relative to the reference's largest magnitude: rel = max|gpu − ref| / max|ref|.
 Tolerances follow from the formats (u = unit roundoff):
 
     a     = max|img| · Σ_k ‖v_k‖₁‖h_k‖₁ / max|ref|   largest partial sum, in output units
     tol   = a · (2·(H + W + rank)·2⁻²⁴              fp32 sums over H + W taps and rank components
                  + 2⁻¹⁰   with fp16 intermediates    one rounding of each intermediate to half
-                 + 2·2⁻⁸  with linear sampling)      two passes of 8-bit bilinear weight fractions
+                 + 2·2⁻⁸  with linear sampling       two passes of 8-bit bilinear weight fractions
+                          or scaled taps)
 
 For a 50x50 disk at rank 4 and an image in [0, 1], a ≈ 1-2, so point-sampled fp32 variants
 must match to ~1e-5, fp16 to ~1e-3 and linear sampling to ~1e-2. The fp16 term is one
@@ -45,18 +50,20 @@ LANGS = EMIT_OPTIONS["lang"].choices
 FP32_U = 2.0**-24
 FP16_ULP = 2.0**-10  # one half-float ulp: covers round-to-nearest and round-toward-zero stores
 BILINEAR_FRACTION = 2.0**-8
+VERIFY_SCALES = (0.3, 0.5, 1.0)  # uniform scales a scalable filter is verified at (plus a scale map)
 DEFAULT_IMAGE_SIZE = (77, 131)  # H, W: odd, wider than one 64-wide workgroup, not a multiple of 8
 
-__all__ = ["Variant", "VariantResult", "variants", "select", "verify", "verify_set", "check_tolerance", "default_image",
+__all__ = ["Variant", "VariantResult", "variants", "variants_for", "scaled_variants", "scaled_targets", "scale_map", "select", "verify", "verify_set", "check_tolerance", "default_image",
            "tolerance_for",
            "format_table"]
 
 
 @dataclass
 class Variant:
-    """One set of emit options."""
+    """One set of emit options (scaled shaders: and the scale they run at, a value or "map")."""
 
     options: dict[str, Any]
+    scale: float | str | None = None
 
     def __post_init__(self) -> None:
         # Spell out the defaults so the name (and the table) says exactly what ran.
@@ -75,6 +82,8 @@ class Variant:
         o = self.options
         lang = "glsl" + o["glsl_version"] if o["lang"] == "glsl" else o["lang"]
         sampling = "linear" if o["linear_sampling"] else "point"
+        if self.scale is not None:
+            sampling = "scale map" if self.scale == "map" else f"scale {self.scale:g}"
         return f"{lang} {o['stage']} {o['strategy']} {o['precision']} {sampling}"
 
 
@@ -111,6 +120,28 @@ def variants(langs: Iterable[str] = ("glsl",)) -> list[Variant]:
     return [Variant(o.to_dict()) for o in EmitOptions.combinations() if o.lang in langs]
 
 
+def scaled_variants(langs: Iterable[str] = ("glsl",)) -> list[Variant]:
+    """A scalable filter's variants: every fragment variant with scaled taps, the scale from a
+    uniform at each of `VERIFY_SCALES`, and from a per-pixel map (`scale_map`)."""
+    from .emit import scaled_languages
+
+    out = []
+    for v in variants([lang for lang in langs if lang in scaled_languages()]):
+        o = v.options
+        if o["stage"] != "fragment" or o["linear_sampling"]:
+            continue  # scaled taps are bilinear fetches of fragment passes
+        out += [Variant({**o, "scale_source": "uniform"}, s) for s in VERIFY_SCALES]
+        out.append(Variant({**o, "scale_source": "texture"}, "map"))
+    return out
+
+
+def scale_map(shape: tuple[int, ...]) -> np.ndarray:
+    """The per-pixel scales verify uses: 0.2 at the top-left corner rising to 1 at the bottom-right."""
+    h, w = shape[:2]
+    y, x = np.mgrid[0:h, 0:w]
+    return (0.2 + 0.4 * (x / max(w - 1, 1) + y / max(h - 1, 1))).astype(np.float32)
+
+
 def default_image(channels: int = 4, size: tuple[int, int] = DEFAULT_IMAGE_SIZE, seed: int = 0) -> np.ndarray:
     """Deterministic test image in [0, 1]: noise (every tap matters) plus a few bright spots."""
     rng = np.random.default_rng(seed)
@@ -133,8 +164,8 @@ def tolerance_for(filt: "SeparableFilter", options: dict[str, Any], img: np.ndar
     if options.get("precision") == "fp16":
         bound += FP16_ULP
     linear = options.get("linear_sampling")
-    if linear or (linear is None and EmitOptions.linear_by_default(options)):
-        bound += 2.0 * BILINEAR_FRACTION
+    if linear or (linear is None and EmitOptions.linear_by_default(options)) or options.get("scale_source", "auto") != "auto":
+        bound += 2.0 * BILINEAR_FRACTION  # scaled taps are bilinear fetches too
     return amplification * bound
 
 
@@ -168,7 +199,7 @@ def verify(
     a missing driver or tool for the whole run raises SepgenError. The GLSL ES 300 variants
     run first, together, in one browser start.
     """
-    todo = list(only) if only is not None else variants(langs)
+    todo = list(only) if only is not None else variants_for(filt, langs)
     return verify_set([(filt, todo)], image, tolerance, runner, progress, jobs=jobs, templates_dir=templates_dir)[0]
 
 
@@ -205,8 +236,8 @@ def verify_set(
     results: list[list[VariantResult]] = []
     i = 0
     for filt, todo in items:
-        ref = reference.apply_filter(img, filt)
-        results.append([_result(filt, v, img, ref, tolerance, outs[i + k], runners, backends[i + k])
+        reference_at = _references(filt, img)  # scaled variants: the NumPy model at their scale
+        results.append([_result(filt, v, img, reference_at(v.scale)[0], tolerance, outs[i + k], runners, backends[i + k])
                         for k, v in enumerate(todo)])
         i += len(todo)
     return results
@@ -235,6 +266,9 @@ def _run_rest(img: np.ndarray, tasks: list[Task], rest: list[int], runners: "Run
     when `jobs` > 1, else one after the other in this process."""
     from .runfilter import run_filter
 
+    scaled = [i for i in rest if tasks[i][1].scale is not None]  # run here: the workers take options only
+    rest = [i for i in rest if tasks[i][1].scale is None]
+    outs = _run_scaled(img, tasks, scaled, runners, templates_dir)
     if jobs > 1 and len(rest) > 1:
         from .verify_jobs import run_parallel
 
@@ -243,14 +277,29 @@ def _run_rest(img: np.ndarray, tasks: list[Task], rest: list[int], runners: "Run
                 progress(f"[{len(tasks) - len(rest) + count}/{len(tasks)}] {_label(*tasks[rest[k]], tasks)} done")
 
         ran = run_parallel(img, [(tasks[i][0], tasks[i][1].options) for i in rest], jobs, templates_dir, done)
-        return {rest[k]: out if error is None else error for k, out, error in ran}
-    outs: dict[int, Any] = {}
+        return {**outs, **{rest[k]: out if error is None else error for k, out, error in ran}}
     for n, i in enumerate(rest):
         filt, variant = tasks[i]
         if progress:
             progress(f"[{len(tasks) - len(rest) + n + 1}/{len(tasks)}] {_label(filt, variant, tasks)}")
         try:
             outs[i] = run_filter(filt, img, variant.emit_options, runners, templates_dir=templates_dir)[0]
+        except SepgenError as exc:
+            outs[i] = first_line(exc)
+    return outs
+
+
+def _run_scaled(img: np.ndarray, tasks: list[Task], todo: list[int], runners: "Runners",
+                templates_dir: str | os.PathLike | None) -> dict[int, Any]:
+    """The scaled variants' outputs (array or one-line error), each run at its scale or the scale map."""
+    from .runfilter import run_filter
+
+    outs: dict[int, Any] = {}
+    for i in todo:
+        filt, variant = tasks[i]
+        scale = scale_map(img.shape) if variant.scale == "map" else float(variant.scale)  # type: ignore[arg-type]
+        try:
+            outs[i] = run_filter(filt, img, variant.emit_options, runners, templates_dir=templates_dir, scale=scale)[0]
         except SepgenError as exc:
             outs[i] = first_line(exc)
     return outs
@@ -281,9 +330,29 @@ def first_line(exc: Exception) -> str:
     return str(exc).splitlines()[0] if str(exc) else type(exc).__name__
 
 
-def select(names: Iterable[str], langs: Iterable[str] = LANGS or ()) -> list[Variant]:
-    """The variants with these names, as the table prints them ("glsl330 fragment mrt fp32 point")."""
-    known = {v.name: v for v in variants(langs)}
+def variants_for(filt: "SeparableFilter", langs: Iterable[str] = ("glsl",)) -> list[Variant]:
+    """`scaled_variants` for a scalable filter (fitted with scales), else `variants`."""
+    return scaled_variants(langs) if filt.scales is not None else variants(langs)
+
+
+def scaled_targets(variants_: Iterable[Variant]) -> list[Variant]:
+    """A scalable filter's emitted variants as verify runs them: each scaled variant at every
+    verify scale and with the scale map (a fixed-tap variant stays as it is)."""
+    out = []
+    for v in variants_:
+        source = v.options.get("scale_source", "auto")
+        v = Variant({**v.options, "scale_source": "uniform" if source == "auto" else source, "linear_sampling": False})
+        if v.options["scale_source"] == "texture":
+            out.append(Variant(v.options, "map"))
+        else:
+            out += [Variant(v.options, s) for s in VERIFY_SCALES]
+    return out
+
+
+def select(names: Iterable[str], langs: Iterable[str] = LANGS or (), scaled: bool = False) -> list[Variant]:
+    """The variants with these names, as the table prints them ("glsl330 fragment mrt fp32 point";
+    with `scaled`, a scalable filter's: "glsl330 fragment mrt fp32 scale 0.5")."""
+    known = {v.name: v for v in (scaled_variants(langs) if scaled else variants(langs))}
     chosen = []
     for name in names:
         wanted = " ".join(str(name).split())
@@ -318,6 +387,24 @@ def _require_tools(todo: list[Variant]) -> None:
         require_tool("spirv-cross")  # HLSL_ON_GL variants
     if "spirv" in langs:
         require_spirv_tool("spirv-val")
+
+
+def _references(filt: "SeparableFilter", img: np.ndarray) -> Callable[[float | str | None], tuple[np.ndarray, Any]]:
+    """scale (None, a value or "map") -> (NumPy reference, the scale to run the shaders at); each computed once."""
+    from . import scaling
+
+    cache: dict[Any, tuple[np.ndarray, Any]] = {}
+
+    def at(scale: float | str | None) -> tuple[np.ndarray, Any]:
+        if scale not in cache:
+            if scale is None:
+                cache[scale] = (reference.apply_filter(img, filt), None)
+            else:
+                s = scale_map(img.shape) if scale == "map" else float(scale)
+                cache[scale] = (scaling.apply_scaled(img, filt.vertical, filt.horizontal, filt.origin, s), s)
+        return cache[scale]
+
+    return at
 
 
 def format_table(results: list[VariantResult]) -> str:

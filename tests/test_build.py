@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import os
+import re
 import shutil
 import subprocess
 import sys
@@ -220,7 +221,7 @@ def _key(tmp_path: Path, extra: str = "", kernel: str = 'kernel = "polygon"\nsiz
 @pytest.mark.parametrize(
     "extra",
     ["sides = 5", "rotation = 10.0", "antialias = true", "rank = 3", "optimizer = 'adam'", "steps = 7",
-     "lr = 0.05", "init = 'random'", "seed = 3", "prune = 0.1", "nonneg = 0.5", "dc = 1.0"],
+     "lr = 0.05", "init = 'random'", "seed = 3", "prune = 0.1", "nonneg = 0.5", "dc = 1.0", "scales = [0.5, 1.0]"],
 )
 def test_cache_key_changes_with_every_fit_input(tmp_path: Path, extra: str) -> None:
     assert _key(tmp_path, extra) != _key(tmp_path)
@@ -494,3 +495,41 @@ def test_ci_snippet_verifies_what_the_config_ships(built: Path, tmp_path: Path) 
     proc = subprocess.run(["bash", "-c", script], capture_output=True, text=True, env=env, cwd=built, timeout=60)
     assert proc.returncode == 0, proc.stdout + proc.stderr
     assert log.read_text().splitlines() == [f"verify --config {built / 'sepgen.toml'}"]
+
+
+SCALED = """\
+[[filter]]
+name = "coc"
+kernel = "disk"
+size = 12
+rank = 2
+steps = 30
+scales = [1.0, 0.5]
+lang = ["glsl", "hlsl"]
+scale_source = "texture"
+"""
+
+
+def test_scales_key_fits_a_scalable_filter_with_scaled_shaders(tmp_path: Path) -> None:
+    cfg = write_project(tmp_path, SCALED)
+    assert load_config(cfg).filters[0].scales == (0.5, 1.0)
+    build(cfg)
+    for lang in ("glsl", "hlsl"):
+        manifest = json.loads((tmp_path / "generated" / "coc" / lang / "manifest.json").read_text())
+        assert manifest["scale"]["source"] == "texture" and manifest["scale"]["fitted_scales"] == [0.5, 1.0]
+    cached = next((tmp_path / "generated" / cache.CACHE_DIR).glob("coc-*.json"))
+    assert json.loads(cached.read_text())["scales"] == [0.5, 1.0]
+
+
+@pytest.mark.parametrize("line, expected", [
+    ("scales = []", "scales must be a non-empty list"),
+    ("scales = [0.5, 0.5]", "scales lists scale 0.5 more than once"),
+    ("scales = [0.0, 1.0]", "scales 0.0 is outside (0, 1]"),
+    ("scales = 0.5", "scales must be a non-empty list"),
+    ("scales = [1.0]\nstage = 'compute'", "scaled taps need fragment passes"),
+    ("scales = [1.0]\nlang = ['glsl', 'wgsl']", "--lang wgsl cannot emit scaled taps yet (glsl, hlsl can)"),
+])
+def test_bad_scales_key(tmp_path: Path, line: str, expected: str) -> None:
+    cfg = write_project(tmp_path, '[[filter]]\nname = "f"\nkernel = "disk"\nsize = 9\n' + line + "\n")
+    with pytest.raises(SepgenError, match=rf"sepgen.toml: filter 'f': .*{re.escape(expected)}"):
+        load_config(cfg)

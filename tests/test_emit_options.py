@@ -19,6 +19,9 @@ def _by_trial() -> list[dict]:
         combo = dict(zip(EMIT_OPTIONS, values))
         if combo["lang"] != "glsl" and combo["glsl_version"] != EMIT_OPTIONS["glsl_version"].default:
             continue
+        if combo["scale_source"] != EMIT_OPTIONS["scale_source"].default:  # depends on the filter: not enumerated
+            continue
+        combo.pop("scale_source")  # filter fields are listed only when set
         try:
             EmitOptions(**combo)
         except SepgenError:
@@ -40,6 +43,9 @@ def test_combinations_are_enumerated_from_the_constraints():
     ({"stage": "compute", "linear_sampling": True}, "--linear-sampling applies to fragment passes only"),
     ({"stage": "compute", "glsl_version": "300es"}, "compute passes need desktop GLSL"),
     ({"lang": "metal"}, "lang must be one of glsl, hlsl, wgsl, spirv"),
+    ({"stage": "compute", "scale_source": "texture"}, "scaled taps need fragment passes"),
+    ({"linear_sampling": True, "scale_source": "uniform"}, "scaled taps are bilinear fetches already"),
+    ({"scale_source": "coc"}, "scale_source must be one of auto, uniform, texture"),
     ({"linear_sampling": 1}, "linear_sampling must be bool"),
     ({"colour": "red"}, "unknown emit option 'colour'"),
 ])
@@ -60,4 +66,5 @@ def test_options_are_frozen_and_answer_questions():
     assert EmitOptions.from_dict(o) is o
     with pytest.raises(dataclasses.FrozenInstanceError):
         o.stage = "fragment"  # type: ignore[misc]
-    assert list(o.to_dict()) == list(EMIT_OPTIONS)
+    assert list(o.to_dict()) == [n for n in EMIT_OPTIONS if n != "scale_source"]  # filter fields only when set
+    assert list(o.replace(stage="fragment", scale_source="texture").to_dict()) == list(EMIT_OPTIONS)

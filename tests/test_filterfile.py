@@ -163,3 +163,34 @@ def test_float32_literal_message_is_a_plain_number():
     with pytest.raises(SepgenError) as err:
         float32(np.float64(1e39))
     assert str(err.value) == "coefficient 1e+39 does not fit in a float32"
+def _scalable(scales=(0.5, 1.0)) -> SeparableFilter:
+    k = disk(12)
+    spec = {"kernel": "disk", "size": 12, "antialias": False}
+    return SeparableFilter("d12", k / k.sum(), [k.sum(axis=1) / k.sum()], [k.sum(axis=0) / k.sum()],
+                           provenance={"kernel": spec}, scales=scales)
+
+
+def test_scales_round_trip_with_per_scale_metrics(tmp_path):
+    f = _scalable((1, 0.5))
+    assert f.scales == (0.5, 1.0)  # sorted
+    f.save(tmp_path / "s.json")
+    doc = json.loads((tmp_path / "s.json").read_text())
+    assert list(doc)[list(doc).index("components") + 1] == "scales" and doc["scales"] == [0.5, 1.0]
+    rows = doc["metrics"]["scales"]
+    assert [r["scale"] for r in rows] == [0.5, 1.0]
+    assert rows[1]["relative_l2"] == pytest.approx(doc["metrics"]["relative_l2"])  # scale 1 is the filter
+    assert rows[0]["relative_l2"] != rows[1]["relative_l2"] and rows[0]["dc_gain"] == pytest.approx(1.0)
+    g = SeparableFilter.load(tmp_path / "s.json")
+    assert g.scales == (0.5, 1.0)
+    g.save(tmp_path / "t.json")
+    assert (tmp_path / "s.json").read_bytes() == (tmp_path / "t.json").read_bytes()
+    assert "scales" not in json.loads(_filter().to_json())  # unscaled files stay as they were
+
+
+@pytest.mark.parametrize("scales, words", [([], "non-empty"), ([0.5, 0.5], "more than once"), ([0, 1], "outside"),
+                                           ("0.5", "non-empty"), ([1.5], "outside")])
+def test_rejects_bad_scales(tmp_path, scales, words):
+    doc = json.loads(_scalable().to_json())
+    doc["scales"] = scales
+    with pytest.raises(SepgenError, match=rf"^x\.json: 'scales'.*{words}"):
+        SeparableFilter.from_dict(doc, "x.json")

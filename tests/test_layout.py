@@ -71,8 +71,9 @@ def test_verify_on_the_gl_driver_leaves_jax_out(gl_context):
 LAYERS = [
     ("_version", "errors"),
     ("atomic", "identifiers", "jsonfmt", "options"),
-    ("metrics", "images", "reference", "crosscompile", "spirv", "browser"),
+    ("metrics", "images", "reference", "crosscompile", "spirv", "browser", "complex_gaussian"),
     ("kernels",),  # kernel files are read as images
+    ("scaling",),  # the scaled-tap model (bilinear fetches at offset·s), below the filter file
     ("filterfile", "passmodel"),  # the contracts: filter file (fit → emit), manifest (emit → run)
     ("emit", "glrun", "vkrun", "webglrun"),
     ("fitting",),  # above emit: budget fitting counts fetches with the emitter's own planner

@@ -210,9 +210,11 @@ def _fit_one(cfg: BuildConfig, plan: _Plan, kernel: Any, result: BuildResult, sa
 
 
 def _fit_or_search(fitting: Any, kernel: Any, f: FilterConfig, spec: dict[str, Any], progress: Any) -> SeparableFilter:
-    """A rank fit, or a budget/target search when the config asks for one."""
+    """A rank fit, a fit across scales, or a budget/target search when the config asks for one."""
     if f.search:
         return fitting.fit_searched(kernel, f.settings, name=f.name, kernel_spec=spec, progress=progress, **f.search)
+    if f.scales is not None:
+        return fitting.fit_scales_with(kernel, f.rank, f.scales, f.settings, name=f.name, kernel_spec=spec, progress=progress)
     return fitting.fit_with(kernel, f.rank, f.settings, name=f.name, kernel_spec=spec, progress=progress)
 
 

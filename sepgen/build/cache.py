@@ -3,7 +3,7 @@
 `<out>/.sepgen-cache/<name>-<hash16>.json`. The hash covers everything that
 changes the fitted numbers: the canonical kernel spec (for a file kernel, the
 file's content hash instead of its path, so moving the file does not refit),
-every fit option, every loss weight and the sepgen version. Emit options are not
+every fit option, every loss weight, the scales of a scalable filter and the sepgen version. Emit options are not
 in it: changing a language or a strategy re-emits without refitting.
 
 Each entry has a lock file beside it (`<name>-<hash16>.json.lock`, `filelock`): a build
@@ -48,6 +48,8 @@ def fit_inputs(filt: FilterConfig) -> dict[str, Any]:
     else:
         kernel = kernels.canonical_spec(filt.kernel_spec)
     inputs = {"sepgen": __version__, "kernel": kernel, "fit": filt.fit, "weights": filt.weights}
+    if filt.scales is not None:  # only then, so unscaled filters keep their cache keys
+        inputs["scales"] = list(filt.scales)
     if filt.search:  # only when given, so the keys of rank fits stay what they were
         inputs["search"] = dict(filt.search)
     return inputs

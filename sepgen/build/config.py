@@ -10,6 +10,7 @@
     size = 31                    # not for file kernels
     antialias = true             # the kernel type's own options
     rank = 4                     # fit options (sepgen.options.FIT_OPTIONS)
+    scales = [0.25, 0.5, 1.0]    # optional: one scalable filter fitted for these scales
     nonneg = 1.5                 # loss weights (sepgen.options.WEIGHT_OPTIONS)
     lang = ["glsl", "hlsl"]      # one output folder per language
     glsl_version = "330"         # emit options (sepgen.options.EMIT_OPTIONS)
@@ -27,7 +28,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from .. import kernels
+from .. import kernels, scaling
 from ..errors import SepgenError
 from ..identifiers import check_identifier
 from ..options import EMIT_OPTIONS, FIT_OPTIONS, SEARCH_OPTIONS, WEIGHT_OPTIONS, FitSettings, check_search, check_type
@@ -49,6 +50,7 @@ class FilterConfig:
     langs: tuple[str, ...]
     emit: dict[str, Any]  # every EMIT_OPTIONS entry except lang
     search: dict[str, Any] = field(default_factory=dict)  # budget or target_error when given (then rank is unused)
+    scales: tuple[float, ...] | None = None  # a scalable filter's fitted scales (`scales` key)
 
     @property
     def fit(self) -> dict[str, Any]:
@@ -81,7 +83,7 @@ def filter_keys(kernel: str | None = None) -> list[str]:
     else:
         kernel_opts = []
     size = [] if kernel is not None and kernel.startswith("file:") else ["size"]
-    return ["name", "kernel", *size, *kernel_opts, *FIT_OPTIONS, *SEARCH_OPTIONS, *WEIGHT_OPTIONS, *EMIT_OPTIONS]
+    return ["name", "kernel", *size, *kernel_opts, *FIT_OPTIONS, "scales", *SEARCH_OPTIONS, *WEIGHT_OPTIONS, *EMIT_OPTIONS]
 
 
 def read_toml(path: Path) -> dict[str, Any]:
@@ -178,10 +180,13 @@ def parse_filter(table: dict[str, Any], path: Path, index: int, base: Path) -> F
     if shape is not None and rank > min(shape) and not search:
         what = "rank" if "rank" in table else "the default rank"
         raise SepgenError(f"{where}: {what} {rank} is impossible for a {shape[0]}x{shape[1]} kernel (at most {min(shape)})")
+    scales = scaling.check_scales(table["scales"], f"{where}: scales") if "scales" in table else None
     langs = _langs(table.get("lang", [EMIT_OPTIONS["lang"].default]), where)
     emit = {n: o.check(table.get(n, o.default), where) for n, o in EMIT_OPTIONS.items() if n != "lang"}
-    _check_emittable(name, langs, emit, where)
-    return FilterConfig(name, spec, kernel_file, rank, settings, langs, emit, search)
+    if scales is not None and search:
+        raise SepgenError(f"{where}: scales cannot be combined with {next(iter(search))} (a search fits one scale)")
+    _check_emittable(name, langs, emit, where, scales is not None)
+    return FilterConfig(name, spec, kernel_file, rank, settings, langs, emit, search, scales)
 
 
 def _search_request(table: dict[str, Any], where: str) -> dict[str, Any]:
@@ -190,14 +195,19 @@ def _search_request(table: dict[str, Any], where: str) -> dict[str, Any]:
     return {k: v for k, v in (("budget", budget), ("target_error", target)) if v is not None}
 
 
-def _check_emittable(name: str, langs: tuple[str, ...], emit: dict[str, Any], where: str) -> None:
-    """Reject, before any fitting, what the emitter would refuse (option combinations, reserved prefixes)."""
+def _check_emittable(name: str, langs: tuple[str, ...], emit: dict[str, Any], where: str, scaled: bool) -> None:
+    """Reject, before any fitting, what the emitter would refuse (option combinations, reserved prefixes;
+    a scalable filter's shaders read a uniform scale unless told otherwise)."""
     from .. import emit as emitter  # NumPy + Jinja, no JAX
 
+    if scaled and emit["scale_source"] == "auto":
+        emit = {**emit, "scale_source": "uniform"}
     try:
         emitter.check_prefix(name)
         for lang in langs:
             emitter.resolve_options({"lang": lang, **emit})
+            if emit["scale_source"] != "auto" and lang not in emitter.scaled_languages():
+                raise SepgenError(f"--lang {lang} cannot emit scaled taps yet ({', '.join(emitter.scaled_languages())} can)")
     except SepgenError as exc:
         raise SepgenError(f"{where}: {exc}") from None
 

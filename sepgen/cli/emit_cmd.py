@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 from typing import Any
 
 import click
@@ -28,9 +29,12 @@ def emit(ctx: click.Context, filter_path: str, templates_dir: str | None, out_di
     opts = EmitOptions.from_dict(options).check_given(given)
     filt = SeparableFilter.load(filter_path)
     command = emitter.default_command(filter_path, options, out_dir, templates_dir)
-    files = emitter.render(filt, opts, templates_dir=templates_dir, command=command)
+    if filt.scales is None and opts.scale_source != "auto":
+        click.echo(f"sepgen: warning: {filt.name} was fitted without scales: its quality at other scales was not "
+                   "fitted (fit with --scales)", err=True)
+    files = emitter.render(filt, options, templates_dir=templates_dir, command=command)  # the flags as given
     written = emitter.write_output(files, out_dir)
-    counts = emitter.fetch_counts(filt, opts.linear_sampling, opts.strategy)
+    counts = json.loads(files["manifest.json"])["fetches_per_pixel"]  # of what was emitted (scaled taps included)
     removed = f", {len(written.removed)} removed (no longer emitted)" if written.removed else ""
     click.echo(f"{out_dir}: {len(files)} files, {len(written.changed)} changed{removed}; fetches per pixel "
                f"{counts['horizontal']} horizontal + {counts['vertical']} vertical = {counts['total']}", err=True)

@@ -12,7 +12,7 @@ from typing import Any, Callable
 
 import click
 
-from .. import atomic, kernels
+from .. import atomic, kernels, scaling
 from ..errors import SepgenError
 from ..filterfile import SeparableFilter
 from ..options import FIT_OPTIONS, SEARCH_OPTIONS, WEIGHT_OPTIONS, FitSettings
@@ -74,6 +74,8 @@ def _prune_note(filt: SeparableFilter) -> str:
 @table_options(SEARCH_OPTIONS)
 @table_options(WEIGHT_OPTIONS)
 @click.option("--name", default=None, help="filter name (an identifier; default from the kernel, e.g. disk50)")
+@click.option("--scales", default=None, metavar="S,S,…",
+              help="fit one scalable filter for these scales in (0, 1], e.g. 0.25,0.5,1 (taps fetched at offset·scale)")
 @click.option("-o", "--output", required=True, type=click.Path(dir_okay=False), help="filter file to write")
 @click.pass_context
 def optimize(ctx: click.Context, **params: Any) -> None:
@@ -86,11 +88,16 @@ def optimize(ctx: click.Context, **params: Any) -> None:
     atomic.check_file_writable(output)  # before any work: a bad output fails at once
     kernel = kernels.make(spec)
     settings = FitSettings.from_options(params)
-    from ..fitting import fit_searched, fit_with  # JAX only now
+    scales = scaling.parse_scales(params["scales"], "--scales") if params["scales"] is not None else None
+    if scales is not None and (budget is not None or target is not None):
+        raise SepgenError("--scales cannot be combined with --budget or --target-error (a search fits one scale)")
+    from ..fitting import fit_scales_with, fit_searched, fit_with  # JAX only now
     from ..fitting.core import default_name
 
     progress = progress_printer(f"fit {name or default_name(spec)}")
-    if budget is None and target is None:
+    if scales is not None:
+        filt = fit_scales_with(kernel, params["rank"], scales, settings, kernel_spec=spec, name=name, progress=progress)
+    elif budget is None and target is None:
         filt = fit_with(kernel, params["rank"], settings, kernel_spec=spec, name=name, progress=progress)
     else:
         filt = fit_searched(kernel, settings, budget=budget, target_error=target, kernel_spec=spec, name=name,
@@ -100,6 +107,9 @@ def optimize(ctx: click.Context, **params: Any) -> None:
     search = filt.provenance.get("search")
     chosen = f"chose {search['chosen']} ({search['why']}); " if search else ""
     click.echo(f"wrote {output}  ({chosen}{_summary_line(filt)})")
+    for row in filt.metrics().get("scales", []):
+        click.echo(f"  scale {row['scale']:g}: relative L2 {row['relative_l2']:.4g}, "
+                   f"negative mass {row['negative_mass']:.3g}, leak {row['leak']:.3g}, DC gain {row['dc_gain']:.6g}")
 
 
 def _warn_diverged(filters: list[SeparableFilter]) -> None:

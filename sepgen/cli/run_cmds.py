@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import os
 from pathlib import Path
-from typing import TYPE_CHECKING, Callable, Iterable
+from typing import TYPE_CHECKING, Any, Callable, Iterable
 
 import click
 import numpy as np
@@ -35,10 +35,15 @@ def _explicit(ctx: click.Context, name: str) -> bool:
 @click.option("--gamma", type=float, default=None, metavar="G",
               help="Bokeh boost: filter img^G, then take ^(1/G) (e.g. 3: highlights dominate); "
                    "negatives become 0 before each power.")
+@click.option("--scale", type=float, default=None, metavar="S",
+              help="Run the taps at offset·S, S in (0, 1] (filters fitted with --scales; others warn).")
+@click.option("--scale-map", "scale_map_path", default=None, metavar="IMG",
+              help="Per-pixel scales in (0, 1] from IMG's first channel (.npy, or PNG/JPG scaled to 0..1), IMG's size (CoC).")
 @click.option("-q", "--quiet", is_flag=True, help="No progress on stderr.")
 @click.pass_context
 def apply(ctx: click.Context, filter_file: str, input_path: str, output_path: str, backend: str, lang: str | None,
-          linear_sampling: bool | None, gamma: float | None, quiet: bool) -> None:
+          linear_sampling: bool | None, gamma: float | None, scale: float | None, scale_map_path: str | None,
+          quiet: bool) -> None:
     """Filter IMG with the separable approximation in FILTER.json and write OUT."""
     from .. import atomic, images
     from ..filterfile import SeparableFilter
@@ -56,10 +61,13 @@ def apply(ctx: click.Context, filter_file: str, input_path: str, output_path: st
     filt = SeparableFilter.load(filter_file)
     img = images.load_image(input_path)
     say(f"{input_path}: {img.shape[1]}x{img.shape[0]}, {1 if img.ndim == 2 else img.shape[2]} channel(s)")
+    how = _scale_for(filt, img, scale, scale_map_path)
     if gamma is not None:
         img = images.gamma_encode(img, gamma)
-    out, where = _filter(filt, img, backend, {"lang": lang or EMIT_OPTIONS["lang"].default,
-                                              "linear_sampling": linear_sampling}, say)
+    options: dict[str, Any] = {"lang": lang or EMIT_OPTIONS["lang"].default, "linear_sampling": linear_sampling}
+    if how is not None:
+        options["scale_source"] = "uniform" if np.ndim(how) == 0 else "texture"
+    out, where = _filter(filt, img, backend, options, say, how)
     if gamma is not None:
         out = images.gamma_decode(out, gamma)
     say(f"writing {output_path}")
@@ -68,15 +76,39 @@ def apply(ctx: click.Context, filter_file: str, input_path: str, output_path: st
     click.echo(f"wrote {output_path} ({w}x{h}, {1 if out.ndim == 2 else out.shape[2]} channel(s), {where})")
 
 
+def _scale_for(filt, img, scale: float | None, map_path: str | None):
+    """None (fixed taps), one scale, or an H×W scale map; one-line errors, a warning for unscaled filters."""
+    from .. import images, scaling
+
+    if scale is not None and map_path is not None:
+        raise SepgenError("give --scale or --scale-map, not both")
+    if scale is None and map_path is None:
+        return None
+    if scale is not None:
+        value: Any = scaling.check_scale(scale, "--scale")
+    else:
+        raw = images.load_image(map_path)
+        value = scaling.check_scale_map(raw if raw.ndim == 2 else raw[:, :, 0], img.shape, f"--scale-map {map_path}")
+    if filt.scales is None:
+        click.echo(f"sepgen: warning: {filt.name} was fitted without scales: its quality at other scales was not fitted "
+                   "(fit with --scales)", err=True)
+    return value
+
+
 def _filter(filt: "SeparableFilter", img: np.ndarray, backend: str, options: dict,
-            say: Callable[[str], None]) -> tuple[np.ndarray, str]:
-    """The filtered image and what computed it; says each step (NumPy: one per channel)."""
+            say: Callable[[str], None], scale: Any = None) -> tuple[np.ndarray, str]:
+    """The filtered image and what computed it; says each step (NumPy: one per channel).
+    `scale`: None (fixed taps), one scale or an H×W map (scaled taps)."""
     if backend == "gpu":
         from ..runfilter import run_filter
 
         say(f"emitting the {options['lang'].upper()} passes and running them on the GPU")
-        return run_filter(filt, img, options)
-    from .. import reference
+        return run_filter(filt, img, options, scale=scale)
+    from .. import reference, scaling
+
+    if scale is not None:
+        say(f"filtering with the NumPy model of scaled taps (rank {filt.rank})")
+        return scaling.apply_scaled(img, filt.vertical, filt.horizontal, filt.origin, scale).astype(np.float32), "numpy"
 
     if img.ndim == 2:
         say(f"filtering with NumPy (rank {filt.rank}, {filt.shape[0]}x{filt.shape[1]} taps)")
@@ -126,7 +158,8 @@ def verify(filter_file: str | None, config_path: str | None, out_dir: Path | Non
 
     verifying.check_tolerance(tolerance)  # every argument before the GL context
     filt = SeparableFilter.load(filter_file)
-    todo = verifying.select(names, langs) if names else verifying.variants(langs)
+    scaled = filt.scales is not None
+    todo = verifying.select(names, langs, scaled) if names else verifying.variants_for(filt, langs)
     report_verification([(filt, todo)], image_path, tolerance, jobs, quiet)
 
 
@@ -138,14 +171,28 @@ def verify_config(config: str | os.PathLike, out_dir: Path | None, names: Iterab
 
     found = targets(config, out_dir)
     langs = tuple(langs)
-    wanted = {v.name for v in verifying.select(names)} if names else None
-    items = [(t.filter, [v for v in t.variants if v.options["lang"] in langs and (wanted is None or v.name in wanted)])
-             for t in found]
+    wanted = {name for n in names for name in _variant_names(verifying, n)} if names else None
+    emitted = [(t.filter, verifying.scaled_targets(t.variants) if t.filter.scales is not None else list(t.variants))
+               for t in found]
+    items = [(f, [v for v in todo if v.options["lang"] in langs and (wanted is None or v.name in wanted)])
+             for f, todo in emitted]
     items = [(f, todo) for f, todo in items if todo]
     if not items:
         raise SepgenError(f"{config}: no variant of its filters matches {', '.join(names) or 'the languages ' + ', '.join(langs)}")
     templates = {t.templates_dir for t in found}
     report_verification(items, image_path, tolerance, jobs, quiet, templates_dir=templates.pop() if len(templates) == 1 else None)
+
+
+def _variant_names(verifying, name: str) -> set[str]:
+    """The variant `name` names: a fixed-tap one, or a scalable filter's ("… scale 0.5")."""
+    try:
+        return {v.name for v in verifying.select([name])}
+    except SepgenError:
+        try:
+            return {v.name for v in verifying.select([name], scaled=True)}
+        except SepgenError:
+            pass
+        raise
 
 
 def report_verification(items: list, image_path: str | None, tolerance: float | None, jobs: int, quiet: bool,

@@ -22,14 +22,14 @@ from ..filterfile import SeparableFilter
 from ..options import EMIT_OPTIONS
 from ..options import EmitOptions
 from ..passmodel import MANIFEST
-from . import glsl, hlsl, manifest, spirv, taps, wgsl  # noqa: F401  (importing a language registers its generator)
+from . import glsl, hlsl, manifest, planner, spirv, taps, wgsl  # noqa: F401  (importing a language registers its generator)
 from .context import coefficient_arrays, environment, header_lines, one_line, quality_for_header
 from .extensions import required_extensions
 from .generator import GENERATORS, Generator, get as get_generator, register
 from .output import Written, write_output
 from .planner import build_passes
 
-__all__ = ["render", "write", "write_output", "Written", "fetch_counts", "resolve_options", "option_combinations", "default_command",
+__all__ = ["render", "write", "write_output", "Written", "fetch_counts", "resolve_options", "option_combinations", "default_command", "scaled_languages",
            "EmitOptions", "Generator", "GENERATORS", "register", "get_generator"]
 
 
@@ -59,6 +59,22 @@ def default_command(filter_path: str, options: "dict[str, Any] | EmitOptions", o
     return shlex.join(args)
 
 
+def scale_options(filt: SeparableFilter, options: "dict[str, Any] | EmitOptions | None") -> EmitOptions:
+    """Scale source "auto" resolved: scaled taps from a uniform for filters fitted with scales,
+    fixed taps for the others (an explicit source scales any filter; the CLI warns). Scaled taps
+    are point taps fetched bilinearly: a linear-sampling request given in `options` is refused."""
+    opts = EmitOptions.from_dict(options)
+    if opts.scale_source == "auto" and filt.scales is not None:
+        asked = options.get("linear_sampling") if isinstance(options, dict) else None
+        return opts.replace(scale_source="uniform", linear_sampling=bool(asked))  # True: one-line error
+    return opts
+
+
+def scaled_languages() -> list[str]:
+    """The languages whose generators emit scaled taps (`Generator.scaled_taps`)."""
+    return [name for name, gen in GENERATORS.items() if gen.scaled_taps]
+
+
 def check_prefix(name: str) -> str:
     """Filter names become shader identifier prefixes: refuse what GLSL reserves."""
     if name.startswith("gl_") or "__" in name:
@@ -81,16 +97,21 @@ def render(filt: SeparableFilter, options: "dict[str, Any] | EmitOptions | None"
     """Every output file: relative path -> text (bytes for binary modules: `.spv`), `manifest.json` included."""
     if not isinstance(filt, SeparableFilter):
         raise SepgenError(f"render() needs a SeparableFilter, got {type(filt).__name__}")
-    opts = EmitOptions.from_dict(options)
+    opts = scale_options(filt, options)
     check_prefix(filt.name)
     if command is None:
         command = default_command(f"{filt.name}.json", opts.to_dict(), "OUT")
     command = one_line(command)
     gen = get_generator(opts.lang)(opts)
+    if opts.scale_source != "auto" and not gen.scaled_taps:
+        raise SepgenError(f"--lang {opts.lang} cannot emit scaled taps yet ({', '.join(scaled_languages())} can)")
     plan = taps.plan_passes(filt, opts.strategy, opts.linear_sampling, opts.compute and gen.one_vertical_compute)
+    if opts.scale_source != "auto":
+        plan = planner.scaled(plan)
     counts = taps.counts(plan)
     passes = build_passes(filt.name, plan, gen)
     quality = quality_for_header(filt)
+    scale = None if opts.scale_source == "auto" else planner.scale_entry(filt.name, opts.scale_source, gen, filt.scales)
     common = {
         "name": filt.name,
         "rank": filt.rank,
@@ -101,10 +122,11 @@ def render(filt: SeparableFilter, options: "dict[str, Any] | EmitOptions | None"
         "header": header_lines(filt, opts, counts, command, quality, required_extensions(opts, passes)),
         "passes": passes,
         "arrays": coefficient_arrays(filt, opts.lang),
+        "scale": scale,
     }
     emitted = gen.generate(environment(templates_dir), filt.name, passes, common)
     files = {f.path: f.text for f in emitted}
-    files[MANIFEST] = manifest.build(filt, opts, passes, emitted, counts, quality, command).to_json()
+    files[MANIFEST] = manifest.build(filt, opts, passes, emitted, counts, quality, command, scale).to_json()
     return files
 
 

@@ -98,6 +98,8 @@ def header_lines(filt: SeparableFilter, options: EmitOptions, counts: dict[str, 
                  quality: dict[str, Any], extensions: tuple[str, ...] = ()) -> list[str]:
     """Provenance header shared by every file (the per-file first line is added by the template)."""
     sampling = "linear sampling" if options.linear_sampling else "point sampling"
+    if options.scale_source != "auto":
+        sampling = f"scaled taps: bilinear fetches at offset * scale, scale from a {options.scale_source}"
     metrics = ", ".join(f"{k}={quality[k]:.6g}" for k in HEADER_METRICS if k in quality)
     needs = [f"needs the WebGPU device features {', '.join(extensions)} (request them with the device)"
              if options.lang == "wgsl" else

@@ -55,6 +55,7 @@ class Generator:
     entry: ClassVar[dict[str, str]]
     literal_suffix: ClassVar[str] = ""
     one_vertical_compute: ClassVar[bool] = False  # compute plans end in one vertical pass reading every component
+    scaled_taps: ClassVar[bool] = True  # its templates can fetch taps at offset·scale (--scale-source)
 
     def __init__(self, options: EmitOptions) -> None:
         self.options = options
@@ -62,6 +63,10 @@ class Generator:
     def target(self) -> dict[str, Any]:
         """Language switches the templates read as `target`."""
         return {"lang": self.name, "entry": self.entry}
+
+    def scale_block(self) -> bool:
+        """Whether the scale uniform of scaled passes lives in a uniform block (cbuffer) at binding 0."""
+        return True
 
     def stage_file(self, filter_name: str, p: Pass) -> str:
         ext = "comp" if self.options.compute else "frag"

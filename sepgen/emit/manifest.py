@@ -16,7 +16,7 @@ __all__ = ["MANIFEST", "build"]
 
 
 def build(filt: SeparableFilter, options: EmitOptions, passes: list[Pass], files: list[EmittedFile],
-          counts: dict[str, int], quality: dict[str, Any], command: str) -> Manifest:
+          counts: dict[str, int], quality: dict[str, Any], command: str, scale: dict[str, Any] | None = None) -> Manifest:
     return Manifest(
         files=tuple(f.file for f in files),
         textures=textures(filt.name, filt.rank, options),
@@ -31,4 +31,5 @@ def build(filt: SeparableFilter, options: EmitOptions, passes: list[Pass], files
         options=options.to_dict(),
         fetches_per_pixel=counts,
         extensions=required_extensions(options, passes),
+        scale=scale,
     )

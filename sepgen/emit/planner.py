@@ -9,15 +9,16 @@ from __future__ import annotations
 import dataclasses
 import math
 from dataclasses import dataclass
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 from ..options import EmitOptions
-from ..passmodel import Pass, PassInput, PassOutput, Texture
+from ..passmodel import SCALE_TEXTURE, SCALE_UNIFORM, Pass, PassInput, PassOutput, Texture
 from .taps import PassPlan
 
 if TYPE_CHECKING:  # pragma: no cover
     from .generator import Generator
 
+SCALE_SAMPLER = "u_scale_map"  # the scale map's uniform / register name
 ALONG = 64  # compute tile length along the pass direction (one pixel per invocation)
 SHARED_BUDGET = 16384  # bytes of shared memory a compute tile may use when choosing its width
 
@@ -52,11 +53,30 @@ def tile_for(p: Pass) -> Tile:
 
 
 def textures(filter_name: str, rank: int, options: EmitOptions) -> tuple[Texture, ...]:
-    """The source, one intermediate per component, the output."""
+    """The source, one intermediate per component, the output (and the scale map, if read)."""
     fmt = options.intermediate_format
+    scale = (Texture(SCALE_TEXTURE, "scale"),) if options.scale_source == "texture" else ()
     return (Texture("source", "input"),
             *(Texture(f"{filter_name}_t{k}", "intermediate", fmt, k) for k in range(rank)),
-            Texture("output", "output", "rgba32f"))
+            Texture("output", "output", "rgba32f"), *scale)
+
+
+def scaled(plan: list[PassPlan]) -> list[PassPlan]:
+    """A plan whose taps are fetched at offset·scale: every fetch bilinear (same offsets, same counts)."""
+    return [dataclasses.replace(p, fetches=tuple(dataclasses.replace(f, linear=True) for f in p.fetches)) for p in plan]
+
+
+def scale_entry(filter_name: str, source: str, gen: "Generator", fitted: tuple[float, ...] | None) -> dict[str, Any]:
+    """The manifest's `scale`: where scaled passes read the scale (docs/manifest.md)."""
+    out: dict[str, Any] = {"source": source}
+    if source == "uniform":
+        out["uniform"] = SCALE_UNIFORM
+        if gen.scale_block():
+            out.update(block=f"{filter_name}_Scale", binding=0)
+    else:
+        out.update(texture=SCALE_TEXTURE, uniform=SCALE_SAMPLER, channel="r")
+    out["fitted_scales"] = list(fitted) if fitted else None
+    return out
 
 
 def _blend(p: PassPlan, options: EmitOptions, first_output_pass: int) -> str:
@@ -77,10 +97,17 @@ def _resources(filter_name: str, p: PassPlan, options: EmitOptions) -> tuple[tup
         inputs = (_input("source", "u_source", 0, p, "src", p.fetches),)
         outputs = tuple(PassOutput(f"{filter_name}_t{k}", slot, fmt, k, slot, f"u_t{k}", name=f"o_t{k}", param=f"t{slot}")
                         for slot, k in enumerate(p.components))
-        return inputs, outputs
+        return _with_scale_map(inputs, options), outputs
     inputs = tuple(_input(f"{filter_name}_t{k}", f"u_t{k}", slot, p, f"t{slot}",
                           tuple(f for f in p.fetches if f.input == slot)) for slot, k in enumerate(p.components))
-    return inputs, (PassOutput("output", 0, "rgba32f", None, 0, "u_output", name="o_output", param="acc"),)
+    return _with_scale_map(inputs, options), (PassOutput("output", 0, "rgba32f", None, 0, "u_output", name="o_output", param="acc"),)
+
+
+def _with_scale_map(inputs: tuple[PassInput, ...], options: EmitOptions) -> tuple[PassInput, ...]:
+    """Scale source "texture": every pass also reads the scale map, point-sampled at its own pixel."""
+    if options.scale_source != "texture":
+        return inputs
+    return inputs + (PassInput(SCALE_TEXTURE, SCALE_SAMPLER, len(inputs), param="scale_map"),)
 
 
 def build_passes(filter_name: str, plan: list[PassPlan], gen: "Generator") -> list[Pass]:
@@ -91,8 +118,9 @@ def build_passes(filter_name: str, plan: list[PassPlan], gen: "Generator") -> li
     passes = []
     for p in plan:
         inputs, outputs = _resources(filter_name, p, options)
+        scale = options.scale_source if options.scale_source != "auto" else ""
         draft = Pass(p.index, p.name, p.direction, p.components, inputs, outputs, _blend(p, options, first_output),
-                     p.fetch_count, function=f"{filter_name}_{p.name}")
+                     p.fetch_count, function=f"{filter_name}_{p.name}", scale=scale)
         path = gen.stage_file(filter_name, draft)
         if options.compute:
             tile = tile_for(draft)

@@ -10,7 +10,7 @@ loss as cheap as the seed's own code.
 
 from __future__ import annotations
 
-from typing import NamedTuple, Sequence
+from typing import Any, NamedTuple, Sequence
 
 import jax.numpy as jnp
 import numpy as np
@@ -67,6 +67,16 @@ def loss_terms(approx: jnp.ndarray, target: Target, active: Sequence[str] = TERM
         safe = jnp.where(target.ksum != 0, target.ksum, 1.0)
         out["dc"] = jnp.where(target.ksum != 0, jnp.square((jnp.sum(approx) - target.ksum) / safe), 0.0)
     return out
+
+
+def loss_of(target: "Target | Any", vertical: jnp.ndarray, horizontal: jnp.ndarray, weights: jnp.ndarray,
+            active: Sequence[str]) -> jnp.ndarray:
+    """The weighted loss of components against `target`: a `Target` (Σ outer(v, h) against
+    one kernel), or any target with a `loss(vertical, horizontal, weights, active)` method
+    (e.g. `multiscale.ScaledTarget`, the same terms at several scales)."""
+    if isinstance(target, Target):
+        return weighted_loss(loss_terms(reconstruct(vertical, horizontal), target, active), weights)
+    return target.loss(vertical, horizontal, weights, active)
 
 
 def weighted_loss(terms: dict[str, jnp.ndarray], weights: jnp.ndarray) -> jnp.ndarray:

@@ -67,13 +67,13 @@ class LoopState(NamedTuple):
     history: jnp.ndarray  # loss at steps 0, every, 2·every, … (one slot per sample)
 
 
-def objective(target: losses.Target, weights: jnp.ndarray, active: tuple[str, ...], masks: Params | None) -> Callable[[Params], jnp.ndarray]:
+def objective(target: losses.Target | Any, weights: jnp.ndarray, active: tuple[str, ...], masks: Params | None) -> Callable[[Params], jnp.ndarray]:
     def f(params: Params) -> jnp.ndarray:
         v, h = params
         if masks is not None:
             v = jnp.where(masks[0], v, 0.0)
             h = jnp.where(masks[1], h, 0.0)
-        return losses.weighted_loss(losses.loss_terms(losses.reconstruct(v, h), target, active), weights)
+        return losses.loss_of(target, v, h, weights, active)
 
     return f
 

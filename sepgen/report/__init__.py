@@ -27,6 +27,7 @@ Progress = Callable[[str], None]
 
 # Order and names of the metrics shown for each filter (all from SeparableFilter.metrics()).
 SHOWN_METRICS = ("relative_l2", "negative_mass", "leak", "max_error", "dc_gain", "zero_taps", "loss")
+SCALE_METRICS = ("relative_l2", "negative_mass", "leak")  # per fitted scale, for scalable filters
 
 
 def number(value: float | int) -> dict[str, str]:
@@ -81,6 +82,7 @@ def _rank_note(p: dict[str, Any]) -> str:
 def filter_section(filt: SeparableFilter, file: str, description: str = "") -> FilterSection:
     m = filt.metrics()
     rows = [(k, number(m[k])) for k in SHOWN_METRICS if k in m]
+    rows += [(f"{k} at scale {row['scale']:g}", number(row[k])) for row in m.get("scales", []) for k in SCALE_METRICS]
     return FilterSection(filt.name, filt.rank, filt.shape, file, description or describe(filt), rows)
 
 
@@ -190,7 +192,28 @@ def write_filter_report(filt: SeparableFilter, out_dir: str | os.PathLike, file:
     sec.figures.append({"path": f"{n}_bokeh.png",
                         "caption": f"{image_name}, γ = {g:g}: exact 2D kernel, SVD rank {filt.rank}, and this filter "
                                    f"(separable results by {how}); crops around the brightest spots."})
+    if filt.scales is not None:
+        sec.figures += scale_section(filt, out, image, image_name, g, hdr, runner, say)
     return sec
+
+
+def scale_section(filt: SeparableFilter, out: Path, image: np.ndarray, image_name: str, gamma: float, hdr: bool,
+                  runner: "GLRunner | None", say: Progress) -> list[dict[str, str]]:
+    """A scalable filter's figures: kernel, approximation and error per fitted scale; a bokeh strip."""
+    from . import scale_figures
+
+    n = filt.name
+    say(f"{n}: kernels at scales {', '.join(f'{s:g}' for s in filt.scales)}")
+    scale_figures.scale_maps(filt, filt.scales, out / f"{n}_scales.png")
+    say(f"{n}: bokeh at several scales")
+    how = scale_figures.bokeh_strip(filt, image, gamma, hdr, out / f"{n}_scale_strip.png", runner=runner)
+    return [
+        {"path": f"{n}_scales.png", "caption": "Per fitted scale s: the kernel rendered at size·s, what the taps fetched "
+                                               "bilinearly at offset·s apply, and the difference."},
+        {"path": f"{n}_scale_strip.png", "caption": f"{image_name}, γ = {gamma:g}, at scales "
+                                                    f"{', '.join(f'{s:g}' for s in scale_figures.STRIP_SCALES)} and with a "
+                                                    f"per-pixel scale ramp ({how})."},
+    ]
 
 
 def report(filter_path: str | os.PathLike, out_dir: str | os.PathLike, image_path: str | os.PathLike | None = None,

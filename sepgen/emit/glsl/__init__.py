@@ -20,6 +20,9 @@ class GLSLGenerator(Generator):
     include_suffix = "glsl"
     entry = dict.fromkeys(("vertex", "fragment", "compute"), "main")
 
+    def scale_block(self) -> bool:
+        return self.options.glsl_version == "450"  # Vulkan-style GLSL has no loose uniforms; 330/300 es keep one
+
     def target(self) -> dict[str, Any]:
         v = self.options.glsl_version
         compute = self.options.compute

@@ -24,6 +24,7 @@ SOURCE_SUFFIX = "glsl"
 @register
 class SPIRVGenerator(Generator):
     name = "spirv"
+    scaled_taps = False  # no scale uniform / scale map in its templates and runner yet
     suffix = "spv"  # what the passes reference; the templates render the .glsl sources
     include_suffix = "glsl"
     entry = dict.fromkeys(("vertex", "fragment", "compute"), "main")
