@@ -128,7 +128,7 @@ def record(inv: Invocation, filters: list[str], out_dir: Path, read: list[Path],
             "write_to": [os.path.abspath(d) for d in _write_targets(inv, out_dir)],
         }
         write_bytes(state_path(inv), json.dumps(doc, indent=1, sort_keys=True).encode())
-    except (OSError, SepgenError):
+    except (OSError, RuntimeError, SepgenError):  # RuntimeError: no home folder
         pass  # no record: the next run takes the normal path
 
 
@@ -142,7 +142,7 @@ def up_to_date(inv: Invocation, check: bool) -> UpToDate | None:
         if not check and inv.stamp is not None:
             os.utime(inv.stamp)
         return UpToDate(list(doc["filters"]), str(doc["out_dir"]))
-    except (OSError, ValueError, KeyError, TypeError, AttributeError):
+    except (OSError, RuntimeError, ValueError, KeyError, TypeError, AttributeError):
         return None
 
 
