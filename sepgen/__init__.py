@@ -2,17 +2,17 @@
 
 The chain: kernels -> fitting -> filter file -> emit -> run/verify -> build/report.
 `fit` and `sweep` are loaded on first use so that importing sepgen (to emit or
-verify a filter) never imports JAX.
+verify a filter) never imports JAX; `kernels` and `SeparableFilter` too, so that the
+command line starts without NumPy (a no-op `sepgen build` never needs it).
 """
 
 from __future__ import annotations
 
+import importlib
 from typing import Any
 
-from . import kernels
 from ._version import __version__
 from .errors import CheckFailed, SepgenError
-from .filterfile import SeparableFilter
 
 __all__ = ["__version__", "kernels", "SeparableFilter", "SepgenError", "CheckFailed", "fit", "sweep"]
 
@@ -22,4 +22,10 @@ def __getattr__(name: str) -> Any:
         from . import fitting
 
         return getattr(fitting, name)
+    if name == "kernels":
+        return importlib.import_module(f"{__name__}.kernels")  # not `from . import`: that asks __getattr__
+    if name == "SeparableFilter":
+        from .filterfile import SeparableFilter
+
+        return SeparableFilter
     raise AttributeError(f"module 'sepgen' has no attribute {name!r}")

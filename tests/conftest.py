@@ -32,11 +32,16 @@ DISK = ROOT / "tests" / "data" / "disk50_rank4.json"
 
 def pytest_configure(config) -> None:
     """Fits in tests compile into a throw-away JAX cache, not the user's ~/.cache (unless
-    SEPGEN_JAX_CACHE says where, e.g. a CI cache folder kept between runs)."""
+    SEPGEN_JAX_CACHE says where, e.g. a CI cache folder kept between runs); build records
+    go to a throw-away XDG_CACHE_HOME."""
     if "SEPGEN_JAX_CACHE" not in os.environ:
         folder = tempfile.mkdtemp(prefix="sepgen-test-jax-")
         os.environ["SEPGEN_JAX_CACHE"] = folder
         atexit.register(shutil.rmtree, folder, True)
+    # `sepgen build` records its last build under $XDG_CACHE_HOME/sepgen/build: a throw-away one too
+    folder = tempfile.mkdtemp(prefix="sepgen-test-xdg-")
+    os.environ["XDG_CACHE_HOME"] = folder
+    atexit.register(shutil.rmtree, folder, True)
 
 
 def _ci() -> bool:

@@ -27,22 +27,32 @@ def build(config: str, check: bool, depfile: Path | None, out_dir: Path | None, 
     whose content changed, and imports JAX only when something must be fitted.
     With --verify, exit 1 also when a shipped variant fails verification.
     """
-    from ..build import build as run_build
+    from ..build import state  # standard library only: NumPy, Jinja and the emitter wait for a real build
 
     def progress(message: str) -> None:
         click.echo(f"sepgen build: {message}", err=True)
 
-    result = run_build(config, check=check, depfile=depfile, out_dir=out_dir, stamp=stamp,
-                       progress=None if quiet else progress)
+    inv = state.Invocation(config, *(None if p is None else str(p) for p in (out_dir, depfile, stamp)))
+    known = state.up_to_date(inv, check)  # a no-op answered from the last build's record
+    if known is not None:
+        counts, up_to_date, out = (0, 0, 0), known.filters, known.out_dir
+        for name in [] if quiet else known.filters:
+            progress(f"{name}: up to date")
+    else:
+        from ..build import build as run_build
+
+        result = run_build(config, check=check, depfile=depfile, out_dir=out_dir, stamp=stamp,
+                           progress=None if quiet else progress)
+        if not check:
+            state.record_build(inv, result)
+        counts = (len(result.fitted), len(result.emitted), len(result.removed))
+        up_to_date, out = result.up_to_date, str(result.out_dir)
     if not quiet:
         if check:
-            click.echo(f"sepgen build: all {len(result.up_to_date)} filter(s) up to date", err=True)
+            progress(f"all {len(up_to_date)} filter(s) up to date")
         else:
-            click.echo(
-                f"sepgen build: {len(result.fitted)} fitted, {len(result.emitted)} emitted, "
-                f"{len(result.up_to_date)} up to date, {len(result.removed)} removed -> {result.out_dir}",
-                err=True,
-            )
+            fitted, emitted, removed = counts
+            progress(f"{fitted} fitted, {emitted} emitted, {len(up_to_date)} up to date, {removed} removed -> {out}")
     if then_verify:
         from .run_cmds import verify_config
 

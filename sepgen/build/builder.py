@@ -1,0 +1,339 @@
+"""`sepgen build`: fit (cached) and emit everything a config file asks for (re-exported by sepgen.build).
+
+Output layout under the output folder:
+
+    <out>/sepgen-build.json          build manifest: every generated file, per filter
+    <out>/<name>/<lang>/…            what `sepgen emit` writes (shaders + manifest.json)
+    <out>/.sepgen-cache/<name>-<key>.json   the fitted filter files (see cache.py)
+
+A build refits only filters whose fit inputs changed, renders every shader,
+writes only files whose bytes changed (an unchanged file keeps its mtime),
+removes files an earlier build generated that are no longer produced, prunes
+cache entries no filter uses (after success), and imports JAX only when
+something must be fitted. Every filter still to be fitted has its kernel made
+and checked first (for `--check` too). Fits hold a per-entry file lock, so
+concurrent builds of one config fit each filter once. Everything is fitted and
+rendered before the first shader is written, so a bad filter leaves the
+previous output untouched (fits that succeeded stay in the cache).
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import time
+from dataclasses import dataclass, field
+from pathlib import Path, PurePosixPath
+from typing import Any, Callable
+
+from .._version import __version__
+from ..atomic import check_writable, write_bytes, write_if_changed
+from ..errors import CheckFailed, SepgenError
+from ..filterfile import SeparableFilter, dumps
+from . import cache, depfile as depfiles
+from .config import BuildConfig, FilterConfig, load_config
+
+__all__ = ["build", "BuildResult", "load_config", "BUILD_MANIFEST"]
+
+BUILD_MANIFEST = "sepgen-build.json"
+BUILD_FORMAT = "sepgen-build/1"
+
+Progress = Callable[[str], None]
+
+
+@dataclass
+class BuildResult:
+    config: Path
+    out_dir: Path
+    fitted: list[str] = field(default_factory=list)  # filters fitted by this build
+    emitted: list[str] = field(default_factory=list)  # filters with at least one file (re)written
+    up_to_date: list[str] = field(default_factory=list)  # filters nothing was done for
+    written: list[Path] = field(default_factory=list)  # every file written (cache, shaders, manifest, depfile)
+    removed: list[Path] = field(default_factory=list)  # files of earlier builds no longer produced
+    pruned: list[Path] = field(default_factory=list)  # cache entries no filter of the config uses
+    stale: dict[str, list[str]] = field(default_factory=dict)  # --check: filter -> reasons
+    outputs: list[Path] = field(default_factory=list)  # every generated shader/manifest file
+
+
+@dataclass
+class _Plan:
+    """One filter's place in the build: its cache key and, when cached, its fitted filter."""
+
+    config: FilterConfig
+    key: str
+    cache_file: Path
+    filter: SeparableFilter | None
+
+
+def build(
+    config_path: str | os.PathLike,
+    check: bool = False,
+    depfile: str | os.PathLike | None = None,
+    *,
+    out_dir: str | os.PathLike | None = None,
+    stamp: str | os.PathLike | None = None,
+    progress: Progress | None = None,
+) -> BuildResult:
+    """Bring the outputs of a build config up to date (or, with `check`, only say whether they are).
+
+    `out_dir` overrides the config's `[output] dir`; `depfile` writes a Make-style
+    depfile whose target is `stamp` (touched after every successful build) or else
+    the build manifest. With `check`, nothing is written and `CheckFailed` names
+    every stale filter.
+    """
+    say = progress or (lambda message: None)
+    cfg = load_config(config_path, out_dir)
+    if not check:
+        for target in (cfg.out_dir, *(Path(p).parent for p in (depfile, stamp) if p is not None)):
+            check_writable(target, f"cannot write to {target}")
+    plans = [_plan(f, cfg.out_dir) for f in cfg.filters]
+    result = BuildResult(Path(config_path), cfg.out_dir)
+    made = _kernels_to_fit(cfg, plans)  # the whole config is valid before anything is fitted or checked
+    if check:
+        return _check(cfg, plans, result, say)
+    _fit_missing(cfg, plans, made, result, say)
+    per_filter = {p.config.name: _render(cfg, p) for p in plans}
+    old_files = _previous_outputs(cfg.out_dir)
+    _write_outputs(cfg, plans, per_filter, result, say)
+    _remove_no_longer_produced(cfg.out_dir, old_files - {p for files in per_filter.values() for p in files}, result, say)
+    manifest = cfg.out_dir / BUILD_MANIFEST
+    if write_if_changed(manifest, _build_manifest(cfg, plans, per_filter)):
+        result.written.append(manifest)
+    if stamp is not None:
+        _touch(Path(stamp))
+    if depfile is not None:
+        _write_depfile(cfg, Path(depfile), Path(stamp) if stamp is not None else manifest, result)
+    result.pruned = cache.prune(cfg.out_dir, {p.cache_file for p in plans})
+    if result.pruned:
+        say(f"removed {len(result.pruned)} cache entr{'y' if len(result.pruned) == 1 else 'ies'} no filter uses")
+    return result
+
+
+def _write_outputs(cfg: BuildConfig, plans: list[_Plan], per_filter: dict[str, dict[str, str | bytes]],
+                   result: BuildResult, say: Progress) -> None:
+    """Write every filter's files whose bytes changed; record what was written and what was up to date."""
+    for plan in plans:
+        files = per_filter[plan.config.name]
+        written = [path for path, text in files.items() if write_if_changed(cfg.out_dir / path, text)]
+        result.written += [cfg.out_dir / p for p in written]
+        result.outputs += [cfg.out_dir / p for p in files]
+        name = plan.config.name
+        if written:
+            result.emitted.append(name)
+            say(f"{name}: wrote {len(written)} of {len(files)} files")
+        elif name not in result.fitted:
+            result.up_to_date.append(name)
+            say(f"{name}: up to date")
+
+
+def _remove_no_longer_produced(out_dir: Path, gone: set[str], result: BuildResult, say: Progress) -> None:
+    """Delete files an earlier build generated that this one does not, and the folders they leave empty."""
+    for rel in sorted(gone):
+        path = out_dir / rel
+        if path.is_file():
+            path.unlink()
+            result.removed.append(path)
+            say(f"removed {rel} (no longer produced)")
+    _remove_empty_dirs(out_dir, {(out_dir / rel).parent for rel in gone})
+
+
+def _write_depfile(cfg: BuildConfig, depfile: Path, target: Path, result: BuildResult) -> None:
+    """A Make-style depfile: `target` depends on the config, its kernel files and its templates."""
+    deps = [cfg.path, *(f.kernel_file for f in cfg.filters if f.kernel_file is not None)]
+    if cfg.templates_dir is not None:
+        deps += depfiles.template_files(cfg.templates_dir)
+    text = depfiles.render([os.path.abspath(target)], [os.path.abspath(d) for d in deps])
+    if write_if_changed(depfile, text):
+        result.written.append(depfile)
+
+
+def _plan(filt: FilterConfig, out_dir: Path) -> _Plan:
+    key = cache.cache_key(cache.fit_inputs(filt))
+    path = cache.cache_path(out_dir, filt.name, key)
+    return _Plan(filt, key, path, cache.load_cached(path, filt.name))
+
+
+def _kernels_to_fit(cfg: BuildConfig, plans: list[_Plan]) -> dict[str, Any]:
+    """The kernel of every filter without a cache entry, made and checked against its rank
+    (one-line error naming the config and filter). Cached filters were valid when fitted."""
+    from .. import kernels  # NumPy only
+
+    made = {}
+    for plan in plans:
+        if plan.filter is not None:
+            continue
+        f = plan.config
+        where = f"{cfg.path}: filter {f.name!r}"
+        try:
+            kernel = kernels.make(f.kernel_spec, base_dir=cfg.path.parent)
+        except SepgenError as exc:
+            raise SepgenError(f"{where}: kernel: {exc}") from None
+        if f.rank > min(kernel.shape) and not f.search:
+            raise SepgenError(
+                f"{where}: rank {f.rank} is impossible for a {kernel.shape[0]}x{kernel.shape[1]} kernel "
+                f"(at most {min(kernel.shape)})"
+            )
+        made[f.name] = kernel
+    return made
+
+
+def _fit_missing(cfg: BuildConfig, plans: list[_Plan], made: dict[str, Any], result: BuildResult, say: Progress) -> None:
+    """Fit every filter that has no cache entry, storing each as soon as it is done. Each fit
+    holds its entry's lock; a build that waited for it reuses the other build's fit."""
+    for plan in (p for p in plans if p.filter is None):
+        name = plan.config.name
+        with cache.locked(plan.cache_file, lambda: say(f"{name}: waiting for another build that is fitting it")):
+            plan.filter = cache.load_cached(plan.cache_file, name)
+            if plan.filter is not None:
+                say(f"{name}: fitted meanwhile by another build; reusing it")
+                continue
+            _fit_one(cfg, plan, made[name], result, say)
+
+
+def _fit_one(cfg: BuildConfig, plan: _Plan, kernel: Any, result: BuildResult, say: Progress) -> None:
+    from .. import fitting, kernels  # JAX: only when something must be fitted
+
+    f = plan.config
+    spec = kernels.canonical_spec(f.kernel_spec, base_dir=cfg.path.parent)  # file kernels: the channel used
+    what = "for " + ", ".join(f"{k} {v}" for k, v in f.search.items()) if f.search else f"rank {f.rank}"
+    say(f"{f.name}: fitting {what} to a {kernel.shape[0]}x{kernel.shape[1]} kernel "
+        f"({f.settings.optimizer}, {f.settings.steps} steps)")
+    start = time.perf_counter()
+    try:
+        plan.filter = _fit_or_search(fitting, kernel, f, spec, _fit_progress(f.name, say))
+    except SepgenError as exc:
+        raise SepgenError(f"{cfg.path}: filter {f.name!r}: {exc}") from None
+    plan.filter.save(plan.cache_file)
+    result.fitted.append(f.name)
+    result.written.append(plan.cache_file)
+    say(f"{f.name}: fitted in {time.perf_counter() - start:.1f} s")
+
+
+def _fit_or_search(fitting: Any, kernel: Any, f: FilterConfig, spec: dict[str, Any], progress: Any) -> SeparableFilter:
+    """A rank fit, a fit across scales, or a budget/target search when the config asks for one."""
+    if f.search:
+        return fitting.fit_searched(kernel, f.settings, name=f.name, kernel_spec=spec, progress=progress, **f.search)
+    if f.scales is not None:
+        return fitting.fit_scales_with(kernel, f.rank, f.scales, f.settings, name=f.name, kernel_spec=spec, progress=progress)
+    return fitting.fit_with(kernel, f.rank, f.settings, name=f.name, kernel_spec=spec, progress=progress)
+
+
+def _fit_progress(name: str, say: Progress) -> Callable[[str, int, int, float], None]:
+    def report(phase: str, done: int, steps: int, loss: float) -> None:
+        say(f"{name}: {phase} {done}/{steps} steps, loss {loss:.4g}")
+
+    return report
+
+
+def _render(cfg: BuildConfig, plan: _Plan) -> dict[str, str | bytes]:
+    """Every file of one filter, keyed by its path relative to the output folder (POSIX)."""
+    from .. import emit  # NumPy + Jinja only
+
+    assert plan.filter is not None
+    command = f"sepgen build {cfg.path.name}"  # relative: the output must not depend on the machine
+    files: dict[str, str | bytes] = {}
+    for lang in plan.config.langs:
+        try:
+            rendered = emit.render(plan.filter, plan.config.emit_options(lang), templates_dir=cfg.templates_dir, command=command)
+        except SepgenError as exc:
+            raise SepgenError(f"{cfg.path}: filter {plan.config.name!r}: {lang}: {exc}") from None
+        for rel, text in rendered.items():
+            files[str(PurePosixPath(plan.config.name, lang, rel))] = text
+    return files
+
+
+def _build_manifest(cfg: BuildConfig, plans: list[_Plan], per_filter: dict[str, dict[str, str | bytes]]) -> str:
+    doc: dict[str, Any] = {
+        "format": BUILD_FORMAT,
+        "sepgen": __version__,
+        "config": cfg.path.name,
+        "filters": [
+            {
+                "name": p.config.name,
+                "cache": str(PurePosixPath(cache.CACHE_DIR, p.cache_file.name)),
+                "langs": list(p.config.langs),
+                "files": sorted(per_filter[p.config.name]),
+            }
+            for p in plans
+        ],
+        "files": sorted(rel for files in per_filter.values() for rel in files),
+    }
+    return dumps(doc)
+
+
+def _previous_outputs(out_dir: Path) -> set[str]:
+    """Files the last build generated (from its manifest); only safe relative paths count."""
+    try:
+        doc = json.loads((out_dir / BUILD_MANIFEST).read_text(encoding="utf-8"))
+        files = doc["files"] if doc.get("format") == BUILD_FORMAT else []
+    except (OSError, ValueError, KeyError, TypeError, AttributeError):
+        return set()
+    safe = set()
+    for rel in files if isinstance(files, list) else []:
+        if isinstance(rel, str) and rel and not PurePosixPath(rel).is_absolute() and ".." not in PurePosixPath(rel).parts:
+            safe.add(rel)
+    return safe
+
+
+def _check(cfg: BuildConfig, plans: list[_Plan], result: BuildResult, say: Progress) -> BuildResult:
+    """Compare what a build would write with what is on disk; write nothing."""
+    produced: dict[str, dict[str, str | bytes]] = {}
+    for plan in plans:
+        name = plan.config.name
+        reasons: list[str] = []
+        if plan.filter is None:
+            older = any(cfg.out_dir.joinpath(cache.CACHE_DIR).glob(f"{name}-*.json"))
+            reasons.append("config or kernel changed since its last fit" if older else "not fitted yet")
+        else:
+            files = produced[name] = _render(cfg, plan)
+            for rel, text in files.items():
+                path = cfg.out_dir / rel
+                try:
+                    same = path.read_bytes() == (text if isinstance(text, bytes) else text.encode("utf-8"))
+                except OSError:
+                    reasons.append(f"{rel} is missing")
+                    continue
+                if not same:
+                    reasons.append(f"{rel} differs")
+        if reasons:
+            result.stale[name] = reasons
+            for r in reasons:
+                say(f"{name}: stale: {r}")
+        else:
+            result.up_to_date.append(name)
+            say(f"{name}: up to date")
+    if not result.stale:
+        leftovers = sorted(r for r in _previous_outputs(cfg.out_dir) - {p for f in produced.values() for p in f}
+                           if (cfg.out_dir / r).is_file())
+        manifest = cfg.out_dir / BUILD_MANIFEST
+        try:
+            manifest_ok = manifest.read_text(encoding="utf-8") == _build_manifest(cfg, plans, produced)
+        except (OSError, UnicodeDecodeError):
+            manifest_ok = False
+        reasons = [f"{r} is no longer produced" for r in leftovers] + ([] if manifest_ok else [f"{BUILD_MANIFEST} is out of date"])
+        if reasons:
+            result.stale[BUILD_MANIFEST] = reasons
+            for r in reasons:
+                say(f"stale: {r}")
+    if result.stale:
+        summary = "; ".join(f"{name} ({reasons[0]}{', …' if len(reasons) > 1 else ''})" for name, reasons in result.stale.items())
+        raise CheckFailed(f"{len(result.stale)} stale output(s), run `sepgen build {cfg.path.name}`: {summary}")
+    return result
+
+
+def _touch(path: Path) -> None:
+    if path.is_file():
+        os.utime(path)
+    else:
+        write_bytes(path, b"")
+
+
+def _remove_empty_dirs(root: Path, folders: set[Path]) -> None:
+    """Remove folders left empty by removed outputs, up to (not including) `root`."""
+    for folder in sorted(folders, key=lambda p: len(p.parts), reverse=True):
+        while folder != root and root in folder.parents:
+            try:
+                folder.rmdir()
+            except OSError:  # not empty (or gone): stop climbing
+                break
+            folder = folder.parent
