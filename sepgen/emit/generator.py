@@ -68,6 +68,10 @@ class Generator:
         """Whether the scale uniform of scaled passes lives in a uniform block (cbuffer) at binding 0."""
         return True
 
+    def scale_binding(self) -> dict[str, int]:
+        """Where the scale uniform block is bound (the manifest's `scale` keys besides `block`)."""
+        return {"binding": 0}
+
     def stage_file(self, filter_name: str, p: Pass) -> str:
         ext = "comp" if self.options.compute else "frag"
         return f"{filter_name}_{p.name}.{ext}.{self.suffix}"
