@@ -65,7 +65,7 @@ class Generator:
         return {"lang": self.name, "entry": self.entry}
 
     def scale_block(self) -> bool:
-        """Whether the scale uniform of scaled passes lives in a uniform block (cbuffer) at binding 0."""
+        """Whether the scale uniform of scaled passes lives in a uniform block (cbuffer) at `scale_binding()`."""
         return True
 
     def scale_binding(self) -> dict[str, int]:
