@@ -5,7 +5,8 @@ Shader files by their manifest `lang`: `wgsl` is read as text, `spirv` as SPIR-V
 the HLSL's own SPIR-V runs: nothing is translated back to GLSL.
 
 Resources: an input or output with `set` is taken as written (`sampler_binding` for its
-sampler), and so is a scaled folder's uniform buffer (`scale.set`, `scale.binding`); HLSL gives register numbers, mapped as tN -> N, sN -> 64 + N, uN -> 128 + N in set 0.
+sampler), and so is a scaled folder's uniform buffer (`scale.set`, `scale.binding`); HLSL gives
+register numbers, mapped as tN -> N, sN -> 64 + N, uN -> 128 + N in set 0.
 """
 
 from __future__ import annotations

@@ -13,6 +13,7 @@ from typing import Any
 import numpy as np
 
 from ..errors import SepgenError
+from ..scaling import check_scale, check_scale_map
 
 WGPU_FORMATS = {"rgba32f": "rgba32float", "rgba16f": "rgba16float"}
 READ_DTYPES = {"rgba32f": np.float32, "rgba16f": np.float16}
@@ -79,8 +80,6 @@ class ScaleInputs:
 
 def scale_inputs(program: GpuProgram, scale: "float | np.ndarray | None", height: int, width: int) -> ScaleInputs:
     """The scale map texture (scale source "texture") or the uniform buffer bytes ("uniform") for `scale`."""
-    from ..scaling import check_scale, check_scale_map
-
     entry = program.scale
     if entry is None:
         if scale is not None:
