@@ -36,7 +36,7 @@ HLSL_ON_GL = "HLSL compute with fp16 intermediates (glslang cannot declare an rg
 def backend_for(options: "dict[str, Any] | EmitOptions") -> str:
     """The runner ("gl", "webgl", "vulkan", "webgpu") that executes these emit options."""
     o = EmitOptions.from_dict(options)
-    if o.scale_source != "auto":
+    if o.scale_source != "auto" and o.lang in ("glsl", "hlsl"):
         return "gl"  # scaled taps read a uniform or a scale map: the GL runner binds them (HLSL cross-compiled)
     if o.lang == "glsl":
         return "webgl" if o.glsl_version == "300es" else "gl"
@@ -78,12 +78,12 @@ class Runners:
         runner = self.get(backend)
         if backend == "gl":
             return runner.run(folder, img, scale)
-        if scale is not None:  # scaled folders route to "gl" (backend_for)
-            raise SepgenError(f"the {BACKENDS[backend]} runner does not run scaled shaders")
         if backend in ("vulkan", "webgpu"):
             from .vkrun import load_program
 
-            return runner.run(load_program(folder), img)
+            return runner.run(load_program(folder), img, scale)
+        if scale is not None:  # scaled GLSL ES / HLSL folders route to "gl" (backend_for)
+            raise SepgenError(f"the {BACKENDS[backend]} runner does not run scaled shaders")
         return runner.run(folder, img)
 
 

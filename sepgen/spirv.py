@@ -27,11 +27,12 @@ PACKAGES = {"glslangValidator": "glslang-tools", "spirv-val": "spirv-tools"}
 TEXTURE_BASE = 0
 SAMPLER_BASE = 64
 STORAGE_BASE = 128
+UNIFORM_BASE = 192  # uniform buffers (the scale of scaled passes) in the shared Vulkan/WebGPU layout
 TARGET_ENV = "vulkan1.0"  # SPIR-V 1.0: what every Vulkan driver and naga read
 HLSL_SHIFTS = ("--hlsl-iomap", "--shift-texture-binding", str(TEXTURE_BASE),
                "--shift-sampler-binding", str(SAMPLER_BASE), "--shift-UAV-binding", str(STORAGE_BASE))
 
-__all__ = ["compile_glsl", "compile_hlsl", "validate", "require_tool", "TEXTURE_BASE", "SAMPLER_BASE", "STORAGE_BASE"]
+__all__ = ["compile_glsl", "compile_hlsl", "validate", "require_tool", "TEXTURE_BASE", "SAMPLER_BASE", "STORAGE_BASE", "UNIFORM_BASE"]
 
 
 def require_tool(name: str) -> str:

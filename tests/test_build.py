@@ -527,7 +527,6 @@ def test_scales_key_fits_a_scalable_filter_with_scaled_shaders(tmp_path: Path) -
     ("scales = [0.0, 1.0]", "scales 0.0 is outside (0, 1]"),
     ("scales = 0.5", "scales must be a non-empty list"),
     ("scales = [1.0]\nstage = 'compute'", "scaled taps need fragment passes"),
-    ("scales = [1.0]\nlang = ['glsl', 'wgsl']", "--lang wgsl cannot emit scaled taps yet (glsl, hlsl can)"),
 ])
 def test_bad_scales_key(tmp_path: Path, line: str, expected: str) -> None:
     cfg = write_project(tmp_path, '[[filter]]\nname = "f"\nkernel = "disk"\nsize = 9\n' + line + "\n")

@@ -65,8 +65,12 @@ class Generator:
         return {"lang": self.name, "entry": self.entry}
 
     def scale_block(self) -> bool:
-        """Whether the scale uniform of scaled passes lives in a uniform block (cbuffer) at binding 0."""
+        """Whether the scale uniform of scaled passes lives in a uniform block (cbuffer) at `scale_binding()`."""
         return True
+
+    def scale_binding(self) -> dict[str, int]:
+        """Where the scale uniform block is bound (the manifest's `scale` keys besides `block`)."""
+        return {"binding": 0}
 
     def stage_file(self, filter_name: str, p: Pass) -> str:
         ext = "comp" if self.options.compute else "frag"

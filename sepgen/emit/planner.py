@@ -72,7 +72,7 @@ def scale_entry(filter_name: str, source: str, gen: "Generator", fitted: tuple[f
     if source == "uniform":
         out["uniform"] = SCALE_UNIFORM
         if gen.scale_block():
-            out.update(block=f"{filter_name}_Scale", binding=0)
+            out.update(block=f"{filter_name}_Scale", **gen.scale_binding())
     else:
         out.update(texture=SCALE_TEXTURE, uniform=SCALE_SAMPLER, channel="r")
     out["fitted_scales"] = list(fitted) if fitted else None

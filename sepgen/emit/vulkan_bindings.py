@@ -1,7 +1,8 @@
 """The descriptor-set layout WGSL and SPIR-V passes share (docs/targets.md), as resource fields.
 
 Set (WGSL @group) 0: sampled texture k at binding k, its sampler (linear passes) at
-SAMPLER_BASE + k, a compute pass's storage texture k at STORAGE_BASE + k. A rank is at most
+SAMPLER_BASE + k, a compute pass's storage texture k at STORAGE_BASE + k, the scale uniform
+buffer of scaled passes at UNIFORM_BASE. A rank is at most
 64, so the ranges never meet; HLSL's t/s/u registers map to the same numbers through
 glslang's binding shifts (sepgen.spirv).
 """
@@ -11,9 +12,9 @@ from __future__ import annotations
 import dataclasses
 
 from ..passmodel import Pass
-from ..spirv import SAMPLER_BASE, STORAGE_BASE
+from ..spirv import SAMPLER_BASE, STORAGE_BASE, UNIFORM_BASE
 
-__all__ = ["vulkan_bindings", "SAMPLER_BASE", "STORAGE_BASE"]
+__all__ = ["vulkan_bindings", "SAMPLER_BASE", "STORAGE_BASE", "UNIFORM_BASE"]
 
 
 def vulkan_bindings(p: Pass) -> Pass:

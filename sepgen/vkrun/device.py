@@ -145,10 +145,12 @@ class VulkanDevice:
                 return self.own(vk.vkFreeMemory, vk.vkAllocateMemory(self.device, info, None))
         raise SepgenError("the Vulkan device has no suitable memory type")
 
-    def buffer(self, size: int) -> Buffer:
-        """A host-visible transfer buffer of `size` bytes."""
+    def buffer(self, size: int, uniform: bool = False) -> Buffer:
+        """A host-visible transfer buffer of `size` bytes (`uniform`: usable as a uniform buffer too)."""
         vk = self.vk
         usage = vk.VK_BUFFER_USAGE_TRANSFER_SRC_BIT | vk.VK_BUFFER_USAGE_TRANSFER_DST_BIT
+        if uniform:
+            usage |= vk.VK_BUFFER_USAGE_UNIFORM_BUFFER_BIT
         handle = self.own(vk.vkDestroyBuffer, vk.vkCreateBuffer(self.device, vk.VkBufferCreateInfo(size=size, usage=usage), None))
         memory = self._allocate(vk.vkGetBufferMemoryRequirements(self.device, handle),
                                 vk.VK_MEMORY_PROPERTY_HOST_VISIBLE_BIT | vk.VK_MEMORY_PROPERTY_HOST_COHERENT_BIT)

@@ -5,7 +5,8 @@ Shader files by their manifest `lang`: `wgsl` is read as text, `spirv` as SPIR-V
 the HLSL's own SPIR-V runs: nothing is translated back to GLSL.
 
 Resources: an input or output with `set` is taken as written (`sampler_binding` for its
-sampler); HLSL gives register numbers, mapped as tN -> N, sN -> 64 + N, uN -> 128 + N in set 0.
+sampler), and so is a scaled folder's uniform buffer (`scale.set`, `scale.binding`); HLSL gives
+register numbers, mapped as tN -> N, sN -> 64 + N, uN -> 128 + N in set 0.
 """
 
 from __future__ import annotations
@@ -70,8 +71,18 @@ def _storage_binding(o: PassOutput, access: str) -> Binding:
     return Binding(0, spirv.STORAGE_BASE + o.unit, "storage", o.texture, access=access)
 
 
+def _scale_bindings(root: Path, manifest: Manifest) -> list[Binding]:
+    """The scale uniform buffer of scaled passes, where the manifest's `scale` puts it."""
+    entry = manifest.scale
+    if entry is None or entry.get("source") != "uniform":
+        return []
+    if not isinstance(entry.get("set"), int) or not isinstance(entry.get("binding"), int):
+        raise SepgenError(f"{root / passmodel.MANIFEST}: the scale uniform has no set and binding; run it on the GL runner")
+    return [Binding(entry["set"], entry["binding"], "uniform")]
+
+
 def _pass(root: Path, manifest: Manifest, p: Pass) -> GpuPass:
-    bindings = [b for i in p.inputs for b in _input_bindings(i)]
+    bindings = [b for i in p.inputs for b in _input_bindings(i)] + _scale_bindings(root, manifest)
     if p.is_compute:
         shader = _shader(root, manifest, p.compute)
         # glslang declares an HLSL RWTexture2D readable; accumulating passes read their output.
@@ -91,4 +102,4 @@ def load_program(out_dir: str | os.PathLike) -> GpuProgram:
     manifest = passmodel.load(root)
     formats = {t.name: (t.format or "rgba32f") for t in manifest.textures}
     return GpuProgram(formats, manifest.texture("input").name, manifest.texture("output").name,
-                      tuple(_pass(root, manifest, p) for p in manifest.passes))
+                      tuple(_pass(root, manifest, p) for p in manifest.passes), manifest.scale)

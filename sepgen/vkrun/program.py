@@ -8,14 +8,21 @@ shader code already loaded (WGSL text or SPIR-V bytes), every resource at its fi
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from typing import Any
 
 import numpy as np
+
+from ..errors import SepgenError
+from ..scaling import check_scale, check_scale_map
 
 WGPU_FORMATS = {"rgba32f": "rgba32float", "rgba16f": "rgba16float"}
 READ_DTYPES = {"rgba32f": np.float32, "rgba16f": np.float16}
 BYTES_PER_TEXEL = {"rgba32f": 16, "rgba16f": 8}
 
-__all__ = ["Shader", "Binding", "GpuPass", "GpuProgram", "WGPU_FORMATS", "READ_DTYPES", "BYTES_PER_TEXEL"]
+UNIFORM_BYTES = 16  # the scale uniform buffer: one float, padded to std140's 16 bytes
+
+__all__ = ["Shader", "Binding", "GpuPass", "GpuProgram", "ScaleInputs", "scale_inputs", "WGPU_FORMATS", "READ_DTYPES",
+           "BYTES_PER_TEXEL", "UNIFORM_BYTES"]
 
 
 @dataclass(frozen=True)
@@ -29,11 +36,12 @@ class Shader:
 
 @dataclass(frozen=True)
 class Binding:
-    """One resource of a pass at (group, binding): a sampled texture, a sampler or a storage texture."""
+    """One resource of a pass at (group, binding): a sampled texture, a sampler, a storage texture
+    or the uniform buffer holding the scale of scaled passes."""
 
     group: int
     binding: int
-    kind: str  # "texture" | "sampler" | "storage"
+    kind: str  # "texture" | "sampler" | "storage" | "uniform"
     texture: str | None = None  # texture and storage entries
     filter: str = "nearest"  # texture and sampler: "nearest" | "linear"
     access: str = "write"  # storage: "write" | "read_write"
@@ -59,3 +67,32 @@ class GpuProgram:
     source: str
     output: str
     passes: tuple[GpuPass, ...] = field(default_factory=tuple)
+    scale: dict[str, Any] | None = None  # scaled passes: the manifest's `scale` entry
+
+
+@dataclass(frozen=True)
+class ScaleInputs:
+    """What a run of a scaled program uploads besides the source: texture name -> H×W×4 data, uniform bytes."""
+
+    textures: dict[str, np.ndarray] = field(default_factory=dict)
+    uniform: bytes | None = None
+
+
+def scale_inputs(program: GpuProgram, scale: "float | np.ndarray | None", height: int, width: int) -> ScaleInputs:
+    """The scale map texture (scale source "texture") or the uniform buffer bytes ("uniform") for `scale`."""
+    entry = program.scale
+    if entry is None:
+        if scale is not None:
+            raise SepgenError("this program has fixed taps: it takes no scale")
+        return ScaleInputs()
+    if scale is None:
+        raise SepgenError("this program has scaled taps: give a scale")
+    if entry["source"] == "texture":
+        smap = np.broadcast_to(np.asarray(scale, np.float32), (height, width)) if np.ndim(scale) == 0 else scale
+        rgba = np.zeros((height, width, 4), np.float32)
+        rgba[:, :, 0] = check_scale_map(smap, (height, width))
+        return ScaleInputs(textures={entry["texture"]: rgba})
+    if np.ndim(scale) != 0:
+        raise SepgenError("this program reads the scale from a uniform: give one value, not a map")
+    value = check_scale(float(np.asarray(scale)))
+    return ScaleInputs(uniform=np.array([value, 0, 0, 0], np.float32).tobytes())

@@ -20,7 +20,7 @@ import numpy as np
 from ..errors import CheckFailed, SepgenError
 from ..images import check_image, to_rgba
 from .device import Image, VulkanDevice
-from .program import BYTES_PER_TEXEL, READ_DTYPES, Binding, GpuPass, GpuProgram, Shader
+from .program import BYTES_PER_TEXEL, READ_DTYPES, UNIFORM_BYTES, Binding, GpuPass, GpuProgram, Shader, scale_inputs
 from .reflect import reflect
 
 __all__ = ["VulkanRunner", "check_interface"]
@@ -28,7 +28,7 @@ __all__ = ["VulkanRunner", "check_interface"]
 class _Resources:
     """Images, descriptor sets and pipelines of one program run."""
 
-    def __init__(self, dev: VulkanDevice, program: GpuProgram, width: int, height: int) -> None:
+    def __init__(self, dev: VulkanDevice, program: GpuProgram, width: int, height: int, uniform: bytes | None = None) -> None:
         vk = self.vk = dev.vk
         self.dev, self.program, self.width, self.height = dev, program, width, height
         vk_formats = {"rgba32f": vk.VK_FORMAT_R32G32B32A32_SFLOAT, "rgba16f": vk.VK_FORMAT_R16G16B16A16_SFLOAT}
@@ -37,6 +37,8 @@ class _Resources:
             if fmt not in vk_formats:
                 raise SepgenError(f"texture {name!r}: format {fmt!r} is not one of {', '.join(vk_formats)}")
         self.images = {n: dev.image(width, height, vk_formats[f]) for n, f in self.formats.items()}
+        self.uniform = dev.buffer(UNIFORM_BYTES, uniform=True)  # the scale of scaled passes
+        dev.write(self.uniform, uniform or bytes(UNIFORM_BYTES))
 
     def module(self, shader: Shader) -> Any:
         if not isinstance(shader.code, bytes):
@@ -54,6 +56,8 @@ class _Resources:
                                           addressModeU=clamp, addressModeV=clamp, addressModeW=clamp, maxLod=0.0)
             sampler = self.dev.own(vk.vkDestroySampler, vk.vkCreateSampler(self.dev.device, info, None))
             return vk.VK_DESCRIPTOR_TYPE_SAMPLER, vk.VkDescriptorImageInfo(sampler=sampler)
+        if b.kind == "uniform":
+            return vk.VK_DESCRIPTOR_TYPE_UNIFORM_BUFFER, vk.VkDescriptorBufferInfo(buffer=self.uniform.handle, offset=0, range=UNIFORM_BYTES)
         if b.texture not in self.images:
             raise SepgenError(f"binding {b.binding} uses unknown texture {b.texture!r}")
         kind = {"texture": vk.VK_DESCRIPTOR_TYPE_SAMPLED_IMAGE, "storage": vk.VK_DESCRIPTOR_TYPE_STORAGE_IMAGE}[b.kind]
@@ -65,7 +69,8 @@ class _Resources:
         count = max((b.group for b in p.bindings), default=-1) + 1
         layouts, sets = [], []
         pool_sizes = [vk.VkDescriptorPoolSize(type=t, descriptorCount=max(1, len(p.bindings))) for t in
-                      (vk.VK_DESCRIPTOR_TYPE_SAMPLER, vk.VK_DESCRIPTOR_TYPE_SAMPLED_IMAGE, vk.VK_DESCRIPTOR_TYPE_STORAGE_IMAGE)]
+                      (vk.VK_DESCRIPTOR_TYPE_SAMPLER, vk.VK_DESCRIPTOR_TYPE_SAMPLED_IMAGE, vk.VK_DESCRIPTOR_TYPE_STORAGE_IMAGE,
+                       vk.VK_DESCRIPTOR_TYPE_UNIFORM_BUFFER)]
         pool = self.dev.own(vk.vkDestroyDescriptorPool, vk.vkCreateDescriptorPool(
             device, vk.VkDescriptorPoolCreateInfo(maxSets=max(count, 1), pPoolSizes=pool_sizes), None))
         for g in range(count):
@@ -75,13 +80,18 @@ class _Resources:
             layout = self.dev.own(vk.vkDestroyDescriptorSetLayout, vk.vkCreateDescriptorSetLayout(
                 device, vk.VkDescriptorSetLayoutCreateInfo(pBindings=entries), None))
             dset = vk.vkAllocateDescriptorSets(device, vk.VkDescriptorSetAllocateInfo(descriptorPool=pool, pSetLayouts=[layout]))[0]
-            writes = [vk.VkWriteDescriptorSet(dstSet=dset, dstBinding=b.binding, descriptorCount=1, descriptorType=t, pImageInfo=[info])
-                      for b, t, info in mine]
+            writes = [_write(vk, dset, b, t, info) for b, t, info in mine]
             if writes:
                 vk.vkUpdateDescriptorSets(device, len(writes), writes, 0, None)
             layouts.append(layout)
             sets.append(dset)
         return layouts, sets
+
+
+def _write(vk: Any, dset: Any, b: Binding, kind: int, info: Any) -> Any:
+    """The descriptor write for one binding: a buffer info for the uniform, an image info otherwise."""
+    where = {"pBufferInfo": [info]} if b.kind == "uniform" else {"pImageInfo": [info]}
+    return vk.VkWriteDescriptorSet(dstSet=dset, dstBinding=b.binding, descriptorCount=1, descriptorType=kind, **where)
 
 
 class _Pipelines:
@@ -199,16 +209,18 @@ class VulkanRunner:
     def adapter_name(self) -> str:
         return self.device.name + (", Khronos validation layer" if self.device.validation else "")
 
-    def run(self, program: GpuProgram, img: np.ndarray) -> np.ndarray:
+    def run(self, program: GpuProgram, img: np.ndarray, scale: "float | np.ndarray | None" = None) -> np.ndarray:
+        """Filter `img` (H×W or H×W×C); a scaled program runs at `scale` (a value, or an H×W map)."""
         arr = check_image(img)
+        extra = scale_inputs(program, scale, arr.shape[0], arr.shape[1])
         dev = self.device
         try:
             for p in program.passes:
                 check_interface(p, {**program.textures, program.source: "rgba32f"})
-            res = _Resources(dev, program, arr.shape[1], arr.shape[0])
+            res = _Resources(dev, program, arr.shape[1], arr.shape[0], extra.uniform)
             pipes = _Pipelines(res)
             built = [pipes.build(p) for p in program.passes]
-            out = _submit(res, pipes, built, to_rgba(arr))
+            out = _submit(res, pipes, built, {res.program.source: to_rgba(arr), **extra.textures})
         except dev.vk.VkError as exc:
             raise SepgenError(f"Vulkan call failed: {type(exc).__name__}") from None
         finally:
@@ -231,8 +243,8 @@ def _copy_region(vk: Any, width: int, height: int) -> Any:
                                 imageOffset=vk.VkOffset3D(x=0, y=0, z=0), imageExtent=vk.VkExtent3D(width=width, height=height, depth=1))
 
 
-def _prologue(res: _Resources, cmd: Any, upload: Any) -> None:
-    """Every image to GENERAL and zero; the source image from the upload buffer."""
+def _prologue(res: _Resources, cmd: Any, uploads: dict[str, Any]) -> None:
+    """Every image to GENERAL and zero; the source (and scale map) images from their upload buffers."""
     vk, general = res.vk, res.vk.VK_IMAGE_LAYOUT_GENERAL
     to_general = [vk.VkImageMemoryBarrier(srcAccessMask=0, dstAccessMask=vk.VK_ACCESS_TRANSFER_WRITE_BIT,
                                           oldLayout=vk.VK_IMAGE_LAYOUT_UNDEFINED, newLayout=general,
@@ -244,22 +256,26 @@ def _prologue(res: _Resources, cmd: Any, upload: Any) -> None:
     for img in res.images.values():
         vk.vkCmdClearColorImage(cmd, img.handle, general, zero, 1, [res.dev.color_range()])
     _barrier(vk, cmd)
-    source: Image = res.images[res.program.source]
-    vk.vkCmdCopyBufferToImage(cmd, upload.handle, source.handle, general, 1, [_copy_region(vk, res.width, res.height)])
+    for name, upload in uploads.items():
+        image: Image = res.images[name]
+        vk.vkCmdCopyBufferToImage(cmd, upload.handle, image.handle, general, 1, [_copy_region(vk, res.width, res.height)])
     _barrier(vk, cmd)
 
 
-def _submit(res: _Resources, pipes: _Pipelines, built: list[dict[str, Any]], rgba: np.ndarray) -> np.ndarray:
+def _submit(res: _Resources, pipes: _Pipelines, built: list[dict[str, Any]], images: dict[str, np.ndarray]) -> np.ndarray:
+    """Upload `images` (texture name -> float32 H×W×4), run the passes, read the output back."""
     vk, dev = res.vk, res.dev
-    data = np.ascontiguousarray(rgba, dtype=np.float32).tobytes()
-    upload = dev.buffer(len(data))
-    dev.write(upload, data)
+    uploads = {}
+    for name, rgba in images.items():
+        data = np.ascontiguousarray(rgba, dtype=np.float32).tobytes()
+        uploads[name] = dev.buffer(len(data))
+        dev.write(uploads[name], data)
     out_fmt = res.formats[res.program.output]
     readback = dev.buffer(res.width * res.height * BYTES_PER_TEXEL[out_fmt])
     cmd = vk.vkAllocateCommandBuffers(dev.device, vk.VkCommandBufferAllocateInfo(
         commandPool=dev.pool, level=vk.VK_COMMAND_BUFFER_LEVEL_PRIMARY, commandBufferCount=1))[0]
     vk.vkBeginCommandBuffer(cmd, vk.VkCommandBufferBeginInfo(flags=vk.VK_COMMAND_BUFFER_USAGE_ONE_TIME_SUBMIT_BIT))
-    _prologue(res, cmd, upload)
+    _prologue(res, cmd, uploads)
     for b in built:
         pipes.record(cmd, b)
         _barrier(vk, cmd)

@@ -16,7 +16,7 @@ from ..errors import CheckFailed
 
 MAGIC = 0x07230203
 OP_ENTRY_POINT, OP_TYPE_IMAGE, OP_TYPE_SAMPLER, OP_TYPE_SAMPLED_IMAGE = 15, 25, 26, 27
-OP_TYPE_POINTER, OP_VARIABLE, OP_DECORATE = 32, 59, 71
+OP_TYPE_STRUCT, OP_TYPE_POINTER, OP_VARIABLE, OP_DECORATE = 30, 32, 59, 71
 DECORATION_BINDING, DECORATION_SET = 33, 34
 MODELS = {0: "vertex", 4: "fragment", 5: "compute"}
 IMAGE_FORMATS = {0: "unknown", 1: "rgba32f", 2: "rgba16f"}
@@ -74,6 +74,8 @@ def reflect(code: bytes, label: str) -> Reflection:
             types[int(a[0])] = ("sampler",)
         elif op == OP_TYPE_SAMPLED_IMAGE:
             types[int(a[0])] = ("combined",)
+        elif op == OP_TYPE_STRUCT:
+            types[int(a[0])] = ("uniform",)  # a block: sepgen's modules declare only uniform buffers
         elif op == OP_TYPE_POINTER:
             pointers[int(a[0])] = int(a[2])
         elif op == OP_VARIABLE:

@@ -8,6 +8,7 @@ uploaded as rgba32float; the output texture is read back as float32.
 
     runner = WebGPURunner()                       # one adapter and device, reusable
     out = runner.run(program, img)                # H×W(×C) float32 → same shape
+    out = runner.run(program, img, scale=0.5)     # scaled passes: a value, or an H×W scale map
     runner.validate_wgsl(text, "blur_h.wgsl")     # naga's verdict, one line with line:column
 
 SPIR-V: wgpu-native 0.32 cannot pass SPIR-V straight to the driver (its PASSTHROUGH_SHADERS
@@ -28,7 +29,7 @@ import numpy as np
 
 from ..errors import CheckFailed, SepgenError
 from ..images import check_image, to_rgba
-from .program import GpuProgram, Shader
+from .program import GpuProgram, Shader, scale_inputs
 
 DEBIAN_PACKAGES = "mesa-vulkan-drivers libvulkan1"
 NATIVE_BACKENDS = ("Vulkan", "Metal", "D3D12")  # wgpu's GL backend would run SPIR-V as translated GLSL
@@ -104,13 +105,19 @@ class WebGPURunner:
     def validate_wgsl(self, text: str, label: str) -> None:
         self.shader_module(Shader(text, "main", label))
 
-    def run(self, program: GpuProgram, img: np.ndarray) -> np.ndarray:
-        """Filter `img` (H×W or H×W×C) with `program`; the result has img's shape, float32."""
+    def run(self, program: GpuProgram, img: np.ndarray, scale: "float | np.ndarray | None" = None) -> np.ndarray:
+        """Filter `img` (H×W or H×W×C) with `program`; the result has img's shape, float32.
+        A scaled program runs at `scale`: one value, or an H×W map (scale source "texture")."""
         from .webgpu_exec import Execution
 
         arr = check_image(img)
+        extra = scale_inputs(program, scale, arr.shape[0], arr.shape[1])
         ex = Execution(self, program, arr.shape[1], arr.shape[0])
         ex.upload(to_rgba(arr))
+        for name, data in extra.textures.items():
+            ex.upload(data, name)
+        if extra.uniform is not None:
+            ex.write_uniform(extra.uniform)
         ex.execute()
         out = ex.read()
         return out[:, :, 0] if arr.ndim == 2 else out[:, :, : arr.shape[2]].copy()

@@ -14,7 +14,7 @@ from typing import TYPE_CHECKING, Any
 import numpy as np
 
 from ..errors import SepgenError
-from .program import BYTES_PER_TEXEL, READ_DTYPES, WGPU_FORMATS, Binding, GpuPass, GpuProgram
+from .program import BYTES_PER_TEXEL, READ_DTYPES, UNIFORM_BYTES, WGPU_FORMATS, Binding, GpuPass, GpuProgram
 from .webgpu import validator_message
 
 if TYPE_CHECKING:  # pragma: no cover
@@ -34,6 +34,9 @@ class Execution:
         # The source is always uploaded as rgba32f, whatever format an engine would use.
         self.formats = {n: ("rgba32f" if n == program.source else f) for n, f in program.textures.items()}
         self.textures = {n: self._texture(n, f) for n, f in self.formats.items()}
+        # the scale of scaled passes; bound by every pass that declares a uniform binding
+        self.uniform = self.device.create_buffer(label="scale", size=UNIFORM_BYTES,
+                                                 usage=wgpu.BufferUsage.UNIFORM | wgpu.BufferUsage.COPY_DST)
         self.steps = [self._build(p) for p in program.passes]
 
     def _texture(self, name: str, fmt: str) -> Any:
@@ -49,6 +52,8 @@ class Execution:
         linear = b.filter == "linear"
         if b.kind == "sampler":
             return {"binding": b.binding, "visibility": visibility, "sampler": {"type": "filtering" if linear else "non-filtering"}}
+        if b.kind == "uniform":
+            return {"binding": b.binding, "visibility": visibility, "buffer": {"type": "uniform"}}
         if b.texture not in self.formats:
             raise SepgenError(f"{where}: binding {b.binding} uses unknown texture {b.texture!r}")
         if b.kind == "texture":
@@ -67,6 +72,8 @@ class Execution:
             mode = "linear" if b.filter == "linear" else "nearest"
             return self.device.create_sampler(address_mode_u="clamp-to-edge", address_mode_v="clamp-to-edge",
                                               mag_filter=mode, min_filter=mode)
+        if b.kind == "uniform":
+            return {"buffer": self.uniform, "offset": 0, "size": UNIFORM_BYTES}
         return self.textures[b.texture].create_view()
 
     def _bind_groups(self, p: GpuPass, visibility: int) -> tuple[list[Any], list[Any]]:
@@ -121,13 +128,18 @@ class Execution:
             fragment={"module": fragment, "entry_point": p.fragment.entry, "targets": targets})  # type: ignore[union-attr]
 
     # -- running --------------------------------------------------------------------------
-    def upload(self, rgba: np.ndarray) -> None:
+    def upload(self, rgba: np.ndarray, name: str | None = None) -> None:
+        """Float32 H×W×4 data into the source texture (or into texture `name`, an rgba32f one)."""
         data = np.ascontiguousarray(rgba, dtype=np.float32)
         if data.shape != (self.height, self.width, 4):
             raise SepgenError(f"image is {data.shape[1]}x{data.shape[0]}, the program was built for {self.width}x{self.height}")
-        self.device.queue.write_texture({"texture": self.textures[self.program.source]}, data,
+        self.device.queue.write_texture({"texture": self.textures[name or self.program.source]}, data,
                                         {"bytes_per_row": self.width * 16, "rows_per_image": self.height},
                                         (self.width, self.height, 1))
+
+    def write_uniform(self, data: bytes) -> None:
+        """The scale uniform buffer's contents (`program.scale_inputs`)."""
+        self.device.queue.write_buffer(self.uniform, 0, data)
 
     def execute(self) -> None:
         encoder = self.device.create_command_encoder()

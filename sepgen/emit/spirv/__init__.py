@@ -16,7 +16,7 @@ from ... import spirv
 from ...passmodel import Pass
 from ..files import EmittedFile
 from ..generator import Generator, Output, register
-from ..vulkan_bindings import vulkan_bindings
+from ..vulkan_bindings import UNIFORM_BASE, vulkan_bindings
 
 SOURCE_SUFFIX = "glsl"
 
@@ -24,10 +24,12 @@ SOURCE_SUFFIX = "glsl"
 @register
 class SPIRVGenerator(Generator):
     name = "spirv"
-    scaled_taps = False  # no scale uniform / scale map in its templates and runner yet
     suffix = "spv"  # what the passes reference; the templates render the .glsl sources
     include_suffix = "glsl"
     entry = dict.fromkeys(("vertex", "fragment", "compute"), "main")
+
+    def scale_binding(self) -> dict[str, int]:
+        return {"set": 0, "binding": UNIFORM_BASE}
 
     def bind(self, p: Pass) -> Pass:
         return vulkan_bindings(p)

@@ -13,7 +13,7 @@ from typing import Any
 from ...errors import SepgenError
 from ...passmodel import Pass
 from ..generator import Generator, register
-from ..vulkan_bindings import vulkan_bindings
+from ..vulkan_bindings import UNIFORM_BASE, vulkan_bindings
 
 MAX_SAMPLED_TEXTURES = 16  # WebGPU's guaranteed maxSampledTexturesPerShaderStage
 STORAGE_FORMATS = {"rgba32f": "rgba32float", "rgba16f": "rgba16float"}
@@ -27,10 +27,12 @@ class WGSLGenerator(Generator):
     entry = {"vertex": "vs_main", "fragment": "fs_main", "compute": "cs_main"}
     literal_suffix = "f"  # f32 literals, never abstract floats that an expression could widen
     one_vertical_compute = True
-    scaled_taps = False  # no scale uniform / scale map in its templates and runner yet
 
     def target(self) -> dict[str, Any]:
         return {"lang": self.name, "entry": self.entry, "formats": STORAGE_FORMATS}
+
+    def scale_binding(self) -> dict[str, int]:
+        return {"set": 0, "binding": UNIFORM_BASE}
 
     def bind(self, p: Pass) -> Pass:
         return vulkan_bindings(p)

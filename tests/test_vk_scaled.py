@@ -1,0 +1,123 @@
+"""Scaled taps in WGSL (WebGPU) and SPIR-V (raw Vulkan): emit, validate, run against the NumPy model."""
+
+from __future__ import annotations
+
+import json
+
+import numpy as np
+import pytest
+
+from sepgen import emit, scaling, spirv, verify
+from sepgen.cli import main
+from sepgen.errors import SepgenError
+from sepgen.runfilter import Runners, backend_for, run_filter
+from sepgen.vkrun import load_program
+from sepgen.vkrun.reflect import reflect
+from test_scaled_shaders import scalable
+
+LANGS = ("wgsl", "spirv")
+
+
+def _runners(vulkan_runner, webgpu_runner) -> Runners:
+    runners = Runners()
+    runners._made.update(vulkan=vulkan_runner, webgpu=webgpu_runner)  # the session's devices
+    return runners
+
+
+@pytest.mark.parametrize("lang", LANGS)
+def test_manifest_puts_the_scale_uniform_buffer_in_set_0(lang):
+    manifest = json.loads(emit.render(scalable(), {"lang": lang})["manifest.json"])
+    assert manifest["scale"] == {"source": "uniform", "uniform": "u_scale", "block": "d12_Scale", "set": 0,
+                                 "binding": spirv.UNIFORM_BASE, "fitted_scales": [0.5, 1.0]}
+    taken = {(i["set"], b) for p in manifest["passes"] for i in p["inputs"]
+             for b in (i["binding"], i.get("sampler_binding")) if b is not None}
+    assert (0, spirv.UNIFORM_BASE) not in taken
+    texture = json.loads(emit.render(scalable(), {"lang": lang, "scale_source": "texture"})["manifest.json"])
+    v0 = next(p for p in texture["passes"] if p["name"] == "v0")
+    assert v0["inputs"][-1] == {"texture": "scale", "uniform": "u_scale_map", "binding": 2, "filter": "nearest",
+                                "wrap": "clamp_to_edge", "set": 0}
+    assert backend_for({"lang": lang, "scale_source": "uniform"}) == ("webgpu" if lang == "wgsl" else "vulkan")
+
+
+def test_spirv_modules_declare_the_uniform_block_where_the_manifest_says(tmp_path):
+    files = emit.render(scalable(), {"lang": "spirv"})  # each .spv passed spirv-val while rendering
+    for name in ("d12_h0.frag.spv", "d12_v0.frag.spv"):
+        spirv.validate(files[name], name)
+        assert reflect(files[name], name).resources[(0, spirv.UNIFORM_BASE)] == ("uniform", None)
+    assert "layout(std140, set = 0, binding = 192) uniform d12_Scale { float u_scale; };" in files["d12_h0.frag.glsl"]
+    mapped = emit.render(scalable(), {"lang": "spirv", "scale_source": "texture"})
+    assert "texelFetch(u_scale_map, ivec2(gl_FragCoord.xy), 0).r" in mapped["d12_v0.frag.glsl"]
+
+
+@pytest.mark.parametrize("lang", LANGS)
+@pytest.mark.parametrize("source", ["uniform", "texture"])
+def test_scaled_emit_is_byte_identical_on_re_emit(lang, source):
+    options = {"lang": lang, "scale_source": source}
+    assert emit.render(scalable(), options) == emit.render(scalable(), options)
+
+
+@pytest.mark.gpu
+@pytest.mark.parametrize("source", ["uniform", "texture"])
+def test_wgsl_scaled_passes_pass_the_webgpu_validator(webgpu_runner, source):
+    files = emit.render(scalable(), {"lang": "wgsl", "scale_source": source})
+    for name in ("d12_h0.frag.wgsl", "d12_v0.frag.wgsl"):
+        webgpu_runner.validate_wgsl(files[name], name)
+    assert ("d12_scale.u_scale" in files["d12_h0.frag.wgsl"]) == (source == "uniform")
+
+
+@pytest.mark.gpu
+@pytest.mark.parametrize("lang", LANGS)
+def test_gpu_equals_the_numpy_model_at_a_scale_and_with_a_map(vulkan_runner, webgpu_runner, lang):
+    runners = _runners(vulkan_runner, webgpu_runner)
+    filt = scalable()
+    img = verify.default_image(3, (37, 53))
+    for scale, source in ((0.5, "uniform"), (0.3, "uniform"), (verify.scale_map(img.shape), "texture")):
+        out, device = run_filter(filt, img, {"lang": lang, "scale_source": source}, runners, scale=scale)
+        assert device.startswith("WGSL shaders on WebGPU" if lang == "wgsl" else "SPIRV shaders on Vulkan")
+        ref = scaling.apply_scaled(img, filt.vertical, filt.horizontal, filt.origin, scale)
+        assert np.abs(out - ref).max() <= 1e-3 * np.abs(ref).max()
+        # and it is not the fixed filter
+        assert np.abs(ref - scaling.apply_scaled(img, filt.vertical, filt.horizontal, filt.origin, 1.0)).max() > 1e-2
+
+
+@pytest.mark.gpu
+@pytest.mark.parametrize("lang", LANGS)
+def test_runners_refuse_a_missing_or_wrong_scale(vulkan_runner, webgpu_runner, tmp_path, lang):
+    runner = webgpu_runner if lang == "wgsl" else vulkan_runner
+    img = verify.default_image(3, (8, 10))
+    emit.write(emit.render(scalable(), {"lang": lang}), tmp_path / "u")
+    emit.write(emit.render(scalable(), {"lang": lang, "scale_source": "texture"}), tmp_path / "t")
+    with pytest.raises(SepgenError, match="has scaled taps: give a scale"):
+        runner.run(load_program(tmp_path / "u"), img)
+    with pytest.raises(SepgenError, match="from a uniform: give one value, not a map"):
+        runner.run(load_program(tmp_path / "u"), img, np.full((8, 10), 0.5))
+    with pytest.raises(SepgenError, match="outside"):
+        runner.run(load_program(tmp_path / "u"), img, 1.5)
+    with pytest.raises(SepgenError, match="scale map is 9x8, the image is 10x8"):
+        runner.run(load_program(tmp_path / "t"), img, np.full((8, 9), 0.5))
+
+
+@pytest.mark.gpu
+def test_verify_runs_wgsl_and_spirv_scaled_variants(vulkan_runner, webgpu_runner):
+    todo = [v for v in verify.scaled_variants(LANGS) if v.options["strategy"] == "mrt" and v.options["precision"] == "fp32"]
+    assert [v.name for v in todo] == [f"{lang} fragment mrt fp32 scale {s}" for lang in LANGS for s in ("0.3", "0.5", "1", "map")]
+    results = verify.verify(scalable(), runner=_runners(vulkan_runner, webgpu_runner), only=todo)
+    assert len(results) == 8 and all(r.ok for r in results) and max(r.max_rel for r in results) < 1e-4
+
+
+@pytest.mark.gpu
+@pytest.mark.parametrize("lang", LANGS)
+def test_apply_gpu_with_scale_and_scale_map(vulkan_runner, webgpu_runner, tmp_path, lang):
+    filt = scalable()
+    filt.save(tmp_path / "f.json")
+    img = verify.default_image(3, (20, 24))
+    np.save(tmp_path / "img.npy", img)
+    smap = verify.scale_map(img.shape)
+    np.save(tmp_path / "map.npy", smap)
+    for flag, value, scale in (("--scale", "0.5", 0.5), ("--scale-map", str(tmp_path / "map.npy"), smap)):
+        out = tmp_path / f"{flag}.npy"
+        args = ["apply", str(tmp_path / "f.json"), "-i", str(tmp_path / "img.npy"), "-o", str(out), "--backend", "gpu",
+                "--lang", lang, flag, value]
+        assert main(args) == 0
+        ref = scaling.apply_scaled(img, filt.vertical, filt.horizontal, filt.origin, scale)
+        assert np.abs(np.load(out) - ref).max() <= 1e-3 * np.abs(ref).max()
