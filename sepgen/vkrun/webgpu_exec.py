@@ -20,6 +20,28 @@ from .webgpu import validator_message
 if TYPE_CHECKING:  # pragma: no cover
     from .webgpu import WebGPURunner
 
+
+def layout_entry(b: Binding, visibility: int, where: str, formats: dict[str, str], features: Any) -> dict[str, Any]:
+    """The bind-group layout entry of one declared binding (explicit, never derived from the shader)."""
+    linear = b.filter == "linear"
+    if b.kind == "sampler":
+        return {"binding": b.binding, "visibility": visibility, "sampler": {"type": "filtering" if linear else "non-filtering"}}
+    if b.kind == "uniform":
+        return {"binding": b.binding, "visibility": visibility, "buffer": {"type": "uniform"}}
+    if b.texture not in formats:
+        raise SepgenError(f"{where}: binding {b.binding} uses unknown texture {b.texture!r}")
+    if b.kind == "texture":
+        if linear and formats[b.texture] == "rgba32f" and "float32-filterable" not in features:
+            raise SepgenError(f"{where}: linear sampling of rgba32f needs the adapter feature float32-filterable")
+        sample = "float" if linear else "unfilterable-float"
+        return {"binding": b.binding, "visibility": visibility, "texture": {"sample_type": sample, "view_dimension": "2d"}}
+    if b.kind == "storage":
+        access = {"write": "write-only", "read_write": "read-write"}[b.access]
+        return {"binding": b.binding, "visibility": visibility,
+                "storage_texture": {"access": access, "format": WGPU_FORMATS[formats[b.texture]], "view_dimension": "2d"}}
+    raise SepgenError(f"{where}: unknown binding kind {b.kind!r}")
+
+
 class Execution:
     """Build once, then `upload`, `execute`, `read`."""
 
@@ -47,26 +69,6 @@ class Execution:
             label=name, size=(self.width, self.height, 1), format=WGPU_FORMATS[fmt],
             usage=usage.TEXTURE_BINDING | usage.RENDER_ATTACHMENT | usage.STORAGE_BINDING | usage.COPY_SRC | usage.COPY_DST)
 
-    # -- layouts and bind groups ----------------------------------------------------------
-    def _layout_entry(self, b: Binding, visibility: int, where: str) -> dict[str, Any]:
-        linear = b.filter == "linear"
-        if b.kind == "sampler":
-            return {"binding": b.binding, "visibility": visibility, "sampler": {"type": "filtering" if linear else "non-filtering"}}
-        if b.kind == "uniform":
-            return {"binding": b.binding, "visibility": visibility, "buffer": {"type": "uniform"}}
-        if b.texture not in self.formats:
-            raise SepgenError(f"{where}: binding {b.binding} uses unknown texture {b.texture!r}")
-        if b.kind == "texture":
-            if linear and self.formats[b.texture] == "rgba32f" and "float32-filterable" not in self.runner.features:
-                raise SepgenError(f"{where}: linear sampling of rgba32f needs the adapter feature float32-filterable")
-            sample = "float" if linear else "unfilterable-float"
-            return {"binding": b.binding, "visibility": visibility, "texture": {"sample_type": sample, "view_dimension": "2d"}}
-        if b.kind == "storage":
-            access = {"write": "write-only", "read_write": "read-write"}[b.access]
-            return {"binding": b.binding, "visibility": visibility,
-                    "storage_texture": {"access": access, "format": WGPU_FORMATS[self.formats[b.texture]], "view_dimension": "2d"}}
-        raise SepgenError(f"{where}: unknown binding kind {b.kind!r}")
-
     def _resource(self, b: Binding) -> Any:
         if b.kind == "sampler":
             mode = "linear" if b.filter == "linear" else "nearest"
@@ -82,7 +84,8 @@ class Execution:
         layouts, bind_groups = [], []
         for g in range(max(groups, default=-1) + 1):
             mine = sorted((b for b in p.bindings if b.group == g), key=lambda b: b.binding)
-            layout = self.device.create_bind_group_layout(entries=[self._layout_entry(b, visibility, where) for b in mine])
+            entries = [layout_entry(b, visibility, where, self.formats, self.runner.features) for b in mine]
+            layout = self.device.create_bind_group_layout(entries=entries)
             layouts.append(layout)
             bind_groups.append(self.device.create_bind_group(
                 layout=layout, entries=[{"binding": b.binding, "resource": self._resource(b)} for b in mine]))
