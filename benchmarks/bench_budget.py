@@ -29,7 +29,7 @@ from typing import Any
 import numpy as np
 
 import sepgen
-from sepgen import metrics
+from sepgen.filters import metrics
 from sepgen.emit import fetch_counts
 from sepgen.fitting import lowrank
 from sepgen.fitting.core import recommended

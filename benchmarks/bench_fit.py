@@ -12,7 +12,7 @@ Cold = the first call in the process (includes tracing and XLA compilation).
 Warm = after one warm-up call; the best of REPEATS calls, seed and sepgen
 interleaved (compile not included; the best rather than the median because the
 machine may be shared, and both sides are treated the same way).
-Final losses are both evaluated with the NumPy formulas of `sepgen.metrics`
+Final losses are both evaluated with the NumPy formulas of `sepgen.filters.metrics`
 (float64) on the optimiser's result (sepgen's `provenance.loss.fit`, before its
 filters get their DC gain made exact, which the seed's loop does not do). Goals (issue 2): fit ≥ 10x faster with the
 same final loss ±0.2 %; the 3x3 sweep ≥ 20x faster than nine seed loops.
@@ -37,7 +37,7 @@ import jax.numpy as jnp
 import numpy as np
 
 import sepgen
-from sepgen import metrics
+from sepgen.filters import metrics
 from sepgen.kernels import disk
 
 SIZE, RANK, STEPS, LR = 50, 4, 5000, 0.1

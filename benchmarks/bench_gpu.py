@@ -8,7 +8,7 @@ rank r by NumPy SVD, not `sepgen.fit`: frame time depends only on the tap counts
 SVD and the fitted filters share (both have dense 50-tap components).
 
 Separable variants are emitted with `sepgen.emit.render` (GLSL) and run by
-`sepgen.glrun`; the brute-force shader below gathers every non-zero tap of the 2D disk
+`sepgen.run.gl`; the brute-force shader below gathers every non-zero tap of the 2D disk
 (row spans, no zero taps), so it does the least work a direct 2D filter can do.
 Each frame is timed two ways, after one warm-up frame (which also triggers lazy shader
 compilation): a GL timer query (GL_TIME_ELAPSED) around all passes, and the wall clock
@@ -31,7 +31,7 @@ import numpy as np
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 from sepgen import SeparableFilter, emit, kernels  # noqa: E402
-from sepgen.glrun import GLRunner  # noqa: E402
+from sepgen.run.gl import GLRunner  # noqa: E402
 
 VERT = """#version 330
 void main() {

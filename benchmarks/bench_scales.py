@@ -1,13 +1,13 @@
 """Benchmark: one filter for every blur radius (issue 13).
 
 The 50x50 disk at rank 4 with the recommended settings (the CLI defaults), three ways,
-each fetched at offset·s with bilinear filtering (`sepgen.scaling`) for s = 0.2 … 1:
+each fetched at offset·s with bilinear filtering (`sepgen.filters.scaling`) for s = 0.2 … 1:
 
   multi-scale  `fit_scales(disk 50, 4, scales=(0.25, 0.5, 1))`: one set of components
                fitted for the three scales
   single       `fit(disk 50, 4)`: the ordinary fit, simply scaled
   complex      the 2-component complex-Gaussian disc filter (Niemitalo; Garcia,
-               Frostbite), real rank 4 (`sepgen.complex_gaussian`), scaled the same way
+               Frostbite), real rank 4 (`sepgen.filters.complex_gaussian`), scaled the same way
 
 Each is measured at s against the disk rendered at 50·s (`scaling.target_at`) on the
 effective kernel's grid, i.e. its impulse response away from the image border:
@@ -24,7 +24,8 @@ import time
 
 import numpy as np
 
-from sepgen import complex_gaussian, kernels, scaling
+from sepgen.filters import complex_gaussian, scaling
+from sepgen import kernels
 from sepgen.fitting.core import fit, recommended
 from sepgen.fitting.multiscale import fit_scales_with
 from sepgen.options import FitSettings

@@ -58,8 +58,9 @@ def child_env(code: Path) -> dict[str, str]:
 
 
 def texts(filt_path: Path) -> None:
-    from sepgen import emit, verify
-    from sepgen.filterfile import SeparableFilter
+    from sepgen import emit
+    from sepgen.verify import check as verify
+    from sepgen.filters.filterfile import SeparableFilter
 
     filt = SeparableFilter.load(filt_path)
     exact: set[str] = set()
@@ -77,8 +78,10 @@ def texts(filt_path: Path) -> None:
 
 
 def split(filt_path: Path) -> None:
-    from sepgen import emit, glrun, verify
-    from sepgen.filterfile import SeparableFilter
+    from sepgen import emit
+    from sepgen.run import gl as glrun
+    from sepgen.verify import check as verify
+    from sepgen.filters.filterfile import SeparableFilter
 
     filt = SeparableFilter.load(filt_path)
     img = verify.default_image()

@@ -12,7 +12,7 @@ import importlib
 from typing import Any
 
 from ._version import __version__
-from .errors import CheckFailed, SepgenError
+from .common.errors import CheckFailed, SepgenError
 
 __all__ = ["__version__", "kernels", "SeparableFilter", "SepgenError", "CheckFailed", "fit", "sweep"]
 
@@ -25,7 +25,7 @@ def __getattr__(name: str) -> Any:
     if name == "kernels":
         return importlib.import_module(f"{__name__}.kernels")  # not `from . import`: that asks __getattr__
     if name == "SeparableFilter":
-        from .filterfile import SeparableFilter
+        from .filters.filterfile import SeparableFilter
 
         return SeparableFilter
     raise AttributeError(f"module 'sepgen' has no attribute {name!r}")

@@ -19,7 +19,7 @@ from typing import Any, Callable
 
 import numpy as np
 
-from .errors import SepgenError
+from .common.errors import SepgenError
 
 MAX_SIZE = 1025
 _SUPERSAMPLE = 16  # sub-samples per axis for anti-aliased coverage
@@ -180,7 +180,7 @@ def _check_kernel_path(path: Path) -> Path:
 
 
 def _image_kernel(path: Path) -> tuple[np.ndarray, str]:
-    from .images import decode
+    from .common.images import decode
 
     img = np.asarray(decode(path, "kernel file"), dtype=np.float64)
     if img.ndim != 3:

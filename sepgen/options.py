@@ -16,7 +16,7 @@ from typing import Any, Iterable, Mapping
 
 import numpy as np
 
-from .errors import SepgenError
+from .common.errors import SepgenError
 
 
 @dataclass(frozen=True)
@@ -77,7 +77,7 @@ def _table(*opts: Option) -> dict[str, Option]:
     return {o.name: o for o in opts}
 
 
-# Loss weights: see sepgen.metrics for each term's formula. The defaults are the
+# Loss weights: see sepgen.filters.metrics for each term's formula. The defaults are the
 # recommended bokeh settings (docs/fitting.md says why); sepgen.fit() itself keeps
 # the seed's l2=nonneg=zeros=1 and prune=0 so that it reproduces the post.
 WEIGHT_OPTIONS = _table(

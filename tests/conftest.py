@@ -24,7 +24,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from sepgen.filterfile import SeparableFilter
+from sepgen.filters.filterfile import SeparableFilter
 
 ROOT = Path(__file__).resolve().parent.parent
 DISK = ROOT / "tests" / "data" / "disk50_rank4.json"
@@ -97,8 +97,8 @@ def disk_filter() -> SeparableFilter:
 @pytest.fixture(scope="session")
 def gl_context():
     """A headless moderngl context for the whole session (skips or fails without a driver)."""
-    from sepgen.errors import SepgenError
-    from sepgen.glrun import create_context
+    from sepgen.common.errors import SepgenError
+    from sepgen.run.gl import create_context
 
     try:
         ctx = create_context()
@@ -110,7 +110,7 @@ def gl_context():
 
 @pytest.fixture
 def gl_runner(gl_context):
-    from sepgen.glrun import GLRunner
+    from sepgen.run.gl import GLRunner
 
     return GLRunner(ctx=gl_context)
 
@@ -125,8 +125,8 @@ def _gpu_marker(request):
 @pytest.fixture(scope="session")
 def cross_tools():
     """glslangValidator and spirv-cross (HLSL runs through them)."""
-    from sepgen.crosscompile import TOOLS, require_tool
-    from sepgen.errors import SepgenError
+    from sepgen.common.crosscompile import TOOLS, require_tool
+    from sepgen.common.errors import SepgenError
 
     try:
         return {name: require_tool(name) for name in TOOLS}
@@ -137,8 +137,8 @@ def cross_tools():
 @pytest.fixture(scope="session")
 def chromium():
     """Headless Chromium (Debian package `chromium`) for pages opened in a real browser."""
-    from sepgen.browser import find_chromium
-    from sepgen.errors import SepgenError
+    from sepgen.common.browser import find_chromium
+    from sepgen.common.errors import SepgenError
 
     try:
         return find_chromium()
@@ -156,7 +156,7 @@ def glslang():
 
 
 def _runner(factory):
-    from sepgen.errors import SepgenError
+    from sepgen.common.errors import SepgenError
 
     try:
         return factory()
@@ -167,7 +167,7 @@ def _runner(factory):
 @pytest.fixture(scope="session")
 def vulkan_runner():
     """Raw Vulkan (SPIR-V untouched); with CI=true the Khronos validation layer is required."""
-    from sepgen.vkrun import VulkanRunner
+    from sepgen.run.vulkan import VulkanRunner
 
     runner = _runner(lambda: VulkanRunner(validation=True if _ci() else None))
     yield runner
@@ -177,7 +177,7 @@ def vulkan_runner():
 @pytest.fixture(scope="session")
 def webgpu_runner():
     """wgpu-py on a Vulkan (Metal, D3D12) adapter: runs and validates WGSL."""
-    from sepgen.vkrun import WebGPURunner
+    from sepgen.run.vulkan import WebGPURunner
 
     return _runner(WebGPURunner)
 
@@ -185,6 +185,6 @@ def webgpu_runner():
 @pytest.fixture(scope="session")
 def webgl_runner():
     """Headless Chromium's WebGL2 (GLSL ES 300)."""
-    from sepgen.webglrun import WebGLRunner
+    from sepgen.run.webgl import WebGLRunner
 
     return _runner(WebGLRunner)

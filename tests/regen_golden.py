@@ -43,7 +43,7 @@ VARIANTS = variants()
 def expected(variant: str) -> dict[str, str]:
     """The emitted files the golden folder of `variant` must hold (options.json aside)."""
     from sepgen import emit
-    from sepgen.filterfile import SeparableFilter
+    from sepgen.filters.filterfile import SeparableFilter
 
     filt = SeparableFilter.load(ROOT / FILTER)
     opts = VARIANTS[variant]

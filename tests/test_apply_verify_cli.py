@@ -5,7 +5,8 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from sepgen import images, reference
+from sepgen.common import images
+from sepgen.filters import reference
 from sepgen.cli import main
 
 from conftest import random_filter

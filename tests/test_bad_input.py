@@ -21,7 +21,7 @@ import numpy as np
 import pytest
 
 from sepgen import kernels
-from sepgen.filterfile import SeparableFilter
+from sepgen.filters.filterfile import SeparableFilter
 
 SEPGEN = [sys.executable, "-m", "sepgen"]
 FAST = ["--steps", "5"]  # where a case would get as far as fitting, keep it tiny

@@ -5,10 +5,10 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from sepgen.errors import SepgenError
+from sepgen.common.errors import SepgenError
 from sepgen.fitting import budget, losses, shared_ratio as sr
 from sepgen.kernels import disk
-from sepgen.metrics import scale_to_peak
+from sepgen.filters.metrics import scale_to_peak
 
 WEIGHTS = {"l2": 1.0, "nonneg": 1.5, "zeros": 0.3, "l1": 0.0, "zeros_distance": 0.0, "max_error": 0.0, "dc": 0.0}
 

@@ -14,7 +14,7 @@ import sepgen
 from sepgen import emit
 from sepgen.build import build, cache
 from sepgen.build.config import load_config
-from sepgen.errors import SepgenError
+from sepgen.common.errors import SepgenError
 from sepgen.kernels import disk
 
 ROOT = Path(__file__).resolve().parent.parent

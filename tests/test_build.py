@@ -16,7 +16,7 @@ import pytest
 from sepgen import kernels
 from sepgen.build import BUILD_MANIFEST, build, cache, depfile
 from sepgen.build.config import filter_keys, load_config
-from sepgen.errors import CheckFailed, SepgenError
+from sepgen.common.errors import CheckFailed, SepgenError
 from sepgen.options import EMIT_OPTIONS, FIT_OPTIONS, WEIGHT_OPTIONS
 
 ROOT = Path(__file__).resolve().parents[1]

@@ -80,7 +80,7 @@ def test_a_fitting_process_exits_with_its_output_flushed_and_its_code(tmp_path):
     assert ok.returncode == 0, ok.stderr
     assert ok.stdout.startswith("wrote f.json") and ok.stdout.endswith("\n")
     assert "fit box5:" in ok.stderr
-    from sepgen.filterfile import SeparableFilter
+    from sepgen.filters.filterfile import SeparableFilter
 
     assert SeparableFilter.load(tmp_path / "f.json").rank == 1
     bad = sepgen("optimize", "--kernel", "box", "--size", "5", "--rank", "9", "-o", "g.json")

@@ -1,11 +1,12 @@
-"""sepgen.complex_gaussian: the 2-component complex-Gaussian disc filter as real rank 4."""
+"""sepgen.filters.complex_gaussian: the 2-component complex-Gaussian disc filter as real rank 4."""
 
 from __future__ import annotations
 
 import numpy as np
 import pytest
 
-from sepgen import complex_gaussian, kernels, metrics
+from sepgen.filters import complex_gaussian, metrics
+from sepgen import kernels
 
 
 def test_real_components_equal_the_complex_formula():

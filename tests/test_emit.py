@@ -11,8 +11,8 @@ import zipfile
 import pytest
 
 from sepgen import emit
-from sepgen.errors import SepgenError
-from sepgen.filterfile import SeparableFilter
+from sepgen.common.errors import SepgenError
+from sepgen.filters.filterfile import SeparableFilter
 
 from conftest import DISK, ROOT, hand_filter
 
@@ -284,4 +284,4 @@ def test_wheel_ships_the_templates(tmp_path):
     shipped = {f"sepgen/templates/{p.relative_to(ROOT / 'templates').as_posix()}"
                for p in (ROOT / "templates").rglob("*.j2")}
     assert shipped and shipped <= names
-    assert "sepgen/webgl_runner.js" in names  # the WebGL2 runner's page script
+    assert "sepgen/run/webgl_runner.js" in names  # the WebGL2 runner's page script

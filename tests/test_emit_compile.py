@@ -17,7 +17,7 @@ from pathlib import Path
 import pytest
 
 from sepgen import emit
-from sepgen.filterfile import SeparableFilter
+from sepgen.filters.filterfile import SeparableFilter
 
 from conftest import disk_filter, sparse_filter
 

@@ -10,7 +10,7 @@ from sepgen import emit
 from sepgen.emit import generator, taps
 from sepgen.emit.context import environment
 from sepgen.emit.planner import build_passes
-from sepgen.errors import SepgenError
+from sepgen.common.errors import SepgenError
 from sepgen.options import EMIT_OPTIONS, EmitOptions
 
 from conftest import hand_filter

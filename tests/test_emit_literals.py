@@ -6,7 +6,7 @@ import numpy as np
 import pytest
 
 from sepgen.emit.literals import float_literal
-from sepgen.errors import SepgenError
+from sepgen.common.errors import SepgenError
 
 
 def test_literals_round_trip_float32_exactly():

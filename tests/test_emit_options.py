@@ -8,7 +8,7 @@ import itertools
 import pytest
 
 from sepgen import emit
-from sepgen.errors import SepgenError
+from sepgen.common.errors import SepgenError
 from sepgen.options import EMIT_OPTIONS, EmitOptions
 
 

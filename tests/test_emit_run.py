@@ -1,6 +1,6 @@
 """Sanity run of the emitted GLSL on the GL driver (llvmpipe in CI) against SciPy.
 
-A minimal wiring from manifest.json alone, independent of sepgen.glrun: it checks that
+A minimal wiring from manifest.json alone, independent of sepgen.run.gl: it checks that
 the manifest is enough to run the passes and that the offsets, clamping, blending and
 bilinear merges are right. The full verification lives in sepgen.verify, which the
 HLSL compute check at the end uses (HLSL needs cross-compiling first).
@@ -16,7 +16,7 @@ import pytest
 import scipy.ndimage as ndi
 
 from sepgen import emit
-from sepgen.filterfile import SeparableFilter
+from sepgen.filters.filterfile import SeparableFilter
 
 from conftest import sparse_filter
 
@@ -106,8 +106,8 @@ def test_glsl_passes_match_scipy(ctx, opts, which):
 @pytest.mark.parametrize("strategy", ["mrt", "per-component"])
 def test_hlsl_compute_rank10_runs_without_rw_loads(ctx, cross_tools, strategy):
     """HLSL compute ends in one vertical pass reading ten SRVs (no typed UAV loads): still right."""
-    from sepgen import verify
-    from sepgen.glrun import GLRunner
+    from sepgen.verify import check as verify
+    from sepgen.run.gl import GLRunner
 
     filt = small_filter()
     img = np.random.default_rng(1).random((37, 70, 4)).astype(np.float32)

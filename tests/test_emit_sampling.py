@@ -10,8 +10,9 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from sepgen import emit, reference
-from sepgen.filterfile import SeparableFilter
+from sepgen import emit
+from sepgen.filters import reference
+from sepgen.filters.filterfile import SeparableFilter
 from sepgen.options import EmitOptions
 
 from conftest import hand_filter
@@ -87,8 +88,8 @@ def test_cli_emit_defaults_to_linear_and_point_sampling_turns_it_off(tmp_path):
 @pytest.mark.gpu
 @pytest.mark.parametrize("lang", ["glsl", "hlsl"])
 def test_shared_bilinear_reads_match_the_reference_on_the_gpu(lang, gl_context, cross_tools):
-    from sepgen.glrun import GLRunner
-    from sepgen.runfilter import run_filter
+    from sepgen.run.gl import GLRunner
+    from sepgen.verify.runfilter import run_filter
 
     filt = shared_ratio_filter(rank=3, pairs=6, seed=4)
     img = np.random.default_rng(5).random((23, 31, 4)).astype(np.float32)

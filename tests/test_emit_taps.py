@@ -11,7 +11,7 @@ import scipy.ndimage as ndi
 
 from sepgen import emit
 from sepgen.emit import taps
-from sepgen.filterfile import SeparableFilter
+from sepgen.filters.filterfile import SeparableFilter
 
 from conftest import hand_filter
 

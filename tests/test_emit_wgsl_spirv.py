@@ -11,11 +11,12 @@ import sys
 import pytest
 
 from conftest import DISK, disk_filter, hand_filter, sparse_filter
-from sepgen import emit, spirv
-from sepgen.errors import SepgenError
+from sepgen import emit
+from sepgen.common import spirv
+from sepgen.common.errors import SepgenError
 from sepgen.options import EmitOptions
-from sepgen.vkrun import check_interface, load_program
-from sepgen.vkrun.reflect import reflect
+from sepgen.run.vulkan import check_interface, load_program
+from sepgen.run.vulkan.reflect import reflect
 
 FILTERS = {"disk50": disk_filter(), "zero-taps": hand_filter(), "rank11": sparse_filter("wide", 11, (7, 9), seed=4)}
 
@@ -75,7 +76,7 @@ def test_emission_is_deterministic_and_jax_free(lang) -> None:
     filt = hand_filter()
     for opts in combos(lang)[:4]:
         assert emit.render(filt, opts) == emit.render(filt, opts)
-    code = ("import sys\nfrom sepgen import emit\nfrom sepgen.filterfile import SeparableFilter\n"
+    code = ("import sys\nfrom sepgen import emit\nfrom sepgen.filters.filterfile import SeparableFilter\n"
             f"f = SeparableFilter.load({str(DISK)!r})\n"
             f"emit.render(f, {{'lang': {lang!r}}})\nassert 'jax' not in sys.modules, 'emit imported jax'\n")
     r = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True)

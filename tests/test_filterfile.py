@@ -7,8 +7,8 @@ import json
 import numpy as np
 import pytest
 
-from sepgen.errors import SepgenError
-from sepgen.filterfile import FORMAT, SeparableFilter
+from sepgen.common.errors import SepgenError
+from sepgen.filters.filterfile import FORMAT, SeparableFilter
 from sepgen.kernels import disk
 
 

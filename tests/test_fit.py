@@ -1,7 +1,7 @@
 """sepgen/fitting/core.py: `sepgen.fit` — scaling, the seed's result, provenance, validation.
 
 The other fitting modules have their own files: test_fit_prune.py, test_fit_sweep.py,
-test_fit_lowrank.py, test_losses.py (losses.py, optimizers.py against sepgen/metrics.py),
+test_fit_lowrank.py, test_losses.py (losses.py, optimizers.py against sepgen/filters/metrics.py),
 test_fit_settings.py (sepgen/options.py FitSettings), test_fit_cli.py (sepgen/cli/fit_cmds.py)."""
 
 from __future__ import annotations
@@ -15,9 +15,9 @@ import numpy as np
 import pytest
 
 import sepgen
-from sepgen import metrics
-from sepgen.errors import SepgenError
-from sepgen.filterfile import SeparableFilter
+from sepgen.filters import metrics
+from sepgen.common.errors import SepgenError
+from sepgen.filters.filterfile import SeparableFilter
 from sepgen.fitting.core import recommended
 from sepgen.kernels import disk, gaussian
 

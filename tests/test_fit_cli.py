@@ -11,7 +11,7 @@ import numpy as np
 import pytest
 
 from sepgen.cli import main
-from sepgen.filterfile import SeparableFilter
+from sepgen.filters.filterfile import SeparableFilter
 from sepgen.kernels import disk
 
 SEPGEN = Path(sys.executable).with_name("sepgen")

@@ -15,8 +15,8 @@ import pytest
 
 import sepgen
 from sepgen.build.config import load_config
-from sepgen.demo import demo_settings
-from sepgen.errors import SepgenError
+from sepgen.report.demo import demo_settings
+from sepgen.common.errors import SepgenError
 from sepgen.fitting import fit_with, optimizers, sweep_with
 from sepgen.kernels import disk
 from sepgen.options import FIT_OPTIONS, SETTING_NAMES, WEIGHT_OPTIONS, FitSettings

@@ -6,7 +6,7 @@ import numpy as np
 import pytest
 
 import sepgen
-from sepgen.errors import SepgenError
+from sepgen.common.errors import SepgenError
 from sepgen.fitting import weight_sweep as sweep_module
 from sepgen.kernels import disk
 

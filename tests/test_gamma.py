@@ -12,7 +12,8 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from sepgen import SeparableFilter, reference
+from sepgen import SeparableFilter
+from sepgen.filters import reference
 from sepgen.cli import main
 
 FILTER = Path(__file__).parent / "data" / "disk50_rank4.json"  # the recommended fit: it has negative lobes

@@ -13,9 +13,11 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from sepgen import SeparableFilter, SepgenError, crosscompile, reference
-from sepgen import verify as verifying
-from sepgen.runfilter import backend_for
+from sepgen import SeparableFilter, SepgenError
+from sepgen.common import crosscompile
+from sepgen.filters import reference
+from sepgen.verify import check as verifying
+from sepgen.verify.runfilter import backend_for
 
 from conftest import random_filter
 from handwritten import write_folder
@@ -309,7 +311,7 @@ def test_bad_verify_arguments() -> None:
 
 @gpu
 def test_run_filter_and_progress_lines(gl_runner) -> None:
-    from sepgen.runfilter import run_filter
+    from sepgen.verify.runfilter import run_filter
 
     filt = FILTERS["asym"]()
     img = image((11, 13, 3))

@@ -1,11 +1,11 @@
-"""sepgen.identifiers: the name rule, and messages that do not echo a huge name back."""
+"""sepgen.common.identifiers: the name rule, and messages that do not echo a huge name back."""
 
 from __future__ import annotations
 
 import pytest
 
-from sepgen.errors import SepgenError
-from sepgen.identifiers import check_identifier
+from sepgen.common.errors import SepgenError
+from sepgen.common.identifiers import check_identifier
 
 
 @pytest.mark.parametrize("name", ["blur", "_x9", "a" * 64])

@@ -1,4 +1,4 @@
-"""sepgen.images: loading, saving, validation and the gamma boost."""
+"""sepgen.common.images: loading, saving, validation and the gamma boost."""
 
 from __future__ import annotations
 
@@ -8,7 +8,8 @@ import imageio.v3 as iio
 import numpy as np
 import pytest
 
-from sepgen import SepgenError, images
+from sepgen import SepgenError
+from sepgen.common import images
 
 
 @pytest.mark.parametrize("shape", [(5, 7), (5, 7, 2), (5, 7, 3), (5, 7, 4)])

@@ -8,7 +8,7 @@ import numpy as np
 import pytest
 
 from sepgen import kernels
-from sepgen.errors import SepgenError
+from sepgen.common.errors import SepgenError
 
 
 def test_disk50_is_the_seeds_binary_circle():

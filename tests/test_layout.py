@@ -17,7 +17,7 @@ import sepgen
 
 ROOT = Path(__file__).resolve().parents[1]
 FILTER = ROOT / "tests" / "data" / "disk50_rank4.json"
-JAX_ALLOWED = ("sepgen.fitting", "sepgen.demo", "sepgen.cli.fit_cmds")
+JAX_ALLOWED = ("sepgen.fitting", "sepgen.report.demo", "sepgen.cli.fit_cmds")
 
 
 def _run(code: str) -> subprocess.CompletedProcess:
@@ -53,7 +53,7 @@ def test_verify_on_the_gl_driver_leaves_jax_out(gl_context):
     code = (
         "import sys\n"
         "from sepgen import SeparableFilter\n"
-        "from sepgen.verify import verify, variants\n"
+        "from sepgen.verify.check import verify, variants\n"
         f"filt = SeparableFilter.load({str(FILTER)!r})\n"
         "results = verify(filt, only=list(variants(('glsl',)))[:2] + list(variants(('hlsl',)))[:1])\n"
         "assert results and all(r.ok for r in results), [(r.name, r.max_rel) for r in results]\n"
@@ -69,20 +69,17 @@ def test_verify_on_the_gl_driver_leaves_jax_out(gl_context):
 # independent (emit and the runners never import one another; fitting sits above emit). Imports under
 # `if TYPE_CHECKING` (annotations only) are skipped.
 LAYERS = [
-    ("_version", "errors"),
-    ("atomic", "identifiers", "jsonfmt", "options"),
-    ("metrics", "images", "reference", "crosscompile", "spirv", "browser", "complex_gaussian"),
+    ("_version",),
+    ("common",),  # errors, atomic writes, identifiers, JSON, images, external tools
+    ("options",),
     ("kernels",),  # kernel files are read as images
-    ("scaling",),  # the scaled-tap model (bilinear fetches at offset·s), below the filter file
-    ("filterfile", "passmodel"),  # the contracts: filter file (fit → emit), manifest (emit → run)
-    ("emit", "glrun", "vkrun", "webglrun"),
+    ("filters",),  # the filter file (fit → emit), metrics, the NumPy reference and scaled-tap model
+    ("plan",),  # the pass model (manifest.json: emit → run)
+    ("emit", "run"),  # emitting and running are independent
     ("fitting",),  # above emit: budget fitting counts fetches with the emitter's own planner
     ("sepgen",),  # the package's __init__: the public façade (fit, sweep, kernels, SeparableFilter)
-    ("runfilter",),
-    ("verify_jobs",),  # worker processes of verify
-    ("verify",),
+    ("verify",),  # emit + run + compare (runfilter, worker processes, the variant table)
     ("build", "report"),
-    ("demo",),
     ("cli",),
     ("__main__",),
 ]
@@ -141,6 +138,6 @@ def test_every_module_has_a_layer():
 
 def test_nothing_imports_upward_or_sideways():
     edges = _edges()
-    assert ("emit", "filterfile") in edges and ("glrun", "passmodel") in edges  # the walk sees imports
+    assert ("emit", "filters") in edges and ("run", "plan") in edges  # the walk sees imports
     bad = sorted((a, b) for a, b in edges if LAYER[b] >= LAYER[a])
     assert bad == [], f"imports that go up or sideways (layers in tests/test_layout.py): {bad}"

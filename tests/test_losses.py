@@ -1,4 +1,4 @@
-"""The JAX loss terms (sepgen.fitting.losses) against the NumPy formulas (sepgen.metrics)."""
+"""The JAX loss terms (sepgen.fitting.losses) against the NumPy formulas (sepgen.filters.metrics)."""
 
 from __future__ import annotations
 
@@ -7,7 +7,7 @@ import jax.numpy as jnp
 import numpy as np
 import pytest
 
-from sepgen import metrics
+from sepgen.filters import metrics
 from sepgen.fitting import losses, optimizers
 from sepgen.kernels import disk, gaussian
 

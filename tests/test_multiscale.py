@@ -6,8 +6,8 @@ import jax.numpy as jnp
 import numpy as np
 import pytest
 
-from sepgen import scaling
-from sepgen.errors import SepgenError
+from sepgen.filters import scaling
+from sepgen.common.errors import SepgenError
 from sepgen.fitting import multiscale
 from sepgen.fitting.core import fit, recommended
 

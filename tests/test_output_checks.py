@@ -16,8 +16,8 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from sepgen import atomic
-from sepgen.errors import SepgenError
+from sepgen.common import atomic
+from sepgen.common.errors import SepgenError
 
 SEPGEN = [sys.executable, "-m", "sepgen"]
 DATA = Path(__file__).parent / "data"

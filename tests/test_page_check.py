@@ -1,4 +1,4 @@
-"""sepgen.browser.inspect_page: what headless Chromium sees when it loads a page.
+"""sepgen.common.browser.inspect_page: what headless Chromium sees when it loads a page.
 
 Skipped without Chromium (Debian package `chromium`), failed instead with CI=true (the
 `chromium` fixture in conftest).
@@ -10,7 +10,7 @@ from pathlib import Path
 
 import numpy as np
 
-from sepgen import browser
+from sepgen.common import browser
 
 
 def write_page(folder: Path, body: str) -> Path:

@@ -1,4 +1,4 @@
-"""sepgen.passmodel: the typed manifest, its serialisation and its validating load()."""
+"""sepgen.plan.passmodel: the typed manifest, its serialisation and its validating load()."""
 
 from __future__ import annotations
 
@@ -6,8 +6,9 @@ import json
 
 import pytest
 
-from sepgen import emit, passmodel
-from sepgen.errors import SepgenError
+from sepgen import emit
+from sepgen.plan import passmodel
+from sepgen.common.errors import SepgenError
 from sepgen.options import EmitOptions
 
 from conftest import disk_filter, hand_filter

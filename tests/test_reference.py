@@ -1,4 +1,4 @@
-"""sepgen.reference against scipy.ndimage.convolve(mode="nearest") and the literal formula."""
+"""sepgen.filters.reference against scipy.ndimage.convolve(mode="nearest") and the literal formula."""
 
 from __future__ import annotations
 
@@ -6,7 +6,8 @@ import numpy as np
 import pytest
 from scipy import ndimage
 
-from sepgen import SeparableFilter, SepgenError, reference
+from sepgen import SeparableFilter, SepgenError
+from sepgen.filters import reference
 
 
 def scipy_convolve(img: np.ndarray, kernel: np.ndarray, origin: tuple[int, int] | None = None) -> np.ndarray:

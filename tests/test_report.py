@@ -14,7 +14,7 @@ import pytest
 
 from sepgen import kernels
 from sepgen.fitting import lowrank
-from sepgen.filterfile import SeparableFilter
+from sepgen.filters.filterfile import SeparableFilter
 from sepgen.report import svd_baseline
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -157,7 +157,7 @@ def test_demo_report(demo_out):
 def test_demo_page_in_a_real_browser(demo_out, chromium):
     """index.html in headless Chromium: every image loads at its file's size, nothing is
     missing, no console error; page.png is that page (issue 12, item 12)."""
-    from sepgen import browser
+    from sepgen.common import browser
 
     check = browser.inspect_page(demo_out / "index.html")
     assert check.failed == () and check.errors == (), (check.failed, check.errors)

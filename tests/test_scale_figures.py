@@ -5,7 +5,7 @@ from __future__ import annotations
 import numpy as np
 
 from sepgen import kernels
-from sepgen.filterfile import SeparableFilter
+from sepgen.filters.filterfile import SeparableFilter
 from sepgen.report import scale_figures
 
 

@@ -9,10 +9,12 @@ import subprocess
 import numpy as np
 import pytest
 
-from sepgen import emit, kernels, scaling, verify
+from sepgen import emit, kernels
+from sepgen.filters import scaling
+from sepgen.verify import check as verify
 from sepgen.cli import main
-from sepgen.errors import SepgenError
-from sepgen.filterfile import SeparableFilter
+from sepgen.common.errors import SepgenError
+from sepgen.filters.filterfile import SeparableFilter
 
 
 def scalable(scales=(0.5, 1.0), size: int = 12) -> SeparableFilter:
@@ -75,7 +77,7 @@ def test_scaled_shaders_compile(tmp_path, glslang):
 @pytest.mark.gpu
 @pytest.mark.parametrize("lang", ["glsl", "hlsl"])
 def test_gpu_equals_the_numpy_model_at_a_scale_and_with_a_map(gl_runner, cross_tools, lang):
-    from sepgen.runfilter import run_filter
+    from sepgen.verify.runfilter import run_filter
 
     filt = scalable()
     img = verify.default_image(3, (37, 53))

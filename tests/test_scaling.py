@@ -1,4 +1,4 @@
-"""sepgen.scaling: the bilinear model of scaled taps, the kernel at size·s, scaled filtering."""
+"""sepgen.filters.scaling: the bilinear model of scaled taps, the kernel at size·s, scaled filtering."""
 
 from __future__ import annotations
 
@@ -7,9 +7,10 @@ import math
 import numpy as np
 import pytest
 
-from sepgen import kernels, scaling
-from sepgen.errors import SepgenError
-from sepgen.reference import convolve2d
+from sepgen import kernels
+from sepgen.filters import scaling
+from sepgen.common.errors import SepgenError
+from sepgen.filters.reference import convolve2d
 
 
 def _sample_bilinear(row: np.ndarray, coord: float) -> float:

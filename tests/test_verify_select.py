@@ -9,9 +9,9 @@ from pathlib import Path
 
 import pytest
 
-from sepgen import verify
+from sepgen.verify import check as verify
 from sepgen.cli import main
-from sepgen.errors import SepgenError
+from sepgen.common.errors import SepgenError
 
 from conftest import ROOT, random_filter
 

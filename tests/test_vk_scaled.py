@@ -7,12 +7,15 @@ import json
 import numpy as np
 import pytest
 
-from sepgen import emit, scaling, spirv, verify
+from sepgen import emit
+from sepgen.filters import scaling
+from sepgen.common import spirv
+from sepgen.verify import check as verify
 from sepgen.cli import main
-from sepgen.errors import SepgenError
-from sepgen.runfilter import Runners, backend_for, run_filter
-from sepgen.vkrun import load_program
-from sepgen.vkrun.reflect import reflect
+from sepgen.common.errors import SepgenError
+from sepgen.verify.runfilter import Runners, backend_for, run_filter
+from sepgen.run.vulkan import load_program
+from sepgen.run.vulkan.reflect import reflect
 from test_scaled_shaders import scalable
 
 LANGS = ("wgsl", "spirv")

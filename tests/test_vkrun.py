@@ -12,12 +12,15 @@ import numpy as np
 import pytest
 
 from conftest import disk_filter, hand_filter, random_filter, sparse_filter
-from sepgen import SeparableFilter, emit, reference, runfilter, spirv
-from sepgen.errors import CheckFailed, SepgenError
-from sepgen.vkrun.reflect import reflect
-from sepgen.verify import default_image, tolerance_for
-from sepgen.runfilter import Runners, run_filter
-from sepgen.vkrun import Binding, GpuPass, GpuProgram, Shader, load_program
+from sepgen import SeparableFilter, emit
+from sepgen.filters import reference
+from sepgen.verify import runfilter
+from sepgen.common import spirv
+from sepgen.common.errors import CheckFailed, SepgenError
+from sepgen.run.vulkan.reflect import reflect
+from sepgen.verify.check import default_image, tolerance_for
+from sepgen.verify.runfilter import Runners, run_filter
+from sepgen.run.vulkan import Binding, GpuPass, GpuProgram, Shader, load_program
 
 gpu = pytest.mark.gpu
 
@@ -128,7 +131,9 @@ def test_reflection_and_spirv_val(tmp_path) -> None:
 
 def test_no_adapter_names_the_debian_packages(monkeypatch) -> None:
     wgpu = pytest.importorskip("wgpu")
-    from sepgen.vkrun import WebGPURunner
+    import wgpu.backends.wgpu_native  # noqa: F401  selecting the backend replaces wgpu.gpu: patch the real one
+
+    from sepgen.run.vulkan import WebGPURunner
 
     monkeypatch.setattr(wgpu.gpu, "enumerate_adapters_sync", lambda: [])
     with pytest.raises(SepgenError) as info:

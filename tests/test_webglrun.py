@@ -12,10 +12,12 @@ import numpy as np
 import pytest
 
 from conftest import disk_filter, hand_filter
-from sepgen import SeparableFilter, browser, emit, reference
-from sepgen.errors import SepgenError
-from sepgen.verify import default_image, tolerance_for
-from sepgen.webglrun import webgl_job
+from sepgen import SeparableFilter, emit
+from sepgen.common import browser
+from sepgen.filters import reference
+from sepgen.common.errors import SepgenError
+from sepgen.verify.check import default_image, tolerance_for
+from sepgen.run.webgl import webgl_job
 
 gpu = pytest.mark.gpu
 

@@ -27,9 +27,9 @@ from pathlib import Path, PurePosixPath
 from typing import Any, Callable
 
 from .._version import __version__
-from ..atomic import check_writable, write_bytes, write_if_changed
-from ..errors import CheckFailed, SepgenError
-from ..filterfile import SeparableFilter, dumps
+from ..common.atomic import check_writable, write_bytes, write_if_changed
+from ..common.errors import CheckFailed, SepgenError
+from ..filters.filterfile import SeparableFilter, dumps
 from . import cache, depfile as depfiles
 from .config import BuildConfig, FilterConfig, load_config
 

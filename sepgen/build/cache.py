@@ -23,8 +23,8 @@ from typing import Any, Callable, Iterator
 
 from .. import kernels
 from .._version import __version__
-from ..errors import SepgenError
-from ..filterfile import SeparableFilter
+from ..common.errors import SepgenError
+from ..filters.filterfile import SeparableFilter
 from .config import FilterConfig
 
 CACHE_DIR = ".sepgen-cache"

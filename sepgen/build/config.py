@@ -28,9 +28,10 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from .. import kernels, scaling
-from ..errors import SepgenError
-from ..identifiers import check_identifier
+from .. import kernels
+from ..filters import scaling
+from ..common.errors import SepgenError
+from ..common.identifiers import check_identifier
 from ..options import EMIT_OPTIONS, FIT_OPTIONS, SEARCH_OPTIONS, WEIGHT_OPTIONS, FitSettings, check_search, check_type
 
 DEFAULT_OUTPUT_DIR = "generated"

@@ -6,7 +6,7 @@ import os
 from pathlib import Path
 from typing import Iterable
 
-from ..errors import SepgenError
+from ..common.errors import SepgenError
 
 
 def escape(path: str | os.PathLike) -> str:

@@ -30,8 +30,8 @@ from pathlib import Path
 from typing import Any
 
 from .._version import __version__
-from ..atomic import write_bytes
-from ..errors import SepgenError
+from ..common.atomic import write_bytes
+from ..common.errors import SepgenError
 
 FORMAT = "sepgen-build-state/1"
 CACHE_DIR = ".sepgen-cache"  # = cache.CACHE_DIR (importing cache would import NumPy)

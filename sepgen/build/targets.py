@@ -11,9 +11,9 @@ import os
 from dataclasses import dataclass
 from pathlib import Path
 
-from ..errors import SepgenError
-from ..filterfile import SeparableFilter
-from ..verify import Variant
+from ..common.errors import SepgenError
+from ..filters.filterfile import SeparableFilter
+from ..verify.check import Variant
 from . import cache
 from .config import load_config
 

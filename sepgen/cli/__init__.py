@@ -15,7 +15,7 @@ import sys
 import click
 
 from .._version import __version__
-from ..errors import SepgenError
+from ..common.errors import SepgenError
 
 # name -> "module:attribute"; each module owns its commands.
 # name -> ("module:attribute", one-line help shown by `sepgen --help` without importing).

@@ -22,7 +22,7 @@ from .options import table_options
 def emit(ctx: click.Context, filter_path: str, templates_dir: str | None, out_dir: str, **options: Any) -> None:
     """Write HLSL/GLSL shaders and manifest.json for FILTER.json into -o DIR."""
     from .. import emit as emitter
-    from ..filterfile import SeparableFilter
+    from ..filters.filterfile import SeparableFilter
     from ..options import EmitOptions
 
     given = [n for n in options if ctx.get_parameter_source(n) is not click.core.ParameterSource.DEFAULT]

@@ -12,9 +12,11 @@ from typing import Any, Callable
 
 import click
 
-from .. import atomic, kernels, scaling
-from ..errors import SepgenError
-from ..filterfile import SeparableFilter
+from ..common import atomic
+from .. import kernels
+from ..filters import scaling
+from ..common.errors import SepgenError
+from ..filters.filterfile import SeparableFilter
 from ..options import FIT_OPTIONS, SEARCH_OPTIONS, WEIGHT_OPTIONS, FitSettings
 from .options import kernel_options, kernel_spec, table_options
 

@@ -7,7 +7,7 @@ from typing import Any, Callable
 import click
 
 from .. import kernels
-from ..errors import SepgenError
+from ..common.errors import SepgenError
 from ..options import Option
 
 

@@ -29,7 +29,7 @@ def report(filter_path: str, image: str | None, gamma: float, out_dir: str) -> N
 @click.option("--no-gpu", is_flag=True, help="skip the GL driver: NumPy reference images, no verification")
 def demo(out_dir: str, steps: int | None, no_gpu: bool) -> None:
     """Fit, sweep, emit, verify and report the seed's 50x50 bokeh disk."""
-    from ..demo import run_demo
+    from ..report.demo import run_demo
 
     index = run_demo(out_dir, steps=steps, use_gpu=not no_gpu, progress=_progress)
     click.echo(f"open {index}")

@@ -9,11 +9,11 @@ from typing import TYPE_CHECKING, Any, Callable, Iterable
 import click
 import numpy as np
 
-from ..errors import CheckFailed, SepgenError
+from ..common.errors import CheckFailed, SepgenError
 from ..options import EMIT_OPTIONS
 
 if TYPE_CHECKING:  # pragma: no cover
-    from ..filterfile import SeparableFilter
+    from ..filters.filterfile import SeparableFilter
 
 OUTPUT_SUFFIXES = (".npy", ".png")
 
@@ -45,8 +45,8 @@ def apply(ctx: click.Context, filter_file: str, input_path: str, output_path: st
           linear_sampling: bool | None, gamma: float | None, scale: float | None, scale_map_path: str | None,
           quiet: bool) -> None:
     """Filter IMG with the separable approximation in FILTER.json and write OUT."""
-    from .. import atomic, images
-    from ..filterfile import SeparableFilter
+    from ..common import atomic, images
+    from ..filters.filterfile import SeparableFilter
 
     if Path(output_path).suffix.lower() not in OUTPUT_SUFFIXES:
         raise SepgenError(f"--output {output_path} must end in .npy or .png")
@@ -78,7 +78,8 @@ def apply(ctx: click.Context, filter_file: str, input_path: str, output_path: st
 
 def _scale_for(filt, img, scale: float | None, map_path: str | None):
     """None (fixed taps), one scale, or an H×W scale map; one-line errors, a warning for unscaled filters."""
-    from .. import images, scaling
+    from ..common import images
+    from ..filters import scaling
 
     if scale is not None and map_path is not None:
         raise SepgenError("give --scale or --scale-map, not both")
@@ -100,11 +101,11 @@ def _filter(filt: "SeparableFilter", img: np.ndarray, backend: str, options: dic
     """The filtered image and what computed it; says each step (NumPy: one per channel).
     `scale`: None (fixed taps), one scale or an H×W map (scaled taps)."""
     if backend == "gpu":
-        from ..runfilter import run_filter
+        from ..verify.runfilter import run_filter
 
         say(f"emitting the {options['lang'].upper()} passes and running them on the GPU")
         return run_filter(filt, img, options, scale=scale)
-    from .. import reference, scaling
+    from ..filters import reference, scaling
 
     if scale is not None:
         say(f"filtering with the NumPy model of scaled taps (rank {filt.rank})")
@@ -144,7 +145,7 @@ def verify(filter_file: str | None, config_path: str | None, out_dir: Path | Non
 
     Exit 0 when every variant is within tolerance, 1 otherwise.
     """
-    from ..filterfile import SeparableFilter
+    from ..filters.filterfile import SeparableFilter
 
     if (filter_file is None) == (config_path is None):
         raise SepgenError("give a filter file or --config CONFIG.toml (one of them)")
@@ -154,7 +155,7 @@ def verify(filter_file: str | None, config_path: str | None, out_dir: Path | Non
     if config_path is not None:
         verify_config(config_path, out_dir, names, langs, image_path, tolerance, jobs, quiet)
         return
-    from .. import verify as verifying
+    from ..verify import check as verifying
 
     verifying.check_tolerance(tolerance)  # every argument before the GL context
     filt = SeparableFilter.load(filter_file)
@@ -166,7 +167,7 @@ def verify(filter_file: str | None, config_path: str | None, out_dir: Path | Non
 def verify_config(config: str | os.PathLike, out_dir: Path | None, names: Iterable[str], langs: Iterable[str],
                   image_path: str | None, tolerance: float | None, jobs: int, quiet: bool) -> None:
     """Verify what a build config ships (each filter's emitted variants, optionally only `names`)."""
-    from .. import verify as verifying
+    from ..verify import check as verifying
     from ..build.targets import targets
 
     found = targets(config, out_dir)
@@ -198,10 +199,10 @@ def _variant_names(verifying, name: str) -> set[str]:
 def report_verification(items: list, image_path: str | None, tolerance: float | None, jobs: int, quiet: bool,
                         templates_dir: Path | None = None) -> None:
     """Run `verify_set`, print the runners and a table per filter; CheckFailed when a variant fails."""
-    from .. import images
-    from .. import verify as verifying
-    from ..runfilter import Runners
-    from ..verify_jobs import default_jobs
+    from ..common import images
+    from ..verify import check as verifying
+    from ..verify.runfilter import Runners
+    from ..verify.jobs import default_jobs
 
     img = images.load_image(image_path) if image_path else None
 

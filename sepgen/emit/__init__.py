@@ -5,7 +5,7 @@
     sepgen.emit.fetch_counts(filt)            # {"horizontal", "vertical", "total"} per pixel
 
 `taps` plans the fetches, `planner` turns the plan into typed passes
-(`sepgen.passmodel`), a registered `Generator` per language (`glsl`, `hlsl`)
+(`sepgen.plan.passmodel`), a registered `Generator` per language (`glsl`, `hlsl`)
 renders its templates from them and `manifest` serialises them (docs/manifest.md).
 """
 
@@ -16,12 +16,12 @@ import shlex
 from pathlib import Path
 from typing import Any
 
-from .. import atomic
-from ..errors import SepgenError
-from ..filterfile import SeparableFilter
+from ..common import atomic
+from ..common.errors import SepgenError
+from ..filters.filterfile import SeparableFilter
 from ..options import EMIT_OPTIONS
 from ..options import EmitOptions
-from ..passmodel import MANIFEST
+from ..plan.passmodel import MANIFEST
 from . import glsl, hlsl, manifest, planner, spirv, taps, wgsl  # noqa: F401  (importing a language registers its generator)
 from .context import coefficient_arrays, environment, header_lines, one_line, quality_for_header
 from .extensions import required_extensions

@@ -17,8 +17,8 @@ from typing import Any
 import jinja2
 
 from .._version import __version__
-from ..errors import SepgenError
-from ..filterfile import SeparableFilter
+from ..common.errors import SepgenError
+from ..filters.filterfile import SeparableFilter
 from ..options import EmitOptions
 from .literals import float_literal
 

@@ -18,7 +18,7 @@ Vulkan (SPIR-V) list nothing.
 from __future__ import annotations
 
 from ..options import EmitOptions
-from ..passmodel import Pass
+from ..plan.passmodel import Pass
 
 __all__ = ["required_extensions"]
 

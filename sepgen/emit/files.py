@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from ..passmodel import ShaderFile
+from ..plan.passmodel import ShaderFile
 
 
 @dataclass(frozen=True)

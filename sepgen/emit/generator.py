@@ -16,9 +16,9 @@ from typing import Any, ClassVar
 
 import jinja2
 
-from ..errors import SepgenError
+from ..common.errors import SepgenError
 from ..options import EmitOptions
-from ..passmodel import Pass, ShaderFile
+from ..plan.passmodel import Pass, ShaderFile
 from .context import render_template
 from .files import EmittedFile
 from .planner import tile_for

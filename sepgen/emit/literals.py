@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from ..errors import SepgenError
+from ..common.errors import SepgenError
 
 def float32(value: float, what: str = "coefficient") -> np.float32:
     """`value` rounded to float32, refusing values float32 cannot hold."""

@@ -5,9 +5,9 @@ from __future__ import annotations
 from typing import Any
 
 from .._version import __version__
-from ..filterfile import SeparableFilter
+from ..filters.filterfile import SeparableFilter
 from ..options import EmitOptions
-from ..passmodel import MANIFEST, Manifest, Pass
+from ..plan.passmodel import MANIFEST, Manifest, Pass
 from .extensions import required_extensions
 from .files import EmittedFile
 from .planner import textures

@@ -12,8 +12,9 @@ import os
 from dataclasses import dataclass
 from pathlib import Path, PurePosixPath
 
-from .. import atomic, passmodel
-from ..errors import SepgenError
+from ..common import atomic
+from ..plan import passmodel
+from ..common.errors import SepgenError
 
 __all__ = ["Written", "write_output", "previous_files"]
 

@@ -12,7 +12,7 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
 from ..options import EmitOptions
-from ..passmodel import SCALE_TEXTURE, SCALE_UNIFORM, Pass, PassInput, PassOutput, Texture
+from ..plan.passmodel import SCALE_TEXTURE, SCALE_UNIFORM, Pass, PassInput, PassOutput, Texture
 from .taps import PassPlan
 
 if TYPE_CHECKING:  # pragma: no cover

@@ -22,8 +22,8 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from ..filterfile import SeparableFilter
-from ..passmodel import Fetch, Term
+from ..filters.filterfile import SeparableFilter
+from ..plan.passmodel import Fetch, Term
 from . import bilinear
 from .literals import float32
 

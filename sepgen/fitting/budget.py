@@ -30,8 +30,8 @@ from typing import Any, Callable, Mapping, Sequence
 
 import numpy as np
 
-from .. import metrics
-from ..errors import SepgenError
+from ..filters import metrics
+from ..common.errors import SepgenError
 from . import finish, lowrank, shared_ratio as sr
 
 STRUCTURES = ("free", "shared")
@@ -186,7 +186,7 @@ class Search:
 def emitted_fetches(target: np.ndarray, origin: tuple[int, int]) -> Counter:
     """Fetches per pixel of the shaders `sepgen emit` writes with its default options, for taps (v, h)."""
     from .. import emit  # JAX-free; imported when a search needs it
-    from ..filterfile import SeparableFilter
+    from ..filters.filterfile import SeparableFilter
 
     def count(v: np.ndarray, h: np.ndarray) -> dict[str, int]:
         return emit.fetch_counts(SeparableFilter("candidate", target, v, h, origin))

@@ -16,11 +16,12 @@ from typing import Any, Mapping, NamedTuple, Sequence
 import jax.numpy as jnp
 import numpy as np
 
-from .. import kernels, metrics
+from .. import kernels
+from ..filters import metrics
 from .._version import __version__
-from ..errors import SepgenError
-from ..filterfile import SeparableFilter
-from ..identifiers import check_identifier
+from ..common.errors import SepgenError
+from ..filters.filterfile import SeparableFilter
+from ..common.identifiers import check_identifier
 from ..options import FIT_OPTIONS, SEED_WEIGHTS, FitSettings, check_search
 from . import finish as finishing, losses, lowrank, optimizers, prune as pruning
 from .optimizers import Params, Progress
@@ -281,7 +282,7 @@ def fit(
     default) or `target_error` (relative L2) lets a search choose rank, tap structure and
     pruning: see `sepgen.fitting.searched`.
 
-    Minimises Σ weight·term (see `sepgen.metrics`) from the SVD (or random) start
+    Minimises Σ weight·term (see `sepgen.filters.metrics`) from the SVD (or random) start
     with `optimizer` for `steps` steps in one jitted loop; with `prune` > 0, taps
     below `prune` × their vector's peak are set to exactly 0 and the rest refitted.
     Weights not given take their defaults from `sepgen.options.WEIGHT_OPTIONS`.

@@ -30,7 +30,7 @@ from jax.experimental import serialize_executable
 
 from . import compile_cache
 
-_SOURCES = ("optimizers.py", "losses.py", "executables.py", "multiscale.py", "../scaling.py")  # what the loops trace
+_SOURCES = ("optimizers.py", "losses.py", "executables.py", "multiscale.py", "../filters/scaling.py")  # what the loops trace
 MAX_FILES = 512
 _memory: dict[str, Any] = {}
 _fingerprint: str | None = None

@@ -1,6 +1,6 @@
-"""JAX twin of `sepgen.metrics.loss_terms`, used by the optimiser.
+"""JAX twin of `sepgen.filters.metrics.loss_terms`, used by the optimiser.
 
-Same formulas (documented in `sepgen.metrics`: l2, l1, nonneg, zeros,
+Same formulas (documented in `sepgen.filters.metrics`: l2, l1, nonneg, zeros,
 zeros_distance, max_error, dc), same peak-1 scale, tested term by term against them.
 
 The loss is Σ weight[t] · term[t]. Terms whose weight is zero everywhere can be
@@ -15,7 +15,7 @@ from typing import Any, NamedTuple, Sequence
 import jax.numpy as jnp
 import numpy as np
 
-from .. import metrics
+from ..filters import metrics
 
 TERMS = metrics.TERMS
 

@@ -15,7 +15,7 @@ from typing import Any, Iterator
 
 import numpy as np
 
-from ..errors import SepgenError
+from ..common.errors import SepgenError
 
 # (set, get) symbol names of OpenBLAS builds NumPy ships with or links against.
 _OPENBLAS_SYMBOLS = (

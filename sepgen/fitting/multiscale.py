@@ -1,7 +1,7 @@
-"""Fitting one set of components for several scales (see `sepgen.scaling` for the model).
+"""Fitting one set of components for several scales (see `sepgen.filters.scaling` for the model).
 
 At scale s each tap is fetched at o·s with bilinear filtering; `splat` is the JAX twin
-of `sepgen.scaling.splat_matrix` (the weights computed from s in JAX, on the grid
+of `sepgen.filters.scaling.splat_matrix` (the weights computed from s in JAX, on the grid
 `scaling.scaled_axis` gives), tested against it.
 
 The loss is the mean over the scales of the usual weighted terms (`losses.py`) between
@@ -24,8 +24,8 @@ import jax
 import jax.numpy as jnp
 import numpy as np
 
-from .. import scaling
-from ..filterfile import SeparableFilter
+from ..filters import scaling
+from ..filters.filterfile import SeparableFilter
 from ..options import SEED_WEIGHTS, FitSettings
 from . import losses
 from .core import DTYPE, Problem, fit_cells, problem_for

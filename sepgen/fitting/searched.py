@@ -15,8 +15,8 @@ from __future__ import annotations
 from typing import Any, Mapping
 
 from .._version import __version__
-from ..errors import SepgenError
-from ..filterfile import SeparableFilter
+from ..common.errors import SepgenError
+from ..filters.filterfile import SeparableFilter
 from ..options import FitSettings, check_search
 from . import budget as search_budget
 from .core import Problem

@@ -10,9 +10,9 @@ from __future__ import annotations
 
 from typing import Any, Mapping, Sequence
 
-from ..errors import SepgenError
-from ..filterfile import SeparableFilter
-from ..identifiers import check_identifier
+from ..common.errors import SepgenError
+from ..filters.filterfile import SeparableFilter
+from ..common.identifiers import check_identifier
 from ..options import WEIGHT_OPTIONS, FitSettings, weights_with_defaults
 from .core import fit_cells, problem_for
 from .optimizers import Progress

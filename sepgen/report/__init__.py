@@ -1,6 +1,6 @@
 """Picture reports: `sepgen report FILTER.json` (one filter) and the demo's page.
 
-`write_filter_report` makes the per-filter part; `sepgen.demo` adds the sweep,
+`write_filter_report` makes the per-filter part; `sepgen.report.demo` adds the sweep,
 optimiser curves, bokeh comparisons and the verification table, and both are
 rendered through one HTML template (`index.html.j2`, beside this file).
 """
@@ -15,13 +15,13 @@ from typing import TYPE_CHECKING, Any, Callable
 import jinja2
 import numpy as np
 
-from .. import atomic
+from ..common import atomic
 from .._version import __version__
-from ..filterfile import SeparableFilter
+from ..filters.filterfile import SeparableFilter
 from . import figures, frontier
 
 if TYPE_CHECKING:  # pragma: no cover
-    from ..glrun import GLRunner
+    from ..run.gl import GLRunner
 
 Progress = Callable[[str], None]
 
@@ -98,8 +98,8 @@ def gpu_runner(use_gpu: bool = True) -> "GLRunner | None":
     """One GL runner for a whole report, or None (NumPy reference) without a GL driver."""
     if not use_gpu:
         return None
-    from ..errors import SepgenError
-    from ..glrun import GLRunner
+    from ..common.errors import SepgenError
+    from ..run.gl import GLRunner
 
     try:
         return GLRunner()
@@ -111,10 +111,10 @@ def filter_image(filt: SeparableFilter, img: np.ndarray, runner: "GLRunner | Non
     """Filter `img` with the emitted GLSL shaders on `runner`, or with the NumPy reference
     when there is none. Returns the result and what computed it."""
     if runner is None:
-        from .. import reference
+        from ..filters import reference
 
         return reference.apply_filter(img, filt).astype(np.float32), "NumPy reference"
-    from ..runfilter import run_filter
+    from ..verify.runfilter import run_filter
 
     return run_filter(filt, img, runner=runner)
 
@@ -124,7 +124,8 @@ def bokeh_figure(filt: SeparableFilter, img: np.ndarray, gamma: float, hdr: bool
     """Exact 2D kernel vs SVD rank-N vs `filt` on one image, with the seed's bokeh boost
     (img^γ, filter, ^(1/γ)); returns what computed the separable results. Each of the
     three filterings and the drawing is a progress step (they take seconds on big images)."""
-    from .. import images, reference
+    from ..common import images
+    from ..filters import reference
 
     say = progress or (lambda msg: None)
     size = f"{img.shape[1]}x{img.shape[0]}"
@@ -219,7 +220,7 @@ def scale_section(filt: SeparableFilter, out: Path, image: np.ndarray, image_nam
 def report(filter_path: str | os.PathLike, out_dir: str | os.PathLike, image_path: str | os.PathLike | None = None,
            gamma: float = 8.0, progress: Progress | None = None) -> Path:
     """`sepgen report`: the per-filter report and its index.html."""
-    from .. import images
+    from ..common import images
 
     atomic.check_writable(out_dir, f"cannot create folder {out_dir}")
     images.check_gamma(gamma)

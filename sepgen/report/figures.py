@@ -12,7 +12,7 @@ from typing import Sequence
 
 import numpy as np
 
-from .. import atomic
+from ..common import atomic
 
 DIVERGING = "RdBu_r"
 

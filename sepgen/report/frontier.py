@@ -13,8 +13,8 @@ from __future__ import annotations
 import os
 from typing import Any, Sequence
 
-from .. import metrics
-from ..filterfile import SeparableFilter
+from ..filters import metrics
+from ..filters.filterfile import SeparableFilter
 from . import figures
 
 RANKS = range(1, 9)

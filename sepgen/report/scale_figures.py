@@ -1,7 +1,7 @@
 """The report's pictures of a scalable filter (fitted with `--scales`): per scale, the
 kernel at size·s, the effective kernel the scaled taps apply and their difference; and a
 bokeh strip of one image blurred at several scales and with a per-pixel scale ramp.
-NumPy and matplotlib only (`sepgen.scaling` is the model)."""
+NumPy and matplotlib only (`sepgen.filters.scaling` is the model)."""
 
 from __future__ import annotations
 
@@ -10,12 +10,13 @@ from typing import TYPE_CHECKING, Any, Callable, Sequence
 
 import numpy as np
 
-from .. import images, scaling
-from ..filterfile import SeparableFilter
+from ..common import images
+from ..filters import scaling
+from ..filters.filterfile import SeparableFilter
 from .figures import _plt, _save, _signed, to_display
 
 if TYPE_CHECKING:  # pragma: no cover
-    from ..glrun import GLRunner
+    from ..run.gl import GLRunner
 
 STRIP_SCALES = (0.25, 0.5, 0.75, 1.0)
 
@@ -47,7 +48,7 @@ def scaled_filtering(filt: SeparableFilter, runner: "GLRunner | None") -> tuple[
     """(img, scale or H×W map) -> filtered image: the scaled shaders on the GL runner, or the NumPy model."""
     if runner is None:
         return (lambda img, s: scaling.apply_scaled(img, filt.vertical, filt.horizontal, filt.origin, s)), "NumPy model"
-    from ..runfilter import run_filter
+    from ..verify.runfilter import run_filter
 
     def on_gpu(img: np.ndarray, s: Any) -> np.ndarray:
         source = "uniform" if np.ndim(s) == 0 else "texture"

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from ..errors import SepgenError
+from ..common.errors import SepgenError
 
 
 def hubble_photo(max_width: int = 1000) -> np.ndarray:

@@ -5,8 +5,8 @@ Templates: templates/hlsl/.
 
 from __future__ import annotations
 
-from ...errors import SepgenError
-from ...passmodel import Pass
+from ...common.errors import SepgenError
+from ...plan.passmodel import Pass
 from ..generator import Generator, register
 
 

@@ -12,8 +12,8 @@ from __future__ import annotations
 
 import dataclasses
 
-from ... import spirv
-from ...passmodel import Pass
+from ...common import spirv
+from ...plan.passmodel import Pass
 from ..files import EmittedFile
 from ..generator import Generator, Output, register
 from ..vulkan_bindings import UNIFORM_BASE, vulkan_bindings

@@ -10,8 +10,8 @@ from __future__ import annotations
 
 from typing import Any
 
-from ...errors import SepgenError
-from ...passmodel import Pass
+from ...common.errors import SepgenError
+from ...plan.passmodel import Pass
 from ..generator import Generator, register
 from ..vulkan_bindings import UNIFORM_BASE, vulkan_bindings
 

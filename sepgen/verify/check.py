@@ -1,13 +1,13 @@
 """Prove the emitted shaders: emit every variant, run it on its driver, compare with NumPy.
 
 Each variant (language × stage × strategy × sampling × precision) is emitted into a
-temporary folder and run by `sepgen.runfilter.run_filter` on the driver its language
+temporary folder and run by `sepgen.verify.runfilter.run_filter` on the driver its language
 targets (OpenGL, WebGL2, Vulkan or WebGPU: `runfilter.backend_for`) on an image and
-compared with `sepgen.reference.apply_filter` (float64).
+compared with `sepgen.filters.reference.apply_filter` (float64).
 
 A scalable filter (fitted with scales) runs its fragment variants with scaled taps instead:
 the scale from a uniform at each of `VERIFY_SCALES` and from a per-pixel `scale_map`,
-against the NumPy model of scaled taps (`sepgen.scaling.apply_scaled`).
+against the NumPy model of scaled taps (`sepgen.filters.scaling.apply_scaled`).
 
 Errors are relative to the reference's largest magnitude: rel = max|gpu − ref| / max|ref|.
 Tolerances follow from the formats (u = unit roundoff):
@@ -36,14 +36,14 @@ from typing import TYPE_CHECKING, Any, Callable, Iterable, Sequence
 
 import numpy as np
 
-from . import reference
-from .errors import SepgenError
-from .images import check_image
-from .options import EMIT_OPTIONS, EmitOptions
+from ..filters import reference
+from ..common.errors import SepgenError
+from ..common.images import check_image
+from ..options import EMIT_OPTIONS, EmitOptions
 
 if TYPE_CHECKING:  # pragma: no cover
-    from .filterfile import SeparableFilter
-    from .glrun import GLRunner
+    from ..filters.filterfile import SeparableFilter
+    from ..run.gl import GLRunner
     from .runfilter import Runners
 
 LANGS = EMIT_OPTIONS["lang"].choices
@@ -95,7 +95,7 @@ class VariantResult:
     tolerance: float = math.nan
     error: str | None = None  # emit/compile/run failure: the variant fails
     renderer: str = ""  # the device it ran on (the GL renderer, the Vulkan adapter, …)
-    backend: str = ""  # the runner: "gl", "webgl", "vulkan", "webgpu" (sepgen.runfilter.BACKENDS)
+    backend: str = ""  # the runner: "gl", "webgl", "vulkan", "webgpu" (sepgen.verify.runfilter.BACKENDS)
 
     @property
     def ok(self) -> bool:
@@ -123,7 +123,7 @@ def variants(langs: Iterable[str] = ("glsl",)) -> list[Variant]:
 def scaled_variants(langs: Iterable[str] = ("glsl",)) -> list[Variant]:
     """A scalable filter's variants: every fragment variant with scaled taps, the scale from a
     uniform at each of `VERIFY_SCALES`, and from a per-pixel map (`scale_map`)."""
-    from .emit import scaled_languages
+    from ..emit import scaled_languages
 
     out = []
     for v in variants([lang for lang in langs if lang in scaled_languages()]):
@@ -193,7 +193,7 @@ def verify(
     `tolerance` overrides the derived per-variant tolerance (relative to max|ref|).
     `progress` gets one line per variant ("[3/44] glsl330 fragment mrt fp16 point").
     `jobs` > 1 runs the variants in that many worker processes, each with its own runners
-    (`sepgen.verify_jobs`); what is checked and the results do not depend on it.
+    (`sepgen.verify.jobs`); what is checked and the results do not depend on it.
     `templates_dir` overrides templates as `sepgen emit --templates` does.
     A variant that fails to emit, compile or run is a failed result, not an exception;
     a missing driver or tool for the whole run raises SepgenError. The GLSL ES 300 variants
@@ -270,7 +270,7 @@ def _run_rest(img: np.ndarray, tasks: list[Task], rest: list[int], runners: "Run
     rest = [i for i in rest if tasks[i][1].scale is None]
     outs = _run_scaled(img, tasks, scaled, runners, templates_dir)
     if jobs > 1 and len(rest) > 1:
-        from .verify_jobs import run_parallel
+        from .jobs import run_parallel
 
         def done(count: int, k: int) -> None:
             if progress:
@@ -377,8 +377,8 @@ def _backend(variant: Variant) -> str:
 
 def _require_tools(todo: list[Variant]) -> None:
     """glslang (and spirv-cross, spirv-val) for the variants that compile through them."""
-    from .crosscompile import require_tool
-    from .spirv import require_tool as require_spirv_tool
+    from ..common.crosscompile import require_tool
+    from ..common.spirv import require_tool as require_spirv_tool
 
     langs = {v.options["lang"] for v in todo}
     if langs & {"hlsl", "spirv"}:
@@ -391,7 +391,7 @@ def _require_tools(todo: list[Variant]) -> None:
 
 def _references(filt: "SeparableFilter", img: np.ndarray) -> Callable[[float | str | None], tuple[np.ndarray, Any]]:
     """scale (None, a value or "map") -> (NumPy reference, the scale to run the shaders at); each computed once."""
-    from . import scaling
+    from ..filters import scaling
 
     cache: dict[Any, tuple[np.ndarray, Any]] = {}
 

@@ -9,11 +9,11 @@ everything after it (emit, apply, verify, build, report). NumPy only.
       "components": [{"vertical": [H floats], "horizontal": [W floats]}, ...],
       "scales": [0.25, 0.5, 1.0],            # only in scalable filters (fitted with --scales)
       "provenance": {...},                   # kernel spec, weights, optimiser, sepgen version
-      "metrics": {...}                       # see sepgen.metrics; "scales": one row per scale
+      "metrics": {...}                       # see sepgen.filters.metrics; "scales": one row per scale
     }
 
 A scalable filter is meant to be run at any scale s in (0, 1], its taps fetched at
-offset·s with bilinear filtering (`sepgen.scaling`); `scales` lists those it was fitted
+offset·s with bilinear filtering (`sepgen.filters.scaling`); `scales` lists those it was fitted
 for, and `metrics.scales` its quality at each of them against the kernel at size·s.
 Files without `scales` are exactly what they were before scalable filters existed.
 
@@ -32,10 +32,11 @@ from typing import Any
 
 import numpy as np
 
-from . import atomic, metrics, scaling
-from .jsonfmt import dumps
-from .errors import SepgenError
-from .identifiers import check_identifier
+from ..common import atomic
+from . import metrics, scaling
+from ..common.jsonfmt import dumps
+from ..common.errors import SepgenError
+from ..common.identifiers import check_identifier
 
 FORMAT = "sepgen-filter/1"
 MAX_RANK = 64
@@ -98,7 +99,7 @@ class SeparableFilter:
         return spec if isinstance(spec, dict) and isinstance(spec.get("size"), int) else None
 
     def quality_at(self, scale: float) -> dict[str, float]:
-        """Quality figures at `scale` against the kernel at size·scale (`sepgen.scaling`)."""
+        """Quality figures at `scale` against the kernel at size·scale (`sepgen.filters.scaling`)."""
         q = scaling.quality_at(self.vertical, self.horizontal, self.target, self.kernel_spec, self.origin, scale)
         return {k: v for k, v in q.items() if k != "zero_taps"}
 

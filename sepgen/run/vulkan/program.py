@@ -12,8 +12,8 @@ from typing import Any
 
 import numpy as np
 
-from ..errors import SepgenError
-from ..scaling import check_scale, check_scale_map
+from ...common.errors import SepgenError
+from ...filters.scaling import check_scale, check_scale_map
 
 WGPU_FORMATS = {"rgba32f": "rgba32float", "rgba16f": "rgba16float"}
 READ_DTYPES = {"rgba32f": np.float32, "rgba16f": np.float16}

@@ -17,13 +17,13 @@ from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
-from . import emit
-from .errors import SepgenError
-from .glrun import GLRunner
-from .options import EmitOptions
+from .. import emit
+from ..common.errors import SepgenError
+from ..run.gl import GLRunner
+from ..options import EmitOptions
 
 if TYPE_CHECKING:  # pragma: no cover
-    from .filterfile import SeparableFilter
+    from ..filters.filterfile import SeparableFilter
 
 __all__ = ["run_filter", "run_webgl_batch", "backend_for", "Runners", "BACKENDS"]
 
@@ -79,7 +79,7 @@ class Runners:
         if backend == "gl":
             return runner.run(folder, img, scale)
         if backend in ("vulkan", "webgpu"):
-            from .vkrun import load_program
+            from ..run.vulkan import load_program
 
             return runner.run(load_program(folder), img, scale)
         if scale is not None:  # scaled GLSL ES / HLSL folders route to "gl" (backend_for)
@@ -91,10 +91,10 @@ def _make(backend: str) -> Any:
     if backend == "gl":
         return GLRunner()
     if backend == "webgl":
-        from .webglrun import WebGLRunner
+        from ..run.webgl import WebGLRunner
 
         return WebGLRunner()
-    from .vkrun import VulkanRunner, WebGPURunner
+    from ..run.vulkan import VulkanRunner, WebGPURunner
 
     return VulkanRunner() if backend == "vulkan" else WebGPURunner()
 
@@ -122,7 +122,7 @@ def run_webgl_batch(filt: "SeparableFilter", img: np.ndarray, options: "list[dic
                     runners: Runners, templates_dir: "str | os.PathLike | None" = None) -> "list[np.ndarray | SepgenError]":
     """GLSL ES 300 option sets of one filter in a single browser start (a start costs seconds):
     per set the result, or the SepgenError its emit or run raised."""
-    from .errors import SepgenError
+    from ..common.errors import SepgenError
 
     with tempfile.TemporaryDirectory(prefix="sepgen-webgl-batch-") as tmp:
         folders: list[str | SepgenError] = []

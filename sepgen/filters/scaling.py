@@ -23,8 +23,9 @@ from typing import Any, Sequence
 
 import numpy as np
 
-from . import kernels, metrics
-from .errors import SepgenError
+from .. import kernels
+from . import metrics
+from ..common.errors import SepgenError
 from .reference import convolve_separable
 
 SNAP = 1e-6  # o·s this close to an integer is that integer (decimal scales, float rounding)

@@ -13,7 +13,7 @@ from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
-from ..errors import SepgenError
+from ...common.errors import SepgenError
 from .program import BYTES_PER_TEXEL, READ_DTYPES, UNIFORM_BYTES, WGPU_FORMATS, Binding, GpuPass, GpuProgram
 from .webgpu import validator_message
 

@@ -12,7 +12,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from ..errors import CheckFailed
+from ...common.errors import CheckFailed
 
 MAGIC = 0x07230203
 OP_ENTRY_POINT, OP_TYPE_IMAGE, OP_TYPE_SAMPLER, OP_TYPE_SAMPLED_IMAGE = 15, 25, 26, 27

@@ -17,8 +17,8 @@ from typing import Any
 
 import numpy as np
 
-from ..errors import CheckFailed, SepgenError
-from ..images import check_image, to_rgba
+from ...common.errors import CheckFailed, SepgenError
+from ...common.images import check_image, to_rgba
 from .device import Image, VulkanDevice
 from .program import BYTES_PER_TEXEL, READ_DTYPES, UNIFORM_BYTES, Binding, GpuPass, GpuProgram, Shader, scale_inputs
 from .reflect import reflect

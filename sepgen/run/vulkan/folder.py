@@ -1,7 +1,7 @@
 """An emitted folder (`manifest.json` + shaders) as a `GpuProgram` for the Vulkan runners.
 
 Shader files by their manifest `lang`: `wgsl` is read as text, `spirv` as SPIR-V bytes,
-`hlsl` is compiled to SPIR-V by glslang with the shared binding scheme (sepgen.spirv), so
+`hlsl` is compiled to SPIR-V by glslang with the shared binding scheme (sepgen.common.spirv), so
 the HLSL's own SPIR-V runs: nothing is translated back to GLSL.
 
 Resources: an input or output with `set` is taken as written (`sampler_binding` for its
@@ -15,9 +15,10 @@ import functools
 import os
 from pathlib import Path
 
-from .. import passmodel, spirv
-from ..errors import SepgenError
-from ..passmodel import Manifest, Pass, PassInput, PassOutput
+from ...plan import passmodel
+from ...common import spirv
+from ...common.errors import SepgenError
+from ...plan.passmodel import Manifest, Pass, PassInput, PassOutput
 from .program import Binding, GpuPass, GpuProgram, Shader
 
 RUNNABLE_LANGS = ("wgsl", "spirv", "hlsl")

@@ -12,7 +12,7 @@ so the HLSL code itself executes. Without a GPU the driver is Mesa's llvmpipe.
 `prepare()` returns a `Pipeline` (programs and textures for one image size)
 for callers that run the same passes many times (benchmarks). The runner only
 does GL work on a `passmodel.Manifest` (`passmodel.load` validates the file);
-emitting and running in one call is `sepgen.runfilter.run_filter`.
+emitting and running in one call is `sepgen.verify.runfilter.run_filter`.
 """
 
 from __future__ import annotations
@@ -26,10 +26,11 @@ from typing import Any
 
 import numpy as np
 
-from . import crosscompile, passmodel
-from .errors import SepgenError
-from .images import check_image, to_rgba
-from .passmodel import MANIFEST, Manifest, Pass
+from ..common import crosscompile
+from ..plan import passmodel
+from ..common.errors import SepgenError
+from ..common.images import check_image, to_rgba
+from ..plan.passmodel import MANIFEST, Manifest, Pass
 
 # name -> (moderngl dtype, GL internal format enum for image bindings); keys are passmodel.TEXTURE_FORMATS
 GL_FORMATS = {"rgba32f": ("f4", 0x8814), "rgba16f": ("f2", 0x881A)}

@@ -27,8 +27,8 @@ from typing import Any
 
 import numpy as np
 
-from ..errors import CheckFailed, SepgenError
-from ..images import check_image, to_rgba
+from ...common.errors import CheckFailed, SepgenError
+from ...common.images import check_image, to_rgba
 from .program import GpuProgram, Shader, scale_inputs
 
 DEBIAN_PACKAGES = "mesa-vulkan-drivers libvulkan1"

@@ -24,8 +24,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from .errors import SepgenError
-from .jsonfmt import dumps
+from ..common.errors import SepgenError
+from ..common.jsonfmt import dumps
 
 FORMAT = "sepgen-manifest/1"
 SCALE_TEXTURE = "scale"  # the per-pixel scale map of scaled passes (scale source "texture")

@@ -15,14 +15,15 @@ from typing import TYPE_CHECKING, Callable
 
 import numpy as np
 
-from . import atomic, kernels
-from .errors import SepgenError
-from .filterfile import SeparableFilter
-from .options import FitSettings
-from .report import FilterSection, bokeh_figure, figures, gpu_runner, number, render_html, scenes, write_filter_report
+from ..common import atomic
+from .. import kernels
+from ..common.errors import SepgenError
+from ..filters.filterfile import SeparableFilter
+from ..options import FitSettings
+from . import FilterSection, bokeh_figure, figures, gpu_runner, number, render_html, scenes, write_filter_report
 
 if TYPE_CHECKING:  # pragma: no cover
-    from .glrun import GLRunner
+    from ..run.gl import GLRunner
 
 NONNEG = (0.0, 0.5, 1.5)
 ZEROS = (0.0, 0.3, 0.8)
@@ -78,7 +79,7 @@ def run_demo(out_dir: str | os.PathLike = "demo-out", steps: int | None = None, 
 def screenshot_page(index: Path, log: Log) -> None:
     """7. The page as a reader sees it: loaded in headless Chromium, saved as page.png; what
     did not load or logged an error is reported. Without Chromium, a note instead."""
-    from . import browser
+    from ..common import browser
 
     try:
         browser.find_chromium()
@@ -101,7 +102,7 @@ def _timed_log(say: Log) -> Log:
 
 def fit_recommended(kernel: np.ndarray, spec: dict, settings: FitSettings, out: Path, log: Log) -> SeparableFilter:
     """1. The recommended fit, saved as disk50.json."""
-    from .fitting import fit_with
+    from ..fitting import fit_with
 
     log(f"fitting disk{SIZE} at rank {RANK} ({settings.optimizer}, {settings.steps} steps)")
     filt = fit_with(kernel, RANK, settings, name=f"disk{SIZE}", kernel_spec=spec)
@@ -111,7 +112,7 @@ def fit_recommended(kernel: np.ndarray, spec: dict, settings: FitSettings, out: 
 
 def sweep_section(kernel: np.ndarray, spec: dict, settings: FitSettings, out: Path, log: Log) -> dict:
     """2. The seed's sweep (plain GD, the seed's settings, no pruning: the post's figure)."""
-    from .fitting import sweep_with
+    from ..fitting import sweep_with
 
     log("sweeping nonneg x zeros (3x3, vmapped)")
     sweep = sweep_with(kernel, RANK, settings, NONNEG, ZEROS, kernel_spec=spec, name=f"disk{SIZE}")
@@ -133,8 +134,8 @@ def sweep_section(kernel: np.ndarray, spec: dict, settings: FitSettings, out: Pa
 
 def budget_section(kernel: np.ndarray, spec: dict, settings: FitSettings, out: Path, log: Log) -> dict:
     """7. The best filter for a budget of BUDGET fetches, and the frontier the search explored."""
-    from .fitting import fit_searched
-    from .report import frontier
+    from ..fitting import fit_searched
+    from . import frontier
 
     log(f"searching ranks 1-8 for the best filter within {BUDGET} fetches per pixel")
     filt = fit_searched(kernel, settings, budget=BUDGET, name=f"disk{SIZE}_budget{BUDGET}", kernel_spec=spec)
@@ -147,7 +148,7 @@ def budget_section(kernel: np.ndarray, spec: dict, settings: FitSettings, out: P
 
 def optimizer_figure(kernel: np.ndarray, spec: dict, seed: FitSettings, out: Path, log: Log) -> None:
     """3. The optimisers on the same problem (the seed's weights, no pruning)."""
-    from .fitting import fit_with
+    from ..fitting import fit_with
 
     log("comparing optimisers gd / adam / lbfgs")
     curves = {}
@@ -159,7 +160,7 @@ def optimizer_figure(kernel: np.ndarray, spec: dict, seed: FitSettings, out: Pat
 
 def emit_shaders(filt: SeparableFilter, out: Path, log: Log) -> list[dict]:
     """4. GLSL and HLSL into shaders/; returns the fetch-count table."""
-    from . import emit
+    from .. import emit
 
     log("emitting GLSL and HLSL")
     for lang in ("glsl", "hlsl"):
@@ -176,8 +177,8 @@ def verify_section(filt: SeparableFilter, runner: "GLRunner | None", use_gpu: bo
     """5. Every variant on the GL driver: (the table, or None, and a note on why not)."""
     if runner is None:
         return None, "Not verified: no GL driver was available." if use_gpu else "Not verified: run with --no-gpu."
-    from . import verify
-    from .runfilter import BACKENDS
+    from ..verify import check as verify
+    from ..verify.runfilter import BACKENDS
 
     log("verifying the emitted shaders (GLSL on GL and WebGL2, HLSL as SPIR-V on Vulkan)")
     try:

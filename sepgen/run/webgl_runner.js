@@ -1,5 +1,5 @@
 // sepgen's WebGL2 runner: runs the GLSL ES 300 passes of each emitted folder in SEPGEN_JOBS
-// (written by sepgen/webglrun.py into job.js beside this file) on its image, in one WebGL2
+// (written by sepgen/run/webgl.py into job.js beside this file) on its image, in one WebGL2
 // context, and writes {"renderer", "results": [{"pixels"} | {"error"}, ...]} (pixels: the output
 // texture as base64 little-endian float32 RGBA, texture row 0 first) or {"error"} into <pre id="result">.
 "use strict";

@@ -15,7 +15,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any, Callable
 
-from ..errors import SepgenError
+from ...common.errors import SepgenError
 from .webgpu import DEBIAN_PACKAGES, quiet_mesa
 
 VALIDATION_LAYER = "VK_LAYER_KHRONOS_validation"

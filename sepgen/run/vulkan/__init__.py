@@ -1,6 +1,6 @@
 """Run emitted folders on Vulkan: WGSL through WebGPU (wgpu-py), SPIR-V on raw Vulkan, untouched.
 
-    from sepgen.vkrun import VulkanRunner, WebGPURunner, load_program
+    from sepgen.run.vulkan import VulkanRunner, WebGPURunner, load_program
     program = load_program("out/")            # manifest.json + shaders (HLSL compiled to its own SPIR-V)
     out = VulkanRunner().run(program, img)    # SPIR-V straight to the driver (PyPI `vulkan`)
     out = WebGPURunner().run(program, img)    # WGSL (or SPIR-V through naga) on a WebGPU adapter

@@ -25,10 +25,11 @@ from typing import Any
 
 import numpy as np
 
-from . import browser, passmodel
-from .errors import SepgenError
-from .images import check_image, to_rgba
-from .passmodel import MANIFEST, Manifest, Pass
+from ..common import browser
+from ..plan import passmodel
+from ..common.errors import SepgenError
+from ..common.images import check_image, to_rgba
+from ..plan.passmodel import MANIFEST, Manifest, Pass
 
 RUNNER_JS = Path(__file__).with_name("webgl_runner.js")
 ES_VERSION = "#version 300 es"

@@ -19,10 +19,10 @@ from typing import TYPE_CHECKING, Any, Callable, Sequence
 
 import numpy as np
 
-from .errors import SepgenError
+from ..common.errors import SepgenError
 
 if TYPE_CHECKING:  # pragma: no cover
-    from .filterfile import SeparableFilter
+    from ..filters.filterfile import SeparableFilter
 
 Outcome = tuple[int, "np.ndarray | None", "str | None"]  # task index, output or None, error or None
 _worker: dict[str, Any] = {}

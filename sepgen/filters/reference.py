@@ -19,7 +19,7 @@ from typing import TYPE_CHECKING
 
 import numpy as np
 
-from .errors import SepgenError
+from ..common.errors import SepgenError
 
 if TYPE_CHECKING:  # pragma: no cover
     from .filterfile import SeparableFilter
