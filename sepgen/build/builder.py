@@ -198,7 +198,7 @@ def _fit_one(cfg: BuildConfig, plan: _Plan, kernel: Any, result: BuildResult, sa
     from .. import fitting, kernels  # JAX: only when something must be fitted
 
     f = plan.config
-    spec = kernels.canonical_spec(f.kernel_spec, base_dir=cfg.path.parent)  # file kernels: the channel used
+    spec = kernels.with_image_hash(f.kernel_spec, base_dir=cfg.path.parent)  # file kernels: channel and hash
     what = "for " + ", ".join(f"{k} {v}" for k, v in f.search.items()) if f.search else f"rank {f.rank}"
     say(f"{f.name}: fitting {what} to a {kernel.shape[0]}x{kernel.shape[1]} kernel "
         f"({f.settings.optimizer}, {f.settings.steps} steps)")

@@ -87,6 +87,7 @@ def optimize(ctx: click.Context, **params: Any) -> None:
     name, output = params["name"], Path(params["output"])
     atomic.check_file_writable(output)  # before any work: a bad output fails at once
     kernel = kernels.make(spec)
+    spec = kernels.with_image_hash(spec)  # a file kernel's provenance names its image by hash
     settings = FitSettings.from_options(params)
     scales = scaling.parse_scales(params["scales"], "--scales") if params["scales"] is not None else None
     if scales is not None and (budget is not None or target is not None):
