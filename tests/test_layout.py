@@ -70,7 +70,7 @@ def test_verify_on_the_gl_driver_leaves_jax_out(gl_context):
 # `if TYPE_CHECKING` (annotations only) are skipped.
 LAYERS = [
     ("_version", "errors"),
-    ("atomic", "identifiers", "jsonfmt", "options"),
+    ("atomic", "cachedirs", "identifiers", "jsonfmt", "options"),
     ("metrics", "images", "reference", "crosscompile", "spirv", "browser", "complex_gaussian"),
     ("kernels",),  # kernel files are read as images
     ("scaling",),  # the scaled-tap model (bilinear fetches at offset·s), below the filter file

@@ -93,6 +93,8 @@ def build(
     made = _kernels_to_fit(cfg, plans)  # the whole config is valid before anything is fitted or checked
     if check:
         return _check(cfg, plans, result, say, rebuild_command(config_path, out_dir))
+    if made:  # a broken template fails now, not after minutes of fitting
+        _check_templates(cfg)
     _fit_missing(cfg, plans, made, result, say)
     per_filter = {p.config.name: _render(cfg, p) for p in plans}
     old_files = _previous_outputs(cfg.out_dir)
@@ -153,6 +155,15 @@ def _plan(filt: FilterConfig, out_dir: Path) -> _Plan:
     key = cache.cache_key(cache.fit_inputs(filt))
     path = cache.cache_path(out_dir, filt.name, key)
     return _Plan(filt, key, path, *cache.inspect(path, filt.name))
+
+
+def _check_templates(cfg: BuildConfig) -> None:
+    from ..emit.context import check_templates  # Jinja only
+
+    try:
+        check_templates(cfg.templates_dir)
+    except SepgenError as exc:
+        raise SepgenError(f"{cfg.path}: {exc}") from None
 
 
 def _kernels_to_fit(cfg: BuildConfig, plans: list[_Plan]) -> dict[str, Any]:
@@ -224,7 +235,8 @@ def _fit_or_search(fitting: Any, kernel: Any, f: FilterConfig, spec: dict[str, A
 
 def _fit_progress(name: str, say: Progress) -> Callable[[str, int, int, float], None]:
     def report(phase: str, done: int, steps: int, loss: float) -> None:
-        say(f"{name}: {phase} {done}/{steps} steps, loss {loss:.4g}")
+        unit = "candidate fits" if phase.startswith("search") else "steps"  # a search counts whole fits
+        say(f"{name}: {phase} {done}/{steps} {unit}, loss {loss:.4g}")
 
     return report
 

@@ -79,6 +79,17 @@ def _environment(templates_dir: str | None) -> jinja2.Environment:
     return env
 
 
+def check_templates(templates_dir: str | Path | None = None) -> None:
+    """Compile every template (overrides first, as rendering picks them): a syntax error is a
+    one-line SepgenError before any slow work (a build checks this before it fits)."""
+    env = environment(templates_dir)
+    for name in env.list_templates(extensions=["j2"]):
+        try:
+            env.get_template(name)
+        except jinja2.TemplateSyntaxError as exc:
+            raise SepgenError(f"template {exc.name or name} line {exc.lineno}: {exc.message}") from None
+
+
 def render_template(env: jinja2.Environment, name: str, ctx: dict[str, Any]) -> str:
     try:
         text = env.get_template(name).render(**ctx)
