@@ -11,6 +11,7 @@ config and the provenance in filter files all read them from there.
 
 from __future__ import annotations
 
+import hashlib
 import math
 import os
 from dataclasses import dataclass, field
@@ -305,8 +306,9 @@ def canonical_spec(spec: dict[str, Any], base_dir: str | os.PathLike | None = No
 
 
 def _file_spec(spec: dict[str, Any], base_dir: str | os.PathLike | None) -> dict[str, Any]:
+    """{"kernel", "channel"} (and "sha256" when given: see `with_image_hash`)."""
     if "channel" in spec:  # already canonical
-        return {"kernel": spec["kernel"], "channel": spec["channel"]}
+        return {k: spec[k] for k in ("kernel", "channel", "sha256") if k in spec}
     path = Path(spec["kernel"][5:])
     if base_dir is not None and not path.is_absolute():
         path = Path(base_dir) / path
@@ -314,6 +316,19 @@ def _file_spec(spec: dict[str, Any], base_dir: str | os.PathLike | None) -> dict
         return {"kernel": spec["kernel"], "channel": file_channel(path)}
     except SepgenError:  # provenance of a kernel passed as an array: the file may be gone
         return {"kernel": spec["kernel"]}
+
+
+def with_image_hash(spec: dict[str, Any], base_dir: str | os.PathLike | None = None) -> dict[str, Any]:
+    """The canonical spec, plus the file's SHA-256 for a file kernel (provenance: which image)."""
+    out = canonical_spec(spec, base_dir)
+    if "channel" in out and "sha256" not in out:
+        path = Path(spec["kernel"][5:])
+        path = Path(base_dir) / path if base_dir is not None and not path.is_absolute() else path
+        try:
+            out["sha256"] = hashlib.sha256(path.read_bytes()).hexdigest()
+        except OSError:
+            pass
+    return out
 
 
 def profile(spec: dict[str, Any]) -> Profile | None:

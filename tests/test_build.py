@@ -532,3 +532,11 @@ def test_bad_scales_key(tmp_path: Path, line: str, expected: str) -> None:
     cfg = write_project(tmp_path, '[[filter]]\nname = "f"\nkernel = "disk"\nsize = 9\n' + line + "\n")
     with pytest.raises(SepgenError, match=rf"sepgen.toml: filter 'f': .*{re.escape(expected)}"):
         load_config(cfg)
+
+
+def test_file_kernel_shaders_name_the_image_by_hash(built: Path) -> None:
+    """Issue 20 item 12: the header names the kernel image a build fitted, by content hash."""
+    digest = cache.file_digest(built / "kernels" / "k.npy")
+    text = (built / "out" / "custom" / "glsl" / "custom_h0.frag.glsl").read_text()
+    assert f"// kernel: file:kernels/k.npy, channel array, image sha256 {digest[:16]}" in text
+    assert "// fit: optimizer gd, steps 40" in text

@@ -115,3 +115,71 @@ def test_failed_build_prunes_nothing(tmp_path: Path) -> None:
     config(tmp_path, table(), table("other", extra='kernel_typo = 1\n'))
     assert sepgen(tmp_path, "build", "sepgen.toml").returncode == 2
     assert cache_entries(tmp_path) == before
+
+
+# --- issue 20 item 8: a cache entry is verified against its digest -----------------------
+
+
+def _edit_one_tap(entry: Path) -> None:
+    """Change one tap the way a hand edit (or a bad merge) would: the file stays valid JSON."""
+    import json
+
+    doc = json.loads(entry.read_text())
+    doc["components"][0]["vertical"][3] *= 1.5
+    entry.write_text(json.dumps(doc, indent=2))
+
+
+def test_tampered_cache_entry_is_refused_by_check_and_refitted_by_build(tmp_path: Path) -> None:
+    config(tmp_path, table())
+    assert sepgen(tmp_path, "build", "sepgen.toml", "-q").returncode == 0
+    assert sepgen(tmp_path, "build", "sepgen.toml", "--check", "-q").returncode == 0  # the no-op fast path
+    (entry,) = (tmp_path / "out" / CACHE).glob("blur-*.json")
+    good = entry.read_bytes()
+    shader = tmp_path / "out" / "blur" / "glsl" / "blur_h0.frag.glsl"
+    shader_before = shader.read_bytes()
+    _edit_one_tap(entry)
+    checked = sepgen(tmp_path, "build", "sepgen.toml", "--check")
+    assert checked.returncode == 1, checked.stderr
+    assert "was modified after its fit" in checked.stderr and entry.name in checked.stderr
+    built = sepgen(tmp_path, "build", "sepgen.toml")
+    assert built.returncode == 0, built.stderr
+    notes = [line for line in built.stderr.splitlines() if "was modified" in line]
+    assert len(notes) == 1 and "refitting" in notes[0], built.stderr
+    assert "blur: fitting" in built.stderr
+    assert entry.read_bytes() == good and shader.read_bytes() == shader_before  # the fit is deterministic
+    assert sepgen(tmp_path, "build", "sepgen.toml", "--check", "-q").returncode == 0
+
+
+def test_cache_entry_digest_is_checked_on_read(tmp_path: Path) -> None:
+    from sepgen.build import cache
+    from sepgen.filters.filterfile import SeparableFilter
+
+    filt = SeparableFilter("blur", np.ones((3, 3)) / 9, np.ones((1, 3)) / 3, np.ones((1, 3)) / 3)
+    path = tmp_path / "blur-0123456789abcdef.json"
+    cache.save_entry(path, filt)
+    assert cache.inspect(path, "blur")[0] is not None
+    assert cache.inspect(tmp_path / "blur-fedcba9876543210.json", "blur") == (None, None)
+    moved = tmp_path / "blur-fedcba9876543210.json"  # another key's name: not what it claims to be
+    moved.write_bytes(path.read_bytes())
+    assert "no valid stamp of its key" in cache.inspect(moved, "blur")[1]
+    text = path.read_text()
+    path.write_text(text.replace('"rank": 1', '"rank": 1 ', 1))  # whitespace only: still the same content
+    assert cache.inspect(path, "blur")[0] is not None
+    path.write_text(text.replace("0.3333333333333333", "0.3333", 1))
+    filt2, why = cache.inspect(path, "blur")
+    assert filt2 is None and "does not match its sha256" in why
+
+
+# --- issue 20 item 11: --check's hint repeats the options that matter ---------------------
+
+
+def test_check_hint_repeats_config_path_and_out_dir(tmp_path: Path) -> None:
+    project = tmp_path / "proj"
+    project.mkdir()
+    config(project, table())
+    proc = sepgen(tmp_path, "build", "proj/sepgen.toml", "--check", "--out-dir", "my out")
+    assert proc.returncode == 1
+    hint = proc.stderr.split("run `", 1)[1].split("`", 1)[0]
+    assert hint == "sepgen build proj/sepgen.toml --out-dir 'my out'"
+    assert sepgen(tmp_path, *hint.split(" ", 2)[1:2], "proj/sepgen.toml", "--out-dir", "my out", "-q").returncode == 0
+    assert sepgen(tmp_path, "build", "proj/sepgen.toml", "--check", "--out-dir", "my out", "-q").returncode == 0

@@ -100,3 +100,65 @@ def test_unwritable_cache_folder_is_skipped(tmp_path):
     blocker = tmp_path / "file"
     blocker.write_text("not a folder")
     assert compile_cache._writable(blocker / "jax") is False
+
+
+# --- issue 20 items 9 and 10: a private cache, and no home folder created -------------------
+
+
+def test_cache_folder_is_created_private(tmp_path):
+    folder = tmp_path / "sepgen" / "jax"
+    assert compile_cache._writable(folder) and compile_cache._private(folder)
+    assert folder.stat().st_mode & 0o777 == 0o700
+
+
+def _refusals(monkeypatch, capsys, path: Path) -> tuple[object, str, list]:
+    """`executables._load(path)`: its result, stderr and the pickles it opened (none when refused)."""
+    from sepgen.fitting import executables
+
+    unpickled: list = []
+    monkeypatch.setattr(executables.pickle, "loads", lambda data: unpickled.append(data))
+    return executables._load(path), capsys.readouterr().err, unpickled
+
+
+def test_group_or_world_writable_cache_is_refused(tmp_path, monkeypatch, capsys):
+    folder = tmp_path / "jax"
+    (folder / "executables").mkdir(parents=True)
+    entry = folder / "executables" / "k"
+    entry.write_bytes(b"a pickle someone else may have written")
+    os.chmod(folder / "executables", 0o700)
+    os.chmod(entry, 0o666)  # a world-writable file
+    result, err, unpickled = _refusals(monkeypatch, capsys, entry)
+    assert result is None and unpickled == []
+    assert err.count("\n") == 1 and "not using the compiled-loop cache" in err and "writable by group or others" in err
+    os.chmod(entry, 0o600)
+    os.chmod(folder / "executables", 0o777)  # a world-writable folder: anyone could swap the file
+    result, err, unpickled = _refusals(monkeypatch, capsys, entry)
+    assert result is None and unpickled == [] and "mode 777" in err
+    os.chmod(folder, 0o775)
+    assert compile_cache._private(folder) is False and "writable by group or others" in capsys.readouterr().err
+
+
+def test_cache_owned_by_another_user_is_refused(tmp_path, monkeypatch, capsys):
+    folder = tmp_path / "jax"
+    (folder / "executables").mkdir(parents=True, mode=0o700)
+    entry = folder / "executables" / "k"
+    entry.write_bytes(b"x")
+    os.chmod(entry, 0o600)
+    monkeypatch.setattr(os, "geteuid", lambda: os.stat(entry).st_uid + 1)  # as another user sees them
+    result, err, unpickled = _refusals(monkeypatch, capsys, entry)
+    assert result is None and unpickled == [] and "owned by another user" in err
+    assert compile_cache._private(folder) is False
+
+
+def test_no_home_folder_means_no_cache_and_nothing_created(tmp_path):
+    home = tmp_path / "nonexistent"
+    env = {"HOME": str(home)}
+    assert compile_cache.cache_dir(env) is None
+    assert compile_cache.cache_dir({**env, "XDG_CACHE_HOME": str(tmp_path / "xdg")}) == tmp_path / "xdg" / "sepgen" / "jax"
+    code = ("from sepgen.fitting import compile_cache; from sepgen.build import state; print(compile_cache.enable()); "
+            "print(state.up_to_date(state.Invocation('x.toml', None, None, None), True))")
+    clean = {k: v for k, v in os.environ.items() if k not in ("SEPGEN_JAX_CACHE", "XDG_CACHE_HOME")}
+    res = subprocess.run([sys.executable, "-c", code], env={**clean, "HOME": str(home), "PYTHONPATH": str(ROOT)},
+                         capture_output=True, text=True, timeout=120)
+    assert res.returncode == 0 and res.stdout.split() == ["None", "None"], res.stderr[-2000:]
+    assert not home.exists()

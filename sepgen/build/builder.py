@@ -21,6 +21,7 @@ from __future__ import annotations
 
 import json
 import os
+import shlex
 import time
 from dataclasses import dataclass, field
 from pathlib import Path, PurePosixPath
@@ -63,6 +64,7 @@ class _Plan:
     key: str
     cache_file: Path
     filter: SeparableFilter | None
+    problem: str | None = None  # why an existing cache entry is not used (it is refitted)
 
 
 def build(
@@ -90,7 +92,9 @@ def build(
     result = BuildResult(Path(config_path), cfg.out_dir)
     made = _kernels_to_fit(cfg, plans)  # the whole config is valid before anything is fitted or checked
     if check:
-        return _check(cfg, plans, result, say)
+        return _check(cfg, plans, result, say, rebuild_command(config_path, out_dir))
+    if made:  # a broken template fails now, not after minutes of fitting
+        _check_templates(cfg)
     _fit_missing(cfg, plans, made, result, say)
     per_filter = {p.config.name: _render(cfg, p) for p in plans}
     old_files = _previous_outputs(cfg.out_dir)
@@ -150,7 +154,16 @@ def _write_depfile(cfg: BuildConfig, depfile: Path, target: Path, result: BuildR
 def _plan(filt: FilterConfig, out_dir: Path) -> _Plan:
     key = cache.cache_key(cache.fit_inputs(filt))
     path = cache.cache_path(out_dir, filt.name, key)
-    return _Plan(filt, key, path, cache.load_cached(path, filt.name))
+    return _Plan(filt, key, path, *cache.inspect(path, filt.name))
+
+
+def _check_templates(cfg: BuildConfig) -> None:
+    from ..emit.context import check_templates  # Jinja only
+
+    try:
+        check_templates(cfg.templates_dir)
+    except SepgenError as exc:
+        raise SepgenError(f"{cfg.path}: {exc}") from None
 
 
 def _kernels_to_fit(cfg: BuildConfig, plans: list[_Plan]) -> dict[str, Any]:
@@ -182,6 +195,8 @@ def _fit_missing(cfg: BuildConfig, plans: list[_Plan], made: dict[str, Any], res
     holds its entry's lock; a build that waited for it reuses the other build's fit."""
     for plan in (p for p in plans if p.filter is None):
         name = plan.config.name
+        if plan.problem is not None:
+            say(f"{name}: {plan.problem}: refitting it")
         with cache.locked(plan.cache_file, lambda: say(f"{name}: waiting for another build that is fitting it")):
             plan.filter = cache.load_cached(plan.cache_file, name)
             if plan.filter is not None:
@@ -194,7 +209,7 @@ def _fit_one(cfg: BuildConfig, plan: _Plan, kernel: Any, result: BuildResult, sa
     from .. import fitting, kernels  # JAX: only when something must be fitted
 
     f = plan.config
-    spec = kernels.canonical_spec(f.kernel_spec, base_dir=cfg.path.parent)  # file kernels: the channel used
+    spec = kernels.with_image_hash(f.kernel_spec, base_dir=cfg.path.parent)  # file kernels: channel and hash
     what = "for " + ", ".join(f"{k} {v}" for k, v in f.search.items()) if f.search else f"rank {f.rank}"
     say(f"{f.name}: fitting {what} to a {kernel.shape[0]}x{kernel.shape[1]} kernel "
         f"({f.settings.optimizer}, {f.settings.steps} steps)")
@@ -203,7 +218,7 @@ def _fit_one(cfg: BuildConfig, plan: _Plan, kernel: Any, result: BuildResult, sa
         plan.filter = _fit_or_search(fitting, kernel, f, spec, _fit_progress(f.name, say))
     except SepgenError as exc:
         raise SepgenError(f"{cfg.path}: filter {f.name!r}: {exc}") from None
-    plan.filter.save(plan.cache_file)
+    cache.save_entry(plan.cache_file, plan.filter)
     result.fitted.append(f.name)
     result.written.append(plan.cache_file)
     say(f"{f.name}: fitted in {time.perf_counter() - start:.1f} s")
@@ -220,7 +235,8 @@ def _fit_or_search(fitting: Any, kernel: Any, f: FilterConfig, spec: dict[str, A
 
 def _fit_progress(name: str, say: Progress) -> Callable[[str, int, int, float], None]:
     def report(phase: str, done: int, steps: int, loss: float) -> None:
-        say(f"{name}: {phase} {done}/{steps} steps, loss {loss:.4g}")
+        unit = "candidate fits" if phase.startswith("search") else "steps"  # a search counts whole fits
+        say(f"{name}: {phase} {done}/{steps} {unit}, loss {loss:.4g}")
 
     return report
 
@@ -275,13 +291,21 @@ def _previous_outputs(out_dir: Path) -> set[str]:
     return safe
 
 
-def _check(cfg: BuildConfig, plans: list[_Plan], result: BuildResult, say: Progress) -> BuildResult:
+def rebuild_command(config_path: str | os.PathLike, out_dir: str | os.PathLike | None) -> str:
+    """The command that brings the checked outputs up to date: the config and `--out-dir` as given."""
+    args = ["sepgen", "build", str(config_path), *(["--out-dir", str(out_dir)] if out_dir is not None else [])]
+    return shlex.join(args)
+
+
+def _check(cfg: BuildConfig, plans: list[_Plan], result: BuildResult, say: Progress, command: str) -> BuildResult:
     """Compare what a build would write with what is on disk; write nothing."""
     produced: dict[str, dict[str, str | bytes]] = {}
     for plan in plans:
         name = plan.config.name
         reasons: list[str] = []
-        if plan.filter is None:
+        if plan.problem is not None:
+            reasons.append(plan.problem)
+        elif plan.filter is None:
             older = any(cfg.out_dir.joinpath(cache.CACHE_DIR).glob(f"{name}-*.json"))
             reasons.append("config or kernel changed since its last fit" if older else "not fitted yet")
         else:
@@ -317,7 +341,7 @@ def _check(cfg: BuildConfig, plans: list[_Plan], result: BuildResult, say: Progr
                 say(f"stale: {r}")
     if result.stale:
         summary = "; ".join(f"{name} ({reasons[0]}{', …' if len(reasons) > 1 else ''})" for name, reasons in result.stale.items())
-        raise CheckFailed(f"{len(result.stale)} stale output(s), run `sepgen build {cfg.path.name}`: {summary}")
+        raise CheckFailed(f"{len(result.stale)} stale output(s), run `{command}`: {summary}")
     return result
 
 

@@ -10,6 +10,13 @@ Each entry has a lock file beside it (`<name>-<hash16>.json.lock`, `filelock`): 
 fits an entry only while holding its lock and looks for the entry again once it has it, so
 two builds of one config started together fit each filter once. After a successful build,
 `prune` removes the entries (and their locks) that no filter of the config uses.
+
+An entry is the filter file plus a `"cache"` object: `{"key": <its key>, "sha256": <the
+SHA-256 of the rest of the entry as canonical JSON>}`. An entry whose key is not the one
+in its name, or whose content does not match its digest (a tap edited by hand, a bad
+merge), is not used: the build says so and refits it, `--check` reports it stale. The
+digest is a checksum of what was fitted, not a signature: whoever can write the folder
+can also rewrite the shaders, so review changes to it as you review code.
 """
 
 from __future__ import annotations
@@ -22,8 +29,10 @@ from pathlib import Path
 from typing import Any, Callable, Iterator
 
 from .. import kernels
+from ..common import atomic
 from .._version import __version__
 from ..common.errors import SepgenError
+from ..common.jsonfmt import dumps
 from ..filters.filterfile import SeparableFilter
 from .config import FilterConfig
 
@@ -31,6 +40,7 @@ CACHE_DIR = ".sepgen-cache"
 KEY_LENGTH = 16
 ENTRY = re.compile(rf"[A-Za-z_][A-Za-z0-9_]*-[0-9a-f]{{{KEY_LENGTH}}}\.json(\.lock)?\Z")  # what prune may remove
 LOCK_SUFFIX = ".lock"
+STAMP = "cache"  # the entry's own record: {"key", "sha256"}
 
 
 def file_digest(path: Path) -> str:
@@ -65,15 +75,56 @@ def cache_path(out_dir: Path, name: str, key: str) -> Path:
     return out_dir / CACHE_DIR / f"{name}-{key}.json"
 
 
+def _content_digest(doc: dict[str, Any]) -> str:
+    """SHA-256 of an entry's filter document as canonical JSON (floats by repr: exact and
+    the same on every machine, so an entry committed on one verifies on another)."""
+    text = json.dumps(doc, sort_keys=True, separators=(",", ":"), allow_nan=False)
+    return hashlib.sha256(text.encode("utf-8")).hexdigest()
+
+
+def entry_text(filt: SeparableFilter, key: str) -> str:
+    """The bytes of a cache entry: the filter file with its key and content digest."""
+    doc = json.loads(filt.to_json())
+    return dumps({**doc, STAMP: {"key": key, "sha256": _content_digest(doc)}})
+
+
+def save_entry(path: Path, filt: SeparableFilter) -> None:
+    """Store `filt` as the entry `path` (atomically), stamped with the key of its name."""
+    atomic.write_text(path, entry_text(filt, _key_of(path)))
+
+
+def _key_of(path: Path) -> str:
+    return path.name[: -len(".json")].rsplit("-", 1)[-1]
+
+
+def inspect(path: Path, name: str) -> tuple[SeparableFilter | None, str | None]:
+    """(the cached filter, None) when the entry is usable; (None, why) when it exists but is
+    not (modified, unreadable, another filter's); (None, None) when there is none."""
+    if not path.is_file():
+        return None, None
+    try:
+        doc = json.loads(path.read_text(encoding="utf-8"))
+    except (OSError, UnicodeDecodeError, ValueError):
+        return None, f"cache entry {path.name} is unreadable"
+    stamp = doc.pop(STAMP, None) if isinstance(doc, dict) else None
+    if not isinstance(stamp, dict) or stamp.get("key") != _key_of(path):
+        return None, f"cache entry {path.name} has no valid stamp of its key"
+    try:
+        digest_ok = stamp.get("sha256") == _content_digest(doc)
+    except ValueError:
+        digest_ok = False
+    if not digest_ok:
+        return None, f"cache entry {path.name} was modified after its fit (its content does not match its sha256)"
+    try:
+        filt = SeparableFilter.from_dict(doc, f"cache entry {path.name}")
+    except SepgenError as exc:
+        return None, str(exc)
+    return (filt, None) if filt.name == name else (None, f"cache entry {path.name} holds filter {filt.name!r}")
+
+
 def load_cached(path: Path, name: str) -> SeparableFilter | None:
     """The cached filter, or None when it is missing or unusable (then it is refitted)."""
-    if not path.is_file():
-        return None
-    try:
-        filt = SeparableFilter.load(path)
-    except SepgenError:
-        return None
-    return filt if filt.name == name else None
+    return inspect(path, name)[0]
 
 
 @contextlib.contextmanager

@@ -6,7 +6,8 @@ command line records what that build read and wrote; the next run compares and, 
 everything is as recorded, answers without importing NumPy.
 
 The record (`$XDG_CACHE_HOME/sepgen/build/<hash>.json`, else `~/.cache/…`; one per
-working folder, config argument and `--out-dir`; outside the output folder, which stays
+working folder, config argument and `--out-dir`; none when there is no home folder and no
+`$XDG_CACHE_HOME`, see sepgen/common/cachedirs.py; outside the output folder, which stays
 byte-identical on every machine) holds the SHA-256 of every file the build read (the
 config, kernel files, template overrides, the fit cache entries) and wrote (shaders,
 manifests, `sepgen-build.json`, the depfile), the file lists of the templates and cache
@@ -31,6 +32,7 @@ from typing import Any
 
 from .._version import __version__
 from ..common.atomic import write_bytes
+from ..common.cachedirs import cache_root
 from ..common.errors import SepgenError
 
 FORMAT = "sepgen-build-state/1"
@@ -60,8 +62,9 @@ class UpToDate:
 
 
 def state_path(inv: Invocation) -> Path:
-    base = os.environ.get("XDG_CACHE_HOME") or ""
-    root = Path(base) if os.path.isabs(base) else Path.home() / ".cache"  # XDG: ignore relative paths
+    root = cache_root()
+    if root is None:  # no home folder: no record (never create one)
+        raise RuntimeError("no cache folder")
     text = json.dumps(inv.key(), sort_keys=True)
     return root / "sepgen" / "build" / f"{hashlib.sha256(text.encode()).hexdigest()[:24]}.json"
 

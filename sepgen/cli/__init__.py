@@ -22,9 +22,9 @@ from ..common.errors import SepgenError
 COMMANDS = {
     "optimize": ("sepgen.cli.fit_cmds:optimize", "Fit a kernel as N separable passes and write a filter file."),
     "sweep": ("sepgen.cli.fit_cmds:sweep", "Fit a grid of loss weights in one call; one filter file per cell."),
-    "emit": ("sepgen.cli.emit_cmd:emit", "Write HLSL/GLSL shaders and a manifest for a filter file."),
+    "emit": ("sepgen.cli.emit_cmd:emit", "Write GLSL, HLSL, WGSL or SPIR-V shaders and a manifest for a filter file."),
     "apply": ("sepgen.cli.run_cmds:apply", "Filter an image with a filter file (NumPy or GPU)."),
-    "verify": ("sepgen.cli.run_cmds:verify", "Run the emitted shaders on the GL driver against the NumPy reference."),
+    "verify": ("sepgen.cli.run_cmds:verify", "Run the emitted shaders (OpenGL, Vulkan, WebGPU, WebGL2) against the NumPy reference."),
     "build": ("sepgen.cli.build_cmd:build", "Fit (cached) and emit everything a config file asks for."),
     "report": ("sepgen.cli.report_cmds:report", "Write a picture report for a filter file."),
     "demo": ("sepgen.cli.report_cmds:demo", "Fit, sweep, emit, verify and report the seed's bokeh disk."),

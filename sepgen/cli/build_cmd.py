@@ -17,7 +17,8 @@ import click
 @click.option("--stamp", type=click.Path(dir_okay=False, path_type=Path), default=None,
               help="File touched after every successful build; the depfile's target when given (for build systems).")
 @click.option("--verify", "then_verify", is_flag=True,
-              help="Then run every variant the config emits on the GL driver against NumPy, as `sepgen verify --config` does.")
+              help="Then run every variant the config emits on its driver (OpenGL, Vulkan, WebGPU, WebGL2) against "
+                   "NumPy, as `sepgen verify --config` does.")
 @click.option("-q", "--quiet", is_flag=True, help="No progress on stderr.")
 def build(config: str, check: bool, depfile: Path | None, out_dir: Path | None, stamp: Path | None, then_verify: bool,
           quiet: bool) -> None:
@@ -54,6 +55,7 @@ def build(config: str, check: bool, depfile: Path | None, out_dir: Path | None, 
             fitted, emitted, removed = counts
             progress(f"{fitted} fitted, {emitted} emitted, {len(up_to_date)} up to date, {removed} removed -> {out}")
     if then_verify:
+        from ..options import EMIT_OPTIONS
         from .run_cmds import verify_config
 
-        verify_config(config, out_dir, (), ("glsl", "hlsl"), None, None, 0, quiet)
+        verify_config(config, out_dir, (), EMIT_OPTIONS["lang"].choices, None, None, 0, quiet)  # every language it emits

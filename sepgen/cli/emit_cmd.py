@@ -17,10 +17,11 @@ from .options import table_options
 @click.option("--templates", "templates_dir", type=click.Path(file_okay=False), default=None,
               help="folder of templates overriding the built-in ones (same relative names)")
 @click.option("-o", "--output", "out_dir", required=True, type=click.Path(file_okay=False),
-              help="output folder (created; unchanged files are left alone)")
+              help="output folder (created; unchanged files are left alone, files its previous manifest.json "
+                   "listed that this emit does not make are removed)")
 @click.pass_context
 def emit(ctx: click.Context, filter_path: str, templates_dir: str | None, out_dir: str, **options: Any) -> None:
-    """Write HLSL/GLSL shaders and manifest.json for FILTER.json into -o DIR."""
+    """Write GLSL, HLSL, WGSL or SPIR-V shaders and manifest.json for FILTER.json into -o DIR."""
     from .. import emit as emitter
     from ..filters.filterfile import SeparableFilter
     from ..options import EmitOptions

@@ -27,9 +27,15 @@ def progress_printer(label: str) -> Callable[[str, int, int, float], None]:
     """Progress on stderr: one line per chunk of optimiser steps."""
 
     def report(phase: str, step: int, total: int, loss: float) -> None:
-        click.echo(f"{label}: {phase} step {step}/{total} loss {loss:.6g}", err=True)
+        click.echo(f"{label}: {phase} {progress_count(phase, step, total)} loss {loss:.6g}", err=True)
 
     return report
+
+
+def progress_count(phase: str, done: int, total: int) -> str:
+    """'step 300/5000', or for a budget/target search (which counts candidate fits, each a
+    whole optimisation) 'candidate fit 6/16'."""
+    return f"candidate fit {done}/{total}" if phase.startswith("search") else f"step {done}/{total}"
 
 
 def _float_list(text: str, flag: str) -> list[float]:
@@ -78,7 +84,7 @@ def _prune_note(filt: SeparableFilter) -> str:
 @click.option("--name", default=None, help="filter name (an identifier; default from the kernel, e.g. disk50)")
 @click.option("--scales", default=None, metavar="S,S,…",
               help="fit one scalable filter for these scales in (0, 1], e.g. 0.25,0.5,1 (taps fetched at offset·scale)")
-@click.option("-o", "--output", required=True, type=click.Path(dir_okay=False), help="filter file to write")
+@click.option("-o", "--output", required=True, type=click.Path(dir_okay=False), help="filter file to write (.json)")
 @click.pass_context
 def optimize(ctx: click.Context, **params: Any) -> None:
     rank_given = ctx.get_parameter_source("rank") not in (click.core.ParameterSource.DEFAULT, None)
@@ -87,8 +93,11 @@ def optimize(ctx: click.Context, **params: Any) -> None:
         raise SepgenError(f"{'--budget' if budget is not None else '--target-error'} chooses the rank itself: drop --rank")
     spec = kernel_spec(params)
     name, output = params["name"], Path(params["output"])
+    if output.suffix.lower() != ".json":  # a filter file is JSON: x.npy would hold JSON under a NumPy name
+        raise SepgenError(f"output {output} must end in .json (a filter file is JSON)")
     atomic.check_file_writable(output)  # before any work: a bad output fails at once
     kernel = kernels.make(spec)
+    spec = kernels.with_image_hash(spec)  # a file kernel's provenance names its image by hash
     settings = FitSettings.from_options(params)
     scales = scaling.parse_scales(params["scales"], "--scales") if params["scales"] is not None else None
     if scales is not None and (budget is not None or target is not None):

@@ -1,4 +1,4 @@
-"""`sepgen apply` (filter an image) and `sepgen verify` (prove the shaders on a GL driver)."""
+"""`sepgen apply` (filter an image) and `sepgen verify` (prove the shaders on OpenGL, Vulkan, WebGPU, WebGL2)."""
 
 from __future__ import annotations
 

@@ -114,8 +114,23 @@ def encode_png(img: np.ndarray) -> bytes:
 
 
 def gamma_encode(img: np.ndarray, gamma: float) -> np.ndarray:
-    """max(img, 0)^G: the boost is defined on non-negative light."""
-    return _clamped_power(img, check_gamma(gamma))
+    """max(img, 0)^G: the boost is defined on non-negative light. An HDR image whose
+    brightest pixel^G passes float32's largest number is refused, naming γ as the cause."""
+    g = check_gamma(gamma)
+    a = np.maximum(np.asarray(img, dtype=np.float64), 0.0)
+    peak = float(np.max(a)) if a.size else 0.0
+    top = float(np.finfo(np.float32).max)
+    if peak > 1.0 and np.isfinite(peak) and g * np.log(peak) > np.log(top) - np.log(4.0):  # headroom for the sums
+        most = (np.log(top) - np.log(4.0)) / np.log(peak)
+        raise SepgenError(f"gamma {g:g} overflows float32: the brightest pixel {peak:.4g} to the power {g:g} is "
+                          f"{_power_text(peak, g)}; use a gamma of at most {most:.3g} for this image (or scale it down)")
+    return (a**g).astype(np.float32)
+
+
+def _power_text(base: float, exponent: float) -> str:
+    """base**exponent written without overflowing (1e+48)."""
+    e = exponent * np.log10(base)
+    return f"{10 ** (e - np.floor(e)):.3g}e+{int(np.floor(e)):02d}"
 
 
 def gamma_decode(img: np.ndarray, gamma: float) -> np.ndarray:

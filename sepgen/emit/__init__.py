@@ -23,7 +23,7 @@ from ..options import EMIT_OPTIONS
 from ..options import EmitOptions
 from ..plan.passmodel import MANIFEST
 from . import glsl, hlsl, manifest, planner, spirv, taps, wgsl  # noqa: F401  (importing a language registers its generator)
-from .context import coefficient_arrays, environment, header_lines, one_line, quality_for_header
+from .context import coefficient_arrays, environment, header_lines, one_line, quality_for_header, tapless_header_lines
 from .extensions import required_extensions
 from .generator import GENERATORS, Generator, get as get_generator, register
 from .output import Written, write_output
@@ -111,6 +111,7 @@ def render(filt: SeparableFilter, options: "dict[str, Any] | EmitOptions | None"
     counts = taps.counts(plan)
     passes = build_passes(filt.name, plan, gen)
     quality = quality_for_header(filt)
+    extensions = required_extensions(opts, passes)
     scale = None if opts.scale_source == "auto" else planner.scale_entry(filt.name, opts.scale_source, gen, filt.scales)
     common = {
         "name": filt.name,
@@ -119,7 +120,8 @@ def render(filt: SeparableFilter, options: "dict[str, Any] | EmitOptions | None"
         "origin": list(filt.origin),  # type: ignore[arg-type]
         "counts": counts,
         "options": opts,
-        "header": header_lines(filt, opts, counts, command, quality, required_extensions(opts, passes)),
+        "header": header_lines(filt, opts, counts, command, quality, extensions),
+        "tapless_header": tapless_header_lines(filt, opts, command, extensions),  # files a refit does not change
         "passes": passes,
         "arrays": coefficient_arrays(filt, opts.lang),
         "scale": scale,

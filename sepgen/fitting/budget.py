@@ -78,7 +78,7 @@ class Candidate:
     def describe(self) -> str:
         pruned = f"pruned at {self.threshold:.3g} (loss {100 * (self.loss / self.loss_unpruned - 1):+.1f}%)" \
             if self.threshold > 0 else "unpruned"
-        return f"rank {self.rank} {self.structure}, {pruned}: {self.total} fetches, relL2 {self.relative_l2:.4f}"
+        return f"rank {self.rank} {self.structure}, {pruned}: {self.total} fetches, relL2 {self.relative_l2:.4g}"
 
 
 Counter = Callable[[np.ndarray, np.ndarray], dict[str, int]]
@@ -259,7 +259,7 @@ def for_target(search: Search, target: float, ranks: Sequence[int]) -> tuple[Can
     if not found:
         best = min(search.candidate(r, s, 0.0).relative_l2 for r in ranks for s in STRUCTURES)
         raise SepgenError(f"target_error {target:g} is out of reach up to rank {max(ranks)}: the best "
-                          f"relative L2 there is {best:.4f}")
+                          f"relative L2 there is {best:.4g}")
     return min(found, key=lambda c: (c.total, c.relative_l2)), found
 
 

@@ -11,8 +11,10 @@ Only fresh compiles are stored: when JAX's own persistent cache is on (set by th
 user), a compile may come from it, and such an executable does not survive being
 serialized again (`compile_cache`); it is then used in memory only.
 
-Files live in `<cache folder>/executables/` and are trusted like JAX's own cache
-entries (only the user writes there). Off when the cache is off.
+Files live in `<cache folder>/executables/` (created 0700, files 0600). Loading one unpickles
+it, which runs code: a folder or file owned by another user, or writable by group or others,
+is refused with a one-line warning (`compile_cache.refuse`) and the loop is compiled instead.
+Off when the cache is off.
 """
 
 from __future__ import annotations
@@ -104,9 +106,30 @@ def _cpu_features() -> str:
     return platform.machine() + platform.processor() + "".join(info)
 
 
-def _load(path: Path) -> Callable[..., Any] | None:
+def _read_private(path: Path) -> bytes | None:
+    """The file's bytes when it and its folder are the user's own and writable only by them;
+    None when it is missing or refused (then the loop is compiled; storing replaces the file)."""
     try:
-        payload, in_tree, out_tree = pickle.loads(path.read_bytes())
+        folder = compile_cache.unsafe(os.stat(path.parent))
+        if folder is not None:
+            compile_cache.refuse(path.parent, folder)
+            return None
+        with open(path, "rb") as f:
+            why = compile_cache.unsafe(os.fstat(f.fileno()))  # of the file opened, not of a name
+            if why is not None:
+                compile_cache.refuse(path, why)
+                return None
+            return f.read()
+    except OSError:
+        return None
+
+
+def _load(path: Path) -> Callable[..., Any] | None:
+    data = _read_private(path)
+    if data is None:
+        return None
+    try:
+        payload, in_tree, out_tree = pickle.loads(data)
         exe = serialize_executable.deserialize_and_load(payload, in_tree, out_tree)
         os.utime(path)  # recently used: pruned last
         return exe
@@ -117,7 +140,9 @@ def _load(path: Path) -> Callable[..., Any] | None:
 def _store(path: Path, exe: Any) -> None:
     try:
         data = pickle.dumps(serialize_executable.serialize(exe))
-        path.parent.mkdir(parents=True, exist_ok=True)
+        path.parent.mkdir(mode=0o700, parents=True, exist_ok=True)
+        if compile_cache.unsafe(os.stat(path.parent)) is not None:
+            return  # a folder others may write to: said when loading; nothing stored there
         fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=".tmp-")
         with os.fdopen(fd, "wb") as f:
             f.write(data)

@@ -49,18 +49,27 @@ def _signed(ax, data: np.ndarray, title: str, limit: float | None = None, log: b
     return im
 
 
+SEQUENTIAL = "viridis"  # perceptually uniform: equal steps of value look like equal steps of colour
+
+
 def kernel_maps(target: np.ndarray, approx: np.ndarray, path: str | os.PathLike, title: str = "") -> None:
-    """Target, approximation and error side by side; target and approximation share a scale."""
+    """Target, approximation and error side by side. Target and approximation share a
+    sequential scale over their whole range (not a diverging one saturated at ±max|K|, which
+    paints a flat interior one colour and hides the approximation's ripple); negative lobes
+    show as the darkest colours. The error's scale is symmetric-log, so ripple of a few
+    percent stays visible beside a large error at the edge."""
     plt = _plt()
     fig, axes = plt.subplots(1, 3, figsize=(11, 3.8))
-    lim = float(np.max(np.abs(target)))
-    for ax, data, name, l in (
-        (axes[0], target, "target K", lim),
-        (axes[1], approx, "approximation A", lim),
-        (axes[2], approx - target, "error A − K", None),
-    ):
-        im = _signed(ax, data, name, l)
+    low = min(float(np.min(target)), float(np.min(approx)), 0.0)
+    high = max(float(np.max(target)), float(np.max(approx))) or 1.0
+    for ax, data, name in ((axes[0], target, "target K"), (axes[1], approx, "approximation A")):
+        im = ax.imshow(data, cmap=SEQUENTIAL, vmin=low, vmax=high, interpolation="nearest")
+        ax.set_title(name, fontsize=9)
+        ax.set_xticks([])
+        ax.set_yticks([])
         fig.colorbar(im, ax=ax, fraction=0.046, pad=0.04)
+    im = _signed(axes[2], approx - target, "error A − K (symmetric log)", log=True)
+    fig.colorbar(im, ax=axes[2], fraction=0.046, pad=0.04)
     if title:
         fig.suptitle(title, fontsize=10)
     fig.tight_layout()

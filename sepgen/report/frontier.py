@@ -86,9 +86,7 @@ def frontier_figure(filt: SeparableFilter, path: str | os.PathLike) -> dict[str,
     """Write the figure for `filt`; returns the chosen point (for captions)."""
     structure = str(filt.provenance.get("structure", "free"))
     chosen = point(filt, structure)
-    rows = sepgen_points(filt) + svd_points(filt)
-    if not any(r["structure"] != "svd" for r in rows):
-        rows.append(chosen)
+    rows = sepgen_points(filt) + svd_points(filt)  # a rank fit has no other sepgen points: the star alone
     plot(path, rows, chosen, f"{filt.name}: quality against cost, ranks 1–{max(RANKS)} (numbers: rank, unpruned)")
     return chosen
 
@@ -98,5 +96,5 @@ def caption(chosen: dict[str, Any], filt: SeparableFilter) -> str:
     why = f" Chosen: {search.get('chosen')} ({search.get('why')})." if isinstance(search, dict) else ""
     return (f"Relative L2, negative mass and leak against fetches per pixel: sepgen (blue; green = shared "
             f"bilinear ratios) and plain SVD (grey) at ranks 1–8; the star is this filter, {chosen['fetches']} "
-            f"fetches, relative L2 {chosen['relative_l2']:.4f}.{why}")
+            f"fetches, relative L2 {chosen['relative_l2']:.4g}.{why}")
 
