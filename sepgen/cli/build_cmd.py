@@ -9,7 +9,8 @@ import click
 
 @click.command("build")
 @click.argument("config", metavar="CONFIG.toml")
-@click.option("--check", is_flag=True, help="Write nothing; exit 1 naming every stale filter, 0 when all outputs are current.")
+@click.option("--check", is_flag=True,
+              help="Write nothing; exit 1 naming every stale filter, 0 when all outputs are current.")
 @click.option("--depfile", type=click.Path(dir_okay=False, path_type=Path), default=None,
               help="Write a Make-style depfile: the outputs depend on the config and every kernel file it reads.")
 @click.option("-o", "--out-dir", type=click.Path(file_okay=False, path_type=Path), default=None,
@@ -17,7 +18,8 @@ import click
 @click.option("--stamp", type=click.Path(dir_okay=False, path_type=Path), default=None,
               help="File touched after every successful build; the depfile's target when given (for build systems).")
 @click.option("--verify", "then_verify", is_flag=True,
-              help="Then run every variant the config emits on the GL driver against NumPy, as `sepgen verify --config` does.")
+              help="Then run every variant the config emits on the GL driver against NumPy, "
+                   "as `sepgen verify --config` does.")
 @click.option("-q", "--quiet", is_flag=True, help="No progress on stderr.")
 def build(config: str, check: bool, depfile: Path | None, out_dir: Path | None, stamp: Path | None, then_verify: bool,
           quiet: bool) -> None:

@@ -18,8 +18,8 @@ from __future__ import annotations
 
 import os
 import threading
+from collections.abc import Mapping
 from pathlib import Path
-from typing import Mapping
 
 ENV = "SEPGEN_JAX_CACHE"
 OFF = frozenset({"off", "0", "false", "no", "none", ""})
