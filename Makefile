@@ -11,7 +11,7 @@ SYSTEM_PACKAGES := libegl1 libegl-mesa0 libgl1-mesa-dri glslang-tools spirv-cros
 	mesa-vulkan-drivers libvulkan1 vulkan-validationlayers chromium
 STAMP := $(VENV)/.installed
 
-.PHONY: all demo test test-fast system venv golden bench clean
+.PHONY: all demo test test-fast lint system venv golden bench clean
 
 all: test
 
@@ -37,7 +37,12 @@ system:
 demo: venv
 	$(BIN)/sepgen demo -o demo-out
 
-test: venv
+# ruff (lint, import order) and mypy, configured in pyproject.toml; `make test` runs them first.
+lint: venv
+	$(BIN)/ruff check sepgen tests benchmarks examples
+	$(BIN)/mypy
+
+test: lint
 	$(BIN)/python -m pytest -q
 
 # Regenerate the golden shader snapshots under tests/golden (review the diff!).
@@ -52,4 +57,4 @@ bench: venv
 	$(BIN)/python benchmarks/bench_verify.py
 
 clean:
-	rm -rf $(VENV) demo-out build dist *.egg-info
+	rm -rf $(VENV) demo-out build dist *.egg-info .mypy_cache .ruff_cache

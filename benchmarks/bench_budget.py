@@ -29,11 +29,10 @@ from typing import Any
 import numpy as np
 
 import sepgen
-from sepgen.filters import metrics
 from sepgen.emit import fetch_counts
-from sepgen.fitting import lowrank
+from sepgen.filters import metrics
+from sepgen.fitting import finish, lowrank
 from sepgen.fitting.core import recommended
-from sepgen.fitting import finish
 from sepgen.kernels import box, disk, gaussian
 
 RANKS = range(1, 9)
@@ -110,7 +109,9 @@ def budget_sweep(budgets: tuple[int, ...] = (60, 80, 100, 120, 140, 160, 200, 24
 def goals() -> list[str]:
     lines = []
     spec = {"kernel": "disk", "size": 50}
-    for kw, check in (({"budget": 120}, lambda q, n: n <= 120 and q["relative_l2"] <= 0.170 and q["negative_mass"] <= 1e-4 and q["leak"] <= 0.035),
+    for kw, check in (({"budget": 120},
+                       lambda q, n: n <= 120 and q["relative_l2"] <= 0.170 and q["negative_mass"] <= 1e-4
+                       and q["leak"] <= 0.035),
                       ({"target_error": 0.12}, lambda q, n: n <= 230 and q["relative_l2"] <= 0.12)):
         start = time.perf_counter()
         f = sepgen.fit(spec, **kw, **defaults(), name="disk50")
@@ -119,7 +120,8 @@ def goals() -> list[str]:
         ok = check(r, r["fetches"]) and abs(r["dc_gain"] - 1) <= 1e-5
         lines.append(f"- `{next(iter(kw))} {next(iter(kw.values()))}`: {f.provenance['search']['chosen']}; "
                      f"{r['fetches']} fetches, relL2 {r['relative_l2']:.4f}, negative mass {r['negative_mass']:.1e}, "
-                     f"leak {r['leak']:.4f}, DC gain {r['dc_gain']:.7f} ({secs:.0f} s) — goal {'met' if ok else 'MISSED'}")
+                     f"leak {r['leak']:.4f}, DC gain {r['dc_gain']:.7f} ({secs:.0f} s) "
+                     f"— goal {'met' if ok else 'MISSED'}")
     for label, kernel, limit in (("Gaussian 9 (σ 1.5)", gaussian(9, 1.5), 18), ("box 31", box(31), 62)):
         f = sepgen.fit(kernel, **recommended(), name="k")
         n = fetch_counts(f)["total"]

@@ -23,6 +23,7 @@ Run: .venv/bin/python benchmarks/bench_fit.py [--pin]
 
 from __future__ import annotations
 
+import functools
 import gc
 import os
 import platform
@@ -83,7 +84,8 @@ def optimize_loop(vs, l2_weight, non_negativity_weight, keep_zeros_weight):
 def svd_init(ref: np.ndarray, rank: int, perturb: float = 0.0):
     """The post's start: the SVD rank-N approximation, each singular value split as √s into v and h."""
     u, s, vt = np.linalg.svd(np.asarray(ref, np.float64))
-    return [(jnp.asarray(u[:, i] * np.sqrt(s[i]) * (1.0 + perturb), jnp.float32), jnp.asarray(vt[i] * np.sqrt(s[i]), jnp.float32))
+    return [(jnp.asarray(u[:, i] * np.sqrt(s[i]) * (1.0 + perturb), jnp.float32),
+             jnp.asarray(vt[i] * np.sqrt(s[i]), jnp.float32))
             for i in range(rank)]
 # ---- end of the seed's code ----
 
@@ -166,7 +168,8 @@ def main() -> None:
         return [optimize_loop(vs0, 1.0, n, z) for n, z in grid]
 
     def one_sweep():
-        return sepgen.sweep(kernel, RANK, GRID_NONNEG, GRID_ZEROS, weights={"l2": 1.0}, optimizer="gd", steps=STEPS, lr=LR, prune=0.0)
+        return sepgen.sweep(kernel, RANK, GRID_NONNEG, GRID_ZEROS, weights={"l2": 1.0}, optimizer="gd", steps=STEPS,
+                            lr=LR, prune=0.0)
 
     seeds_cold, _ = timed(nine_seed_loops)
     sweep_cold, _ = timed(one_sweep)
@@ -176,13 +179,14 @@ def main() -> None:
     print("\n(b) 3x3 weight sweep (nonneg x zeros), one vmapped jitted loop per core vs nine seed loops")
     print(f"  nine seed loops  cold {seeds_cold * 1e3:8.1f} ms   warm {seeds_warm * 1e3:8.1f} ms")
     print(f"  sepgen.sweep     cold {sweep_cold * 1e3:8.1f} ms   warm {sweep_warm * 1e3:8.1f} ms")
-    print(f"  speed-up         warm {seeds_warm / sweep_warm:.1f}x   cold {seeds_cold / sweep_cold:.1f}x   (goal >= 20x)")
+    print(f"  speed-up         warm {seeds_warm / sweep_warm:.1f}x   cold {seeds_cold / sweep_cold:.1f}x"
+          "   (goal >= 20x)")
     print(f"  final loss per cell, sepgen vs seed: {', '.join(f'{100 * d:+.3f}%' for d in diffs)}")
 
     # (c) other optimisers, for reference (same weights, 5000 steps)
     print("\n(c) other optimisers, same target and weights, 5000 steps (warm)")
     for opt, lr in (("gd", LR), ("adam", 0.01), ("lbfgs", LR)):
-        t, g = warm(lambda: sepgen.fit(kernel, RANK, optimizer=opt, steps=STEPS, lr=lr))
+        t, g = warm(functools.partial(sepgen.fit, kernel, RANK, optimizer=opt, steps=STEPS, lr=lr))
         print(f"  {opt:6s} lr {lr:<5g} {t * 1e3:8.1f} ms   final loss {g.provenance['loss']['fit']:.7f}"
               + ("   (lr unused: line search)" if opt == "lbfgs" else ""))
 

@@ -30,8 +30,8 @@ import numpy as np
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from sepgen import SeparableFilter, emit, kernels  # noqa: E402
-from sepgen.run.gl import GLRunner  # noqa: E402
+from sepgen import SeparableFilter, emit, kernels
+from sepgen.run.gl import GLRunner
 
 VERT = """#version 330
 void main() {
@@ -88,11 +88,14 @@ def brute_force_folder(kernel: np.ndarray, out: Path) -> tuple[Path, int]:
     (out / "brute.frag.glsl").write_text(text)
     manifest = {
         "format": "sepgen-manifest/1",
-        "files": [{"path": "brute.frag.glsl", "lang": "glsl", "stage": "fragment", "entry": "main", "pass": 0, "kind": "standalone"},
-                  {"path": "vert.glsl", "lang": "glsl", "stage": "vertex", "entry": "main", "pass": None, "kind": "standalone"}],
+        "files": [{"path": "brute.frag.glsl", "lang": "glsl", "stage": "fragment", "entry": "main", "pass": 0,
+                   "kind": "standalone"},
+                  {"path": "vert.glsl", "lang": "glsl", "stage": "vertex", "entry": "main", "pass": None,
+                   "kind": "standalone"}],
         "textures": {"source": {"role": "input"}, "output": {"role": "output", "format": "rgba32f"}},
         "passes": [{"index": 0, "name": "brute", "vertex": "vert.glsl", "fragment": "brute.frag.glsl", "blend": "none",
-                    "inputs": [{"texture": "source", "uniform": "u_source", "binding": 0, "filter": "nearest", "wrap": "clamp_to_edge"}],
+                    "inputs": [{"texture": "source", "uniform": "u_source", "binding": 0, "filter": "nearest",
+                                "wrap": "clamp_to_edge"}],
                     "outputs": [{"texture": "output", "location": 0, "format": "rgba32f"}]}],
     }
     (out / "manifest.json").write_text(json.dumps(manifest))

@@ -79,7 +79,7 @@ def whole_process(runs: int, tmp: Path) -> None:
     for name, t in med.items():
         spread = f"{min(times[name]):.2f}-{max(times[name]):.2f}"
         print(f"  {name:28s} {t:6.3f}  ({spread})   seed / this = {seed / t:4.2f}x")
-    print(f"  goal: sepgen optimize (second run) >= 1.6x faster than the seed script")
+    print("  goal: sepgen optimize (second run) >= 1.6x faster than the seed script")
     t = timed_run([*OPTIMIZE, *OTHER, "-o", out], env(str(cache)))
     print(f"\nother weights/steps/lr/prune, same shape and rank ({' '.join(OTHER)}): {t:.3f} s, "
           f"new cache entries {entries(cache) - filled} (0 = nothing compiled; {filled} after the first run)")

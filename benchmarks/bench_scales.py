@@ -24,8 +24,8 @@ import time
 
 import numpy as np
 
-from sepgen.filters import complex_gaussian, scaling
 from sepgen import kernels
+from sepgen.filters import complex_gaussian, scaling
 from sepgen.fitting.core import fit, recommended
 from sepgen.fitting.multiscale import fit_scales_with
 from sepgen.options import FitSettings
@@ -68,15 +68,16 @@ def main() -> None:
     print("| scale | " + " | ".join(f"{n} relL2 | {n} neg. mass | {n} leak" for n in methods) + " |")
     print("|---" * (1 + 3 * len(methods)) + "|")
     for s in TABLE_SCALES:
-        cells = [f"{rows[n][s]['relative_l2']:.3f} | {rows[n][s]['negative_mass']:.1e} | {rows[n][s]['leak']:.3f}" for n in methods]
+        cells = [f"{rows[n][s]['relative_l2']:.3f} | {rows[n][s]['negative_mass']:.1e} | {rows[n][s]['leak']:.3f}"
+                 for n in methods]
         print(f"| {s:g} | " + " | ".join(cells) + " |")
     half, one = rows["multi-scale"][0.5], rows["multi-scale"][1.0]
     print(f"\ndedicated rank-{RANK} fits: disk 25 relL2 {d25:.4f}, disk 50 relL2 {d50:.4f}")
     print(f"goal s=0.5: relL2 {half['relative_l2']:.4f} = {half['relative_l2'] / d25:.3f}x disk-25 fit (<= 1.3x), "
           f"negative mass {half['negative_mass']:.1e} (<= 1e-3)")
     print(f"goal s=1:   relL2 {one['relative_l2']:.4f} = {one['relative_l2'] / d50:.3f}x disk-50 fit (<= 1.1x)")
-    print(f"DC gain of the multi-scale fit at every scale: "
-          f"{min(r['dc_gain'] for r in rows['multi-scale'].values()):.9f} … {max(r['dc_gain'] for r in rows['multi-scale'].values()):.9f}")
+    gains = [r["dc_gain"] for r in rows["multi-scale"].values()]
+    print(f"DC gain of the multi-scale fit at every scale: {min(gains):.9f} … {max(gains):.9f}")
 
 
 if __name__ == "__main__":

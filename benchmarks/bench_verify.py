@@ -48,7 +48,8 @@ def arg(name: str, default: str | None = None) -> str | None:
 
 def make_filter(tmp: Path) -> Path:
     path = tmp / "disk127.json"
-    subprocess.run([PY, "-m", "sepgen", "optimize", "--kernel", "disk", "--size", "127", "--rank", "8", "-o", str(path)],
+    subprocess.run([PY, "-m", "sepgen", "optimize", "--kernel", "disk", "--size", "127", "--rank", "8",
+                    "-o", str(path)],
                    check=True, env=child_env(ROOT), stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
     return path
 
@@ -59,8 +60,8 @@ def child_env(code: Path) -> dict[str, str]:
 
 def texts(filt_path: Path) -> None:
     from sepgen import emit
-    from sepgen.verify import check as verify
     from sepgen.filters.filterfile import SeparableFilter
+    from sepgen.verify import check as verify
 
     filt = SeparableFilter.load(filt_path)
     exact: set[str] = set()
@@ -79,9 +80,9 @@ def texts(filt_path: Path) -> None:
 
 def split(filt_path: Path) -> None:
     from sepgen import emit
+    from sepgen.filters.filterfile import SeparableFilter
     from sepgen.run import gl as glrun
     from sepgen.verify import check as verify
-    from sepgen.filters.filterfile import SeparableFilter
 
     filt = SeparableFilter.load(filt_path)
     img = verify.default_image()
@@ -117,7 +118,8 @@ def split(filt_path: Path) -> None:
 def export(rev: str, dest: Path) -> Path:
     """The baseline's sepgen package and templates, as of `rev`."""
     dest.mkdir(parents=True, exist_ok=True)
-    archive = subprocess.run(["git", "-C", str(ROOT), "archive", rev, "sepgen", "templates"], check=True, capture_output=True).stdout
+    archive = subprocess.run(["git", "-C", str(ROOT), "archive", rev, "sepgen", "templates"], check=True,
+                             capture_output=True).stdout
     subprocess.run(["tar", "-x", "-C", str(dest)], input=archive, check=True)
     return dest
 
@@ -145,7 +147,8 @@ def processes(filt_path: Path, tmp: Path) -> None:
             "  max abs errors identical to the first run" if rows == first
             else f"  DIFFERENT max abs errors: {sorted(k for k in rows if rows.get(k) != first.get(k))[:3]}")
         first = first if first is not None else rows
-        print(f"  {label:28s} {wall:7.1f}  exit {rc}, {len(rows)} variants{same}   load {os.getloadavg()[0]:.2f}", flush=True)
+        print(f"  {label:28s} {wall:7.1f}  exit {rc}, {len(rows)} variants{same}   load {os.getloadavg()[0]:.2f}",
+              flush=True)
 
 
 def main() -> None:

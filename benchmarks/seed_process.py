@@ -48,7 +48,7 @@ def update_parameters_step(vs, learning_rate, l2_weight, non_negativity_weight, 
 
 def optimize_loop(vs, l2_weight, non_negativity_weight, keep_zeros_weight):
     NUM_STEPS = 5000
-    for n in range(NUM_STEPS):
+    for n in range(NUM_STEPS):  # noqa: B007 -- the post's code, kept verbatim
         vs = update_parameters_step(vs, learning_rate=0.1, l2_weight=l2_weight,
                                     non_negativity_weight=non_negativity_weight, keep_zeros_weight=keep_zeros_weight)
     return vs
@@ -56,8 +56,10 @@ def optimize_loop(vs, l2_weight, non_negativity_weight, keep_zeros_weight):
 
 
 u, s, vt = np.linalg.svd(REF_SHAPE.astype(np.float64))
-vs = [(jnp.asarray(u[:, i] * np.sqrt(s[i]), jnp.float32), jnp.asarray(vt[i] * np.sqrt(s[i]), jnp.float32)) for i in range(RANK)]
+vs = [(jnp.asarray(u[:, i] * np.sqrt(s[i]), jnp.float32), jnp.asarray(vt[i] * np.sqrt(s[i]), jnp.float32))
+      for i in range(RANK)]
 vs = optimize_loop(vs, 1.0, 1.0, 1.0)
 with open(OUT, "w") as f:
-    json.dump({"vertical": [np.asarray(v).tolist() for v, _ in vs], "horizontal": [np.asarray(h).tolist() for _, h in vs]}, f)
+    json.dump({"vertical": [np.asarray(v).tolist() for v, _ in vs],
+               "horizontal": [np.asarray(h).tolist() for _, h in vs]}, f)
 print(f"wrote {OUT}")

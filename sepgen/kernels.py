@@ -14,9 +14,10 @@ from __future__ import annotations
 import hashlib
 import math
 import os
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Callable
+from typing import Any
 
 import numpy as np
 
@@ -257,7 +258,8 @@ KERNELS: dict[str, KernelType] = {
             (KernelOption("sigma", float, None, "Gaussian sigma in pixels (default size/6)"),), _gaussian_profile,
         ),
         KernelType("box", box, "box filter", (), _box_profile),
-        KernelType("ring", ring, "annulus", (KernelOption("inner", float, 0.6, "ring inner radius / outer radius"), _AA), _ring_profile),
+        KernelType("ring", ring, "annulus",
+                   (KernelOption("inner", float, 0.6, "ring inner radius / outer radius"), _AA), _ring_profile),
     )
 }
 

@@ -19,13 +19,15 @@ previous output untouched (fits that succeeded stay in the cache).
 
 from __future__ import annotations
 
+import functools
 import json
 import os
 import shlex
 import time
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path, PurePosixPath
-from typing import Any, Callable
+from typing import Any
 
 from .._version import __version__
 from ..common.atomic import check_writable, write_bytes, write_if_changed
@@ -99,7 +101,8 @@ def build(
     per_filter = {p.config.name: _render(cfg, p) for p in plans}
     old_files = _previous_outputs(cfg.out_dir)
     _write_outputs(cfg, plans, per_filter, result, say)
-    _remove_no_longer_produced(cfg.out_dir, old_files - {p for files in per_filter.values() for p in files}, result, say)
+    _remove_no_longer_produced(cfg.out_dir, old_files - {p for files in per_filter.values() for p in files}, result,
+                               say)
     manifest = cfg.out_dir / BUILD_MANIFEST
     if write_if_changed(manifest, _build_manifest(cfg, plans, per_filter)):
         result.written.append(manifest)
@@ -190,14 +193,16 @@ def _kernels_to_fit(cfg: BuildConfig, plans: list[_Plan]) -> dict[str, Any]:
     return made
 
 
-def _fit_missing(cfg: BuildConfig, plans: list[_Plan], made: dict[str, Any], result: BuildResult, say: Progress) -> None:
+def _fit_missing(cfg: BuildConfig, plans: list[_Plan], made: dict[str, Any], result: BuildResult,
+                 say: Progress) -> None:
     """Fit every filter that has no cache entry, storing each as soon as it is done. Each fit
     holds its entry's lock; a build that waited for it reuses the other build's fit."""
     for plan in (p for p in plans if p.filter is None):
         name = plan.config.name
         if plan.problem is not None:
             say(f"{name}: {plan.problem}: refitting it")
-        with cache.locked(plan.cache_file, lambda: say(f"{name}: waiting for another build that is fitting it")):
+        waiting = functools.partial(say, f"{name}: waiting for another build that is fitting it")
+        with cache.locked(plan.cache_file, waiting):
             plan.filter = cache.load_cached(plan.cache_file, name)
             if plan.filter is not None:
                 say(f"{name}: fitted meanwhile by another build; reusing it")
@@ -229,7 +234,8 @@ def _fit_or_search(fitting: Any, kernel: Any, f: FilterConfig, spec: dict[str, A
     if f.search:
         return fitting.fit_searched(kernel, f.settings, name=f.name, kernel_spec=spec, progress=progress, **f.search)
     if f.scales is not None:
-        return fitting.fit_scales_with(kernel, f.rank, f.scales, f.settings, name=f.name, kernel_spec=spec, progress=progress)
+        return fitting.fit_scales_with(kernel, f.rank, f.scales, f.settings, name=f.name, kernel_spec=spec,
+                                       progress=progress)
     return fitting.fit_with(kernel, f.rank, f.settings, name=f.name, kernel_spec=spec, progress=progress)
 
 
@@ -250,7 +256,8 @@ def _render(cfg: BuildConfig, plan: _Plan) -> dict[str, str | bytes]:
     files: dict[str, str | bytes] = {}
     for lang in plan.config.langs:
         try:
-            rendered = emit.render(plan.filter, plan.config.emit_options(lang), templates_dir=cfg.templates_dir, command=command)
+            rendered = emit.render(plan.filter, plan.config.emit_options(lang), templates_dir=cfg.templates_dir,
+                                   command=command)
         except SepgenError as exc:
             raise SepgenError(f"{cfg.path}: filter {plan.config.name!r}: {lang}: {exc}") from None
         for rel, text in rendered.items():
@@ -286,7 +293,8 @@ def _previous_outputs(out_dir: Path) -> set[str]:
         return set()
     safe = set()
     for rel in files if isinstance(files, list) else []:
-        if isinstance(rel, str) and rel and not PurePosixPath(rel).is_absolute() and ".." not in PurePosixPath(rel).parts:
+        if (isinstance(rel, str) and rel and not PurePosixPath(rel).is_absolute()
+                and ".." not in PurePosixPath(rel).parts):
             safe.add(rel)
     return safe
 
@@ -334,13 +342,15 @@ def _check(cfg: BuildConfig, plans: list[_Plan], result: BuildResult, say: Progr
             manifest_ok = manifest.read_text(encoding="utf-8") == _build_manifest(cfg, plans, produced)
         except (OSError, UnicodeDecodeError):
             manifest_ok = False
-        reasons = [f"{r} is no longer produced" for r in leftovers] + ([] if manifest_ok else [f"{BUILD_MANIFEST} is out of date"])
+        reasons = [f"{r} is no longer produced" for r in leftovers]
+        reasons += [] if manifest_ok else [f"{BUILD_MANIFEST} is out of date"]
         if reasons:
             result.stale[BUILD_MANIFEST] = reasons
             for r in reasons:
                 say(f"stale: {r}")
     if result.stale:
-        summary = "; ".join(f"{name} ({reasons[0]}{', …' if len(reasons) > 1 else ''})" for name, reasons in result.stale.items())
+        summary = "; ".join(f"{name} ({reasons[0]}{', …' if len(reasons) > 1 else ''})"
+                            for name, reasons in result.stale.items())
         raise CheckFailed(f"{len(result.stale)} stale output(s), run `{command}`: {summary}")
     return result
 

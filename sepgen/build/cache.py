@@ -25,8 +25,9 @@ import contextlib
 import hashlib
 import json
 import re
+from collections.abc import Callable, Iterator
 from pathlib import Path
-from typing import Any, Callable, Iterator
+from typing import Any
 
 from .. import kernels
 from ..common import atomic
@@ -57,7 +58,7 @@ def fit_inputs(filt: FilterConfig) -> dict[str, Any]:
         kernel: dict[str, Any] = {"kernel": "file", "sha256": file_digest(filt.kernel_file)}
     else:
         kernel = kernels.canonical_spec(filt.kernel_spec)
-    inputs = {"sepgen": __version__, "kernel": kernel, "fit": filt.fit, "weights": filt.weights}
+    inputs: dict[str, Any] = {"sepgen": __version__, "kernel": kernel, "fit": filt.fit, "weights": filt.weights}
     if filt.scales is not None:  # only then, so unscaled filters keep their cache keys
         inputs["scales"] = list(filt.scales)
     if filt.search:  # only when given, so the keys of rank fits stay what they were

@@ -29,9 +29,9 @@ from pathlib import Path
 from typing import Any
 
 from .. import kernels
-from ..filters import scaling
 from ..common.errors import SepgenError
 from ..common.identifiers import check_identifier
+from ..filters import scaling
 from ..options import EMIT_OPTIONS, FIT_OPTIONS, SEARCH_OPTIONS, WEIGHT_OPTIONS, FitSettings, check_search, check_type
 
 DEFAULT_OUTPUT_DIR = "generated"
@@ -84,7 +84,8 @@ def filter_keys(kernel: str | None = None) -> list[str]:
     else:
         kernel_opts = []
     size = [] if kernel is not None and kernel.startswith("file:") else ["size"]
-    return ["name", "kernel", *size, *kernel_opts, *FIT_OPTIONS, "scales", *SEARCH_OPTIONS, *WEIGHT_OPTIONS, *EMIT_OPTIONS]
+    return ["name", "kernel", *size, *kernel_opts, *FIT_OPTIONS, "scales", *SEARCH_OPTIONS, *WEIGHT_OPTIONS,
+            *EMIT_OPTIONS]
 
 
 def read_toml(path: Path) -> dict[str, Any]:
@@ -163,7 +164,8 @@ def parse_filter(table: dict[str, Any], path: Path, index: int, base: Path) -> F
         raise SepgenError(f"{where}: kernel must be a string, got {kernel!r}")
     is_file = kernel.startswith("file:")
     if not is_file and kernel not in kernels.KERNELS:
-        raise SepgenError(f"{where}: kernel: unknown kernel {kernel!r} (known: {', '.join(kernels.KERNELS)}, file:PATH)")
+        raise SepgenError(f"{where}: kernel: unknown kernel {kernel!r} "
+                          f"(known: {', '.join(kernels.KERNELS)}, file:PATH)")
     if is_file and not kernel[5:]:
         raise SepgenError(f"{where}: kernel: file: needs a path")
 
@@ -180,7 +182,8 @@ def parse_filter(table: dict[str, Any], path: Path, index: int, base: Path) -> F
     search = _search_request(table, where)
     if shape is not None and rank > min(shape) and not search:
         what = "rank" if "rank" in table else "the default rank"
-        raise SepgenError(f"{where}: {what} {rank} is impossible for a {shape[0]}x{shape[1]} kernel (at most {min(shape)})")
+        raise SepgenError(f"{where}: {what} {rank} is impossible for a {shape[0]}x{shape[1]} kernel "
+                          f"(at most {min(shape)})")
     scales = scaling.check_scales(table["scales"], f"{where}: scales") if "scales" in table else None
     langs = _langs(table.get("lang", [EMIT_OPTIONS["lang"].default]), where)
     emit = {n: o.check(table.get(n, o.default), where) for n, o in EMIT_OPTIONS.items() if n != "lang"}
@@ -208,7 +211,8 @@ def _check_emittable(name: str, langs: tuple[str, ...], emit: dict[str, Any], wh
         for lang in langs:
             emitter.resolve_options({"lang": lang, **emit})
             if emit["scale_source"] != "auto" and lang not in emitter.scaled_languages():
-                raise SepgenError(f"--lang {lang} cannot emit scaled taps yet ({', '.join(emitter.scaled_languages())} can)")
+                raise SepgenError(f"--lang {lang} cannot emit scaled taps yet "
+                                  f"({', '.join(emitter.scaled_languages())} can)")
     except SepgenError as exc:
         raise SepgenError(f"{where}: {exc}") from None
 

@@ -3,8 +3,8 @@
 from __future__ import annotations
 
 import os
+from collections.abc import Iterable
 from pathlib import Path
-from typing import Iterable
 
 from ..common.errors import SepgenError
 
@@ -19,9 +19,9 @@ def escape(path: str | os.PathLike) -> str:
 
 def render(targets: Iterable[str | os.PathLike], deps: Iterable[str | os.PathLike]) -> str:
     """One rule: the targets depend on the deps (duplicates dropped, order kept), one dep a line."""
-    targets = [escape(t) for t in targets]
+    escaped = [escape(t) for t in targets]
     unique = list(dict.fromkeys(escape(d) for d in deps))
-    lines = [" ".join(targets) + ":"] + [f"  {d}" for d in unique]
+    lines = [" ".join(escaped) + ":"] + [f"  {d}" for d in unique]
     return " \\\n".join(lines) + "\n"
 
 

@@ -83,8 +83,8 @@ def sepgen_digest() -> str:
     for module in ("jinja2", "numpy"):
         spec = importlib.util.find_spec(module)  # finds the package without importing it
         origin = spec.origin if spec is not None else None
-        st = os.stat(origin) if origin else None
-        parts.append(f"{module}:{origin}:{st.st_mtime_ns if st else None}")
+        found = os.stat(origin) if origin else None
+        parts.append(f"{module}:{origin}:{found.st_mtime_ns if found else None}")
     return hashlib.sha256("\n".join(parts).encode()).hexdigest()
 
 

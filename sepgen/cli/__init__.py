@@ -82,7 +82,8 @@ def main(argv: list[str] | None = None) -> int:
     except Exception as exc:  # a bug: still one line unless --debug
         if debug:
             raise
-        click.echo(f"sepgen: internal error: {type(exc).__name__}: {str(exc).splitlines()[0] if str(exc) else ''} (rerun with --debug)", err=True)
+        first_line = str(exc).splitlines()[0] if str(exc) else ""
+        click.echo(f"sepgen: internal error: {type(exc).__name__}: {first_line} (rerun with --debug)", err=True)
         return 3
     return 0
 

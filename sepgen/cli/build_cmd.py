@@ -9,7 +9,8 @@ import click
 
 @click.command("build")
 @click.argument("config", metavar="CONFIG.toml")
-@click.option("--check", is_flag=True, help="Write nothing; exit 1 naming every stale filter, 0 when all outputs are current.")
+@click.option("--check", is_flag=True,
+              help="Write nothing; exit 1 naming every stale filter, 0 when all outputs are current.")
 @click.option("--depfile", type=click.Path(dir_okay=False, path_type=Path), default=None,
               help="Write a Make-style depfile: the outputs depend on the config and every kernel file it reads.")
 @click.option("-o", "--out-dir", type=click.Path(file_okay=False, path_type=Path), default=None,

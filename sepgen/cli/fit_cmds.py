@@ -7,20 +7,22 @@ from __future__ import annotations
 
 import csv
 import io
+from collections.abc import Callable
 from pathlib import Path
-from typing import Any, Callable
+from typing import Any
 
 import click
 
-from ..common import atomic
 from .. import kernels
-from ..filters import scaling
+from ..common import atomic
 from ..common.errors import SepgenError
+from ..filters import scaling
 from ..filters.filterfile import SeparableFilter
 from ..options import FIT_OPTIONS, SEARCH_OPTIONS, WEIGHT_OPTIONS, FitSettings
 from .options import kernel_options, kernel_spec, table_options
 
-SUMMARY_COLUMNS = ("name", "nonneg", "zeros", "loss", "relative_l2", "negative_mass", "leak", "max_error", "dc_gain", "zero_taps")
+SUMMARY_COLUMNS = ("name", "nonneg", "zeros", "loss", "relative_l2", "negative_mass", "leak", "max_error", "dc_gain",
+                   "zero_taps")
 
 
 def progress_printer(label: str) -> Callable[[str, int, int, float], None]:
@@ -90,7 +92,8 @@ def optimize(ctx: click.Context, **params: Any) -> None:
     rank_given = ctx.get_parameter_source("rank") not in (click.core.ParameterSource.DEFAULT, None)
     budget, target = params["budget"], params["target_error"]
     if rank_given and (budget is not None or target is not None):
-        raise SepgenError(f"{'--budget' if budget is not None else '--target-error'} chooses the rank itself: drop --rank")
+        chooser = "--budget" if budget is not None else "--target-error"
+        raise SepgenError(f"{chooser} chooses the rank itself: drop --rank")
     spec = kernel_spec(params)
     name, output = params["name"], Path(params["output"])
     if output.suffix.lower() != ".json":  # a filter file is JSON: x.npy would hold JSON under a NumPy name
@@ -126,7 +129,8 @@ def optimize(ctx: click.Context, **params: Any) -> None:
 def _warn_diverged(filters: list[SeparableFilter]) -> None:
     for f in filters:
         if f.provenance.get("diverged"):
-            click.echo(f"sepgen: warning: the fit of {f.name} diverged; kept its best finite iterate (lower --lr)", err=True)
+            click.echo(f"sepgen: warning: the fit of {f.name} diverged; kept its best finite iterate (lower --lr)",
+                       err=True)
 
 
 def summary_rows(filters: list[SeparableFilter]) -> list[dict[str, Any]]:
@@ -165,10 +169,13 @@ def summary_csv(rows: list[dict[str, Any]]) -> str:
 @kernel_options
 @table_options(FIT_OPTIONS)
 @table_options(WEIGHT_OPTIONS, skip=("nonneg", "zeros"))
-@click.option("--nonneg", "nonneg", default="0,0.5,1.5", show_default=True, help="comma-separated nonneg weights (grid rows)")
-@click.option("--zeros", "zeros", default="0,0.3,0.8", show_default=True, help="comma-separated zeros weights (grid columns)")
+@click.option("--nonneg", "nonneg", default="0,0.5,1.5", show_default=True,
+              help="comma-separated nonneg weights (grid rows)")
+@click.option("--zeros", "zeros", default="0,0.3,0.8", show_default=True,
+              help="comma-separated zeros weights (grid columns)")
 @click.option("--name", default=None, help="base name of the cells (default from the kernel, e.g. disk50)")
-@click.option("-o", "--output", required=True, type=click.Path(file_okay=False), help="folder to write the filter files and summary to")
+@click.option("-o", "--output", required=True, type=click.Path(file_okay=False),
+              help="folder to write the filter files and summary to")
 def sweep(**params: Any) -> None:
     spec = kernel_spec(params)
     kernel = kernels.make(spec)

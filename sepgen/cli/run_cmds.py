@@ -3,8 +3,9 @@
 from __future__ import annotations
 
 import os
+from collections.abc import Callable, Iterable
 from pathlib import Path
-from typing import TYPE_CHECKING, Any, Callable, Iterable
+from typing import TYPE_CHECKING, Any
 
 import click
 import numpy as np
@@ -16,6 +17,7 @@ if TYPE_CHECKING:  # pragma: no cover
     from ..filters.filterfile import SeparableFilter
 
 OUTPUT_SUFFIXES = (".npy", ".png")
+LANGS: tuple[str, ...] = EMIT_OPTIONS["lang"].choices or ()  # the table always lists them
 
 
 def _explicit(ctx: click.Context, name: str) -> bool:
@@ -24,21 +26,26 @@ def _explicit(ctx: click.Context, name: str) -> bool:
 
 @click.command("apply")
 @click.argument("filter_file", metavar="FILTER.json")
-@click.option("-i", "--input", "input_path", required=True, metavar="IMG", help="PNG/JPG or .npy (float32 H×W or H×W×C).")
-@click.option("-o", "--output", "output_path", required=True, metavar="OUT", help=".npy (float32, same shape) or .png (8-bit, clipped).")
+@click.option("-i", "--input", "input_path", required=True, metavar="IMG",
+              help="PNG/JPG or .npy (float32 H×W or H×W×C).")
+@click.option("-o", "--output", "output_path", required=True, metavar="OUT",
+              help=".npy (float32, same shape) or .png (8-bit, clipped).")
 @click.option("--backend", type=click.Choice(["numpy", "gpu"]), default="numpy", show_default=True,
-              help="numpy: the reference convolution; gpu: emit the shaders and run them (GLSL on OpenGL, HLSL and SPIR-V on Vulkan, WGSL on WebGPU).")
-@click.option("--lang", type=click.Choice(EMIT_OPTIONS["lang"].choices), default=None,
+              help="numpy: the reference convolution; gpu: emit the shaders and run them "
+                   "(GLSL on OpenGL, HLSL and SPIR-V on Vulkan, WGSL on WebGPU).")
+@click.option("--lang", type=click.Choice(LANGS), default=None,
               help=f"Shader language to run (gpu backend only); {EMIT_OPTIONS['lang'].default} unless given.")
 @click.option("--linear-sampling/--point-sampling", default=None,
-              help="Run the bilinear-fetch or the point-fetch variant (--backend gpu; default: emit's default, bilinear).")
+              help="Run the bilinear-fetch or the point-fetch variant "
+                   "(--backend gpu; default: emit's default, bilinear).")
 @click.option("--gamma", type=float, default=None, metavar="G",
               help="Bokeh boost: filter img^G, then take ^(1/G) (e.g. 3: highlights dominate); "
                    "negatives become 0 before each power.")
 @click.option("--scale", type=float, default=None, metavar="S",
               help="Run the taps at offset·S, S in (0, 1] (filters fitted with --scales; others warn).")
 @click.option("--scale-map", "scale_map_path", default=None, metavar="IMG",
-              help="Per-pixel scales in (0, 1] from IMG's first channel (.npy, or PNG/JPG scaled to 0..1), IMG's size (CoC).")
+              help="Per-pixel scales in (0, 1] from IMG's first channel (.npy, or PNG/JPG scaled to 0..1), "
+                   "IMG's size (CoC).")
 @click.option("-q", "--quiet", is_flag=True, help="No progress on stderr.")
 @click.pass_context
 def apply(ctx: click.Context, filter_file: str, input_path: str, output_path: str, backend: str, lang: str | None,
@@ -83,20 +90,20 @@ def _scale_for(filt, img, scale: float | None, map_path: str | None):
 
     if scale is not None and map_path is not None:
         raise SepgenError("give --scale or --scale-map, not both")
-    if scale is None and map_path is None:
-        return None
     if scale is not None:
         value: Any = scaling.check_scale(scale, "--scale")
-    else:
+    elif map_path is not None:
         raw = images.load_image(map_path)
         value = scaling.check_scale_map(raw if raw.ndim == 2 else raw[:, :, 0], img.shape, f"--scale-map {map_path}")
+    else:
+        return None
     if filt.scales is None:
-        click.echo(f"sepgen: warning: {filt.name} was fitted without scales: its quality at other scales was not fitted "
-                   "(fit with --scales)", err=True)
+        click.echo(f"sepgen: warning: {filt.name} was fitted without scales: "
+                   "its quality at other scales was not fitted (fit with --scales)", err=True)
     return value
 
 
-def _filter(filt: "SeparableFilter", img: np.ndarray, backend: str, options: dict,
+def _filter(filt: SeparableFilter, img: np.ndarray, backend: str, options: dict,
             say: Callable[[str], None], scale: Any = None) -> tuple[np.ndarray, str]:
     """The filtered image and what computed it; says each step (NumPy: one per channel).
     `scale`: None (fixed taps), one scale or an H×W map (scaled taps)."""
@@ -116,7 +123,8 @@ def _filter(filt: "SeparableFilter", img: np.ndarray, backend: str, options: dic
         return reference.apply_filter(img, filt).astype(np.float32), "numpy"
     out = np.empty(img.shape, np.float32)
     for c in range(img.shape[2]):
-        say(f"filtering channel {c + 1}/{img.shape[2]} with NumPy (rank {filt.rank}, {filt.shape[0]}x{filt.shape[1]} taps)")
+        say(f"filtering channel {c + 1}/{img.shape[2]} with NumPy "
+            f"(rank {filt.rank}, {filt.shape[0]}x{filt.shape[1]} taps)")
         out[:, :, c] = reference.apply_filter(img[:, :, c], filt)
     return out, "numpy"
 
@@ -124,19 +132,24 @@ def _filter(filt: "SeparableFilter", img: np.ndarray, backend: str, options: dic
 @click.command("verify")
 @click.argument("filter_file", metavar="[FILTER.json]", required=False)
 @click.option("--config", "config_path", default=None, metavar="CONFIG.toml",
-              help="Verify exactly the variants a build config emits, for every filter in it (fitted by `sepgen build`).")
+              help="Verify exactly the variants a build config emits, for every filter in it "
+                   "(fitted by `sepgen build`).")
 @click.option("-o", "--out-dir", type=click.Path(file_okay=False, path_type=Path), default=None,
               help="With --config: the build's output folder, if `sepgen build -o` moved it.")
 @click.option("--variant", "names", multiple=True, metavar="NAME",
-              help='Only this variant, named as the table prints it, e.g. "glsl330 fragment mrt fp32 point" (repeatable).')
-@click.option("--lang", type=click.Choice([*EMIT_OPTIONS["lang"].choices, "all"]), default="all", show_default=True,
-              help="Which languages' variants to run (GLSL on OpenGL, GLSL ES 300 in WebGL2, HLSL and SPIR-V on Vulkan, WGSL on WebGPU).")
+              help='Only this variant, named as the table prints it, e.g. "glsl330 fragment mrt fp32 point" '
+                   '(repeatable).')
+@click.option("--lang", type=click.Choice([*LANGS, "all"]), default="all", show_default=True,
+              help="Which languages' variants to run (GLSL on OpenGL, GLSL ES 300 in WebGL2, "
+                   "HLSL and SPIR-V on Vulkan, WGSL on WebGPU).")
 @click.option("--image", "image_path", default=None, metavar="IMG",
               help="Test image (PNG/JPG/.npy); default: a built-in 131x77 RGBA noise image with highlights.")
 @click.option("--tolerance", type=float, default=None, metavar="T",
-              help="Maximum relative error (of max|reference|) for every variant; default: derived per variant from its formats.")
+              help="Maximum relative error (of max|reference|) for every variant; "
+                   "default: derived per variant from its formats.")
 @click.option("-j", "--jobs", type=click.IntRange(min=0), default=0, show_default=True,
-              help="Worker processes, each with its own runners (0: one per usable core, at most one per 4 variants; 1: this process only).")
+              help="Worker processes, each with its own runners "
+                   "(0: one per usable core, at most one per 4 variants; 1: this process only).")
 @click.option("-q", "--quiet", is_flag=True, help="No progress on stderr.")
 def verify(filter_file: str | None, config_path: str | None, out_dir: Path | None, names: tuple[str, ...], lang: str,
            image_path: str | None, tolerance: float | None, jobs: int, quiet: bool) -> None:
@@ -151,13 +164,14 @@ def verify(filter_file: str | None, config_path: str | None, out_dir: Path | Non
         raise SepgenError("give a filter file or --config CONFIG.toml (one of them)")
     if out_dir is not None and config_path is None:
         raise SepgenError("--out-dir applies only to --config")
-    langs = EMIT_OPTIONS["lang"].choices if lang == "all" else (lang,)
+    langs = LANGS if lang == "all" else (lang,)
     if config_path is not None:
         verify_config(config_path, out_dir, names, langs, image_path, tolerance, jobs, quiet)
         return
     from ..verify import check as verifying
 
     verifying.check_tolerance(tolerance)  # every argument before the GL context
+    assert filter_file is not None  # exactly one of the two, checked above
     filt = SeparableFilter.load(filter_file)
     scaled = filt.scales is not None
     todo = verifying.select(names, langs, scaled) if names else verifying.variants_for(filt, langs)
@@ -167,8 +181,8 @@ def verify(filter_file: str | None, config_path: str | None, out_dir: Path | Non
 def verify_config(config: str | os.PathLike, out_dir: Path | None, names: Iterable[str], langs: Iterable[str],
                   image_path: str | None, tolerance: float | None, jobs: int, quiet: bool) -> None:
     """Verify what a build config ships (each filter's emitted variants, optionally only `names`)."""
-    from ..verify import check as verifying
     from ..build.targets import targets
+    from ..verify import check as verifying
 
     found = targets(config, out_dir)
     langs = tuple(langs)
@@ -179,9 +193,11 @@ def verify_config(config: str | os.PathLike, out_dir: Path | None, names: Iterab
              for f, todo in emitted]
     items = [(f, todo) for f, todo in items if todo]
     if not items:
-        raise SepgenError(f"{config}: no variant of its filters matches {', '.join(names) or 'the languages ' + ', '.join(langs)}")
+        asked = ", ".join(names) or "the languages " + ", ".join(langs)
+        raise SepgenError(f"{config}: no variant of its filters matches {asked}")
     templates = {t.templates_dir for t in found}
-    report_verification(items, image_path, tolerance, jobs, quiet, templates_dir=templates.pop() if len(templates) == 1 else None)
+    report_verification(items, image_path, tolerance, jobs, quiet,
+                        templates_dir=templates.pop() if len(templates) == 1 else None)
 
 
 def _variant_names(verifying, name: str) -> set[str]:
@@ -201,8 +217,8 @@ def report_verification(items: list, image_path: str | None, tolerance: float | 
     """Run `verify_set`, print the runners and a table per filter; CheckFailed when a variant fails."""
     from ..common import images
     from ..verify import check as verifying
-    from ..verify.runfilter import Runners
     from ..verify.jobs import default_jobs
+    from ..verify.runfilter import Runners
 
     img = images.load_image(image_path) if image_path else None
 
@@ -211,15 +227,16 @@ def report_verification(items: list, image_path: str | None, tolerance: float | 
 
     count = sum(len(todo) for _, todo in items)
     runners = Runners()
-    per_filter = verifying.verify_set(items, image=img, tolerance=tolerance, runner=runners, progress=None if quiet else progress,
+    per_filter = verifying.verify_set(items, image=img, tolerance=tolerance, runner=runners,
+                                      progress=None if quiet else progress,
                                       jobs=jobs or default_jobs(count), templates_dir=templates_dir)
     shown = img if img is not None else verifying.default_image()
     shape = "x".join(str(n) for n in (shown.shape[1], shown.shape[0]) + shown.shape[2:])
     for device in runners.devices():
         click.echo(f"runner {device}")
     for (filt, _), results in zip(items, per_filter):
-        click.echo(f"filter: {filt.name} ({filt.shape[0]}x{filt.shape[1]}, rank {filt.rank}, origin {list(filt.origin)}); "
-                   f"image {image_path or 'built-in'} {shape}")
+        click.echo(f"filter: {filt.name} ({filt.shape[0]}x{filt.shape[1]}, rank {filt.rank}, "
+                   f"origin {list(filt.origin)}); image {image_path or 'built-in'} {shape}")
         click.echo(verifying.format_table(results))
     failed = [r for rs in per_filter for r in rs if not r.ok]
     click.echo(f"{count - len(failed)} of {count} variants within tolerance")

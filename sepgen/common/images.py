@@ -27,7 +27,8 @@ MAX_CHANNELS = 4
 PNG_SUFFIXES = (".png",)
 NPY_SUFFIXES = (".npy",)
 
-__all__ = ["load_image", "save_image", "check_image", "gamma_encode", "gamma_decode", "check_gamma", "to_rgba", "MAX_SIDE"]
+__all__ = ["load_image", "save_image", "check_image", "gamma_encode", "gamma_decode", "check_gamma", "to_rgba",
+           "MAX_SIDE"]
 
 
 def check_image(arr: object, what: str = "image") -> np.ndarray:

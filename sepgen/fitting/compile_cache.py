@@ -27,8 +27,8 @@ import os
 import stat
 import sys
 import threading
+from collections.abc import Mapping
 from pathlib import Path
-from typing import Mapping
 
 from ..common.cachedirs import cache_root
 

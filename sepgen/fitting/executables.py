@@ -23,8 +23,9 @@ import hashlib
 import os
 import pickle
 import tempfile
+from collections.abc import Callable
 from pathlib import Path
-from typing import Any, Callable
+from typing import Any
 
 import jax
 import numpy as np
@@ -32,7 +33,8 @@ from jax.experimental import serialize_executable
 
 from . import compile_cache
 
-_SOURCES = ("optimizers.py", "losses.py", "executables.py", "multiscale.py", "../filters/scaling.py")  # what the loops trace
+# what the loops trace
+_SOURCES = ("optimizers.py", "losses.py", "executables.py", "multiscale.py", "../filters/scaling.py")
 MAX_FILES = 512
 _memory: dict[str, Any] = {}
 _fingerprint: str | None = None
@@ -61,7 +63,8 @@ def call(fn: Any, static: dict[str, Any], *args: Any) -> Any:
 
 def _compile_and_store(fn: Any, static: dict[str, Any], args: tuple, path: Path) -> Any:
     exe = fn.lower(*args, **static).compile()
-    if not jax.config.jax_compilation_cache_dir:  # a fresh compile, safe to serialize
+    # jax defines its flags as Config attributes at run time; its type hints do not list them
+    if not jax.config.jax_compilation_cache_dir:  # type: ignore[attr-defined]  # a fresh compile, safe to serialize
         _store(path, exe)
     return exe
 
@@ -87,7 +90,7 @@ def _code_fingerprint() -> str:
             h.update((here / name).read_bytes())
         device = jax.devices()[0]
         h.update(repr((__version__, jax.__version__, version("jaxlib"), version("optax"), device.platform,
-                       device.device_kind, _cpu_features(), jax.config.jax_enable_x64,
+                       device.device_kind, _cpu_features(), jax.config.read("jax_enable_x64"),
                        os.environ.get("XLA_FLAGS", ""))).encode())
         _fingerprint = h.hexdigest()
     return _fingerprint

@@ -10,7 +10,8 @@ loss as cheap as the seed's own code.
 
 from __future__ import annotations
 
-from typing import Any, NamedTuple, Sequence
+from collections.abc import Sequence
+from typing import Any, NamedTuple
 
 import jax.numpy as jnp
 import numpy as np
@@ -69,7 +70,7 @@ def loss_terms(approx: jnp.ndarray, target: Target, active: Sequence[str] = TERM
     return out
 
 
-def loss_of(target: "Target | Any", vertical: jnp.ndarray, horizontal: jnp.ndarray, weights: jnp.ndarray,
+def loss_of(target: Target | Any, vertical: jnp.ndarray, horizontal: jnp.ndarray, weights: jnp.ndarray,
             active: Sequence[str]) -> jnp.ndarray:
     """The weighted loss of components against `target`: a `Target` (Σ outer(v, h) against
     one kernel), or any target with a `loss(vertical, horizontal, weights, active)` method

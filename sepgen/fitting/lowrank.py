@@ -11,7 +11,8 @@ from __future__ import annotations
 import contextlib
 import ctypes
 import functools
-from typing import Any, Iterator
+from collections.abc import Iterator
+from typing import Any
 
 import numpy as np
 
@@ -31,7 +32,8 @@ def _openblas() -> tuple[Any, Any] | None:
     """NumPy's OpenBLAS thread controls, if this is Linux and NumPy uses OpenBLAS."""
     try:
         with open("/proc/self/maps", encoding="utf-8") as maps:
-            paths = sorted({line.split()[-1] for line in maps if "openblas" in line.lower() and line.split()[-1].startswith("/")})
+            paths = sorted({line.split()[-1] for line in maps
+                            if "openblas" in line.lower() and line.split()[-1].startswith("/")})
         for path in paths:
             lib = ctypes.CDLL(path)
             for set_name, get_name in _OPENBLAS_SYMBOLS:
@@ -92,7 +94,8 @@ def svd_components(kernel: np.ndarray, rank: int) -> tuple[np.ndarray, np.ndarra
     horizontal = vt[:rank] * root[:, None]
     for i in range(rank):
         total = horizontal[i].sum()
-        flip = total < 0 if abs(total) > 1e-12 * np.abs(horizontal[i]).sum() else horizontal[i][np.argmax(np.abs(horizontal[i]))] < 0
+        largest = horizontal[i][np.argmax(np.abs(horizontal[i]))]
+        flip = total < 0 if abs(total) > 1e-12 * np.abs(horizontal[i]).sum() else largest < 0
         if flip:
             vertical[i] *= -1
             horizontal[i] *= -1

@@ -18,7 +18,8 @@ every scale.
 
 from __future__ import annotations
 
-from typing import Any, Mapping, Sequence
+from collections.abc import Mapping, Sequence
+from typing import Any
 
 import jax
 import jax.numpy as jnp
@@ -66,7 +67,7 @@ class ScaledTarget:
         return (self.targets,), (self.scales, self.peaks, self.origin)
 
     @classmethod
-    def tree_unflatten(cls, aux: tuple[Any, ...], children: tuple[Any, ...]) -> "ScaledTarget":
+    def tree_unflatten(cls, aux: tuple[Any, ...], children: tuple[Any, ...]) -> ScaledTarget:
         return cls(children[0], *aux)
 
     def loss(self, v: jnp.ndarray, h: jnp.ndarray, weights: jnp.ndarray, active: Sequence[str]) -> jnp.ndarray:
@@ -88,7 +89,8 @@ class ScaledProblem(Problem):
         targets, peaks = [], []
         for s in self.scales:
             k_s = scaling.target_at(self.kernel_peak, self.spec_for_scaling, self.origin, s)
-            origin_s = tuple(scaling.scaled_axis(n, o, s)[1] for n, o in zip(self.kernel_peak.shape, self.origin))
+            (h, w), (cy, cx) = self.kernel_peak.shape, self.origin
+            origin_s = (scaling.scaled_axis(h, cy, s)[1], scaling.scaled_axis(w, cx, s)[1])
             peaks.append(1.0 / float(np.max(np.abs(k_s))))
             targets.append(losses.make_target(k_s * peaks[-1], origin_s, DTYPE))
         self.loss_target = ScaledTarget(tuple(targets), self.scales, tuple(peaks), self.origin)

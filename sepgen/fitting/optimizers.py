@@ -15,9 +15,10 @@ from __future__ import annotations
 
 import math
 import os
+from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 from functools import cache, partial
-from typing import TYPE_CHECKING, Any, Callable, NamedTuple
+from typing import TYPE_CHECKING, Any, NamedTuple
 
 import jax
 import jax.numpy as jnp
@@ -33,12 +34,14 @@ MAX_CHUNKS = 10  # jitted calls per run when progress is reported
 if TYPE_CHECKING:  # pragma: no cover
     import optax
 
-Params = tuple[jnp.ndarray, jnp.ndarray]
+# (vertical, horizontal): NumPy arrays into the compiled loops, JAX tracers inside them; Any
+# because NumPy and JAX array types do not unify for mypy
+Params = tuple[Any, Any]
 Progress = Callable[[str, int, int, float], None]
 
 
 @cache
-def transform(name: str) -> "optax.GradientTransformation":
+def transform(name: str) -> optax.GradientTransformation:
     """The update direction of optimiser `name`, built once per process.
 
     The learning rate is applied by the loop (`lr · update`), not baked in, so
@@ -67,7 +70,8 @@ class LoopState(NamedTuple):
     history: jnp.ndarray  # loss at steps 0, every, 2·every, … (one slot per sample)
 
 
-def objective(target: losses.Target | Any, weights: jnp.ndarray, active: tuple[str, ...], masks: Params | None) -> Callable[[Params], jnp.ndarray]:
+def objective(target: losses.Target | Any, weights: jnp.ndarray, active: tuple[str, ...],
+              masks: Params | None) -> Callable[[Params], jnp.ndarray]:
     def f(params: Params) -> jnp.ndarray:
         v, h = params
         if masks is not None:
@@ -80,10 +84,12 @@ def objective(target: losses.Target | Any, weights: jnp.ndarray, active: tuple[s
 
 def _init(params: Params, n_samples: int, optimizer: str) -> LoopState:
     opt_state = tuple(jax.tree.leaves(transform(optimizer).init(params)))
-    return LoopState(params, opt_state, params, jnp.asarray(jnp.inf, params[0].dtype), jnp.zeros(n_samples, params[0].dtype))
+    return LoopState(params, opt_state, params, jnp.asarray(jnp.inf, params[0].dtype),
+                     jnp.zeros(n_samples, params[0].dtype))
 
 
-def _steps(state: LoopState, first, stop, every, steps, target, weights, lr, masks, optimizer: str, active: tuple[str, ...]) -> LoopState:
+def _steps(state: LoopState, first, stop, every, steps, target, weights, lr, masks, optimizer: str,
+           active: tuple[str, ...]) -> LoopState:
     """Run history samples `first`..`stop`-1: each records the loss, updates the best
     iterate, then runs `every` optimiser steps (fewer for the last one) in an inner loop.
 
@@ -136,7 +142,8 @@ def init_batched(params: Params, n_samples: int, optimizer: str) -> LoopState:
 
 
 @partial(jax.jit, static_argnames=_STATIC)
-def steps_batched(state, first, stop, every, steps, target, weights, lr, masks, optimizer: str, active: tuple[str, ...]) -> LoopState:
+def steps_batched(state, first, stop, every, steps, target, weights, lr, masks, optimizer: str,
+                  active: tuple[str, ...]) -> LoopState:
     def one(st, w, m):
         return _steps(st, first, stop, every, steps, target, w, lr, m, optimizer, active)
 
@@ -208,18 +215,21 @@ def run(
     size = math.ceil(cells / shards)
     # Pad with copies of the last cell so every shard has one shape: one compile.
     index = np.minimum(np.arange(size * shards), cells - 1).reshape(shards, size)
-    take = lambda tree, sl: None if tree is None else tuple(np.asarray(x)[sl] for x in tree)  # noqa: E731
+
+    def take(pair: Params, sl: np.ndarray) -> Params:
+        return np.asarray(pair[0])[sl], np.asarray(pair[1])[sl]
 
     def shard(s: int) -> RunResult:
         sl = index[s]
-        return _run(take(params, sl), target, np.asarray(weights)[sl], phase, take(masks, sl),
-                    True, progress if s == 0 else None)
+        masks_s = None if masks is None else take(masks, sl)
+        return _run(take(params, sl), target, np.asarray(weights)[sl], phase, masks_s, True,
+                    progress if s == 0 else None)
 
     with ThreadPoolExecutor(max_workers=shards) as pool:
         parts = list(pool.map(shard, range(shards)))
     join = lambda arrays: np.concatenate(arrays)[:cells]  # noqa: E731
-    return RunResult(*(tuple(join([p.params[i] for p in parts]) for i in range(2)),
-                       *(join([getattr(p, k) for p in parts]) for k in ("loss", "history", "diverged"))))
+    return RunResult((join([p.params[0] for p in parts]), join([p.params[1] for p in parts])),
+                     *(join([getattr(p, k) for p in parts]) for k in ("loss", "history", "diverged")))
 
 
 def _run(params: Params, target: losses.Target, weights: jnp.ndarray, phase: Phase, masks: Params | None,
@@ -231,18 +241,21 @@ def _run(params: Params, target: losses.Target, weights: jnp.ndarray, phase: Pha
     # NumPy scalars and arrays: traced arguments that need no eager JAX op (each would compile)
     lr = np.asarray(phase.settings.lr, dtype)
     if masks is None:  # all-true masks: the first fit and the prune refit share one compiled loop
-        masks = tuple(np.ones(np.shape(p), bool) for p in params)
-    init, step_fn, evaluate = (init_batched, steps_batched, evaluate_batched) if batched else (init_single, steps_single, evaluate_single)
+        masks = (np.ones(np.shape(params[0]), bool), np.ones(np.shape(params[1]), bool))
+    init, step_fn, evaluate = ((init_batched, steps_batched, evaluate_batched) if batched
+                               else (init_single, steps_single, evaluate_single))
     # a fixed history length, so the loop compiled for one step count serves every other
     state = executables.call(init, {"n_samples": HISTORY_SAMPLES, "optimizer": optimizer}, params)
     ints = np.int32  # traced, so any steps reuse one compile
     bounds = chunk_bounds(n_samples, MAX_CHUNKS) if progress is not None else ([(0, n_samples)] if n_samples else [])
-    evaluate_now = lambda st: np.asarray(executables.call(evaluate, {"active": active}, st.params, target, weights, masks))  # noqa: E731
+    evaluate_now = lambda st: np.asarray(  # noqa: E731
+        executables.call(evaluate, {"active": active}, st.params, target, weights, masks))
     for a, b in bounds:
         state = executables.call(step_fn, {"optimizer": optimizer, "active": active},
                                  state, ints(a), ints(b), ints(every), ints(steps), target, weights, lr, masks)
         if progress is not None:
-            progress(phase.name, min(b * every, steps), steps, float(np.max(evaluate_now(state))))  # the worst cell when batched
+            # the worst cell when batched
+            progress(phase.name, min(b * every, steps), steps, float(np.max(evaluate_now(state))))
     final = evaluate_now(state)
     return _result(state, final, n_samples, every, steps, phase.step_offset)
 
@@ -252,10 +265,8 @@ def _result(state: LoopState, final: np.ndarray, n_samples: int, every: int, ste
     with the sampled loss history as rows [step, loss]."""
     best_loss = np.asarray(state.best_loss)
     use_final = (np.isfinite(final) & ~(best_loss < final)) | ~np.isfinite(best_loss)
-    params_out = tuple(
-        np.where(use_final.reshape(use_final.shape + (1, 1)), np.asarray(p), np.asarray(b))
-        for p, b in zip(state.params, state.best_params)
-    )
+    pick = lambda p, b: np.where(use_final.reshape(use_final.shape + (1, 1)), np.asarray(p), np.asarray(b))  # noqa: E731
+    params_out = (pick(state.params[0], state.best_params[0]), pick(state.params[1], state.best_params[1]))
     loss = np.where(use_final, final, best_loss)
     sampled = np.asarray(state.history)[..., :n_samples]
     losses_col = np.concatenate([sampled, final[..., None]], axis=-1).astype(np.float64)

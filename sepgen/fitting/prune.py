@@ -15,7 +15,7 @@ was used and the loss before and after.
 
 from __future__ import annotations
 
-from typing import Callable
+from collections.abc import Callable
 
 import numpy as np
 
@@ -43,7 +43,8 @@ def masks_for(vertical: np.ndarray, horizontal: np.ndarray, threshold: np.ndarra
 
 def apply_masks(vertical: np.ndarray, horizontal: np.ndarray, masks: Masks) -> tuple[np.ndarray, np.ndarray]:
     """Zero the frozen taps exactly (positive zero, never -0.0)."""
-    return np.where(masks[0], vertical, 0.0).astype(vertical.dtype), np.where(masks[1], horizontal, 0.0).astype(horizontal.dtype)
+    return (np.where(masks[0], vertical, 0.0).astype(vertical.dtype),
+            np.where(masks[1], horizontal, 0.0).astype(horizontal.dtype))
 
 
 def within_tolerance(refit_loss: np.ndarray, fit_loss: np.ndarray) -> np.ndarray:
@@ -56,7 +57,8 @@ def prune_and_refit(
     params: tuple[np.ndarray, np.ndarray],
     fit_loss: np.ndarray,
     threshold: float,
-    refit: Callable[[tuple[np.ndarray, np.ndarray], Masks], tuple[tuple[np.ndarray, np.ndarray], np.ndarray, np.ndarray]],
+    refit: Callable[[tuple[np.ndarray, np.ndarray], Masks],
+                    tuple[tuple[np.ndarray, np.ndarray], np.ndarray, np.ndarray]],
 ) -> tuple[tuple[np.ndarray, np.ndarray], np.ndarray, np.ndarray, np.ndarray | None]:
     """Prune every cell (leading axis of `params`) and refit with the zeros frozen.
 

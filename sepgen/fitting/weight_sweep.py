@@ -8,11 +8,12 @@ pruning rule), only batched.
 
 from __future__ import annotations
 
-from typing import Any, Mapping, Sequence
+from collections.abc import Mapping, Sequence
+from typing import Any
 
 from ..common.errors import SepgenError
-from ..filters.filterfile import SeparableFilter
 from ..common.identifiers import check_identifier
+from ..filters.filterfile import SeparableFilter
 from ..options import WEIGHT_OPTIONS, FitSettings, weights_with_defaults
 from .core import fit_cells, problem_for
 from .optimizers import Progress
@@ -31,7 +32,8 @@ def cell_name(base: str, nonneg: float, zeros: float) -> str:
     return f"{base}_n{weight_label(nonneg)}_z{weight_label(zeros)}"
 
 
-def grid(nonneg: Sequence[float], zeros: Sequence[float], base: Mapping[str, float] | None = None) -> list[dict[str, float]]:
+def grid(nonneg: Sequence[float], zeros: Sequence[float],
+         base: Mapping[str, float] | None = None) -> list[dict[str, float]]:
     """Weight sets of the grid, row-major (nonneg outer, zeros inner)."""
     base = dict(base or {})
     for key in ("nonneg", "zeros"):

@@ -8,15 +8,16 @@ rendered through one HTML template (`index.html.j2`, beside this file).
 from __future__ import annotations
 
 import os
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import TYPE_CHECKING, Any, Callable
+from typing import TYPE_CHECKING, Any
 
 import jinja2
 import numpy as np
 
-from ..common import atomic
 from .._version import __version__
+from ..common import atomic
 from ..filters.filterfile import SeparableFilter
 from . import figures, frontier
 
@@ -94,7 +95,7 @@ def svd_baseline(filt: SeparableFilter) -> SeparableFilter:
     return SeparableFilter(f"{filt.name}_svd", filt.target, v, h, filt.origin, {"method": f"SVD rank {filt.rank}"})
 
 
-def gpu_runner(use_gpu: bool = True) -> "GLRunner | None":
+def gpu_runner(use_gpu: bool = True) -> GLRunner | None:
     """One GL runner for a whole report, or None (NumPy reference) without a GL driver."""
     if not use_gpu:
         return None
@@ -107,7 +108,7 @@ def gpu_runner(use_gpu: bool = True) -> "GLRunner | None":
         return None  # no GL driver here: the NumPy reference is the same convolution
 
 
-def filter_image(filt: SeparableFilter, img: np.ndarray, runner: "GLRunner | None") -> tuple[np.ndarray, str]:
+def filter_image(filt: SeparableFilter, img: np.ndarray, runner: GLRunner | None) -> tuple[np.ndarray, str]:
     """Filter `img` with the emitted GLSL shaders on `runner`, or with the NumPy reference
     when there is none. Returns the result and what computed it."""
     if runner is None:
@@ -120,7 +121,7 @@ def filter_image(filt: SeparableFilter, img: np.ndarray, runner: "GLRunner | Non
 
 
 def bokeh_figure(filt: SeparableFilter, img: np.ndarray, gamma: float, hdr: bool, path: Path, label: str,
-                 runner: "GLRunner | None", progress: Progress | None = None) -> str:
+                 runner: GLRunner | None, progress: Progress | None = None) -> str:
     """Exact 2D kernel vs SVD rank-N vs `filt` on one image, with the seed's bokeh boost
     (img^γ, filter, ^(1/γ)); returns what computed the separable results. Each of the
     three filterings and the drawing is a progress step (they take seconds on big images)."""
@@ -154,13 +155,14 @@ def render_html(context: dict[str, Any], path: Path) -> None:
         autoescape=True,
         keep_trailing_newline=True,
     )
-    base = {"version": __version__, "intro": "", "filters": [], "sweep": None, "figures": [], "fetches": [],
-            "verification": None, "verification_note": ""}
+    base: dict[str, Any] = {"version": __version__, "intro": "", "filters": [], "sweep": None, "figures": [],
+                            "fetches": [], "verification": None, "verification_note": ""}
     atomic.write_text(path, env.get_template("index.html.j2").render(**{**base, **context}))
 
 
-def write_filter_report(filt: SeparableFilter, out_dir: str | os.PathLike, file: str = "", image: np.ndarray | None = None,
-                        image_name: str = "", gamma: float = 8.0, runner: "GLRunner | None" = None,
+def write_filter_report(filt: SeparableFilter, out_dir: str | os.PathLike, file: str = "",
+                        image: np.ndarray | None = None, image_name: str = "", gamma: float = 8.0,
+                        runner: GLRunner | None = None,
                         progress: Progress | None = None) -> FilterSection:
     """Kernel/approximation/error maps, pass profiles, SVD energy and a bokeh comparison
     for one filter, in `out_dir` (file names prefixed with the filter's name)."""
@@ -179,9 +181,12 @@ def write_filter_report(filt: SeparableFilter, out_dir: str | os.PathLike, file:
     say(f"{n}: frontier (quality against fetches per pixel)")
     chosen = frontier.frontier_figure(filt, out / f"{n}_frontier.png")
     sec.figures += [
-        {"path": f"{n}_kernel.png", "caption": "Target kernel, separable approximation and their difference (blue = negative)."},
-        {"path": f"{n}_passes.png", "caption": "Taps of every vertical and horizontal pass; x marks exact zeros the shaders skip."},
-        {"path": f"{n}_svd_energy.png", "caption": "Share of the kernel's energy captured by the first r singular values."},
+        {"path": f"{n}_kernel.png",
+         "caption": "Target kernel, separable approximation and their difference (blue = negative)."},
+        {"path": f"{n}_passes.png",
+         "caption": "Taps of every vertical and horizontal pass; x marks exact zeros the shaders skip."},
+        {"path": f"{n}_svd_energy.png",
+         "caption": "Share of the kernel's energy captured by the first r singular values."},
         {"path": f"{n}_frontier.png", "caption": frontier.caption(chosen, filt)},
     ]
     if image is None:
@@ -199,21 +204,24 @@ def write_filter_report(filt: SeparableFilter, out_dir: str | os.PathLike, file:
 
 
 def scale_section(filt: SeparableFilter, out: Path, image: np.ndarray, image_name: str, gamma: float, hdr: bool,
-                  runner: "GLRunner | None", say: Progress) -> list[dict[str, str]]:
+                  runner: GLRunner | None, say: Progress) -> list[dict[str, str]]:
     """A scalable filter's figures: kernel, approximation and error per fitted scale; a bokeh strip."""
     from . import scale_figures
 
+    assert filt.scales is not None, "only called for a filter fitted at several scales"
     n = filt.name
     say(f"{n}: kernels at scales {', '.join(f'{s:g}' for s in filt.scales)}")
     scale_figures.scale_maps(filt, filt.scales, out / f"{n}_scales.png")
     say(f"{n}: bokeh at several scales")
     how = scale_figures.bokeh_strip(filt, image, gamma, hdr, out / f"{n}_scale_strip.png", runner=runner)
     return [
-        {"path": f"{n}_scales.png", "caption": "Per fitted scale s: the kernel rendered at size·s, what the taps fetched "
+        {"path": f"{n}_scales.png",
+         "caption": "Per fitted scale s: the kernel rendered at size·s, what the taps fetched "
                                                "bilinearly at offset·s apply, and the difference."},
-        {"path": f"{n}_scale_strip.png", "caption": f"{image_name}, γ = {gamma:g}, at scales "
-                                                    f"{', '.join(f'{s:g}' for s in scale_figures.STRIP_SCALES)} and with a "
-                                                    f"per-pixel scale ramp ({how})."},
+        {"path": f"{n}_scale_strip.png",
+         "caption": f"{image_name}, γ = {gamma:g}, at scales "
+                    f"{', '.join(f'{s:g}' for s in scale_figures.STRIP_SCALES)} and with a "
+                    f"per-pixel scale ramp ({how})."},
     ]
 
 

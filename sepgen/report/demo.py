@@ -10,13 +10,14 @@ from __future__ import annotations
 
 import os
 import time
+from collections.abc import Callable
 from pathlib import Path
-from typing import TYPE_CHECKING, Callable
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
-from ..common import atomic
 from .. import kernels
+from ..common import atomic
 from ..common.errors import SepgenError
 from ..filters.filterfile import SeparableFilter
 from ..options import FitSettings
@@ -41,7 +42,7 @@ Log = Callable[[str], None]
 
 def demo_settings(steps: int | None) -> tuple[FitSettings, FitSettings]:
     """The recommended settings (the CLI's) and the seed's, both with `steps` when given."""
-    changes = {} if steps is None else {"steps": steps}
+    changes: dict[str, Any] = {} if steps is None else {"steps": steps}
     return FitSettings(**changes), FitSettings.seed_settings(**changes)
 
 
@@ -121,15 +122,16 @@ def sweep_section(kernel: np.ndarray, spec: dict, settings: FitSettings, out: Pa
     for i, f in enumerate(sweep):
         f.save(out / "sweep" / f"{f.name}.json")
         m = f.metrics()
-        labels.append(f"rel L2 {m['relative_l2']:.3f}  neg {m['negative_mass']:.3f}\nleak {m['leak']:.3f}  max {m['max_error']:.3f}")
+        labels.append(f"rel L2 {m['relative_l2']:.3f}  neg {m['negative_mass']:.3f}\n"
+                      f"leak {m['leak']:.3f}  max {m['max_error']:.3f}")
         rows.append({"name": f.name, "file": f"sweep/{f.name}.json", "nonneg": NONNEG[i // len(ZEROS)],
                      "zeros": ZEROS[i % len(ZEROS)],
                      **{k: number(m[k]) for k in ("relative_l2", "negative_mass", "leak", "max_error")}})
     figures.sweep_sheet([f.reconstruct() for f in sweep], labels, [f"nonneg {n:g}" for n in NONNEG],
                         [f"zeros {z:g}" for z in ZEROS], out / "sweep.png")
     return {"path": "sweep.png", "rows": rows,
-            "caption": f"Rank-{RANK} approximations after 5000 GD steps (lr 0.1, l2 = 1): non-negativity weight by row, "
-                       "keep-zeros weight by column, as in the seed's post."}
+            "caption": f"Rank-{RANK} approximations after 5000 GD steps (lr 0.1, l2 = 1): "
+                       "non-negativity weight by row, keep-zeros weight by column, as in the seed's post."}
 
 
 def budget_section(kernel: np.ndarray, spec: dict, settings: FitSettings, out: Path, log: Log) -> dict:
@@ -164,16 +166,19 @@ def emit_shaders(filt: SeparableFilter, out: Path, log: Log) -> list[dict]:
 
     log("emitting GLSL and HLSL")
     for lang in ("glsl", "hlsl"):
-        emit.write(emit.render(filt, {"lang": lang}, command=f"sepgen emit {filt.name}.json --lang {lang} -o shaders/{lang}"),
+        emit.write(emit.render(filt, {"lang": lang},
+                               command=f"sepgen emit {filt.name}.json --lang {lang} -o shaders/{lang}"),
                    out / "shaders" / lang)
     return [
-        {"name": "naive separable (2·50·rank)", "horizontal": SIZE * RANK, "vertical": SIZE * RANK, "total": 2 * SIZE * RANK},
-        {"name": "shared horizontal fetches, zero taps skipped (--point-sampling)", **emit.fetch_counts(filt, linear_sampling=False)},
+        {"name": "naive separable (2·50·rank)", "horizontal": SIZE * RANK, "vertical": SIZE * RANK,
+         "total": 2 * SIZE * RANK},
+        {"name": "shared horizontal fetches, zero taps skipped (--point-sampling)",
+         **emit.fetch_counts(filt, linear_sampling=False)},
         {"name": "… and linear sampling (the default)", **emit.fetch_counts(filt, linear_sampling=True)},
     ]
 
 
-def verify_section(filt: SeparableFilter, runner: "GLRunner | None", use_gpu: bool, log: Log) -> tuple[dict | None, str]:
+def verify_section(filt: SeparableFilter, runner: GLRunner | None, use_gpu: bool, log: Log) -> tuple[dict | None, str]:
     """5. Every variant on the GL driver: (the table, or None, and a note on why not)."""
     if runner is None:
         return None, "Not verified: no GL driver was available." if use_gpu else "Not verified: run with --no-gpu."
@@ -185,12 +190,13 @@ def verify_section(filt: SeparableFilter, runner: "GLRunner | None", use_gpu: bo
         results = verify.verify(filt, langs=("glsl", "hlsl"), runner=runner, progress=lambda m: log("  " + m))
     except SepgenError as exc:
         return None, f"Not verified: {exc}"
-    return {"renderer": "; ".join(sorted({f"{BACKENDS[r.backend]}: {r.renderer}" for r in results if r.backend})) or "?",
+    renderers = sorted({f"{BACKENDS[r.backend]}: {r.renderer}" for r in results if r.backend})
+    return {"renderer": "; ".join(renderers) or "?",
             "rows": [{"name": r.name, "max_abs": f"{r.max_abs:.3g}", "max_rel": f"{r.max_rel:.3g}",
                       "tolerance": f"{r.tolerance:.3g}", "ok": r.ok} for r in results]}, ""
 
 
-def filter_figures(filt: SeparableFilter, out: Path, runner: "GLRunner | None", log: Log) -> FilterSection:
+def filter_figures(filt: SeparableFilter, out: Path, runner: GLRunner | None, log: Log) -> FilterSection:
     """6. The filter's own figures and the two bokeh comparisons."""
     log("drawing the filter's figures")
     sec = write_filter_report(filt, out, file=f"{filt.name}.json", image=scenes.night_lights(),

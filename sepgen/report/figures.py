@@ -8,7 +8,7 @@ negative taps (ringing) show in blue.
 from __future__ import annotations
 
 import os
-from typing import Sequence
+from collections.abc import Sequence
 
 import numpy as np
 
@@ -76,11 +76,13 @@ def kernel_maps(target: np.ndarray, approx: np.ndarray, path: str | os.PathLike,
     _save(fig, path)
 
 
-def pass_profiles(vertical: np.ndarray, horizontal: np.ndarray, origin: tuple[int, int], path: str | os.PathLike) -> None:
+def pass_profiles(vertical: np.ndarray, horizontal: np.ndarray, origin: tuple[int, int],
+                  path: str | os.PathLike) -> None:
     """The 1D taps of every pass; exact zero taps (skipped by the shaders) are marked x."""
     plt = _plt()
     fig, axes = plt.subplots(1, 2, figsize=(11, 3.6), sharey=False)
-    for ax, comps, name, c in ((axes[0], vertical, "vertical passes v_k", origin[0]), (axes[1], horizontal, "horizontal passes h_k", origin[1])):
+    for ax, comps, name, c in ((axes[0], vertical, "vertical passes v_k", origin[0]),
+                               (axes[1], horizontal, "horizontal passes h_k", origin[1])):
         taps = np.arange(comps.shape[1]) - c
         for k, comp in enumerate(comps):
             (line,) = ax.plot(taps, comp, marker=".", ms=3, lw=1, label=f"k={k}")
@@ -113,7 +115,8 @@ def singular_energy(energy: np.ndarray, rank: int, path: str | os.PathLike) -> N
     _save(fig, path)
 
 
-def sweep_sheet(approxs: Sequence[np.ndarray], labels: Sequence[str], rows: Sequence[str], cols: Sequence[str], path: str | os.PathLike) -> None:
+def sweep_sheet(approxs: Sequence[np.ndarray], labels: Sequence[str], rows: Sequence[str], cols: Sequence[str],
+                path: str | os.PathLike) -> None:
     """A contact sheet of approximations (row-major), each titled with its metrics.
 
     Symmetric-log colours: ringing (blue) and corner leaks of 1% of the peak show."""

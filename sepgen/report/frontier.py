@@ -11,7 +11,8 @@ computed here with NumPy. No JAX.
 from __future__ import annotations
 
 import os
-from typing import Any, Sequence
+from collections.abc import Sequence
+from typing import Any
 
 from ..filters import metrics
 from ..filters.filterfile import SeparableFilter
@@ -19,7 +20,8 @@ from . import figures
 
 RANKS = range(1, 9)
 FLOOR = 1e-9  # where a log panel draws exact zeros
-PANELS = (("relative_l2", "relative L2 error", False), ("negative_mass", "negative mass (ringing; 0 drawn at 1e-9)", True),
+PANELS = (("relative_l2", "relative L2 error", False),
+          ("negative_mass", "negative mass (ringing; 0 drawn at 1e-9)", True),
           ("leak", "leak outside the support", False))
 STYLES = {"free": ("o", "tab:blue", "sepgen"), "shared": ("^", "tab:green", "sepgen, shared ratios"),
           "svd": ("x", "tab:gray", "plain SVD")}

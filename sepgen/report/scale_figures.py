@@ -6,7 +6,8 @@ NumPy and matplotlib only (`sepgen.filters.scaling` is the model)."""
 from __future__ import annotations
 
 import os
-from typing import TYPE_CHECKING, Any, Callable, Sequence
+from collections.abc import Callable, Sequence
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
@@ -44,7 +45,8 @@ def ramp(shape: Sequence[int], low: float = 0.2, high: float = 1.0) -> np.ndarra
     return np.broadcast_to(np.linspace(low, high, shape[1]), tuple(shape[:2])).copy()
 
 
-def scaled_filtering(filt: SeparableFilter, runner: "GLRunner | None") -> tuple[Callable[[np.ndarray, Any], np.ndarray], str]:
+def scaled_filtering(filt: SeparableFilter,
+                     runner: GLRunner | None) -> tuple[Callable[[np.ndarray, Any], np.ndarray], str]:
     """(img, scale or H×W map) -> filtered image: the scaled shaders on the GL runner, or the NumPy model."""
     if runner is None:
         return (lambda img, s: scaling.apply_scaled(img, filt.vertical, filt.horizontal, filt.origin, s)), "NumPy model"
@@ -58,7 +60,7 @@ def scaled_filtering(filt: SeparableFilter, runner: "GLRunner | None") -> tuple[
 
 
 def bokeh_strip(filt: SeparableFilter, img: np.ndarray, gamma: float, hdr: bool, path: str | os.PathLike,
-                scales: Sequence[float] = STRIP_SCALES, runner: "GLRunner | None" = None) -> str:
+                scales: Sequence[float] = STRIP_SCALES, runner: GLRunner | None = None) -> str:
     """`img` blurred (with the bokeh boost img^γ) at each scale, then with a scale ramp 0.2 → 1;
     returns what computed it."""
     boosted = images.gamma_encode(img, gamma)

@@ -38,7 +38,8 @@ def night_lights(height: int = 360, width: int = 640, seed: int = 7) -> np.ndarr
     y = np.linspace(0.0, 1.0, height, dtype=np.float32)[:, None, None]
     img = np.broadcast_to(np.array([0.010, 0.012, 0.030], np.float32) * (1.0 - 0.6 * y), (height, width, 3)).copy()
     img[int(height * 0.72):, :, :] = np.array([0.02, 0.018, 0.015], np.float32)  # the street
-    palette = np.array([[1.0, 0.75, 0.35], [1.0, 0.45, 0.2], [0.55, 0.75, 1.0], [1.0, 0.95, 0.85], [0.9, 0.2, 0.25]], np.float32)
+    palette = np.array([[1.0, 0.75, 0.35], [1.0, 0.45, 0.2], [0.55, 0.75, 1.0], [1.0, 0.95, 0.85], [0.9, 0.2, 0.25]],
+                       np.float32)
     for _ in range(70):
         py = int(rng.integers(int(height * 0.08), int(height * 0.70)))
         px = int(rng.integers(4, width - 4))
