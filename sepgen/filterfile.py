@@ -12,7 +12,7 @@ everything after it (emit, apply, verify, build, report). NumPy only.
       "metrics": {...}                       # see sepgen.metrics; "scales": one row per scale
     }
 
-A scalable filter is meant to be run at any scale s in (0, 1], its taps fetched at
+A scalable filter is meant to be run at any scale s in [0, 1] (0: no blur), its taps fetched at
 offset·s with bilinear filtering (`sepgen.scaling`); `scales` lists those it was fitted
 for, and `metrics.scales` its quality at each of them against the kernel at size·s.
 Files without `scales` are exactly what they were before scalable filters existed.

@@ -78,7 +78,7 @@ def _polygon_profile(size: float, sides: int = 6, rotation: float = 0.0) -> Prof
     rot = math.radians(rotation)
 
     def inside(y: np.ndarray, x: np.ndarray) -> np.ndarray:
-        ok = np.ones_like(x, dtype=bool)
+        ok = np.ones(np.broadcast_shapes(np.shape(y), np.shape(x)), dtype=bool)  # y, x may be a column and a row
         for k in range(sides):  # half-planes through the edge midpoints
             a = rot + (2 * k + 1) * math.pi / sides
             ok &= x * math.cos(a) + y * math.sin(a) <= apothem
