@@ -163,7 +163,7 @@ def read_file(path: str | os.PathLike) -> tuple[np.ndarray, str]:
         raise SepgenError(f"cannot read kernel file {path}: {exc}".splitlines()[0]) from None
     if not np.issubdtype(np.asarray(arr).dtype, np.number):
         raise SepgenError(f"kernel file {path} does not hold numbers")
-    return validate(np.asarray(arr, dtype=np.float64), f"kernel file {path}"), channel
+    return validate(arr, f"kernel file {path}"), channel
 
 
 def _check_kernel_path(path: Path) -> Path:
@@ -199,6 +199,8 @@ def _image_kernel(path: Path) -> tuple[np.ndarray, str]:
 
 def validate(kernel: Any, what: str = "kernel") -> np.ndarray:
     """Return `kernel` as a float64 2D array or raise a one-line SepgenError."""
+    if np.iscomplexobj(kernel):  # float64 would drop the imaginary part (NumPy only warns)
+        raise SepgenError(f"{what} holds complex numbers: a kernel must be real (save its real part or its magnitude)")
     try:
         arr = np.asarray(kernel, dtype=np.float64)
     except (TypeError, ValueError):

@@ -15,6 +15,7 @@ import click
 from .. import atomic, kernels, scaling
 from ..errors import SepgenError
 from ..filterfile import SeparableFilter
+from ..identifiers import check_shader_name
 from ..options import FIT_OPTIONS, SEARCH_OPTIONS, WEIGHT_OPTIONS, FitSettings
 from .options import kernel_options, kernel_spec, table_options
 
@@ -85,6 +86,8 @@ def optimize(ctx: click.Context, **params: Any) -> None:
         raise SepgenError(f"{'--budget' if budget is not None else '--target-error'} chooses the rank itself: drop --rank")
     spec = kernel_spec(params)
     name, output = params["name"], Path(params["output"])
+    if name is not None:
+        check_shader_name(name)  # what `sepgen emit` would refuse, refused before the fit
     atomic.check_file_writable(output)  # before any work: a bad output fails at once
     kernel = kernels.make(spec)
     settings = FitSettings.from_options(params)
@@ -164,6 +167,8 @@ def sweep(**params: Any) -> None:
     nonneg = _float_list(params.pop("nonneg"), "--nonneg")
     zeros = _float_list(params.pop("zeros"), "--zeros")
     name, out_dir = params["name"], Path(params["output"])
+    if name is not None:
+        check_shader_name(name)  # each cell's name starts with it
     if out_dir.exists() and not out_dir.is_dir():
         raise SepgenError(f"output {out_dir} exists and is not a folder")
     atomic.check_writable(out_dir, f"cannot write to {out_dir}")  # before any work

@@ -20,7 +20,7 @@ from .. import kernels, metrics
 from .._version import __version__
 from ..errors import SepgenError
 from ..filterfile import SeparableFilter
-from ..identifiers import check_identifier
+from ..identifiers import check_shader_name
 from ..options import FIT_OPTIONS, SEED_WEIGHTS, FitSettings, check_search
 from . import finish as finishing, losses, lowrank, optimizers, prune as pruning
 from .optimizers import Params, Progress
@@ -68,8 +68,9 @@ class Problem:
         self.spec_given = kernel_spec is not None
 
     def filter_name(self, name: str | None) -> str:
-        """`name`, or one made from the kernel spec when one was given; checked as an identifier."""
-        return check_identifier(name if name is not None else default_name(self.spec if self.spec_given else None))
+        """`name`, or one made from the kernel spec when one was given; checked as an identifier
+        that can prefix shader symbols (before any fitting: `sepgen emit` would refuse it)."""
+        return check_shader_name(name if name is not None else default_name(self.spec if self.spec_given else None))
 
     def initial_params(self, init: str, seed: int) -> tuple[np.ndarray, np.ndarray]:
         """Start point in peak-1 scale: the SVD rank-N approximation, or seeded random."""
