@@ -78,5 +78,6 @@ def fit_searched(kernel: Any, settings: FitSettings, *, budget: int | None = Non
         "sepgen": __version__, "kernel": problem.spec, "normalize": problem.normalize, "rank": chosen.rank,
         **settings.replace(prune=chosen.threshold, init="svd").to_json(), "prune_threshold_used": chosen.threshold,
         "precision": "float32", "loss": loss, **chosen.finish_record, "structure": chosen.structure, "search": record,
+        **problem.trimmed,
     }
     return SeparableFilter(name, problem.target, v, h, problem.origin, provenance)
