@@ -40,7 +40,7 @@ def check_scale(value: Any, where: str = "scale", allow_zero: bool = False) -> f
         raise SepgenError(f"{where} must be a number in {interval}, got {value!r}")
     s = float(value)
     if not (math.isfinite(s) and (0.0 <= s if allow_zero else 0.0 < s) and s <= 1.0):
-        raise SepgenError(f"{where} {s:g} is outside {interval}")  # a float, never a NumPy repr
+        raise SepgenError(f"{where} {s!r} is outside {interval}")  # a float: never a NumPy repr
     return s
 
 

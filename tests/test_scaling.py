@@ -146,7 +146,7 @@ def test_scale_0_is_the_focal_plane(small):
     np.testing.assert_allclose(scaling.apply_scaled(img, v, h, origin, smap), _brute_force(img, v, h, origin, smap),
                                atol=1e-12)
     assert scaling.check_scale(np.float64(0.0), allow_zero=True) == 0.0
-    with pytest.raises(SepgenError, match=r"^scale 0 is outside \(0, 1\]$"):  # a fitted scale stays above 0
+    with pytest.raises(SepgenError, match=r"^scale 0.0 is outside \(0, 1\]$"):  # a fitted scale stays above 0
         scaling.check_scale(np.float64(0.0))
 
 
