@@ -239,3 +239,12 @@ def test_16_bit_colour_apertures_keep_their_precision(tmp_path, channels):
     assert channel == ("luminance" if channels == 3 else "alpha")
     np.testing.assert_allclose(k, a16 / 65535.0, atol=1e-6 if channels != 3 else 2e-5)
     assert np.abs(k - aperture).max() < 1e-4  # an 8-bit read is off by up to 1/510
+
+
+def test_messages_show_numpy_scalars_as_plain_numbers():
+    """A value formatted with !r may be a NumPy scalar: SepgenError writes the number (issue 20)."""
+    with pytest.raises(SepgenError, match=r"^polygon rotation must be finite, got nan$"):
+        kernels.polygon(9, rotation=np.float64("nan"))
+    with pytest.raises(SepgenError, match=r"^ring inner must be a fraction in \[0, 1\), got 1\.5$"):
+        kernels.ring(9, inner=np.float64(1.5))
+    assert str(SepgenError(f"{[np.float32(0.5), np.int64(3), np.True_]!r}")) == "[0.5, 3, True]"
