@@ -80,7 +80,7 @@ def _polygon_profile(size: float, sides: int = 6, rotation: float = 0.0) -> Prof
     rot = math.radians(rotation)
 
     def inside(y: np.ndarray, x: np.ndarray) -> np.ndarray:
-        ok = np.ones_like(x, dtype=bool)
+        ok = np.ones(np.broadcast_shapes(np.shape(y), np.shape(x)), dtype=bool)  # y, x may be a column and a row
         for k in range(sides):  # half-planes through the edge midpoints
             a = rot + (2 * k + 1) * math.pi / sides
             ok &= x * math.cos(a) + y * math.sin(a) <= apothem
@@ -165,7 +165,7 @@ def read_file(path: str | os.PathLike) -> tuple[np.ndarray, str]:
         raise SepgenError(f"cannot read kernel file {path}: {exc}".splitlines()[0]) from None
     if not np.issubdtype(np.asarray(arr).dtype, np.number):
         raise SepgenError(f"kernel file {path} does not hold numbers")
-    return validate(np.asarray(arr, dtype=np.float64), f"kernel file {path}"), channel
+    return validate(arr, f"kernel file {path}"), channel
 
 
 def _check_kernel_path(path: Path) -> Path:
@@ -201,6 +201,8 @@ def _image_kernel(path: Path) -> tuple[np.ndarray, str]:
 
 def validate(kernel: Any, what: str = "kernel") -> np.ndarray:
     """Return `kernel` as a float64 2D array or raise a one-line SepgenError."""
+    if np.iscomplexobj(kernel):  # float64 would drop the imaginary part (NumPy only warns)
+        raise SepgenError(f"{what} holds complex numbers: a kernel must be real (save its real part or its magnitude)")
     try:
         arr = np.asarray(kernel, dtype=np.float64)
     except (TypeError, ValueError):

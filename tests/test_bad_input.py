@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import json
 import os
+import re
 import subprocess
 import sys
 from pathlib import Path
@@ -67,6 +68,10 @@ def _filter_variants() -> dict[str, tuple[str, str]]:
     def ragged_target(d):
         d["target"][2] = d["target"][2][:-2]
 
+    def zero_components(d):
+        for c in d["components"]:
+            c["vertical"] = [0.0] * len(c["vertical"])
+
     def absurd_rank(d):
         d["components"] = d["components"][:1] * 65
         d["rank"] = 65
@@ -93,6 +98,11 @@ def _filter_variants() -> dict[str, tuple[str, str]]:
                                "component 1 'horizontal'[3] is the string \"0.1\", expected a number"),
         "huge_coefficient": (_variant(doc, _set(("components", 1, "vertical", 2), 1e39)),
                              "component 1 'vertical'[2] = 1e+39 does not fit in a float32"),
+        # issue 20: filters that can only be wrong
+        "zero_target": (_variant(doc, _set(("target",), [[0] * taps] * taps)),
+                        "'target' is all zero: there is no kernel to approximate"),
+        "zero_components": (_variant(doc, zero_components),
+                            "the components are zero everywhere: the filter blurs nothing"),
     }
 
 
@@ -131,6 +141,9 @@ def inputs(tmp_path: Path) -> Path:
     np.save(tmp_path / "empty.npy", np.zeros((0, 8), np.float32))
     np.save(tmp_path / "strings.npy", np.array([["a", "b"], ["c", "d"]]))
     np.save(tmp_path / "zero.npy", np.zeros((5, 5)))
+    np.save(tmp_path / "complex.npy", gray * (1 + 1j))
+    np.save(tmp_path / "gl_ap.npy", gray)  # its default filter name, gl_ap, is reserved
+    np.save(tmp_path / "map_bad.npy", np.full((8, 8), 1.5, np.float32))
     np.save(tmp_path / "big.npy", np.ones((1100, 3)))
     (tmp_path / "text.png").write_text("not an image at all\n")
     import imageio.v3 as iio
@@ -166,6 +179,7 @@ def check_rejected(folder: Path, args: list[str], expect: str, code: int = BAD_I
     err = lines[-1]
     assert expect in err, f"expected {expect!r} in the error, got: {err}"
     assert len(err) <= MAX_MESSAGE, f"the message is {len(err)} characters long"
+    assert not re.search(r"\bnp\.\w+\(", err), f"a NumPy repr in the message: {err}"
     assert files_under(folder) == before, f"left output behind: {sorted(files_under(folder) - before)}"
     return err
 
@@ -206,6 +220,12 @@ OPTIMIZE_CASES = {
     "kernel_file_strings": (["--kernel", "file:strings.npy"], "kernel file strings.npy does not hold numbers"),
     "kernel_file_zero": (["--kernel", "file:zero.npy"], "kernel file zero.npy is all zero"),
     "kernel_file_too_big": (["--kernel", "file:big.npy"], "kernel file big.npy size 1100x3 is outside 1..1025"),
+    # issue 20: refused before the fit, not after it
+    "kernel_file_complex": (["--kernel", "file:complex.npy"], "kernel file complex.npy holds complex numbers"),
+    "reserved_name_gl": (["--size", "9", "--name", "gl_blur"],
+                         "filter name 'gl_blur' cannot prefix shader identifiers (GLSL reserves gl_ and __)"),
+    "reserved_name_dunder": (["--size", "9", "--name", "__x"], "filter name '__x' cannot prefix shader identifiers"),
+    "reserved_default_name": (["--kernel", "file:gl_ap.npy"], "filter name 'gl_ap' cannot prefix shader identifiers"),
     "unwritable_output": (["--size", "9", "--rank", "2", "-o", "blocker/out.json"], UNWRITABLE),
 }
 
@@ -221,8 +241,10 @@ def test_optimize_rejects(inputs: Path, case: str) -> None:
 
 SWEEP_CASES = {k: OPTIMIZE_CASES[k] for k in (
     "size_zero", "size_negative", "rank_negative", "rank_impossible", "steps_negative", "lr_nan",
-    "unknown_kernel", "kernel_file_nan", "kernel_file_text",
+    "unknown_kernel", "kernel_file_nan", "kernel_file_text", "kernel_file_complex", "reserved_name_gl",
+    "reserved_name_dunder", "reserved_default_name",
 )}
+SWEEP_CASES["cell_name_dunder"] = (["--size", "9", "--name", "a_"], "filter name 'a__n0_z0' cannot prefix shader identifiers")
 SWEEP_CASES["unwritable_output"] = (["--size", "9", "--rank", "2", "-o", "blocker/sweep"], UNWRITABLE)
 
 
@@ -295,6 +317,10 @@ APPLY_CASES = {
     "gamma_nan": (["--output", "out.npy", "--gamma", "nan"], "gamma must be in 0.01..100, got nan"),
     "gamma_negative": (["--output", "out.npy", "--gamma", "-2"], "gamma must be in 0.01..100, got -2.0"),
     "unknown_output_type": (["--output", "out.txt"], "--output out.txt must end in .npy or .png"),
+    "scale_negative": (["--output", "out.npy", "--scale", "-0.5"], "--scale -0.5 is outside [0, 1]"),
+    "scale_nan": (["--output", "out.npy", "--scale", "nan"], "--scale nan is outside [0, 1]"),
+    "scale_map_range": (["--output", "out.npy", "--scale-map", "map_bad.npy"],
+                        "--scale-map map_bad.npy value 1.5 at pixel (0, 0) is outside [0, 1]"),
 }
 
 

@@ -80,3 +80,37 @@ def test_a_budget_below_the_cheapest_filter_names_the_smallest_feasible_one(sear
 def test_an_unreachable_target_says_what_is_reachable(search):
     with pytest.raises(SepgenError, match="out of reach up to rank 2"):
         budget.for_target(search, 1e-4, range(1, 3))
+
+
+# --- issue 20, item 13: past rank 8 while the request asks for it --------------------------------
+
+
+def test_a_target_goes_past_the_ranks_searched_until_it_is_met(search):
+    reachable = search.candidate(5, "free", 0.0).relative_l2  # what rank 5 reaches unpruned
+    with pytest.raises(SepgenError, match="out of reach up to rank 2"):
+        budget.for_target(search, reachable, range(1, 3))  # no cap: ranks 1..2 only, as before
+    chosen, found = budget.for_target(search, reachable, range(1, 3), cap=8)
+    assert chosen.relative_l2 <= reachable and 2 < chosen.fitted_rank <= 5
+    assert all(c.fitted_rank == chosen.fitted_rank for c in found)  # it stopped at the first rank that met it
+    bounds = budget.svd_bounds(search.kernel)
+    assert all(bounds[r] > reachable for r in range(3, chosen.fitted_rank)) or chosen.fitted_rank == 3
+
+
+def test_a_target_beyond_the_cap_fails_before_fitting_past_the_ranks_searched():
+    fresh = _search(steps=100)
+    bounds = budget.svd_bounds(fresh.kernel)
+    assert bounds[0] == pytest.approx(1.0) and bounds[16] == 0.0 and np.all(np.diff(bounds) <= 1e-15)
+    target = bounds[6] / 2
+    with pytest.raises(SepgenError, match=rf"out of reach up to rank 6 \(the search's cap\): no rank-6 filter is "
+                                          rf"closer than relative L2 {bounds[6]:.4f}"):
+        budget.for_target(fresh, target, range(1, 3), cap=6)
+    assert max(r for r, _ in fresh.fitted_keys()) == 2
+
+
+def test_a_budget_goes_past_the_ranks_searched_while_the_loss_falls(search):
+    small, _ = budget.for_budget(search, 400, range(1, 3))
+    assert small.fitted_rank <= 2
+    chosen, found = budget.for_budget(search, 400, range(1, 3), cap=5)
+    assert chosen.total <= 400 and all(c.total <= 400 for c in found)
+    assert chosen.fitted_rank > 2 and chosen.loss < small.loss
+    assert max(c.fitted_rank for c in found) <= 5

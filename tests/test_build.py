@@ -521,6 +521,14 @@ def test_scales_key_fits_a_scalable_filter_with_scaled_shaders(tmp_path: Path) -
     assert json.loads(cached.read_text())["scales"] == [0.5, 1.0]
 
 
+def test_a_scalable_hexagon_builds(tmp_path: Path) -> None:
+    """The hexagonal depth-of-field case of issue 20: a polygon with scales crashed the fit."""
+    cfg = write_project(tmp_path, SCALED.replace('kernel = "disk"\nsize = 12', 'kernel = "polygon"\nsides = 6\nsize = 13'))
+    build(cfg)
+    manifest = json.loads((tmp_path / "generated" / "coc" / "glsl" / "manifest.json").read_text())
+    assert manifest["scale"]["fitted_scales"] == [0.5, 1.0]
+
+
 @pytest.mark.parametrize("line, expected", [
     ("scales = []", "scales must be a non-empty list"),
     ("scales = [0.5, 0.5]", "scales lists scale 0.5 more than once"),

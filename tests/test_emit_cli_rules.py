@@ -10,6 +10,7 @@
 from __future__ import annotations
 
 import json
+import re
 from pathlib import Path
 
 import numpy as np
@@ -154,3 +155,34 @@ def test_wgsl_names_its_webgpu_features(tmp_path: Path, capsys, extra, needed) -
     out = tmp_path / "wgsl"
     assert run(capsys, "emit", make_filter(tmp_path, 2), "--lang", "wgsl", *extra, "-o", out)[0] == 0
     assert set(json.loads((out / "manifest.json").read_text())["extensions"]) == needed
+
+
+# --- issue 20, item 3: filters far from their target --------------------------------------
+
+
+def test_emit_warns_with_the_figure_when_a_filter_is_far_from_its_target(tmp_path, capsys):
+    good = make_filter(tmp_path, 3)
+    code, _, err = run(capsys, "emit", good, "-o", tmp_path / "good")
+    assert code == 0 and "far from its target" not in err
+    doc = json.loads(good.read_text())
+    for c in doc["components"]:  # a hand edit: every tap ×2 → A = 4·K, relative L2 ≈ 3
+        c["vertical"] = [2 * t for t in c["vertical"]]
+        c["horizontal"] = [2 * t for t in c["horizontal"]]
+    edited = tmp_path / "edited.json"
+    edited.write_text(json.dumps(doc))
+    code, _, err = run(capsys, "emit", edited, "-o", tmp_path / "edited")
+    warnings = [line for line in err.splitlines() if "far from its target" in line]
+    assert code == 0 and len(warnings) == 1 and warnings[0].startswith("sepgen: warning: blur is far from its target")
+    assert re.search(r"relative L2 error 2\.9\d \(more than 0\.5\)", warnings[0]), warnings[0]
+
+
+def test_a_sharpen_kernel_without_its_negative_lobes_is_far_from_its_target(tmp_path):
+    from sepgen.filters.filterfile import FAR_FROM_TARGET, far_from_target
+
+    sharpen = np.array([[0, -1, 0], [-1, 5, -1], [0, -1, 0]], float)
+    centre = np.array([[0.0, 1.0, 0.0]])  # a non-negative fit with DC gain 1: the centre tap at 1
+    filt = SeparableFilter("sharp", sharpen, centre, centre)
+    error = np.linalg.norm(filt.reconstruct() - sharpen) / np.linalg.norm(sharpen)
+    assert error > FAR_FROM_TARGET and "relative L2 error 0.83 " in far_from_target(filt)
+    disk_fit = SeparableFilter.load(make_filter(tmp_path, 1))
+    assert far_from_target(disk_fit) is None  # a rank-1 disk (0.32) is a fit, not an accident

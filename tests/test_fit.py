@@ -183,3 +183,49 @@ def test_divergence_keeps_the_best_iterate_and_says_so():
     assert np.all(np.isfinite(f.vertical)) and f.provenance["loss"]["fit"] <= f.provenance["loss"]["initial"]
     assert f.provenance["diverged"] is True
     assert "diverged" not in sepgen.fit(disk(10), 2, steps=30).provenance
+
+
+# --- issue 20, item 13: empty kernel borders -------------------------------------------------
+
+
+def _padded_aperture() -> np.ndarray:
+    """A 9x9 disk in a 17x15 frame, off-centre: 5 empty rows above, 3 below, 4 left, 2 right."""
+    k = np.zeros((17, 15))
+    k[5:14, 4:13] = disk(9, antialias=True)
+    return k
+
+
+def test_empty_borders_are_trimmed_and_the_origin_moves_with_them():
+    from sepgen.fitting.core import trim_empty_border
+    from sepgen.filters.reference import convolve2d
+
+    k = _padded_aperture()
+    trimmed, origin, record = trim_empty_border(k, (8, 7))
+    assert trimmed.shape == (9, 9) and origin == (3, 3)
+    assert record == {"trimmed": {"from": [17, 15], "rows": [5, 14], "columns": [4, 13]}}
+    img = np.random.default_rng(1).random((20, 23))
+    np.testing.assert_allclose(convolve2d(img, trimmed, origin), convolve2d(img, k, (8, 7)), rtol=1e-12)
+    # the origin's row and column stay, even where they are empty
+    corner = np.zeros((9, 9))
+    corner[6:, 6:] = 1.0
+    kept, origin, _ = trim_empty_border(corner, (4, 4))
+    assert kept.shape == (5, 5) and origin == (0, 0)
+    np.testing.assert_allclose(convolve2d(img, kept, origin), convolve2d(img, corner, (4, 4)), rtol=1e-12)
+    assert trim_empty_border(disk(9), (4, 4))[2] == {}  # nothing to trim: the same array back
+
+
+def test_a_fit_of_an_aperture_with_an_empty_border_spends_no_taps_on_it():
+    from sepgen.filters.reference import convolve2d
+
+    k = _padded_aperture()
+    filt = sepgen.fit(k, 2, steps=200)
+    assert filt.shape == (9, 9) and filt.origin == (3, 3)
+    assert filt.provenance["trimmed"] == {"from": [17, 15], "rows": [5, 14], "columns": [4, 13]}
+    assert filt.provenance["kernel"] == {"kernel": "array", "shape": [17, 15]}
+    img = np.random.default_rng(2).random((16, 16))
+    np.testing.assert_allclose(convolve2d(img, filt.target, filt.origin), convolve2d(img, k / k.sum(), (8, 7)), rtol=1e-12)
+    from sepgen import emit
+
+    assert emit.fetch_counts(filt)["total"] <= 20  # 19; 31 when the whole 17x15 frame was fitted
+    named = sepgen.fit({"kernel": "polygon", "size": 15}, 2, steps=50)
+    assert named.shape == (15, 15) and "trimmed" not in named.provenance  # named shapes stay centred

@@ -31,3 +31,15 @@ def test_long_valid_name_is_truncated_in_the_message():
 def test_short_names_are_shown_whole(name, shown):
     with pytest.raises(SepgenError, match=f"^filter name {shown} is not an identifier"):
         check_identifier(name)
+
+
+@pytest.mark.parametrize("name", ["gl_blur", "__x", "a__b", "blur__"])
+def test_shader_names_refuse_what_glsl_reserves(name):
+    """One rule for `optimize`/`sweep` (before the fit), the build config and `emit` (issue 20)."""
+    from sepgen import emit
+    from sepgen.common.identifiers import check_shader_name
+
+    for check in (check_shader_name, emit.check_prefix):
+        with pytest.raises(SepgenError, match=r"cannot prefix shader identifiers \(GLSL reserves gl_ and __\)"):
+            check(name)
+    assert check_shader_name("g_l_blur") == "g_l_blur" and check_identifier(name) == name

@@ -190,3 +190,61 @@ def test_kernel_file_messages(tmp_path):
         kernels.from_file(tmp_path / "k.json")
     with pytest.raises(SepgenError, match="is a directory"):
         kernels.from_file(tmp_path / "folder.png")
+
+
+# --- issue 20 -----------------------------------------------------------------------------
+
+
+def test_profiles_take_a_column_and_a_row():
+    """target_at samples profiles at ys[:, None], xs[None, :] (the hexagon + --scales crash)."""
+    for spec in ({"kernel": "polygon", "size": 41, "sides": 6}, {"kernel": "polygon", "size": 9, "sides": 5},
+                 {"kernel": "disk", "size": 9}, {"kernel": "ring", "size": 9}):
+        kernels.make(spec)
+        y, x = kernels._grid(spec["size"])
+        values = kernels.profile(spec)(y[:, :1], x[:1, :])
+        assert values.shape == y.shape
+        np.testing.assert_array_equal(values, kernels.profile(spec)(y, x))
+
+
+def test_complex_kernels_are_refused_not_cut_to_their_real_part(tmp_path, recwarn):
+    k = kernels.disk(7) * (1 + 0.5j)
+    np.save(tmp_path / "c.npy", k)
+    with pytest.raises(SepgenError, match=r"^kernel file .*c\.npy holds complex numbers: a kernel must be real"):
+        kernels.from_file(tmp_path / "c.npy")
+    with pytest.raises(SepgenError, match="kernel holds complex numbers"):
+        kernels.validate(k)
+    assert not [w for w in recwarn if "Complex" in type(w.message).__name__]
+
+
+def _png16(path, samples: np.ndarray) -> None:
+    """Write uint16 H×W×C samples as a 16-bit PNG (pypng: Pillow cannot write 16-bit RGBA)."""
+    import png
+
+    h, w, c = samples.shape
+    mode = {2: "LA", 3: "RGB", 4: "RGBA"}[c]
+    png.from_array(samples.reshape(h, w * c).tolist(), f"{mode};16").save(str(path))
+
+
+@pytest.mark.parametrize("channels", [4, 3, 2])
+def test_16_bit_colour_apertures_keep_their_precision(tmp_path, channels):
+    """16-bit RGBA (and RGB, LA) PNGs are read at 16 bits, as 16-bit grey already was."""
+    aperture = kernels.disk(15, antialias=True) * 0.999  # coverage values between 8-bit steps
+    a16 = np.round(aperture * 65535).astype(np.uint16)
+    if channels == 3:
+        samples = np.stack([a16] * 3, axis=-1)
+    else:
+        samples = np.concatenate([np.full((15, 15, channels - 1), 65535, np.uint16), a16[..., None]], axis=-1)
+    _png16(tmp_path / "a.png", samples)
+    k, channel = kernels.read_file(tmp_path / "a.png")
+    assert channel == ("luminance" if channels == 3 else "alpha")
+    np.testing.assert_allclose(k, a16 / 65535.0, atol=1e-6 if channels != 3 else 2e-5)
+    assert np.abs(k - aperture).max() < 1e-4  # an 8-bit read is off by up to 1/510
+
+
+def test_messages_show_numpy_scalars_as_plain_numbers():
+    """A value formatted with !r may be a NumPy scalar: SepgenError writes the number (issue 20)."""
+    with pytest.raises(SepgenError, match=r"^polygon rotation must be finite, got nan$"):
+        kernels.polygon(9, rotation=np.float64("nan"))
+    with pytest.raises(SepgenError, match=r"^ring inner must be a fraction in \[0, 1\), got 1\.5$"):
+        kernels.ring(9, inner=np.float64(1.5))
+    assert str(SepgenError(f"{[np.float32(0.5), np.int64(3), np.True_]!r}")) == "[0.5, 3, True]"

@@ -108,6 +108,9 @@ def files(tmp_path):
     np.save(tmp_path / "img.npy", verify.default_image(3, (20, 30)))
     np.save(tmp_path / "map.npy", np.full((20, 30), 0.5, np.float32))
     np.save(tmp_path / "map_small.npy", np.full((20, 29), 0.5, np.float32))
+    neg = np.full((20, 30), 0.5, np.float32)
+    neg[2, 3] = -0.25
+    np.save(tmp_path / "map_neg.npy", neg)
     return tmp_path
 
 
@@ -122,9 +125,53 @@ def test_apply_scale_numpy_equals_model_and_map(files, capsys):
     assert "warning" not in capsys.readouterr().err
 
 
+def dc_gain(filt: SeparableFilter) -> float:
+    return float((filt.vertical.sum(axis=1) * filt.horizontal.sum(axis=1)).sum())
+
+
+def in_focus_map(shape) -> np.ndarray:
+    """A CoC-like map whose left third is the focal plane (scale 0)."""
+    smap = verify.scale_map(shape).copy()
+    smap[:, : shape[1] // 3] = 0.0
+    return smap
+
+
+def test_apply_at_scale_0_leaves_the_image_unblurred(files, capsys):
+    """Scale 0 is the focal plane: every tap at offset 0, the pixel times the DC gain (issue 20)."""
+    filt = SeparableFilter.load(files / "s.json")
+    img = np.load(files / "img.npy")
+    assert main(["apply", str(files / "s.json"), "-i", str(files / "img.npy"), "-o", str(files / "z.npy"), "--scale", "0"]) == 0
+    np.testing.assert_allclose(np.load(files / "z.npy"), img * dc_gain(filt), rtol=1e-5)
+    smap = in_focus_map(img.shape[:2]).astype(np.float32)
+    np.save(files / "focus.npy", smap)
+    assert main(["apply", str(files / "s.json"), "-i", str(files / "img.npy"), "-o", str(files / "f.npy"),
+                 "--scale-map", str(files / "focus.npy")]) == 0
+    out = np.load(files / "f.npy")
+    sharp = smap == 0
+    np.testing.assert_allclose(out[sharp], (img * dc_gain(filt))[sharp], rtol=1e-5)
+    assert np.abs(out[~sharp] - (img * dc_gain(filt))[~sharp]).max() > 1e-2  # blurred elsewhere
+    assert "error" not in capsys.readouterr().err
+
+
+@pytest.mark.gpu
+@pytest.mark.parametrize("lang", ["glsl", "hlsl"])
+def test_gpu_at_scale_0_and_with_a_focal_plane_in_the_map(gl_runner, cross_tools, lang):
+    from sepgen.verify.runfilter import run_filter
+
+    filt = scalable()
+    img = verify.default_image(3, (37, 53))
+    for scale, source in ((0.0, "uniform"), (0.0, "texture"), (in_focus_map(img.shape[:2]), "texture")):
+        out, _ = run_filter(filt, img, {"lang": lang, "scale_source": source}, gl_runner, scale=scale)
+        ref = scaling.apply_scaled(img, filt.vertical, filt.horizontal, filt.origin, scale)
+        assert np.abs(out - ref).max() <= 1e-3 * np.abs(ref).max()
+        sharp = np.broadcast_to(np.asarray(scale) == 0, img.shape[:2])
+        np.testing.assert_allclose(ref[sharp], (img * dc_gain(filt))[sharp], rtol=1e-6)
+
+
 @pytest.mark.parametrize("extra, message", [
-    (["--scale", "0"], "--scale 0.0 is outside (0, 1]"),
-    (["--scale", "1.5"], "is outside (0, 1]"),
+    (["--scale", "-0.5"], "--scale -0.5 is outside [0, 1]"),
+    (["--scale", "1.5"], "--scale 1.5 is outside [0, 1]"),
+    (["--scale-map", "map_neg.npy"], "value -0.25 at pixel (2, 3) is outside [0, 1]"),
     (["--scale-map", "map_small.npy"], "is 29x20, the image is 30x20"),
     (["--scale", "0.5", "--scale-map", "map.npy"], "not both"),
     (["--scale", "0.5", "--backend", "gpu", "--linear-sampling"], "scaled taps are bilinear fetches already"),
@@ -155,7 +202,7 @@ def test_runner_refuses_scales_it_cannot_take(gl_runner, tmp_path):
         ("fixed", fixed, {}, 0.5, "has fixed taps: it takes no scale"),
         ("uniform", filt, {}, np.full((10, 14), 0.5), "give one value, not a map"),
         ("texture", filt, {"scale_source": "texture"}, np.full((10, 13), 0.5), "scale map is 13x10, the image is 14x10"),
-        ("range", filt, {}, 0.0, "scale values must lie in (0, 1]"),
+        ("range", filt, {}, 1.5, "scale values must lie in [0, 1]"),
     ):
         emit.write(emit.render(f, options), tmp_path / name)
         with pytest.raises(SepgenError, match=re.escape(message)):

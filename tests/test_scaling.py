@@ -130,6 +130,43 @@ def test_bad_scale_map(small):
     with pytest.raises(SepgenError, match=r"scale map is 11x9, the image is 12x9 \(width x height\)"):
         scaling.apply_scaled(img, v, h, origin, np.ones((9, 11)))
     smap = np.ones(img.shape)
-    smap[3, 4] = 0.0
-    with pytest.raises(SepgenError, match=r"at pixel \(3, 4\) is outside"):
+    smap[3, 4] = 1.25
+    with pytest.raises(SepgenError, match=r"scale map value 1.25 at pixel \(3, 4\) is outside \[0, 1\]$"):
         scaling.apply_scaled(img, v, h, origin, smap)
+
+
+def test_scale_0_is_the_focal_plane(small):
+    """Scale 0 fetches every tap at offset 0: the input times the DC gain, at a scale or in a map (issue 20)."""
+    img, v, h, origin = small
+    gain = float((v.sum(axis=1) * h.sum(axis=1)).sum())
+    kernel, origin_s = scaling.effective_kernel(v, h, origin, 0.0)
+    assert kernel.shape == (1, 1) and origin_s == (0, 0) and kernel[0, 0] == pytest.approx(gain)
+    np.testing.assert_allclose(scaling.apply_scaled(img, v, h, origin, 0), img * gain, rtol=1e-12)
+    smap = np.linspace(0.0, 1.0, img.size).reshape(img.shape)
+    smap[:, :3] = 0.0
+    np.testing.assert_allclose(scaling.apply_scaled(img, v, h, origin, smap), _brute_force(img, v, h, origin, smap),
+                               atol=1e-12)
+    assert scaling.check_scale(np.float64(0.0), allow_zero=True) == 0.0
+    with pytest.raises(SepgenError, match=r"^scale 0.0 is outside \(0, 1\]$"):  # a fitted scale stays above 0
+        scaling.check_scale(np.float64(0.0))
+
+
+@pytest.mark.parametrize("value", [np.float64(1.5), np.float32(-2.0), np.int64(3)])
+def test_scale_messages_show_plain_numbers(value, small):
+    img, v, h, origin = small
+    for call in (lambda: scaling.check_scale(value, "--scale", allow_zero=True),
+                 lambda: scaling.check_scale_map(np.full(img.shape, value), img.shape)):
+        with pytest.raises(SepgenError) as err:
+            call()
+        assert "np." not in str(err.value) and "outside [0, 1]" in str(err.value)
+
+
+@pytest.mark.parametrize("kind, options", [("polygon", {"sides": 6}), ("polygon", {"sides": 5, "rotation": 10.0}),
+                                           ("ring", {}), ("disk", {})])
+def test_target_at_scale_for_every_named_shape(kind, options):
+    """The profiles take a column of y and a row of x (the hexagon + --scales crash of issue 20)."""
+    spec = kernels.canonical_spec({"kernel": kind, "size": 41, **options})
+    k = kernels.make(spec)
+    half = scaling.target_at(k, spec, (20, 20), 0.5)
+    assert half.shape == (21, 21) and half.sum() == pytest.approx(k.sum())
+    np.testing.assert_allclose(half, half[::-1, ::-1] if kind != "polygon" or options["sides"] % 2 == 0 else half)

@@ -16,7 +16,7 @@ from sepgen.common.errors import SepgenError
 from sepgen.verify.runfilter import Runners, backend_for, run_filter
 from sepgen.run.vulkan import load_program
 from sepgen.run.vulkan.reflect import reflect
-from test_scaled_shaders import scalable
+from test_scaled_shaders import dc_gain, in_focus_map, scalable
 
 LANGS = ("wgsl", "spirv")
 
@@ -81,6 +81,21 @@ def test_gpu_equals_the_numpy_model_at_a_scale_and_with_a_map(vulkan_runner, web
         assert np.abs(out - ref).max() <= 1e-3 * np.abs(ref).max()
         # and it is not the fixed filter
         assert np.abs(ref - scaling.apply_scaled(img, filt.vertical, filt.horizontal, filt.origin, 1.0)).max() > 1e-2
+
+
+@pytest.mark.gpu
+@pytest.mark.parametrize("lang", LANGS)
+def test_gpu_at_scale_0_and_with_a_focal_plane_in_the_map(vulkan_runner, webgpu_runner, lang):
+    """Scale 0 (in focus) runs on Vulkan and WebGPU: the input times the DC gain there (issue 20)."""
+    runners = _runners(vulkan_runner, webgpu_runner)
+    filt = scalable()
+    img = verify.default_image(3, (37, 53))
+    for scale, source in ((0.0, "uniform"), (in_focus_map(img.shape[:2]), "texture")):
+        out, _ = run_filter(filt, img, {"lang": lang, "scale_source": source}, runners, scale=scale)
+        ref = scaling.apply_scaled(img, filt.vertical, filt.horizontal, filt.origin, scale)
+        assert np.abs(out - ref).max() <= 1e-3 * np.abs(ref).max()
+        sharp = np.broadcast_to(np.asarray(scale) == 0, img.shape[:2])
+        np.testing.assert_allclose(ref[sharp], (img * dc_gain(filt))[sharp], rtol=1e-6)
 
 
 @pytest.mark.gpu

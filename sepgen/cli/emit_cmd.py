@@ -23,7 +23,7 @@ from .options import table_options
 def emit(ctx: click.Context, filter_path: str, templates_dir: str | None, out_dir: str, **options: Any) -> None:
     """Write GLSL, HLSL, WGSL or SPIR-V shaders and manifest.json for FILTER.json into -o DIR."""
     from .. import emit as emitter
-    from ..filters.filterfile import SeparableFilter
+    from ..filters.filterfile import SeparableFilter, far_from_target
     from ..options import EmitOptions
 
     given = [n for n in options if ctx.get_parameter_source(n) is not click.core.ParameterSource.DEFAULT]
@@ -33,6 +33,9 @@ def emit(ctx: click.Context, filter_path: str, templates_dir: str | None, out_di
     if filt.scales is None and opts.scale_source != "auto":
         click.echo(f"sepgen: warning: {filt.name} was fitted without scales: its quality at other scales was not "
                    "fitted (fit with --scales)", err=True)
+    far = far_from_target(filt)
+    if far is not None:
+        click.echo(f"sepgen: warning: {far}", err=True)
     files = emitter.render(filt, options, templates_dir=templates_dir, command=command)  # the flags as given
     written = emitter.write_output(files, out_dir)
     counts = json.loads(files["manifest.json"])["fetches_per_pixel"]  # of what was emitted (scaled taps included)

@@ -13,11 +13,12 @@ from typing import Any
 
 import click
 
-from .. import kernels
 from ..common import atomic
-from ..common.errors import SepgenError
+from .. import kernels
 from ..filters import scaling
+from ..common.errors import SepgenError
 from ..filters.filterfile import SeparableFilter
+from ..common.identifiers import check_shader_name
 from ..options import FIT_OPTIONS, SEARCH_OPTIONS, WEIGHT_OPTIONS, FitSettings
 from .options import kernel_options, kernel_spec, table_options
 
@@ -96,6 +97,8 @@ def optimize(ctx: click.Context, **params: Any) -> None:
         raise SepgenError(f"{chooser} chooses the rank itself: drop --rank")
     spec = kernel_spec(params)
     name, output = params["name"], Path(params["output"])
+    if name is not None:
+        check_shader_name(name)  # what `sepgen emit` would refuse, refused before the fit
     if output.suffix.lower() != ".json":  # a filter file is JSON: x.npy would hold JSON under a NumPy name
         raise SepgenError(f"output {output} must end in .json (a filter file is JSON)")
     atomic.check_file_writable(output)  # before any work: a bad output fails at once
@@ -182,6 +185,8 @@ def sweep(**params: Any) -> None:
     nonneg = _float_list(params.pop("nonneg"), "--nonneg")
     zeros = _float_list(params.pop("zeros"), "--zeros")
     name, out_dir = params["name"], Path(params["output"])
+    if name is not None:
+        check_shader_name(name)  # each cell's name starts with it
     if out_dir.exists() and not out_dir.is_dir():
         raise SepgenError(f"output {out_dir} exists and is not a folder")
     atomic.check_writable(out_dir, f"cannot write to {out_dir}")  # before any work

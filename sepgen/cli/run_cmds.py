@@ -42,10 +42,10 @@ def _explicit(ctx: click.Context, name: str) -> bool:
               help="Bokeh boost: filter img^G, then take ^(1/G) (e.g. 3: highlights dominate); "
                    "negatives become 0 before each power.")
 @click.option("--scale", type=float, default=None, metavar="S",
-              help="Run the taps at offset·S, S in (0, 1] (filters fitted with --scales; others warn).")
+              help="Run the taps at offset·S, S in [0, 1] (0: in focus, the input unblurred; filters fitted with --scales; others warn).")
 @click.option("--scale-map", "scale_map_path", default=None, metavar="IMG",
-              help="Per-pixel scales in (0, 1] from IMG's first channel (.npy, or PNG/JPG scaled to 0..1), "
-                   "IMG's size (CoC).")
+              help="Per-pixel scales in [0, 1] (0 in the focal plane) from IMG's first channel (.npy, or PNG/JPG "
+                   "scaled to 0..1), IMG's size (CoC).")
 @click.option("-q", "--quiet", is_flag=True, help="No progress on stderr.")
 @click.pass_context
 def apply(ctx: click.Context, filter_file: str, input_path: str, output_path: str, backend: str, lang: str | None,
@@ -91,7 +91,7 @@ def _scale_for(filt, img, scale: float | None, map_path: str | None):
     if scale is not None and map_path is not None:
         raise SepgenError("give --scale or --scale-map, not both")
     if scale is not None:
-        value: Any = scaling.check_scale(scale, "--scale")
+        value: Any = scaling.check_scale(scale, "--scale", allow_zero=True)
     elif map_path is not None:
         raw = images.load_image(map_path)
         value = scaling.check_scale_map(raw if raw.ndim == 2 else raw[:, :, 0], img.shape, f"--scale-map {map_path}")

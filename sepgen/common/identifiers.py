@@ -20,6 +20,16 @@ def check_identifier(name: object, what: str = "filter name") -> str:
     return name
 
 
+def check_shader_name(name: object, what: str = "filter name") -> str:
+    """`check_identifier`, and the rule for names that prefix shader identifiers: GLSL reserves
+    names that start with gl_ or hold __ (the rule `sepgen emit` and the build config apply)."""
+    check_identifier(name, what)
+    assert isinstance(name, str)
+    if name.startswith("gl_") or "__" in name:
+        raise SepgenError(f"{what} {shown(name)} cannot prefix shader identifiers (GLSL reserves gl_ and __)")
+    return name
+
+
 def shown(value: object) -> str:
     """repr(value), cut to its first SHOWN characters (and the length) when longer."""
     if isinstance(value, str) and len(value) > SHOWN:

@@ -77,9 +77,11 @@ def decode(path: Path, what: str) -> np.ndarray:
     import imageio.v3 as iio
 
     try:
-        with warnings.catch_warnings():  # imageio tries every plugin on a bad file; some warn
-            warnings.simplefilter("ignore")
-            raw = np.asarray(iio.imread(path))
+        raw = _png16(path)
+        if raw is None:
+            with warnings.catch_warnings():  # imageio tries every plugin on a bad file; some warn
+                warnings.simplefilter("ignore")
+                raw = np.asarray(iio.imread(path))
     except Exception as exc:  # imageio raises many types for bad files
         first = str(exc).splitlines()[0] if str(exc) else type(exc).__name__
         if "Could not find a backend" in first:  # imageio's wording when no plugin decodes it
@@ -87,6 +89,24 @@ def decode(path: Path, what: str) -> np.ndarray:
         raise SepgenError(f"cannot read {what} {path}: {first}") from None
     scale = float(np.iinfo(raw.dtype).max) if np.issubdtype(raw.dtype, np.integer) else 1.0
     return raw.astype(np.float64) / scale
+
+
+PNG_SIGNATURE = b"\x89PNG\r\n\x1a\n"
+
+
+def _png16(path: Path) -> np.ndarray | None:
+    """A 16-bit PNG's samples as uint16 H×W (grey) or H×W×C, or None for any other file.
+
+    Bit depth is byte 24 of the file (the IHDR chunk comes first)."""
+    with open(path, "rb") as f:
+        head = f.read(25)
+    if len(head) < 25 or head[:8] != PNG_SIGNATURE or head[12:16] != b"IHDR" or head[24] != 16:
+        return None
+    import png  # pypng
+
+    width, height, rows, info = png.Reader(filename=str(path)).asDirect()
+    arr = np.vstack([np.asarray(row, np.uint16) for row in rows]).reshape(height, width, info["planes"])
+    return arr[:, :, 0] if info["planes"] == 1 else arr
 
 
 def save_image(path: str | os.PathLike, arr: np.ndarray) -> None:

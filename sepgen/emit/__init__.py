@@ -18,7 +18,8 @@ from typing import Any
 
 from ..common import atomic
 from ..common.errors import SepgenError
-from ..filters.filterfile import SeparableFilter
+from ..filters.filterfile import SeparableFilter, check_meaningful
+from ..common.identifiers import check_shader_name
 from ..options import EMIT_OPTIONS
 from ..options import EmitOptions
 from ..plan.passmodel import MANIFEST
@@ -77,9 +78,7 @@ def scaled_languages() -> list[str]:
 
 def check_prefix(name: str) -> str:
     """Filter names become shader identifier prefixes: refuse what GLSL reserves."""
-    if name.startswith("gl_") or "__" in name:
-        raise SepgenError(f"filter name {name!r} cannot prefix shader identifiers (GLSL reserves gl_ and __)")
-    return name
+    return check_shader_name(name)
 
 
 def fetch_counts(filt: SeparableFilter, linear_sampling: bool | None = None, strategy: str = "mrt") -> dict[str, int]:
@@ -99,6 +98,7 @@ def render(filt: SeparableFilter, options: "dict[str, Any] | EmitOptions | None"
         raise SepgenError(f"render() needs a SeparableFilter, got {type(filt).__name__}")
     opts = scale_options(filt, options)
     check_prefix(filt.name)
+    check_meaningful(filt)  # a filter built in Python may not have been loaded
     if command is None:
         command = default_command(f"{filt.name}.json", opts.to_dict(), "OUT")
     command = one_line(command)

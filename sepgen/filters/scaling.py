@@ -1,6 +1,6 @@
 """Scalable filters: a fitted filter's taps fetched at offset·s with bilinear filtering.
 
-At scale s ∈ (0, 1] the shader reads tap j of a pass (offset o = c − j in the
+At scale s ∈ [0, 1] the shader reads tap j of a pass (offset o = c − j in the
 filtering convention, c the origin) at o·s texels from the output pixel through a
 linear, clamp-to-edge sampler. The sampler splats that fetch onto the two texels
 around it: weight 1 − t at floor(o·s) and t at floor(o·s) + 1, t = o·s − floor(o·s).
@@ -32,13 +32,16 @@ SNAP = 1e-6  # o·s this close to an integer is that integer (decimal scales, fl
 SUPERSAMPLE = 16  # sub-samples per axis where the scaled kernel is anti-aliased
 
 
-def check_scale(value: Any, where: str = "scale") -> float:
-    """`value` as a float in (0, 1], or a one-line SepgenError."""
+def check_scale(value: Any, where: str = "scale", allow_zero: bool = False) -> float:
+    """`value` as a float in (0, 1] (a fitted scale), or in [0, 1] with `allow_zero` (a scale to
+    run at: 0 is the focal plane, every tap fetched at offset 0, so the output is the input times
+    the filter's DC gain); else a one-line SepgenError."""
+    interval = "[0, 1]" if allow_zero else "(0, 1]"
     if isinstance(value, bool) or not isinstance(value, (int, float, np.integer, np.floating)):
-        raise SepgenError(f"{where} must be a number in (0, 1], got {value!r}")
+        raise SepgenError(f"{where} must be a number in {interval}, got {value!r}")
     s = float(value)
-    if not (math.isfinite(s) and 0.0 < s <= 1.0):
-        raise SepgenError(f"{where} {value!r} is outside (0, 1]")
+    if not (math.isfinite(s) and (0.0 <= s if allow_zero else 0.0 < s) and s <= 1.0):
+        raise SepgenError(f"{where} {s!r} is outside {interval}")  # a float: never a NumPy repr
     return s
 
 
@@ -175,7 +178,7 @@ def apply_scaled(img: np.ndarray, vertical: np.ndarray, horizontal: np.ndarray,
     vertical pass sees horizontal results made with their own pixels' scales.
     """
     if np.ndim(scale) == 0:
-        v, h, origin_s = effective_components(vertical, horizontal, origin, check_scale(scale))
+        v, h, origin_s = effective_components(vertical, horizontal, origin, check_scale(scale, allow_zero=True))
         return convolve_separable(img, v, h, origin_s)
     arr = np.asarray(img, np.float64)
     smap = check_scale_map(scale, arr.shape[:2])
@@ -189,15 +192,15 @@ def apply_scaled(img: np.ndarray, vertical: np.ndarray, horizontal: np.ndarray,
 
 
 def check_scale_map(scale: Any, shape: Sequence[int], where: str = "scale map") -> np.ndarray:
-    """An H×W map of scales in (0, 1] matching the image, or a one-line SepgenError."""
+    """An H×W map of scales in [0, 1] matching the image (0: in focus, no blur), or a one-line SepgenError."""
     smap = np.asarray(scale, np.float64)
     if smap.shape != tuple(shape[:2]):
         size = f"{smap.shape[1]}x{smap.shape[0]}" if smap.ndim == 2 else f"shaped {smap.shape}"
         raise SepgenError(f"{where} is {size}, the image is {shape[1]}x{shape[0]} (width x height)")
-    bad = ~(np.isfinite(smap) & (smap > 0) & (smap <= 1))
+    bad = ~(np.isfinite(smap) & (smap >= 0) & (smap <= 1))
     if bad.any():
-        y, x = np.argwhere(bad)[0]
-        raise SepgenError(f"{where} value {smap[y, x]!r} at pixel ({y}, {x}) is outside (0, 1]")
+        y, x = (int(i) for i in np.argwhere(bad)[0])
+        raise SepgenError(f"{where} value {float(smap[y, x]):g} at pixel ({y}, {x}) is outside [0, 1]")
     return smap
 
 

@@ -3,7 +3,14 @@
 `for_budget(problem, weights, N)` returns the filter with the least loss whose
 emitted shaders (default emit options: MRT, linear sampling) read at most N texels
 per pixel; `for_target(problem, weights, E)` the one with the fewest fetches whose
-relative L2 error is at most E. Candidates, for each rank 1..`max_rank`:
+relative L2 error is at most E. Candidates, for each rank 1..`max_rank` (8), and past it
+while the request asks for more, up to RANK_CAP:
+
+- a budget goes on to rank r + 1 while the best candidate so far is of rank r (the loss
+  still falls with the rank) and rank r had a candidate within the budget;
+- a target goes on while no candidate meets it, from the first rank whose SVD bound (the
+  least relative L2 any rank-r filter can have) is within it; a target beyond even the
+  bound at RANK_CAP fails at once.
 
 - structure `free`: taps fitted freely (the ordinary fit);
 - structure `shared`: a shared-ratio fit (`shared_ratio`): one bilinear fetch serves
@@ -35,7 +42,12 @@ from ..common.errors import SepgenError
 from . import finish, lowrank, shared_ratio as sr
 
 STRUCTURES = ("free", "shared")
-MAX_RANK = 8  # one MRT group: the frontier the search explores
+MAX_RANK = 8  # one MRT group: the frontier the search always explores
+# How far past MAX_RANK a budget or a target may take the search. Each rank costs a fit of
+# every structure (seconds each, more as the rank grows), and past 32 components the error
+# falls slowly: a 64-wide ring needs rank 18 for a relative L2 of 0.05 (its SVD bound), rank
+# 32 for 0.005. Four MRT groups of 8; the filter file holds up to 64.
+RANK_CAP = 32
 MAX_THRESHOLD = 0.5  # prune at most the taps below half the filter's largest tap
 REFIT_TRIES = 4  # budget: tighter thresholds tried when a refit's count creeps over the budget
 
@@ -242,23 +254,54 @@ def cheapest_within_error(search: Search, rank: int, structure: str, target: flo
     return cache.get(i - 1) or search.candidate(rank, structure, levels[i - 1])
 
 
-def for_budget(search: Search, budget: int, ranks: Sequence[int]) -> tuple[Candidate, list[Candidate]]:
-    """The least-loss candidate within `budget` fetches, and every candidate found."""
+def for_budget(search: Search, budget: int, ranks: Sequence[int], cap: int | None = None) -> tuple[Candidate, list[Candidate]]:
+    """The least-loss candidate within `budget` fetches, and every candidate found; past
+    max(ranks), up to `cap`, while the best candidate is of the highest rank tried."""
     least = smallest_budget(search)  # rank 1 only: a hopeless budget fails before the other fits
     found = [] if budget < least else \
         [c for r in ranks for s in STRUCTURES if (c := best_within_budget(search, r, s, budget)) is not None]
     if not found:
         raise SepgenError(f"budget {budget} is below the cheapest filter: the smallest feasible budget is "
                           f"{least} fetches per pixel")
-    return min(found, key=lambda c: (c.loss, c.total)), found
+    best = lambda: min(found, key=lambda c: (c.loss, c.total))  # noqa: E731
+    rank = max(ranks)
+    while cap is not None and rank < cap and best().fitted_rank == rank:
+        rank += 1
+        search.planned = max(search.planned, rank * len(STRUCTURES))
+        more = [c for s in STRUCTURES if (c := best_within_budget(search, rank, s, budget)) is not None]
+        if not more:
+            break
+        found += more
+    return best(), found
 
 
-def for_target(search: Search, target: float, ranks: Sequence[int]) -> tuple[Candidate, list[Candidate]]:
-    """The fewest-fetch candidate with relative L2 ≤ `target` (ties: lower error), and all found."""
+def svd_bounds(kernel: np.ndarray) -> np.ndarray:
+    """[r] = the least relative L2 error any rank-r filter of `kernel` can have (Eckart–Young)."""
+    s2 = np.linalg.svd(np.asarray(kernel, np.float64), compute_uv=False) ** 2
+    tail = np.concatenate([np.cumsum(s2[::-1])[::-1], [0.0]])  # [r] = Σ s² from r on
+    return np.sqrt(tail / s2.sum())
+
+
+def for_target(search: Search, target: float, ranks: Sequence[int], cap: int | None = None) -> tuple[Candidate, list[Candidate]]:
+    """The fewest-fetch candidate with relative L2 ≤ `target` (ties: lower error), and all found;
+    past max(ranks), up to `cap`, until some candidate meets the target."""
     found = [c for r in ranks for s in STRUCTURES if (c := cheapest_within_error(search, r, s, target)) is not None]
+    last = max(ranks)
+    if not found and cap is not None and cap > last:
+        bound = svd_bounds(search.kernel)
+        cap = min(cap, len(bound) - 1)
+        if bound[cap] > target:
+            raise SepgenError(f"target_error {target:g} is out of reach up to rank {cap} (the search's cap): no "
+                              f"rank-{cap} filter is closer than relative L2 {bound[cap]:.4f}")
+        first = next(r for r in range(last + 1, cap + 1) if bound[r] <= target)  # lower ranks cannot meet it
+        for last in range(first, cap + 1):
+            search.planned = max(search.planned, len(search.fitted_keys()) + len(STRUCTURES))
+            found = [c for s in STRUCTURES if (c := cheapest_within_error(search, last, s, target)) is not None]
+            if found:
+                break
     if not found:
-        best = min(search.candidate(r, s, 0.0).relative_l2 for r in ranks for s in STRUCTURES)
-        raise SepgenError(f"target_error {target:g} is out of reach up to rank {max(ranks)}: the best "
+        best = min(search.candidate(r, s, 0.0).relative_l2 for r, s in search.fitted_keys())
+        raise SepgenError(f"target_error {target:g} is out of reach up to rank {last}: the best "
                           f"relative L2 there is {best:.4g}")
     return min(found, key=lambda c: (c.total, c.relative_l2)), found
 

@@ -21,7 +21,7 @@ from ..filters import metrics
 from .._version import __version__
 from ..common.errors import SepgenError
 from ..filters.filterfile import SeparableFilter
-from ..common.identifiers import check_identifier
+from ..common.identifiers import check_shader_name
 from ..options import FIT_OPTIONS, SEED_WEIGHTS, FitSettings, check_search
 from . import finish as finishing, losses, lowrank, optimizers, prune as pruning
 from .optimizers import Params, Progress
@@ -41,6 +41,19 @@ def default_name(spec: Mapping[str, Any] | None) -> str:
     return f"{kind}{spec.get('size', '')}"
 
 
+def trim_empty_border(kernel: np.ndarray, origin: tuple[int, int]) -> tuple[np.ndarray, tuple[int, int], dict[str, Any]]:
+    """`kernel` without its all-zero outer rows and columns, the origin moved with it, and the
+    provenance record of what went ({} when nothing did). The origin row and column are always
+    kept, so the trimmed kernel at its origin convolves exactly as the whole kernel at its own."""
+    rows, cols = np.flatnonzero(kernel.any(axis=1)), np.flatnonzero(kernel.any(axis=0))
+    top, left = min(int(rows[0]), origin[0]), min(int(cols[0]), origin[1])
+    bottom, right = max(int(rows[-1]), origin[0]) + 1, max(int(cols[-1]), origin[1]) + 1
+    if (top, left, bottom, right) == (0, 0, *kernel.shape):
+        return kernel, origin, {}
+    record = {"trimmed": {"from": [int(kernel.shape[0]), int(kernel.shape[1])], "rows": [top, bottom], "columns": [left, right]}}
+    return kernel[top:bottom, left:right], (origin[0] - top, origin[1] - left), record
+
+
 class Problem:
     """A kernel made ready for fitting: stored target, peak-1 target, loss constants."""
 
@@ -49,12 +62,20 @@ class Problem:
             kernel_spec = dict(kernel) if kernel_spec is None else kernel_spec
             kernel = kernels.make(dict(kernel))
         k = kernels.validate(kernel)
+        shape, origin = [int(k.shape[0]), int(k.shape[1])], (k.shape[0] // 2, k.shape[1] // 2)
+        # Named shapes are drawn centred on their array (scaled targets rely on it); arrays and
+        # image apertures lose their empty border so that no tap is spent on it.
+        named = kernel_spec is not None and str(dict(kernel_spec).get("kernel")) in kernels.KERNELS
+        self.trimmed: dict[str, Any] = {}
+        if not named:
+            k, origin, self.trimmed = trim_empty_border(k, origin)
         if rank > min(k.shape):
-            raise SepgenError(f"rank {rank} is larger than the kernel's smaller side ({k.shape[0]}x{k.shape[1]})")
+            trim = f", its empty border trimmed from {self.trimmed['from'][0]}x{self.trimmed['from'][1]}" if self.trimmed else ""
+            raise SepgenError(f"rank {rank} is larger than the kernel's smaller side ({k.shape[0]}x{k.shape[1]}{trim})")
         total = float(k.sum())
         self.normalize = "sum" if total > 0 else "none"
         self.target = k / total if total > 0 else k.copy()
-        self.origin = (k.shape[0] // 2, k.shape[1] // 2)
+        self.origin = origin
         self.peak_scale = metrics.scale_to_peak(self.target)
         self.kernel_peak = self.target * self.peak_scale
         self.loss_target = losses.make_target(self.kernel_peak, self.origin, DTYPE)
@@ -65,12 +86,13 @@ class Problem:
             except (KeyError, TypeError, AttributeError):
                 raise SepgenError(f"invalid kernel spec {dict(kernel_spec)!r}") from None
         else:
-            self.spec = {"kernel": "array", "shape": [int(k.shape[0]), int(k.shape[1])]}
+            self.spec = {"kernel": "array", "shape": shape}  # as given (`trimmed` says what was fitted)
         self.spec_given = kernel_spec is not None
 
     def filter_name(self, name: str | None) -> str:
-        """`name`, or one made from the kernel spec when one was given; checked as an identifier."""
-        return check_identifier(name if name is not None else default_name(self.spec if self.spec_given else None))
+        """`name`, or one made from the kernel spec when one was given; checked as an identifier
+        that can prefix shader symbols (before any fitting: `sepgen emit` would refuse it)."""
+        return check_shader_name(name if name is not None else default_name(self.spec if self.spec_given else None))
 
     def initial_params(self, init: str, seed: int) -> tuple[np.ndarray, np.ndarray]:
         """Start point in peak-1 scale: the SVD rank-N approximation, or seeded random."""
@@ -222,6 +244,7 @@ def cell_filter(problem: Problem, settings: FitSettings, name: str, out: Outcome
         "precision": "float32",
         **record,
         "loss": loss,
+        **problem.trimmed,  # only when an empty border was trimmed, so other files stay unchanged
     }
     if out.diverged[c]:  # only present when it happened, so ordinary files stay unchanged
         provenance["diverged"] = True

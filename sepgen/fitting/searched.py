@@ -46,15 +46,16 @@ def make_search(problem: Problem, settings: FitSettings, progress: Progress | No
 
 
 def run_search(search: search_budget.Search, budget: int | None, target_error: float | None,
-               ranks: range) -> tuple[search_budget.Candidate, dict[str, Any]]:
-    """The chosen candidate and the provenance's `search` record."""
+               ranks: range, cap: int | None = None) -> tuple[search_budget.Candidate, dict[str, Any]]:
+    """The chosen candidate and the provenance's `search` record; past `ranks` up to `cap`
+    while the budget or the target asks for it (`sepgen.fitting.budget`)."""
     search.planned = len(ranks) * len(search_budget.STRUCTURES)
     if budget is not None:
-        chosen, found = search_budget.for_budget(search, budget, ranks)
+        chosen, found = search_budget.for_budget(search, budget, ranks, cap)
         request: dict[str, Any] = {"budget": budget}
         why = f"least loss of {len(found)} candidates within {budget} fetches per pixel"
     else:
-        chosen, found = search_budget.for_target(search, float(target_error), ranks)  # type: ignore[arg-type]
+        chosen, found = search_budget.for_target(search, float(target_error), ranks, cap)  # type: ignore[arg-type]
         request = {"target_error": target_error}
         why = f"fewest fetches of {len(found)} candidates with relative L2 ≤ {target_error:g}"
     return chosen, {**request, "chosen": chosen.describe(), "why": why, "frontier": frontier(search, found)}
@@ -62,8 +63,10 @@ def run_search(search: search_budget.Search, budget: int | None, target_error: f
 
 def fit_searched(kernel: Any, settings: FitSettings, *, budget: int | None = None, target_error: float | None = None,
                  name: str | None = None, kernel_spec: Mapping[str, Any] | None = None,
-                 progress: Progress | None = None, max_rank: int = search_budget.MAX_RANK) -> SeparableFilter:
-    """The filter `budget` or `target_error` asks for (exactly one of them), with ΣA = ΣK."""
+                 progress: Progress | None = None, max_rank: int = search_budget.MAX_RANK,
+                 rank_cap: int = search_budget.RANK_CAP) -> SeparableFilter:
+    """The filter `budget` or `target_error` asks for (exactly one of them), with ΣA = ΣK.
+    Ranks 1..`max_rank` are always searched; higher ones up to `rank_cap` while the request asks."""
     budget, target_error = check_search(budget, target_error)
     if budget is None and target_error is None:
         raise SepgenError("a search needs a budget or a target_error")
@@ -71,12 +74,13 @@ def fit_searched(kernel: Any, settings: FitSettings, *, budget: int | None = Non
     name = problem.filter_name(name)
     search = make_search(problem, settings, progress)
     ranks = range(1, min(max_rank, *problem.target.shape) + 1)
-    chosen, record = run_search(search, budget, target_error, ranks)
+    chosen, record = run_search(search, budget, target_error, ranks, min(rank_cap, *problem.target.shape))
     v, h = problem.to_file_scale((chosen.vertical, chosen.horizontal))  # already finished (budget.Search.candidate)
     loss = {"fit": chosen.loss_unpruned, **({"pruned": chosen.loss} if chosen.threshold > 0 else {})}
     provenance = {
         "sepgen": __version__, "kernel": problem.spec, "normalize": problem.normalize, "rank": chosen.rank,
         **settings.replace(prune=chosen.threshold, init="svd").to_json(), "prune_threshold_used": chosen.threshold,
         "precision": "float32", "loss": loss, **chosen.finish_record, "structure": chosen.structure, "search": record,
+        **problem.trimmed,
     }
     return SeparableFilter(name, problem.target, v, h, problem.origin, provenance)

@@ -12,8 +12,8 @@ from collections.abc import Mapping, Sequence
 from typing import Any
 
 from ..common.errors import SepgenError
-from ..common.identifiers import check_identifier
 from ..filters.filterfile import SeparableFilter
+from ..common.identifiers import check_shader_name
 from ..options import WEIGHT_OPTIONS, FitSettings, weights_with_defaults
 from .core import fit_cells, problem_for
 from .optimizers import Progress
@@ -62,7 +62,7 @@ def sweep_with(kernel: Any, rank: int, settings: FitSettings, nonneg: Sequence[f
     check_grid(nonneg, zeros)
     problem = problem_for(kernel, rank, kernel_spec)
     base = problem.filter_name(name)
-    names = [check_identifier(cell_name(base, n, z)) for n in nonneg for z in zeros]
+    names = [check_shader_name(cell_name(base, n, z)) for n in nonneg for z in zeros]
     return fit_cells(problem, settings, grid(nonneg, zeros, settings.weights), names, batched=True, progress=progress)
 
 

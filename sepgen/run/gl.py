@@ -150,8 +150,8 @@ def _check_scale_map(smap: Any, height: int, width: int) -> np.ndarray:
     arr = np.asarray(smap, np.float32)
     if arr.shape != (height, width):
         raise SepgenError(f"scale map is {'x'.join(map(str, arr.shape[::-1]))}, the image is {width}x{height}")
-    if not np.all(np.isfinite(arr) & (arr > 0) & (arr <= 1)):
-        raise SepgenError("scale values must lie in (0, 1]")
+    if not np.all(np.isfinite(arr) & (arr >= 0) & (arr <= 1)):
+        raise SepgenError("scale values must lie in [0, 1]")  # 0: in focus, every tap at offset 0
     return arr
 
 
@@ -222,7 +222,7 @@ class Pipeline:
     # -- running --------------------------------------------------------------------------
     def set_scale(self, scale: float | np.ndarray) -> None:
         """The scale of a scaled folder: one value (uniform source) or an H×W map (texture source,
-        red channel; a single value fills the map). Values must lie in (0, 1]."""
+        red channel; a single value fills the map). Values must lie in [0, 1] (0: no blur)."""
         _set_scale(self, scale)
 
     def upload(self, img: np.ndarray) -> None:

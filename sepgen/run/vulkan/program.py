@@ -94,5 +94,5 @@ def scale_inputs(program: GpuProgram, scale: "float | np.ndarray | None", height
         return ScaleInputs(textures={entry["texture"]: rgba})
     if np.ndim(scale) != 0:
         raise SepgenError("this program reads the scale from a uniform: give one value, not a map")
-    value = check_scale(float(np.asarray(scale)))
+    value = check_scale(float(np.asarray(scale)), allow_zero=True)
     return ScaleInputs(uniform=np.array([value, 0, 0, 0], np.float32).tobytes())
