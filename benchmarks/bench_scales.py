@@ -26,7 +26,8 @@ import numpy as np
 
 from sepgen import kernels
 from sepgen.filters import complex_gaussian, scaling
-from sepgen.fitting.core import fit, recommended
+from sepgen.fitting.core import recommended
+from sepgen.fitting.facade import fit
 from sepgen.fitting.multiscale import fit_scales_with
 from sepgen.options import FitSettings
 

@@ -1,11 +1,11 @@
-"""sepgen.emit.bilinear: one bilinear read per ratio group, points on ties, one read per location."""
+"""sepgen.plan.bilinear: one bilinear read per ratio group, points on ties, one read per location."""
 
 from __future__ import annotations
 
 import numpy as np
 
-from sepgen.emit import bilinear
-from sepgen.emit.taps import by_offset
+from sepgen.plan import bilinear
+from sepgen.plan.taps import by_offset
 
 
 def _plan(taps: np.ndarray, center: int, linear: bool = True) -> list[bilinear.Read]:

@@ -18,7 +18,7 @@ def _search(size: int = 16, steps: int = 600) -> budget.Search:
     k = k * scale_to_peak(k)
     origin = (size // 2, size // 2)
     settings = budget.SearchSettings(WEIGHTS, steps=steps, refit_steps=300)
-    return budget.Search(k, losses.make_target(k, origin), origin, settings, budget.emitted_fetches(k, origin))
+    return budget.Search(k, losses.make_target(k, origin), origin, settings, budget.emitted_fetches(origin))
 
 
 @pytest.fixture(scope="module")

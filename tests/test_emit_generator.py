@@ -7,9 +7,9 @@ import json
 import pytest
 
 from sepgen import emit
-from sepgen.emit import generator, taps
+from sepgen.emit import build_passes, generator
 from sepgen.emit.context import environment
-from sepgen.emit.planner import build_passes
+from sepgen.plan import taps
 from sepgen.common.errors import SepgenError
 from sepgen.options import EMIT_OPTIONS, EmitOptions
 

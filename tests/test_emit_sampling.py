@@ -53,7 +53,7 @@ def test_the_command_line_names_only_what_differs_from_the_targets_default():
 @pytest.mark.parametrize("filt", [hand_filter(rank=5, seed=3), SeparableFilter.load(DISK), shared_ratio_filter()],
                          ids=["hand", "disk", "shared"])
 def test_no_pass_reads_one_location_twice(filt, linear):
-    from sepgen.emit import taps
+    from sepgen.plan import taps
 
     for p in taps.plan_passes(filt, "mrt", linear):
         where = [(f.input, f.offset) for f in p.fetches]

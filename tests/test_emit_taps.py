@@ -1,4 +1,4 @@
-"""sepgen.emit.taps: the pass plan, fetch counts and linear sampling."""
+"""sepgen.plan.taps: the pass plan, fetch counts and linear sampling."""
 
 from __future__ import annotations
 
@@ -10,7 +10,7 @@ import pytest
 import scipy.ndimage as ndi
 
 from sepgen import emit
-from sepgen.emit import taps
+from sepgen.plan import taps
 from sepgen.filters.filterfile import SeparableFilter
 
 from conftest import hand_filter

@@ -9,7 +9,8 @@ import pytest
 from sepgen.filters import scaling
 from sepgen.common.errors import SepgenError
 from sepgen.fitting import multiscale
-from sepgen.fitting.core import fit, recommended
+from sepgen.fitting.core import recommended
+from sepgen.fitting.facade import fit
 
 SPEC = {"kernel": "disk", "size": 16}
 

@@ -4,8 +4,9 @@
     sepgen.emit.write(files, "out/")          # only changed files are rewritten
     sepgen.emit.fetch_counts(filt)            # {"horizontal", "vertical", "total"} per pixel
 
-`taps` plans the fetches, `planner` turns the plan into typed passes
-(`sepgen.plan.passmodel`), a registered `Generator` per language (`glsl`, `hlsl`)
+The filter's structure plans the fetches and `sepgen.plan.planner` turns the plan into
+typed passes (`sepgen.plan.passmodel`), both below emit (fitting counts fetches with the
+same plan); a registered `Generator` per language (`glsl`, `hlsl`, `wgsl`, `spirv`)
 renders its templates from them and `manifest` serialises them (docs/manifest.md).
 """
 
@@ -22,15 +23,16 @@ from ..filters.filterfile import SeparableFilter, check_meaningful
 from ..common.identifiers import check_shader_name
 from ..options import EMIT_OPTIONS
 from ..options import EmitOptions
-from ..plan.passmodel import MANIFEST
-from . import glsl, hlsl, manifest, planner, spirv, taps, wgsl  # noqa: F401  (importing a language registers its generator)
+from ..plan import planner
+from ..plan.passmodel import MANIFEST, Pass
+from ..plan.taps import PassPlan, counts as plan_counts, fetch_counts
+from . import glsl, hlsl, manifest, spirv, wgsl  # noqa: F401  (importing a language registers its generator)
 from .context import coefficient_arrays, environment, header_lines, one_line, quality_for_header, tapless_header_lines
 from .extensions import required_extensions
 from .generator import GENERATORS, Generator, get as get_generator, register
 from .output import Written, write_output
-from .planner import build_passes
 
-__all__ = ["render", "write", "write_output", "Written", "fetch_counts", "resolve_options", "option_combinations", "default_command", "scaled_languages",
+__all__ = ["render", "write", "write_output", "Written", "fetch_counts", "build_passes", "resolve_options", "option_combinations", "default_command", "scaled_languages",
            "EmitOptions", "Generator", "GENERATORS", "register", "get_generator"]
 
 
@@ -81,14 +83,10 @@ def check_prefix(name: str) -> str:
     return check_shader_name(name)
 
 
-def fetch_counts(filt: SeparableFilter, linear_sampling: bool | None = None, strategy: str = "mrt") -> dict[str, int]:
-    """Texture fetches per output pixel: {"horizontal", "vertical", "total"}.
-
-    The same for every language and stage: a plan with one vertical pass reads the same taps.
-    `linear_sampling` None: `sepgen emit`'s default (fragment passes sample bilinearly).
-    """
-    opts = EmitOptions(linear_sampling=linear_sampling, strategy=strategy)
-    return taps.counts(taps.plan_passes(filt, opts.strategy, opts.linear_sampling))
+def build_passes(filter_name: str, plan: list[PassPlan], gen: Generator) -> list[Pass]:
+    """The planner's typed passes for `gen`'s target: its file names, then its resource numbers."""
+    passes = planner.build_passes(filter_name, plan, gen.options, gen.suffix)
+    return [gen.bind(p) for p in passes]
 
 
 def render(filt: SeparableFilter, options: "dict[str, Any] | EmitOptions | None" = None, templates_dir: str | os.PathLike | None = None,
@@ -105,14 +103,15 @@ def render(filt: SeparableFilter, options: "dict[str, Any] | EmitOptions | None"
     gen = get_generator(opts.lang)(opts)
     if opts.scale_source != "auto" and not gen.scaled_taps:
         raise SepgenError(f"--lang {opts.lang} cannot emit scaled taps yet ({', '.join(scaled_languages())} can)")
-    plan = taps.plan_passes(filt, opts.strategy, opts.linear_sampling, opts.compute and gen.one_vertical_compute)
+    plan = filt.structure.plan(opts, one_vertical=opts.compute and gen.one_vertical_compute)
     if opts.scale_source != "auto":
         plan = planner.scaled(plan)
-    counts = taps.counts(plan)
+    counts = plan_counts(plan)
     passes = build_passes(filt.name, plan, gen)
     quality = quality_for_header(filt)
     extensions = required_extensions(opts, passes)
-    scale = None if opts.scale_source == "auto" else planner.scale_entry(filt.name, opts.scale_source, gen, filt.scales)
+    block = gen.scale_binding() if gen.scale_block() else None
+    scale = None if opts.scale_source == "auto" else planner.scale_entry(filt.name, opts.scale_source, block, filt.scales)
     common = {
         "name": filt.name,
         "rank": filt.rank,

@@ -18,10 +18,11 @@ import jinja2
 
 from ..common.errors import SepgenError
 from ..options import EmitOptions
+from ..plan import planner
 from ..plan.passmodel import Pass, ShaderFile
+from ..plan.planner import tile_for
 from .context import render_template
 from .files import EmittedFile
-from .planner import tile_for
 
 __all__ = ["Generator", "Output", "register", "get", "GENERATORS"]
 
@@ -73,11 +74,10 @@ class Generator:
         return {"binding": 0}
 
     def stage_file(self, filter_name: str, p: Pass) -> str:
-        ext = "comp" if self.options.compute else "frag"
-        return f"{filter_name}_{p.name}.{ext}.{self.suffix}"
+        return planner.stage_file(filter_name, p.name, self.options.compute, self.suffix)
 
     def vertex_file(self, filter_name: str) -> str | None:
-        return None if self.options.compute else f"{filter_name}_fullscreen.vert.{self.suffix}"
+        return planner.vertex_file(filter_name, self.options.compute, self.suffix)
 
     def outputs(self, filter_name: str, passes: list[Pass]) -> list[Output]:
         """Every file to write, in emit order, with the template that renders it."""

@@ -7,17 +7,9 @@ and rounds it to float gets the very value the filter file rounds to.
 
 from __future__ import annotations
 
-import numpy as np
+from ..plan.taps import float32  # the pass plan rounds the taps the same way
 
-from ..common.errors import SepgenError
-
-def float32(value: float, what: str = "coefficient") -> np.float32:
-    """`value` rounded to float32, refusing values float32 cannot hold."""
-    with np.errstate(over="ignore"):
-        f = np.float32(value)
-    if not np.isfinite(f):
-        raise SepgenError(f"{what} {float(value)!r} does not fit in a float32")  # 1e+39, not np.float64(1e+39)
-    return f
+__all__ = ["float32", "float_literal", "float_literal_with_suffix"]
 
 
 def float_literal(value: float, lang: str) -> str:

@@ -8,9 +8,9 @@ from .._version import __version__
 from ..filters.filterfile import SeparableFilter
 from ..options import EmitOptions
 from ..plan.passmodel import MANIFEST, Manifest, Pass
+from ..plan.planner import textures
 from .extensions import required_extensions
 from .files import EmittedFile
-from .planner import textures
 
 __all__ = ["MANIFEST", "build"]
 

@@ -4,9 +4,11 @@ everything after it (emit, apply, verify, build, report). NumPy only.
     {
       "format": "sepgen-filter/1",
       "name": "disk50",                      # identifier, prefixes shader symbols
+      "structure": "...",                    # only in filters whose structure is not `separable`
       "origin": [cy, cx],                    # tap that lands on the output pixel
+      "rank": 4,                             # separable: the number of components
       "target": [[...H floats], ...],        # the 2D kernel that was approximated
-      "components": [{"vertical": [H floats], "horizontal": [W floats]}, ...],
+      "components": [{"vertical": [H floats], "horizontal": [W floats]}, ...],   # separable
       "scales": [0.25, 0.5, 1.0],            # only in scalable filters (fitted with --scales)
       "provenance": {...},                   # kernel spec, weights, optimiser, sepgen version
       "metrics": {...}                       # see sepgen.filters.metrics; "scales": one row per scale
@@ -17,9 +19,14 @@ offset·s with bilinear filtering (`sepgen.filters.scaling`); `scales` lists tho
 for, and `metrics.scales` its quality at each of them against the kernel at size·s.
 Files without `scales` are exactly what they were before scalable filters existed.
 
-The approximation is Σ outer(vertical, horizontal). Floats are written with
-Python's shortest round-trip repr, so save/load is exact; key order is fixed so
-the same filter always gives the same bytes.
+The filter's structure (`sepgen.filters.structure`) says how its passes build the kernel
+and owns its keys (`separable`: `rank` and `components`, the approximation
+Σ outer(vertical, horizontal)). A file without a `structure` key is `separable`, and a
+separable filter is written without one: every `sepgen-filter/1` file written before
+structures existed loads unchanged, and saving it again gives the same bytes (goldens,
+build caches and committed filter files depend on them). Floats are written with
+Python's shortest round-trip repr, so save/load is exact; key order is fixed (`KEY_ORDER`)
+so the same filter always gives the same bytes.
 """
 
 from __future__ import annotations
@@ -33,10 +40,12 @@ from typing import Any
 import numpy as np
 
 from ..common import atomic
-from . import metrics, scaling
-from ..common.jsonfmt import dumps
 from ..common.errors import SepgenError
 from ..common.identifiers import check_identifier
+from ..common.jsonfmt import dumps
+from . import metrics, scaling, structure as structures
+from .fields import FLOAT32_MAX, numeric, reject_constant
+from .separable import Separable
 
 FORMAT = "sepgen-filter/1"
 MAX_RANK = 64
@@ -46,6 +55,10 @@ MAX_RANK = 64
 # ring (0.66), a sharpen kernel fitted without negative lobes (0.83) or a hand-edited file
 # (7.1) are above it.
 FAR_FROM_TARGET = 0.5
+
+# Keys in file order; a structure's own keys (beyond these) follow `components`.
+KEY_ORDER = ("format", "name", "structure", "origin", "rank", "target", "components")
+TAIL_KEYS = ("scales", "provenance", "metrics")
 
 
 @dataclass
@@ -68,7 +81,7 @@ class SeparableFilter:
         self.vertical = np.atleast_2d(np.asarray(self.vertical, dtype=np.float64))
         self.horizontal = np.atleast_2d(np.asarray(self.horizontal, dtype=np.float64))
         if self.origin is None:
-            self.origin = (self.target.shape[0] // 2, self.target.shape[1] // 2)
+            self.origin = _centre(self.target.shape)
         self.origin = (int(self.origin[0]), int(self.origin[1]))
         _check_shapes(self.target, self.vertical, self.horizontal, self.origin, self.name)
         if self.scales is not None:
@@ -82,9 +95,14 @@ class SeparableFilter:
     def shape(self) -> tuple[int, int]:
         return (int(self.target.shape[0]), int(self.target.shape[1]))
 
+    @property
+    def structure(self) -> Separable:
+        """Its structure (`separable`): what reconstructs, plans and counts its passes."""
+        return Separable(self.vertical, self.horizontal, self.origin)  # type: ignore[arg-type]  # never None after __post_init__
+
     def reconstruct(self) -> np.ndarray:
         """The approximated 2D kernel Σ outer(vertical[k], horizontal[k])."""
-        return np.einsum("ki,kj->ij", self.vertical, self.horizontal)
+        return self.structure.reconstruct()
 
     def metrics(self) -> dict[str, Any]:
         """Loss terms (peak-scaled) and quality figures; recomputed, never trusted from a file."""
@@ -110,21 +128,19 @@ class SeparableFilter:
         return {k: v for k, v in q.items() if k != "zero_taps"}
 
     def to_json(self) -> str:
+        structure = self.structure
         doc = {
             "format": FORMAT,
             "name": self.name,
+            **structures.key(structure),
             "origin": list(self.origin),
-            "rank": self.rank,
             "target": self.target.tolist(),
-            "components": [
-                {"vertical": v.tolist(), "horizontal": h.tolist()}
-                for v, h in zip(self.vertical, self.horizontal)
-            ],
+            **structure.to_fields(),
             **({"scales": list(self.scales)} if self.scales is not None else {}),
             "provenance": self.provenance,
             "metrics": self.metrics(),
         }
-        return dumps(doc)
+        return dumps(_in_file_order(doc))
 
     def save(self, path: str | os.PathLike) -> None:
         atomic.write_text(path, self.to_json())
@@ -132,7 +148,7 @@ class SeparableFilter:
     @classmethod
     def from_json(cls, text: str, source: str = "filter file") -> "SeparableFilter":
         try:
-            doc = json.loads(text, parse_constant=_reject_constant)
+            doc = json.loads(text, parse_constant=reject_constant)
         except json.JSONDecodeError as exc:
             raise SepgenError(f"{source} is not valid JSON: {exc.msg} at line {exc.lineno}") from None
         except ValueError as exc:
@@ -145,29 +161,16 @@ class SeparableFilter:
             raise SepgenError(f"{source} must hold a JSON object")
         if doc.get("format") != FORMAT:
             raise SepgenError(f"{source} has format {doc.get('format')!r}, expected {FORMAT!r}")
-        for key in ("name", "target", "components"):
+        kind = structures.of_document(doc, source)
+        if kind is not Separable:  # a filter of another structure is not a sum of separable pairs
+            raise SepgenError(f"{source} holds a {kind.name!r} filter, not a separable one")
+        for key in ("name", "target"):
             if key not in doc:
                 raise SepgenError(f"{source} has no {key!r}")
-        comps = doc["components"]
-        if not isinstance(comps, list) or not comps:
-            raise SepgenError(f"{source}: 'components' must be a non-empty list")
-        if not all(isinstance(c, dict) and "vertical" in c and "horizontal" in c for c in comps):
-            raise SepgenError(f"{source}: each component needs 'vertical' and 'horizontal'")
-        _check_rank(doc.get("rank", len(comps)), len(comps), source)
-        target = _numeric(doc["target"], f"{source}: 'target'", ndim=2)
-        vs = [_coefficients(c, "vertical", i, source) for i, c in enumerate(comps)]
-        hs = [_coefficients(c, "horizontal", i, source) for i, c in enumerate(comps)]
-        for i, (v, h) in enumerate(zip(vs, hs)):
-            if v.shape[0] != target.shape[0] or h.shape[0] != target.shape[1]:
-                raise SepgenError(
-                    f"{source}: component {i} has {v.shape[0]}x{h.shape[0]} taps, target is "
-                    f"{target.shape[0]}x{target.shape[1]}"
-                )
-        origin = doc.get("origin")
-        if origin is not None and not (
-            isinstance(origin, list) and len(origin) == 2 and all(isinstance(o, int) and not isinstance(o, bool) for o in origin)
-        ):
-            raise SepgenError(f"{source}: 'origin' must be [cy, cx] integers")
+        Separable.check_fields(doc, source)  # its own keys: present and laid out as it needs
+        target = numeric(doc["target"], f"{source}: 'target'", ndim=2)
+        origin = _origin(doc.get("origin"), source)
+        pairs = Separable.from_fields(doc, target.shape, origin or _centre(target.shape), source)
         prov = doc.get("provenance", {})
         if not isinstance(prov, dict):
             raise SepgenError(f"{source}: 'provenance' must be an object")
@@ -176,7 +179,7 @@ class SeparableFilter:
         except SepgenError as exc:
             raise SepgenError(f"{source}: {exc}") from None
         scales = scaling.check_scales(doc["scales"], f"{source}: 'scales'") if "scales" in doc else None
-        filt = cls(name, target, np.array(vs), np.array(hs), tuple(origin) if origin else None, prov, scales)
+        filt = cls(name, target, pairs.vertical, pairs.horizontal, origin, prov, scales)
         return check_meaningful(filt, source)
 
     @classmethod
@@ -216,68 +219,25 @@ def far_from_target(filt: SeparableFilter) -> str | None:
             "its shaders will not look like the kernel (a higher rank, or check the filter file)")
 
 
-def _reject_constant(name: str) -> None:
-    raise ValueError(f"{name} is not allowed")
+def _origin(origin: Any, source: str) -> tuple[int, int] | None:
+    """The optional 'origin' key: [cy, cx] integers (inside the kernel: checked with the shapes)."""
+    integers = isinstance(origin, list) and all(isinstance(o, int) and not isinstance(o, bool) for o in origin)
+    if origin is not None and not (integers and len(origin) == 2):
+        raise SepgenError(f"{source}: 'origin' must be [cy, cx] integers")
+    return (origin[0], origin[1]) if origin else None
 
 
-def _check_rank(rank: Any, count: int, source: str) -> None:
-    """The optional 'rank' key must equal the number of components (it is not a truncation)."""
-    if isinstance(rank, bool) or not isinstance(rank, int):
-        raise SepgenError(f"{source}: 'rank' must be an integer, got {rank!r}")
-    if rank != count:
-        raise SepgenError(f"{source}: 'rank' is {rank} but 'components' holds {count}")
+def _centre(shape: tuple[int, ...]) -> tuple[int, int]:
+    """The default origin: the kernel's centre tap."""
+    return (shape[0] // 2, shape[1] // 2)
 
 
-def _coefficients(comp: dict[str, Any], key: str, index: int, source: str) -> np.ndarray:
-    """One component's taps: numbers that fit in a float32 (the shaders' type)."""
-    what = f"{source}: component {index} {key!r}"
-    arr = _numeric(comp[key], what, ndim=1)
-    too_big = np.flatnonzero(np.abs(arr) > float(np.finfo(np.float32).max))
-    if too_big.size:
-        i = int(too_big[0])
-        raise SepgenError(f"{what}[{i}] = {float(arr[i])!r} does not fit in a float32")
-    return arr
-
-
-def _first_non_number(value: Any, ndim: int) -> tuple[str, Any] | None:
-    """('[i]' or '[i][j]', item) of the first item that is not a JSON number, or None."""
-    if ndim == 1:
-        if not isinstance(value, list):
-            return None  # the shape check names it
-        for i, x in enumerate(value):
-            if isinstance(x, bool) or not isinstance(x, (int, float)):
-                return f"[{i}]", x
-        return None
-    for i, row in enumerate(value if isinstance(value, list) else []):
-        bad = _first_non_number(row, 1)
-        if bad is not None:
-            return f"[{i}]{bad[0]}", bad[1]
-    return None
-
-
-def _json_kind(value: Any) -> str:
-    if isinstance(value, str):
-        return f"the string {json.dumps(value[:40])}"
-    if isinstance(value, bool) or value is None:
-        return json.dumps(value)
-    return "a list" if isinstance(value, list) else "an object"
-
-
-def _numeric(value: Any, what: str, ndim: int) -> np.ndarray:
-    bad = _first_non_number(value, ndim)
-    if bad is not None:
-        raise SepgenError(f"{what}{bad[0]} is {_json_kind(bad[1])}, expected a number")
-    try:
-        arr = np.asarray(value, dtype=np.float64)
-    except (TypeError, ValueError):
-        raise SepgenError(f"{what} must be {'a list' if ndim == 1 else 'a list of equal-length lists'} of numbers") from None
-    if arr.ndim != ndim or arr.size == 0:
-        raise SepgenError(f"{what} must be {ndim}D and non-empty, got shape {arr.shape}")
-    if not np.all(np.isfinite(arr)):
-        raise SepgenError(f"{what} contains NaN or infinite values")
-    if any(n > 1025 for n in arr.shape):
-        raise SepgenError(f"{what} has more than 1025 taps")
-    return arr
+def _in_file_order(doc: dict[str, Any]) -> dict[str, Any]:
+    """`doc` with its keys in `KEY_ORDER`, a structure's other keys next, then `TAIL_KEYS`."""
+    head = [k for k in KEY_ORDER if k in doc]
+    tail = [k for k in TAIL_KEYS if k in doc]
+    middle = [k for k in doc if k not in head and k not in tail]
+    return {k: doc[k] for k in head + middle + tail}
 
 
 def _check_shapes(target: np.ndarray, v: np.ndarray, h: np.ndarray, origin: tuple[int, int], name: str) -> None:
@@ -297,7 +257,7 @@ def _check_shapes(target: np.ndarray, v: np.ndarray, h: np.ndarray, origin: tupl
         if not np.all(np.isfinite(arr)):
             raise SepgenError(f"filter {name}: {what} contains NaN or infinite values")
     for what, arr in (("vertical", v), ("horizontal", h)):
-        big = np.argwhere(np.abs(arr) > float(np.finfo(np.float32).max))
+        big = np.argwhere(np.abs(arr) > FLOAT32_MAX)
         if big.size:  # the shaders' type: a literal beyond it cannot be emitted
             k, i = (int(x) for x in big[0])
             raise SepgenError(f"filter {name}: component {k} {what}[{i}] = {float(arr[k, i])!r} does not fit in a float32")

@@ -15,14 +15,10 @@ output scale, far below any shader's fp32 error).
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING
-
 import numpy as np
 
 from ..common.errors import SepgenError
-
-if TYPE_CHECKING:  # pragma: no cover
-    from .filterfile import SeparableFilter
+from ..plan.taps import Pairs
 
 __all__ = ["convolve2d", "convolve_separable", "apply_filter", "convolve_direct"]
 
@@ -131,8 +127,9 @@ def convolve_separable(
     return out[:, :, 0] if flat else np.ascontiguousarray(out)
 
 
-def apply_filter(img: np.ndarray, filt: "SeparableFilter") -> np.ndarray:
-    """Filter `img` with the separable approximation of `filt` (what the shaders compute)."""
+def apply_filter(img: np.ndarray, filt: Pairs) -> np.ndarray:
+    """Filter `img` with the separable approximation of `filt` (a `SeparableFilter` or its
+    structure: what the shaders compute)."""
     return convolve_separable(img, filt.vertical, filt.horizontal, filt.origin)
 
 

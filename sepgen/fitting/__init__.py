@@ -16,7 +16,7 @@ from typing import Any
 
 __all__ = ["fit", "fit_with", "fit_searched", "fit_scales", "fit_scales_with", "sweep", "sweep_with"]
 
-_LAZY = {"fit": ".core", "fit_with": ".core", "fit_searched": ".searched", "fit_scales": ".multiscale",
+_LAZY = {"fit": ".facade", "fit_with": ".core", "fit_searched": ".searched", "fit_scales": ".multiscale",
          "fit_scales_with": ".multiscale", "sweep": ".weight_sweep", "sweep_with": ".weight_sweep"}
 
 

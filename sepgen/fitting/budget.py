@@ -26,7 +26,9 @@ while the request asks for more, up to RANK_CAP:
 Every candidate goes through `finish` (components with no energy dropped, ΣA = ΣK) before
 it is measured, so what the search judges is exactly what the filter file holds.
 
-Fetches are counted by `sepgen.emit` itself, on the taps the filter file will hold.
+Fetches are counted on the taps the filter file will hold by their structure
+(`sepgen.filters.separable`), with the pass plan `sepgen emit` writes its shaders from
+(`sepgen.plan`): fitting and emit are siblings, neither imports the other.
 """
 
 from __future__ import annotations
@@ -37,8 +39,9 @@ from typing import Any, Callable, Mapping, Sequence
 
 import numpy as np
 
-from ..filters import metrics
 from ..common.errors import SepgenError
+from ..filters import metrics
+from ..filters.separable import Separable
 from . import finish, lowrank, shared_ratio as sr
 
 STRUCTURES = ("free", "shared")
@@ -195,13 +198,11 @@ class Search:
         return [float(np.nextafter(x, np.inf)) for x in values]
 
 
-def emitted_fetches(target: np.ndarray, origin: tuple[int, int]) -> Counter:
+def emitted_fetches(origin: tuple[int, int]) -> Counter:
     """Fetches per pixel of the shaders `sepgen emit` writes with its default options, for taps (v, h)."""
-    from .. import emit  # JAX-free; imported when a search needs it
-    from ..filters.filterfile import SeparableFilter
 
     def count(v: np.ndarray, h: np.ndarray) -> dict[str, int]:
-        return emit.fetch_counts(SeparableFilter("candidate", target, v, h, origin))
+        return Separable(v, h, origin).fetch_counts()
 
     return count
 

@@ -1,4 +1,7 @@
-"""`fit`: kernel → SeparableFilter (SVD start, JAX optimisation, optional pruning).
+"""The rank fit: kernel → SeparableFilter (SVD start, JAX optimisation, optional pruning).
+
+`fit_with` runs it; `sepgen.fitting.facade.fit` is the keyword façade that sends a
+rank here and a budget or an error target to `searched` (which reuses `Problem`).
 
 Scaling: kernels come at peak 1. The filter file holds the target normalised to
 sum 1 (unit DC gain, so a blur keeps brightness; kernels whose sum is not
@@ -22,7 +25,7 @@ from .._version import __version__
 from ..common.errors import SepgenError
 from ..filters.filterfile import SeparableFilter
 from ..common.identifiers import check_shader_name
-from ..options import FIT_OPTIONS, SEED_WEIGHTS, FitSettings, check_search
+from ..options import FIT_OPTIONS, FitSettings
 from . import finish as finishing, losses, lowrank, optimizers, prune as pruning
 from .optimizers import Params, Progress
 
@@ -280,48 +283,6 @@ def fit_with(kernel: Any, rank: int, settings: FitSettings, *, name: str | None 
     problem = problem_for(kernel, rank, kernel_spec)
     name = problem.filter_name(name)
     return fit_cells(problem, settings, [settings.weights], [name], batched=False, progress=progress)[0]
-
-
-def fit(
-    kernel: Any,
-    rank: int | None = None,
-    weights: Mapping[str, float] = SEED_WEIGHTS,
-    optimizer: str = "gd",
-    steps: int = 5000,
-    lr: float = 0.1,
-    *,
-    init: str = "svd",
-    seed: int = 0,
-    prune: float = 0.0,
-    name: str | None = None,
-    kernel_spec: Mapping[str, Any] | None = None,
-    progress: Progress | None = None,
-    budget: int | None = None,
-    target_error: float | None = None,
-) -> SeparableFilter:
-    """Fit `kernel` (2D array, or a kernel spec dict) as a rank-`rank` sum of separable passes.
-
-    Instead of a rank, `budget` (fetches per pixel of the shaders `sepgen emit` writes by
-    default) or `target_error` (relative L2) lets a search choose rank, tap structure and
-    pruning: see `sepgen.fitting.searched`.
-
-    Minimises Σ weight·term (see `sepgen.filters.metrics`) from the SVD (or random) start
-    with `optimizer` for `steps` steps in one jitted loop; with `prune` > 0, taps
-    below `prune` × their vector's peak are set to exactly 0 and the rest refitted.
-    Weights not given take their defaults from `sepgen.options.WEIGHT_OPTIONS`.
-    The result's `.history` is the sampled loss curve, rows [step, loss].
-    The keywords make one `FitSettings` (see `fit_with`).
-    """
-    settings = FitSettings(weights=weights, optimizer=optimizer, steps=steps, lr=lr, init=init, seed=seed, prune=prune)
-    if budget is not None or target_error is not None:
-        from .searched import fit_searched
-
-        check_search(budget, target_error, rank_given=rank is not None)
-        return fit_searched(kernel, settings, budget=budget, target_error=target_error, name=name,
-                            kernel_spec=kernel_spec, progress=progress)
-    if rank is None:
-        raise SepgenError("fit needs a rank, a budget or a target_error")
-    return fit_with(kernel, rank, settings, name=name, kernel_spec=kernel_spec, progress=progress)
 
 
 def recommended() -> dict[str, Any]:

@@ -42,7 +42,7 @@ def make_search(problem: Problem, settings: FitSettings, progress: Progress | No
     s = search_budget.SearchSettings(dict(settings.weights), steps=settings.steps, lr=settings.lr,
                                      optimizer=settings.optimizer, refit_steps=max(1, settings.steps // 2))
     return search_budget.Search(problem.kernel_peak, problem.loss_target, problem.origin, s,
-                                search_budget.emitted_fetches(problem.target, problem.origin), progress)
+                                search_budget.emitted_fetches(problem.origin), progress)
 
 
 def run_search(search: search_budget.Search, budget: int | None, target_error: float | None,

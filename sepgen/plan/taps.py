@@ -1,4 +1,4 @@
-"""The pass plan: which texels each pass reads and with which weights.
+"""The pass plan of a sum of separable pairs: which texels each pass reads and with which weights.
 
 Everything here is in float32 (the precision the shaders bake) and in *offsets*:
 a horizontal tap j reads the source at x offset `cx − j`, a vertical tap i at
@@ -14,20 +14,47 @@ fetch serves every component whose taps there split in the same ratio; a point
 fetch serves every component. `bilinear.plan_axis` chooses per pair of offsets,
 with the fewest fetches, point fetches on ties (they are exact), and never reads
 one location twice.
+
+The plan reads only the taps (`Pairs`: vertical, horizontal, origin), never a filter
+file: fitting counts a candidate's fetches here as emit plans its shaders, and neither
+imports the other (docs/architecture.md).
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import Protocol
 
 import numpy as np
 
-from ..filters.filterfile import SeparableFilter
-from ..plan.passmodel import Fetch, Term
+from ..common.errors import SepgenError
+from ..options import EmitOptions
 from . import bilinear
-from .literals import float32
+from .passmodel import Fetch, Term
 
 MAX_TARGETS = 8  # colour attachments / UAVs every SM5 and GL 3.3 device has
+
+
+class Pairs(Protocol):
+    """Taps of Σ_k outer(vertical[k], horizontal[k]): a `SeparableFilter` or its structure."""
+
+    @property
+    def vertical(self) -> np.ndarray: ...  # rank×H
+
+    @property
+    def horizontal(self) -> np.ndarray: ...  # rank×W
+
+    @property
+    def origin(self) -> tuple[int, int] | None: ...  # (cy, cx): the tap that lands on the output pixel
+
+
+def float32(value: float, what: str = "coefficient") -> np.float32:
+    """`value` rounded to float32 (what the shaders bake), refusing values float32 cannot hold."""
+    with np.errstate(over="ignore"):
+        f = np.float32(value)
+    if not np.isfinite(f):
+        raise SepgenError(f"{what} {float(value)!r} does not fit in a float32")  # 1e+39, not np.float64(1e+39)
+    return f
 
 
 @dataclass(frozen=True)
@@ -81,7 +108,7 @@ def groups(rank: int, strategy: str) -> list[tuple[int, ...]]:
     return [tuple(range(s, min(s + size, rank))) for s in range(0, rank, size)]
 
 
-def plan_passes(filt: SeparableFilter, strategy: str = "mrt", linear: bool = False,
+def plan_passes(filt: Pairs, strategy: str = "mrt", linear: bool = False,
                 one_vertical: bool = False) -> list[PassPlan]:
     """Every pass in execution order.
 
@@ -92,8 +119,9 @@ def plan_passes(filt: SeparableFilter, strategy: str = "mrt", linear: bool = Fal
     the counts, are the same either way.
     """
     cy, cx = filt.origin  # type: ignore[misc]
+    rank = len(filt.vertical)
     passes: list[PassPlan] = []
-    comp_groups = groups(filt.rank, strategy)
+    comp_groups = groups(rank, strategy)
 
     def vertical(g: int, comps: tuple[int, ...]) -> PassPlan:
         vfetch: list[Fetch] = []
@@ -109,11 +137,23 @@ def plan_passes(filt: SeparableFilter, strategy: str = "mrt", linear: bool = Fal
         if not one_vertical:
             passes.append(vertical(g, comps))
     if one_vertical:
-        passes.append(vertical(0, tuple(range(filt.rank))))
+        passes.append(vertical(0, tuple(range(rank))))
     return passes
 
 
 def counts(passes: list[PassPlan]) -> dict[str, int]:
+    """Fetches per output pixel: {"horizontal", "vertical", "total"}."""
     h = sum(p.fetch_count for p in passes if p.direction == "horizontal")
     v = sum(p.fetch_count for p in passes if p.direction == "vertical")
     return {"horizontal": h, "vertical": v, "total": h + v}
+
+
+def fetch_counts(filt: Pairs, linear_sampling: bool | None = None, strategy: str = "mrt") -> dict[str, int]:
+    """Texture fetches per output pixel: {"horizontal", "vertical", "total"}.
+
+    The same for every language and stage: a plan with one vertical pass reads the same taps.
+    `linear_sampling` None: `sepgen emit`'s default (fragment passes sample bilinearly).
+    Re-exported as `sepgen.emit.fetch_counts`.
+    """
+    opts = EmitOptions(linear_sampling=linear_sampling, strategy=strategy)
+    return counts(plan_passes(filt, opts.strategy, bool(opts.linear_sampling)))

@@ -2,6 +2,9 @@
 resources, file names and shader-side names: what templates read and the manifest writes.
 
 Decisions (which names, which bindings, which blend) are made here, never in a template.
+The planner never imports emit: what it needs of the target's generator comes in as plain
+values (the file suffix, where the scale block is bound), and the generator binds its own
+resource numbers to the passes afterwards (`Generator.bind`).
 """
 
 from __future__ import annotations
@@ -9,14 +12,11 @@ from __future__ import annotations
 import dataclasses
 import math
 from dataclasses import dataclass
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 from ..options import EmitOptions
-from ..plan.passmodel import SCALE_TEXTURE, SCALE_UNIFORM, Pass, PassInput, PassOutput, Texture
+from .passmodel import SCALE_TEXTURE, SCALE_UNIFORM, Pass, PassInput, PassOutput, Texture
 from .taps import PassPlan
-
-if TYPE_CHECKING:  # pragma: no cover
-    from .generator import Generator
 
 SCALE_SAMPLER = "u_scale_map"  # the scale map's uniform / register name
 ALONG = 64  # compute tile length along the pass direction (one pixel per invocation)
@@ -66,13 +66,17 @@ def scaled(plan: list[PassPlan]) -> list[PassPlan]:
     return [dataclasses.replace(p, fetches=tuple(dataclasses.replace(f, linear=True) for f in p.fetches)) for p in plan]
 
 
-def scale_entry(filter_name: str, source: str, gen: "Generator", fitted: tuple[float, ...] | None) -> dict[str, Any]:
-    """The manifest's `scale`: where scaled passes read the scale (docs/manifest.md)."""
+def scale_entry(filter_name: str, source: str, block: dict[str, int] | None,
+                fitted: tuple[float, ...] | None) -> dict[str, Any]:
+    """The manifest's `scale`: where scaled passes read the scale (docs/manifest.md).
+
+    `block`: where the target binds the scale uniform's block (`{"binding": 0}`,
+    `{"set": 0, "binding": 192}`), None where the uniform is loose (GLSL 330 / 300 es)."""
     out: dict[str, Any] = {"source": source}
     if source == "uniform":
         out["uniform"] = SCALE_UNIFORM
-        if gen.scale_block():
-            out.update(block=f"{filter_name}_Scale", **gen.scale_binding())
+        if block is not None:
+            out.update(block=f"{filter_name}_Scale", **block)
     else:
         out.update(texture=SCALE_TEXTURE, uniform=SCALE_SAMPLER, channel="r")
     out["fitted_scales"] = list(fitted) if fitted else None
@@ -110,23 +114,32 @@ def _with_scale_map(inputs: tuple[PassInput, ...], options: EmitOptions) -> tupl
     return inputs + (PassInput(SCALE_TEXTURE, SCALE_SAMPLER, len(inputs), param="scale_map"),)
 
 
-def build_passes(filter_name: str, plan: list[PassPlan], gen: "Generator") -> list[Pass]:
-    """Typed passes in execution order, with the generator's file names."""
-    options = gen.options
+def stage_file(filter_name: str, pass_name: str, compute: bool, suffix: str) -> str:
+    """A pass's program file: `disk50_h0.frag.glsl`, `disk50_v0.comp.spv`."""
+    return f"{filter_name}_{pass_name}.{'comp' if compute else 'frag'}.{suffix}"
+
+
+def vertex_file(filter_name: str, compute: bool, suffix: str) -> str | None:
+    """The fullscreen vertex shader fragment passes share (none for compute passes)."""
+    return None if compute else f"{filter_name}_fullscreen.vert.{suffix}"
+
+
+def build_passes(filter_name: str, plan: list[PassPlan], options: EmitOptions, suffix: str) -> list[Pass]:
+    """Typed passes in execution order, their files named with the target's `suffix`
+    (not yet bound: the generator adds its resource numbers)."""
     first_output = next(p.index for p in plan if p.direction == "vertical")
-    vertex = gen.vertex_file(filter_name)
+    vertex = vertex_file(filter_name, options.compute, suffix)
     passes = []
     for p in plan:
         inputs, outputs = _resources(filter_name, p, options)
         scale = options.scale_source if options.scale_source != "auto" else ""
         draft = Pass(p.index, p.name, p.direction, p.components, inputs, outputs, _blend(p, options, first_output),
                      p.fetch_count, function=f"{filter_name}_{p.name}", scale=scale)
-        path = gen.stage_file(filter_name, draft)
+        path = stage_file(filter_name, p.name, options.compute, suffix)
         if options.compute:
             tile = tile_for(draft)
             size = (tile.along, tile.across, 1) if draft.horizontal else (tile.across, tile.along, 1)
-            passes.append(gen.bind(dataclasses.replace(draft, compute=path, workgroup_size=size)))
+            passes.append(dataclasses.replace(draft, compute=path, workgroup_size=size))
         else:
-            passes.append(gen.bind(dataclasses.replace(draft, vertex=vertex, fragment=path)))
+            passes.append(dataclasses.replace(draft, vertex=vertex, fragment=path))
     return passes
-

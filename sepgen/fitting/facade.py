@@ -1,0 +1,59 @@
+"""`fit`: the keyword façade over both fits, above the engines it dispatches to.
+
+A rank goes to the rank fit (`core.fit_with`); a fetch budget or an error target to the
+search (`searched.fit_searched`). Neither engine imports this module, so the two stay
+acyclic (tests/test_layout.py).
+"""
+
+from __future__ import annotations
+
+from typing import Any, Mapping
+
+from ..common.errors import SepgenError
+from ..filters.filterfile import SeparableFilter
+from ..options import SEED_WEIGHTS, FitSettings, check_search
+from .core import fit_with
+from .optimizers import Progress
+from .searched import fit_searched
+
+__all__ = ["fit"]
+
+
+def fit(
+    kernel: Any,
+    rank: int | None = None,
+    weights: Mapping[str, float] = SEED_WEIGHTS,
+    optimizer: str = "gd",
+    steps: int = 5000,
+    lr: float = 0.1,
+    *,
+    init: str = "svd",
+    seed: int = 0,
+    prune: float = 0.0,
+    name: str | None = None,
+    kernel_spec: Mapping[str, Any] | None = None,
+    progress: Progress | None = None,
+    budget: int | None = None,
+    target_error: float | None = None,
+) -> SeparableFilter:
+    """Fit `kernel` (2D array, or a kernel spec dict) as a rank-`rank` sum of separable passes.
+
+    Instead of a rank, `budget` (fetches per pixel of the shaders `sepgen emit` writes by
+    default) or `target_error` (relative L2) lets a search choose rank, tap structure and
+    pruning: see `sepgen.fitting.searched`.
+
+    Minimises Σ weight·term (see `sepgen.filters.metrics`) from the SVD (or random) start
+    with `optimizer` for `steps` steps in one jitted loop; with `prune` > 0, taps
+    below `prune` × their vector's peak are set to exactly 0 and the rest refitted.
+    Weights not given take their defaults from `sepgen.options.WEIGHT_OPTIONS`.
+    The result's `.history` is the sampled loss curve, rows [step, loss].
+    The keywords make one `FitSettings` (see `fit_with`).
+    """
+    settings = FitSettings(weights=weights, optimizer=optimizer, steps=steps, lr=lr, init=init, seed=seed, prune=prune)
+    if budget is not None or target_error is not None:
+        check_search(budget, target_error, rank_given=rank is not None)
+        return fit_searched(kernel, settings, budget=budget, target_error=target_error, name=name,
+                            kernel_spec=kernel_spec, progress=progress)
+    if rank is None:
+        raise SepgenError("fit needs a rank, a budget or a target_error")
+    return fit_with(kernel, rank, settings, name=name, kernel_spec=kernel_spec, progress=progress)
