@@ -77,8 +77,8 @@ LAYERS = [
     ("plan",),  # the pass model (manifest.json: emit → run)
     ("emit", "run"),  # emitting and running are independent
     ("fitting",),  # above emit: budget fitting counts fetches with the emitter's own planner
-    ("sepgen",),  # the package's __init__: the public façade (fit, sweep, kernels, SeparableFilter)
-    ("verify",),  # emit + run + compare (runfilter, worker processes, the variant table)
+    ("verify",),  # emit + run + compare (runfilter, worker processes, the variant table, apply)
+    ("sepgen",),  # the package's __init__: the public façade (fit, sweep, kernels, SeparableFilter, apply)
     ("build", "report"),
     ("cli",),
     ("__main__",),
