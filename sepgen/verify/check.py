@@ -232,9 +232,12 @@ def _execute(img: np.ndarray, tasks: list[Task], runners: "Runners", jobs: int,
         count += 1
         say(f"[{count}/{len(tasks)}] {_label(*tasks[i], tasks)}{suffix}")
 
+    def finished(k: int) -> None:
+        for i in batches[k]:
+            counted(i, " done")
+
     if jobs > 1 and len(batches) > 1:
-        for k, got, devices in run_parallel(img, as_batch, jobs, templates_dir,
-                                            lambda k: [counted(i, " done") for i in batches[k]]):
+        for k, got, devices in run_parallel(img, as_batch, jobs, templates_dir, finished):
             outs.update(zip(batches[k], got))
             for name, device in devices.items():
                 runners.note(name, device)
