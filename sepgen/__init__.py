@@ -2,8 +2,9 @@
 
 The chain: kernels -> fitting -> filter file -> emit -> run/verify -> build/report.
 `fit` and `sweep` are loaded on first use so that importing sepgen (to emit or
-verify a filter) never imports JAX; `kernels` and `SeparableFilter` too, so that the
-command line starts without NumPy (a no-op `sepgen build` never needs it).
+verify a filter) never imports JAX; `kernels`, `SeparableFilter` and `apply` (filter an
+image on NumPy or on the emitted shaders) too, so that the command line starts without
+NumPy (a no-op `sepgen build` never needs it).
 """
 
 from __future__ import annotations
@@ -14,7 +15,7 @@ from typing import Any
 from ._version import __version__
 from .common.errors import CheckFailed, SepgenError
 
-__all__ = ["__version__", "kernels", "SeparableFilter", "SepgenError", "CheckFailed", "fit", "sweep"]
+__all__ = ["__version__", "kernels", "SeparableFilter", "SepgenError", "CheckFailed", "fit", "sweep", "apply"]
 
 
 def __getattr__(name: str) -> Any:
@@ -28,4 +29,8 @@ def __getattr__(name: str) -> Any:
         from .filters.filterfile import SeparableFilter
 
         return SeparableFilter
+    if name == "apply":
+        from .verify.apply import apply
+
+        return apply
     raise AttributeError(f"module 'sepgen' has no attribute {name!r}")

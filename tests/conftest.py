@@ -125,11 +125,11 @@ def _gpu_marker(request):
 @pytest.fixture(scope="session")
 def cross_tools():
     """glslangValidator and spirv-cross (HLSL runs through them)."""
-    from sepgen.common.crosscompile import TOOLS, require_tool
     from sepgen.common.errors import SepgenError
+    from sepgen.common.tools import CROSS_TOOLS, require_tool
 
     try:
-        return {name: require_tool(name) for name in TOOLS}
+        return {name: require_tool(name) for name in CROSS_TOOLS}
     except SepgenError as exc:
         unavailable(str(exc))
 
@@ -171,13 +171,13 @@ def vulkan_runner():
 
     runner = _runner(lambda: VulkanRunner(validation=True if _ci() else None))
     yield runner
-    runner.device.close()
+    runner.close()
 
 
 @pytest.fixture(scope="session")
 def webgpu_runner():
     """wgpu-py on a Vulkan (Metal, D3D12) adapter: runs and validates WGSL."""
-    from sepgen.run.vulkan import WebGPURunner
+    from sepgen.run.webgpu import WebGPURunner
 
     return _runner(WebGPURunner)
 

@@ -12,7 +12,7 @@ import pytest
 
 from conftest import DISK, disk_filter, hand_filter, sparse_filter
 from sepgen import emit
-from sepgen.common import spirv
+from sepgen.common import tools as spirv
 from sepgen.common.errors import SepgenError
 from sepgen.options import EmitOptions
 from sepgen.run.vulkan import check_interface, load_program

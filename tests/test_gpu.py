@@ -14,7 +14,7 @@ import numpy as np
 import pytest
 
 from sepgen import SeparableFilter, SepgenError
-from sepgen.common import crosscompile
+from sepgen.common import tools as crosscompile
 from sepgen.filters import reference
 from sepgen.verify import check as verifying
 from sepgen.verify.runfilter import backend_for
@@ -209,7 +209,7 @@ def check_variant(runner, filt, options, img) -> verifying.VariantResult:
     assert res.error is None, res.error
     assert res.backend == backend_for(options)  # HLSL runs as SPIR-V on Vulkan, GLSL ES 300 in WebGL2
     if res.backend == "gl":
-        assert res.renderer == runner.renderer
+        assert res.renderer == runner.device
     assert res.max_rel <= res.tolerance, f"{res.name}: {res.max_rel:.3g} > {res.tolerance:.3g}"
     return res
 

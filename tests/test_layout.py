@@ -76,8 +76,8 @@ LAYERS = [
     ("plan",),  # fetch planning (taps, bilinear reads), the planner and the pass model (manifest.json: emit → run)
     ("filters",),  # the filter file (fit → emit), its structures (planned with plan/), metrics, reference, scaling
     ("fitting", "emit", "run"),  # siblings: fitting counts fetches with plan/, as emit plans its shaders
-    ("sepgen",),  # the package's __init__: the public façade (fit, sweep, kernels, SeparableFilter)
-    ("verify",),  # emit + run + compare (runfilter, worker processes, the variant table)
+    ("verify",),  # emit + run + compare (runfilter, worker processes, the variant table, apply)
+    ("sepgen",),  # the package's __init__: the public façade (fit, sweep, kernels, SeparableFilter, apply)
     ("build", "report"),
     ("cli",),
     ("__main__",),
@@ -175,9 +175,6 @@ KNOWN_CYCLES_OWNED_ELSEWHERE = {
     # emit/literals looks the generator up for templates' `lit("glsl")` (literals → generator →
     # context → literals); target descriptors bind each generator's literal syntax instead.
     ("sepgen.emit.literals", "sepgen.emit.generator"),
-    # run/vulkan/webgpu_exec annotates with the runner that imports it (the split for a line count);
-    # the run/ restructuring (one Runner protocol) removes it.
-    ("sepgen.run.vulkan.webgpu_exec", "sepgen.run.vulkan.webgpu"),
 }
 
 

@@ -9,7 +9,7 @@ import pytest
 
 from sepgen import emit
 from sepgen.filters import scaling
-from sepgen.common import spirv
+from sepgen.common import tools as spirv
 from sepgen.verify import check as verify
 from sepgen.cli import main
 from sepgen.common.errors import SepgenError
@@ -22,9 +22,7 @@ LANGS = ("wgsl", "spirv")
 
 
 def _runners(vulkan_runner, webgpu_runner) -> Runners:
-    runners = Runners()
-    runners._made.update(vulkan=vulkan_runner, webgpu=webgpu_runner)  # the session's devices
-    return runners
+    return Runners(vulkan_runner, webgpu_runner)  # the session's devices
 
 
 @pytest.mark.parametrize("lang", LANGS)

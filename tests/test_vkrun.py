@@ -15,7 +15,7 @@ from conftest import disk_filter, hand_filter, random_filter, sparse_filter
 from sepgen import SeparableFilter, emit
 from sepgen.filters import reference
 from sepgen.verify import runfilter
-from sepgen.common import spirv
+from sepgen.common import tools as spirv
 from sepgen.common.errors import CheckFailed, SepgenError
 from sepgen.run.vulkan.reflect import reflect
 from sepgen.verify.check import default_image, tolerance_for
@@ -133,7 +133,7 @@ def test_no_adapter_names_the_debian_packages(monkeypatch) -> None:
     wgpu = pytest.importorskip("wgpu")
     import wgpu.backends.wgpu_native  # noqa: F401  selecting the backend replaces wgpu.gpu: patch the real one
 
-    from sepgen.run.vulkan import WebGPURunner
+    from sepgen.run.webgpu import WebGPURunner
 
     monkeypatch.setattr(wgpu.gpu, "enumerate_adapters_sync", lambda: [])
     with pytest.raises(SepgenError) as info:
@@ -167,8 +167,7 @@ def test_emitted_targets_match_the_reference_on_vulkan(vulkan_runner, webgpu_run
     opts = {"lang": lang, **options}
     if lang == "hlsl" and opts.get("stage") == "compute" and opts.get("precision") == "fp16":
         pytest.skip("runs through GL (runfilter.HLSL_ON_GL)")
-    runners = Runners()
-    runners._made.update(vulkan=vulkan_runner, webgpu=webgpu_runner)  # the session's devices
+    runners = Runners(vulkan_runner, webgpu_runner)  # the session's devices
     rel, tol = _relative_error(filt, opts, runners)
     assert rel <= tol
     if opts.get("precision", "fp32") == "fp32" and not opts.get("linear_sampling"):

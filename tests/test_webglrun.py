@@ -13,7 +13,7 @@ import pytest
 
 from conftest import disk_filter, hand_filter
 from sepgen import SeparableFilter, emit
-from sepgen.common import browser
+from sepgen.common import browser, tools
 from sepgen.filters import reference
 from sepgen.common.errors import SepgenError
 from sepgen.verify.check import default_image, tolerance_for
@@ -49,7 +49,7 @@ def test_job_refuses_desktop_glsl(tmp_path) -> None:
 
 
 def test_missing_chromium_names_the_package(monkeypatch) -> None:
-    monkeypatch.setattr(browser.shutil, "which", lambda name: None)
+    monkeypatch.setattr(tools.shutil, "which", lambda name: None)
     with pytest.raises(SepgenError, match="install the Debian package chromium"):
         browser.find_chromium()
 

@@ -3,18 +3,14 @@
 from __future__ import annotations
 
 import os
-from collections.abc import Callable, Iterable
+from collections.abc import Iterable
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 import click
-import numpy as np
 
 from ..common.errors import CheckFailed, SepgenError
 from ..options import EMIT_OPTIONS
-
-if TYPE_CHECKING:  # pragma: no cover
-    from ..filters.filterfile import SeparableFilter
 
 OUTPUT_SUFFIXES = (".npy", ".png")
 LANGS: tuple[str, ...] = EMIT_OPTIONS["lang"].choices or ()  # the table always lists them
@@ -54,6 +50,7 @@ def apply(ctx: click.Context, filter_file: str, input_path: str, output_path: st
     """Filter IMG with the separable approximation in FILTER.json and write OUT."""
     from ..common import atomic, images
     from ..filters.filterfile import SeparableFilter
+    from ..verify.apply import run_apply
 
     if Path(output_path).suffix.lower() not in OUTPUT_SUFFIXES:
         raise SepgenError(f"--output {output_path} must end in .npy or .png")
@@ -69,14 +66,11 @@ def apply(ctx: click.Context, filter_file: str, input_path: str, output_path: st
     img = images.load_image(input_path)
     say(f"{input_path}: {img.shape[1]}x{img.shape[0]}, {1 if img.ndim == 2 else img.shape[2]} channel(s)")
     how = _scale_for(filt, img, scale, scale_map_path)
-    if gamma is not None:
-        img = images.gamma_encode(img, gamma)
-    options: dict[str, Any] = {"lang": lang or EMIT_OPTIONS["lang"].default, "linear_sampling": linear_sampling}
-    if how is not None:
-        options["scale_source"] = "uniform" if np.ndim(how) == 0 else "texture"
-    out, where = _filter(filt, img, backend, options, say, how)
-    if gamma is not None:
-        out = images.gamma_decode(out, gamma)
+    options: dict[str, Any] | None = None
+    if backend == "gpu":
+        options = {"lang": lang or EMIT_OPTIONS["lang"].default, "linear_sampling": linear_sampling}
+    applied = run_apply(filt, img, backend, options, how, gamma=gamma, progress=say)
+    out, where = applied.image, applied.source
     say(f"writing {output_path}")
     images.save_image(output_path, out)
     h, w = out.shape[:2]
@@ -87,46 +81,22 @@ def _scale_for(filt, img, scale: float | None, map_path: str | None):
     """None (fixed taps), one scale, or an H×W scale map; one-line errors, a warning for unscaled filters."""
     from ..common import images
     from ..filters import scaling
+    from ..verify.apply import unscaled_warning
 
     if scale is not None and map_path is not None:
         raise SepgenError("give --scale or --scale-map, not both")
+    if scale is None and map_path is None:
+        return None
     if scale is not None:
         value: Any = scaling.check_scale(scale, "--scale", allow_zero=True)
-    elif map_path is not None:
+    else:
+        assert map_path is not None
         raw = images.load_image(map_path)
         value = scaling.check_scale_map(raw if raw.ndim == 2 else raw[:, :, 0], img.shape, f"--scale-map {map_path}")
-    else:
-        return None
-    if filt.scales is None:
-        click.echo(f"sepgen: warning: {filt.name} was fitted without scales: "
-                   "its quality at other scales was not fitted (fit with --scales)", err=True)
+    warning = unscaled_warning(filt)
+    if warning:
+        click.echo(f"sepgen: warning: {warning}", err=True)
     return value
-
-
-def _filter(filt: SeparableFilter, img: np.ndarray, backend: str, options: dict,
-            say: Callable[[str], None], scale: Any = None) -> tuple[np.ndarray, str]:
-    """The filtered image and what computed it; says each step (NumPy: one per channel).
-    `scale`: None (fixed taps), one scale or an H×W map (scaled taps)."""
-    if backend == "gpu":
-        from ..verify.runfilter import run_filter
-
-        say(f"emitting the {options['lang'].upper()} passes and running them on the GPU")
-        return run_filter(filt, img, options, scale=scale)
-    from ..filters import reference, scaling
-
-    if scale is not None:
-        say(f"filtering with the NumPy model of scaled taps (rank {filt.rank})")
-        return scaling.apply_scaled(img, filt.vertical, filt.horizontal, filt.origin, scale).astype(np.float32), "numpy"
-
-    if img.ndim == 2:
-        say(f"filtering with NumPy (rank {filt.rank}, {filt.shape[0]}x{filt.shape[1]} taps)")
-        return reference.apply_filter(img, filt).astype(np.float32), "numpy"
-    out = np.empty(img.shape, np.float32)
-    for c in range(img.shape[2]):
-        say(f"filtering channel {c + 1}/{img.shape[2]} with NumPy "
-            f"(rank {filt.rank}, {filt.shape[0]}x{filt.shape[1]} taps)")
-        out[:, :, c] = reference.apply_filter(img[:, :, c], filt)
-    return out, "numpy"
 
 
 @click.command("verify")

@@ -15,16 +15,15 @@ import html
 import json
 import os
 import re
-import shutil
-import subprocess
 import tempfile
 from dataclasses import dataclass
 from pathlib import Path
 
+from . import tools
 from .errors import SepgenError
+from .tools import find_chromium
 
-EXECUTABLES = ("chromium", "chromium-browser", "google-chrome")
-DEBIAN_PACKAGE = "chromium"
+DEBIAN_PACKAGE = tools.PACKAGES["chromium"]
 TIMEOUT_S = 120
 HEADLESS_FLAGS = (
     "--headless=new",
@@ -42,15 +41,6 @@ HEADLESS_FLAGS = (
 __all__ = ["find_chromium", "dump_dom", "screenshot", "inspect_page", "PageCheck", "LoadedImage", "DEBIAN_PACKAGE"]
 
 
-def find_chromium() -> str:
-    """Path of a Chromium executable, or a one-line SepgenError naming the Debian package."""
-    for name in EXECUTABLES:
-        path = shutil.which(name)
-        if path:
-            return path
-    raise SepgenError(f"chromium not found on PATH (install the Debian package {DEBIAN_PACKAGE})")
-
-
 def _command(page: Path, profile: str, extra: list[str]) -> list[str]:
     args = [find_chromium(), *HEADLESS_FLAGS, f"--user-data-dir={profile}"]
     if hasattr(os, "geteuid") and os.geteuid() == 0:
@@ -62,13 +52,7 @@ def _run(page: Path, extra: list[str], timeout: float) -> str:
     if not page.is_file():
         raise SepgenError(f"page {page} does not exist")
     with tempfile.TemporaryDirectory(prefix="sepgen-chromium-") as profile:
-        cmd = _command(page, profile, extra)
-        try:
-            proc = subprocess.run(cmd, capture_output=True, text=True, timeout=timeout, cwd=profile)
-        except OSError as exc:
-            raise SepgenError(f"cannot run {cmd[0]}: {exc.strerror or exc}") from None
-        except subprocess.TimeoutExpired:
-            raise SepgenError(f"chromium did not finish {page.name} within {timeout:g} s") from None
+        proc = tools.run(_command(page, profile, extra), page.name, timeout, cwd=profile)
     if proc.returncode != 0:
         errors = [ln for ln in proc.stderr.splitlines() if "ERROR" in ln and "dbus" not in ln] or proc.stderr.splitlines()
         raise SepgenError(f"chromium failed on {page.name} (exit {proc.returncode}): {(errors or ['no output'])[-1].strip()}")

@@ -4,7 +4,7 @@ Set (WGSL @group) 0: sampled texture k at binding k, its sampler (linear passes)
 SAMPLER_BASE + k, a compute pass's storage texture k at STORAGE_BASE + k, the scale uniform
 buffer of scaled passes at UNIFORM_BASE. A rank is at most
 64, so the ranges never meet; HLSL's t/s/u registers map to the same numbers through
-glslang's binding shifts (sepgen.common.spirv).
+glslang's binding shifts (sepgen.common.tools).
 """
 
 from __future__ import annotations
@@ -12,7 +12,7 @@ from __future__ import annotations
 import dataclasses
 
 from ..plan.passmodel import Pass
-from ..common.spirv import SAMPLER_BASE, STORAGE_BASE, UNIFORM_BASE
+from ..common.tools import SAMPLER_BASE, STORAGE_BASE, UNIFORM_BASE
 
 __all__ = ["vulkan_bindings", "SAMPLER_BASE", "STORAGE_BASE", "UNIFORM_BASE"]
 

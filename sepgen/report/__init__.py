@@ -111,13 +111,12 @@ def gpu_runner(use_gpu: bool = True) -> GLRunner | None:
 def filter_image(filt: SeparableFilter, img: np.ndarray, runner: GLRunner | None) -> tuple[np.ndarray, str]:
     """Filter `img` with the emitted GLSL shaders on `runner`, or with the NumPy reference
     when there is none. Returns the result and what computed it."""
+    from ..verify.apply import run_apply
+
     if runner is None:
-        from ..filters import reference
-
-        return reference.apply_filter(img, filt).astype(np.float32), "NumPy reference"
-    from ..verify.runfilter import run_filter
-
-    return run_filter(filt, img, runner=runner)
+        return run_apply(filt, img).image, "NumPy reference"
+    applied = run_apply(filt, img, "gpu", runner=runner)
+    return applied.image, applied.source
 
 
 def bokeh_figure(filt: SeparableFilter, img: np.ndarray, gamma: float, hdr: bool, path: Path, label: str,

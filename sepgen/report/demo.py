@@ -183,15 +183,13 @@ def verify_section(filt: SeparableFilter, runner: GLRunner | None, use_gpu: bool
     if runner is None:
         return None, "Not verified: no GL driver was available." if use_gpu else "Not verified: run with --no-gpu."
     from ..verify import check as verify
-    from ..verify.runfilter import BACKENDS
 
     log("verifying the emitted shaders (GLSL on GL and WebGL2, HLSL as SPIR-V on Vulkan)")
     try:
         results = verify.verify(filt, langs=("glsl", "hlsl"), runner=runner, progress=lambda m: log("  " + m))
     except SepgenError as exc:
         return None, f"Not verified: {exc}"
-    renderers = sorted({f"{BACKENDS[r.backend]}: {r.renderer}" for r in results if r.backend})
-    return {"renderer": "; ".join(renderers) or "?",
+    return {"renderer": "; ".join(sorted({r.renderer for r in results if r.backend})) or "?",
             "rows": [{"name": r.name, "max_abs": f"{r.max_abs:.3g}", "max_rel": f"{r.max_rel:.3g}",
                       "tolerance": f"{r.tolerance:.3g}", "ok": r.ok} for r in results]}, ""
 

@@ -50,11 +50,10 @@ def scaled_filtering(filt: SeparableFilter,
     """(img, scale or H×W map) -> filtered image: the scaled shaders on the GL runner, or the NumPy model."""
     if runner is None:
         return (lambda img, s: scaling.apply_scaled(img, filt.vertical, filt.horizontal, filt.origin, s)), "NumPy model"
-    from ..verify.runfilter import run_filter
+    from ..verify.apply import apply
 
     def on_gpu(img: np.ndarray, s: Any) -> np.ndarray:
-        source = "uniform" if np.ndim(s) == 0 else "texture"
-        return run_filter(filt, img, {"scale_source": source}, runner, scale=s)[0]
+        return apply(filt, img, "gpu", scale=s, runner=runner)
 
     return on_gpu, f"GLSL scaled shaders on {runner.renderer}"
 

@@ -7,12 +7,12 @@ files are cross-compiled (glslangValidator → SPIR-V → spirv-cross → GLSL 4
 so the HLSL code itself executes. Without a GPU the driver is Mesa's llvmpipe.
 
     runner = GLRunner()                      # one context, reusable
-    out = runner.run("out_dir", img)         # H×W or H×W×C float32 → same shape
+    out = runner.run(load("out_dir"), img)   # H×W or H×W×C float32 → same shape (a folder path works too)
 
 `prepare()` returns a `Pipeline` (programs and textures for one image size)
 for callers that run the same passes many times (benchmarks). The runner only
-does GL work on a `passmodel.Manifest` (`passmodel.load` validates the file);
-emitting and running in one call is `sepgen.verify.runfilter.run_filter`.
+does GL work on a loaded `sepgen.run.program.Program` (folder and scale checks are
+there); emitting and running in one call is `sepgen.verify.runfilter.run_filter`.
 """
 
 from __future__ import annotations
@@ -21,21 +21,23 @@ import functools
 import math
 import os
 from dataclasses import dataclass
-from pathlib import Path
 from typing import Any
 
 import numpy as np
 
-from ..common import crosscompile
-from ..plan import passmodel
+from ..common import tools
 from ..common.errors import SepgenError
 from ..common.images import check_image, to_rgba
-from ..plan.passmodel import MANIFEST, Manifest, Pass
+from ..plan import passmodel
+from ..plan.passmodel import MANIFEST, Pass
+from .program import Program, Scale, ScaleInputs, as_program
 
 # name -> (moderngl dtype, GL internal format enum for image bindings); keys are passmodel.TEXTURE_FORMATS
 GL_FORMATS = {"rgba32f": ("f4", 0x8814), "rgba16f": ("f2", 0x881A)}
 MIN_GL = 330
 COMPUTE_GL = 430
+
+DISPLAY = "OpenGL"
 
 __all__ = ["GLRunner", "Pipeline", "create_context", "MANIFEST"]
 
@@ -76,24 +78,16 @@ class _Pass:
 
 
 class _Sources:
-    """Shader text of a folder's pass files; HLSL is cross-compiled to GLSL first."""
+    """Shader text of a program's pass files; HLSL is cross-compiled to GLSL first."""
 
-    def __init__(self, out_dir: Path, manifest: Manifest) -> None:
-        self.out_dir, self.manifest = out_dir, manifest
+    def __init__(self, program: Program) -> None:
+        self.program = program
 
-    def __call__(self, rel: str) -> str:
-        entry = self.manifest.file(rel)
-        if entry is None:
-            raise SepgenError(f"{self.out_dir / MANIFEST}: pass file {rel!r} is not listed in 'files'")
-        path = (self.out_dir / rel).resolve()
-        if self.out_dir.resolve() not in path.parents:
-            raise SepgenError(f"{self.out_dir / MANIFEST}: file {rel!r} is outside the folder")
-        try:
-            text = path.read_text(encoding="utf-8")
-        except OSError as exc:
-            raise SepgenError(f"cannot read {path}: {exc.strerror or exc}") from None
+    def __call__(self, rel: str | None) -> str:
+        entry = self.program.file(rel)
+        text = self.program.text(rel)
         if entry.lang == "hlsl":
-            return _cross_compiled(text, entry.entry or "main", entry.stage, rel)
+            return _cross_compiled(text, entry.entry or "main", entry.stage, entry.path)
         return text
 
 
@@ -109,31 +103,24 @@ def _compile(ctx: Any, spec: Pass, source: _Sources) -> Any:
         return ctx.program(vertex_shader=source(spec.vertex), fragment_shader=source(spec.fragment))
     except moderngl.Error as exc:
         log = str(exc)
-        err = crosscompile.CompileError(f"{spec.files} failed to compile or link on the GL driver: {_first_error(log)}")
+        err = tools.CompileError(f"{spec.files} failed to compile or link on the GL driver: {tools.first_error(log)}")
         err.log = log
         raise err from None
 
 
-def _set_scale(pipe: "Pipeline", scale: float | np.ndarray) -> None:
-    entry = pipe.manifest.scale
-    if entry is None:
-        raise SepgenError(f"{pipe.out_dir / MANIFEST} has fixed taps: it takes no scale")
-    if entry["source"] == "texture":
-        smap = np.broadcast_to(np.asarray(scale, np.float32), (pipe.height, pipe.width)) if np.ndim(scale) == 0 else scale
-        rgba = np.zeros((pipe.height, pipe.width, 4), np.float32)
-        rgba[:, :, 0] = _check_scale_map(smap, pipe.height, pipe.width)
-        pipe.textures[entry["texture"]].write(rgba.tobytes())
+def _set_scale(pipe: "Pipeline", extra: ScaleInputs) -> None:
+    """Upload a checked scale (`Program.scale_inputs`): the scale map texture, or the uniform."""
+    for name, rgba in extra.textures.items():
+        pipe.textures[name].write(np.ascontiguousarray(rgba, np.float32).tobytes())
+    if extra.uniform is None:
         return
-    if np.ndim(scale) != 0:
-        raise SepgenError(f"{pipe.out_dir / MANIFEST} reads the scale from a uniform: give one value, not a map")
-    value = float(_check_scale_map(np.asarray([[scale]], np.float32), 1, 1)[0, 0])
     if pipe._scale_buffer is None:
-        pipe._scale_buffer = pipe.ctx.buffer(reserve=16)
+        pipe._scale_buffer = pipe.ctx.buffer(reserve=len(extra.uniform))
         pipe._objects.append(pipe._scale_buffer)
-    pipe._scale_buffer.write(np.array([value, 0, 0, 0], np.float32).tobytes())
+    pipe._scale_buffer.write(extra.uniform)
     for p in pipe.passes:
         if p.scale_uniform is not None:
-            p.scale_uniform.value = value
+            p.scale_uniform.value = extra.value
 
 
 def _scale_slots(prog: Any, uniform: str) -> tuple[Any, tuple[int, ...]]:
@@ -146,15 +133,6 @@ def _scale_slots(prog: Any, uniform: str) -> tuple[Any, tuple[int, ...]]:
     return plain, blocks
 
 
-def _check_scale_map(smap: Any, height: int, width: int) -> np.ndarray:
-    arr = np.asarray(smap, np.float32)
-    if arr.shape != (height, width):
-        raise SepgenError(f"scale map is {'x'.join(map(str, arr.shape[::-1]))}, the image is {width}x{height}")
-    if not np.all(np.isfinite(arr) & (arr >= 0) & (arr <= 1)):
-        raise SepgenError("scale values must lie in [0, 1]")  # 0: in focus, every tap at offset 0
-    return arr
-
-
 def _set_unit(prog: Any, uniform: str | None, unit: int) -> None:
     # GLSL 330/300es bind by name; 450 and cross-compiled HLSL carry layout(binding).
     if uniform and uniform in prog:
@@ -164,10 +142,10 @@ def _set_unit(prog: Any, uniform: str | None, unit: int) -> None:
 class Pipeline:
     """Compiled passes and their textures for one image size; run as often as needed."""
 
-    def __init__(self, ctx: Any, out_dir: str | os.PathLike, width: int, height: int) -> None:
+    def __init__(self, ctx: Any, program: "Program | str | os.PathLike", width: int, height: int) -> None:
         self.ctx, self.width, self.height = ctx, int(width), int(height)
-        self.out_dir = Path(out_dir)
-        self.manifest = passmodel.load(out_dir)
+        self.program = as_program(program)
+        self.out_dir, self.manifest = self.program.folder, self.program.manifest
         self._objects: list[Any] = []
         self._scale_buffer: Any = None
         self.textures: dict[str, Any] = {}
@@ -176,7 +154,7 @@ class Pipeline:
                 self.textures[tex.name] = self._texture(tex)
             self.source = self.textures[self.manifest.texture("input").name]
             self.output = self.textures[self.manifest.texture("output").name]
-            source = _Sources(self.out_dir, self.manifest)
+            source = _Sources(self.program)
             self.passes = [self._build(p, source) for p in self.manifest.passes]
         except BaseException:
             self.release()  # a pass that does not compile must not leak the others' GL objects
@@ -220,10 +198,10 @@ class Pipeline:
         return p
 
     # -- running --------------------------------------------------------------------------
-    def set_scale(self, scale: float | np.ndarray) -> None:
-        """The scale of a scaled folder: one value (uniform source) or an H×W map (texture source,
+    def set_scale(self, scale: Scale) -> None:
+        """The scale of a scaled program: one value (uniform source) or an H×W map (texture source,
         red channel; a single value fills the map). Values must lie in [0, 1] (0: no blur)."""
-        _set_scale(self, scale)
+        _set_scale(self, self.program.scale_inputs(scale, self.height, self.width))
 
     def upload(self, img: np.ndarray) -> None:
         """Write an H×W(×C) image into the source texture (row 0 → texture row 0)."""
@@ -312,19 +290,13 @@ class Pipeline:
 @functools.lru_cache(maxsize=256)
 def _cross_compiled(text: str, entry: str, stage: str, name: str) -> str:
     """HLSL → GLSL, memoised on the source text: passes share a vertex shader, variants share files."""
-    return crosscompile.hlsl_to_glsl(text, entry, stage, name)
-
-
-def _first_error(log: str) -> str:
-    lines = [line.strip() for line in log.splitlines() if line.strip()]
-    for line in lines:
-        if "error" in line.lower() and not line.lower().startswith(("glsl compiler failed", "compilation failed")):
-            return line
-    return lines[-1] if lines else "no log"
+    return tools.hlsl_to_glsl(text, entry, stage, name)
 
 
 class GLRunner:
-    """One GL context that runs emitted shader folders on images."""
+    """One GL context that runs emitted programs on images (a `sepgen.run.registry.Runner`)."""
+
+    name = "gl"  # its key in sepgen.run.registry.RUNNERS
 
     def __init__(self, ctx: Any | None = None, backend: str | None = "egl") -> None:
         self.ctx = ctx if ctx is not None else create_context(backend)
@@ -333,21 +305,25 @@ class GLRunner:
     def renderer(self) -> str:
         return renderer_name(self.ctx)
 
-    def prepare(self, out_dir: str | os.PathLike, width: int, height: int) -> Pipeline:
-        return Pipeline(self.ctx, out_dir, width, height)
+    @property
+    def device(self) -> str:
+        return f"{DISPLAY}: {self.renderer}"
 
-    def run(self, out_dir: str | os.PathLike, img: np.ndarray, scale: float | np.ndarray | None = None) -> np.ndarray:
-        """Filter `img` (H×W or H×W×C, C ≤ 4) with the passes in `out_dir`; same shape, float32.
-        A scaled folder needs `scale`: one value, or an H×W map for a texture scale source."""
+    def prepare(self, program: "Program | str | os.PathLike", width: int, height: int) -> Pipeline:
+        return Pipeline(self.ctx, program, width, height)
+
+    def run(self, program: "Program | str | os.PathLike", img: np.ndarray, scale: Scale = None) -> np.ndarray:
+        """Filter `img` (H×W or H×W×C, C ≤ 4) with the program (or the folder's); same shape, float32.
+        A scaled program needs `scale`: one value, or an H×W map for a texture scale source."""
         arr = check_image(img)
-        pipe = self.prepare(out_dir, arr.shape[1], arr.shape[0])
+        program = as_program(program)
+        extra = program.scale_inputs(scale, arr.shape[0], arr.shape[1])  # before any GL work
+        pipe = self.prepare(program, arr.shape[1], arr.shape[0])
         try:
-            if pipe.manifest.scale is not None or scale is not None:
-                pipe.set_scale(1.0 if scale is None else scale)
+            _set_scale(pipe, extra)
             pipe.upload(arr)
             pipe.execute()
             out = pipe.read(1 if arr.ndim == 2 else arr.shape[2])
         finally:
             pipe.release()
         return out[:, :, 0] if arr.ndim == 2 else out
-

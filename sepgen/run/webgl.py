@@ -6,9 +6,13 @@ float32 (EXT_color_buffer_float), read back with `readPixels(RGBA, FLOAT)`. Text
 is image row 0 on upload and readback, as in the GL runner.
 
     runner = WebGLRunner()
-    out = runner.run("out_dir", img)      # H×W(×C) float32 → same shape
-    outs = runner.run_many([a, b], img)   # several folders, one browser start
-    runner.renderer                       # "ANGLE (Google, Vulkan 1.3.0 (SwiftShader …))" after a run
+    out = runner.run(load("out_dir"), img)  # H×W(×C) float32 → same shape (a folder path works too)
+    outs = runner.run_many([a, b], img)     # several programs, one browser start
+    runner.renderer                         # "ANGLE (Google, Vulkan 1.3.0 (SwiftShader …))" after a run
+
+The extensions the page enables are the manifest's `extensions` (what emit says the passes need),
+and `OES_texture_float_linear` when a pass samples the source linearly: the runner uploads the
+source as RGBA32F, whatever an engine would use.
 """
 
 from __future__ import annotations
@@ -26,70 +30,61 @@ from typing import Any
 import numpy as np
 
 from ..common import browser
-from ..plan import passmodel
 from ..common.errors import SepgenError
 from ..common.images import check_image, to_rgba
-from ..plan.passmodel import MANIFEST, Manifest, Pass
+from ..plan.passmodel import Pass
+from .program import Program, Scale, as_program
 
 RUNNER_JS = Path(__file__).with_name("webgl_runner.js")
 ES_VERSION = "#version 300 es"
+FLOAT_LINEAR = "OES_texture_float_linear"  # linear filtering of RGBA32F textures
 PAGE = """<!doctype html>
 <html><head><meta charset="utf-8"><title>sepgen WebGL2 run</title></head>
 <body><pre id="result">{"error": "the runner script did not run"}</pre>
 <script src="job.js"></script><script src="webgl_runner.js"></script></body></html>
 """
 
+DISPLAY = "WebGL2"
+
 __all__ = ["WebGLRunner", "webgl_job"]
 
 
-def _source(root: Path, manifest: Manifest, rel: str | None) -> str:
-    entry = manifest.file(rel) if rel else None
-    if entry is None:
-        raise SepgenError(f"{root / MANIFEST}: pass file {rel!r} is not listed in 'files'")
-    path = (root / entry.path).resolve()
-    if root.resolve() not in path.parents:
-        raise SepgenError(f"{root / MANIFEST}: file {rel!r} is outside the folder")
-    try:
-        text = path.read_text(encoding="utf-8")
-    except OSError as exc:
-        raise SepgenError(f"cannot read {path}: {exc.strerror or exc}") from None
+def _source(program: Program, rel: str | None) -> str:
+    text = program.text(rel)
     if not text.startswith(ES_VERSION):
         raise SepgenError(f"{rel} is not GLSL ES 300 (WebGL2 runs `--glsl-version 300es` passes)")
     return text
 
 
-def _extensions(textures: dict[str, str], passes: list[dict[str, Any]]) -> list[str]:
-    """EXT_color_buffer_float always; float32 filtering and blending only where a pass needs them."""
-    out = ["EXT_color_buffer_float"]
-    if any(i["filter"] == "linear" and textures[i["texture"]] == "rgba32f" for p in passes for i in p["inputs"]):
-        out.append("OES_texture_float_linear")
-    if any(p["blend"] == "additive" and any(textures[t] == "rgba32f" for t in p["targets"]) for p in passes):
-        out.append("EXT_float_blend")
-    return out
-
-
-def _pass_job(root: Path, manifest: Manifest, p: Pass) -> dict[str, Any]:
+def _pass_job(program: Program, p: Pass) -> dict[str, Any]:
     if p.is_compute:
-        raise SepgenError(f"{root / MANIFEST}: pass {p.name!r} is a compute pass; WebGL2 runs fragment passes only")
+        raise SepgenError(f"{program.where}: pass {p.name!r} is a compute pass; WebGL2 runs fragment passes only")
     return {
         "name": p.name, "vertex": p.vertex, "fragment": p.fragment,
-        "vertex_source": _source(root, manifest, p.vertex), "fragment_source": _source(root, manifest, p.fragment),
+        "vertex_source": _source(program, p.vertex), "fragment_source": _source(program, p.fragment),
         "inputs": [{"texture": i.texture, "uniform": i.uniform, "binding": i.binding, "filter": i.filter} for i in p.inputs],
         "targets": [o.texture for o in sorted(p.outputs, key=lambda o: o.location)], "blend": p.blend,
     }
 
 
-def webgl_job(out_dir: str | os.PathLike, img: np.ndarray) -> dict[str, Any]:
-    """What the page runs: sizes, texture formats, passes with their sources, the image as base64 float32."""
-    root = Path(out_dir)
-    manifest = passmodel.load(root)
+def _extensions(program: Program) -> list[str]:
+    source = program.manifest.texture("input").name
+    linear_source = any(i.texture == source and i.filter == "linear" for p in program.manifest.passes for i in p.inputs)
+    return sorted({*program.manifest.extensions, *([FLOAT_LINEAR] if linear_source else [])})
+
+
+def webgl_job(program: "Program | str | os.PathLike", img: np.ndarray) -> dict[str, Any]:
+    """What the page runs: sizes, texture formats, passes with their sources, the extensions the
+    manifest lists, the image as base64 float32."""
+    program = as_program(program)
+    manifest = program.manifest
     source, output = manifest.texture("input").name, manifest.texture("output").name
     textures = {t.name: ("rgba32f" if t.name == source else t.format or "rgba32f") for t in manifest.textures}
-    passes = [_pass_job(root, manifest, p) for p in manifest.passes]
+    passes = [_pass_job(program, p) for p in manifest.passes]
     rgba = np.ascontiguousarray(to_rgba(img), dtype="<f4")
     return {"width": int(rgba.shape[1]), "height": int(rgba.shape[0]), "textures": textures,
             "source": source, "output": output, "passes": passes,
-            "extensions": _extensions(textures, passes), "image": base64.b64encode(rgba.tobytes()).decode("ascii")}
+            "extensions": _extensions(program), "image": base64.b64encode(rgba.tobytes()).decode("ascii")}
 
 
 def _result(dom: str) -> dict[str, Any]:
@@ -103,23 +98,40 @@ def _result(dom: str) -> dict[str, Any]:
 
 
 class WebGLRunner:
-    """Runs emitted GLSL ES 300 folders in headless Chromium's WebGL2 (one browser start per call)."""
+    """Runs emitted GLSL ES 300 programs in headless Chromium's WebGL2 (one browser start per call;
+    `run_many` runs a batch in one start). A `sepgen.run.registry.Runner`."""
+
+    name = "webgl"  # its key in sepgen.run.registry.RUNNERS
 
     def __init__(self) -> None:
         browser.find_chromium()  # fail early, with the package to install
         self.renderer = "WebGL2 (headless Chromium)"
 
-    def run(self, out_dir: str | os.PathLike, img: np.ndarray) -> np.ndarray:
-        """Filter `img` (H×W or H×W×C) with the passes in `out_dir`; same shape, float32."""
-        result = self.run_many([out_dir], img)[0]
+    @property
+    def device(self) -> str:
+        return f"{DISPLAY}: {self.renderer}"
+
+    def run(self, program: "Program | str | os.PathLike", img: np.ndarray, scale: Scale = None) -> np.ndarray:
+        """Filter `img` (H×W or H×W×C) with the program (or the folder's); same shape, float32."""
+        result = self.run_many([program], img, [scale])[0]
         if isinstance(result, SepgenError):
             raise result
         return result
 
-    def run_many(self, out_dirs: list[str | os.PathLike], img: np.ndarray) -> list[np.ndarray | SepgenError]:
-        """Each folder on `img`, in one page: a result array, or the error that folder raised."""
+    def run_many(self, programs: "list[Program | str | os.PathLike]", img: np.ndarray,
+                 scales: "list[Scale] | None" = None) -> list[np.ndarray | SepgenError]:
+        """Each program on `img`, in one page: a result array, or the error that program raised."""
         arr = check_image(img)
-        jobs = [webgl_job(d, arr) for d in out_dirs]
+        jobs: list[dict[str, Any] | SepgenError] = []
+        for program, scale in zip(programs, scales or [None] * len(programs)):
+            try:
+                jobs.append(_job(as_program(program), arr, scale))
+            except SepgenError as exc:
+                jobs.append(exc)
+        ran = iter(self._page([j for j in jobs if isinstance(j, dict)], arr))
+        return [next(ran) if isinstance(j, dict) else j for j in jobs]
+
+    def _page(self, jobs: list[dict[str, Any]], arr: np.ndarray) -> list[np.ndarray | SepgenError]:
         if not jobs:
             return []
         with tempfile.TemporaryDirectory(prefix="sepgen-webgl-") as tmp:
@@ -132,6 +144,14 @@ class WebGLRunner:
             raise SepgenError(f"WebGL2: {res['error']}")
         self.renderer = f"WebGL2 on {res['renderer']}"
         return [_pixels(r, arr) for r in res["results"]]
+
+
+def _job(program: Program, arr: np.ndarray, scale: Scale) -> dict[str, Any]:
+    """The page's job for one program; the scale checks every runner makes (scaled GLSL ES runs on GL)."""
+    extra = program.scale_inputs(scale, arr.shape[0], arr.shape[1])
+    if extra.uniform is not None or extra.textures:
+        raise SepgenError(f"the {DISPLAY} runner does not run scaled shaders")
+    return webgl_job(program, arr)
 
 
 def _pixels(res: dict[str, Any], arr: np.ndarray) -> np.ndarray | SepgenError:

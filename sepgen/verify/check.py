@@ -1,8 +1,8 @@
 """Prove the emitted shaders: emit every variant, run it on its driver, compare with NumPy.
 
 Each variant (language × stage × strategy × sampling × precision) is emitted into a
-temporary folder and run by `sepgen.verify.runfilter.run_filter` on the driver its language
-targets (OpenGL, WebGL2, Vulkan or WebGPU: `runfilter.backend_for`) on an image and
+temporary folder and run by `sepgen.verify.runfilter.run_variants` on the driver its language
+targets (OpenGL, WebGL2, Vulkan or WebGPU: `routes.backend_for`) on an image and
 compared with `sepgen.filters.reference.apply_filter` (float64).
 
 A scalable filter (fitted with scales) runs its fragment variants with scaled taps instead:
@@ -36,14 +36,16 @@ from typing import TYPE_CHECKING, Any, Callable, Iterable, Sequence
 
 import numpy as np
 
-from ..filters import reference
 from ..common.errors import SepgenError
 from ..common.images import check_image
+from ..filters import reference
 from ..options import EMIT_OPTIONS, EmitOptions
+from .jobs import first_line
+from .variant import Variant, scale_map
 
 if TYPE_CHECKING:  # pragma: no cover
     from ..filters.filterfile import SeparableFilter
-    from ..run.gl import GLRunner
+    from ..run.registry import Runner
     from .runfilter import Runners
 
 LANGS = EMIT_OPTIONS["lang"].choices
@@ -59,43 +61,14 @@ __all__ = ["Variant", "VariantResult", "variants", "variants_for", "scaled_varia
 
 
 @dataclass
-class Variant:
-    """One set of emit options (scaled shaders: and the scale they run at, a value or "map")."""
-
-    options: dict[str, Any]
-    scale: float | str | None = None
-
-    def __post_init__(self) -> None:
-        # Spell out the defaults so the name (and the table) says exactly what ran.
-        given = {n: v for n, v in self.options.items() if v is not None}
-        self.options = {**{n: o.default for n, o in EMIT_OPTIONS.items()}, **given}
-        if self.options["linear_sampling"] is None:
-            self.options["linear_sampling"] = EmitOptions.linear_by_default(self.options)
-
-    @property
-    def emit_options(self) -> EmitOptions:
-        return EmitOptions.from_dict(self.options)
-
-    @property
-    def name(self) -> str:
-        # from the raw options: a variant the emitter refuses still has a name (and fails)
-        o = self.options
-        lang = "glsl" + o["glsl_version"] if o["lang"] == "glsl" else o["lang"]
-        sampling = "linear" if o["linear_sampling"] else "point"
-        if self.scale is not None:
-            sampling = "scale map" if self.scale == "map" else f"scale {self.scale:g}"
-        return f"{lang} {o['stage']} {o['strategy']} {o['precision']} {sampling}"
-
-
-@dataclass
 class VariantResult:
     variant: Variant
     max_abs: float = math.nan
     max_rel: float = math.nan
     tolerance: float = math.nan
     error: str | None = None  # emit/compile/run failure: the variant fails
-    renderer: str = ""  # the device it ran on (the GL renderer, the Vulkan adapter, …)
-    backend: str = ""  # the runner: "gl", "webgl", "vulkan", "webgpu" (sepgen.verify.runfilter.BACKENDS)
+    renderer: str = ""  # the runner and device it ran on ("Vulkan: llvmpipe …": `Runner.device`)
+    backend: str = ""  # the runner: "gl", "webgl", "vulkan", "webgpu" (sepgen.run.registry.RUNNERS)
 
     @property
     def ok(self) -> bool:
@@ -133,13 +106,6 @@ def scaled_variants(langs: Iterable[str] = ("glsl",)) -> list[Variant]:
         out += [Variant({**o, "scale_source": "uniform"}, s) for s in VERIFY_SCALES]
         out.append(Variant({**o, "scale_source": "texture"}, "map"))
     return out
-
-
-def scale_map(shape: tuple[int, ...]) -> np.ndarray:
-    """The per-pixel scales verify uses: 0.2 at the top-left corner rising to 1 at the bottom-right."""
-    h, w = shape[:2]
-    y, x = np.mgrid[0:h, 0:w]
-    return (0.2 + 0.4 * (x / max(w - 1, 1) + y / max(h - 1, 1))).astype(np.float32)
 
 
 def default_image(channels: int = 4, size: tuple[int, int] = DEFAULT_IMAGE_SIZE, seed: int = 0) -> np.ndarray:
@@ -180,14 +146,14 @@ def verify(
     langs: Iterable[str] = ("glsl",),
     image: np.ndarray | None = None,
     tolerance: float | None = None,
-    runner: "GLRunner | Runners | None" = None,
+    runner: "Runner | Runners | None" = None,
     progress: Callable[[str], None] | None = None,
     only: Iterable[Variant] | None = None,
     *,
     jobs: int = 1,
     templates_dir: str | os.PathLike | None = None,
 ) -> list[VariantResult]:
-    """Run every variant of `filt` (or those in `only`) on its runner (`runfilter.backend_for`);
+    """Run every variant of `filt` (or those in `only`) on its runner (`routes.backend_for`);
     one result per variant, in order.
 
     `tolerance` overrides the derived per-variant tolerance (relative to max|ref|).
@@ -210,7 +176,7 @@ def verify_set(
     items: Sequence[tuple["SeparableFilter", Sequence[Variant]]],
     image: np.ndarray | None = None,
     tolerance: float | None = None,
-    runner: "GLRunner | Runners | None" = None,
+    runner: "Runner | Runners | None" = None,
     progress: Callable[[str], None] | None = None,
     *,
     jobs: int = 1,
@@ -225,14 +191,9 @@ def verify_set(
     tasks: list[Task] = [(filt, v) for filt, todo in items for v in todo]
     _require_tools([v for _, v in tasks])
     runners = runner if isinstance(runner, Runners) else Runners(runner)
-    backends = [_backend(v) for _, v in tasks]
+    backends = [v.backend for _, v in tasks]
     runners.require({b for b in backends if b})  # a missing driver stops the run: exit 2
-    outs = _webgl_batches(img, tasks, backends, runners, templates_dir, progress)
-    for n, i in enumerate(sorted(outs)):  # progress counts every variant
-        if progress:
-            progress(f"[{n + 1}/{len(tasks)}] {_label(*tasks[i], tasks)}")
-    rest = [i for i in range(len(tasks)) if i not in outs]
-    outs.update(_run_rest(img, tasks, rest, runners, jobs, templates_dir, progress))
+    outs = _execute(img, tasks, runners, jobs, templates_dir, progress)
     results: list[list[VariantResult]] = []
     i = 0
     for filt, todo in items:
@@ -243,65 +204,53 @@ def verify_set(
     return results
 
 
-def _webgl_batches(img: np.ndarray, tasks: list[Task], backends: list[str], runners: "Runners",
-                   templates_dir: str | os.PathLike | None, progress: Callable[[str], None] | None) -> dict[int, Any]:
-    """The WebGL2 variants' outputs (array or SepgenError) by task index, one browser start per filter."""
-    from .runfilter import run_webgl_batch
-
-    outs: dict[int, Any] = {}
+def _batches(tasks: list[Task]) -> list[list[int]]:
+    """Task indices run together: each filter's WebGL2 variants in one batch (one browser start),
+    first; every other variant alone."""
+    batches = []
     for filt in {id(f): f for f, _ in tasks}.values():
-        mine = [i for i, (f, _) in enumerate(tasks) if f is filt and backends[i] == "webgl"]
-        if not mine:
-            continue
-        if progress:
-            progress(f"running the {len(mine)} GLSL ES 300 variants in WebGL2 (one browser start)")
-        got = run_webgl_batch(filt, img, [tasks[i][1].options for i in mine], runners, templates_dir)
-        outs.update(zip(mine, got))
-    return outs
+        mine = [i for i, (f, v) in enumerate(tasks) if f is filt and v.backend == "webgl"]
+        if mine:
+            batches.append(mine)
+    return batches + [[i] for i, (_, v) in enumerate(tasks) if v.backend != "webgl"]
 
 
-def _run_rest(img: np.ndarray, tasks: list[Task], rest: list[int], runners: "Runners", jobs: int,
-              templates_dir: str | os.PathLike | None, progress: Callable[[str], None] | None) -> dict[int, Any]:
-    """The other variants' outputs (array or one-line error) by task index: in worker processes
-    when `jobs` > 1, else one after the other in this process."""
-    from .runfilter import run_filter
+def _execute(img: np.ndarray, tasks: list[Task], runners: "Runners", jobs: int,
+             templates_dir: str | os.PathLike | None, progress: Callable[[str], None] | None) -> dict[int, Any]:
+    """Every task's output (array, or one-line error) by task index: the batches in `jobs` worker
+    processes (`sepgen.verify.jobs`) or one after the other in this process."""
+    from .jobs import run_batch, run_parallel
 
-    scaled = [i for i in rest if tasks[i][1].scale is not None]  # run here: the workers take options only
-    rest = [i for i in rest if tasks[i][1].scale is None]
-    outs = _run_scaled(img, tasks, scaled, runners, templates_dir)
-    if jobs > 1 and len(rest) > 1:
-        from .jobs import run_parallel
-
-        def done(count: int, k: int) -> None:
-            if progress:
-                progress(f"[{len(tasks) - len(rest) + count}/{len(tasks)}] {_label(*tasks[rest[k]], tasks)} done")
-
-        ran = run_parallel(img, [(tasks[i][0], tasks[i][1].options) for i in rest], jobs, templates_dir, done)
-        return {**outs, **{rest[k]: out if error is None else error for k, out, error in ran}}
-    for n, i in enumerate(rest):
-        filt, variant = tasks[i]
-        if progress:
-            progress(f"[{len(tasks) - len(rest) + n + 1}/{len(tasks)}] {_label(filt, variant, tasks)}")
-        try:
-            outs[i] = run_filter(filt, img, variant.emit_options, runners, templates_dir=templates_dir)[0]
-        except SepgenError as exc:
-            outs[i] = first_line(exc)
-    return outs
-
-
-def _run_scaled(img: np.ndarray, tasks: list[Task], todo: list[int], runners: "Runners",
-                templates_dir: str | os.PathLike | None) -> dict[int, Any]:
-    """The scaled variants' outputs (array or one-line error), each run at its scale or the scale map."""
-    from .runfilter import run_filter
-
+    batches = _batches(tasks)
+    as_batch = [(tasks[b[0]][0], [tasks[i][1] for i in b]) for b in batches]
     outs: dict[int, Any] = {}
-    for i in todo:
-        filt, variant = tasks[i]
-        scale = scale_map(img.shape) if variant.scale == "map" else float(variant.scale)  # type: ignore[arg-type]
-        try:
-            outs[i] = run_filter(filt, img, variant.emit_options, runners, templates_dir=templates_dir, scale=scale)[0]
-        except SepgenError as exc:
-            outs[i] = first_line(exc)
+    say = progress or (lambda message: None)
+    count = 0
+
+    def counted(i: int, suffix: str = "") -> None:
+        nonlocal count
+        count += 1
+        say(f"[{count}/{len(tasks)}] {_label(*tasks[i], tasks)}{suffix}")
+
+    def finished(k: int) -> None:
+        for i in batches[k]:
+            counted(i, " done")
+
+    if jobs > 1 and len(batches) > 1:
+        for k, got, devices in run_parallel(img, as_batch, jobs, templates_dir, finished):
+            outs.update(zip(batches[k], got))
+            for name, device in devices.items():
+                runners.note(name, device)
+        return outs
+    for b, batch in zip(batches, as_batch):
+        browser = tasks[b[0]][1].backend == "webgl"
+        if browser:
+            say(f"running the {len(b)} GLSL ES 300 variants in WebGL2 (one browser start)")
+        else:
+            counted(b[0])
+        outs.update(zip(b, run_batch(batch, img, runners, templates_dir)))
+        for i in b if browser else ():
+            counted(i)
     return outs
 
 
@@ -315,7 +264,7 @@ def _result(filt: "SeparableFilter", variant: Variant, img: np.ndarray, ref: np.
             out: Any, runners: "Runners", backend: str) -> VariantResult:
     """Compare one output (an array, or the SepgenError / message of its failure) with the reference."""
     res = VariantResult(variant, tolerance=tolerance if tolerance is not None else tolerance_for(filt, variant.options, img, ref),
-                        renderer=runners.name(backend) if backend else "", backend=backend)
+                        renderer=runners.device(backend) if backend else "", backend=backend)
     if isinstance(out, np.ndarray):
         peak = float(np.max(np.abs(ref))) or 1.0
         diff = np.abs(out.astype(np.float64) - ref)
@@ -324,10 +273,6 @@ def _result(filt: "SeparableFilter", variant: Variant, img: np.ndarray, ref: np.
     else:
         res.error = first_line(out) if isinstance(out, Exception) else str(out)
     return res
-
-
-def first_line(exc: Exception) -> str:
-    return str(exc).splitlines()[0] if str(exc) else type(exc).__name__
 
 
 def variants_for(filt: "SeparableFilter", langs: Iterable[str] = ("glsl",)) -> list[Variant]:
@@ -365,20 +310,9 @@ def select(names: Iterable[str], langs: Iterable[str] = LANGS or (), scaled: boo
     return chosen
 
 
-def _backend(variant: Variant) -> str:
-    """The variant's runner, or "" when the emitter refuses its options (the variant then fails)."""
-    from .runfilter import backend_for
-
-    try:
-        return backend_for(variant.options)
-    except SepgenError:
-        return ""
-
-
 def _require_tools(todo: list[Variant]) -> None:
     """glslang (and spirv-cross, spirv-val) for the variants that compile through them."""
-    from ..common.crosscompile import require_tool
-    from ..common.spirv import require_tool as require_spirv_tool
+    from ..common.tools import require_tool
 
     langs = {v.options["lang"] for v in todo}
     if langs & {"hlsl", "spirv"}:
@@ -386,7 +320,7 @@ def _require_tools(todo: list[Variant]) -> None:
     if "hlsl" in langs:
         require_tool("spirv-cross")  # HLSL_ON_GL variants
     if "spirv" in langs:
-        require_spirv_tool("spirv-val")
+        require_tool("spirv-val")
 
 
 def _references(filt: "SeparableFilter", img: np.ndarray) -> Callable[[float | str | None], tuple[np.ndarray, Any]]:

@@ -1,107 +1,82 @@
-"""Emit a filter and run it on the driver its language targets, in one call (the run stage's
-entry for verify, `sepgen apply --backend gpu` and the report). Sits above emit and the
-runners: the runners themselves know nothing of emitting.
-
-Which runner executes which target (docs/targets.md):
-
-    glsl 330/450 -> OpenGL (glrun)          glsl 300es -> WebGL2 in headless Chromium (webglrun)
-    hlsl, spirv  -> Vulkan, SPIR-V untouched (vkrun.VulkanRunner)
-    wgsl         -> WebGPU on Vulkan (vkrun.WebGPURunner)
+"""Emit a filter and run it on the runner its target needs, in one call (the run stage's entry
+for verify, `sepgen.apply` and the report). Sits above emit and the runners: the runners
+themselves know nothing of emitting. Which runner runs which options: `routes.backend_for`.
 """
 
 from __future__ import annotations
 
 import os
 import tempfile
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, Sequence
 
 import numpy as np
 
 from .. import emit
 from ..common.errors import SepgenError
-from ..run.gl import GLRunner
 from ..options import EmitOptions
+from ..run.program import Scale, load
+from ..run.registry import RUNNERS, BatchRunner, Runner, make
+from .routes import HLSL_ON_GL, backend_for
 
 if TYPE_CHECKING:  # pragma: no cover
     from ..filters.filterfile import SeparableFilter
+    from .variant import Variant
 
-__all__ = ["run_filter", "run_webgl_batch", "backend_for", "Runners", "BACKENDS"]
+__all__ = ["run_filter", "run_variants", "backend_for", "Runners", "BACKENDS", "HLSL_ON_GL"]
 
-BACKENDS = {"gl": "OpenGL", "webgl": "WebGL2", "vulkan": "Vulkan", "webgpu": "WebGPU"}
-# glslang 12 (Debian 12) gives an HLSL RWTexture2D<float4> the SPIR-V format Rgba32f and ignores
-# [[vk::image_format]], so fp16 HLSL compute modules do not match their rgba16f images on Vulkan.
-HLSL_ON_GL = "HLSL compute with fp16 intermediates (glslang cannot declare an rgba16f RWTexture2D)"
-
-
-def backend_for(options: "dict[str, Any] | EmitOptions") -> str:
-    """The runner ("gl", "webgl", "vulkan", "webgpu") that executes these emit options."""
-    o = EmitOptions.from_dict(options)
-    if o.scale_source != "auto" and o.lang in ("glsl", "hlsl"):
-        return "gl"  # scaled taps read a uniform or a scale map: the GL runner binds them (HLSL cross-compiled)
-    if o.lang == "glsl":
-        return "webgl" if o.glsl_version == "300es" else "gl"
-    if o.lang == "wgsl":
-        return "webgpu"
-    if o.lang == "hlsl" and o.compute and o.precision == "fp16":
-        return "gl"  # HLSL_ON_GL: through SPIR-V -> GLSL instead
-    return "vulkan"
+BACKENDS = RUNNERS  # runner name -> what it runs on
 
 
 class Runners:
-    """One runner per backend, made on first use; `require` makes them up front (missing driver: exit 2)."""
+    """One runner per name ("gl", "webgl", "vulkan", "webgpu"): those given (`Runners(gl_runner)`,
+    `put`), the others made on first use; `require` makes them up front (missing driver: exit 2)."""
 
-    def __init__(self, gl: GLRunner | None = None) -> None:
-        self._made: dict[str, Any] = {"gl": gl} if gl is not None else {}
+    def __init__(self, *given: "Runner | None") -> None:
+        self._runners: dict[str, Runner] = {}
+        self._devices: dict[str, str] = {}  # devices worker processes ran on, by runner name
+        for runner in given:
+            if runner is not None:
+                self.put(runner)
 
-    def get(self, backend: str) -> Any:
-        if backend not in self._made:
-            self._made[backend] = _make(backend)
-        return self._made[backend]
+    def put(self, runner: Runner, name: str | None = None) -> None:
+        """Use `runner` for its name (`runner.name`, or `name`)."""
+        key = name or runner.name
+        if key not in RUNNERS:
+            raise SepgenError(f"unknown runner {key!r} (known: {', '.join(RUNNERS)})")
+        self._runners[key] = runner
 
-    def require(self, backends: "set[str] | list[str]") -> None:
-        for b in sorted(backends):
-            self.get(b)
+    def get(self, name: str) -> Runner:
+        if name not in self._runners:
+            self._runners[name] = make(name)
+        return self._runners[name]
 
-    def name(self, backend: str) -> str:
-        """The device `backend` runs on, e.g. "llvmpipe (LLVM 15.0.6, 256 bits) (Vulkan 1.3.230)"."""
-        r = self.get(backend)
-        return getattr(r, "adapter_name", None) or r.renderer
+    def require(self, names: "set[str] | list[str]") -> None:
+        for name in sorted(names):
+            self.get(name)
 
-    def device(self, backend: str) -> str:
+    def note(self, name: str, device: str) -> None:
+        """A worker process ran `name` on `device` (what `device` reports from then on)."""
+        self._devices[name] = device
+
+    def device(self, name: str) -> str:
         """The runner and its device, e.g. "Vulkan: llvmpipe (LLVM 15.0.6, 256 bits) (Vulkan 1.3.230)"."""
-        return f"{BACKENDS[backend]}: {self.name(backend)}"
+        return self._devices.get(name) or self.get(name).device
+
+    def made(self) -> dict[str, str]:
+        """The devices of the runners made or given so far, by runner name."""
+        return {name: self.device(name) for name in RUNNERS if name in self._runners}
 
     def devices(self) -> list[str]:
-        return [self.device(b) for b in BACKENDS if b in self._made]
-
-    def run(self, backend: str, folder: str, img: np.ndarray, scale: float | np.ndarray | None = None) -> np.ndarray:
-        runner = self.get(backend)
-        if backend == "gl":
-            return runner.run(folder, img, scale)
-        if backend in ("vulkan", "webgpu"):
-            from ..run.vulkan import load_program
-
-            return runner.run(load_program(folder), img, scale)
-        if scale is not None:  # scaled GLSL ES / HLSL folders route to "gl" (backend_for)
-            raise SepgenError(f"the {BACKENDS[backend]} runner does not run scaled shaders")
-        return runner.run(folder, img)
+        return list(self.made().values())
 
 
-def _make(backend: str) -> Any:
-    if backend == "gl":
-        return GLRunner()
-    if backend == "webgl":
-        from ..run.webgl import WebGLRunner
-
-        return WebGLRunner()
-    from ..run.vulkan import VulkanRunner, WebGPURunner
-
-    return VulkanRunner() if backend == "vulkan" else WebGPURunner()
+def _runners(runner: "Runner | Runners | None") -> Runners:
+    return runner if isinstance(runner, Runners) else Runners(runner)
 
 
 def run_filter(filt: "SeparableFilter", img: np.ndarray, options: "dict[str, Any] | EmitOptions | None" = None,
-               runner: "GLRunner | Runners | None" = None,
-               templates_dir: "str | os.PathLike | None" = None, scale: float | np.ndarray | None = None) -> tuple[np.ndarray, str]:
+               runner: "Runner | Runners | None" = None,
+               templates_dir: "str | os.PathLike | None" = None, scale: Scale = None) -> tuple[np.ndarray, str]:
     """Emit `filt` with these emit options (and template overrides, as `sepgen emit --templates`)
     into a temporary folder and run it on `img` (scaled shaders at `scale`: one value, or an H×W
     map with scale source "texture").
@@ -109,29 +84,39 @@ def run_filter(filt: "SeparableFilter", img: np.ndarray, options: "dict[str, Any
     Returns the float32 result (img's shape) and what computed it, e.g.
     "SPIRV shaders on Vulkan: llvmpipe (…)". Raises SepgenError without the driver.
     """
-    runners = runner if isinstance(runner, Runners) else Runners(runner)
+    runners = _runners(runner)
     opts = EmitOptions.from_dict(options)
     backend = backend_for(opts)
     with tempfile.TemporaryDirectory(prefix="sepgen-run-") as tmp:
         emit.write(emit.render(filt, opts, templates_dir=templates_dir), tmp)
-        out = runners.run(backend, tmp, img, scale)
+        out = runners.get(backend).run(load(tmp), img, scale)
     return out, f"{opts.lang.upper()} shaders on {runners.device(backend)}"
 
 
-def run_webgl_batch(filt: "SeparableFilter", img: np.ndarray, options: "list[dict[str, Any] | EmitOptions]",
-                    runners: Runners, templates_dir: "str | os.PathLike | None" = None) -> "list[np.ndarray | SepgenError]":
-    """GLSL ES 300 option sets of one filter in a single browser start (a start costs seconds):
-    per set the result, or the SepgenError its emit or run raised."""
-    from ..common.errors import SepgenError
-
-    with tempfile.TemporaryDirectory(prefix="sepgen-webgl-batch-") as tmp:
-        folders: list[str | SepgenError] = []
-        for i, o in enumerate(options):
-            folder = f"{tmp}/{i}"
+def run_variants(filt: "SeparableFilter", img: np.ndarray, variants: "Sequence[Variant]", runners: Runners,
+                 templates_dir: "str | os.PathLike | None" = None) -> "list[np.ndarray | SepgenError]":
+    """Each variant of one filter emitted and run at its scale: its result, or the SepgenError its
+    emit or run raised. Variants of a runner with `run_many` (WebGL2: a browser start costs
+    seconds) run in one call."""
+    outs: list[Any] = [None] * len(variants)
+    with tempfile.TemporaryDirectory(prefix="sepgen-variants-") as tmp:
+        programs: dict[str, list[tuple[int, Any, Scale]]] = {}
+        for i, v in enumerate(variants):
             try:
-                emit.write(emit.render(filt, EmitOptions.from_dict(o), templates_dir=templates_dir), folder)
-                folders.append(folder)
+                emit.write(emit.render(filt, v.emit_options, templates_dir=templates_dir), f"{tmp}/{i}")
+                programs.setdefault(backend_for(v.options), []).append((i, load(f"{tmp}/{i}"), v.scale_for(img.shape)))
             except SepgenError as exc:
-                folders.append(exc)
-        ran = iter(runners.get("webgl").run_many([f for f in folders if isinstance(f, str)], img))
-        return [next(ran) if isinstance(f, str) else f for f in folders]
+                outs[i] = exc
+        for backend, todo in programs.items():
+            runner = runners.get(backend)
+            if isinstance(runner, BatchRunner) and len(todo) > 1:
+                ran = runner.run_many([p for _, p, _ in todo], img, [s for _, _, s in todo])
+                for (i, _, _), out in zip(todo, ran):
+                    outs[i] = out
+                continue
+            for i, program, scale in todo:
+                try:
+                    outs[i] = runner.run(program, img, scale)
+                except SepgenError as exc:
+                    outs[i] = exc
+    return outs

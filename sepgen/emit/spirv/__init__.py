@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import dataclasses
 
-from ...common import spirv
+from ...common import tools as spirv
 from ...plan.passmodel import Pass
 from ..files import EmittedFile
 from ..generator import Generator, Output, register

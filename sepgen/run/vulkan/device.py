@@ -12,15 +12,24 @@ every call; its errors fail the run.
 
 from __future__ import annotations
 
+import os
+import tempfile
 from dataclasses import dataclass
 from typing import Any, Callable
 
 from ...common.errors import SepgenError
-from .webgpu import DEBIAN_PACKAGES, quiet_mesa
 
 VALIDATION_LAYER = "VK_LAYER_KHRONOS_validation"
+DEBIAN_PACKAGES = "mesa-vulkan-drivers libvulkan1"  # the Vulkan loader and Mesa's drivers (lavapipe)
 
-__all__ = ["VulkanDevice", "Image", "Buffer", "VALIDATION_LAYER"]
+__all__ = ["VulkanDevice", "Image", "Buffer", "VALIDATION_LAYER", "DEBIAN_PACKAGES", "quiet_mesa"]
+
+
+def quiet_mesa() -> None:
+    """Mesa's Vulkan driver warns on stderr when XDG_RUNTIME_DIR is unset: give it a private one."""
+    current = os.environ.get("XDG_RUNTIME_DIR")
+    if not current or not os.path.isdir(current):
+        os.environ["XDG_RUNTIME_DIR"] = tempfile.mkdtemp(prefix="sepgen-xdg-")
 
 
 def _vk() -> Any:

@@ -7,23 +7,29 @@ draw one fullscreen triangle into a render pass whose attachments are the pass's
 ceil(size / workgroup). All textures start at zero.
 
     runner = VulkanRunner()            # SPIR-V straight to the driver, validation layer when installed
-    out = runner.run(program, img)
+    out = runner.run(program, img)     # a loaded program, a GpuProgram or a folder
 """
 
 from __future__ import annotations
 
 import math
+import os
 from typing import Any
 
 import numpy as np
 
 from ...common.errors import CheckFailed, SepgenError
 from ...common.images import check_image, to_rgba
+from ..program import UNIFORM_BYTES, Program, Scale
 from .device import Image, VulkanDevice
-from .program import BYTES_PER_TEXEL, READ_DTYPES, UNIFORM_BYTES, Binding, GpuPass, GpuProgram, Shader, scale_inputs
+from .folder import load_program
+from .program import BYTES_PER_TEXEL, READ_DTYPES, Binding, GpuPass, GpuProgram, Shader
 from .reflect import reflect
 
+DISPLAY = "Vulkan"
+
 __all__ = ["VulkanRunner", "check_interface"]
+
 
 class _Resources:
     """Images, descriptor sets and pipelines of one program run."""
@@ -200,20 +206,31 @@ def check_interface(p: GpuPass, formats: dict[str, str]) -> None:
 
 class VulkanRunner:
     """Runs all-SPIR-V programs on one raw Vulkan device; the Khronos validation layer checks every
-    call when installed (`validation`: True requires it, False turns it off)."""
+    call when installed (`validation`: True requires it, False turns it off). A `sepgen.run.registry.Runner`."""
+
+    name = "vulkan"  # its key in sepgen.run.registry.RUNNERS
 
     def __init__(self, validation: bool | None = None) -> None:
-        self.device = VulkanDevice(validation)
+        self.vk_device = VulkanDevice(validation)
 
     @property
     def adapter_name(self) -> str:
-        return self.device.name + (", Khronos validation layer" if self.device.validation else "")
+        return self.vk_device.name + (", Khronos validation layer" if self.vk_device.validation else "")
 
-    def run(self, program: GpuProgram, img: np.ndarray, scale: "float | np.ndarray | None" = None) -> np.ndarray:
+    @property
+    def device(self) -> str:
+        return f"{DISPLAY}: {self.adapter_name}"
+
+    def close(self) -> None:
+        """Destroy the Vulkan device (the runner is unusable afterwards)."""
+        self.vk_device.close()
+
+    def run(self, program: "Program | GpuProgram | str | os.PathLike", img: np.ndarray, scale: Scale = None) -> np.ndarray:
         """Filter `img` (H×W or H×W×C); a scaled program runs at `scale` (a value, or an H×W map)."""
         arr = check_image(img)
-        extra = scale_inputs(program, scale, arr.shape[0], arr.shape[1])
-        dev = self.device
+        program = load_program(program)
+        extra = program.scale_inputs(scale, arr.shape[0], arr.shape[1])
+        dev = self.vk_device
         try:
             for p in program.passes:
                 check_interface(p, {**program.textures, program.source: "rgba32f"})

@@ -9,16 +9,14 @@ reads (a pass whose taps are all zero) is harmless.
 from __future__ import annotations
 
 import math
-from typing import TYPE_CHECKING, Any
+from typing import Any, Callable
 
 import numpy as np
 
 from ...common.errors import SepgenError
-from .program import BYTES_PER_TEXEL, READ_DTYPES, UNIFORM_BYTES, WGPU_FORMATS, Binding, GpuPass, GpuProgram
-from .webgpu import validator_message
-
-if TYPE_CHECKING:  # pragma: no cover
-    from .webgpu import WebGPURunner
+from ..program import UNIFORM_BYTES
+from ..vulkan.program import BYTES_PER_TEXEL, READ_DTYPES, WGPU_FORMATS, Binding, GpuPass, GpuProgram, Shader
+from .messages import validator_message
 
 
 def layout_entry(b: Binding, visibility: int, where: str, formats: dict[str, str], features: Any) -> dict[str, Any]:
@@ -45,10 +43,13 @@ def layout_entry(b: Binding, visibility: int, where: str, formats: dict[str, str
 class Execution:
     """Build once, then `upload`, `execute`, `read`."""
 
-    def __init__(self, runner: "WebGPURunner", program: GpuProgram, width: int, height: int) -> None:
+    def __init__(self, device: Any, features: tuple[str, ...], shader_module: Callable[[Shader], Any],
+                 program: GpuProgram, width: int, height: int) -> None:
+        """`device`: a wgpu device with the adapter `features` it was given; `shader_module`
+        compiles a `Shader` on it (the runner's, which turns a rejection into one line)."""
         import wgpu
 
-        self.wgpu, self.runner, self.device = wgpu, runner, runner.device
+        self.wgpu, self.device, self.features, self.shader_module = wgpu, device, features, shader_module
         self.program, self.width, self.height = program, int(width), int(height)
         for name in (program.source, program.output):
             if name not in program.textures:
@@ -84,7 +85,7 @@ class Execution:
         layouts, bind_groups = [], []
         for g in range(max(groups, default=-1) + 1):
             mine = sorted((b for b in p.bindings if b.group == g), key=lambda b: b.binding)
-            entries = [layout_entry(b, visibility, where, self.formats, self.runner.features) for b in mine]
+            entries = [layout_entry(b, visibility, where, self.formats, self.features) for b in mine]
             layout = self.device.create_bind_group_layout(entries=entries)
             layouts.append(layout)
             bind_groups.append(self.device.create_bind_group(
@@ -108,7 +109,7 @@ class Execution:
         return p, pipeline, bind_groups
 
     def _compute_pipeline(self, p: GpuPass, layout: Any) -> Any:
-        module = self.runner.shader_module(p.compute)  # type: ignore[arg-type]
+        module = self.shader_module(p.compute)  # type: ignore[arg-type]
         return self.device.create_compute_pipeline(layout=layout, compute={"module": module, "entry_point": p.compute.entry})  # type: ignore[union-attr]
 
     def _render_pipeline(self, p: GpuPass, layout: Any) -> Any:
@@ -119,11 +120,11 @@ class Execution:
         for t in p.targets:
             if t not in self.formats:
                 raise SepgenError(f"pass {p.name!r}: unknown target texture {t!r}")
-            if blend and self.formats[t] == "rgba32f" and "float32-blendable" not in self.runner.features:
+            if blend and self.formats[t] == "rgba32f" and "float32-blendable" not in self.features:
                 raise SepgenError(f"pass {p.name!r}: additive blending into rgba32f needs the adapter feature float32-blendable")
         targets = [{"format": WGPU_FORMATS[self.formats[t]], "blend": blend, "write_mask": self.wgpu.ColorWrite.ALL}
                    for t in p.targets]
-        vertex, fragment = self.runner.shader_module(p.vertex), self.runner.shader_module(p.fragment)  # type: ignore[arg-type]
+        vertex, fragment = self.shader_module(p.vertex), self.shader_module(p.fragment)  # type: ignore[arg-type]
         return self.device.create_render_pipeline(
             layout=layout,
             vertex={"module": vertex, "entry_point": p.vertex.entry, "buffers": []},  # type: ignore[union-attr]
