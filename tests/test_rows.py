@@ -1,0 +1,163 @@
+"""Row sums (issue 18): the layout's exact kernel, its reads, the running-sum reference
+filter against convolution, the tiled float32 simulation, run-length decomposition, JSON."""
+
+from __future__ import annotations
+
+import json
+
+import numpy as np
+import pytest
+
+from sepgen import kernels
+from sepgen.common.errors import SepgenError
+from sepgen.common.jsonfmt import dumps
+from sepgen.filters import reference, rows
+from sepgen.filters.rows import Box, RowsLayout
+
+
+def _random_layout(rng: np.random.Generator, shape: tuple[int, int], origin: tuple[int, int], axis: str) -> RowsLayout:
+    count, n = shape if axis == "rows" else shape[::-1]
+    lines = []
+    for _ in range(count):
+        boxes = []
+        for _ in range(int(rng.integers(0, 3))):
+            a, b = sorted(rng.uniform(-0.5, n - 0.5, 2))
+            boxes.append((a, b, float(rng.normal())))
+        lines.append(boxes)
+    return RowsLayout(axis, shape, origin, lines)
+
+
+def test_coverage_is_the_pixel_overlap_of_the_box():
+    # [0.25, 2.5]: a quarter of tap 0's cell [−0.5, 0.5] is outside, taps 1 and 2 whole
+    np.testing.assert_allclose(rows.coverage(0.25, 2.5, 4), [0.25, 1.0, 1.0, 0.0])
+    np.testing.assert_allclose(rows.coverage(1.2, 1.7, 3), [0.0, 0.3, 0.2])  # straddles taps 1|2
+    np.testing.assert_allclose(rows.coverage(-0.5, 3.5, 4), np.ones(4))
+
+
+def test_reconstruct_puts_each_line_on_its_axis():
+    lay = RowsLayout("columns", (3, 2), (1, 1), [[(0.5, 2.5, 2.0)], []])
+    np.testing.assert_allclose(lay.reconstruct(), [[0, 0], [2, 0], [2, 0]])
+    assert lay.boxes == 1 and lay.reads() == 2
+
+
+@pytest.mark.parametrize("shape,origin,axis", [
+    ((5, 7), (2, 3), "rows"),  # odd, centred
+    ((6, 4), (3, 2), "columns"),  # even, centred
+    ((4, 9), (0, 7), "rows"),  # non-square, off-centre origin
+    ((3, 8), (2, 1), "columns"),
+])
+def test_running_sum_filter_equals_convolution_with_the_reconstructed_kernel(shape, origin, axis):
+    rng = np.random.default_rng(sum(shape) + origin[1])
+    lay = _random_layout(rng, shape, origin, axis)
+    img = rng.normal(size=(9, 13, 2))
+    want = reference.convolve_direct(img, lay.reconstruct(), origin)
+    np.testing.assert_allclose(rows.filter_image(img, lay), want, atol=1e-12)
+    np.testing.assert_allclose(reference.convolve2d(img, lay.reconstruct(), origin), want, atol=1e-12)
+    for tile in (None, 1, 2, 5):  # the tiled arithmetic in float64 is the same filter
+        np.testing.assert_allclose(rows.filter_image_tiled(img, lay, tile, np.float64), want, atol=1e-12)
+        np.testing.assert_allclose(rows.filter_image_tiled(img, lay, tile, np.float64, "sequential"), want, atol=1e-12)
+
+
+def test_a_fractional_end_is_a_linear_read_of_the_prefix_sum():
+    # one row, box [0.3, 2.5] over a 1×4 kernel centred at 2: out[x] = P̃(x + 2 − 0.8) − P̃(x + 2 − 3)
+    lay = RowsLayout("rows", (1, 4), (0, 2), [[(0.3, 2.5, 1.0)]])
+    src = np.array([1.0, 10.0, 100.0, 1000.0, 10000.0, 100000.0])
+    p = np.concatenate([[0.0], np.cumsum(src)])  # p[m] = P(m − 1)
+    x = 3
+    lerp = lambda pos: np.interp(pos + 1, np.arange(len(p)), p)  # noqa: E731
+    want = lerp(x + 2 - 0.3 - 0.5) - lerp(x + 2 - 2.5 - 0.5)
+    got = rows.filter_image(src[None, :], lay)[0, x]
+    assert got == pytest.approx(want)
+    assert got == pytest.approx(0.2 * src[x + 2] + src[x + 1] + src[x])  # tap 0 covered 0.2
+
+
+def test_adjacent_lines_with_the_same_ends_share_their_reads():
+    same = [(0.5, 3.5, 1.0)]
+    lay = RowsLayout("rows", (4, 5), (2, 2), [same, [(0.5, 3.5, 3.0)], same, [(1.5, 2.5, 1.0)]])
+    assert lay.reads() == 8 and lay.reads(share=True) == 6
+    plan = lay.gather_plan(share=True)
+    assert plan[0].line == pytest.approx(0.75) and plan[0].weight == 4.0  # w1/(w0+w1) = 3/4
+    np.testing.assert_allclose(rows.plan_kernel(lay, plan), lay.reconstruct())
+    # opposite signs cannot share one read
+    mixed = RowsLayout("rows", (2, 5), (1, 2), [[(0.5, 3.5, 1.0)], [(0.5, 3.5, -1.0)]])
+    assert mixed.reads(share=True) == 4
+
+
+def test_shared_reads_of_a_random_layout_reproduce_its_kernel():
+    rng = np.random.default_rng(3)
+    ends = [(-0.5, 4.5), (1.0, 2.25)]
+    lines = [[(*ends[int(rng.integers(0, 2))], float(rng.uniform(0.5, 2)))] for _ in range(9)]
+    lay = RowsLayout("columns", (6, 9), (3, 4), lines)
+    plan = lay.gather_plan(share=True)
+    assert len(plan) < lay.boxes
+    np.testing.assert_allclose(rows.plan_kernel(lay, plan), lay.reconstruct(), atol=1e-15)
+
+
+def test_binary_disk_decomposes_exactly_into_one_box_per_row():
+    k = kernels.disk(50)
+    lay = rows.exact_layout(k)
+    assert lay.axis == "rows" and lay.boxes == 50
+    assert lay.reads() == 100 <= 2 * 50 + 4
+    assert lay.reads(share=True) < 100
+    np.testing.assert_array_equal(lay.reconstruct(), k)
+
+
+def test_exact_layout_picks_the_axis_with_fewer_boxes():
+    k = np.zeros((5, 5))
+    k[:, 1] = k[:, 3] = 1.0  # two columns: rows need 2 boxes each, columns 1 box on 2 columns
+    assert rows.choose_axis(k) == "columns"
+    lay = rows.exact_layout(k)
+    assert lay.axis == "columns" and lay.boxes == 2
+    np.testing.assert_array_equal(lay.reconstruct(), k)
+    assert rows.exact_layout(k, axis="rows").boxes == 10
+    hexagon = kernels.polygon(51)  # flat top: fewer rows than columns
+    assert rows.choose_axis(hexagon) == "rows" and rows.choose_axis(hexagon.T) == "columns"
+
+
+def test_line_runs_are_exact_for_any_line():
+    line = np.array([0, 2, 2, 0, 1, 3, 3, 3, 0])
+    boxes = rows.line_runs(line)
+    assert boxes == (Box(0.5, 2.5, 2.0), Box(3.5, 4.5, 1.0), Box(4.5, 7.5, 3.0))
+    assert rows.is_binary(kernels.disk(9)) and not rows.is_binary(kernels.disk(9, antialias=True))
+
+
+def test_json_round_trip_is_deterministic():
+    lay = _random_layout(np.random.default_rng(1), (5, 6), (1, 4), "rows")
+    text = dumps(lay.to_json())
+    again = RowsLayout.from_json(json.loads(text))
+    assert again == lay and dumps(again.to_json()) == text
+
+
+@pytest.mark.parametrize("doc,words", [
+    ({"axis": "diagonal", "shape": [2, 2], "origin": [1, 1], "lines": [[], []]}, "axis"),
+    ({"axis": "rows", "shape": [2, 2], "origin": [2, 0], "lines": [[], []]}, "origin"),
+    ({"axis": "rows", "shape": [2, 2], "origin": [1, 1], "lines": [[]]}, "needs 2 lines"),
+    ({"axis": "rows", "shape": [2, 2], "origin": [1, 1], "lines": [[[0, 2, 1]], []]}, "not an interval"),
+    ({"axis": "rows", "shape": [2, 2], "origin": [1, 1], "lines": [[[1, 0, 1]], []]}, "not an interval"),
+    ({"axis": "rows", "shape": [2, 2], "origin": [1, 1], "lines": [[[0, 1, float("nan")]], []]}, "finite"),
+    ({"axis": "rows", "shape": [2, 2], "origin": [1, 1], "lines": [[[0, 1]], []]}, "[start, end, weight]"),
+    ({"axis": "rows", "shape": [2.5, 2], "origin": [1, 1], "lines": [[], []]}, "two integers"),
+    ({"axis": "rows", "shape": [2, 2], "origin": [1, 1]}, "lacks lines"),
+])
+def test_bad_layouts_fail_with_one_line(doc, words):
+    with pytest.raises(SepgenError, match=None) as err:
+        RowsLayout.from_json(doc)
+    assert words in str(err.value) and "\n" not in str(err.value)
+
+
+def test_tiled_float32_sums_keep_a_highlight_from_streaking():
+    k = kernels.disk(15)
+    lay = rows.exact_layout(k / k.sum())
+    img = np.full((6, 400), 0.01)
+    img[3, 100] = 1e5
+    ref = reference.convolve2d(img, lay.reconstruct())
+    tiled = rows.hdr_ratio(rows.filter_image_tiled(img, lay, 32), ref)
+    whole_sequential = rows.hdr_ratio(rows.filter_image_tiled(img, lay, None, scan="sequential"), ref)
+    assert tiled < 1.0 < whole_sequential  # a whole-row sequential sum leaves the streak
+
+
+def test_scan_reads():
+    assert rows.scan_reads("compute") == 1
+    assert rows.scan_reads("fragment", 64) == 18
+    with pytest.raises(SepgenError, match="tile"):
+        rows.scan_reads("fragment", None)
