@@ -161,3 +161,77 @@ def test_scan_reads():
     assert rows.scan_reads("fragment", 64) == 18
     with pytest.raises(SepgenError, match="tile"):
         rows.scan_reads("fragment", None)
+
+
+# --- fitting (JAX) ----------------------------------------------------------------------------
+
+FAST = dict(steps=300, lr=0.05, optimizer="adam")
+
+
+def _quality(fit) -> dict:
+    from sepgen.filters import metrics
+
+    return metrics.quality(fit.layout.reconstruct(), fit.target, [], [])
+
+
+def test_jax_reconstruct_is_the_layouts_kernel():
+    from sepgen.fitting import rows as fr
+
+    rng = np.random.default_rng(5)
+    ends = rng.uniform(-1.0, 8.0, (4, 3, 2))
+    weights = rng.normal(size=(4, 3))
+    used = np.ones((4, 3), bool)
+    got = np.asarray(fr.reconstruct(np.asarray(ends, np.float32), np.asarray(weights, np.float32), 7))
+    np.testing.assert_allclose(got, fr.slots_kernel(fr.Slots(ends, weights, used), 7), atol=1e-5)
+    lines = [[(min(np.clip(e, -0.5, 6.5)), max(np.clip(e, -0.5, 6.5)), w * (1 if e[0] <= e[1] else -1))
+              for e, w in zip(ends[i], weights[i])] for i in range(4)]
+    np.testing.assert_allclose(got, RowsLayout("rows", (4, 7), (2, 3), lines).reconstruct(), atol=1e-5)
+
+
+def test_fit_of_an_antialiased_disk_improves_on_its_start_and_keeps_dc():
+    from sepgen.fitting import rows as fr
+    from sepgen.options import FitSettings
+
+    k = kernels.disk(15, antialias=True)
+    prob = fr.problem(k)
+    start = np.linalg.norm(fr.slots_kernel(fr.start_slots(prob.lines, 1), 15) - prob.lines) / np.linalg.norm(prob.lines)
+    fit = fr.fit_rows(k, settings=FitSettings(**FAST))
+    q = _quality(fit)
+    assert fit.layout.reads() == 30 and fit.layout.axis == "rows"
+    assert q["relative_l2"] < 0.6 * start and q["relative_l2"] < 0.05
+    assert q["negative_mass"] <= 1e-4 and q["leak"] <= 1e-3
+    assert abs(q["dc_gain"] - 1.0) < 1e-12
+    ends = np.array([[b.start, b.end] for line in fit.layout.lines for b in line])
+    np.testing.assert_array_equal(ends * fr.FRACTION, np.round(ends * fr.FRACTION))  # exact for 8-bit filtering
+    # more reads buy more boxes where the residual is largest, and a lower error
+    more = fr.fit_rows(k, budget=40, settings=FitSettings(**FAST))
+    assert 30 < more.layout.reads() <= 40 and _quality(more)["relative_l2"] < q["relative_l2"]
+
+
+def test_fit_picks_columns_for_a_hexagon_on_its_side():
+    from sepgen.fitting import rows as fr
+    from sepgen.options import FitSettings
+
+    k = kernels.polygon(13, antialias=True).T
+    fit = fr.fit_rows(k, settings=FitSettings(**FAST))
+    assert fit.layout.axis == "columns" and fit.layout.reads() == 2 * np.count_nonzero(k.any(axis=0))
+    assert _quality(fit)["relative_l2"] < 0.05
+
+
+def test_fit_of_a_binary_kernel_is_its_exact_run_lengths():
+    from sepgen.fitting import rows as fr
+
+    fit = fr.fit_rows(kernels.disk(20))
+    np.testing.assert_allclose(fit.layout.reconstruct(), fit.target, atol=1e-17)
+    assert fit.layout.reads() == 40
+
+
+@pytest.mark.parametrize("kernel,budget,words", [
+    (np.array([[0.0, 1.0, -0.2]]), None, "non-negative kernel; use the separable"),
+    (kernels.disk(9, antialias=True), 10, "needs at least 18 gather reads"),
+])
+def test_fit_refuses_what_rows_cannot_do(kernel, budget, words):
+    from sepgen.fitting import rows as fr
+
+    with pytest.raises(SepgenError, match=words):
+        fr.fit_rows(kernel, budget=budget)
