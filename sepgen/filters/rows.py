@@ -154,7 +154,7 @@ class RowsLayout:
     def gather_plan(self, share: bool = True) -> tuple[Read, ...]:
         """The gather pass's reads, two fetches each, in line order; with `share`, boxes
         of the same ends and same-sign weights on adjacent lines are paired into one."""
-        partner = _pairs(self.lines) if share else {}
+        partner = shared_pairs(self.lines) if share else {}
         second = set(partner.values())
         reads = []
         for i, line in enumerate(self.lines):
@@ -170,8 +170,8 @@ class RowsLayout:
                     reads.append(Read(i + w1 / total, b.start, b.end, total))
         return tuple(reads)
 
-    def reads(self, share: bool = False) -> int:
-        """Fetches per pixel of the gather pass: 2 per box, 2 per shared pair with `share`."""
+    def reads(self, share: bool = True) -> int:
+        """Fetches per pixel of the gather pass: 2 per box; with `share`, 2 per shared pair."""
         return 2 * (len(self.gather_plan(share)) if share else self.boxes)
 
     def to_json(self) -> dict[str, Any]:
@@ -192,7 +192,7 @@ class RowsLayout:
         return cls(doc["axis"], doc["shape"], doc["origin"], doc["lines"])
 
 
-def _pairs(lines: Sequence[Sequence[Box]]) -> dict[tuple[int, int], tuple[int, int]]:
+def shared_pairs(lines: Sequence[Sequence[Box]]) -> dict[tuple[int, int], tuple[int, int]]:
     """First box → second box of each shared read: along each run of consecutive lines
     holding a box of the same (start, end, sign), pair lines (1st, 2nd), (3rd, 4th), …"""
     def keys(line: Sequence[Box]) -> dict[tuple, int]:
@@ -224,7 +224,7 @@ def plan_kernel(layout: RowsLayout, plan: Iterable[Read]) -> np.ndarray:
     n = layout.line_length
     out = np.zeros((len(layout.lines) + 1, n))
     for r in plan:
-        i = int(math.floor(r.line))
+        i = math.floor(r.line)
         t = r.line - i
         row = r.weight * coverage(r.start, r.end, n)
         out[i] += (1.0 - t) * row
@@ -400,12 +400,23 @@ def _lerp(a: np.ndarray, b: np.ndarray, idx: np.ndarray, f: float, dtype: Any) -
     return (dtype(1.0 - f) * a[:, idx] + dtype(f) * b[:, idx]).astype(dtype)
 
 
-def _box_tiled(t: _Tiles, rows: slice, upper: tuple[np.ndarray, float], lower: tuple[np.ndarray, float],
-               dtype: Any) -> np.ndarray:
+def _rows_of(t: _Tiles, first: int, h: int, frac: float, dtype: Any) -> _Tiles:
+    """The sums that output rows 0..h−1 read on padded rows first − y: a linear read
+    between two rows (a shared read at fraction `frac`) mixes that row and the one above."""
+    def mix(a: np.ndarray) -> np.ndarray:
+        row = a[first : first + h]
+        if not frac:
+            return row
+        return (dtype(1.0 - frac) * row + dtype(frac) * a[first - 1 : first - 1 + h]).astype(dtype)
+
+    return t._replace(q=mix(t.q), qc=mix(t.qc), r=mix(t.r), rc=mix(t.rc), totals=mix(t.totals))
+
+
+def _box_tiled(t: _Tiles, upper: tuple[np.ndarray, float], lower: tuple[np.ndarray, float], dtype: Any) -> np.ndarray:
     """One box over every output pixel: Q̃(upper) − Q̃(lower) inside a tile, suffix + prefix
     R̃(lower) + Q̃(upper) across one restart, plus the whole tiles in between (extra reads)."""
     (nu, fu), (nlo, flo) = upper, lower
-    q, qc, r, rc = (a[rows] for a in (t.q, t.qc, t.r, t.rc))
+    q, qc, r, rc = t.q, t.qc, t.r, t.rc
     ku, kl = t.tile[nu], t.tile[nlo]
     top = _lerp(q, qc, nu, fu, dtype)
     inside = top - _lerp(q, qc, nlo, flo, dtype)
@@ -413,15 +424,16 @@ def _box_tiled(t: _Tiles, rows: slice, upper: tuple[np.ndarray, float], lower: t
     for k in range(int(ku.max() - kl.min()) + 1):  # tiles strictly between the two ends
         mid = (kl + 1 + k < ku)[None, :, None]
         col = np.clip(kl + 1 + k, 0, t.totals.shape[1] - 1)
-        across = across + np.where(mid, t.totals[rows][:, col], dtype(0))
+        across = across + np.where(mid, t.totals[:, col], dtype(0))
     return np.where((ku == kl)[None, :, None], inside, across).astype(dtype)
 
 
 def filter_image_tiled(img: Any, layout: RowsLayout, tile: int | None, dtype: Any = np.float32,
-                       scan: str = "tree") -> np.ndarray:
+                       scan: str = "tree", share: bool = True) -> np.ndarray:
     """The running-sum filter simulated in `dtype`: running sums (`scan`, see `_scan`) that
-    restart every `tile` pixels along the line (None: one per whole padded line), each end
-    read linearly, boxes and lines accumulated in `dtype`. Returns float64 of the result."""
+    restart every `tile` pixels along the line (None: one per whole padded line), the reads
+    of `layout.gather_plan(share)` linear along the line and, for a shared read, across two
+    lines, accumulated in `dtype`. Returns float64 of the result."""
     if scan not in SCANS:
         raise SepgenError(f"scan must be one of {', '.join(SCANS)}, got {scan!r}")
     if tile is not None and (isinstance(tile, bool) or not isinstance(tile, (int, np.integer)) or tile < 1):
@@ -434,12 +446,12 @@ def filter_image_tiled(img: Any, layout: RowsLayout, tile: int | None, dtype: An
     t = _tile_sums(padded, left, tile, dtype, scan)
     out = np.zeros(src.shape, dtype)
     x = np.arange(w)
-    for i, line in enumerate(layout.lines):
-        rows = slice(size[0] - 1 - i, size[0] - 1 - i + h)
-        for b in line:
-            (nu, fu), (nlo, flo) = _read_base(b.start, ca, left), _read_base(b.end, ca, left)
-            box = _box_tiled(t, rows, (nu + x, fu), (nlo + x, flo), dtype)
-            out = (out + dtype(b.weight) * box).astype(dtype)
+    for read in layout.gather_plan(share):
+        i = math.floor(read.line)
+        sums = _rows_of(t, size[0] - 1 - i, h, read.line - i, dtype)
+        (nu, fu), (nlo, flo) = _read_base(read.start, ca, left), _read_base(read.end, ca, left)
+        box = _box_tiled(sums, (nu + x, fu), (nlo + x, flo), dtype)
+        out = (out + dtype(read.weight) * box).astype(dtype)
     res = out.astype(np.float64)
     if layout.axis == "columns":
         res = res.transpose(1, 0, 2)

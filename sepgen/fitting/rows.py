@@ -54,21 +54,23 @@ def reconstruct(ends: jnp.ndarray, weights: jnp.ndarray, n: int) -> jnp.ndarray:
 @jax.tree_util.register_pytree_node_class
 class RowsTarget:
     """`losses.Target` of the kernel in its line frame, for `optimizers.run`: the loop's
-    (vertical, horizontal) pair is (box ends, box weights) here."""
+    (vertical, horizontal) pair is (box ends, box weights) here. `tie` (lines × slots × 2,
+    traced) names the slot whose ends each slot uses: itself, or the slot on the line
+    above that it shares its reads with."""
 
-    def __init__(self, target: losses.Target, n: int, source: str = _SOURCE):
-        self.target, self.n, self.source = target, n, source
+    def __init__(self, target: losses.Target, tie: np.ndarray, n: int, source: str = _SOURCE):
+        self.target, self.tie, self.n, self.source = target, tie, n, source
 
     def tree_flatten(self) -> tuple[tuple[Any, ...], tuple[Any, ...]]:
-        return (self.target,), (self.n, self.source)
+        return (self.target, self.tie), (self.n, self.source)
 
     @classmethod
     def tree_unflatten(cls, aux: tuple[Any, ...], children: tuple[Any, ...]) -> "RowsTarget":
-        return cls(children[0], *aux)
+        return cls(*children, *aux)
 
     def loss(self, ends: jnp.ndarray, weights: jnp.ndarray, loss_weights: jnp.ndarray,
              active: Sequence[str]) -> jnp.ndarray:
-        approx = reconstruct(ends, weights, self.n)
+        approx = reconstruct(ends[self.tie[..., 0], self.tie[..., 1]], weights, self.n)
         return losses.weighted_loss(losses.loss_terms(approx, self.target, active), loss_weights)
 
 
@@ -141,13 +143,27 @@ class Slots(NamedTuple):
     ends: np.ndarray  # lines × slots × 2
     weights: np.ndarray  # lines × slots
     used: np.ndarray  # lines × slots, bool
+    tie: np.ndarray  # lines × slots × 2: (line, slot) whose ends each slot uses (itself unless shared)
+
+    def shared_ends(self) -> np.ndarray:
+        return self.ends[self.tie[..., 0], self.tie[..., 1]]
+
+    def cost(self) -> int:
+        """Boxes that need their own reads: the used ones, less those sharing a partner's."""
+        own = self.tie[..., 0] == np.arange(self.ends.shape[0])[:, None]
+        return int((self.used & own).sum())
+
+
+def identity_tie(lines: int, slots: int) -> np.ndarray:
+    return np.stack(np.meshgrid(np.arange(lines), np.arange(slots), indexing="ij"), axis=-1)
 
 
 def slots_kernel(slots: Slots, n: int) -> np.ndarray:
     """The line-frame kernel of the used slots (float64, NumPy twin of `reconstruct`)."""
     out = np.zeros((slots.ends.shape[0], n))
+    ends = slots.shared_ends()
     for i, s in zip(*np.nonzero(slots.used)):
-        a, b = np.clip(slots.ends[i, s], -0.5, n - 0.5)
+        a, b = np.clip(ends[i, s], -0.5, n - 0.5)
         out[i] += slots.weights[i, s] * rows.coverage(min(a, b), max(a, b), n) * (1.0 if a <= b else -1.0)
     return out
 
@@ -159,27 +175,28 @@ def start_slots(lines: np.ndarray, max_boxes: int) -> Slots:
     for i, line in enumerate(lines):
         for s, (a, b, w) in enumerate(initial_boxes(line)[:max_boxes]):
             ends[i, s], weights[i, s], used[i, s] = (a, b), w, True
-    return Slots(ends, weights, used)
+    return Slots(ends, weights, used, identity_tie(*used.shape))
 
 
 def grow(slots: Slots, lines: np.ndarray, count: int) -> Slots:
     """One more box on each of the `count` lines with a free slot and the largest residual."""
     residual = lines - slots_kernel(slots, lines.shape[1])
     energy = np.where(slots.used.all(axis=1), -1.0, (residual**2).sum(axis=1))
-    ends, weights, used = (a.copy() for a in slots)
+    ends, weights, used = (a.copy() for a in slots[:3])
     for i in np.argsort(-energy, kind="stable")[:count]:
         box = residual_box(residual[i]) if energy[i] > 0 else None
         if box is None:
             continue
         s = int(np.argmin(used[i]))
         ends[i, s], weights[i, s], used[i, s] = box[:2], box[2], True
-    return Slots(ends, weights, used)
+    return Slots(ends, weights, used, slots.tie)
 
 
 def optimise(slots: Slots, prob: RowsProblem, settings: FitSettings, progress: Progress | None) -> Slots:
     """Adam on every used slot's ends and weight (the unused ones masked to zero), with the
     learning rate dropped tenfold for the second half of the steps."""
-    target = RowsTarget(losses.make_target(prob.lines, prob.line_origin, DTYPE), prob.lines.shape[1])
+    target = RowsTarget(losses.make_target(prob.lines, prob.line_origin, DTYPE), slots.tie.astype(np.int32),
+                        prob.lines.shape[1])
     weights = losses.weight_vector(settings.weights, DTYPE)
     active = losses.active_terms(settings.weights)
     masks = (np.repeat(slots.used[..., None], 2, axis=-1), slots.used)
@@ -189,30 +206,70 @@ def optimise(slots: Slots, prob: RowsProblem, settings: FitSettings, progress: P
         phase = optimizers.Phase(settings.replace(steps=half, lr=lr, optimizer="adam"), active, name)
         params = optimizers.run(params, target, weights, phase, masks, progress=progress).params
     ends, w = (np.where(m, np.asarray(p, np.float64), 0.0) for p, m in zip(params, masks))
-    return Slots(ends, w, slots.used)
+    return Slots(ends, w, slots.used, slots.tie)
 
 
 def to_layout(slots: Slots, prob: RowsProblem) -> rows.RowsLayout:
     """Canonical boxes (start ≤ end inside the kernel, ends on 1/FRACTION), file scale, ΣA = ΣK."""
     n = prob.lines.shape[1]
     peak = metrics.scale_to_peak(prob.target if prob.axis == "rows" else prob.target.T)
-    lines = []
+    lines, shared = [], slots.shared_ends()
     for i in range(slots.ends.shape[0]):
         boxes = []
         for s in np.flatnonzero(slots.used[i]):
-            a, b = np.round(np.clip(slots.ends[i, s], -0.5, n - 0.5) * FRACTION) / FRACTION
+            a, b = np.round(np.clip(shared[i, s], -0.5, n - 0.5) * FRACTION) / FRACTION
             w = float(slots.weights[i, s]) / peak
             if a > b:
                 a, b, w = b, a, -w
             if b > a and w != 0:
                 boxes.append((float(a) + 0.0, float(b) + 0.0, w))
         lines.append(boxes)
-    layout = rows.RowsLayout(prob.axis, prob.shape, prob.origin, lines)
+    layout = snap_shared(rows.RowsLayout(prob.axis, prob.shape, prob.origin, lines))
     gain = float(prob.target.sum() / layout.reconstruct().sum())
     if not gain > 0:
         return layout
     scaled = [[(b.start, b.end, b.weight * gain) for b in line] for line in layout.lines]
     return rows.RowsLayout(prob.axis, prob.shape, prob.origin, scaled)
+
+
+def snap_shared(layout: rows.RowsLayout) -> rows.RowsLayout:
+    """Weights of each shared pair moved so that its read's fraction between the two lines,
+    w1/(w0 + w1), is a multiple of 1/FRACTION (exact for 8-bit hardware filtering); a box
+    whose weight that makes zero is dropped."""
+    lines = [list(line) for line in layout.lines]
+    for (i, k), (i1, k1) in rows.shared_pairs(layout.lines).items():
+        b0, b1 = lines[i][k], lines[i1][k1]
+        total = b0.weight + b1.weight
+        t = round(b1.weight / total * FRACTION) / FRACTION
+        lines[i][k], lines[i1][k1] = b0._replace(weight=total * (1 - t)), b1._replace(weight=total * t)
+    kept = [[b for b in line if b.weight != 0] for line in lines]
+    return rows.RowsLayout(layout.axis, layout.shape, layout.origin, kept)
+
+
+SHARE_TOLERANCES = (0.25, 1.0)  # taps (|Δstart| + |Δend|) within which adjacent boxes are tried as one read
+
+
+def tie_close(slots: Slots, tol: float) -> Slots:
+    """Let boxes on adjacent lines whose ends differ by at most `tol` taps in all (and whose
+    weights have one sign) share their reads: the lower one uses the upper one's ends,
+    moved to the mean of both. A box shares with at most one other (one read serves two lines)."""
+    ends, used, w = slots.shared_ends(), slots.used, slots.weights
+    tie, new_ends = slots.tie.copy(), slots.ends.copy()
+    taken = used & (tie[..., 0] != np.arange(len(used))[:, None])
+    taken[tie[taken][:, 0], tie[taken][:, 1]] = True  # the partners they read with
+    cands = []
+    for i in range(len(used) - 1):
+        for s in np.flatnonzero(used[i] & ~taken[i]):
+            for s2 in np.flatnonzero(used[i + 1] & ~taken[i + 1]):
+                cost = float(np.abs(ends[i, s] - ends[i + 1, s2]).sum())
+                if w[i, s] * w[i + 1, s2] > 0 and cost <= tol:
+                    cands.append((cost, i, int(s), int(s2)))
+    for _, i, s, s2 in sorted(cands):
+        if not (taken[i, s] or taken[i + 1, s2]):
+            new_ends[i, s] = (ends[i, s] + ends[i + 1, s2]) / 2
+            tie[i + 1, s2] = (i, s)
+            taken[i, s] = taken[i + 1, s2] = True
+    return Slots(new_ends, slots.weights, slots.used, tie)
 
 
 class RowsFit(NamedTuple):
@@ -225,30 +282,66 @@ def _rel_l2(slots: Slots, prob: RowsProblem) -> float:
     return float(np.linalg.norm(slots_kernel(slots, prob.lines.shape[1]) - prob.lines) / np.linalg.norm(prob.lines))
 
 
+class _Run(NamedTuple):
+    prob: RowsProblem
+    budget: int  # gather reads, shared reads counted once
+    target_error: float | None
+    settings: FitSettings
+    progress: Progress | None
+
+
+def fit_within(slots: Slots, run: _Run, rounds: list[dict[str, float]], label: str) -> Slots:
+    """Fit, then grow a box on the worst lines and refit, until the budget is spent or the
+    target error reached."""
+    prob = run.prob
+    while True:
+        slots = optimise(slots, prob, run.settings, run.progress)
+        err = _rel_l2(slots, prob)
+        rounds.append({"stage": label, "boxes": int(slots.used.sum()), "reads": 2 * slots.cost(), "relative_l2": err})
+        room = run.budget // 2 - slots.cost()
+        if room <= 0 or (run.target_error is not None and err <= run.target_error) or slots.used.all():
+            return slots
+        slots = grow(slots, prob.lines, min(room, max(1, math.ceil(prob.lines.shape[0] / 4))))
+
+
+def _better(cand: Slots, best: Slots, run: _Run) -> bool:
+    """Lower error within the budget; with a target error met by both, fewer reads."""
+    reads = to_layout(cand, run.prob).reads(share=True)  # a refit may flip a weight's sign: no sharing then
+    if reads > run.budget:
+        return False
+    e_cand, e_best = _rel_l2(cand, run.prob), _rel_l2(best, run.prob)
+    if run.target_error is not None and e_cand <= run.target_error and e_best <= run.target_error:
+        return reads < to_layout(best, run.prob).reads(share=True)
+    return e_cand < e_best
+
+
 def fit_rows(kernel: Any, *, budget: int | None = None, target_error: float | None = None, axis: str = "auto",
-             max_boxes: int = 4, settings: FitSettings | None = None, progress: Progress | None = None) -> RowsFit:
-    """Fit `kernel` (2D array or kernel spec) as row sums within `budget` gather reads
-    (2 per box; default one box per non-empty line), growing boxes on the worst lines until
-    the budget is spent or the relative L2 reaches `target_error`. `settings` gives the loss
-    weights, steps per round and learning rate (default: the project's weights, 1500 steps, lr 0.05)."""
+             max_boxes: int = 4, share: bool = True, settings: FitSettings | None = None,
+             progress: Progress | None = None) -> RowsFit:
+    """Fit `kernel` (2D array or kernel spec) as row sums within `budget` gather reads (2 per
+    box, a box sharing its reads with the adjacent line's counted once; default one box per
+    non-empty line, or as many as `target_error` needs), growing boxes on the worst lines until
+    the budget is spent or the relative L2 reaches `target_error`. With `share`, adjacent boxes
+    with close ends are then tried as shared reads, the reads saved spent on more boxes; kept
+    where that pays. `settings`: loss weights, steps per round, learning rate (default: the
+    project's weights, 1500 steps, lr 0.05)."""
     prob = problem(kernel, axis)
     settings = settings or FitSettings(steps=1500, lr=0.05, optimizer="adam")
     if rows.is_binary(prob.target):
         layout = rows.exact_layout(prob.target, prob.axis)
-        return RowsFit(layout, prob.target, [{"boxes": layout.boxes, "relative_l2": 0.0}])
+        return RowsFit(layout, prob.target, [{"boxes": layout.boxes, "reads": layout.reads(True), "relative_l2": 0.0}])
     slots = start_slots(prob.lines, max_boxes)
-    first = int(slots.used.sum())
-    budget = 2 * first if budget is None else int(budget)
+    first = slots.cost()
+    if budget is None:
+        budget = 2 * first if target_error is None else 2 * slots.used.size
     if budget < 2 * first:
         raise SepgenError(f"a rows filter of this kernel needs at least {2 * first} gather reads "
                           f"(one box per line), budget {budget}")
-    rounds = []
-    while True:
-        slots = optimise(slots, prob, settings, progress)
-        err = _rel_l2(slots, prob)
-        rounds.append({"boxes": int(slots.used.sum()), "relative_l2": err})
-        room = budget // 2 - int(slots.used.sum())
-        if room <= 0 or (target_error is not None and err <= target_error) or slots.used.all():
-            break
-        slots = grow(slots, prob.lines, min(room, max(1, math.ceil(prob.lines.shape[0] / 4))))
-    return RowsFit(to_layout(slots, prob), prob.target, rounds)
+    run, rounds = _Run(prob, int(budget), target_error, settings, progress), []
+    best = fit_within(slots, run, rounds, "fit")
+    for tol in SHARE_TOLERANCES if share else ():
+        tied = tie_close(best, tol)
+        if tied.cost() < best.cost():
+            cand = fit_within(tied, run, rounds, f"share {tol}")
+            best = cand if _better(cand, best, run) else best
+    return RowsFit(to_layout(best, prob), prob.target, rounds)
