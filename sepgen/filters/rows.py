@@ -358,15 +358,25 @@ class _Tiles(NamedTuple):
     totals: np.ndarray  # per tile: its sum (what a third read would fetch)
 
 
-SCANS = ("tree", "sequential")
+SCANS = ("tree", "sequential", "compensated")
 
 
 def _scan(seg: np.ndarray, dtype: Any, scan: str) -> np.ndarray:
     """Inclusive running sum along axis 1 in `dtype`: "sequential" (one thread adding in
-    order), or "tree" (Hillis–Steele: log2(n) passes x[n] += x[n − d], what a
-    shared-memory scan or the fragment passes compute; far fewer roundings of large sums)."""
+    order), "compensated" (the same with Kahan's correction term), or "tree" (Hillis–Steele:
+    log2(n) passes x[n] += x[n − d], what a shared-memory scan or the fragment passes
+    compute; far fewer roundings of large sums than "sequential")."""
     if scan == "sequential":
         return np.cumsum(seg, axis=1, dtype=dtype)
+    if scan == "compensated":
+        out = np.empty(seg.shape, dtype)
+        total, carry = np.zeros_like(out[:, 0]), np.zeros_like(out[:, 0])
+        for n in range(seg.shape[1]):
+            y = (seg[:, n].astype(dtype) - carry).astype(dtype)
+            t = (total + y).astype(dtype)
+            carry = ((t - total).astype(dtype) - y).astype(dtype)
+            total = out[:, n] = t
+        return out
     x = seg.astype(dtype)
     d = 1
     while d < x.shape[1]:

@@ -298,7 +298,7 @@ def fit_within(slots: Slots, run: _Run, rounds: list[dict[str, float]], label: s
         slots = optimise(slots, prob, run.settings, run.progress)
         err = _rel_l2(slots, prob)
         rounds.append({"stage": label, "boxes": int(slots.used.sum()), "reads": 2 * slots.cost(), "relative_l2": err})
-        room = run.budget // 2 - slots.cost()
+        room = run.budget // 2 - slots.cost()  # an upper bound: boxes that happen to share count twice
         if room <= 0 or (run.target_error is not None and err <= run.target_error) or slots.used.all():
             return slots
         slots = grow(slots, prob.lines, min(room, max(1, math.ceil(prob.lines.shape[0] / 4))))
