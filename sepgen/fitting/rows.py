@@ -12,7 +12,11 @@ need fewer boxes, judged on the kernel thresholded at half its peak):
    gradient moves an end across a tap;
 3. while the gather budget allows, the lines with the largest residual get one more
    box (over the residual's dominant-sign region) and everything is refitted;
-4. the boxes are made canonical (start ≤ end inside the kernel) and scaled so ΣA = ΣK.
+4. boxes on adjacent lines whose ends are close are tied to common ends (one linear
+   read between the two rows serves both: `rows.RowsLayout.gather_plan`), the reads
+   saved buy more boxes (step 3), and the result is kept if its error is lower;
+5. the boxes are made canonical (start ≤ end inside the kernel, ends and shared-read
+   fractions on 1/256) and scaled so ΣA = ΣK.
 
 All slots (`max_boxes` per line) exist from the start, the unused ones masked to
 exactly zero, so a fit compiles one loop whatever the growth.
