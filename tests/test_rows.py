@@ -4,6 +4,7 @@ filter against convolution, the tiled float32 simulation, run-length decompositi
 from __future__ import annotations
 
 import json
+import math
 
 import numpy as np
 import pytest
@@ -70,6 +71,26 @@ def test_a_fractional_end_is_a_linear_read_of_the_prefix_sum():
     got = rows.filter_image(src[None, :], lay)[0, x]
     assert got == pytest.approx(want)
     assert got == pytest.approx(0.2 * src[x + 2] + src[x + 1] + src[x])  # tap 0 covered 0.2
+
+
+def test_clamp_to_edge_is_the_linear_extension_of_the_prefix_sum():
+    # the shader's edge rule: P(n) = (n + 1)·s[0] left of the row, P(w−1) + (n−w+1)·s[w−1] right of it
+    src = np.array([3.0, -1.0, 4.0, 1.0, -5.0, 9.0])
+    w = len(src)
+    p = np.cumsum(src)
+
+    def prefix(n: int) -> float:
+        return (n + 1) * src[0] if n < 0 else p[-1] + (n - w + 1) * src[-1] if n >= w else p[n]
+
+    def read(pos: float) -> float:
+        n = math.floor(pos)
+        return (1 - (pos - n)) * prefix(n) + (pos - n) * prefix(n + 1)
+
+    lay = RowsLayout("rows", (1, 7), (0, 3), [[(-0.2, 5.7, 1.0), (1.25, 2.5, -2.0)]])
+    got = rows.filter_image(src[None, :], lay)[0]
+    want = [sum(b.weight * (read(x + 3 - b.start - 0.5) - read(x + 3 - b.end - 0.5)) for b in lay.lines[0])
+            for x in range(w)]
+    np.testing.assert_allclose(got, want, atol=1e-12)
 
 
 def test_adjacent_lines_with_the_same_ends_share_their_reads():
@@ -260,6 +281,8 @@ def test_fit_of_a_binary_kernel_is_its_exact_run_lengths():
 @pytest.mark.parametrize("kernel,budget,words", [
     (np.array([[0.0, 1.0, -0.2]]), None, "non-negative kernel; use the separable"),
     (kernels.disk(9, antialias=True), 10, "needs at least 18 gather reads"),
+    (kernels.disk(9, antialias=True), "20", "budget must be a positive integer"),
+    (kernels.disk(9, antialias=True), 0, "budget must be a positive integer"),
 ])
 def test_fit_refuses_what_rows_cannot_do(kernel, budget, words):
     from sepgen.fitting import rows as fr

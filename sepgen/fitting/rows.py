@@ -279,7 +279,7 @@ def tie_close(slots: Slots, tol: float) -> Slots:
 class RowsFit(NamedTuple):
     layout: rows.RowsLayout
     target: np.ndarray  # the kernel normalised to sum 1 (what `layout` approximates)
-    rounds: list[dict[str, float]]  # per fit round: boxes and relative L2
+    rounds: list[dict[str, Any]]  # per fit round: boxes and relative L2
 
 
 def _rel_l2(slots: Slots, prob: RowsProblem) -> float:
@@ -294,7 +294,7 @@ class _Run(NamedTuple):
     progress: Progress | None
 
 
-def fit_within(slots: Slots, run: _Run, rounds: list[dict[str, float]], label: str) -> Slots:
+def fit_within(slots: Slots, run: _Run, rounds: list[dict[str, Any]], label: str) -> Slots:
     """Fit, then grow a box on the worst lines and refit, until the budget is spent or the
     target error reached."""
     prob = run.prob
@@ -329,6 +329,11 @@ def fit_rows(kernel: Any, *, budget: int | None = None, target_error: float | No
     with close ends are then tried as shared reads, the reads saved spent on more boxes; kept
     where that pays. `settings`: loss weights, steps per round, learning rate (default: the
     project's weights, 1500 steps, lr 0.05)."""
+    for what, value in (("budget", budget), ("max_boxes", max_boxes)):
+        if value is not None and (isinstance(value, bool) or not isinstance(value, (int, np.integer)) or value < 1):
+            raise SepgenError(f"rows {what} must be a positive integer, got {value!r}")
+    if target_error is not None and not (isinstance(target_error, (int, float)) and 0 < target_error < math.inf):
+        raise SepgenError(f"rows target_error must be a positive number, got {target_error!r}")
     prob = problem(kernel, axis)
     settings = settings or FitSettings(steps=1500, lr=0.05, optimizer="adam")
     if rows.is_binary(prob.target):
@@ -341,7 +346,8 @@ def fit_rows(kernel: Any, *, budget: int | None = None, target_error: float | No
     if budget < 2 * first:
         raise SepgenError(f"a rows filter of this kernel needs at least {2 * first} gather reads "
                           f"(one box per line), budget {budget}")
-    run, rounds = _Run(prob, int(budget), target_error, settings, progress), []
+    run = _Run(prob, int(budget), target_error, settings, progress)
+    rounds: list[dict[str, Any]] = []
     best = fit_within(slots, run, rounds, "fit")
     for tol in SHARE_TOLERANCES if share else ():
         tied = tie_close(best, tol)
