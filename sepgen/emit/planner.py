@@ -9,10 +9,10 @@ from __future__ import annotations
 import dataclasses
 import math
 from dataclasses import dataclass
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
 
 from ..options import EmitOptions
-from ..plan.passmodel import SCALE_TEXTURE, SCALE_UNIFORM, Pass, PassInput, PassOutput, Texture
+from ..plan.passmodel import SCALE_TEXTURE, SCALE_UNIFORM, Pass, PassInput, PassOutput, ScaleEntry, Texture
 from .taps import PassPlan
 
 if TYPE_CHECKING:  # pragma: no cover
@@ -66,17 +66,13 @@ def scaled(plan: list[PassPlan]) -> list[PassPlan]:
     return [dataclasses.replace(p, fetches=tuple(dataclasses.replace(f, linear=True) for f in p.fetches)) for p in plan]
 
 
-def scale_entry(filter_name: str, source: str, gen: "Generator", fitted: tuple[float, ...] | None) -> dict[str, Any]:
+def scale_entry(filter_name: str, source: str, gen: "Generator", fitted: tuple[float, ...] | None) -> ScaleEntry:
     """The manifest's `scale`: where scaled passes read the scale (docs/manifest.md)."""
-    out: dict[str, Any] = {"source": source}
+    fitted = tuple(fitted) if fitted else None
     if source == "uniform":
-        out["uniform"] = SCALE_UNIFORM
-        if gen.scale_block():
-            out.update(block=f"{filter_name}_Scale", **gen.scale_binding())
-    else:
-        out.update(texture=SCALE_TEXTURE, uniform=SCALE_SAMPLER, channel="r")
-    out["fitted_scales"] = list(fitted) if fitted else None
-    return out
+        block = {"block": f"{filter_name}_Scale", **gen.scale_binding()} if gen.scale_block() else {}
+        return ScaleEntry(source, SCALE_UNIFORM, fitted_scales=fitted, **block)
+    return ScaleEntry(source, SCALE_SAMPLER, texture=SCALE_TEXTURE, channel="r", fitted_scales=fitted)
 
 
 def _blend(p: PassPlan, options: EmitOptions, first_output_pass: int) -> str:
