@@ -118,11 +118,11 @@ def _set_scale(pipe: "Pipeline", scale: float | np.ndarray) -> None:
     entry = pipe.manifest.scale
     if entry is None:
         raise SepgenError(f"{pipe.out_dir / MANIFEST} has fixed taps: it takes no scale")
-    if entry["source"] == "texture":
+    if entry.source == "texture":
         smap = np.broadcast_to(np.asarray(scale, np.float32), (pipe.height, pipe.width)) if np.ndim(scale) == 0 else scale
         rgba = np.zeros((pipe.height, pipe.width, 4), np.float32)
         rgba[:, :, 0] = _check_scale_map(smap, pipe.height, pipe.width)
-        pipe.textures[entry["texture"]].write(rgba.tobytes())
+        pipe.textures[entry.texture].write(rgba.tobytes())
         return
     if np.ndim(scale) != 0:
         raise SepgenError(f"{pipe.out_dir / MANIFEST} reads the scale from a uniform: give one value, not a map")
@@ -207,8 +207,8 @@ class Pipeline:
             self._objects.append(s)
             _set_unit(prog, inp.uniform, inp.binding)
         p = _Pass(spec, prog, samplers=tuple(samplers))
-        if self.manifest.scale is not None and self.manifest.scale.get("source") == "uniform":
-            p.scale_uniform, p.scale_blocks = _scale_slots(prog, self.manifest.scale["uniform"])
+        if self.manifest.scale is not None and self.manifest.scale.source == "uniform":
+            p.scale_uniform, p.scale_blocks = _scale_slots(prog, self.manifest.scale.uniform)
         if spec.is_compute:
             for out in spec.outputs:
                 _set_unit(prog, out.uniform, out.unit)

@@ -75,11 +75,11 @@ def _storage_binding(o: PassOutput, access: str) -> Binding:
 def _scale_bindings(root: Path, manifest: Manifest) -> list[Binding]:
     """The scale uniform buffer of scaled passes, where the manifest's `scale` puts it."""
     entry = manifest.scale
-    if entry is None or entry.get("source") != "uniform":
+    if entry is None or entry.source != "uniform":
         return []
-    if not isinstance(entry.get("set"), int) or not isinstance(entry.get("binding"), int):
+    if entry.set is None or entry.binding is None:
         raise SepgenError(f"{root / passmodel.MANIFEST}: the scale uniform has no set and binding; run it on the GL runner")
-    return [Binding(entry["set"], entry["binding"], "uniform")]
+    return [Binding(entry.set, entry.binding, "uniform")]
 
 
 def _pass(root: Path, manifest: Manifest, p: Pass) -> GpuPass:

@@ -8,12 +8,12 @@ shader code already loaded (WGSL text or SPIR-V bytes), every resource at its fi
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from typing import Any
 
 import numpy as np
 
 from ...common.errors import SepgenError
 from ...filters.scaling import check_scale, check_scale_map
+from ...plan.passmodel import ScaleEntry
 
 WGPU_FORMATS = {"rgba32f": "rgba32float", "rgba16f": "rgba16float"}
 READ_DTYPES = {"rgba32f": np.float32, "rgba16f": np.float16}
@@ -67,7 +67,7 @@ class GpuProgram:
     source: str
     output: str
     passes: tuple[GpuPass, ...] = field(default_factory=tuple)
-    scale: dict[str, Any] | None = None  # scaled passes: the manifest's `scale` entry
+    scale: "ScaleEntry | None" = None  # scaled passes: the manifest's `scale` entry
 
 
 @dataclass(frozen=True)
@@ -87,11 +87,11 @@ def scale_inputs(program: GpuProgram, scale: "float | np.ndarray | None", height
         return ScaleInputs()
     if scale is None:
         raise SepgenError("this program has scaled taps: give a scale")
-    if entry["source"] == "texture":
+    if entry.source == "texture":
         smap = np.broadcast_to(np.asarray(scale, np.float32), (height, width)) if np.ndim(scale) == 0 else scale
         rgba = np.zeros((height, width, 4), np.float32)
         rgba[:, :, 0] = check_scale_map(smap, (height, width))
-        return ScaleInputs(textures={entry["texture"]: rgba})
+        return ScaleInputs(textures={entry.texture: rgba})
     if np.ndim(scale) != 0:
         raise SepgenError("this program reads the scale from a uniform: give one value, not a map")
     value = check_scale(float(np.asarray(scale)))
