@@ -77,7 +77,8 @@ def for_filter(filt: SeparableFilter, options: EmitOptions, linear_asked: bool =
 def scale_options(filt: SeparableFilter, options: "Mapping[str, Any] | EmitOptions | None") -> EmitOptions:
     """`for_filter` for options as given: a linear-sampling request is one in the dict."""
     asked = options.get("linear_sampling") if isinstance(options, Mapping) else None
-    return for_filter(filt, EmitOptions.from_dict(options), bool(asked))
+    checked = EmitOptions.from_dict(dict(options) if isinstance(options, Mapping) else options)
+    return for_filter(filt, checked, bool(asked))
 
 
 def scaled_languages() -> list[str]:

@@ -69,9 +69,12 @@ def scaled(plan: list[PassPlan]) -> list[PassPlan]:
 def scale_entry(filter_name: str, source: str, gen: "Generator", fitted: tuple[float, ...] | None) -> ScaleEntry:
     """The manifest's `scale`: where scaled passes read the scale (docs/manifest.md)."""
     fitted = tuple(fitted) if fitted else None
+    if source == "uniform" and not gen.scale_block():
+        return ScaleEntry(source, SCALE_UNIFORM, fitted_scales=fitted)
     if source == "uniform":
-        block = {"block": f"{filter_name}_Scale", **gen.scale_binding()} if gen.scale_block() else {}
-        return ScaleEntry(source, SCALE_UNIFORM, fitted_scales=fitted, **block)
+        where = gen.scale_binding()
+        return ScaleEntry(source, SCALE_UNIFORM, block=f"{filter_name}_Scale", set=where.get("set"),
+                          binding=where["binding"], fitted_scales=fitted)
     return ScaleEntry(source, SCALE_SAMPLER, texture=SCALE_TEXTURE, channel="r", fitted_scales=fitted)
 
 
