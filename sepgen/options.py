@@ -11,11 +11,13 @@ from __future__ import annotations
 import itertools
 import math
 from dataclasses import dataclass, field, replace
+from dataclasses import fields as dataclass_fields
 from types import MappingProxyType
 from typing import Any, Iterable, Mapping
 
 import numpy as np
 
+from . import targets
 from .common.errors import SepgenError
 
 
@@ -190,8 +192,10 @@ def check_search(budget: Any, target_error: Any, rank_given: bool = False, where
 
 
 EMIT_OPTIONS = _table(
-    Option("lang", str, "glsl", "shader language (spirv: Vulkan GLSL 450 sources and their .spv)", choices=("glsl", "hlsl", "wgsl", "spirv")),
-    Option("glsl_version", str, "330", "GLSL version", choices=("330", "300es", "450")),
+    Option("lang", str, targets.names()[0], "shader language (spirv: Vulkan GLSL 450 sources and their .spv)",
+           choices=targets.names()),
+    # each language's own options (sepgen.targets: --glsl-version), right after the language
+    *(Option(f.name, str, f.default, f.help, choices=f.choices) for t in targets.all_targets() for f in t.fields),
     Option("stage", str, "fragment", "fragment passes, or compute passes with a shared-memory tile", choices=("fragment", "compute")),
     Option("strategy", str, "mrt", "mrt: one horizontal pass feeds all components; per-component: two passes each, additive", choices=("mrt", "per-component")),
     Option("linear_sampling", bool, None, "merge adjacent taps into bilinear fetches (default: wherever the target "
@@ -203,6 +207,7 @@ EMIT_OPTIONS = _table(
            "from a texture's red channel (CoC); auto: a uniform for filters fitted with scales, none for others",
            choices=("auto", "uniform", "texture")),
 )
+INTERMEDIATE_FORMATS = {"fp32": "rgba32f", "fp16": "rgba16f"}  # precision -> intermediate texture format
 
 
 def weights_with_defaults(weights: dict[str, float] | None) -> dict[str, float]:
@@ -236,13 +241,14 @@ class EmitOptions:
     """
 
     lang: str = EMIT_OPTIONS["lang"].default
-    glsl_version: str = EMIT_OPTIONS["glsl_version"].default
+    glsl_version: str = EMIT_OPTIONS["glsl_version"].default  # the languages' own fields (sepgen.targets)
     stage: str = EMIT_OPTIONS["stage"].default
     strategy: str = EMIT_OPTIONS["strategy"].default
     linear_sampling: bool | None = EMIT_OPTIONS["linear_sampling"].default  # None: the target's default
     precision: str = EMIT_OPTIONS["precision"].default
     scale_source: str = EMIT_OPTIONS["scale_source"].default
 
+    # Language-independent rules here; each language adds its own (sepgen.targets), for that language only.
     __constraints__ = (
         Constraint((("stage", "compute"),), (("linear_sampling", True),),
                    "--linear-sampling applies to fragment passes only: compute passes read their taps from shared memory"),
@@ -250,22 +256,17 @@ class EmitOptions:
                    "scaled taps need fragment passes (bilinear fetches at offset·scale): drop --stage compute"),
         Constraint((("linear_sampling", True),), (("scale_source", "uniform"), ("scale_source", "texture")),
                    "scaled taps are bilinear fetches already: drop --linear-sampling"),
-        Constraint((("stage", "compute"), ("lang", "glsl")), (("glsl_version", "300es"),),
-                   "compute passes need desktop GLSL (430/450): use --glsl-version 330 or 450 with --stage compute"),
+        *(Constraint((("lang", t.name), *c.when), c.forbid, c.message) for t in targets.all_targets() for c in t.constraints),
     )
-    __language_fields__ = {"glsl_version": "glsl"}
+    __language_fields__ = {f.name: t.name for t in targets.all_targets() for f in t.fields}
     # Fields that depend on the filter (scalable or not): listed only when not at their default,
     # so fixed filters' manifests, headers and variants are what they were; not enumerated.
     __filter_fields__ = ("scale_source",)
-    # Targets that point-sample unless asked otherwise: compute passes read shared memory, and
-    # RGBA32F intermediates are filterable only by an optional feature on GLSL ES 3.00
-    # (OES_texture_float_linear), WebGPU (float32-filterable) and Vulkan (a per-device format
-    # feature); RGBA16F is filterable on all of them, desktop GL and D3D11 filter both.
-    __point_by_default__ = ((("stage", "compute"),),
-                            (("lang", "glsl"), ("glsl_version", "300es"), ("precision", "fp32")),
-                            (("lang", "wgsl"), ("precision", "fp32")),
-                            (("lang", "spirv"), ("precision", "fp32")),
-                            (("scale_source", "uniform"),), (("scale_source", "texture"),))  # scaled taps: bilinear already
+    # Options that point-sample unless asked otherwise: compute passes read shared memory, scaled
+    # taps are bilinear already; and any target that cannot filter its intermediates in core
+    # (`Target.filterable_for`: RGBA32F on GLSL ES 3.00, WebGPU and Vulkan needs an optional
+    # feature; RGBA16F is filterable on all of them, desktop GL and D3D11 filter both).
+    __point_by_default__ = ((("stage", "compute"),), (("scale_source", "uniform"),), (("scale_source", "texture"),))
 
     def __post_init__(self) -> None:
         for n, opt in EMIT_OPTIONS.items():
@@ -321,8 +322,10 @@ class EmitOptions:
     @classmethod
     def linear_by_default(cls, values: "dict[str, Any]") -> bool:
         """Whether a target with these options samples bilinearly by default (missing keys: table defaults)."""
-        get = lambda k: values.get(k, EMIT_OPTIONS[k].default)  # noqa: E731
-        return not any(all(get(k) == v for k, v in when) for when in cls.__point_by_default__)
+        full = {k: values.get(k, o.default) for k, o in EMIT_OPTIONS.items()}
+        if any(targets.matches(when, full) for when in cls.__point_by_default__):
+            return False
+        return INTERMEDIATE_FORMATS[full["precision"]] in targets.get(full["lang"]).filterable_for(full)
 
     def non_default(self) -> dict[str, Any]:
         """The options that differ from what this target gets by default (the command line's flags)."""
@@ -343,4 +346,20 @@ class EmitOptions:
 
     @property
     def intermediate_format(self) -> str:
-        return "rgba16f" if self.precision == "fp16" else "rgba32f"
+        return INTERMEDIATE_FORMATS[self.precision]
+
+    @property
+    def target(self) -> "targets.Target":
+        """The language's descriptor (sepgen.targets)."""
+        return targets.get(self.lang)
+
+    @property
+    def runner(self) -> str:
+        """The runner that executes these options' shaders ("gl", "webgl", "vulkan", "webgpu")."""
+        return self.target.runner_for({n: getattr(self, n) for n in EMIT_OPTIONS})
+
+
+# A language's own option is declared by its descriptor and must be a field here as well.
+_unbacked = sorted(set(EMIT_OPTIONS) - {f.name for f in dataclass_fields(EmitOptions)})
+if _unbacked:  # pragma: no cover - a descriptor's field without its EmitOptions attribute
+    raise TypeError(f"emit options without an EmitOptions field: {', '.join(_unbacked)}")

@@ -380,6 +380,22 @@ def test_removed_filter_outputs_are_deleted(built: Path, fit_calls: list[str]) -
     build(built / "sepgen.toml", check=True)
 
 
+def test_listed_paths_outside_the_stale_rule_are_never_removed(built: Path, tmp_path: Path, fit_calls: list[str]) -> None:
+    """`sepgen emit`'s rule: no backslash or drive colon, nothing through a linked folder."""
+    out = built / "out"
+    elsewhere = tmp_path / "elsewhere"
+    elsewhere.mkdir()
+    (elsewhere / "x.glsl").write_text("keep")
+    (out / "linked").symlink_to(elsewhere, target_is_directory=True)
+    (out / "c:x.glsl").write_text("keep")
+    doc = json.loads((out / BUILD_MANIFEST).read_text())
+    doc["files"] += ["c:x.glsl", "linked/x.glsl"]
+    (out / BUILD_MANIFEST).write_text(json.dumps(doc))
+    result = build(built / "sepgen.toml")
+    assert (elsewhere / "x.glsl").read_text() == "keep" and (out / "c:x.glsl").read_text() == "keep"
+    assert fit_calls == [] and result.removed == []
+
+
 def test_output_does_not_depend_on_the_folder(built: Path, tmp_path: Path, fit_calls: list[str]) -> None:
     other = tmp_path / "somewhere" / "else"
     shutil.copytree(built, other)

@@ -75,6 +75,21 @@ def test_reemit_never_removes_outside_the_folder(tmp_path: Path, capsys) -> None
     assert victim.read_text() == "keep\n"
 
 
+def test_reemit_never_removes_through_a_linked_folder(tmp_path: Path, capsys) -> None:
+    """The stale-output rule `sepgen build` shares: a listed path whose folder links elsewhere stays."""
+    out = tmp_path / "shaders"
+    assert run(capsys, "emit", make_filter(tmp_path, 2), "-o", out)[0] == 0
+    elsewhere = tmp_path / "elsewhere"
+    elsewhere.mkdir()
+    (elsewhere / "blur_h1.frag.glsl").write_text("keep\n")
+    (out / "linked").symlink_to(elsewhere, target_is_directory=True)
+    doc = json.loads((out / "manifest.json").read_text())
+    doc["files"] += [{"path": "linked/blur_h1.frag.glsl"}]
+    (out / "manifest.json").write_text(json.dumps(doc))
+    assert run(capsys, "emit", make_filter(tmp_path, 2), "-o", out)[0] == 0
+    assert (elsewhere / "blur_h1.frag.glsl").read_text() == "keep\n"
+
+
 def test_unreadable_previous_manifest_removes_nothing(tmp_path: Path, capsys) -> None:
     out = tmp_path / "shaders"
     out.mkdir()

@@ -71,6 +71,7 @@ def test_verify_on_the_gl_driver_leaves_jax_out(gl_context):
 LAYERS = [
     ("_version",),
     ("common",),  # errors, atomic writes, identifiers, JSON, images, external tools
+    ("targets",),  # one descriptor per shader language: options, emit, run and verify read them
     ("options",),
     ("kernels",),  # kernel files are read as images
     ("plan",),  # fetch planning (taps, bilinear reads), the planner and the pass model (manifest.json: emit → run)

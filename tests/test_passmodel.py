@@ -76,3 +76,27 @@ def test_optional_resource_fields_are_written_only_when_set():
     out = passmodel.PassOutput("output", 0, "rgba32f", binding=2, uniform="u_output")
     assert "binding" not in out.to_dict(compute=False) and out.to_dict(compute=True)["binding"] == 2
     assert out.unit == 2 and passmodel.PassOutput("output", 1, "rgba32f").unit == 1
+
+
+@pytest.mark.parametrize("options", [{"lang": "glsl", "scale_source": "uniform"}, {"lang": "glsl", "glsl_version": "450", "scale_source": "uniform"},
+                                     {"lang": "spirv", "scale_source": "uniform"}, {"lang": "hlsl", "scale_source": "texture"}])
+def test_the_scale_entry_is_typed_and_loads_back_as_written(tmp_path, options):
+    rendered = emit.render(hand_filter(), options)
+    emit.write(rendered, tmp_path)
+    scale = passmodel.load(tmp_path).scale
+    assert isinstance(scale, passmodel.ScaleEntry) and scale == rendered.manifest.scale
+    assert scale.source == options["scale_source"]
+    assert scale.to_dict() == json.loads(rendered[passmodel.MANIFEST])["scale"]
+    if options["lang"] == "spirv":
+        assert (scale.set, scale.binding, scale.block) == (0, 192, "hand_Scale")
+    if scale.source == "texture":
+        assert (scale.texture, scale.channel, scale.set) == ("scale", "r", None)
+
+
+def test_a_bad_scale_entry_is_refused_in_one_line(tmp_path):
+    emit.write(emit.render(hand_filter(), {"scale_source": "uniform"}), tmp_path)
+    doc = json.loads((tmp_path / passmodel.MANIFEST).read_text())
+    doc["scale"]["fitted_scales"] = "0.5"
+    (tmp_path / passmodel.MANIFEST).write_text(json.dumps(doc))
+    with pytest.raises(SepgenError, match="'fitted_scales' must be a list of numbers or null"):
+        passmodel.load(tmp_path)

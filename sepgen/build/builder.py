@@ -32,6 +32,7 @@ from typing import Any
 from .._version import __version__
 from ..common.atomic import check_writable, write_bytes, write_if_changed
 from ..common.errors import CheckFailed, SepgenError
+from ..common.stale import remove_stale, safe_relative
 from ..filters.filterfile import SeparableFilter, dumps
 from . import cache, depfile as depfiles
 from .config import BuildConfig, FilterConfig, load_config
@@ -134,14 +135,11 @@ def _write_outputs(cfg: BuildConfig, plans: list[_Plan], per_filter: dict[str, d
 
 
 def _remove_no_longer_produced(out_dir: Path, gone: set[str], result: BuildResult, say: Progress) -> None:
-    """Delete files an earlier build generated that this one does not, and the folders they leave empty."""
-    for rel in sorted(gone):
-        path = out_dir / rel
-        if path.is_file():
-            path.unlink()
-            result.removed.append(path)
-            say(f"removed {rel} (no longer produced)")
-    _remove_empty_dirs(out_dir, {(out_dir / rel).parent for rel in gone})
+    """Delete files an earlier build generated that this one does not, and the folders they leave
+    empty (the rule `sepgen emit` uses: `sepgen.common.stale`)."""
+    for rel in remove_stale(out_dir, gone):
+        result.removed.append(out_dir / rel)
+        say(f"removed {rel} (no longer produced)")
 
 
 def _write_depfile(cfg: BuildConfig, depfile: Path, target: Path, result: BuildResult) -> None:
@@ -291,12 +289,7 @@ def _previous_outputs(out_dir: Path) -> set[str]:
         files = doc["files"] if doc.get("format") == BUILD_FORMAT else []
     except (OSError, ValueError, KeyError, TypeError, AttributeError):
         return set()
-    safe = set()
-    for rel in files if isinstance(files, list) else []:
-        if (isinstance(rel, str) and rel and not PurePosixPath(rel).is_absolute()
-                and ".." not in PurePosixPath(rel).parts):
-            safe.add(rel)
-    return safe
+    return {rel for rel in (files if isinstance(files, list) else []) if safe_relative(rel)}
 
 
 def rebuild_command(config_path: str | os.PathLike, out_dir: str | os.PathLike | None) -> str:
@@ -360,14 +353,3 @@ def _touch(path: Path) -> None:
         os.utime(path)
     else:
         write_bytes(path, b"")
-
-
-def _remove_empty_dirs(root: Path, folders: set[Path]) -> None:
-    """Remove folders left empty by removed outputs, up to (not including) `root`."""
-    for folder in sorted(folders, key=lambda p: len(p.parts), reverse=True):
-        while folder != root and root in folder.parents:
-            try:
-                folder.rmdir()
-            except OSError:  # not empty (or gone): stop climbing
-                break
-            folder = folder.parent

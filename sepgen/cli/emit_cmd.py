@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import json
 from typing import Any
 
 import click
@@ -29,16 +28,17 @@ def emit(ctx: click.Context, filter_path: str, templates_dir: str | None, out_di
     given = [n for n in options if ctx.get_parameter_source(n) is not click.core.ParameterSource.DEFAULT]
     opts = EmitOptions.from_dict(options).check_given(given)
     filt = SeparableFilter.load(filter_path)
-    command = emitter.default_command(filter_path, options, out_dir, templates_dir)
+    command = emitter.default_command(filter_path, opts, out_dir, templates_dir)  # the flags as given
     if filt.scales is None and opts.scale_source != "auto":
         click.echo(f"sepgen: warning: {filt.name} was fitted without scales: its quality at other scales was not "
                    "fitted (fit with --scales)", err=True)
     far = far_from_target(filt)
     if far is not None:
         click.echo(f"sepgen: warning: {far}", err=True)
-    files = emitter.render(filt, options, templates_dir=templates_dir, command=command)  # the flags as given
-    written = emitter.write_output(files, out_dir)
-    counts = json.loads(files["manifest.json"])["fetches_per_pixel"]  # of what was emitted (scaled taps included)
+    opts = emitter.for_filter(filt, opts, linear_asked=options["linear_sampling"] is True)
+    rendered = emitter.render(filt, opts, templates_dir=templates_dir, command=command)
+    written = emitter.write_output(rendered, out_dir)
+    counts = rendered.manifest.fetches_per_pixel  # of what was emitted (scaled taps included)
     removed = f", {len(written.removed)} removed (no longer emitted)" if written.removed else ""
-    click.echo(f"{out_dir}: {len(files)} files, {len(written.changed)} changed{removed}; fetches per pixel "
+    click.echo(f"{out_dir}: {len(rendered)} files, {len(written.changed)} changed{removed}; fetches per pixel "
                f"{counts['horizontal']} horizontal + {counts['vertical']} vertical = {counts['total']}", err=True)

@@ -1,23 +1,24 @@
 """Emit: a filter file becomes HLSL/GLSL shaders and a manifest. JAX-free.
 
-    files = sepgen.emit.render(filt, {"lang": "glsl"})   # default: linear sampling where the target allows
-    sepgen.emit.write(files, "out/")          # only changed files are rewritten
+    rendered = sepgen.emit.render(filt, {"lang": "glsl"})   # default: linear sampling where the target allows
+    rendered.manifest.fetches_per_pixel       # the typed Manifest; rendered["manifest.json"] is its file
+    sepgen.emit.write(rendered, "out/")       # only changed files are rewritten
     sepgen.emit.fetch_counts(filt)            # {"horizontal", "vertical", "total"} per pixel
 
 The filter's structure plans the fetches and `sepgen.plan.planner` turns the plan into
 typed passes (`sepgen.plan.passmodel`), both below emit (fitting counts fetches with the
-same plan); a registered `Generator` per language (`glsl`, `hlsl`, `wgsl`, `spirv`)
-renders its templates from them and `manifest` serialises them (docs/manifest.md).
+same plan); a registered `Generator` per language (one package per `sepgen.targets`
+descriptor) renders its templates from them and `manifest` serialises them (docs/manifest.md).
 """
 
 from __future__ import annotations
 
+import importlib
 import os
 import shlex
-from pathlib import Path
-from typing import Any
+from typing import Any, Mapping
 
-from ..common import atomic
+from .. import targets
 from ..common.errors import SepgenError
 from ..filters.filterfile import SeparableFilter, check_meaningful
 from ..common.identifiers import check_shader_name
@@ -26,14 +27,19 @@ from ..options import EmitOptions
 from ..plan import planner
 from ..plan.passmodel import MANIFEST, Pass
 from ..plan.taps import PassPlan, counts as plan_counts, fetch_counts
-from . import glsl, hlsl, manifest, spirv, wgsl  # noqa: F401  (importing a language registers its generator)
+from . import manifest
 from .context import coefficient_arrays, environment, header_lines, one_line, quality_for_header, tapless_header_lines
 from .extensions import required_extensions
+from .files import Rendered
 from .generator import GENERATORS, Generator, get as get_generator, register
 from .output import Written, write_output
 
-__all__ = ["render", "write", "write_output", "Written", "fetch_counts", "build_passes", "resolve_options", "option_combinations", "default_command", "scaled_languages",
-           "EmitOptions", "Generator", "GENERATORS", "register", "get_generator"]
+for _lang in targets.names():  # each target's generator package registers itself on import
+    importlib.import_module(f"{__name__}.{_lang}")
+
+__all__ = ["render", "Rendered", "write", "write_output", "Written", "fetch_counts", "build_passes", "resolve_options",
+           "option_combinations", "default_command", "scaled_languages", "for_filter", "EmitOptions", "Generator",
+           "GENERATORS", "register", "get_generator"]
 
 
 def resolve_options(options: "dict[str, Any] | EmitOptions | None" = None) -> dict[str, Any]:
@@ -62,19 +68,24 @@ def default_command(filter_path: str, options: "dict[str, Any] | EmitOptions", o
     return shlex.join(args)
 
 
-def scale_options(filt: SeparableFilter, options: "dict[str, Any] | EmitOptions | None") -> EmitOptions:
+def for_filter(filt: SeparableFilter, options: EmitOptions, linear_asked: bool = False) -> EmitOptions:
     """Scale source "auto" resolved: scaled taps from a uniform for filters fitted with scales,
     fixed taps for the others (an explicit source scales any filter; the CLI warns). Scaled taps
-    are point taps fetched bilinearly: a linear-sampling request given in `options` is refused."""
-    opts = EmitOptions.from_dict(options)
-    if opts.scale_source == "auto" and filt.scales is not None:
-        asked = options.get("linear_sampling") if isinstance(options, dict) else None
-        return opts.replace(scale_source="uniform", linear_sampling=bool(asked))  # True: one-line error
-    return opts
+    are point taps fetched bilinearly: `linear_asked` (linear sampling was requested) is refused."""
+    if options.scale_source == "auto" and filt.scales is not None:
+        return options.replace(scale_source="uniform", linear_sampling=linear_asked)  # True: one-line error
+    return options
+
+
+def scale_options(filt: SeparableFilter, options: "Mapping[str, Any] | EmitOptions | None") -> EmitOptions:
+    """`for_filter` for options as given: a linear-sampling request is one in the dict."""
+    asked = options.get("linear_sampling") if isinstance(options, Mapping) else None
+    checked = EmitOptions.from_dict(dict(options) if isinstance(options, Mapping) else options)
+    return for_filter(filt, checked, bool(asked))
 
 
 def scaled_languages() -> list[str]:
-    """The languages whose generators emit scaled taps (`Generator.scaled_taps`)."""
+    """The languages whose generators emit scaled taps (`Target.scaled_taps`)."""
     return [name for name, gen in GENERATORS.items() if gen.scaled_taps]
 
 
@@ -90,15 +101,16 @@ def build_passes(filter_name: str, plan: list[PassPlan], gen: Generator) -> list
 
 
 def render(filt: SeparableFilter, options: "dict[str, Any] | EmitOptions | None" = None, templates_dir: str | os.PathLike | None = None,
-           command: str | None = None) -> dict[str, str | bytes]:
-    """Every output file: relative path -> text (bytes for binary modules: `.spv`), `manifest.json` included."""
+           command: str | None = None) -> Rendered:
+    """Every output file (relative path -> text, bytes for binary modules: `.spv`; `manifest.json`
+    included) and the typed `Manifest`. `options`: a dict of some options, or checked `EmitOptions`."""
     if not isinstance(filt, SeparableFilter):
         raise SepgenError(f"render() needs a SeparableFilter, got {type(filt).__name__}")
     opts = scale_options(filt, options)
     check_prefix(filt.name)
     check_meaningful(filt)  # a filter built in Python may not have been loaded
     if command is None:
-        command = default_command(f"{filt.name}.json", opts.to_dict(), "OUT")
+        command = default_command(f"{filt.name}.json", opts, "OUT")
     command = one_line(command)
     gen = get_generator(opts.lang)(opts)
     if opts.scale_source != "auto" and not gen.scaled_taps:
@@ -122,17 +134,18 @@ def render(filt: SeparableFilter, options: "dict[str, Any] | EmitOptions | None"
         "header": header_lines(filt, opts, counts, command, quality, extensions),
         "tapless_header": tapless_header_lines(filt, opts, command, extensions),  # files a refit does not change
         "passes": passes,
-        "arrays": coefficient_arrays(filt, opts.lang),
-        "scale": scale,
+        "arrays": coefficient_arrays(filt, gen.lit),
+        "scale": None if scale is None else scale.to_dict(),  # what templates (and overrides of them) read
     }
     emitted = gen.generate(environment(templates_dir), filt.name, passes, common)
-    files = {f.path: f.text for f in emitted}
-    files[MANIFEST] = manifest.build(filt, opts, passes, emitted, counts, quality, command, scale).to_json()
-    return files
+    built = manifest.build(filt, opts, passes, emitted, counts, quality, command, scale)
+    files: dict[str, str | bytes] = {f.path: f.text for f in emitted}
+    files[MANIFEST] = built.to_json()
+    return Rendered(files, built)
 
 
-def write(files: dict[str, str | bytes], out_dir: str | os.PathLike) -> list[str]:
-    """Write `files` under `out_dir` atomically; returns the paths that changed (others keep
-    their mtime). Files the folder's previous manifest listed and `files` lacks are removed
-    (`write_output` also says which)."""
+def write(files: "Mapping[str, str | bytes]", out_dir: str | os.PathLike) -> list[str]:
+    """Write `files` (a `Rendered`, or path -> text) under `out_dir` atomically; returns the paths
+    that changed (others keep their mtime). Files the folder's previous manifest listed and
+    `files` lacks are removed (`write_output` also says which)."""
     return write_output(files, out_dir).changed

@@ -8,11 +8,10 @@ bindings) are made here, in `planner` and in the generators, never in a template
 from __future__ import annotations
 
 import functools
-
 import math
 import re
 from pathlib import Path
-from typing import Any
+from typing import Any, Callable, Hashable
 
 import jinja2
 
@@ -20,6 +19,7 @@ from .._version import __version__
 from ..common.errors import SepgenError
 from ..filters.filterfile import SeparableFilter
 from ..options import EmitOptions
+from .extensions import header_note
 from .literals import float_literal
 
 HEADER_METRICS = ("relative_l2", "negative_mass", "leak", "max_error", "dc_gain")
@@ -75,7 +75,7 @@ def _environment(templates_dir: str | None) -> jinja2.Environment:
         lstrip_blocks=True,
     )
     env.filters["signed"] = signed
-    env.filters["lit"] = float_literal  # {{ x|lit("glsl") }}: the float32 literal in that language
+    env.filters["lit"] = float_literal  # {{ x|lit("glsl") }}: templates made before generators bound their own
     return env
 
 
@@ -88,6 +88,16 @@ def check_templates(templates_dir: str | Path | None = None) -> None:
             env.get_template(name)
         except jinja2.TemplateSyntaxError as exc:
             raise SepgenError(f"template {exc.name or name} line {exc.lineno}: {exc.message}") from None
+
+
+@functools.lru_cache(maxsize=32)
+def with_literals(env: jinja2.Environment, key: Hashable, lit: Callable[..., str]) -> jinja2.Environment:
+    """`env` whose `lit` filter is `lit` (a generator's literal syntax: `{{ x|lit }}`), one per `key`.
+
+    An overlay with its own template cache: a compiled template holds its environment's filters."""
+    overlay = env.overlay(cache_size=400)
+    overlay.filters = dict(env.filters, lit=lit)
+    return overlay
 
 
 def render_template(env: jinja2.Environment, name: str, ctx: dict[str, Any]) -> str:
@@ -141,11 +151,8 @@ def tapless_header_lines(filt: SeparableFilter, options: EmitOptions, command: s
 
 
 def _needs(options: EmitOptions, extensions: tuple[str, ...]) -> list[str]:
-    if not extensions:
-        return []
-    if options.lang == "wgsl":
-        return [f"needs the WebGPU device features {', '.join(extensions)} (request them with the device)"]
-    return [f"needs the extensions {', '.join(extensions)} (float render targets; enable them in the API)"]
+    """The line saying what to enable (the target descriptor's wording), when anything is needed."""
+    return [header_note(options, extensions)] if extensions else []
 
 
 def provenance_lines(prov: dict[str, Any]) -> list[str]:
@@ -184,13 +191,16 @@ def one_line(text: str) -> str:
     return "".join(c if c.isprintable() else "?" for c in text)
 
 
-def coefficient_arrays(filt: SeparableFilter, lang: str) -> list[dict[str, Any]]:
-    """The taps as named constant arrays for include files (index = tap, as in the filter file)."""
+def coefficient_arrays(filt: SeparableFilter, lit: "Callable[[float], str] | str") -> list[dict[str, Any]]:
+    """The taps as named constant arrays for include files (index = tap, as in the filter file),
+    each written by `lit` (a generator's literal syntax; a language name also works)."""
+    if isinstance(lit, str):
+        lit = functools.partial(float_literal, lang=lit)
     out = []
     for k in range(filt.rank):
         for axis, taps in (("V", filt.vertical[k]), ("H", filt.horizontal[k])):
             out.append({"name": f"{filt.name}_{axis}{k}", "size": int(taps.shape[0]),
-                        "taps": [float_literal(float(x), lang) for x in taps]})
+                        "taps": [lit(float(x)) for x in taps]})
     return out
 
 

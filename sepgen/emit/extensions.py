@@ -1,4 +1,5 @@
-"""The API extensions a GLSL ES 3.00 (WebGL2 / GLES 3) target needs for its passes' formats.
+"""The API extensions or device features a target needs for its passes' formats, from what its
+descriptor declares (`sepgen.targets`: `Target.needs`). For a GLSL ES 3.00 (WebGL2 / GLES 3) target:
 
 ES 3.00 core can neither render to float targets nor filter or blend 32-bit float ones, and
 sepgen's intermediates and output are float. What each pass does decides what it needs:
@@ -19,36 +20,36 @@ from __future__ import annotations
 
 from ..options import EmitOptions
 from ..plan.passmodel import Pass
+from ..targets import Feature
 
-__all__ = ["required_extensions"]
-
-RENDER = {"rgba32f": "EXT_color_buffer_float", "rgba16f": "EXT_color_buffer_half_float"}
-FLOAT_LINEAR = "OES_texture_float_linear"
-FLOAT_BLEND = "EXT_float_blend"
-
-
-WEBGPU_LINEAR = "float32-filterable"
-WEBGPU_BLEND = "float32-blendable"
+__all__ = ["required_extensions", "header_note"]
 
 
 def required_extensions(options: EmitOptions, passes: list[Pass] | tuple[Pass, ...]) -> tuple[str, ...]:
-    """Sorted extension (GLSL ES) or feature (WebGPU) names the passes need on `options`' target."""
-    if options.lang == "glsl" and options.glsl_version == "300es":
-        render = {RENDER[o.format] for p in passes for o in p.outputs}
-        return tuple(sorted(render | _float32_needs(passes, FLOAT_LINEAR, FLOAT_BLEND)))
-    if options.lang == "wgsl":
-        return tuple(sorted(_float32_needs(passes, WEBGPU_LINEAR, WEBGPU_BLEND)))
-    return ()
+    """Sorted extension (GLSL ES) or feature (WebGPU) names the passes need on `options`' target
+    (what its descriptor declares: `Target.needs`)."""
+    feature = options.target.feature_for(options.to_dict())
+    if feature is None:
+        return ()
+    render = {feature.render[o.format] for p in passes for o in p.outputs if o.format in feature.render}
+    return tuple(sorted(render | _float32_needs(passes, feature)))
 
 
-def _float32_needs(passes: list[Pass] | tuple[Pass, ...], linear: str, blend: str) -> set[str]:
-    """`linear` if a pass samples an rgba32f texture with linear filtering, `blend` if a
+def header_note(options: EmitOptions, names: tuple[str, ...] | list[str]) -> str:
+    """The shader header's line saying what to enable for `names`."""
+    feature = options.target.feature_for(options.to_dict())
+    template = feature.header if feature is not None else "needs {names}"
+    return template.format(names=", ".join(names))
+
+
+def _float32_needs(passes: list[Pass] | tuple[Pass, ...], feature: Feature) -> set[str]:
+    """Its `linear` if a pass samples an rgba32f texture with linear filtering, `blend` if a
     fragment pass adds into an rgba32f target."""
     written = {o.texture: o.format for p in passes for o in p.outputs}
     need = set()
     for p in passes:
         if p.blend == "additive" and any(o.format == "rgba32f" for o in p.outputs):
-            need.add(blend)
+            need.add(feature.blend)
         if any(i.filter == "linear" and written.get(i.texture) == "rgba32f" for i in p.inputs):
-            need.add(linear)
+            need.add(feature.linear)
     return need

@@ -1,29 +1,23 @@
 """Float literals that give back the exact float32 coefficient in shader code.
 
-NumPy's `str(np.float32)` is the shortest decimal that rounds back to the same
-float32 (Dragon4, unique mode), so a compiler that reads the literal as a double
-and rounds it to float gets the very value the filter file rounds to.
+The formatting lives with the target descriptors (`sepgen.targets.float_literal`: NumPy's
+shortest round-trip decimal, then the language's suffix); generators bind their own syntax
+into the templates' `lit` filter. These names stay for templates and callers that name a language.
 """
 
 from __future__ import annotations
 
-from ..plan.taps import float32  # the pass plan rounds the taps the same way
+from .. import targets
+from ..targets import float32
 
 __all__ = ["float32", "float_literal", "float_literal_with_suffix"]
 
 
 def float_literal(value: float, lang: str) -> str:
-    """Shortest literal for float32(`value`) in `lang` (a registered generator's name)."""
-    from .generator import get
-
-    return float_literal_with_suffix(value, get(lang).literal_suffix)
+    """Shortest literal for float32(`value`) in `lang` (a target's name)."""
+    return targets.get(lang).lit(value)
 
 
 def float_literal_with_suffix(value: float, suffix: str) -> str:
     """Shortest decimal for float32(`value`), always with a point or exponent, then `suffix`."""
-    text = str(float32(value))
-    if "e" not in text and "." not in text:
-        text += ".0"
-    if text.startswith("."):
-        text = "0" + text
-    return text + suffix
+    return targets.float_literal(value, suffix)

@@ -7,7 +7,7 @@ from typing import Any
 from .._version import __version__
 from ..filters.filterfile import SeparableFilter
 from ..options import EmitOptions
-from ..plan.passmodel import MANIFEST, Manifest, Pass
+from ..plan.passmodel import MANIFEST, Manifest, Pass, ScaleEntry
 from ..plan.planner import textures
 from .extensions import required_extensions
 from .files import EmittedFile
@@ -16,7 +16,7 @@ __all__ = ["MANIFEST", "build"]
 
 
 def build(filt: SeparableFilter, options: EmitOptions, passes: list[Pass], files: list[EmittedFile],
-          counts: dict[str, int], quality: dict[str, Any], command: str, scale: dict[str, Any] | None = None) -> Manifest:
+          counts: dict[str, int], quality: dict[str, Any], command: str, scale: ScaleEntry | None = None) -> Manifest:
     return Manifest(
         files=tuple(f.file for f in files),
         textures=textures(filt.name, filt.rank, options),

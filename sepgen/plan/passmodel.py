@@ -35,7 +35,7 @@ TEXTURE_FORMATS = ("rgba32f", "rgba16f")
 SHADER_SIDE = {"manifest": False}  # field metadata: template-only, not in manifest.json
 
 __all__ = ["FORMAT", "MANIFEST", "SCALE_TEXTURE", "SCALE_UNIFORM", "TEXTURE_FORMATS", "Term", "Fetch", "Texture", "PassInput", "PassOutput",
-           "Pass", "ShaderFile", "Manifest", "load", "parse"]
+           "Pass", "ShaderFile", "ScaleEntry", "Manifest", "load", "parse"]
 
 
 def _doc(obj: Any, always: tuple[str, ...], optional: tuple[str, ...] = ()) -> dict[str, Any]:
@@ -208,6 +208,31 @@ class ShaderFile:
 
 
 @dataclass(frozen=True)
+class ScaleEntry:
+    """The manifest's `scale` (scaled taps): where the passes read the scale (docs/manifest.md).
+
+    Source "uniform": the float `uniform`, in uniform block `block` at (`set`,) `binding` where
+    the language keeps uniforms in blocks. Source "texture": the red (`channel`) of texture
+    `texture`, read through the sampler uniform `uniform`."""
+
+    source: str  # "uniform" | "texture"
+    uniform: str
+    texture: str | None = None
+    channel: str | None = None
+    block: str | None = None
+    set: int | None = None
+    binding: int | None = None
+    fitted_scales: tuple[float, ...] | None = None  # the filter's scales (None: fitted without them)
+
+    def to_dict(self) -> dict[str, Any]:
+        keys = ("source", "texture", "uniform", "channel") if self.source == "texture" else \
+            ("source", "uniform", "block", "set", "binding")
+        doc = _doc(self, (), keys)
+        doc["fitted_scales"] = None if self.fitted_scales is None else list(self.fitted_scales)
+        return doc
+
+
+@dataclass(frozen=True)
 class Manifest:
     files: tuple[ShaderFile, ...]
     textures: tuple[Texture, ...]
@@ -222,7 +247,7 @@ class Manifest:
     options: dict[str, Any] = field(default_factory=dict, compare=False)
     fetches_per_pixel: dict[str, int] = field(default_factory=dict, compare=False)
     extensions: tuple[str, ...] = ()  # API extensions the target needs (GLSL ES: float targets)
-    scale: dict[str, Any] | None = field(default=None, compare=False)  # scaled taps: source, uniform/texture
+    scale: ScaleEntry | None = field(default=None, compare=False)  # scaled taps: where the scale is read
 
     def texture(self, role: str) -> Texture:
         return next(t for t in self.textures if t.role == role)
@@ -247,7 +272,7 @@ class Manifest:
             "textures": {t.name: t.to_dict() for t in self.textures},
             "passes": [p.to_dict() for p in self.passes],
             "fetches_per_pixel": self.fetches_per_pixel,
-            **({"scale": self.scale} if self.scale is not None else {}),
+            **({"scale": self.scale.to_dict()} if self.scale is not None else {}),
         }
 
     def to_json(self) -> str:
@@ -287,7 +312,7 @@ def parse(doc: Any, where: str = MANIFEST) -> Manifest:
     )
 
 
-def _parse_scale(scale: Any, where: str, textures: set[str]) -> dict[str, Any] | None:
+def _parse_scale(scale: Any, where: str, textures: set[str]) -> ScaleEntry | None:
     """The optional `scale` entry of a scaled filter's manifest (docs/manifest.md)."""
     if scale is None:
         return None
@@ -296,7 +321,15 @@ def _parse_scale(scale: Any, where: str, textures: set[str]) -> dict[str, Any] |
         or (scale.get("source") == "texture" and scale.get("texture") in textures))
     if not ok:
         raise SepgenError(f"{where}: 'scale' must be {{source: uniform, uniform: NAME}} or {{source: texture, texture: NAME}}")
-    return scale
+    text = {k: scale.get(k) if isinstance(scale.get(k), str) else None for k in ("uniform", "texture", "channel", "block")}
+    ints = {k: scale.get(k) if isinstance(scale.get(k), int) and not isinstance(scale.get(k), bool) else None
+            for k in ("set", "binding")}
+    fitted = scale.get("fitted_scales")
+    if fitted is not None and not (isinstance(fitted, list) and all(
+            isinstance(x, (int, float)) and not isinstance(x, bool) for x in fitted)):
+        raise SepgenError(f"{where}: 'scale': 'fitted_scales' must be a list of numbers or null")
+    return ScaleEntry(scale["source"], text["uniform"] or "", text["texture"], text["channel"], text["block"],
+                      ints["set"], ints["binding"], None if fitted is None else tuple(float(x) for x in fitted))
 
 
 def _check_document(doc: Any, where: str) -> None:

@@ -12,10 +12,9 @@ from __future__ import annotations
 import dataclasses
 import math
 from dataclasses import dataclass
-from typing import Any
 
 from ..options import EmitOptions
-from .passmodel import SCALE_TEXTURE, SCALE_UNIFORM, Pass, PassInput, PassOutput, Texture
+from .passmodel import SCALE_TEXTURE, SCALE_UNIFORM, Pass, PassInput, PassOutput, ScaleEntry, Texture
 from .taps import PassPlan
 
 SCALE_SAMPLER = "u_scale_map"  # the scale map's uniform / register name
@@ -67,20 +66,19 @@ def scaled(plan: list[PassPlan]) -> list[PassPlan]:
 
 
 def scale_entry(filter_name: str, source: str, block: dict[str, int] | None,
-                fitted: tuple[float, ...] | None) -> dict[str, Any]:
+                fitted: tuple[float, ...] | None) -> ScaleEntry:
     """The manifest's `scale`: where scaled passes read the scale (docs/manifest.md).
 
     `block`: where the target binds the scale uniform's block (`{"binding": 0}`,
     `{"set": 0, "binding": 192}`), None where the uniform is loose (GLSL 330 / 300 es)."""
-    out: dict[str, Any] = {"source": source}
+    fitted = tuple(fitted) if fitted else None
+    if source == "uniform" and block is None:
+        return ScaleEntry(source, SCALE_UNIFORM, fitted_scales=fitted)
     if source == "uniform":
-        out["uniform"] = SCALE_UNIFORM
-        if block is not None:
-            out.update(block=f"{filter_name}_Scale", **block)
-    else:
-        out.update(texture=SCALE_TEXTURE, uniform=SCALE_SAMPLER, channel="r")
-    out["fitted_scales"] = list(fitted) if fitted else None
-    return out
+        assert block is not None
+        return ScaleEntry(source, SCALE_UNIFORM, block=f"{filter_name}_Scale", set=block.get("set"),
+                          binding=block["binding"], fitted_scales=fitted)
+    return ScaleEntry(source, SCALE_SAMPLER, texture=SCALE_TEXTURE, channel="r", fitted_scales=fitted)
 
 
 def _blend(p: PassPlan, options: EmitOptions, first_output_pass: int) -> str:

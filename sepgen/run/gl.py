@@ -185,8 +185,8 @@ class Pipeline:
             self._objects.append(s)
             _set_unit(prog, inp.uniform, inp.binding)
         p = _Pass(spec, prog, samplers=tuple(samplers))
-        if self.manifest.scale is not None and self.manifest.scale.get("source") == "uniform":
-            p.scale_uniform, p.scale_blocks = _scale_slots(prog, self.manifest.scale["uniform"])
+        if self.manifest.scale is not None and self.manifest.scale.source == "uniform":
+            p.scale_uniform, p.scale_blocks = _scale_slots(prog, self.manifest.scale.uniform)
         if spec.is_compute:
             for out in spec.outputs:
                 _set_unit(prog, out.uniform, out.unit)

@@ -22,7 +22,7 @@ import numpy as np
 
 from ..common.errors import SepgenError
 from ..plan import passmodel
-from ..plan.passmodel import MANIFEST, Manifest, ShaderFile
+from ..plan.passmodel import MANIFEST, Manifest, ScaleEntry, ShaderFile
 
 UNIFORM_BYTES = 16  # the scale uniform buffer: one float, padded to std140's 16 bytes
 Scale = Union[float, np.ndarray, None]  # one value, an H×W map, or none (fixed taps)
@@ -100,7 +100,7 @@ def as_program(program: "Program | str | os.PathLike") -> Program:
     return program if isinstance(program, Program) else load(program)
 
 
-def scale_inputs(entry: dict[str, Any] | None, scale: Scale, height: int, width: int,
+def scale_inputs(entry: ScaleEntry | None, scale: Scale, height: int, width: int,
                  where: str = "this program") -> ScaleInputs:
     """The checked scale of one run of a program with manifest scale `entry` (None: fixed taps);
     the same one-line errors on every runner."""
@@ -110,11 +110,11 @@ def scale_inputs(entry: dict[str, Any] | None, scale: Scale, height: int, width:
         return ScaleInputs()
     if scale is None:
         raise SepgenError(f"{where} has scaled taps: give a scale")
-    if entry["source"] == "texture":
+    if entry.source == "texture":
         smap = np.broadcast_to(np.asarray(scale, np.float32), (height, width)) if np.ndim(scale) == 0 else scale
         rgba = np.zeros((height, width, 4), np.float32)
         rgba[:, :, 0] = _check_map(smap, height, width)
-        return ScaleInputs(textures={entry["texture"]: rgba})
+        return ScaleInputs(textures={entry.texture: rgba})
     if np.ndim(scale) != 0:
         raise SepgenError(f"{where} reads the scale from a uniform: give one value, not a map")
     value = _check_value(scale)

@@ -7,6 +7,7 @@ from __future__ import annotations
 
 from typing import Any
 
+from ...targets.glsl import GLSL
 from ..generator import Generator, register
 
 VERSIONS = {"330": "#version 330 core", "300es": "#version 300 es", "450": "#version 450 core"}
@@ -15,10 +16,7 @@ COMPUTE_VERSIONS = {"330": "#version 430 core", "450": "#version 450 core"}
 
 @register
 class GLSLGenerator(Generator):
-    name = "glsl"
-    suffix = "glsl"
-    include_suffix = "glsl"
-    entry = dict.fromkeys(("vertex", "fragment", "compute"), "main")
+    language = GLSL
 
     def scale_block(self) -> bool:
         return self.options.glsl_version == "450"  # Vulkan-style GLSL has no loose uniforms; 330/300 es keep one
@@ -33,4 +31,6 @@ class GLSLGenerator(Generator):
             # explicit sampler bindings need 420+; 330 and 300 es bind by uniform name
             "bindings": compute or v == "450",
             "vulkan": v == "450",
+            "vulkan_only": False,  # SPIR-V renders these templates as Vulkan GLSL (sepgen.emit.spirv)
+            "extensions": (),
         }

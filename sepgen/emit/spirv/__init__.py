@@ -1,6 +1,7 @@
 """SPIR-V generator (Vulkan): Vulkan GLSL 450 sources and the `.spv` modules glslang compiles
-from them. Templates: templates/spirv/ (GLSL with `layout(set, binding)`, separate texture2D
-objects through GL_EXT_samplerless_texture_functions, samplers only for linear passes).
+from them. Templates: templates/glsl/, as Vulkan GLSL (`target.vulkan_only`): the `layout(set,
+binding)` lines come from the bindings `bind()` gives the passes, textures are separate texture2D
+objects (GL_EXT_samplerless_texture_functions) with a sampler only for linear passes.
 
 Pass files in the manifest are the `.spv` modules (entry point `main`); each source is listed
 beside its module with kind "source". Every module passes `spirv-val` before it is written.
@@ -11,22 +12,27 @@ rgba16f storage images are readable in core Vulkan), like GLSL.
 from __future__ import annotations
 
 import dataclasses
+from typing import Any
 
 from ...common import tools as spirv
 from ...plan.passmodel import Pass
+from ...targets.spirv import SPIRV
 from ..files import EmittedFile
 from ..generator import Generator, Output, register
 from ..vulkan_bindings import UNIFORM_BASE, vulkan_bindings
 
 SOURCE_SUFFIX = "glsl"
+SAMPLERLESS = "GL_EXT_samplerless_texture_functions"  # texelFetch / textureSize on a texture2D
 
 
 @register
 class SPIRVGenerator(Generator):
-    name = "spirv"
-    suffix = "spv"  # what the passes reference; the templates render the .glsl sources
-    include_suffix = "glsl"
-    entry = dict.fromkeys(("vertex", "fragment", "compute"), "main")
+    language = SPIRV  # suffix "spv": what the passes reference; the GLSL templates render the .glsl sources
+
+    def target(self) -> dict[str, Any]:
+        """The GLSL templates' switches for Vulkan GLSL 450 (bindings come from the passes' `set`)."""
+        return {"lang": self.name, "version": "#version 450", "es": False, "bindings": True, "vulkan": True,
+                "vulkan_only": True, "extensions": (SAMPLERLESS,)}
 
     def scale_binding(self) -> dict[str, int]:
         return {"set": 0, "binding": UNIFORM_BASE}

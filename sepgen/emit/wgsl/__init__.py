@@ -12,21 +12,17 @@ from typing import Any
 
 from ...common.errors import SepgenError
 from ...plan.passmodel import Pass
+from ...targets.wgsl import WGSL
 from ..generator import Generator, register
 from ..vulkan_bindings import UNIFORM_BASE, vulkan_bindings
 
-MAX_SAMPLED_TEXTURES = 16  # WebGPU's guaranteed maxSampledTexturesPerShaderStage
+MAX_SAMPLED_TEXTURES = WGSL.limits["sampled_textures"]  # WebGPU's guaranteed maxSampledTexturesPerShaderStage
 STORAGE_FORMATS = {"rgba32f": "rgba32float", "rgba16f": "rgba16float"}
 
 
 @register
 class WGSLGenerator(Generator):
-    name = "wgsl"
-    suffix = "wgsl"
-    include_suffix = "wgsl"
-    entry = {"vertex": "vs_main", "fragment": "fs_main", "compute": "cs_main"}
-    literal_suffix = "f"  # f32 literals, never abstract floats that an expression could widen
-    one_vertical_compute = True
+    language = WGSL
 
     def target(self) -> dict[str, Any]:
         return {"lang": self.name, "entry": self.entry, "formats": STORAGE_FORMATS}

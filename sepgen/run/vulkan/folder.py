@@ -65,11 +65,11 @@ def _storage_binding(o: PassOutput, access: str) -> Binding:
 def _scale_bindings(program: Program) -> list[Binding]:
     """The scale uniform buffer of scaled passes, where the manifest's `scale` puts it."""
     entry = program.manifest.scale
-    if entry is None or entry.get("source") != "uniform":
+    if entry is None or entry.source != "uniform":
         return []
-    if not isinstance(entry.get("set"), int) or not isinstance(entry.get("binding"), int):
+    if entry.set is None or entry.binding is None:
         raise SepgenError(f"{program.where}: the scale uniform has no set and binding; run it on the GL runner")
-    return [Binding(entry["set"], entry["binding"], "uniform")]
+    return [Binding(entry.set, entry.binding, "uniform")]
 
 
 def _pass(program: Program, p: Pass) -> GpuPass:

@@ -8,11 +8,11 @@ shader code already loaded (WGSL text or SPIR-V bytes), every resource at its fi
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from typing import Any
 
 import numpy as np
 
 from ..program import UNIFORM_BYTES, Scale, ScaleInputs, scale_inputs
+from ...plan.passmodel import ScaleEntry
 
 WGPU_FORMATS = {"rgba32f": "rgba32float", "rgba16f": "rgba16float"}
 READ_DTYPES = {"rgba32f": np.float32, "rgba16f": np.float16}
@@ -64,7 +64,7 @@ class GpuProgram:
     source: str
     output: str
     passes: tuple[GpuPass, ...] = field(default_factory=tuple)
-    scale: dict[str, Any] | None = None  # scaled passes: the manifest's `scale` entry
+    scale: ScaleEntry | None = None  # scaled passes: the manifest's `scale` entry
     where: str = "this program"  # the manifest it came from, for messages
 
     def scale_inputs(self, scale: Scale, height: int, width: int) -> ScaleInputs:

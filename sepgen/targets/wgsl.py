@@ -1,0 +1,20 @@
+"""WGSL: WebGPU, run by wgpu on Vulkan."""
+
+from __future__ import annotations
+
+from .base import Feature, Needs, Target
+
+WEBGPU = Feature(render={}, linear="float32-filterable", blend="float32-blendable",
+                 header="needs the WebGPU device features {names} (request them with the device)")
+
+WGSL = Target(
+    name="wgsl", suffix="wgsl", include_suffix="wgsl",
+    entry={"vertex": "vs_main", "fragment": "fs_main", "compute": "cs_main"},
+    runner="webgpu",
+    literal_suffix="f",  # f32 literals, never abstract floats that an expression could widen
+    filterable=("rgba16f",),  # rgba32float only with float32-filterable
+    needs=(Needs((), WEBGPU),),
+    # core WebGPU has no read-write rgba32float storage texture: no pass may add into `output`
+    one_vertical_compute=True,
+    limits={"sampled_textures": 16},  # maxSampledTexturesPerShaderStage
+)
