@@ -169,14 +169,6 @@ def test_nothing_imports_upward_or_sideways():
 
 
 # -- no import cycles, module by module ------------------------------------------------------------
-# Cycles that other parts of issue 17 remove (each entry: one import that closes a cycle, as
-# (importer, imported)). The test fails on any other cycle, and on an entry whose import is
-# gone: empty this set as those parts land.
-KNOWN_CYCLES_OWNED_ELSEWHERE = {
-    # emit/literals looks the generator up for templates' `lit("glsl")` (literals → generator →
-    # context → literals); target descriptors bind each generator's literal syntax instead.
-    ("sepgen.emit.literals", "sepgen.emit.generator"),
-}
 
 
 def _cycles(graph: dict[str, set[str]]) -> list[list[str]]:
@@ -228,15 +220,11 @@ def test_imports_see_lazy_and_type_checking_imports():
         "sepgen.plan.taps", "sepgen.plan.planner", "sepgen.plan.passmodel", "sepgen.filters.filterfile",
         "sepgen.common.errors", "sepgen.kernels"}
     assert _imports_of("sepgen.plan", "from . import taps\n", is_package=True) == {"sepgen.plan.taps"}
-    assert "sepgen.emit.glsl" in _module_graph()["sepgen.emit"]  # the real tree: `from . import glsl`
+    assert "sepgen.emit.manifest" in _module_graph()["sepgen.emit"]  # the real tree: `from . import manifest`
 
 
 def test_no_import_cycles():
     graph = _module_graph()
-    stale = sorted(e for e in KNOWN_CYCLES_OWNED_ELSEWHERE if e[1] not in graph.get(e[0], set()))
-    assert stale == [], f"these imports are gone: remove them from KNOWN_CYCLES_OWNED_ELSEWHERE: {stale}"
-    for src, dst in KNOWN_CYCLES_OWNED_ELSEWHERE:
-        graph[src] = graph[src] - {dst}
     cycles = _cycles(graph)
     detail = [[f"{a} -> {b}" for a in c for b in sorted(graph[a]) if b in c] for c in cycles]
     assert cycles == [], f"import cycles (every import counted, lazy and TYPE_CHECKING too): {detail}"

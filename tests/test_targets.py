@@ -10,10 +10,10 @@ import pytest
 
 from sepgen import emit, targets
 from sepgen.common.errors import SepgenError
-from sepgen.emit import generator, taps
+from sepgen.emit import build_passes, generator
+from sepgen.plan import taps
 from sepgen.emit.context import environment, with_literals
 from sepgen.emit.literals import float_literal
-from sepgen.emit.planner import build_passes
 from sepgen.options import EMIT_OPTIONS, EmitOptions
 
 from conftest import hand_filter
