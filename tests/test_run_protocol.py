@@ -15,6 +15,7 @@ from sepgen import emit
 from sepgen.common import tools
 from sepgen.common.errors import SepgenError
 from sepgen.filters import reference
+from sepgen.plan.passmodel import ScaleEntry
 from sepgen.run import program, registry
 from sepgen.run.webgl import webgl_job
 from sepgen.verify import check as verify
@@ -50,7 +51,8 @@ def test_load_reads_every_pass_file_once_after_the_path_checks(tmp_path) -> None
 
 def test_scale_inputs_are_checked_alike_for_every_runner() -> None:
     where = "out/manifest.json"
-    uniform, texture = {"source": "uniform", "uniform": "u_scale"}, {"source": "texture", "texture": "scale"}
+    uniform = ScaleEntry("uniform", "u_scale")
+    texture = ScaleEntry("texture", "u_scale_map", texture="scale", channel="r")
     cases = [(None, 0.5, "out/manifest.json has fixed taps: it takes no scale"),
              (uniform, None, "out/manifest.json has scaled taps: give a scale"),
              (uniform, np.full((2, 3), 0.5), "reads the scale from a uniform: give one value, not a map"),
