@@ -18,46 +18,11 @@ from sepgen.build import BUILD_MANIFEST, build, cache, depfile
 from sepgen.build.config import filter_keys, load_config
 from sepgen.common.errors import CheckFailed, SepgenError
 from sepgen.options import EMIT_OPTIONS, FIT_OPTIONS, WEIGHT_OPTIONS
+from tests.support import BUILD_CONFIG as CONFIG
+from tests.support import edit_config, snapshot, write_project
 
-ROOT = Path(__file__).resolve().parents[1]
+ROOT = Path(__file__).resolve().parents[2]
 SEPGEN = [sys.executable, "-m", "sepgen"]
-
-# Two tiny filters, one from a kernel file, so every build path is exercised quickly.
-CONFIG = """\
-[output]
-dir = "out"
-
-[[filter]]
-name = "bokeh"
-kernel = "disk"
-size = 9
-rank = 2
-steps = 40
-lang = ["glsl", "hlsl"]
-
-[[filter]]
-name = "custom"
-kernel = "file:kernels/k.npy"
-rank = 2
-steps = 40
-"""
-
-
-def write_project(folder: Path, config: str = CONFIG) -> Path:
-    (folder / "kernels").mkdir(parents=True, exist_ok=True)
-    np.save(folder / "kernels" / "k.npy", kernels.polygon(11, sides=5))
-    cfg = folder / "sepgen.toml"
-    cfg.write_text(config)
-    return cfg
-
-
-def snapshot(folder: Path) -> dict[str, tuple[int, bytes]]:
-    """Every file under `folder` with its mtime and bytes."""
-    return {
-        str(p.relative_to(folder)): (p.stat().st_mtime_ns, p.read_bytes())
-        for p in sorted(folder.rglob("*")) if p.is_file()
-    }
-
 
 @pytest.fixture
 def fit_calls(monkeypatch: pytest.MonkeyPatch) -> list[str]:
@@ -88,13 +53,6 @@ def built(built_template: Path, tmp_path: Path) -> Path:
     dest = tmp_path / "proj"
     shutil.copytree(built_template, dest, copy_function=shutil.copy2)
     return dest
-
-
-def edit_config(folder: Path, old: str, new: str) -> None:
-    cfg = folder / "sepgen.toml"
-    text = cfg.read_text()
-    assert old in text
-    cfg.write_text(text.replace(old, new, 1))
 
 
 # --- config -------------------------------------------------------------------------

@@ -15,9 +15,9 @@ import pytest
 
 from sepgen import kernels
 from sepgen.build import build, cache, state
-from test_build import edit_config, snapshot, write_project
+from tests.support import edit_config, snapshot, write_project
 
-ROOT = Path(__file__).resolve().parents[1]
+ROOT = Path(__file__).resolve().parents[2]
 PROBE = ("import sys\nfrom sepgen.cli import main\nrc = main(sys.argv[1:])\n"
          "print('MODULES', ','.join(m for m in ('numpy', 'jinja2', 'jax') if m in sys.modules))\nsys.exit(rc)\n")
 OVERRIDE = Path("tpl", "glsl", "fullscreen.vert.glsl.j2")

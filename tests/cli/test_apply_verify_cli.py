@@ -9,7 +9,7 @@ from sepgen.common import images
 from sepgen.filters import reference
 from sepgen.cli import main
 
-from conftest import random_filter
+from tests.support import random_filter
 
 
 @pytest.fixture

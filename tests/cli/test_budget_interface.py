@@ -17,7 +17,7 @@ from sepgen.build.config import load_config
 from sepgen.common.errors import SepgenError
 from sepgen.kernels import disk
 
-ROOT = Path(__file__).resolve().parent.parent
+ROOT = Path(__file__).resolve().parents[2]
 QUICK = ["--size", "12", "--steps", "200"]
 
 

@@ -14,7 +14,7 @@ from pathlib import Path
 
 import pytest
 
-ROOT = Path(__file__).resolve().parents[1]
+ROOT = Path(__file__).resolve().parents[2]
 FILTER = ROOT / "tests" / "data" / "disk50_rank4.json"
 HEAVY = ("jax", "optax", "moderngl", "matplotlib", "jinja2", "scipy", "skimage")
 CONFIG = """

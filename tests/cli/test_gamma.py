@@ -16,7 +16,7 @@ from sepgen import SeparableFilter
 from sepgen.filters import reference
 from sepgen.cli import main
 
-FILTER = Path(__file__).parent / "data" / "disk50_rank4.json"  # the recommended fit: it has negative lobes
+FILTER = Path(__file__).parents[1] / "data" / "disk50_rank4.json"  # the recommended fit: it has negative lobes
 GAMMA = "8"
 
 

@@ -20,7 +20,7 @@ from sepgen.common import atomic
 from sepgen.common.errors import SepgenError
 
 SEPGEN = [sys.executable, "-m", "sepgen"]
-DATA = Path(__file__).parent / "data"
+DATA = Path(__file__).parents[1] / "data"
 FILTER = DATA / "disk50_rank4.json"
 # A fit that takes many seconds: failing after it instead of before shows as progress lines.
 SLOW_FIT = ["--size", "63", "--rank", "4", "--steps", "20000"]

@@ -16,7 +16,7 @@ import numpy as np
 import pytest
 
 SEPGEN = [sys.executable, "-m", "sepgen"]
-FILTER = Path(__file__).parent / "data" / "disk50_rank4.json"
+FILTER = Path(__file__).parents[1] / "data" / "disk50_rank4.json"
 PROGRESS_LINES = 10  # a fit's progress display: about ten updates
 
 

@@ -14,7 +14,7 @@ from sepgen import emit
 from sepgen.common.errors import SepgenError
 from sepgen.filters.filterfile import SeparableFilter
 
-from conftest import DISK, ROOT, hand_filter
+from tests.support import DISK, ROOT, hand_filter
 
 
 # --- rendered files -------------------------------------------------------------------------

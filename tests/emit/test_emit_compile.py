@@ -19,9 +19,9 @@ import pytest
 from sepgen import emit
 from sepgen.filters.filterfile import SeparableFilter
 
-from conftest import disk_filter, sparse_filter
+from tests.support import disk_filter, sparse_filter
 
-ROOT = Path(__file__).resolve().parent.parent
+ROOT = Path(__file__).resolve().parents[2]
 GLSLANG = shutil.which("glslangValidator")
 STAGE = {"vertex": "vert", "fragment": "frag", "compute": "comp"}
 

@@ -13,7 +13,7 @@ from sepgen.emit.planner import build_passes
 from sepgen.common.errors import SepgenError
 from sepgen.options import EMIT_OPTIONS, EmitOptions
 
-from conftest import hand_filter
+from tests.support import hand_filter
 
 
 def test_registry_holds_one_class_per_language():

@@ -15,9 +15,9 @@ from sepgen.filters import reference
 from sepgen.filters.filterfile import SeparableFilter
 from sepgen.options import EmitOptions
 
-from conftest import hand_filter
+from tests.support import hand_filter
 
-ROOT = Path(__file__).resolve().parent.parent
+ROOT = Path(__file__).resolve().parents[2]
 DISK = ROOT / "tests" / "data" / "disk50_rank4.json"
 
 

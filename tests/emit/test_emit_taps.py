@@ -13,7 +13,7 @@ from sepgen import emit
 from sepgen.emit import taps
 from sepgen.filters.filterfile import SeparableFilter
 
-from conftest import hand_filter
+from tests.support import hand_filter
 
 
 def simulate(filt: SeparableFilter, plan: list[taps.PassPlan], img: np.ndarray) -> np.ndarray:

@@ -10,7 +10,7 @@ import sys
 
 import pytest
 
-from conftest import DISK, disk_filter, hand_filter, sparse_filter
+from tests.support import DISK, disk_filter, hand_filter, sparse_filter
 from sepgen import emit
 from sepgen.common import spirv
 from sepgen.common.errors import SepgenError

@@ -16,7 +16,7 @@ from pathlib import Path
 
 from sepgen.fitting import compile_cache
 
-ROOT = Path(__file__).resolve().parents[1]
+ROOT = Path(__file__).resolve().parents[2]
 
 CHILD = r"""
 import json, sys

@@ -18,10 +18,10 @@ import scipy.ndimage as ndi
 from sepgen import emit
 from sepgen.filters.filterfile import SeparableFilter
 
-from conftest import sparse_filter
+from tests.support import sparse_filter
 
 pytestmark = pytest.mark.gpu
-ROOT = Path(__file__).resolve().parent.parent
+ROOT = Path(__file__).resolve().parents[2]
 
 
 @pytest.fixture

@@ -19,8 +19,8 @@ from sepgen.filters import reference
 from sepgen.verify import check as verifying
 from sepgen.verify.runfilter import backend_for
 
-from conftest import random_filter
-from handwritten import write_folder
+from tests.support import random_filter
+from tests.support.handwritten import write_folder
 
 gpu = pytest.mark.gpu
 

@@ -13,7 +13,7 @@ from sepgen.verify import check as verify
 from sepgen.cli import main
 from sepgen.common.errors import SepgenError
 
-from conftest import ROOT, random_filter
+from tests.support import ROOT, random_filter
 
 CONFIG = """
 [output]

@@ -16,7 +16,7 @@ from sepgen.common.errors import SepgenError
 from sepgen.verify.runfilter import Runners, backend_for, run_filter
 from sepgen.run.vulkan import load_program
 from sepgen.run.vulkan.reflect import reflect
-from test_scaled_shaders import scalable
+from tests.support import scalable
 
 LANGS = ("wgsl", "spirv")
 

@@ -11,7 +11,7 @@ import tempfile
 import numpy as np
 import pytest
 
-from conftest import disk_filter, hand_filter, random_filter, sparse_filter
+from tests.support import disk_filter, hand_filter, random_filter, sparse_filter
 from sepgen import SeparableFilter, emit
 from sepgen.filters import reference
 from sepgen.verify import runfilter
@@ -189,7 +189,7 @@ def test_apply_without_a_vulkan_driver_is_one_line_exit_2(tmp_path, lang) -> Non
     import subprocess
     import sys
 
-    from conftest import DISK, ROOT
+    from tests.support import DISK, ROOT
 
     np.save(tmp_path / "in.npy", np.zeros((8, 9, 3), dtype=np.float32))
     env = {**os.environ, "VK_ICD_FILENAMES": str(tmp_path / "no-driver.json"), "PYTHONPATH": str(ROOT)}

@@ -11,7 +11,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from conftest import disk_filter, hand_filter
+from tests.support import disk_filter, hand_filter
 from sepgen import SeparableFilter, emit
 from sepgen.common import browser
 from sepgen.filters import reference

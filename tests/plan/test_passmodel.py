@@ -11,7 +11,7 @@ from sepgen.plan import passmodel
 from sepgen.common.errors import SepgenError
 from sepgen.options import EmitOptions
 
-from conftest import disk_filter, hand_filter
+from tests.support import disk_filter, hand_filter
 
 
 @pytest.mark.parametrize("options", EmitOptions.combinations(), ids=lambda o: "-".join(map(str, o.to_dict().values())))

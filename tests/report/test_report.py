@@ -17,7 +17,7 @@ from sepgen.fitting import lowrank
 from sepgen.filters.filterfile import SeparableFilter
 from sepgen.report import svd_baseline
 
-ROOT = Path(__file__).resolve().parents[1]
+ROOT = Path(__file__).resolve().parents[2]
 
 
 class _Values(html.parser.HTMLParser):
