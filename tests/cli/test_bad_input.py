@@ -1,8 +1,9 @@
 """Bad input for every command: one-line error, the right exit code, no traceback, no output.
 
-Each case runs the real CLI in a subprocess from an empty working folder holding the
-inputs; afterwards the folder must hold exactly the files it held before (no output, no
-temporary file). "Unreadable" files are directories in place of files: the tests run as
+Each case runs the CLI (`sepgen.cli.main` inside click's CliRunner isolation, in this
+process) from a working folder holding the inputs; afterwards the folder must hold exactly the
+files it held before (no output, no temporary file). A handful of cases (`SMOKE`) also run in a
+real `python -m sepgen` process: the exit code and the one-line stderr a user sees. "Unreadable" files are directories in place of files: the tests run as
 root, where chmod 000 does not stop a read.
 
 Every case names the message fragment it expects, so a case cannot pass because some
@@ -12,23 +13,22 @@ other error came first (a missing GL context, a shape check standing in for a Na
 from __future__ import annotations
 
 import json
-import os
-import subprocess
-import sys
 from pathlib import Path
 
 import numpy as np
 import pytest
 
 from sepgen import kernels
+from sepgen.common.errors import SepgenError
 from sepgen.filters.filterfile import SeparableFilter
+from tests.support import cli, cli_process
 
-SEPGEN = [sys.executable, "-m", "sepgen"]
 FAST = ["--steps", "5"]  # where a case would get as far as fitting, keep it tiny
 BAD_INPUT = 2
 MAX_MESSAGE = 400  # characters: a bad value is named, not echoed whole
 UNWRITABLE = "blocker is not a folder"
-# glvnd finds no EGL vendor: no GL context can be made, as on a machine without a driver.
+# glvnd finds no EGL vendor: no GL context can be made, as on a machine without a driver (a fresh
+# process only: this one may hold a context already, so in-process cases use `no_gl` instead).
 NO_GL = {"__EGL_VENDOR_LIBRARY_FILENAMES": "/nonexistent/egl_vendor.json"}
 
 
@@ -142,32 +142,43 @@ def inputs(tmp_path: Path) -> Path:
     return tmp_path
 
 
-def run(folder: Path, args: list[str], env: dict[str, str] | None = None) -> subprocess.CompletedProcess:
-    return subprocess.run([*SEPGEN, *args], cwd=folder, capture_output=True, text=True, timeout=300,
-                          env={**os.environ, **(env or {})})
-
-
 def files_under(folder: Path) -> set[str]:
     return {str(p.relative_to(folder)) for p in folder.rglob("*")}
 
 
 def check_rejected(folder: Path, args: list[str], expect: str, code: int = BAD_INPUT,
-                   env: dict[str, str] | None = None) -> str:
-    """Run `sepgen ARGS`; assert a one-line error holding `expect`, exit `code`, nothing
-    written. Returns the message."""
+                   env: dict[str, str] | None = None, process: bool = False) -> str:
+    """Run `sepgen ARGS` (in this process, or with `process` in a fresh one); assert a one-line
+    error holding `expect`, exit `code`, nothing written. Returns the message."""
     before = files_under(folder)
-    proc = run(folder, args, env)
-    lines = proc.stderr.strip().splitlines()
-    assert proc.returncode == code, f"exit {proc.returncode}, expected {code}\nstdout: {proc.stdout}\nstderr: {proc.stderr}"
-    assert "Traceback" not in proc.stderr, proc.stderr
+    if process:
+        proc = cli_process(*args, cwd=folder, env=env, timeout=300)
+        returncode, stdout, stderr = proc.returncode, proc.stdout, proc.stderr
+    else:
+        returncode, stdout, stderr = cli(*args, cwd=folder, env=env)
+    lines = stderr.strip().splitlines()
+    assert returncode == code, f"exit {returncode}, expected {code}\nstdout: {stdout}\nstderr: {stderr}"
+    assert "Traceback" not in stderr, stderr
     # Progress lines may come first; the error is the last line and the only one.
-    assert lines and lines[-1].startswith("sepgen: error: "), proc.stderr
-    assert sum("error" in line.lower() for line in lines) == 1, f"error is not one line:\n{proc.stderr}"
+    assert lines and lines[-1].startswith("sepgen: error: "), stderr
+    assert sum("error" in line.lower() for line in lines) == 1, f"error is not one line:\n{stderr}"
     err = lines[-1]
     assert expect in err, f"expected {expect!r} in the error, got: {err}"
     assert len(err) <= MAX_MESSAGE, f"the message is {len(err)} characters long"
     assert files_under(folder) == before, f"left output behind: {sorted(files_under(folder) - before)}"
     return err
+
+
+@pytest.fixture
+def no_gl(monkeypatch: pytest.MonkeyPatch) -> None:
+    """No GL context can be made in this process (what NO_GL does to a fresh one): every context
+    sepgen makes comes from sepgen.run.gl.create_context."""
+    from sepgen.run import gl
+
+    def refuse(backend: str | None = "egl"):
+        raise SepgenError("cannot create an OpenGL 3.3 context with egl (no driver in this test)")
+
+    monkeypatch.setattr(gl, "create_context", refuse)
 
 
 # --- optimize -----------------------------------------------------------------------
@@ -328,25 +339,32 @@ VERIFY_CASES = {
 
 @pytest.mark.parametrize("gl", [True, False], ids=["gl", "no_gl"])
 @pytest.mark.parametrize("case", list(VERIFY_CASES))
-def test_verify_rejects_bad_options(inputs: Path, case: str, gl: bool) -> None:
+def test_verify_rejects_bad_options(inputs: Path, case: str, gl: bool, request: pytest.FixtureRequest) -> None:
     args, expect = VERIFY_CASES[case]
-    check_rejected(inputs, ["verify", "good.json", *args], expect, env=None if gl else NO_GL)
+    if not gl:
+        request.getfixturevalue("no_gl")
+    check_rejected(inputs, ["verify", "good.json", *args], expect)
 
 
 @pytest.mark.parametrize("filter_file", ["f_nan_tap.json", "f_rank_mismatch.json"])
-def test_verify_rejects_bad_filter_files_without_gl(inputs: Path, filter_file: str) -> None:
-    check_rejected(inputs, ["verify", filter_file], FILTER_FILES[filter_file], env=NO_GL)
+def test_verify_rejects_bad_filter_files_without_gl(inputs: Path, filter_file: str, no_gl: None) -> None:
+    check_rejected(inputs, ["verify", filter_file], FILTER_FILES[filter_file])
 
 
 @pytest.mark.parametrize("case", ["unwritable_output", "gamma_nan", "unknown_output_type"])
-def test_apply_gpu_rejects_bad_options_without_gl(inputs: Path, case: str) -> None:
+def test_apply_gpu_rejects_bad_options_without_gl(inputs: Path, case: str, no_gl: None) -> None:
     args, expect = APPLY_CASES[case]
-    check_rejected(inputs, ["apply", "good.json", "--input", "good.npy", "--backend", "gpu", *args], expect, env=NO_GL)
+    check_rejected(inputs, ["apply", "good.json", "--input", "good.npy", "--backend", "gpu", *args], expect)
+
+
+def test_no_gl_really_has_no_gl(inputs: Path, no_gl: None) -> None:
+    """The in-process cases above prove something only if `no_gl` does stop the GL context."""
+    check_rejected(inputs, ["verify", "good.json", "--lang", "glsl"], "cannot create an OpenGL")
 
 
 def test_no_gl_env_really_has_no_gl(inputs: Path) -> None:
-    """The cases above prove something only if NO_GL does stop the GL context."""
-    check_rejected(inputs, ["verify", "good.json", "--lang", "glsl"], "cannot create an OpenGL", env=NO_GL)
+    """... and NO_GL stops it in a real process, as on a machine without a driver."""
+    check_rejected(inputs, ["verify", "good.json", "--lang", "glsl"], "cannot create an OpenGL", env=NO_GL, process=True)
 
 
 # --- build --------------------------------------------------------------------------
@@ -439,5 +457,22 @@ def test_unknown_option_is_a_usage_error(inputs: Path, command: str) -> None:
 
 
 def test_debug_shows_a_traceback(inputs: Path) -> None:
-    proc = run(inputs, ["--debug", "build", "missing.toml"])
+    proc = cli_process("--debug", "build", "missing.toml", cwd=inputs, timeout=300)
     assert proc.returncode != 0 and "Traceback" in proc.stderr
+
+
+# A real process for one case of each kind of input (the rest run in-process above): what a user
+# sees is the exit code and one line on stderr.
+SMOKE = {
+    "optimize_bad_size": (["optimize", *FAST, "--size", "0", "-o", "out.json"], "kernel size 0 is outside 1..1025"),
+    "emit_nan_filter": (["emit", "f_nan_tap.json", "--lang", "glsl", "-o", "shaders"], "NaN is not allowed"),
+    "apply_nan_image": (["apply", "good.json", "--input", "nan.npy", "--output", "out.npy"], "contains NaN or infinite values"),
+    "build_bad_toml": (["build", "dir.toml"], "config file dir.toml is a directory"),
+    "verify_unknown_option": (["verify", "--no-such-option"], "No such option '--no-such-option'"),
+}
+
+
+@pytest.mark.parametrize("case", list(SMOKE))
+def test_a_real_process_rejects_with_one_line_and_exit_2(inputs: Path, case: str) -> None:
+    args, expect = SMOKE[case]
+    check_rejected(inputs, args, expect, process=True)
