@@ -9,8 +9,6 @@ HLSL compute check at the end uses (HLSL needs cross-compiling first).
 from __future__ import annotations
 
 import json
-from pathlib import Path
-
 import numpy as np
 import pytest
 import scipy.ndimage as ndi
@@ -18,10 +16,9 @@ import scipy.ndimage as ndi
 from sepgen import emit
 from sepgen.filters.filterfile import SeparableFilter
 
-from tests.support import sparse_filter
+from tests.support import DISK, sparse_filter
 
 pytestmark = pytest.mark.gpu
-ROOT = Path(__file__).resolve().parents[2]
 
 
 @pytest.fixture
@@ -91,7 +88,7 @@ CASES = [
 @pytest.mark.parametrize("opts", CASES, ids=lambda o: "-".join(f"{k}={v}" for k, v in o.items()) or "default")
 @pytest.mark.parametrize("which", ["disk50", "small"])
 def test_glsl_passes_match_scipy(ctx, opts, which):
-    filt = SeparableFilter.load(ROOT / "tests/data/disk50_rank4.json") if which == "disk50" else small_filter()
+    filt = SeparableFilter.load(DISK) if which == "disk50" else small_filter()
     img = np.random.default_rng(0).random((37, 70, 4)).astype(np.float32)
     cy, cx = filt.origin
     H, W = filt.shape
@@ -104,14 +101,13 @@ def test_glsl_passes_match_scipy(ctx, opts, which):
 
 
 @pytest.mark.parametrize("strategy", ["mrt", "per-component"])
-def test_hlsl_compute_rank10_runs_without_rw_loads(ctx, cross_tools, strategy):
+def test_hlsl_compute_rank10_runs_without_rw_loads(runners, cross_tools, strategy):
     """HLSL compute ends in one vertical pass reading ten SRVs (no typed UAV loads): still right."""
     from sepgen.verify import check as verify
-    from sepgen.run.gl import GLRunner
 
     filt = small_filter()
     img = np.random.default_rng(1).random((37, 70, 4)).astype(np.float32)
     variant = verify.Variant({"lang": "hlsl", "stage": "compute", "strategy": strategy})
-    [res] = verify.verify(filt, image=img, runner=GLRunner(ctx), only=[variant])
+    [res] = verify.verify(filt, image=img, runner=runners, only=[variant])
     assert res.error is None, res.error
     assert res.max_rel <= res.tolerance, f"{res.name}: {res.max_rel:.3g} > {res.tolerance:.3g}"

@@ -19,15 +19,10 @@ from sepgen.filters import reference
 from sepgen.verify import check as verifying
 from sepgen.verify.runfilter import backend_for
 
-from tests.support import random_filter
+from tests.support import random_filter, svd_filter
 from tests.support.handwritten import write_folder
 
 gpu = pytest.mark.gpu
-
-
-def svd_filter(name: str, kernel: np.ndarray, rank: int) -> SeparableFilter:
-    u, s, vt = np.linalg.svd(kernel / kernel.sum())
-    return SeparableFilter(name, kernel / kernel.sum(), (u[:, :rank] * s[:rank]).T, vt[:rank])
 
 
 def image(shape, seed: int = 1) -> np.ndarray:
@@ -204,12 +199,16 @@ FILTERS = {
 CHANNELS = (1, 3, 4)
 
 
-def check_variant(runner, filt, options, img) -> verifying.VariantResult:
-    [res] = verifying.verify(filt, image=img, runner=runner, only=[verifying.Variant(dict(options))])
+def check_variant(runners, filt, options, img) -> verifying.VariantResult:
+    [res] = verifying.verify(filt, image=img, runner=runners, only=[verifying.Variant(dict(options))])
+    return check_result(runners, res, options)
+
+
+def check_result(runners, res: verifying.VariantResult, options) -> verifying.VariantResult:
     assert res.error is None, res.error
     assert res.backend == backend_for(options)  # HLSL runs as SPIR-V on Vulkan, GLSL ES 300 in WebGL2
     if res.backend == "gl":
-        assert res.renderer == runner.renderer
+        assert res.renderer == runners.get("gl").renderer
     assert res.max_rel <= res.tolerance, f"{res.name}: {res.max_rel:.3g} > {res.tolerance:.3g}"
     return res
 
@@ -221,14 +220,26 @@ def _all_variants() -> list:
         return []
 
 
+@pytest.fixture(scope="module")
+def matrix(runners, cross_tools) -> dict[str, verifying.VariantResult]:
+    """Every GLSL and HLSL variant on the asymmetric kernel, run once: one `verify` call per channel
+    count (1, 3, 4: the variant's index mod 3), so the GLSL ES 300 variants of a call share one
+    browser start and the HLSL ones the session's Vulkan device. Variant name -> result."""
+    todo = _all_variants()
+    results: dict[str, verifying.VariantResult] = {}
+    for k, channels in enumerate(CHANNELS):
+        # 29x37 is narrower than a 64-wide compute workgroup and the 9-wide kernel reaches the borders.
+        img = image((29, 37, channels), seed=channels)
+        img = img[:, :, 0] if channels == 1 else img
+        mine = [v for i, v in enumerate(todo) if i % len(CHANNELS) == k]
+        results.update((r.name, r) for r in verifying.verify(FILTERS["asym"](), image=img, runner=runners, only=mine))
+    return results
+
+
 @gpu
 @pytest.mark.parametrize("index, variant", list(enumerate(_all_variants())), ids=lambda x: x.name if hasattr(x, "name") else str(x))
-def test_every_variant_on_asymmetric_kernel(gl_runner, cross_tools, index, variant) -> None:
-    # 29x37 is narrower than a 64-wide compute workgroup and the 9-wide kernel reaches the borders.
-    img = image((29, 37, CHANNELS[index % 3]), seed=index)
-    if CHANNELS[index % 3] == 1:
-        img = img[:, :, 0]
-    check_variant(gl_runner, FILTERS["asym"](), variant.options, img)
+def test_every_variant_on_asymmetric_kernel(runners, matrix, index, variant) -> None:
+    check_result(runners, matrix[variant.name], variant.options)
 
 
 def test_variant_list_is_complete() -> None:
@@ -252,22 +263,22 @@ SOME_VARIANTS = [
 @gpu
 @pytest.mark.parametrize("name", ["disk", "rank9", "rank1"])
 @pytest.mark.parametrize("options", SOME_VARIANTS, ids=lambda o: "-".join(str(v) for v in o.values()))
-def test_kernels_and_ranks(gl_runner, cross_tools, name, options) -> None:
+def test_kernels_and_ranks(runners, cross_tools, name, options) -> None:
     img = image((23, 31, 3), seed=len(name))
-    check_variant(gl_runner, FILTERS[name](), options, img)
+    check_variant(runners, FILTERS[name](), options, img)
 
 
 @gpu
 @pytest.mark.parametrize("lang", ["glsl", "hlsl"])
-def test_default_image_spans_several_workgroups(gl_runner, cross_tools, lang) -> None:
+def test_default_image_spans_several_workgroups(runners, cross_tools, lang) -> None:
     filt = FILTERS["disk"]()
     for strategy in ("mrt", "per-component"):
-        check_variant(gl_runner, filt, {"lang": lang, "stage": "compute", "strategy": strategy}, verifying.default_image())
+        check_variant(runners, filt, {"lang": lang, "stage": "compute", "strategy": strategy}, verifying.default_image())
 
 
 @gpu
 @pytest.mark.parametrize("wrong", ["flipped", "shifted"])
-def test_verify_catches_a_wrong_shader(gl_runner, monkeypatch, wrong) -> None:
+def test_verify_catches_a_wrong_shader(runners, monkeypatch, wrong) -> None:
     """Compare correct shaders with a reference of a flipped / origin-shifted kernel: must fail."""
     filt = FILTERS["asym"]()
 
@@ -277,7 +288,7 @@ def test_verify_catches_a_wrong_shader(gl_runner, monkeypatch, wrong) -> None:
         return reference.convolve_separable(img, f.vertical, f.horizontal, (f.origin[0], f.origin[1] - 1))
 
     monkeypatch.setattr(verifying.reference, "apply_filter", bad_reference)
-    [res] = verifying.verify(filt, image=image((29, 37, 3)), runner=gl_runner,
+    [res] = verifying.verify(filt, image=image((29, 37, 3)), runner=runners,
                              only=[verifying.Variant({"lang": "glsl"})])
     assert res.error is None and not res.ok
 
@@ -310,17 +321,17 @@ def test_bad_verify_arguments() -> None:
 
 
 @gpu
-def test_run_filter_and_progress_lines(gl_runner) -> None:
+def test_run_filter_and_progress_lines(runners) -> None:
     from sepgen.verify.runfilter import run_filter
 
     filt = FILTERS["asym"]()
     img = image((11, 13, 3))
-    out, how = run_filter(filt, img, {"lang": "glsl", "strategy": "per-component"}, runner=gl_runner)
+    out, how = run_filter(filt, img, {"lang": "glsl", "strategy": "per-component"}, runner=runners)
     assert how.startswith("GLSL shaders on ") and out.shape == img.shape
     ref = reference.apply_filter(img, filt)
     assert np.max(np.abs(out - ref)) <= 1e-5 * np.max(np.abs(ref))
     lines: list[str] = []
     variants = [verifying.Variant({"lang": "glsl"}), verifying.Variant({"lang": "glsl", "precision": "fp16"})]
-    verifying.verify(filt, image=img, runner=gl_runner, only=variants, progress=lines.append)
+    verifying.verify(filt, image=img, runner=runners, only=variants, progress=lines.append)
     # the names spell out what ran: linear sampling is the fragment default
     assert lines == ["[1/2] glsl330 fragment mrt fp32 linear", "[2/2] glsl330 fragment mrt fp16 linear"]

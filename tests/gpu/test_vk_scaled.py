@@ -13,18 +13,12 @@ from sepgen.common import spirv
 from sepgen.verify import check as verify
 from sepgen.cli import main
 from sepgen.common.errors import SepgenError
-from sepgen.verify.runfilter import Runners, backend_for, run_filter
+from sepgen.verify.runfilter import backend_for, run_filter
 from sepgen.run.vulkan import load_program
 from sepgen.run.vulkan.reflect import reflect
 from tests.support import scalable
 
 LANGS = ("wgsl", "spirv")
-
-
-def _runners(vulkan_runner, webgpu_runner) -> Runners:
-    runners = Runners()
-    runners._made.update(vulkan=vulkan_runner, webgpu=webgpu_runner)  # the session's devices
-    return runners
 
 
 @pytest.mark.parametrize("lang", LANGS)
@@ -70,8 +64,7 @@ def test_wgsl_scaled_passes_pass_the_webgpu_validator(webgpu_runner, source):
 
 @pytest.mark.gpu
 @pytest.mark.parametrize("lang", LANGS)
-def test_gpu_equals_the_numpy_model_at_a_scale_and_with_a_map(vulkan_runner, webgpu_runner, lang):
-    runners = _runners(vulkan_runner, webgpu_runner)
+def test_gpu_equals_the_numpy_model_at_a_scale_and_with_a_map(runners, lang):
     filt = scalable()
     img = verify.default_image(3, (37, 53))
     for scale, source in ((0.5, "uniform"), (0.3, "uniform"), (verify.scale_map(img.shape), "texture")):
@@ -101,10 +94,10 @@ def test_runners_refuse_a_missing_or_wrong_scale(vulkan_runner, webgpu_runner, t
 
 
 @pytest.mark.gpu
-def test_verify_runs_wgsl_and_spirv_scaled_variants(vulkan_runner, webgpu_runner):
+def test_verify_runs_wgsl_and_spirv_scaled_variants(runners):
     todo = [v for v in verify.scaled_variants(LANGS) if v.options["strategy"] == "mrt" and v.options["precision"] == "fp32"]
     assert [v.name for v in todo] == [f"{lang} fragment mrt fp32 scale {s}" for lang in LANGS for s in ("0.3", "0.5", "1", "map")]
-    results = verify.verify(scalable(), runner=_runners(vulkan_runner, webgpu_runner), only=todo)
+    results = verify.verify(scalable(), runner=runners, only=todo)
     assert len(results) == 8 and all(r.ok for r in results) and max(r.max_rel for r in results) < 1e-4
 
 

@@ -11,15 +11,14 @@ import tempfile
 import numpy as np
 import pytest
 
-from tests.support import disk_filter, hand_filter, random_filter, sparse_filter
+from tests.support import DISK, ROOT, disk_filter, hand_filter, random_filter, relative_error, sparse_filter
 from sepgen import SeparableFilter, emit
 from sepgen.filters import reference
 from sepgen.verify import runfilter
 from sepgen.common import spirv
 from sepgen.common.errors import CheckFailed, SepgenError
 from sepgen.run.vulkan.reflect import reflect
-from sepgen.verify.check import default_image, tolerance_for
-from sepgen.verify.runfilter import Runners, run_filter
+from sepgen.verify.check import default_image
 from sepgen.run.vulkan import Binding, GpuPass, GpuProgram, Shader, load_program
 
 gpu = pytest.mark.gpu
@@ -150,26 +149,16 @@ OPTIONS = [{"stage": "fragment"}, {"stage": "fragment", "strategy": "per-compone
 OPTION_IDS = ["frag-mrt", "frag-percomp-linear", "frag-fp16", "comp-mrt", "comp-percomp"]
 
 
-def _relative_error(filt: SeparableFilter, opts: dict, runners: Runners) -> tuple[float, float]:
-    img = default_image(channels=3)
-    ref = reference.apply_filter(img, filt)
-    out, where = run_filter(filt, img, opts, runners)
-    assert out.shape == img.shape and out.dtype == np.float32
-    assert runfilter.BACKENDS[runfilter.backend_for(opts)] in where
-    return float(np.max(np.abs(out - ref)) / np.max(np.abs(ref))), tolerance_for(filt, opts, img, ref)
-
-
 @gpu
 @pytest.mark.parametrize("filt", FILTERS)
 @pytest.mark.parametrize("options", OPTIONS, ids=OPTION_IDS)
 @pytest.mark.parametrize("lang", ["wgsl", "spirv", "hlsl"])
-def test_emitted_targets_match_the_reference_on_vulkan(vulkan_runner, webgpu_runner, filt, options, lang) -> None:
+def test_emitted_targets_match_the_reference_on_vulkan(runners, filt, options, lang) -> None:
     opts = {"lang": lang, **options}
     if lang == "hlsl" and opts.get("stage") == "compute" and opts.get("precision") == "fp16":
         pytest.skip("runs through GL (runfilter.HLSL_ON_GL)")
-    runners = Runners()
-    runners._made.update(vulkan=vulkan_runner, webgpu=webgpu_runner)  # the session's devices
-    rel, tol = _relative_error(filt, opts, runners)
+    rel, tol, where = relative_error(filt, opts, default_image(channels=3), runners)
+    assert runfilter.BACKENDS[runfilter.backend_for(opts)] in where
     assert rel <= tol
     if opts.get("precision", "fp32") == "fp32" and not opts.get("linear_sampling"):
         assert rel <= 1e-4  # the issue's goal for fp32; linear sampling is bounded by its 8-bit weights
@@ -188,8 +177,6 @@ def test_apply_without_a_vulkan_driver_is_one_line_exit_2(tmp_path, lang) -> Non
     import os
     import subprocess
     import sys
-
-    from tests.support import DISK, ROOT
 
     np.save(tmp_path / "in.npy", np.zeros((8, 9, 3), dtype=np.float32))
     env = {**os.environ, "VK_ICD_FILENAMES": str(tmp_path / "no-driver.json"), "PYTHONPATH": str(ROOT)}
