@@ -19,10 +19,9 @@ from sepgen.build.config import filter_keys, load_config
 from sepgen.common.errors import CheckFailed, SepgenError
 from sepgen.options import EMIT_OPTIONS, FIT_OPTIONS, WEIGHT_OPTIONS
 from tests.support import BUILD_CONFIG as CONFIG
-from tests.support import edit_config, snapshot, write_project
+from tests.support import cli_process, edit_config, snapshot, write_project
 
 ROOT = Path(__file__).resolve().parents[2]
-SEPGEN = [sys.executable, "-m", "sepgen"]
 
 @pytest.fixture
 def fit_calls(monkeypatch: pytest.MonkeyPatch) -> list[str]:
@@ -385,10 +384,6 @@ def test_check_names_each_stale_filter_and_writes_nothing(built: Path, damage, s
 # --- CLI and processes ----------------------------------------------------------------
 
 
-def run_cli(*args: str, cwd: Path | None = None) -> subprocess.CompletedProcess:
-    return subprocess.run([*SEPGEN, *args], capture_output=True, text=True, cwd=cwd, timeout=600)
-
-
 def test_noop_rebuild_and_check_never_import_jax(built: Path) -> None:
     code = (
         "import sys; from sepgen.build import build; "
@@ -402,24 +397,24 @@ def test_noop_rebuild_and_check_never_import_jax(built: Path) -> None:
 
 
 def test_cli_exit_codes(built: Path) -> None:
-    ok = run_cli("build", "sepgen.toml", cwd=built)
+    ok = cli_process("build", "sepgen.toml", cwd=built)
     assert ok.returncode == 0, ok.stderr
     assert "bokeh: up to date" in ok.stderr
-    ok = run_cli("build", "sepgen.toml", "--check", cwd=built)
+    ok = cli_process("build", "sepgen.toml", "--check", cwd=built)
     assert ok.returncode == 0, ok.stderr
     (built / "out" / "bokeh" / "glsl" / "manifest.json").unlink()
-    stale = run_cli("build", "sepgen.toml", "--check", cwd=built)
+    stale = cli_process("build", "sepgen.toml", "--check", cwd=built)
     assert stale.returncode == 1
     assert stale.stderr.strip().splitlines()[-1].startswith("sepgen: error: 1 stale output(s)")
     edit_config(built, "rank = 2", "rank = 99")
-    bad = run_cli("build", "sepgen.toml", cwd=built)
+    bad = cli_process("build", "sepgen.toml", cwd=built)
     assert bad.returncode == 2 and "Traceback" not in bad.stderr
     assert bad.stderr.strip() == "sepgen: error: sepgen.toml: filter 'bokeh': rank must be <= 64, got 99"
 
 
 def test_cli_out_dir_and_depfile(built: Path, tmp_path: Path) -> None:
     out = tmp_path / "elsewhere"
-    proc = run_cli("build", str(built / "sepgen.toml"), "--out-dir", str(out), "--depfile", str(tmp_path / "d.d"), "-q")
+    proc = cli_process("build", str(built / "sepgen.toml"), "--out-dir", str(out), "--depfile", str(tmp_path / "d.d"), "-q")
     assert proc.returncode == 0 and proc.stderr == ""
     assert (out / BUILD_MANIFEST).is_file()
     assert (tmp_path / "d.d").read_text().startswith(str(out / BUILD_MANIFEST) + ":")
@@ -429,7 +424,7 @@ def test_unwritable_output_creates_nothing(tmp_path: Path) -> None:
     cfg = write_project(tmp_path)
     (tmp_path / "blocker").write_text("a file")
     edit_config(tmp_path, 'dir = "out"', 'dir = "blocker/out"')
-    proc = run_cli("build", str(cfg))
+    proc = cli_process("build", str(cfg))
     assert proc.returncode == 2
     assert proc.stderr.strip().startswith("sepgen: error: cannot write to") and "is not a folder" in proc.stderr
     assert sorted(p.name for p in tmp_path.iterdir()) == ["blocker", "kernels", "sepgen.toml"]

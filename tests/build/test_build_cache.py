@@ -16,6 +16,7 @@ from pathlib import Path
 
 import numpy as np
 import pytest
+from tests.support import cli_process
 
 SEPGEN = [sys.executable, "-m", "sepgen"]
 CACHE = ".sepgen-cache"
@@ -32,7 +33,7 @@ def config(folder: Path, *tables: str) -> Path:
 
 
 def sepgen(folder: Path, *args: str) -> subprocess.CompletedProcess:
-    return subprocess.run([*SEPGEN, *args], cwd=folder, capture_output=True, text=True, timeout=300)
+    return cli_process(*args, cwd=folder, timeout=300)
 
 
 def cache_entries(folder: Path) -> list[str]:

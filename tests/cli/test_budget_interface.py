@@ -3,8 +3,6 @@
 from __future__ import annotations
 
 import json
-import subprocess
-import sys
 from pathlib import Path
 
 import numpy as np
@@ -16,18 +14,15 @@ from sepgen.build import build, cache
 from sepgen.build.config import load_config
 from sepgen.common.errors import SepgenError
 from sepgen.kernels import disk
+from tests.support import cli
 
 ROOT = Path(__file__).resolve().parents[2]
 QUICK = ["--size", "12", "--steps", "200"]
 
 
-def run_cli(*args: str, cwd: Path = ROOT) -> subprocess.CompletedProcess:
-    return subprocess.run([sys.executable, "-m", "sepgen", *args], capture_output=True, text=True, cwd=cwd, timeout=600)
-
-
 def test_optimize_with_a_budget_says_what_it_chose_and_keeps_to_it(tmp_path):
     out = tmp_path / "f.json"
-    r = run_cli("optimize", *QUICK, "--budget", "20", "-o", str(out))
+    r = cli("optimize", *QUICK, "--budget", "20", "-o", str(out))
     assert r.returncode == 0, r.stderr
     assert "chose rank " in r.stdout and "within 20 fetches per pixel" in r.stdout
     filt = sepgen.SeparableFilter.load(out)
@@ -40,7 +35,7 @@ def test_optimize_with_a_budget_says_what_it_chose_and_keeps_to_it(tmp_path):
 
 def test_optimize_with_a_target_error_meets_it(tmp_path):
     out = tmp_path / "f.json"
-    r = run_cli("optimize", *QUICK, "--target-error", "0.2", "-o", str(out))
+    r = cli("optimize", *QUICK, "--target-error", "0.2", "-o", str(out))
     assert r.returncode == 0, r.stderr
     filt = sepgen.SeparableFilter.load(out)
     assert filt.metrics()["relative_l2"] <= 0.2
@@ -59,7 +54,7 @@ def test_optimize_with_a_target_error_meets_it(tmp_path):
 ])
 def test_bad_requests_are_one_line_errors_and_write_nothing(tmp_path, args, words):
     out = tmp_path / "f.json"
-    r = run_cli("optimize", *QUICK, *args, "-o", str(out))
+    r = cli("optimize", *QUICK, *args, "-o", str(out))
     assert r.returncode == 2, r.stdout
     lines = r.stderr.strip().splitlines()
     assert lines[-1].startswith("sepgen: error:") and words in lines[-1], r.stderr

@@ -16,7 +16,7 @@ import numpy as np
 import pytest
 
 from sepgen import SeparableFilter, kernels
-from sepgen.cli import main
+from tests.support import cli
 
 
 def make_filter(folder: Path, rank: int, name: str = "blur") -> Path:
@@ -27,11 +27,6 @@ def make_filter(folder: Path, rank: int, name: str = "blur") -> Path:
     SeparableFilter(name, k, (u[:, :rank] * s[:rank]).T, vt[:rank]).save(path)
     return path
 
-
-def run(capsys, *args) -> tuple[int, str, str]:
-    code = main([str(a) for a in args])
-    out, err = capsys.readouterr()
-    return code, out, err
 
 
 def listed(out: Path) -> set[str]:
@@ -46,40 +41,40 @@ def on_disk(out: Path) -> set[str]:
 # --- item 4: stale shaders ------------------------------------------------------------------
 
 
-def test_reemit_with_lower_rank_removes_stale_files(tmp_path: Path, capsys) -> None:
+def test_reemit_with_lower_rank_removes_stale_files(tmp_path: Path) -> None:
     out = tmp_path / "shaders"
     big, small = make_filter(tmp_path, 10), make_filter(tmp_path, 2)
-    assert run(capsys, "emit", big, "--strategy", "per-component", "-o", out)[0] == 0
+    assert cli("emit", big, "--strategy", "per-component", "-o", out)[0] == 0
     many = on_disk(out)
     assert many == listed(out)
     (out / "engine_notes.txt").write_text("not sepgen's: never removed\n")
     (out / "sub").mkdir()
     (out / "sub" / "blur_h9.frag.glsl").write_text("not listed by any manifest\n")
-    code, _, err = run(capsys, "emit", small, "--strategy", "per-component", "-o", out)
+    code, _, err = cli("emit", small, "--strategy", "per-component", "-o", out)
     assert code == 0
     assert on_disk(out) == listed(out) | {"engine_notes.txt", "sub/blur_h9.frag.glsl"}
     assert len(listed(out)) < len(many)
     assert "removed" in err
 
 
-def test_reemit_never_removes_outside_the_folder(tmp_path: Path, capsys) -> None:
+def test_reemit_never_removes_outside_the_folder(tmp_path: Path) -> None:
     out = tmp_path / "shaders"
-    assert run(capsys, "emit", make_filter(tmp_path, 2), "-o", out)[0] == 0
+    assert cli("emit", make_filter(tmp_path, 2), "-o", out)[0] == 0
     victim = tmp_path / "precious.txt"
     victim.write_text("keep\n")
     doc = json.loads((out / "manifest.json").read_text())
     doc["files"] += [{"path": "../precious.txt"}, {"path": str(victim)}]
     (out / "manifest.json").write_text(json.dumps(doc))
-    assert run(capsys, "emit", make_filter(tmp_path, 2), "-o", out)[0] == 0
+    assert cli("emit", make_filter(tmp_path, 2), "-o", out)[0] == 0
     assert victim.read_text() == "keep\n"
 
 
-def test_unreadable_previous_manifest_removes_nothing(tmp_path: Path, capsys) -> None:
+def test_unreadable_previous_manifest_removes_nothing(tmp_path: Path) -> None:
     out = tmp_path / "shaders"
     out.mkdir()
     (out / "manifest.json").write_text("not json")
     (out / "old.glsl").write_text("x\n")
-    assert run(capsys, "emit", make_filter(tmp_path, 2), "-o", out)[0] == 0
+    assert cli("emit", make_filter(tmp_path, 2), "-o", out)[0] == 0
     assert (out / "old.glsl").is_file()
 
 
@@ -94,14 +89,14 @@ def test_unreadable_previous_manifest_removes_nothing(tmp_path: Path, capsys) ->
     ],
     ids=["hlsl_glsl450", "hlsl_glsl330_default_spelled"],
 )
-def test_emit_rejects_options_that_do_not_apply(tmp_path: Path, capsys, args, fragment) -> None:
-    code, _, err = run(capsys, "emit", make_filter(tmp_path, 2), *args, "-o", tmp_path / "out")
+def test_emit_rejects_options_that_do_not_apply(tmp_path: Path, args, fragment) -> None:
+    code, _, err = cli("emit", make_filter(tmp_path, 2), *args, "-o", tmp_path / "out")
     assert code == 2 and fragment in err and "hlsl" in err, err
     assert not (tmp_path / "out").exists()
 
 
-def test_apply_help_says_gpu_only_and_shows_no_unusable_default(capsys) -> None:
-    code, out, _ = run(capsys, "apply", "--help")
+def test_apply_help_says_gpu_only_and_shows_no_unusable_default() -> None:
+    code, out, _ = cli("apply", "--help")
     assert code == 0
     text = " ".join(out.split())
     lang = text[text.index("--lang"):text.index("--linear-sampling")]
@@ -123,9 +118,9 @@ def test_apply_help_says_gpu_only_and_shows_no_unusable_default(capsys) -> None:
     ],
     ids=["fp32", "fp32_linear", "fp16", "fp16_linear", "per_component"],
 )
-def test_glsl_es_300_names_its_extensions(tmp_path: Path, capsys, extra, needed) -> None:
+def test_glsl_es_300_names_its_extensions(tmp_path: Path, extra, needed) -> None:
     out = tmp_path / "es"
-    assert run(capsys, "emit", make_filter(tmp_path, 2), "--glsl-version", "300es", *extra, "-o", out)[0] == 0
+    assert cli("emit", make_filter(tmp_path, 2), "--glsl-version", "300es", *extra, "-o", out)[0] == 0
     doc = json.loads((out / "manifest.json").read_text())
     assert set(doc["extensions"]) == needed
     for path in listed(out) - {"manifest.json"}:
@@ -134,9 +129,9 @@ def test_glsl_es_300_names_its_extensions(tmp_path: Path, capsys, extra, needed)
             assert ext in head, f"{path} does not name {ext} in its header"
 
 
-def test_desktop_glsl_needs_no_extensions(tmp_path: Path, capsys) -> None:
+def test_desktop_glsl_needs_no_extensions(tmp_path: Path) -> None:
     out = tmp_path / "core"
-    assert run(capsys, "emit", make_filter(tmp_path, 2), "--linear-sampling", "-o", out)[0] == 0
+    assert cli("emit", make_filter(tmp_path, 2), "--linear-sampling", "-o", out)[0] == 0
     assert json.loads((out / "manifest.json").read_text())["extensions"] == []
 
 
@@ -150,7 +145,7 @@ def test_desktop_glsl_needs_no_extensions(tmp_path: Path, capsys) -> None:
     ],
     ids=["fp32", "fp32_linear", "fp16_linear", "per_component"],
 )
-def test_wgsl_names_its_webgpu_features(tmp_path: Path, capsys, extra, needed) -> None:
+def test_wgsl_names_its_webgpu_features(tmp_path: Path, extra, needed) -> None:
     out = tmp_path / "wgsl"
-    assert run(capsys, "emit", make_filter(tmp_path, 2), "--lang", "wgsl", *extra, "-o", out)[0] == 0
+    assert cli("emit", make_filter(tmp_path, 2), "--lang", "wgsl", *extra, "-o", out)[0] == 0
     assert set(json.loads((out / "manifest.json").read_text())["extensions"]) == needed

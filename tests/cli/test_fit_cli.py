@@ -10,22 +10,17 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from sepgen.cli import main
 from sepgen.filters.filterfile import SeparableFilter
 from sepgen.kernels import disk
+from tests.support import cli
 
 SEPGEN = Path(sys.executable).with_name("sepgen")
 
 
-def run(capsys, *args: str) -> tuple[int, str, str]:
-    rc = main(list(args))
-    out, err = capsys.readouterr()
-    return rc, out, err
 
-
-def test_optimize_with_the_issues_flags_writes_a_filter(tmp_path, capsys):
+def test_optimize_with_the_issues_flags_writes_a_filter(tmp_path):
     out = tmp_path / "filter.json"
-    rc, stdout, stderr = run(capsys, "optimize", "--kernel", "disk", "--size", "20", "--rank", "3", "--l2", "1", "--nonneg", "1",
+    rc, stdout, stderr = cli("optimize", "--kernel", "disk", "--size", "20", "--rank", "3", "--l2", "1", "--nonneg", "1",
                              "--zeros", "1", "--optimizer", "gd", "--steps", "200", "--lr", "0.1", "-o", str(out))
     assert rc == 0, stderr
     f = SeparableFilter.load(out)
@@ -36,28 +31,28 @@ def test_optimize_with_the_issues_flags_writes_a_filter(tmp_path, capsys):
     assert "step 200/200" in stderr  # progress on stderr
 
 
-def test_optimize_defaults_are_the_recommended_settings(tmp_path, capsys):
+def test_optimize_defaults_are_the_recommended_settings(tmp_path):
     out = tmp_path / "f.json"
-    rc, _, err = run(capsys, "optimize", "--size", "16", "--steps", "300", "--name", "bokeh", "-o", str(out))
+    rc, _, err = cli("optimize", "--size", "16", "--steps", "300", "--name", "bokeh", "-o", str(out))
     assert rc == 0, err
     p = SeparableFilter.load(out).provenance
     assert p["weights"]["nonneg"] == 1.5 and p["weights"]["zeros"] == 0.3 and p["prune"] == 0.2 and p["rank"] == 4
 
 
-def test_optimize_says_when_the_rank_was_lowered(tmp_path, capsys):
+def test_optimize_says_when_the_rank_was_lowered(tmp_path):
     out = tmp_path / "g.json"
-    rc, stdout, err = run(capsys, "optimize", "--kernel", "gaussian", "--size", "9", "--sigma", "1.5", "--steps", "100", "-o", str(out))
+    rc, stdout, err = cli("optimize", "--kernel", "gaussian", "--size", "9", "--sigma", "1.5", "--steps", "100", "-o", str(out))
     assert rc == 0, err
     assert "gaussian9: rank 1 (lowered from 4: 3 components carried no energy) 9x9" in stdout
     assert SeparableFilter.load(out).rank == 1
-    rc, stdout, err = run(capsys, "optimize", "--size", "12", "--rank", "2", "--steps", "50", "-o", str(tmp_path / "d.json"))
+    rc, stdout, err = cli("optimize", "--size", "12", "--rank", "2", "--steps", "50", "-o", str(tmp_path / "d.json"))
     assert rc == 0 and "disk12: rank 2 12x12" in stdout and "lowered" not in stdout
 
 
-def test_optimize_kernel_from_file(tmp_path, capsys):
+def test_optimize_kernel_from_file(tmp_path):
     np.save(tmp_path / "my kernel.npy", disk(9))
     out = tmp_path / "f.json"
-    rc, _, err = run(capsys, "optimize", "--kernel", f"file:{tmp_path / 'my kernel.npy'}", "--rank", "2", "--steps", "20", "-o", str(out))
+    rc, _, err = cli("optimize", "--kernel", f"file:{tmp_path / 'my kernel.npy'}", "--rank", "2", "--steps", "20", "-o", str(out))
     assert rc == 0, err
     f = SeparableFilter.load(out)
     assert f.name == "my_kernel" and f.provenance["kernel"]["kernel"].startswith("file:")
@@ -96,19 +91,19 @@ def _bad_inputs(tmp: Path) -> list[tuple[list[str], str]]:
 
 
 @pytest.mark.filterwarnings("ignore::DeprecationWarning")  # imageio probing plugins on garbage
-def test_every_rejected_input_is_one_line_exit_2_and_no_file(tmp_path, capsys):
+def test_every_rejected_input_is_one_line_exit_2_and_no_file(tmp_path):
     for extra, words in _bad_inputs(tmp_path):
         out = tmp_path / "out" / "f.json"
-        rc, stdout, stderr = run(capsys, "optimize", "--steps", "5", *extra, "-o", str(out))
+        rc, stdout, stderr = cli("optimize", "--steps", "5", *extra, "-o", str(out))
         assert rc == 2, (extra, stderr)
         lines = stderr.strip().splitlines()
         assert len(lines) == 1 and lines[0].startswith("sepgen: error: ") and words in lines[0], (extra, stderr)
         assert "Traceback" not in stderr and not out.exists() and not (tmp_path / "out").exists(), extra
 
 
-def test_sweep_writes_cells_and_summary(tmp_path, capsys):
+def test_sweep_writes_cells_and_summary(tmp_path):
     out = tmp_path / "sweep"
-    rc, stdout, stderr = run(capsys, "sweep", "--size", "12", "--rank", "2", "--steps", "50", "--nonneg", "0,1.5",
+    rc, stdout, stderr = cli("sweep", "--size", "12", "--rank", "2", "--steps", "50", "--nonneg", "0,1.5",
                              "--zeros", "0.3", "-o", str(out))
     assert rc == 0, stderr
     names = sorted(p.name for p in out.iterdir())
@@ -122,9 +117,9 @@ def test_sweep_writes_cells_and_summary(tmp_path, capsys):
 
 @pytest.mark.parametrize("flag, value, words", [("--nonneg", "0,x", "comma-separated"), ("--zeros", "0.3,0.3", "repeat"),
                                                 ("--nonneg", "-1", ">= 0"), ("--lr", "nan", "finite")])
-def test_sweep_rejects_bad_grids(tmp_path, capsys, flag, value, words):
+def test_sweep_rejects_bad_grids(tmp_path, flag, value, words):
     out = tmp_path / "sweep"
-    rc, _, stderr = run(capsys, "sweep", "--size", "8", "--steps", "5", flag, value, "-o", str(out))
+    rc, _, stderr = cli("sweep", "--size", "8", "--steps", "5", flag, value, "-o", str(out))
     assert rc == 2 and stderr.startswith("sepgen: error: ") and words in stderr and len(stderr.strip().splitlines()) == 1
     assert not out.exists()
 

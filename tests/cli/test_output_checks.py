@@ -8,9 +8,6 @@ permission-bit check as root but refuses to hold files.
 
 from __future__ import annotations
 
-import os
-import subprocess
-import sys
 from pathlib import Path
 
 import numpy as np
@@ -18,8 +15,8 @@ import pytest
 
 from sepgen.common import atomic
 from sepgen.common.errors import SepgenError
+from tests.support import cli_process
 
-SEPGEN = [sys.executable, "-m", "sepgen"]
 DATA = Path(__file__).parents[1] / "data"
 FILTER = DATA / "disk50_rank4.json"
 # A fit that takes many seconds: failing after it instead of before shows as progress lines.
@@ -39,8 +36,7 @@ def folder(tmp_path: Path) -> Path:
 def fails_before_work(folder: Path, args: list[str], expect: str) -> None:
     before = sorted(folder.rglob("*"))
     # No GL context can be made: a GPU command that starts its work first fails on that instead.
-    env = {**os.environ, "__EGL_VENDOR_LIBRARY_FILENAMES": "/nonexistent/egl_vendor.json"}
-    proc = subprocess.run([*SEPGEN, *args], cwd=folder, capture_output=True, text=True, timeout=120, env=env)
+    proc = cli_process(*args, cwd=folder, timeout=120, env={"__EGL_VENDOR_LIBRARY_FILENAMES": "/nonexistent/egl_vendor.json"})
     lines = proc.stderr.strip().splitlines()
     assert proc.returncode == 2, proc.stderr
     assert len(lines) == 1, f"work (or progress) before the error:\n{proc.stderr}"

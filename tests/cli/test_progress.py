@@ -9,13 +9,12 @@ from __future__ import annotations
 
 import json
 import subprocess
-import sys
 from pathlib import Path
 
 import numpy as np
 import pytest
+from tests.support import cli_process
 
-SEPGEN = [sys.executable, "-m", "sepgen"]
 FILTER = Path(__file__).parents[1] / "data" / "disk50_rank4.json"
 PROGRESS_LINES = 10  # a fit's progress display: about ten updates
 
@@ -30,7 +29,7 @@ def big_image(tmp_path_factory) -> Path:
 
 
 def sepgen(folder: Path, *args: str) -> subprocess.CompletedProcess:
-    proc = subprocess.run([*SEPGEN, *map(str, args)], cwd=folder, capture_output=True, text=True, timeout=600)
+    proc = cli_process(*args, cwd=folder)
     assert proc.returncode == 0, proc.stderr
     return proc
 

@@ -14,7 +14,7 @@ from sepgen import emit
 from sepgen.common.errors import SepgenError
 from sepgen.filters.filterfile import SeparableFilter
 
-from tests.support import DISK, ROOT, hand_filter
+from tests.support import DISK, ROOT, cli, hand_filter
 
 
 # --- rendered files -------------------------------------------------------------------------
@@ -239,13 +239,9 @@ def test_template_override_and_template_errors(tmp_path):
 
 # --- CLI and packaging ----------------------------------------------------------------------
 
-def run_cli(*args: str) -> subprocess.CompletedProcess:
-    return subprocess.run([sys.executable, "-m", "sepgen", *args], capture_output=True, text=True, cwd=ROOT)
-
-
 def test_cli_emit_writes_the_folder_and_reports_bad_input(tmp_path):
     out = tmp_path / "out"
-    r = run_cli("emit", str(DISK), "--lang", "hlsl", "--linear-sampling", "-o", str(out))
+    r = cli("emit", str(DISK), "--lang", "hlsl", "--linear-sampling", "-o", str(out))
     assert r.returncode == 0, r.stderr
     files = emit.render(SeparableFilter.load(DISK), {"lang": "hlsl", "linear_sampling": True},
                         command=emit.default_command(str(DISK), {"lang": "hlsl", "linear_sampling": True}, str(out)))
@@ -255,7 +251,7 @@ def test_cli_emit_writes_the_folder_and_reports_bad_input(tmp_path):
     bad = tmp_path / "bad.json"
     bad.write_text("{not json")
     for args in ([str(tmp_path / "missing.json")], [str(bad)], [str(DISK), "--stage", "compute", "--linear-sampling"]):
-        r = run_cli("emit", *args, "-o", str(tmp_path / "x"))
+        r = cli("emit", *args, "-o", str(tmp_path / "x"))
         assert r.returncode == 2 and r.stderr.startswith("sepgen: error:") and len(r.stderr.splitlines()) == 1, r.stderr
     assert not (tmp_path / "x").exists()
 

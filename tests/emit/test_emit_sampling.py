@@ -3,8 +3,6 @@ turn it off, one read per location, and one bilinear read per shared split ratio
 
 from __future__ import annotations
 
-import subprocess
-import sys
 from pathlib import Path
 
 import numpy as np
@@ -15,7 +13,7 @@ from sepgen.filters import reference
 from sepgen.filters.filterfile import SeparableFilter
 from sepgen.options import EmitOptions
 
-from tests.support import hand_filter
+from tests.support import cli, hand_filter
 
 ROOT = Path(__file__).resolve().parents[2]
 DISK = ROOT / "tests" / "data" / "disk50_rank4.json"
@@ -75,8 +73,7 @@ def test_the_disks_shared_horizontal_pass_merges_equal_neighbours():
 
 def test_cli_emit_defaults_to_linear_and_point_sampling_turns_it_off(tmp_path):
     def run(*args: str) -> str:
-        r = subprocess.run([sys.executable, "-m", "sepgen", "emit", str(DISK), *args], capture_output=True,
-                           text=True, cwd=ROOT)
+        r = cli("emit", DISK, *args, cwd=ROOT)
         assert r.returncode == 0, r.stderr
         return r.stderr
 

@@ -4,8 +4,6 @@ from __future__ import annotations
 
 import html.parser
 import json
-import subprocess
-import sys
 from pathlib import Path
 
 import imageio.v3 as iio
@@ -16,6 +14,7 @@ from sepgen import kernels
 from sepgen.fitting import lowrank
 from sepgen.filters.filterfile import SeparableFilter
 from sepgen.report import svd_baseline
+from tests.support import cli, cli_process
 
 ROOT = Path(__file__).resolve().parents[2]
 
@@ -84,8 +83,7 @@ def _filter(tmp_path: Path) -> Path:
 def test_report_command_writes_pictures_and_matching_numbers(tmp_path):
     path = _filter(tmp_path)
     out = tmp_path / "rep"
-    proc = subprocess.run([sys.executable, "-m", "sepgen", "report", str(path), "-o", str(out)],
-                          capture_output=True, text=True, cwd=tmp_path)
+    proc = cli("report", path, "-o", out, cwd=tmp_path)
     assert proc.returncode == 0, proc.stderr
     for name in ("disk21_kernel.png", "disk21_passes.png", "disk21_svd_energy.png", "disk21_bokeh.png",
                  "disk21_frontier.png", "index.html"):
@@ -97,8 +95,7 @@ def test_report_is_deterministic(tmp_path):
     path = _filter(tmp_path)
     outs = []
     for name in ("a", "b"):
-        subprocess.run([sys.executable, "-m", "sepgen", "report", str(path), "-o", str(tmp_path / name)],
-                       check=True, capture_output=True, cwd=tmp_path)
+        assert cli("report", path, "-o", tmp_path / name, cwd=tmp_path).code == 0
         outs.append({p.name: p.read_bytes() for p in sorted((tmp_path / name).iterdir())})
     assert outs[0] == outs[1]
 
@@ -110,15 +107,13 @@ def test_report_with_image(tmp_path):
     img[30, 45] = [0.2, 0.5, 1.0]
     np.save(tmp_path / "img.npy", img)
     out = tmp_path / "rep"
-    proc = subprocess.run([sys.executable, "-m", "sepgen", "report", str(path), "--image", str(tmp_path / "img.npy"),
-                           "--gamma", "2", "-o", str(out)], capture_output=True, text=True, cwd=tmp_path)
+    proc = cli("report", path, "--image", tmp_path / "img.npy", "--gamma", "2", "-o", out, cwd=tmp_path)
     assert proc.returncode == 0, proc.stderr
     assert_real_picture(out / "disk21_bokeh.png")
 
 
 def test_report_rejects_missing_filter(tmp_path):
-    proc = subprocess.run([sys.executable, "-m", "sepgen", "report", str(tmp_path / "nope.json"), "-o", str(tmp_path / "o")],
-                          capture_output=True, text=True)
+    proc = cli_process("report", tmp_path / "nope.json", "-o", tmp_path / "o")
     assert proc.returncode == 2
     assert proc.stderr.startswith("sepgen: error:") and len(proc.stderr.strip().splitlines()) == 1
     assert not (tmp_path / "o").exists()
@@ -129,8 +124,7 @@ def demo_out(tmp_path_factory) -> Path:
     """One demo run (few steps) shared by the tests that look at its output."""
     tmp = tmp_path_factory.mktemp("demo")
     out = tmp / "demo"
-    proc = subprocess.run([sys.executable, "-m", "sepgen", "demo", "--steps", "300", "-o", str(out)],
-                          capture_output=True, text=True, cwd=tmp)
+    proc = cli_process("demo", "--steps", "300", "-o", out, cwd=tmp)
     assert proc.returncode == 0, proc.stderr
     assert "warning" not in proc.stderr, proc.stderr
     return out
@@ -177,8 +171,7 @@ def test_unwritable_output_fails_before_any_work(tmp_path, command):
     blocker = tmp_path / "blocker"
     blocker.write_text("a file, not a folder")
     args = ["demo", "--steps", "1"] if command == "demo" else ["report", str(ROOT / "tests/data/disk50_rank4.json")]
-    proc = subprocess.run([sys.executable, "-m", "sepgen", *args, "-o", str(blocker / "out")],
-                          capture_output=True, text=True)
+    proc = cli_process(*args, "-o", blocker / "out")
     assert proc.returncode == 2, proc.stderr
     assert proc.stderr.strip().splitlines() == [f"sepgen: error: cannot create folder {blocker / 'out'}: {blocker} is not a folder"]
     assert sorted(p.name for p in tmp_path.iterdir()) == ["blocker"]

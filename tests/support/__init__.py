@@ -112,6 +112,11 @@ class CliResult:
     def __iter__(self):  # `code, out, err = cli(...)`
         return iter((self.code, self.out, self.err))
 
+    # the names of subprocess.CompletedProcess, so a check reads the same for both
+    returncode = property(lambda self: self.code)
+    stdout = property(lambda self: self.out)
+    stderr = property(lambda self: self.err)
+
 
 def cli(*args: Any, cwd: str | os.PathLike | None = None, env: dict[str, str] | None = None) -> CliResult:
     """`sepgen ARGS` in this process: click's CliRunner isolation (stdout, stderr, environment)
