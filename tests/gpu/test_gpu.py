@@ -7,20 +7,18 @@ Images are small (llvmpipe in CI) but narrower than the kernels, so borders are 
 from __future__ import annotations
 
 import json
-import shutil
-from pathlib import Path
 
 import numpy as np
 import pytest
 
-from sepgen import SeparableFilter, SepgenError
+from sepgen import SepgenError
 from sepgen.common import crosscompile
 from sepgen.filters import reference
 from sepgen.verify import check as verifying
 from sepgen.verify.runfilter import backend_for
 
 from tests.support import random_filter, svd_filter
-from tests.support.handwritten import write_folder
+from tests.support.handwritten import hlsl_folder, write_folder
 
 gpu = pytest.mark.gpu
 
@@ -87,56 +85,6 @@ def test_manifest_cannot_reach_outside_its_folder(gl_runner, tmp_path) -> None:
 
 # -- HLSL through glslang + spirv-cross -------------------------------------------------------
 
-HLSL_VERT = """
-float4 vs_main(uint id : SV_VertexID) : SV_Position {
-    float2 p = float2((id << 1) & 2, id & 2);
-    return float4(p * 2.0 - 1.0, 0.0, 1.0);
-}
-"""
-# Two textures on units 0 and 1: one read with Load (no sampler: spirv-cross adds a dummy),
-# one with SampleLevel through a sampler in s1 (a renamed combined sampler).
-HLSL_FRAG = """
-Texture2D<float4> u_a : register(t0);
-Texture2D<float4> u_b : register(t1);
-SamplerState u_b_sampler : register(s1);
-struct Out { float4 shifted : SV_Target0; float4 sampled : SV_Target1; };
-Out ps_main(float4 pos : SV_Position) {
-    uint w, h;
-    u_a.GetDimensions(w, h);
-    int2 p = int2(pos.xy);
-    Out o;
-    o.shifted = u_a.Load(int3(clamp(p + int2(1, 0), int2(0, 0), int2(w - 1, h - 1)), 0));
-    o.sampled = 2.0 * u_b.SampleLevel(u_b_sampler, (float2(p) + float2(0.5, 1.0)) / float2(w, h), 0);
-    return o;
-}
-"""
-
-
-def hlsl_folder(tmp_path: Path) -> Path:
-    (tmp_path / "v.hlsl").write_text(HLSL_VERT)
-    (tmp_path / "f.hlsl").write_text(HLSL_FRAG)
-    nearest = {"filter": "nearest", "wrap": "clamp_to_edge"}
-    doc = {
-        "format": "sepgen-manifest/1",
-        "files": [
-            {"path": "f.hlsl", "lang": "hlsl", "stage": "fragment", "entry": "ps_main", "pass": 0, "kind": "standalone"},
-            {"path": "v.hlsl", "lang": "hlsl", "stage": "vertex", "entry": "vs_main", "pass": None, "kind": "standalone"},
-        ],
-        "textures": {"source": {"role": "input"}, "t0": {"role": "intermediate", "format": "rgba32f"},
-                     "output": {"role": "output", "format": "rgba32f"}},
-        "passes": [{
-            "index": 0, "name": "p", "vertex": "v.hlsl", "fragment": "f.hlsl", "blend": "none",
-            "inputs": [{"texture": "source", "uniform": "u_a", "binding": 0, **nearest},
-                       {"texture": "source", "uniform": "u_b", "binding": 1, "filter": "linear", "wrap": "clamp_to_edge",
-                        "sampler": "u_b_sampler"}],
-            "outputs": [{"texture": "output", "location": 0, "format": "rgba32f"},
-                        {"texture": "t0", "location": 1, "format": "rgba32f"}],
-        }],
-    }
-    (tmp_path / "manifest.json").write_text(json.dumps(doc))
-    return tmp_path
-
-
 @gpu
 def test_hlsl_runs_through_spirv_cross(gl_runner, cross_tools, tmp_path) -> None:
     folder = hlsl_folder(tmp_path)
@@ -155,32 +103,6 @@ def test_hlsl_runs_through_spirv_cross(gl_runner, cross_tools, tmp_path) -> None
     # SampleLevel halfway between rows y and y+1 (clamped), linear sampler on unit 1.
     want = img + np.concatenate([img[1:], img[-1:]], axis=0)
     np.testing.assert_allclose(sampled, want, rtol=1e-5, atol=1e-6)
-
-
-def test_crosscompile_gives_bindings_to_renamed_samplers(cross_tools) -> None:
-    glsl = crosscompile.hlsl_to_glsl(HLSL_FRAG, "ps_main", "fragment", "f.hlsl")
-    assert "layout(binding = 0) uniform sampler2D SPIRV_Cross_Combinedu_aSPIRV_Cross_DummySampler" in glsl
-    assert "layout(binding = 1) uniform sampler2D SPIRV_Cross_Combinedu_bu_b_sampler" in glsl
-
-
-def test_crosscompile_error_names_file_and_line(cross_tools) -> None:
-    with pytest.raises(crosscompile.CompileError) as info:
-        crosscompile.hlsl_to_glsl("float4 ps_main() : SV_Target { return undefined; }", "ps_main", "fragment", "bad.hlsl")
-    assert "bad.hlsl" in str(info.value) and "\n" not in str(info.value)
-
-
-def test_missing_tool_names_the_debian_package(monkeypatch) -> None:
-    monkeypatch.setattr(shutil, "which", lambda name: None)
-    with pytest.raises(SepgenError, match="glslang-tools"):
-        crosscompile.hlsl_to_glsl(HLSL_FRAG, "ps_main", "fragment")
-    with pytest.raises(SepgenError, match="install the Debian package spirv-cross"):
-        crosscompile.spirv_to_glsl(b"")
-
-
-def test_unknown_stage(monkeypatch) -> None:
-    monkeypatch.setattr(shutil, "which", lambda name: None)  # the same answer with or without glslang
-    with pytest.raises(SepgenError, match="unknown shader stage 'geometry'"):
-        crosscompile.hlsl_to_spirv("", "main", "geometry")
 
 
 # -- every emitted variant against the reference ----------------------------------------------
@@ -242,15 +164,6 @@ def test_every_variant_on_asymmetric_kernel(runners, matrix, index, variant) -> 
     check_result(runners, matrix[variant.name], variant.options)
 
 
-def test_variant_list_is_complete() -> None:
-    names = [v.name for v in verifying.variants(("glsl", "hlsl"))]
-    assert len(names) == len(set(names))
-    for must in ("glsl330 fragment mrt fp32 point", "glsl300es fragment per-component fp16 linear",
-                 "glsl450 compute per-component fp16 point", "hlsl fragment mrt fp32 linear", "hlsl compute mrt fp16 point"):
-        assert must in names
-    assert not any("compute" in n and "linear" in n for n in names)
-
-
 SOME_VARIANTS = [
     {"lang": "glsl", "stage": "fragment", "strategy": "mrt"},
     {"lang": "glsl", "stage": "fragment", "strategy": "per-component", "linear_sampling": True},
@@ -291,33 +204,6 @@ def test_verify_catches_a_wrong_shader(runners, monkeypatch, wrong) -> None:
     [res] = verifying.verify(filt, image=image((29, 37, 3)), runner=runners,
                              only=[verifying.Variant({"lang": "glsl"})])
     assert res.error is None and not res.ok
-
-
-def test_tolerance_follows_the_formats() -> None:
-    filt = FILTERS["disk"]()
-    img = verifying.default_image()
-    ref = reference.apply_filter(img, filt)
-    tol = {k: verifying.tolerance_for(filt, o, img, ref) for k, o in {
-        # point sampling spelled out: linear is the default where the target filters
-        "fp32": {"precision": "fp32", "linear_sampling": False}, "fp16": {"precision": "fp16", "linear_sampling": False},
-        "linear": {"precision": "fp32", "linear_sampling": True}}.items()}
-    assert 1e-6 < tol["fp32"] < 3e-5  # "~1e-5 relative"
-    assert tol["fp16"] > tol["fp32"] + 2.0**-10 * 0.99
-    assert tol["linear"] > tol["fp32"] + 2 * 2.0**-8 * 0.99
-    # A filter whose components cancel (large partial sums) gets a proportionally larger bound.
-    loud = SeparableFilter("loud", filt.target, np.vstack([filt.vertical, filt.vertical, filt.vertical]),
-                           np.vstack([filt.horizontal * 10, -filt.horizontal * 10, filt.horizontal]))
-    assert verifying.tolerance_for(loud, {"precision": "fp32", "linear_sampling": False}, img,
-                                   reference.apply_filter(img, loud)) > 10 * tol["fp32"]
-    # options that leave sampling out get the default's (linear) bound
-    assert verifying.tolerance_for(filt, {"precision": "fp32"}, img, ref) == tol["linear"]
-
-
-def test_bad_verify_arguments() -> None:
-    with pytest.raises(SepgenError, match="unknown shader language"):
-        verifying.variants(("metal",))
-    with pytest.raises(SepgenError, match="tolerance"):
-        verifying.verify(FILTERS["rank1"](), tolerance=-1.0)
 
 
 @gpu

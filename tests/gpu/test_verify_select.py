@@ -10,10 +10,8 @@ from pathlib import Path
 import pytest
 
 from sepgen.verify import check as verify
-from sepgen.cli import main
-from sepgen.common.errors import SepgenError
 
-from tests.support import ROOT, random_filter
+from tests.support import ROOT, cli, random_filter
 
 CONFIG = """
 [output]
@@ -44,12 +42,6 @@ SHIPPED = {"soft": ["glsl330 compute mrt fp32 point", "hlsl compute mrt fp32 poi
            "box": ["glsl300es fragment mrt fp32 linear"]}
 
 
-def run(capsys, *args) -> tuple[int, str, str]:
-    code = main([str(a) for a in args])
-    out, err = capsys.readouterr()
-    return code, out, err
-
-
 def table_rows(out: str) -> dict[str, list[str]]:
     """filter name -> the variant names of its table, in order."""
     rows: dict[str, list[str]] = {}
@@ -68,52 +60,42 @@ def project(tmp_path: Path, templates: str = "") -> Path:
     return config
 
 
-def test_select_by_table_name():
-    names = [v.name for v in verify.variants(("glsl", "hlsl"))]
-    assert len(set(names)) == len(names)  # names identify variants
-    picked = verify.select(["hlsl compute per-component fp16 point", "  glsl450  fragment mrt fp32 linear "])
-    assert [v.name for v in picked] == ["hlsl compute per-component fp16 point", "glsl450 fragment mrt fp32 linear"]
-    assert picked[0].options["strategy"] == "per-component" and picked[0].options["precision"] == "fp16"
-    with pytest.raises(SepgenError, match="unknown variant 'glsl330 compute mrt fp32 linear'; did you mean"):
-        verify.select(["glsl330 compute mrt fp32 linear"])  # compute has no linear sampling
-
-
 @pytest.mark.gpu
-def test_verify_runs_only_the_named_variants(tmp_path, capsys):
+def test_verify_runs_only_the_named_variants(tmp_path):
     path = tmp_path / "f.json"
     random_filter("named", 2, (5, 6), origin=(1, 4), seed=3, positive=0.1).save(path)
     wanted = ["glsl450 compute per-component fp16 point", "hlsl fragment mrt fp32 linear"]
-    code, out, _ = run(capsys, "verify", path, "--variant", wanted[0], "--variant", wanted[1], "-q")
+    code, out, _ = cli("verify", path, "--variant", wanted[0], "--variant", wanted[1], "-q")
     assert code == 0, out
     assert table_rows(out) == {"named": wanted}
     assert "2 of 2 variants within tolerance" in out
-    code, _, err = run(capsys, "verify", path, "--variant", "glsl330 fragment mrt", "-q")
+    code, _, err = cli("verify", path, "--variant", "glsl330 fragment mrt", "-q")
     assert code == 2 and "unknown variant" in err
 
 
-def test_verify_config_needs_a_build(tmp_path, capsys):
-    code, _, err = run(capsys, "verify", "--config", project(tmp_path))
+def test_verify_config_needs_a_build(tmp_path):
+    code, _, err = cli("verify", "--config", project(tmp_path))
     assert code == 2 and "filter 'soft' is not built" in err and "sepgen build" in err
-    code, _, err = run(capsys, "verify", tmp_path / "f.json", "--config", tmp_path / "sepgen.toml")
+    code, _, err = cli("verify", tmp_path / "f.json", "--config", tmp_path / "sepgen.toml")
     assert code == 2 and "one of them" in err
 
 
 @pytest.mark.gpu
-def test_build_verify_and_verify_config_run_exactly_the_shipped_variants(tmp_path, capsys):
+def test_build_verify_and_verify_config_run_exactly_the_shipped_variants(tmp_path):
     config = project(tmp_path)
-    code, out, _ = run(capsys, "build", config, "--verify", "-q")
+    code, out, _ = cli("build", config, "--verify", "-q")
     assert code == 0, out
     assert table_rows(out) == SHIPPED
-    code, out, _ = run(capsys, "verify", "--config", config, "-q", "--jobs", "1")
+    code, out, _ = cli("verify", "--config", config, "-q", "--jobs", "1")
     assert code == 0 and table_rows(out) == SHIPPED
-    code, out, _ = run(capsys, "verify", "--config", config, "--variant", "hlsl compute mrt fp32 point", "-q")
+    code, out, _ = cli("verify", "--config", config, "--variant", "hlsl compute mrt fp32 point", "-q")
     assert code == 0 and table_rows(out) == {"soft": ["hlsl compute mrt fp32 point"]}
-    code, out, _ = run(capsys, "verify", "--config", config, "--lang", "hlsl", "-q")
+    code, out, _ = cli("verify", "--config", config, "--lang", "hlsl", "-q")
     assert code == 0 and table_rows(out) == {"soft": ["hlsl compute mrt fp32 point"]}
 
 
 @pytest.mark.gpu
-def test_config_templates_are_what_gets_verified(tmp_path, capsys):
+def test_config_templates_are_what_gets_verified(tmp_path):
     """A template override that doubles the vertical pass ships wrong shaders: verification must fail."""
     shutil.copytree(ROOT / "templates" / "glsl", tmp_path / "tpl" / "glsl")
     vfrag = tmp_path / "tpl" / "glsl" / "blur_v.frag.glsl.j2"
@@ -121,7 +103,7 @@ def test_config_templates_are_what_gets_verified(tmp_path, capsys):
     assert " = {{ P.function }}(" in text
     vfrag.write_text(text.replace(" = {{ P.function }}(", " = 2.0 * {{ P.function }}("))
     config = project(tmp_path, 'templates = "tpl"')
-    code, out, err = run(capsys, "build", config, "--verify", "-q")
+    code, out, err = cli("build", config, "--verify", "-q")
     assert code == 1, out + err
     assert re.search(r"glsl300es fragment mrt fp32 linear .* FAIL", out)
     assert re.search(r"glsl330 compute mrt fp32 point .* ok", out)  # compute passes use other templates

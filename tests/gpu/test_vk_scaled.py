@@ -2,55 +2,20 @@
 
 from __future__ import annotations
 
-import json
 
 import numpy as np
 import pytest
 
 from sepgen import emit
 from sepgen.filters import scaling
-from sepgen.common import spirv
 from sepgen.verify import check as verify
 from sepgen.cli import main
 from sepgen.common.errors import SepgenError
-from sepgen.verify.runfilter import backend_for, run_filter
+from sepgen.verify.runfilter import run_filter
 from sepgen.run.vulkan import load_program
-from sepgen.run.vulkan.reflect import reflect
 from tests.support import scalable
 
 LANGS = ("wgsl", "spirv")
-
-
-@pytest.mark.parametrize("lang", LANGS)
-def test_manifest_puts_the_scale_uniform_buffer_in_set_0(lang):
-    manifest = json.loads(emit.render(scalable(), {"lang": lang})["manifest.json"])
-    assert manifest["scale"] == {"source": "uniform", "uniform": "u_scale", "block": "d12_Scale", "set": 0,
-                                 "binding": spirv.UNIFORM_BASE, "fitted_scales": [0.5, 1.0]}
-    taken = {(i["set"], b) for p in manifest["passes"] for i in p["inputs"]
-             for b in (i["binding"], i.get("sampler_binding")) if b is not None}
-    assert (0, spirv.UNIFORM_BASE) not in taken
-    texture = json.loads(emit.render(scalable(), {"lang": lang, "scale_source": "texture"})["manifest.json"])
-    v0 = next(p for p in texture["passes"] if p["name"] == "v0")
-    assert v0["inputs"][-1] == {"texture": "scale", "uniform": "u_scale_map", "binding": 2, "filter": "nearest",
-                                "wrap": "clamp_to_edge", "set": 0}
-    assert backend_for({"lang": lang, "scale_source": "uniform"}) == ("webgpu" if lang == "wgsl" else "vulkan")
-
-
-def test_spirv_modules_declare_the_uniform_block_where_the_manifest_says(tmp_path):
-    files = emit.render(scalable(), {"lang": "spirv"})  # each .spv passed spirv-val while rendering
-    for name in ("d12_h0.frag.spv", "d12_v0.frag.spv"):
-        spirv.validate(files[name], name)
-        assert reflect(files[name], name).resources[(0, spirv.UNIFORM_BASE)] == ("uniform", None)
-    assert "layout(std140, set = 0, binding = 192) uniform d12_Scale { float u_scale; };" in files["d12_h0.frag.glsl"]
-    mapped = emit.render(scalable(), {"lang": "spirv", "scale_source": "texture"})
-    assert "texelFetch(u_scale_map, ivec2(gl_FragCoord.xy), 0).r" in mapped["d12_v0.frag.glsl"]
-
-
-@pytest.mark.parametrize("lang", LANGS)
-@pytest.mark.parametrize("source", ["uniform", "texture"])
-def test_scaled_emit_is_byte_identical_on_re_emit(lang, source):
-    options = {"lang": lang, "scale_source": source}
-    assert emit.render(scalable(), options) == emit.render(scalable(), options)
 
 
 @pytest.mark.gpu

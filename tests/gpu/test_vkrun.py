@@ -6,58 +6,21 @@ Marked `gpu`: skipped without a Vulkan adapter, failed instead with CI=true.
 
 from __future__ import annotations
 
-import tempfile
 
 import numpy as np
 import pytest
 
-from tests.support import DISK, ROOT, disk_filter, hand_filter, random_filter, relative_error, sparse_filter
-from sepgen import SeparableFilter, emit
-from sepgen.filters import reference
+from tests.support.handwritten import FULLSCREEN, SHIFT_X, SHIFT_X_GLSL, SHIFT_Y
+from tests.support import disk_filter, hand_filter, random_filter, relative_error, sparse_filter
+from sepgen import emit
 from sepgen.verify import runfilter
 from sepgen.common import spirv
-from sepgen.common.errors import CheckFailed, SepgenError
-from sepgen.run.vulkan.reflect import reflect
+from sepgen.common.errors import CheckFailed
 from sepgen.verify.check import default_image
 from sepgen.run.vulkan import Binding, GpuPass, GpuProgram, Shader, load_program
 
 gpu = pytest.mark.gpu
 
-SHIFT_X = """
-@group(0) @binding(0) var src: texture_2d<f32>;
-@group(0) @binding(128) var dst: texture_storage_2d<rgba32float, write>;
-@compute @workgroup_size(8, 8, 1)
-fn main(@builtin(global_invocation_id) id: vec3<u32>) {
-    let last = vec2<i32>(textureDimensions(src)) - 1;
-    let p = vec2<i32>(id.xy);
-    if (any(p > last)) { return; }
-    textureStore(dst, p, 2.0 * textureLoad(src, vec2<i32>(clamp(p.x - 1, 0, last.x), p.y), 0));
-}
-"""
-FULLSCREEN = """@vertex fn main(@builtin(vertex_index) i: u32) -> @builtin(position) vec4<f32> {
-    let c = vec2<f32>(f32((i << 1u) & 2u), f32(i & 2u));
-    return vec4<f32>(c * 2.0 - 1.0, 0.0, 1.0);
-}
-"""
-SHIFT_Y = """@group(0) @binding(0) var src: texture_2d<f32>;
-@fragment fn main(@builtin(position) pos: vec4<f32>) -> @location(0) vec4<f32> {
-    let p = vec2<i32>(pos.xy);
-    let last = vec2<i32>(textureDimensions(src)) - 1;
-    return 3.0 * textureLoad(src, vec2<i32>(p.x, clamp(p.y - 1, 0, last.y)), 0);
-}
-"""
-SHIFT_X_GLSL = """#version 450
-layout(local_size_x = 8, local_size_y = 8) in;
-layout(set = 0, binding = 0) uniform texture2D src;
-layout(set = 0, binding = 64) uniform sampler smp;
-layout(set = 0, binding = 128, rgba32f) uniform writeonly image2D dst;
-void main() {
-    ivec2 p = ivec2(gl_GlobalInvocationID.xy);
-    ivec2 last = textureSize(sampler2D(src, smp), 0) - 1;
-    if (any(greaterThan(p, last))) return;
-    imageStore(dst, p, 2.0 * texelFetch(sampler2D(src, smp), ivec2(clamp(p.x - 1, 0, last.x), p.y), 0));
-}
-"""
 TEXTURES = {"s": "rgba32f", "o": "rgba32f"}
 
 
@@ -114,32 +77,6 @@ def test_raw_vulkan_checks_the_interface_before_the_driver_sees_it(vulkan_runner
         vulkan_runner.run(shift_x_program(code, "x.comp.spv", **bad), image())
 
 
-def test_reflection_and_spirv_val(tmp_path) -> None:
-    try:
-        code = spirv.compile_glsl(SHIFT_X_GLSL, "compute", "x.comp")
-    except SepgenError as exc:
-        pytest.skip(str(exc))
-    info = reflect(code, "x.spv")
-    assert info.entry_points == {"main": "compute"}
-    assert info.resources == {(0, 0): ("texture", None), (0, 64): ("sampler", None), (0, 128): ("storage", "rgba32f")}
-    with pytest.raises(CheckFailed, match="x.spv: spirv-val: "):
-        spirv.validate(code[:-8], "x.spv")
-    with pytest.raises(CheckFailed, match="not a SPIR-V module"):
-        reflect(b"\0" * 24, "junk.spv")
-
-
-def test_no_adapter_names_the_debian_packages(monkeypatch) -> None:
-    wgpu = pytest.importorskip("wgpu")
-    import wgpu.backends.wgpu_native  # noqa: F401  selecting the backend replaces wgpu.gpu: patch the real one
-
-    from sepgen.run.vulkan import WebGPURunner
-
-    monkeypatch.setattr(wgpu.gpu, "enumerate_adapters_sync", lambda: [])
-    with pytest.raises(SepgenError) as info:
-        WebGPURunner()
-    assert "mesa-vulkan-drivers libvulkan1" in str(info.value) and info.value.exit_code == 2
-
-
 FILTERS = [pytest.param(disk_filter(), id="disk50"),
            pytest.param(hand_filter(), id="zero-taps"),  # a third of the taps and whole offsets exactly zero
            pytest.param(random_filter("asym", 2, (5, 8), origin=(1, 6), seed=3), id="asymmetric"),
@@ -172,19 +109,3 @@ def test_hlsl_fp16_compute_is_refused_on_vulkan_with_the_reason(vulkan_runner, t
     assert runfilter.backend_for({"lang": "hlsl", "stage": "compute", "precision": "fp16"}) == "gl"
 
 
-@pytest.mark.parametrize("lang", ["spirv", "wgsl"])
-def test_apply_without_a_vulkan_driver_is_one_line_exit_2(tmp_path, lang) -> None:
-    import os
-    import subprocess
-    import sys
-
-    np.save(tmp_path / "in.npy", np.zeros((8, 9, 3), dtype=np.float32))
-    env = {**os.environ, "VK_ICD_FILENAMES": str(tmp_path / "no-driver.json"), "PYTHONPATH": str(ROOT)}
-    r = subprocess.run([sys.executable, "-m", "sepgen", "apply", str(DISK), "-i", str(tmp_path / "in.npy"),
-                        "-o", str(tmp_path / "out.npy"), "--backend", "gpu", "--lang", lang],
-                       capture_output=True, text=True, env=env)
-    assert r.returncode == 2, r.stderr
-    lines = r.stderr.strip().splitlines()  # apply's progress lines may come first; one error line, last
-    assert lines[-1].startswith("sepgen: error: ") and not any("error" in ln for ln in lines[:-1]), r.stderr
-    assert "mesa-vulkan-drivers libvulkan1" in lines[-1]
-    assert not (tmp_path / "out.npy").exists()

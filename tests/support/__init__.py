@@ -17,9 +17,8 @@ from __future__ import annotations
 import os
 import subprocess
 import sys
-from dataclasses import dataclass
 from pathlib import Path
-from typing import TYPE_CHECKING, Any, Sequence
+from typing import TYPE_CHECKING, Any, NamedTuple, Sequence
 
 import numpy as np
 import pytest
@@ -103,19 +102,25 @@ def scalable(scales=(0.5, 1.0), size: int = 12) -> SeparableFilter:
 
 # -- the command line ---------------------------------------------------------------------------
 
-@dataclass
-class CliResult:
+class CliResult(NamedTuple):
+    """What `sepgen ARGS` did: `code, out, err = cli(...)`."""
+
     code: int
     out: str
     err: str
 
-    def __iter__(self):  # `code, out, err = cli(...)`
-        return iter((self.code, self.out, self.err))
-
     # the names of subprocess.CompletedProcess, so a check reads the same for both
-    returncode = property(lambda self: self.code)
-    stdout = property(lambda self: self.out)
-    stderr = property(lambda self: self.err)
+    @property
+    def returncode(self) -> int:
+        return self.code
+
+    @property
+    def stdout(self) -> str:
+        return self.out
+
+    @property
+    def stderr(self) -> str:
+        return self.err
 
 
 def cli(*args: Any, cwd: str | os.PathLike | None = None, env: dict[str, str] | None = None) -> CliResult:

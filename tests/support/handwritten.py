@@ -1,5 +1,6 @@
-"""A tiny hand-written shader folder (GLSL 330/430 + manifest) that tests the GL runner
-without the emit stage: per-component passes, additive blending, optional compute."""
+"""Hand-written shaders that test the runners without the emit stage: a GLSL 330/430 folder
+(per-component passes, additive blending, optional compute), an HLSL pass for spirv-cross, and
+small WGSL / Vulkan GLSL neighbour shifts for the WebGPU and raw Vulkan runners."""
 
 from __future__ import annotations
 
@@ -95,3 +96,94 @@ def write_folder(out: Path, vertical: np.ndarray, horizontal: np.ndarray, origin
     manifest = {"format": "sepgen-manifest/1", "files": files, "textures": textures, "passes": passes}
     (out / "manifest.json").write_text(json.dumps(manifest, indent=1))
     return out
+
+
+# -- HLSL through glslang + spirv-cross ---------------------------------------------------------
+
+HLSL_VERT = """
+float4 vs_main(uint id : SV_VertexID) : SV_Position {
+    float2 p = float2((id << 1) & 2, id & 2);
+    return float4(p * 2.0 - 1.0, 0.0, 1.0);
+}
+"""
+# Two textures on units 0 and 1: one read with Load (no sampler: spirv-cross adds a dummy),
+# one with SampleLevel through a sampler in s1 (a renamed combined sampler).
+HLSL_FRAG = """
+Texture2D<float4> u_a : register(t0);
+Texture2D<float4> u_b : register(t1);
+SamplerState u_b_sampler : register(s1);
+struct Out { float4 shifted : SV_Target0; float4 sampled : SV_Target1; };
+Out ps_main(float4 pos : SV_Position) {
+    uint w, h;
+    u_a.GetDimensions(w, h);
+    int2 p = int2(pos.xy);
+    Out o;
+    o.shifted = u_a.Load(int3(clamp(p + int2(1, 0), int2(0, 0), int2(w - 1, h - 1)), 0));
+    o.sampled = 2.0 * u_b.SampleLevel(u_b_sampler, (float2(p) + float2(0.5, 1.0)) / float2(w, h), 0);
+    return o;
+}
+"""
+
+
+def hlsl_folder(tmp_path: Path) -> Path:
+    (tmp_path / "v.hlsl").write_text(HLSL_VERT)
+    (tmp_path / "f.hlsl").write_text(HLSL_FRAG)
+    nearest = {"filter": "nearest", "wrap": "clamp_to_edge"}
+    doc = {
+        "format": "sepgen-manifest/1",
+        "files": [
+            {"path": "f.hlsl", "lang": "hlsl", "stage": "fragment", "entry": "ps_main", "pass": 0, "kind": "standalone"},
+            {"path": "v.hlsl", "lang": "hlsl", "stage": "vertex", "entry": "vs_main", "pass": None, "kind": "standalone"},
+        ],
+        "textures": {"source": {"role": "input"}, "t0": {"role": "intermediate", "format": "rgba32f"},
+                     "output": {"role": "output", "format": "rgba32f"}},
+        "passes": [{
+            "index": 0, "name": "p", "vertex": "v.hlsl", "fragment": "f.hlsl", "blend": "none",
+            "inputs": [{"texture": "source", "uniform": "u_a", "binding": 0, **nearest},
+                       {"texture": "source", "uniform": "u_b", "binding": 1, "filter": "linear", "wrap": "clamp_to_edge",
+                        "sampler": "u_b_sampler"}],
+            "outputs": [{"texture": "output", "location": 0, "format": "rgba32f"},
+                        {"texture": "t0", "location": 1, "format": "rgba32f"}],
+        }],
+    }
+    (tmp_path / "manifest.json").write_text(json.dumps(doc))
+    return tmp_path
+
+
+# -- WGSL and Vulkan GLSL for the WebGPU and raw Vulkan runners -------------------------------------
+
+SHIFT_X = """
+@group(0) @binding(0) var src: texture_2d<f32>;
+@group(0) @binding(128) var dst: texture_storage_2d<rgba32float, write>;
+@compute @workgroup_size(8, 8, 1)
+fn main(@builtin(global_invocation_id) id: vec3<u32>) {
+    let last = vec2<i32>(textureDimensions(src)) - 1;
+    let p = vec2<i32>(id.xy);
+    if (any(p > last)) { return; }
+    textureStore(dst, p, 2.0 * textureLoad(src, vec2<i32>(clamp(p.x - 1, 0, last.x), p.y), 0));
+}
+"""
+FULLSCREEN = """@vertex fn main(@builtin(vertex_index) i: u32) -> @builtin(position) vec4<f32> {
+    let c = vec2<f32>(f32((i << 1u) & 2u), f32(i & 2u));
+    return vec4<f32>(c * 2.0 - 1.0, 0.0, 1.0);
+}
+"""
+SHIFT_Y = """@group(0) @binding(0) var src: texture_2d<f32>;
+@fragment fn main(@builtin(position) pos: vec4<f32>) -> @location(0) vec4<f32> {
+    let p = vec2<i32>(pos.xy);
+    let last = vec2<i32>(textureDimensions(src)) - 1;
+    return 3.0 * textureLoad(src, vec2<i32>(p.x, clamp(p.y - 1, 0, last.y)), 0);
+}
+"""
+SHIFT_X_GLSL = """#version 450
+layout(local_size_x = 8, local_size_y = 8) in;
+layout(set = 0, binding = 0) uniform texture2D src;
+layout(set = 0, binding = 64) uniform sampler smp;
+layout(set = 0, binding = 128, rgba32f) uniform writeonly image2D dst;
+void main() {
+    ivec2 p = ivec2(gl_GlobalInvocationID.xy);
+    ivec2 last = textureSize(sampler2D(src, smp), 0) - 1;
+    if (any(greaterThan(p, last))) return;
+    imageStore(dst, p, 2.0 * texelFetch(sampler2D(src, smp), ivec2(clamp(p.x - 1, 0, last.x), p.y), 0));
+}
+"""
