@@ -1,5 +1,11 @@
 """Shared test fixtures (helpers and filter factories: tests/support).
 
+Test folders mirror sepgen/: tests/<package>/ holds the tests of sepgen/<package>/ (common, filters,
+plan, emit, fitting, build, report, run, verify; top-level modules at tests/test_<module>.py);
+tests/cli holds the command line's tests, tests/gpu the runners and the emit → run → compare
+checks (all marked gpu); a CLI or emit file with one GPU case keeps it beside its siblings, marked gpu
+(`-m gpu` / `-m "not gpu"` select them).
+
 One CI rule for everything a test needs from the machine (a GL context, glslangValidator,
 spirv-cross, Chromium): without it the test is skipped — unless the environment has CI=true, where
 the missing piece fails the run instead of silently skipping (`unavailable`).

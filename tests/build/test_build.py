@@ -432,7 +432,7 @@ def test_unwritable_output_creates_nothing(tmp_path: Path) -> None:
 
 def test_ci_snippet_verifies_what_the_config_ships(built: Path, tmp_path: Path) -> None:
     """The verify step of examples/ci/sepgen.yml runs `sepgen verify --config` on the build's config
-    (which verifies exactly the variants each filter ships: tests/test_verify_select.py)."""
+    (which verifies exactly the variants each filter ships: tests/gpu/test_verify_select.py)."""
     workflow = (ROOT / "examples" / "ci" / "sepgen.yml").read_text()
     for package in ("libegl1", "libegl-mesa0", "libgl1-mesa-dri"):
         assert package in workflow

@@ -61,7 +61,7 @@ def test_emit_imports_only_jinja(tmp_path):
 def test_build_without_refit_imports_no_jax_and_no_gl(project, extra, tmp_path):
     # without the last build's record (another cache folder) the build renders: Jinja, no JAX, no GL
     assert imported_by(["build", "sepgen.toml", "-q", *extra], project, {"XDG_CACHE_HOME": str(tmp_path)}) == {"jinja2"}
-    # with it, the no-op is answered from the record (tests/test_build_state.py): nothing heavy at all
+    # with it, the no-op is answered from the record (tests/build/test_build_state.py): nothing heavy at all
     assert imported_by(["build", "sepgen.toml", "-q", *extra], project) == set()
 
 

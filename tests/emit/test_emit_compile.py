@@ -12,6 +12,7 @@ import json
 import os
 import shutil
 import subprocess
+from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
 import pytest
@@ -80,14 +81,17 @@ def test_every_emitted_file_compiles(case, tmp_path):
 
     man = json.loads(files["manifest.json"])
     assert man["files"]
+    jobs = []  # compile_file arguments: one glslangValidator process each
     for f in man["files"]:
         path = tmp_path / f["path"]
         if f["kind"] == "include":
             wrapped = tmp_path / ("wrap_" + f["path"] + (".hlsl" if f["lang"] == "hlsl" else ".glsl"))
             wrapped.write_text(include_wrapper(path.read_text(), f["lang"], opts["glsl_version"], opts["stage"]))
-            compile_file(wrapped, f["lang"], "compute" if opts["stage"] == "compute" and f["lang"] == "glsl" else "fragment",
-                         "ps_main")
+            jobs.append((wrapped, f["lang"], "compute" if opts["stage"] == "compute" and f["lang"] == "glsl" else "fragment",
+                         "ps_main"))
             continue
-        compile_file(path, f["lang"], f["stage"], f["entry"])
+        jobs.append((path, f["lang"], f["stage"], f["entry"]))
         if f["lang"] == "glsl" and opts["glsl_version"] == "450" and opts["precision"] == "fp32":
-            compile_file(path, "glsl", f["stage"], None, vulkan=True)
+            jobs.append((path, "glsl", f["stage"], None, True))
+    with ThreadPoolExecutor(max_workers=os.cpu_count() or 1) as pool:  # the processes are independent
+        list(pool.map(lambda job: compile_file(*job), jobs))  # re-raises the first failed assertion

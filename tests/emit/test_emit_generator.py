@@ -13,7 +13,7 @@ from sepgen.emit.planner import build_passes
 from sepgen.common.errors import SepgenError
 from sepgen.options import EMIT_OPTIONS, EmitOptions
 
-from tests.support import hand_filter
+from tests.support import hand_filter, wide_filter
 
 
 def test_registry_holds_one_class_per_language():
@@ -25,7 +25,7 @@ def test_registry_holds_one_class_per_language():
 
 @pytest.mark.parametrize("options", EmitOptions.combinations(), ids=lambda o: "-".join(map(str, o.to_dict().values())))
 def test_outputs_are_the_manifest_files(options):
-    filt = hand_filter(rank=11)
+    filt = wide_filter()  # rank 11: two MRT groups
     gen = emit.get_generator(options.lang)(options)
     passes = build_passes(filt.name, taps.plan_passes(filt, options.strategy, options.linear_sampling,
                                                       options.compute and gen.one_vertical_compute), gen)

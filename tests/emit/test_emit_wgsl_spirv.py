@@ -10,7 +10,7 @@ import sys
 
 import pytest
 
-from tests.support import DISK, disk_filter, hand_filter, sparse_filter
+from tests.support import DISK, disk_filter, hand_filter, sparse_filter, wide_filter
 from sepgen import emit
 from sepgen.common import spirv
 from sepgen.common.errors import SepgenError
@@ -18,7 +18,7 @@ from sepgen.options import EmitOptions
 from sepgen.run.vulkan import check_interface, load_program
 from sepgen.run.vulkan.reflect import reflect
 
-FILTERS = {"disk50": disk_filter(), "zero-taps": hand_filter(), "rank11": sparse_filter("wide", 11, (7, 9), seed=4)}
+FILTERS = {"disk50": disk_filter(), "zero-taps": hand_filter(), "rank11": wide_filter()}
 
 
 def combos(lang: str) -> list[dict]:

@@ -12,22 +12,20 @@ from sepgen.common.errors import SepgenError
 from sepgen.filters import scaling
 from sepgen.filters.filterfile import SeparableFilter
 from sepgen.verify import check as verify
-from tests.support import scalable
+from tests.support import relative_error, scalable
 
 
 @pytest.mark.gpu
 @pytest.mark.parametrize("lang", ["glsl", "hlsl"])
-def test_gpu_equals_the_numpy_model_at_a_scale_and_with_a_map(gl_runner, cross_tools, lang):
-    from sepgen.verify.runfilter import run_filter
-
+def test_gpu_equals_the_numpy_model_at_a_scale_and_with_a_map(runners, cross_tools, lang):
     filt = scalable()
     img = verify.default_image(3, (37, 53))
     for scale, source in ((0.5, "uniform"), (0.3, "uniform"), (verify.scale_map(img.shape), "texture")):
-        out, _ = run_filter(filt, img, {"lang": lang, "scale_source": source}, gl_runner, scale=scale)
-        ref = scaling.apply_scaled(img, filt.vertical, filt.horizontal, filt.origin, scale)
-        assert np.abs(out - ref).max() <= 1e-3 * np.abs(ref).max()
-        # and it is not the fixed filter
-        assert np.abs(ref - scaling.apply_scaled(img, filt.vertical, filt.horizontal, filt.origin, 1.0)).max() > 1e-2
+        rel, _, _ = relative_error(filt, {"lang": lang, "scale_source": source}, img, runners, scale=scale)
+        assert rel <= 1e-3
+        # and the model at this scale is not the fixed filter
+        model = scaling.apply_scaled(img, filt.vertical, filt.horizontal, filt.origin, scale)
+        assert np.abs(model - scaling.apply_scaled(img, filt.vertical, filt.horizontal, filt.origin, 1.0)).max() > 1e-2
 
 
 @pytest.mark.gpu
@@ -39,7 +37,7 @@ def test_verify_runs_scaled_variants(gl_runner):
     results = verify.verify(filt, runner=gl_runner, only=todo)
     assert all(r.ok for r in results) and max(r.max_rel for r in results) < 1e-4
     assert len(verify.scaled_variants(("glsl", "hlsl"))) == 64
-    assert len(verify.scaled_variants(("wgsl", "spirv"))) == 32  # tests/test_vk_scaled.py runs them
+    assert len(verify.scaled_variants(("wgsl", "spirv"))) == 32  # tests/gpu/test_vk_scaled.py runs them
 
 
 @pytest.mark.gpu

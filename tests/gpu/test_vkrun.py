@@ -11,7 +11,7 @@ import numpy as np
 import pytest
 
 from tests.support.handwritten import FULLSCREEN, SHIFT_X, SHIFT_X_GLSL, SHIFT_Y
-from tests.support import disk_filter, hand_filter, random_filter, relative_error, sparse_filter
+from tests.support import disk_filter, hand_filter, random_filter, relative_error, wide_filter
 from sepgen import emit
 from sepgen.verify import runfilter
 from sepgen.common import spirv
@@ -80,7 +80,7 @@ def test_raw_vulkan_checks_the_interface_before_the_driver_sees_it(vulkan_runner
 FILTERS = [pytest.param(disk_filter(), id="disk50"),
            pytest.param(hand_filter(), id="zero-taps"),  # a third of the taps and whole offsets exactly zero
            pytest.param(random_filter("asym", 2, (5, 8), origin=(1, 6), seed=3), id="asymmetric"),
-           pytest.param(sparse_filter("wide", 11, (7, 9), seed=4), id="rank11")]  # two MRT groups: later passes add
+           pytest.param(wide_filter(), id="rank11")]  # two MRT groups: later passes add
 OPTIONS = [{"stage": "fragment"}, {"stage": "fragment", "strategy": "per-component", "linear_sampling": True},
            {"stage": "fragment", "precision": "fp16"}, {"stage": "compute"}, {"stage": "compute", "strategy": "per-component"}]
 OPTION_IDS = ["frag-mrt", "frag-percomp-linear", "frag-fp16", "comp-mrt", "comp-percomp"]

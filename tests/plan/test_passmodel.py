@@ -11,12 +11,12 @@ from sepgen.plan import passmodel
 from sepgen.common.errors import SepgenError
 from sepgen.options import EmitOptions
 
-from tests.support import disk_filter, hand_filter
+from tests.support import disk_filter, hand_filter, wide_filter
 
 
 @pytest.mark.parametrize("options", EmitOptions.combinations(), ids=lambda o: "-".join(map(str, o.to_dict().values())))
 def test_load_gives_back_the_bytes_emit_wrote(tmp_path, options):
-    files = emit.render(hand_filter(rank=11), options)
+    files = emit.render(wide_filter(), options)
     emit.write(files, tmp_path)
     manifest = passmodel.load(tmp_path)
     assert manifest.to_json() == files[passmodel.MANIFEST]

@@ -83,6 +83,12 @@ def disk_filter() -> SeparableFilter:
     return SeparableFilter.load(DISK)
 
 
+def wide_filter() -> SeparableFilter:
+    """Rank 11 (two MRT groups: later passes add) with about a third of the taps zero. The SPIR-V
+    tests share it, so the session compiles its shaders once (`spirv.compile_glsl` is memoised)."""
+    return sparse_filter("wide", 11, (7, 9), seed=4)
+
+
 def svd_filter(name: str, kernel: np.ndarray, rank: int) -> SeparableFilter:
     """The rank-`rank` truncated SVD of `kernel` normalised to sum 1."""
     u, s, vt = np.linalg.svd(kernel / kernel.sum())
