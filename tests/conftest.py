@@ -1,4 +1,10 @@
-"""Shared test fixtures and filter factories.
+"""Shared test fixtures (helpers and filter factories: tests/support).
+
+Test folders mirror sepgen/: tests/<package>/ holds the tests of sepgen/<package>/ (common, filters,
+plan, emit, fitting, build, report, run, verify; top-level modules at tests/test_<module>.py);
+tests/cli holds the command line's tests, tests/gpu the runners and the emit → run → compare
+checks (all marked gpu); a CLI or emit file with one GPU case keeps it beside its siblings, marked gpu
+(`-m gpu` / `-m "not gpu"` select them).
 
 One CI rule for everything a test needs from the machine (a GL context, glslangValidator,
 spirv-cross, Chromium): without it the test is skipped — unless the environment has CI=true, where
@@ -9,8 +15,8 @@ there is no GPU; the one GL context of the session, `gl_context`), Vulkan (`vulk
 raw SPIR-V, `webgpu_runner`: WGSL; lavapipe without a GPU) or WebGL2 (`webgl_runner`:
 headless Chromium on SwiftShader). Each follows the CI rule above.
 
-Filter factories (`random_filter`, `sparse_filter`, `hand_filter`, `disk_filter`) are plain functions so
-that test modules can build filters at import time: `from conftest import sparse_filter`.
+Runners are made once per session: one GL context, one Vulkan device, one WebGPU adapter, one
+WebGL2 runner; `runners` hands all of them to `run_filter` / `verify` as one `Runners`.
 """
 
 from __future__ import annotations
@@ -19,15 +25,10 @@ import atexit
 import os
 import shutil
 import tempfile
-from pathlib import Path
 
-import numpy as np
 import pytest
 
-from sepgen.filters.filterfile import SeparableFilter
-
-ROOT = Path(__file__).resolve().parent.parent
-DISK = ROOT / "tests" / "data" / "disk50_rank4.json"
+from tests.support import ci, unavailable
 
 
 def pytest_configure(config) -> None:
@@ -42,54 +43,6 @@ def pytest_configure(config) -> None:
     folder = tempfile.mkdtemp(prefix="sepgen-test-xdg-")
     os.environ["XDG_CACHE_HOME"] = folder
     atexit.register(shutil.rmtree, folder, True)
-
-
-def _ci() -> bool:
-    return os.environ.get("CI", "").strip().lower() == "true"
-
-
-def unavailable(message: str) -> None:
-    """Skip the test, or fail it with CI=true: the one rule for missing drivers and tools."""
-    if _ci():
-        pytest.fail(f"CI=true and {message}", pytrace=False)
-    pytest.skip(message)
-
-
-# -- filters ------------------------------------------------------------------------------------
-
-def random_filter(name: str, rank: int, shape: tuple[int, int], origin=None, seed: int = 0,
-                  positive: float | None = None) -> SeparableFilter:
-    """Dense random components (normal, or uniform + `positive`): asymmetric, so a flipped or
-    shifted tap changes the result."""
-    rng = np.random.default_rng(seed)
-    draw = (lambda s: rng.random(s) + positive) if positive is not None else rng.standard_normal
-    v, h = draw((rank, shape[0])), draw((rank, shape[1]))
-    return SeparableFilter(name, v.T @ h, v, h, origin=origin)
-
-
-def sparse_filter(name: str, rank: int, shape: tuple[int, int], origin=None, seed: int = 0,
-                  zeros: tuple[float, float] = (0.3, 0.3), positive_h: bool = False) -> SeparableFilter:
-    """Normal taps with about `zeros` (vertical, horizontal) of them exactly zero."""
-    rng = np.random.default_rng(seed)
-    v = rng.normal(size=(rank, shape[0])) * (rng.random((rank, shape[0])) > zeros[0])
-    h = rng.normal(size=(rank, shape[1]))
-    h = (np.abs(h) if positive_h else h) * (rng.random((rank, shape[1])) > zeros[1])
-    return SeparableFilter(name, np.einsum("ki,kj->ij", v, h), v, h, origin=origin)
-
-
-def hand_filter(rank: int = 3, shape: tuple[int, int] = (9, 7), origin: tuple[int, int] | None = (3, 5),
-                seed: int = 1, name: str = "hand") -> SeparableFilter:
-    """Random signs and magnitudes, about a third of the taps exactly zero."""
-    f = sparse_filter(name, rank, shape, origin, seed, zeros=(0.35, 0.35))
-    v, h = f.vertical.copy(), f.horizontal.copy()
-    v[:, 0] = 0.0  # whole offsets with no tap in any component
-    h[:, -1] = 0.0
-    return SeparableFilter(name, np.einsum("ki,kj->ij", v, h), v, h, origin=origin)
-
-
-def disk_filter() -> SeparableFilter:
-    """The committed rank-4 fit of the seed's 50x50 disk (the goldens' filter)."""
-    return SeparableFilter.load(DISK)
 
 
 # -- machine capabilities ---------------------------------------------------------------------
@@ -169,7 +122,7 @@ def vulkan_runner():
     """Raw Vulkan (SPIR-V untouched); with CI=true the Khronos validation layer is required."""
     from sepgen.run.vulkan import VulkanRunner
 
-    runner = _runner(lambda: VulkanRunner(validation=True if _ci() else None))
+    runner = _runner(lambda: VulkanRunner(validation=True if ci() else None))
     yield runner
     runner.close()
 
@@ -188,3 +141,14 @@ def webgl_runner():
     from sepgen.run.webgl import WebGLRunner
 
     return _runner(WebGLRunner)
+
+
+@pytest.fixture(scope="session")
+def runners(gl_context, vulkan_runner, webgpu_runner, webgl_runner):
+    """The session's runners as one `Runners` (for `run_filter`, `verify`): no test opens its own
+    GL context, Vulkan device or WebGPU adapter. Needs every driver (the CI rule for each)."""
+    from sepgen.run.gl import GLRunner
+    from sepgen.verify.runfilter import Runners
+
+    made = Runners(GLRunner(ctx=gl_context), vulkan_runner, webgpu_runner, webgl_runner)
+    return made

@@ -16,7 +16,7 @@ from sepgen.emit.context import environment, with_literals
 from sepgen.emit.literals import float_literal
 from sepgen.options import EMIT_OPTIONS, EmitOptions
 
-from conftest import hand_filter
+from tests.support import hand_filter
 
 TEMPLATES = Path(__file__).resolve().parents[1] / "templates"
 
