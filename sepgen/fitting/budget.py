@@ -42,6 +42,8 @@ import numpy as np
 from ..common.errors import SepgenError
 from ..filters import metrics
 from ..filters.separable import Separable
+from ..options import EmitOptions
+from ..plan import taps
 from . import finish, lowrank, shared_ratio as sr
 
 STRUCTURES = ("free", "shared")
@@ -198,11 +200,14 @@ class Search:
         return [float(np.nextafter(x, np.inf)) for x in values]
 
 
-def emitted_fetches(origin: tuple[int, int]) -> Counter:
-    """Fetches per pixel of the shaders `sepgen emit` writes with its default options, for taps (v, h)."""
+def emitted_fetches(origin: tuple[int, int], targets: Sequence[EmitOptions] | None = None) -> Counter:
+    """Fetches per pixel of the shaders `sepgen emit` writes for taps (v, h): the most any of
+    `targets` reads (default: `sepgen emit`'s default options), plus "intermediate_bytes",
+    the most any of them writes to its intermediates per pixel."""
+    chosen = list(targets) if targets else [EmitOptions()]
 
     def count(v: np.ndarray, h: np.ndarray) -> dict[str, int]:
-        return Separable(v, h, origin).fetch_counts()
+        return taps.target_cost(Separable(v, h, origin), chosen)
 
     return count
 
