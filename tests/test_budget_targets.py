@@ -41,14 +41,16 @@ def total(filt: SeparableFilter, **options) -> int:
 
 # --- counting --------------------------------------------------------------------------------
 
-def test_target_cost_is_the_dearest_target_and_its_memory():
+def test_target_cost_is_the_dearest_target_and_memory_is_per_component():
     filt = hand_filter(rank=3)
     glsl, wgsl = EmitOptions(), EmitOptions(lang="wgsl")
     assert filt.structure.fetch_counts(wgsl)["total"] > filt.structure.fetch_counts(glsl)["total"]
-    both = taps.target_cost(filt.structure, [glsl, wgsl])
-    assert {k: both[k] for k in ("horizontal", "vertical", "total")} == filt.structure.fetch_counts(wgsl)
-    assert both["intermediate_bytes"] == 3 * 16
-    assert taps.target_cost(filt.structure, [EmitOptions(lang="wgsl", precision="fp16")])["intermediate_bytes"] == 3 * 8
+    assert taps.target_cost(filt.structure, [glsl, wgsl]) == filt.structure.fetch_counts(wgsl)
+    assert taps.target_cost(filt.structure, [wgsl, glsl]) == filt.structure.fetch_counts(wgsl)
+    plan = filt.structure.plan(glsl)
+    assert taps.intermediate_cost(plan, glsl) == {"written": 3 * 16, "read": taps.counts(plan)["vertical"] * 16}
+    half = EmitOptions(precision="fp16")
+    assert taps.intermediate_cost(filt.structure.plan(half), half)["written"] == 3 * 8
 
 
 @pytest.mark.parametrize("options", [{}, {"precision": "fp16"}, {"strategy": "per-component"},

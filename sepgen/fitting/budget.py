@@ -1,8 +1,8 @@
 """Budget and target fitting: search rank, tap structure and pruning for a fetch budget.
 
 `for_budget(problem, weights, N)` returns the filter with the least loss whose
-emitted shaders (default emit options: MRT, linear sampling) read at most N texels
-per pixel; `for_target(problem, weights, E)` the one with the fewest fetches whose
+emitted shaders read at most N texels per pixel on every target the counter is given
+(`emitted_fetches(origin, targets)`; default `sepgen emit`'s options: MRT, linear sampling); `for_target(problem, weights, E)` the one with the fewest fetches whose
 relative L2 error is at most E. Candidates, for each rank 1..`max_rank` (8), and past it
 while the request asks for more, up to RANK_CAP:
 
@@ -202,8 +202,7 @@ class Search:
 
 def emitted_fetches(origin: tuple[int, int], targets: Sequence[EmitOptions] | None = None) -> Counter:
     """Fetches per pixel of the shaders `sepgen emit` writes for taps (v, h): the most any of
-    `targets` reads (default: `sepgen emit`'s default options), plus "intermediate_bytes",
-    the most any of them writes to its intermediates per pixel."""
+    `targets` reads (default: `sepgen emit`'s default options)."""
     chosen = list(targets) if targets else [EmitOptions()]
 
     def count(v: np.ndarray, h: np.ndarray) -> dict[str, int]:

@@ -134,5 +134,5 @@ def _request_record(targets: list[EmitOptions], max_bytes: int | None,
     out: dict[str, Any] = {"targets": [t.to_dict() for t in targets]}
     if max_bytes is not None:
         out["max_intermediate_bytes"] = max_bytes
-    out["intermediate_bytes"] = int(chosen.fetches.get("intermediate_bytes", 0))
+    out["intermediate_bytes"] = chosen.rank * max(TEXEL_BYTES[t.intermediate_format] for t in targets)
     return out

@@ -168,15 +168,7 @@ def intermediate_cost(passes: list[PassPlan], options: EmitOptions) -> dict[str,
 
 
 def target_cost(filt: Pairs, targets: "list[EmitOptions]") -> dict[str, int]:
-    """What the dearest of `targets` costs per output pixel: its fetch counts ({"horizontal",
-    "vertical", "total"}, of the target with the most) plus "intermediate_bytes" (the most
-    any target writes to its intermediates). A budget holds for every target a filter ships to."""
-    best: dict[str, int] = {}
-    memory = 0
-    for opts in targets:
-        plan = plan_passes(filt, opts.strategy, bool(opts.linear_sampling))
-        c = counts(plan)
-        if not best or c["total"] > best["total"]:
-            best = c
-        memory = max(memory, intermediate_cost(plan, opts)["written"])
-    return {**best, "intermediate_bytes": memory}
+    """Fetch counts ({"horizontal", "vertical", "total"}) of the dearest of `targets`: the one
+    that reads the most per output pixel. A budget holds for every target a filter ships to."""
+    costs = [counts(plan_passes(filt, o.strategy, bool(o.linear_sampling))) for o in targets]
+    return max(costs, key=lambda c: c["total"])
