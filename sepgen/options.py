@@ -205,6 +205,7 @@ def search_targets(targets: Any) -> "list[EmitOptions]":
     return out
 # --- end issue 19 ---
 
+
 def check_search(budget: Any, target_error: Any, rank_given: bool = False, where: str = "") -> tuple[int | None, float | None]:
     """A checked budget / target error request (at most one; neither with an explicit rank)."""
     at = f"{where}: " if where else ""
