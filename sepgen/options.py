@@ -175,7 +175,38 @@ SEARCH_OPTIONS = _table(
            "per pixel; chooses rank, tap structure and pruning", min=1),
     Option("target_error", float, None, "fit the filter with the fewest fetches per pixel whose relative L2 "
            "error is at most E (> 0); chooses rank, tap structure and pruning"),
+    Option("max_intermediate_bytes", int, None, "with --budget or --target-error: at most N bytes per pixel of "
+           "intermediates (16 per component in RGBA32F, 8 in RGBA16F), so at most N/16 (N/8) components", min=1),
 )
+# --- issue 19: the targets a search counts for (the target options of `optimize`, a build's langs) ---
+
+
+def check_memory_cap(value: Any, where: str = "") -> int | None:
+    """A checked `max_intermediate_bytes` (None: no cap)."""
+    return SEARCH_OPTIONS["max_intermediate_bytes"].check(_plain(value), where)
+
+
+def search_targets(targets: Any) -> "list[EmitOptions]":
+    """The emit options a search counts fetches for: None (`sepgen emit`'s defaults), one
+    EmitOptions or dict, or a non-empty list of them; checked, duplicates dropped, order kept."""
+    if targets is None:
+        return [EmitOptions()]
+    items = [targets] if isinstance(targets, (dict, EmitOptions)) else targets
+    if not isinstance(items, (list, tuple)) or not items:
+        raise SepgenError(f"options must be emit options (a dict or EmitOptions) or a non-empty list of them, "
+                          f"got {targets!r}")
+    out: list[EmitOptions] = []
+    for item in items:
+        if not isinstance(item, (dict, EmitOptions)):
+            raise SepgenError(f"options must be emit options (a dict or EmitOptions), got {item!r}")
+        opts = EmitOptions.from_dict(item)
+        if opts.scale_source != "auto":  # scaled taps: the point taps' plan, each fetch bilinear (same count)
+            opts = opts.replace(scale_source="auto", linear_sampling=False)
+        if opts not in out:
+            out.append(opts)
+    return out
+# --- end issue 19 ---
+
 
 def check_search(budget: Any, target_error: Any, rank_given: bool = False, where: str = "") -> tuple[int | None, float | None]:
     """A checked budget / target error request (at most one; neither with an explicit rank)."""

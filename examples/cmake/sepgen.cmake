@@ -13,10 +13,13 @@
 # OUTPUTS  generated files (relative to OUT_DIR) that other rules depend on; they are
 #          declared as byproducts so CMake knows which rule makes them
 #
-# sepgen reruns when the config or any kernel image it reads changes (the DEPFILE
-# that `sepgen build --depfile` writes names them), and on a rerun it refits only
-# what changed and rewrites only files whose content changed, so consumers of an
-# unchanged shader are not rebuilt (Ninja restats byproducts).
+# sepgen reruns when the config, any kernel image it reads or sepgen itself changes
+# (the DEPFILE that `sepgen build --depfile` writes names them, sepgen's installed
+# sources and templates included, so upgrading sepgen regenerates; the sepgen
+# executable is a dependency too), and on a rerun it refits only what changed and
+# rewrites only files whose content changed, so consumers of an unchanged shader
+# are not rebuilt (Ninja restats byproducts). `sepgen build --check` says
+# "sepgen changed" when the outputs were made by another sepgen version.
 #
 # The sepgen executable: SEPGEN_EXECUTABLE, else `sepgen` on PATH.
 # Needs CMake >= 3.21 (DEPFILE with the Makefile generators).
@@ -46,12 +49,17 @@ function(sepgen_generate)
     list(APPEND byproducts "${out_dir}/${rel}")
   endforeach()
 
+  set(deps "${config}")
+  if(EXISTS "${SEPGEN_EXECUTABLE}")  # a reinstalled sepgen script reruns the step
+    list(APPEND deps "${SEPGEN_EXECUTABLE}")
+  endif()
+
   add_custom_command(
     OUTPUT "${stamp}"
     BYPRODUCTS ${byproducts}
     COMMAND "${SEPGEN_EXECUTABLE}" build "${config}" --out-dir "${out_dir}"
             --depfile "${depfile}" --stamp "${stamp}"
-    DEPENDS "${config}"
+    DEPENDS ${deps}
     DEPFILE "${depfile}"
     COMMENT "sepgen: shaders from ${SG_CONFIG}"
     VERBATIM)

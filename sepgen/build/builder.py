@@ -143,10 +143,12 @@ def _remove_no_longer_produced(out_dir: Path, gone: set[str], result: BuildResul
 
 
 def _write_depfile(cfg: BuildConfig, depfile: Path, target: Path, result: BuildResult) -> None:
-    """A Make-style depfile: `target` depends on the config, its kernel files and its templates."""
+    """A Make-style depfile: `target` depends on the config, its kernel files, its templates and
+    sepgen's own files (an upgrade regenerates)."""
     deps = [cfg.path, *(f.kernel_file for f in cfg.filters if f.kernel_file is not None)]
     if cfg.templates_dir is not None:
         deps += depfiles.template_files(cfg.templates_dir)
+    deps += depfiles.sepgen_files()
     text = depfiles.render([os.path.abspath(target)], [os.path.abspath(d) for d in deps])
     if write_if_changed(depfile, text):
         result.written.append(depfile)
@@ -230,7 +232,8 @@ def _fit_one(cfg: BuildConfig, plan: _Plan, kernel: Any, result: BuildResult, sa
 def _fit_or_search(fitting: Any, kernel: Any, f: FilterConfig, spec: dict[str, Any], progress: Any) -> SeparableFilter:
     """A rank fit, a fit across scales, or a budget/target search when the config asks for one."""
     if f.search:
-        return fitting.fit_searched(kernel, f.settings, name=f.name, kernel_spec=spec, progress=progress, **f.search)
+        return fitting.fit_searched(kernel, f.settings, name=f.name, kernel_spec=spec, progress=progress,
+                                    targets=f.search_targets(), **f.search)
     if f.scales is not None:
         return fitting.fit_scales_with(kernel, f.rank, f.scales, f.settings, name=f.name, kernel_spec=spec,
                                        progress=progress)
@@ -301,6 +304,7 @@ def rebuild_command(config_path: str | os.PathLike, out_dir: str | os.PathLike |
 def _check(cfg: BuildConfig, plans: list[_Plan], result: BuildResult, say: Progress, command: str) -> BuildResult:
     """Compare what a build would write with what is on disk; write nothing."""
     produced: dict[str, dict[str, str | bytes]] = {}
+    made_by = _built_by(cfg.out_dir)
     for plan in plans:
         name = plan.config.name
         reasons: list[str] = []
@@ -308,7 +312,7 @@ def _check(cfg: BuildConfig, plans: list[_Plan], result: BuildResult, say: Progr
             reasons.append(plan.problem)
         elif plan.filter is None:
             older = any(cfg.out_dir.joinpath(cache.CACHE_DIR).glob(f"{name}-*.json"))
-            reasons.append("config or kernel changed since its last fit" if older else "not fitted yet")
+            reasons.append(_refit_reason(cfg, plan, made_by) if older else "not fitted yet")
         else:
             files = produced[name] = _render(cfg, plan)
             for rel, text in files.items():
@@ -320,6 +324,8 @@ def _check(cfg: BuildConfig, plans: list[_Plan], result: BuildResult, say: Progr
                     continue
                 if not same:
                     reasons.append(f"{rel} differs")
+            if reasons and made_by is not None and made_by != __version__:
+                reasons.insert(0, f"sepgen changed (the outputs were made by sepgen {made_by}, this is {__version__})")
         if reasons:
             result.stale[name] = reasons
             for r in reasons:
@@ -346,6 +352,25 @@ def _check(cfg: BuildConfig, plans: list[_Plan], result: BuildResult, say: Progr
                             for name, reasons in result.stale.items())
         raise CheckFailed(f"{len(result.stale)} stale output(s), run `{command}`: {summary}")
     return result
+
+
+def _built_by(out_dir: Path) -> str | None:
+    """The sepgen version the last build of `out_dir` recorded in its build manifest (None if unknown)."""
+    try:
+        version = json.loads((out_dir / BUILD_MANIFEST).read_text(encoding="utf-8")).get("sepgen")
+    except (OSError, ValueError, AttributeError):
+        return None
+    return version if isinstance(version, str) else None
+
+
+def _refit_reason(cfg: BuildConfig, plan: _Plan, made_by: str | None) -> str:
+    """Why a filter with older cache entries needs a refit: "sepgen changed" when its entry under
+    the version that made the outputs is there (the version is part of the key), else its inputs."""
+    if made_by is not None and made_by != __version__:
+        key = cache.cache_key({**cache.fit_inputs(plan.config), "sepgen": made_by})
+        if cache.cache_path(cfg.out_dir, plan.config.name, key).is_file():
+            return f"sepgen changed (the outputs were made by sepgen {made_by}, this is {__version__})"
+    return "config or kernel changed since its last fit"
 
 
 def _touch(path: Path) -> None:

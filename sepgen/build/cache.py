@@ -4,7 +4,9 @@
 changes the fitted numbers: the canonical kernel spec (for a file kernel, the
 file's content hash instead of its path, so moving the file does not refit),
 every fit option, every loss weight, the scales of a scalable filter and the sepgen version. Emit options are not
-in it: changing a language or a strategy re-emits without refitting.
+in it: changing a language or a strategy re-emits without refitting. A budget or target search is the
+exception: it counts the fetches of the targets it ships (every language with the emit options), so
+they are in its key.
 
 Each entry has a lock file beside it (`<name>-<hash16>.json.lock`, `filelock`): a build
 fits an entry only while holding its lock and looks for the entry again once it has it, so
@@ -62,7 +64,8 @@ def fit_inputs(filt: FilterConfig) -> dict[str, Any]:
     if filt.scales is not None:  # only then, so unscaled filters keep their cache keys
         inputs["scales"] = list(filt.scales)
     if filt.search:  # only when given, so the keys of rank fits stay what they were
-        inputs["search"] = dict(filt.search)
+        # a search counts the fetches of every target the filter ships: another language refits
+        inputs["search"] = {**filt.search, "targets": filt.search_targets()}
     return inputs
 
 

@@ -12,7 +12,7 @@
     rank = 4                     # fit options (sepgen.options.FIT_OPTIONS)
     scales = [0.25, 0.5, 1.0]    # optional: one scalable filter fitted for these scales
     nonneg = 1.5                 # loss weights (sepgen.options.WEIGHT_OPTIONS)
-    lang = ["glsl", "hlsl"]      # one output folder per language
+    lang = ["glsl", "hlsl"]      # one output folder per language (a budget holds for each)
     glsl_version = "330"         # emit options (sepgen.options.EMIT_OPTIONS)
 
 The keys are the names in the option tables, so a new option is a config key
@@ -32,7 +32,7 @@ from .. import kernels
 from ..common.errors import SepgenError
 from ..common.identifiers import check_identifier
 from ..filters import scaling
-from ..options import EMIT_OPTIONS, FIT_OPTIONS, SEARCH_OPTIONS, WEIGHT_OPTIONS, FitSettings, check_search, check_type
+from ..options import EMIT_OPTIONS, FIT_OPTIONS, SEARCH_OPTIONS, WEIGHT_OPTIONS, FitSettings, check_memory_cap, check_search, check_type
 
 DEFAULT_OUTPUT_DIR = "generated"
 OUTPUT_KEYS = ("dir", "templates")
@@ -65,6 +65,11 @@ class FilterConfig:
     def emit_options(self, lang: str) -> dict[str, Any]:
         """The options dict `sepgen.emit.render` takes for one language."""
         return {"lang": lang, **self.emit}
+
+    def search_targets(self) -> list[dict[str, Any]]:
+        """The targets a budget or target search counts for: every language this filter ships
+        (its budget holds for each of them)."""
+        return [self.emit_options(lang) for lang in self.langs]
 
 
 @dataclass(frozen=True)
@@ -194,9 +199,14 @@ def parse_filter(table: dict[str, Any], path: Path, index: int, base: Path) -> F
 
 
 def _search_request(table: dict[str, Any], where: str) -> dict[str, Any]:
-    """{"budget": N} or {"target_error": E} when the table asks for a search (checked), else {}."""
+    """{"budget": N} or {"target_error": E} (and "max_intermediate_bytes") when the table asks for
+    a search (checked), else {}."""
     budget, target = check_search(table.get("budget"), table.get("target_error"), "rank" in table, where)
-    return {k: v for k, v in (("budget", budget), ("target_error", target)) if v is not None}
+    cap = check_memory_cap(table.get("max_intermediate_bytes"), where)
+    if cap is not None and budget is None and target is None:
+        raise SepgenError(f"{where}: max_intermediate_bytes applies to a search only: give budget or target_error")
+    return {k: v for k, v in (("budget", budget), ("target_error", target), ("max_intermediate_bytes", cap))
+            if v is not None}
 
 
 def _check_emittable(name: str, langs: tuple[str, ...], emit: dict[str, Any], where: str, scaled: bool) -> None:

@@ -1,4 +1,8 @@
-"""Make-style dependency files (`target: dep dep …`), as Make, Ninja and CMake read them."""
+"""Make-style dependency files (`target: dep dep …`), as Make, Ninja and CMake read them.
+
+A build's depfile names the config, its kernel files, its template overrides and sepgen
+itself (`sepgen_files`: its sources and templates), so upgrading or editing sepgen reruns
+the generation step as a changed config does (examples/cmake/sepgen.cmake)."""
 
 from __future__ import annotations
 
@@ -28,3 +32,13 @@ def render(targets: Iterable[str | os.PathLike], deps: Iterable[str | os.PathLik
 def template_files(folder: Path) -> list[Path]:
     """Every file under a templates folder, sorted (a depfile names files, not folders)."""
     return sorted(p for p in folder.rglob("*") if p.is_file())
+
+
+def sepgen_files() -> list[Path]:
+    """sepgen's own files, sorted: every source of the installed package and its templates
+    (`sepgen/templates` in a wheel, the checkout's top-level `templates/` otherwise). An
+    upgrade rewrites them all, `_version.py` among them."""
+    package = Path(__file__).resolve().parent.parent
+    roots = [package] if (package / "templates").is_dir() else [package, package.parent / "templates"]
+    return sorted(p for root in roots for p in root.rglob("*")
+                  if p.is_file() and "__pycache__" not in p.parts and p.suffix != ".pyc")

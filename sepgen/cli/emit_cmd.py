@@ -39,6 +39,46 @@ def emit(ctx: click.Context, filter_path: str, templates_dir: str | None, out_di
     rendered = emitter.render(filt, opts, templates_dir=templates_dir, command=command)
     written = emitter.write_output(rendered, out_dir)
     counts = rendered.manifest.fetches_per_pixel  # of what was emitted (scaled taps included)
+    memory = rendered.manifest.intermediate_bytes_per_pixel
     removed = f", {len(written.removed)} removed (no longer emitted)" if written.removed else ""
+    mem = f"; intermediates {memory['written']} B/px written + {memory['read']} B/px read" if memory else ""
     click.echo(f"{out_dir}: {len(rendered)} files, {len(written.changed)} changed{removed}; fetches per pixel "
-               f"{counts['horizontal']} horizontal + {counts['vertical']} vertical = {counts['total']}", err=True)
+               f"{counts['horizontal']} horizontal + {counts['vertical']} vertical = {counts['total']}{mem}", err=True)
+    for warning in over_request(filt, counts, memory):
+        click.echo(f"sepgen: warning: {warning}", err=True)
+
+
+def over_request(filt: Any, counts: dict[str, int], memory: dict[str, int] | None) -> list[str]:
+    """What this variant costs beyond the budget (or memory cap) its filter was fitted for (the
+    provenance's search request), one line each: the search counted other targets."""
+    search = filt.provenance.get("search")
+    if not isinstance(search, dict):
+        return []
+    out = []
+    budget, cap = search.get("budget"), search.get("max_intermediate_bytes")
+    fitted_for = "; ".join(_target_name(t) for t in search.get("targets", []) if isinstance(t, dict))
+    fitted_for = f" (fitted for {fitted_for})" if fitted_for else ""
+    if isinstance(budget, int) and counts["total"] > budget:
+        out.append(f"{filt.name} reads {counts['total']} fetches per pixel with these options, over the budget of "
+                   f"{budget} it was fitted for{fitted_for}: refit with these emit flags")
+    if isinstance(cap, int) and memory and memory["written"] > cap:
+        out.append(f"{filt.name} writes {memory['written']} intermediate bytes per pixel with these options, over "
+                   f"the max_intermediate_bytes {cap} it was fitted for{fitted_for}")
+    return out
+
+
+def _target_name(target: dict[str, Any]) -> str:
+    """A search target as `sepgen emit` flags: `--lang wgsl --precision fp16`."""
+    from ..common.errors import SepgenError
+    from ..options import EmitOptions
+
+    try:
+        opts = EmitOptions.from_dict(target)
+    except SepgenError:
+        return "?"
+    flags = [f"--lang {opts.lang}"]
+    for n, value in opts.non_default().items():
+        if n != "lang":
+            opt = EMIT_OPTIONS[n]
+            flags.append((opt.flag if value else opt.negative_flag) if opt.type is bool else f"{opt.flag} {value}")
+    return " ".join(flags)

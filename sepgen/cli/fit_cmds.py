@@ -19,7 +19,7 @@ from ..filters import scaling
 from ..common.errors import SepgenError
 from ..filters.filterfile import SeparableFilter
 from ..common.identifiers import check_shader_name
-from ..options import FIT_OPTIONS, SEARCH_OPTIONS, WEIGHT_OPTIONS, FitSettings
+from ..options import EMIT_OPTIONS, FIT_OPTIONS, SEARCH_OPTIONS, WEIGHT_OPTIONS, EmitOptions, FitSettings
 from .options import kernel_options, kernel_spec, table_options
 
 SUMMARY_COLUMNS = ("name", "nonneg", "zeros", "loss", "relative_l2", "negative_mass", "leak", "max_error", "dc_gain",
@@ -78,11 +78,49 @@ def _prune_note(filt: SeparableFilter) -> str:
                                             " (none kept the loss within 2%: unpruned)" if used == 0 else "")
 
 
+TARGET_SKIP = ("scale_source",)  # a search fits one scale
+TARGET_NAMES = tuple(n for n in EMIT_OPTIONS if n not in TARGET_SKIP)
+
+
+def search_target(ctx: click.Context, params: dict[str, Any], searching: bool) -> tuple[EmitOptions, int | None]:
+    """The target a search counts fetches for (the emit flags given, popped from `params`) and
+    its memory cap; target flags or a cap without --budget / --target-error are refused."""
+    given = [n for n in (*TARGET_NAMES, "max_intermediate_bytes")
+             if ctx.get_parameter_source(n) not in (click.core.ParameterSource.DEFAULT, None)]
+    values = {n: params.pop(n) for n in TARGET_NAMES}
+    cap = params.pop("max_intermediate_bytes")
+    if given and not searching:
+        raise SepgenError(f"--{given[0].replace('_', '-')} applies to --budget and --target-error only "
+                          "(the target whose fetches they count)")
+    return EmitOptions.from_dict(values).check_given([n for n in given if n in TARGET_NAMES]), cap
+
+
+def cost_line(filt: SeparableFilter) -> str:
+    """'N fetches per pixel, M B/px of intermediates (W written, R read) for <target>' of a search's
+    dearest target, or '' for other fits."""
+    search = filt.provenance.get("search")
+    if not isinstance(search, dict) or not search.get("targets"):
+        return ""
+    from ..plan import taps
+
+    costs = []
+    for target in search["targets"]:
+        opts = EmitOptions.from_dict(target)
+        plan = filt.structure.plan(opts)
+        costs.append((taps.counts(plan)["total"], taps.intermediate_cost(plan, opts), opts))
+    total, memory, target = max(costs, key=lambda c: (c[0], c[1]["written"]))
+    where = ", ".join(f"{k} {v}" for k, v in target.meaningful().items())
+    return (f"{total} fetches per pixel, intermediates {memory['written']} B/px written + {memory['read']} B/px "
+            f"read ({where})")
+
+
 @click.command(help="Fit a kernel as N separable passes and write a filter file (JSON). "
-                    "--budget N or --target-error E choose the rank, tap structure and pruning instead of --rank.")
+                    "--budget N or --target-error E choose the rank, tap structure and pruning instead of --rank, "
+                    "counting the fetches of the target the emit flags (--lang, --stage, …) name.")
 @kernel_options
 @table_options(FIT_OPTIONS)
 @table_options(SEARCH_OPTIONS)
+@table_options(EMIT_OPTIONS, skip=TARGET_SKIP)
 @table_options(WEIGHT_OPTIONS)
 @click.option("--name", default=None, help="filter name (an identifier; default from the kernel, e.g. disk50)")
 @click.option("--scales", default=None, metavar="S,S,…",
@@ -91,11 +129,13 @@ def _prune_note(filt: SeparableFilter) -> str:
 @click.pass_context
 def optimize(ctx: click.Context, **params: Any) -> None:
     rank_given = ctx.get_parameter_source("rank") not in (click.core.ParameterSource.DEFAULT, None)
-    budget, target = params["budget"], params["target_error"]
-    if rank_given and (budget is not None or target is not None):
+    budget, target_error = params["budget"], params["target_error"]
+    searching = budget is not None or target_error is not None
+    if rank_given and searching:
         chooser = "--budget" if budget is not None else "--target-error"
         raise SepgenError(f"{chooser} chooses the rank itself: drop --rank")
     spec = kernel_spec(params)
+    target, cap = search_target(ctx, params, searching)
     name, output = params["name"], Path(params["output"])
     if name is not None:
         check_shader_name(name)  # what `sepgen emit` would refuse, refused before the fit
@@ -106,7 +146,7 @@ def optimize(ctx: click.Context, **params: Any) -> None:
     spec = kernels.with_image_hash(spec)  # a file kernel's provenance names its image by hash
     settings = FitSettings.from_options(params)
     scales = scaling.parse_scales(params["scales"], "--scales") if params["scales"] is not None else None
-    if scales is not None and (budget is not None or target is not None):
+    if scales is not None and searching:
         raise SepgenError("--scales cannot be combined with --budget or --target-error (a search fits one scale)")
     from ..fitting import fit_scales_with, fit_searched, fit_with  # JAX only now
     from ..fitting.core import default_name
@@ -114,16 +154,19 @@ def optimize(ctx: click.Context, **params: Any) -> None:
     progress = progress_printer(f"fit {name or default_name(spec)}")
     if scales is not None:
         filt = fit_scales_with(kernel, params["rank"], scales, settings, kernel_spec=spec, name=name, progress=progress)
-    elif budget is None and target is None:
+    elif not searching:
         filt = fit_with(kernel, params["rank"], settings, kernel_spec=spec, name=name, progress=progress)
     else:
-        filt = fit_searched(kernel, settings, budget=budget, target_error=target, kernel_spec=spec, name=name,
-                            progress=progress)
+        filt = fit_searched(kernel, settings, budget=budget, target_error=target_error, kernel_spec=spec, name=name,
+                            progress=progress, targets=[target], max_intermediate_bytes=cap)
     filt.save(output)
     _warn_diverged([filt])
     search = filt.provenance.get("search")
     chosen = f"chose {search['chosen']} ({search['why']}); " if search else ""
     click.echo(f"wrote {output}  ({chosen}{_summary_line(filt)})")
+    cost = cost_line(filt)
+    if cost:
+        click.echo(f"  {cost}")
     for row in filt.metrics().get("scales", []):
         click.echo(f"  scale {row['scale']:g}: relative L2 {row['relative_l2']:.4g}, "
                    f"negative mass {row['negative_mass']:.3g}, leak {row['leak']:.3g}, DC gain {row['dc_gain']:.6g}")

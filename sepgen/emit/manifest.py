@@ -7,7 +7,7 @@ from typing import Any
 from .._version import __version__
 from ..filters.filterfile import SeparableFilter
 from ..options import EmitOptions
-from ..plan.passmodel import MANIFEST, Manifest, Pass, ScaleEntry
+from ..plan.passmodel import MANIFEST, Manifest, Pass, ScaleEntry, intermediate_bytes
 from ..plan.planner import textures
 from .extensions import required_extensions
 from .files import EmittedFile
@@ -32,4 +32,13 @@ def build(filt: SeparableFilter, options: EmitOptions, passes: list[Pass], files
         fetches_per_pixel=counts,
         extensions=required_extensions(options, passes),
         scale=scale,
+        intermediate_bytes_per_pixel=intermediate_memory(options, passes),
     )
+
+
+def intermediate_memory(options: EmitOptions, passes: list[Pass]) -> dict[str, int]:
+    """{"written", "read"}: bytes per pixel the horizontal passes write to the intermediates
+    and the vertical passes fetch from them (as `sepgen.plan.taps.intermediate_cost` counts)."""
+    written = sum(len(p.components) for p in passes if p.direction == "horizontal")
+    fetched = sum(p.fetches_per_pixel for p in passes if p.direction == "vertical")
+    return intermediate_bytes(options.intermediate_format, written, fetched)

@@ -1,8 +1,8 @@
 """Budget and target fitting: search rank, tap structure and pruning for a fetch budget.
 
 `for_budget(problem, weights, N)` returns the filter with the least loss whose
-emitted shaders (default emit options: MRT, linear sampling) read at most N texels
-per pixel; `for_target(problem, weights, E)` the one with the fewest fetches whose
+emitted shaders read at most N texels per pixel on every target the counter is given
+(`emitted_fetches(origin, targets)`; default `sepgen emit`'s options: MRT, linear sampling); `for_target(problem, weights, E)` the one with the fewest fetches whose
 relative L2 error is at most E. Candidates, for each rank 1..`max_rank` (8), and past it
 while the request asks for more, up to RANK_CAP:
 
@@ -42,6 +42,8 @@ import numpy as np
 from ..common.errors import SepgenError
 from ..filters import metrics
 from ..filters.separable import Separable
+from ..options import EmitOptions
+from ..plan import taps
 from . import finish, lowrank, shared_ratio as sr
 
 STRUCTURES = ("free", "shared")
@@ -198,11 +200,13 @@ class Search:
         return [float(np.nextafter(x, np.inf)) for x in values]
 
 
-def emitted_fetches(origin: tuple[int, int]) -> Counter:
-    """Fetches per pixel of the shaders `sepgen emit` writes with its default options, for taps (v, h)."""
+def emitted_fetches(origin: tuple[int, int], targets: Sequence[EmitOptions] | None = None) -> Counter:
+    """Fetches per pixel of the shaders `sepgen emit` writes for taps (v, h): the most any of
+    `targets` reads (default: `sepgen emit`'s default options)."""
+    chosen = list(targets) if targets else [EmitOptions()]
 
     def count(v: np.ndarray, h: np.ndarray) -> dict[str, int]:
-        return Separable(v, h, origin).fetch_counts()
+        return taps.target_cost(Separable(v, h, origin), chosen)
 
     return count
 

@@ -35,12 +35,16 @@ def fit(
     progress: Progress | None = None,
     budget: int | None = None,
     target_error: float | None = None,
+    options: Any = None,
+    max_intermediate_bytes: int | None = None,
 ) -> SeparableFilter:
     """Fit `kernel` (2D array, or a kernel spec dict) as a rank-`rank` sum of separable passes.
 
     Instead of a rank, `budget` (fetches per pixel of the shaders `sepgen emit` writes by
     default) or `target_error` (relative L2) lets a search choose rank, tap structure and
-    pruning: see `sepgen.fitting.searched`.
+    pruning: see `sepgen.fitting.searched`. `options` (emit options: a dict, an EmitOptions or a
+    list of them) are the targets whose fetches the search counts, the dearest of them within the
+    budget; `max_intermediate_bytes` caps the intermediates' bytes per pixel.
 
     Minimises Σ weight·term (see `sepgen.filters.metrics`) from the SVD (or random) start
     with `optimizer` for `steps` steps in one jitted loop; with `prune` > 0, taps
@@ -53,7 +57,11 @@ def fit(
     if budget is not None or target_error is not None:
         check_search(budget, target_error, rank_given=rank is not None)
         return fit_searched(kernel, settings, budget=budget, target_error=target_error, name=name,
-                            kernel_spec=kernel_spec, progress=progress)
+                            kernel_spec=kernel_spec, progress=progress, targets=options,
+                            max_intermediate_bytes=max_intermediate_bytes)
+    if options is not None or max_intermediate_bytes is not None:
+        given = "options" if options is not None else "max_intermediate_bytes"
+        raise SepgenError(f"{given} applies to a search only: give a budget or a target_error")
     if rank is None:
         raise SepgenError("fit needs a rank, a budget or a target_error")
     return fit_with(kernel, rank, settings, name=name, kernel_spec=kernel_spec, progress=progress)

@@ -2,6 +2,12 @@
 
     fit_searched(kernel, settings, budget=120)          # least loss within 120 fetches per pixel
     fit_searched(kernel, settings, target_error=0.12)   # fewest fetches with relative L2 ≤ 0.12
+    fit_searched(kernel, settings, budget=80, targets=[EmitOptions(lang="wgsl")])  # counted for WGSL
+
+Fetches are counted for the targets the filter ships to (`targets`, EmitOptions; default
+`sepgen emit`'s defaults): a budget holds for every one of them (the search counts the
+dearest). `max_intermediate_bytes` caps the bytes per pixel the passes write to their
+intermediates (RGBA32F: 16 per component, RGBA16F: 8), so the rank.
 
 `settings` (FitSettings) gives the weights, optimiser, steps and learning rate of every
 candidate (each starts from the SVD: `init` does not apply); its prune is replaced by the
@@ -12,12 +18,13 @@ threshold, fetches, quality), which `sepgen report` draws as the frontier.
 
 from __future__ import annotations
 
-from typing import Any, Mapping
+from typing import Any, Mapping, Sequence
 
 from .._version import __version__
 from ..common.errors import SepgenError
 from ..filters.filterfile import SeparableFilter
-from ..options import FitSettings, check_search
+from ..options import EmitOptions, FitSettings, check_memory_cap, check_search, search_targets
+from ..plan.passmodel import TEXEL_BYTES
 from . import budget as search_budget
 from .core import Problem
 from .optimizers import Progress
@@ -38,11 +45,24 @@ def frontier(search: search_budget.Search, found: list[search_budget.Candidate])
     return sorted(unique.values(), key=lambda r: (r["fetches"], r["relative_l2"]))
 
 
-def make_search(problem: Problem, settings: FitSettings, progress: Progress | None) -> search_budget.Search:
+def make_search(problem: Problem, settings: FitSettings, progress: Progress | None,
+                targets: Sequence[EmitOptions] | None = None) -> search_budget.Search:
     s = search_budget.SearchSettings(dict(settings.weights), steps=settings.steps, lr=settings.lr,
                                      optimizer=settings.optimizer, refit_steps=max(1, settings.steps // 2))
     return search_budget.Search(problem.kernel_peak, problem.loss_target, problem.origin, s,
-                                search_budget.emitted_fetches(problem.origin), progress)
+                                search_budget.emitted_fetches(problem.origin, targets), progress)
+
+
+def memory_rank(targets: Sequence[EmitOptions], max_bytes: int | None) -> int | None:
+    """The most components whose intermediates fit in `max_bytes` per pixel on every target
+    (None: no cap); a cap below one intermediate is a one-line error naming the least that fits."""
+    if max_bytes is None:
+        return None
+    per_component = max(TEXEL_BYTES[t.intermediate_format] for t in targets)
+    if max_bytes < per_component:
+        raise SepgenError(f"max_intermediate_bytes {max_bytes} is below one intermediate: the smallest feasible "
+                          f"value is {per_component} bytes per pixel ({per_component} per component)")
+    return max_bytes // per_component
 
 
 def run_search(search: search_budget.Search, budget: int | None, target_error: float | None,
@@ -61,20 +81,41 @@ def run_search(search: search_budget.Search, budget: int | None, target_error: f
     return chosen, {**request, "chosen": chosen.describe(), "why": why, "frontier": frontier(search, found)}
 
 
+def _limits(problem: Problem, targets: Sequence[EmitOptions], max_bytes: int | None, max_rank: int,
+            rank_cap: int) -> tuple[range, int, str]:
+    """The ranks always searched, the search's cap, and what the memory cap adds to an error."""
+    most = min(rank_cap, *problem.target.shape)
+    by_memory = memory_rank(targets, max_bytes)
+    note = ""
+    if by_memory is not None and by_memory < most:
+        most = by_memory
+        note = f" (max_intermediate_bytes {max_bytes} allows at most {by_memory} components)"
+    return range(1, min(max_rank, most) + 1), most, note
+
+
 def fit_searched(kernel: Any, settings: FitSettings, *, budget: int | None = None, target_error: float | None = None,
                  name: str | None = None, kernel_spec: Mapping[str, Any] | None = None,
                  progress: Progress | None = None, max_rank: int = search_budget.MAX_RANK,
-                 rank_cap: int = search_budget.RANK_CAP) -> SeparableFilter:
+                 rank_cap: int = search_budget.RANK_CAP, targets: Any = None,
+                 max_intermediate_bytes: int | None = None) -> SeparableFilter:
     """The filter `budget` or `target_error` asks for (exactly one of them), with ΣA = ΣK.
-    Ranks 1..`max_rank` are always searched; higher ones up to `rank_cap` while the request asks."""
+    Ranks 1..`max_rank` are always searched; higher ones up to `rank_cap` while the request asks.
+    `targets`: the emit options (one, or a list; EmitOptions or dicts) whose fetches count."""
     budget, target_error = check_search(budget, target_error)
     if budget is None and target_error is None:
         raise SepgenError("a search needs a budget or a target_error")
+    chosen_targets = search_targets(targets)
+    max_intermediate_bytes = check_memory_cap(max_intermediate_bytes)
     problem = Problem(kernel, 1, kernel_spec)
     name = problem.filter_name(name)
-    search = make_search(problem, settings, progress)
-    ranks = range(1, min(max_rank, *problem.target.shape) + 1)
-    chosen, record = run_search(search, budget, target_error, ranks, min(rank_cap, *problem.target.shape))
+    ranks, most, note = _limits(problem, chosen_targets, max_intermediate_bytes, max_rank, rank_cap)
+    search = make_search(problem, settings, progress, chosen_targets)
+    try:
+        chosen, record = run_search(search, budget, target_error, ranks, most)
+    except SepgenError as exc:
+        raise SepgenError(f"{exc}{note}") from None
+    asked = next(iter(record))  # budget or target_error: first, as before
+    record = {asked: record[asked], **_request_record(chosen_targets, max_intermediate_bytes, chosen), **record}
     v, h = problem.to_file_scale((chosen.vertical, chosen.horizontal))  # already finished (budget.Search.candidate)
     loss = {"fit": chosen.loss_unpruned, **({"pruned": chosen.loss} if chosen.threshold > 0 else {})}
     provenance = {
@@ -84,3 +125,14 @@ def fit_searched(kernel: Any, settings: FitSettings, *, budget: int | None = Non
         **problem.trimmed,
     }
     return SeparableFilter(name, problem.target, v, h, problem.origin, provenance)
+
+
+def _request_record(targets: list[EmitOptions], max_bytes: int | None,
+                    chosen: search_budget.Candidate) -> dict[str, Any]:
+    """What the search counted for: the targets (their emit options), the memory cap, and the
+    chosen filter's cost there (`sepgen emit` warns when a variant costs more than the request)."""
+    out: dict[str, Any] = {"targets": [t.to_dict() for t in targets]}
+    if max_bytes is not None:
+        out["max_intermediate_bytes"] = max_bytes
+    out["intermediate_bytes"] = chosen.rank * max(TEXEL_BYTES[t.intermediate_format] for t in targets)
+    return out

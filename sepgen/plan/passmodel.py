@@ -32,10 +32,22 @@ SCALE_TEXTURE = "scale"  # the per-pixel scale map of scaled passes (scale sourc
 SCALE_UNIFORM = "u_scale"  # the scale of scaled passes (scale source "uniform")
 MANIFEST = "manifest.json"
 TEXTURE_FORMATS = ("rgba32f", "rgba16f")
+TEXEL_BYTES = {"rgba32f": 16, "rgba16f": 8}  # bytes one texel of each intermediate format holds
 SHADER_SIDE = {"manifest": False}  # field metadata: template-only, not in manifest.json
 
-__all__ = ["FORMAT", "MANIFEST", "SCALE_TEXTURE", "SCALE_UNIFORM", "TEXTURE_FORMATS", "Term", "Fetch", "Texture", "PassInput", "PassOutput",
+__all__ = ["FORMAT", "MANIFEST", "SCALE_TEXTURE", "SCALE_UNIFORM", "TEXTURE_FORMATS", "TEXEL_BYTES",
+           "intermediate_bytes", "Term", "Fetch", "Texture", "PassInput", "PassOutput",
            "Pass", "ShaderFile", "ScaleEntry", "Manifest", "load", "parse"]
+
+
+def intermediate_bytes(fmt: str, written: int, fetched: int) -> dict[str, int]:
+    """Intermediate memory traffic per output pixel: {"written", "read"} bytes.
+
+    `written`: intermediate textures written (one texel each per pixel); `fetched`: fetches of
+    intermediates (each reads one texel's worth, a bilinear fetch too). "written" is also the
+    intermediates' memory per pixel of the image (what `--max-intermediate-bytes` caps)."""
+    size = TEXEL_BYTES[fmt]
+    return {"written": written * size, "read": fetched * size}
 
 
 def _doc(obj: Any, always: tuple[str, ...], optional: tuple[str, ...] = ()) -> dict[str, Any]:
@@ -248,6 +260,7 @@ class Manifest:
     fetches_per_pixel: dict[str, int] = field(default_factory=dict, compare=False)
     extensions: tuple[str, ...] = ()  # API extensions the target needs (GLSL ES: float targets)
     scale: ScaleEntry | None = field(default=None, compare=False)  # scaled taps: where the scale is read
+    intermediate_bytes_per_pixel: dict[str, int] | None = field(default=None, compare=False)  # {"written", "read"}
 
     def texture(self, role: str) -> Texture:
         return next(t for t in self.textures if t.role == role)
@@ -272,6 +285,8 @@ class Manifest:
             "textures": {t.name: t.to_dict() for t in self.textures},
             "passes": [p.to_dict() for p in self.passes],
             "fetches_per_pixel": self.fetches_per_pixel,
+            **({"intermediate_bytes_per_pixel": self.intermediate_bytes_per_pixel}
+               if self.intermediate_bytes_per_pixel is not None else {}),
             **({"scale": self.scale.to_dict()} if self.scale is not None else {}),
         }
 
@@ -308,6 +323,7 @@ def parse(doc: Any, where: str = MANIFEST) -> Manifest:
         rank=doc.get("rank", 0), kernel_size=tuple(doc.get("kernel_size", (0, 0))), origin=tuple(doc.get("origin", (0, 0))),
         metrics=doc.get("metrics", {}), options=doc.get("options", {}), fetches_per_pixel=doc.get("fetches_per_pixel", {}),
         extensions=tuple(doc.get("extensions", ())),
+        intermediate_bytes_per_pixel=doc.get("intermediate_bytes_per_pixel"),
         scale=_parse_scale(doc.get("scale"), where, names),
     )
 

@@ -30,7 +30,7 @@ import numpy as np
 from ..common.errors import SepgenError
 from ..options import EmitOptions
 from . import bilinear
-from .passmodel import Fetch, Term
+from .passmodel import Fetch, Term, intermediate_bytes
 
 MAX_TARGETS = 8  # colour attachments / UAVs every SM5 and GL 3.3 device has
 
@@ -157,3 +157,18 @@ def fetch_counts(filt: Pairs, linear_sampling: bool | None = None, strategy: str
     """
     opts = EmitOptions(linear_sampling=linear_sampling, strategy=strategy)
     return counts(plan_passes(filt, opts.strategy, bool(opts.linear_sampling)))
+
+
+def intermediate_cost(passes: list[PassPlan], options: EmitOptions) -> dict[str, int]:
+    """{"written", "read"}: intermediate bytes per output pixel of these passes (the manifest's
+    `intermediate_bytes_per_pixel`): one texel per component written, one per vertical fetch read."""
+    written = sum(len(p.components) for p in passes if p.direction == "horizontal")
+    fetched = sum(p.fetch_count for p in passes if p.direction == "vertical")
+    return intermediate_bytes(options.intermediate_format, written, fetched)
+
+
+def target_cost(filt: Pairs, targets: "list[EmitOptions]") -> dict[str, int]:
+    """Fetch counts ({"horizontal", "vertical", "total"}) of the dearest of `targets`: the one
+    that reads the most per output pixel. A budget holds for every target a filter ships to."""
+    costs = [counts(plan_passes(filt, o.strategy, bool(o.linear_sampling))) for o in targets]
+    return max(costs, key=lambda c: c["total"])

@@ -227,7 +227,10 @@ def test_depfile_names_config_kernel_files_and_templates(tmp_path: Path, fit_cal
     listed = [d.strip().rstrip("\\").strip().replace("\\ ", " ") for d in deps.splitlines()]
     expected = [str(cfg), str(folder / "kernels" / "k.npy")]
     expected += [str(p) for p in sorted((folder / "tpl").rglob("*")) if p.is_file()]
-    assert listed == expected
+    # then sepgen itself, its sources and templates: an upgrade reruns the step (issue 19)
+    own = [str(p) for p in depfile.sepgen_files()]
+    assert listed == expected + own
+    assert str(ROOT / "sepgen" / "_version.py") in own and str(ROOT / "templates" / "glsl" / "include.glsl.j2") in own
     assert (folder / "out" / "stamp").is_file()
 
 
@@ -395,6 +398,25 @@ def test_check_names_each_stale_filter_and_writes_nothing(built: Path, damage, s
     assert snapshot(built) == before
     build(built / "sepgen.toml")
     build(built / "sepgen.toml", check=True)  # current again after a build
+
+
+def test_check_after_a_sepgen_upgrade_says_sepgen_changed(built: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """Outputs made by another sepgen version: `--check` blames sepgen, not the config (issue 19)."""
+    import sepgen.build.builder as builder
+
+    for module in (builder, cache):  # what an upgrade changes: the version the build and its cache keys see
+        monkeypatch.setattr(module, "__version__", "99.0.0")
+    before = snapshot(built)
+    with pytest.raises(CheckFailed) as err:
+        build(built / "sepgen.toml", check=True)
+    msg = str(err.value)
+    assert "bokeh (sepgen changed" in msg and "custom (sepgen changed" in msg and "config or kernel" not in msg
+    assert "made by sepgen 0." in msg and "this is 99.0.0" in msg
+    assert snapshot(built) == before
+    # a config edit under the same upgrade is still the config's fault
+    edit_config(built, "steps = 40\n", "steps = 50\n")
+    with pytest.raises(CheckFailed, match="bokeh \\(config or kernel changed"):
+        build(built / "sepgen.toml", check=True)
 
 
 # --- CLI and processes ----------------------------------------------------------------

@@ -26,8 +26,8 @@ pytestmark = [
 ]
 
 
-def cmake(*args: str, cwd: Path | None = None) -> str:
-    proc = subprocess.run(["cmake", *args], capture_output=True, text=True, cwd=cwd, timeout=600)
+def cmake(*args: str, cwd: Path | None = None, env: dict[str, str] | None = None) -> str:
+    proc = subprocess.run(["cmake", *args], capture_output=True, text=True, cwd=cwd, timeout=600, env=env)
     assert proc.returncode == 0, f"cmake {' '.join(args)} failed:\n{proc.stdout}\n{proc.stderr}"
     return proc.stdout + proc.stderr
 
@@ -60,6 +60,7 @@ def test_cmake_example_builds_and_tracks_dependencies(tmp_path: Path, generator:
         assert path.is_file(), path
     depfile = (bld / "blur_shaders.sepgen.d").read_text()
     assert str(src / "sepgen.toml") in depfile and str(src / "kernels" / "hexagon.png") in depfile
+    assert str(ROOT / "sepgen" / "_version.py") in depfile  # sepgen itself (issue 19)
 
     # The program really uses the include: it assembles both passes around it.
     out = tmp_path / "assembled"
@@ -105,3 +106,41 @@ def test_cmake_example_builds_and_tracks_dependencies(tmp_path: Path, generator:
     later_than(src / "sepgen.toml", stamp)
     cmake("--build", str(bld))
     assert mtime(header) > before[header] and mtime(exe) > before[exe]
+
+
+def install_copy(site: Path, version: str) -> None:
+    """sepgen's package and templates under `site`, as an installed copy of `version` would be."""
+    if not (site / "sepgen").is_dir():
+        shutil.copytree(ROOT / "sepgen", site / "sepgen", ignore=shutil.ignore_patterns("__pycache__"))
+        shutil.copytree(ROOT / "templates", site / "templates")
+    (site / "sepgen" / "_version.py").write_text(f'__version__ = "{version}"\n')
+
+
+def test_cmake_example_regenerates_when_sepgen_is_upgraded(tmp_path: Path) -> None:
+    """sepgen is a dependency of the generation step: an upgrade reruns it, and `--check`
+    beforehand blames sepgen, not the config (issue 19)."""
+    if not GENERATORS:
+        pytest.skip("no make or ninja")
+    site, src, bld = tmp_path / "site", tmp_path / "src", tmp_path / "build"
+    install_copy(site, "1.0.0")
+    env = {**os.environ, "PYTHONPATH": str(site)}  # the copy, not the checkout, is "installed"
+    shutil.copytree(EXAMPLE, src)
+    cmake("-S", str(src), "-B", str(bld), "-G", GENERATORS[0], f"-DSEPGEN_EXECUTABLE={SEPGEN_SCRIPT}", env=env)
+    cmake("--build", str(bld), env=env)
+    shaders, stamp = bld / "shaders", bld / "shaders" / ".sepgen-stamp"
+    manifest = shaders / "bokeh" / "glsl" / "manifest.json"
+    assert '"sepgen": "1.0.0"' in manifest.read_text()
+    assert str(site / "sepgen" / "_version.py") in (bld / "blur_shaders.sepgen.d").read_text()
+    before = mtime(stamp)
+    cmake("--build", str(bld), env=env)
+    assert mtime(stamp) == before  # nothing changed: no rerun
+
+    install_copy(site, "1.1.0")  # the upgrade
+    later_than(site / "sepgen" / "_version.py", stamp)
+    check = subprocess.run([str(SEPGEN_SCRIPT), "build", str(src / "sepgen.toml"), "--out-dir", str(shaders),
+                            "--check"], capture_output=True, text=True, env=env, timeout=600)
+    assert check.returncode == 1, check.stderr
+    assert "sepgen changed" in check.stderr and "made by sepgen 1.0.0" in check.stderr, check.stderr
+    assert "config or kernel changed" not in check.stderr
+    cmake("--build", str(bld), env=env)
+    assert mtime(stamp) > before and '"sepgen": "1.1.0"' in manifest.read_text()
