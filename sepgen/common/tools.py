@@ -31,6 +31,7 @@ HLSL → SPIR-V → GLSL, so the GL runner executes the HLSL itself, not a GLSL 
 from __future__ import annotations
 
 import functools
+import re
 import shutil
 import subprocess
 import tempfile
@@ -52,6 +53,8 @@ UNIFORM_BASE = 192  # uniform buffers (the scale of scaled passes) in the shared
 TARGET_ENV = "vulkan1.0"  # SPIR-V 1.0: what every Vulkan driver and naga read
 HLSL_SHIFTS = ("--hlsl-iomap", "--shift-texture-binding", str(TEXTURE_BASE),
                "--shift-sampler-binding", str(SAMPLER_BASE), "--shift-UAV-binding", str(STORAGE_BASE))
+
+VK_BINDING = re.compile(r"\[\[vk::binding\([^)]*\)\]\]\s*")  # HLSL's Vulkan binding attribute
 
 __all__ = ["require_tool", "find_chromium", "run", "first_error", "CompileError", "compile_glsl", "compile_hlsl",
            "hlsl_to_spirv", "spirv_to_glsl", "hlsl_to_glsl", "validate", "STAGES", "PACKAGES", "CROSS_TOOLS",
@@ -136,7 +139,10 @@ def hlsl_to_spirv(source: str, entry: str, stage: str, name: str = "shader.hlsl"
     """HLSL text → a SPIR-V module; `vulkan`: with the shared Vulkan binding scheme (the module doc),
     else with register numbers as bindings (what spirv-cross turns into GL units)."""
     args = ["-D", "-e", entry, "-S", _stage(stage)]  # arguments first: a bad stage is an error with or without the tool
-    return _glslang(source, name, [*args, *HLSL_SHIFTS] if vulkan else args)
+    if vulkan:
+        return _glslang(source, name, [*args, *HLSL_SHIFTS])
+    # D3D semantics: registers only (glslang would honour the Vulkan bindings, 128 + K is no GL image unit)
+    return _glslang(VK_BINDING.sub("", source), name, args)
 
 
 def compile_hlsl(source: str, entry: str, stage: str, name: str) -> bytes:
