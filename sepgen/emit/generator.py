@@ -20,7 +20,7 @@ from ..common.errors import SepgenError
 from ..options import EmitOptions
 from ..plan import planner
 from ..plan.passmodel import Pass, ShaderFile
-from ..plan.planner import tile_for
+from ..plan.planner import MAX_INVOCATIONS, tile_for
 from .context import render_template
 from .files import EmittedFile
 
@@ -57,6 +57,7 @@ class Generator:
     literal_suffix: ClassVar[str] = ""
     one_vertical_compute: ClassVar[bool] = False  # compute plans end in one vertical pass reading every component
     scaled_taps: ClassVar[bool] = True  # its templates can fetch taps at offset·scale (--scale-source)
+    max_workgroup_invocations: ClassVar[int] = MAX_INVOCATIONS  # compute workgroups' invocations
 
     def __init__(self, options: EmitOptions) -> None:
         self.options = options

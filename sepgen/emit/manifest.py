@@ -9,7 +9,7 @@ from ..filters.filterfile import SeparableFilter
 from ..options import EmitOptions
 from ..plan.passmodel import MANIFEST, Manifest, Pass
 from ..plan.planner import textures
-from .extensions import required_extensions
+from .extensions import required_extensions, required_limits
 from .files import EmittedFile
 
 __all__ = ["MANIFEST", "build"]
@@ -31,5 +31,6 @@ def build(filt: SeparableFilter, options: EmitOptions, passes: list[Pass], files
         options=options.to_dict(),
         fetches_per_pixel=counts,
         extensions=required_extensions(options, passes),
+        limits=required_limits(options, passes) if options.lang == "wgsl" else None,
         scale=scale,
     )

@@ -223,6 +223,7 @@ class Manifest:
     fetches_per_pixel: dict[str, int] = field(default_factory=dict, compare=False)
     extensions: tuple[str, ...] = ()  # API extensions the target needs (GLSL ES: float targets)
     scale: dict[str, Any] | None = field(default=None, compare=False)  # scaled taps: source, uniform/texture
+    limits: dict[str, int] | None = None  # WGSL: WebGPU limits above the defaults the passes need (name -> value)
 
     def texture(self, role: str) -> Texture:
         return next(t for t in self.textures if t.role == role)
@@ -243,6 +244,7 @@ class Manifest:
             "metrics": self.metrics,
             "options": self.options,
             "extensions": list(self.extensions),
+            **({"limits": self.limits} if self.limits is not None else {}),
             "files": [f.to_dict() for f in sorted(self.files, key=lambda f: f.path)],
             "textures": {t.name: t.to_dict() for t in self.textures},
             "passes": [p.to_dict() for p in self.passes],
@@ -284,7 +286,18 @@ def parse(doc: Any, where: str = MANIFEST) -> Manifest:
         metrics=doc.get("metrics", {}), options=doc.get("options", {}), fetches_per_pixel=doc.get("fetches_per_pixel", {}),
         extensions=tuple(doc.get("extensions", ())),
         scale=_parse_scale(doc.get("scale"), where, names),
+        limits=_parse_limits(doc.get("limits"), where),
     )
+
+
+def _parse_limits(limits: Any, where: str) -> dict[str, int] | None:
+    """The optional `limits` entry (WGSL): WebGPU limit names -> positive integers."""
+    if limits is None:
+        return None
+    if not (isinstance(limits, dict) and all(isinstance(k, str) and isinstance(v, int) and not isinstance(v, bool) and v > 0
+                                             for k, v in limits.items())):
+        raise SepgenError(f"{where}: 'limits' must map WebGPU limit names to positive integers")
+    return dict(limits)
 
 
 def _parse_scale(scale: Any, where: str, textures: set[str]) -> dict[str, Any] | None:

@@ -27,6 +27,7 @@ class WGSLGenerator(Generator):
     entry = {"vertex": "vs_main", "fragment": "fs_main", "compute": "cs_main"}
     literal_suffix = "f"  # f32 literals, never abstract floats that an expression could widen
     one_vertical_compute = True
+    max_workgroup_invocations = 256  # WebGPU's default maxComputeInvocationsPerWorkgroup
 
     def target(self) -> dict[str, Any]:
         return {"lang": self.name, "entry": self.entry, "formats": STORAGE_FORMATS}
