@@ -8,9 +8,12 @@ one manifest rule serves all three:
     sampler          k  -> binding 64 + k       (HLSL register(sk))
     storage texture  k  -> binding 128 + k      (HLSL register(uk))
 
-A rank is at most 64, so the ranges never meet. HLSL registers are shifted by glslang
+A rank is at most 64, so the ranges never meet. Emitted HLSL says so itself: every resource
+has `[[vk::binding(N, 0)]]` beside its register (what DXC and Slang read too). HLSL without
+them (a template override written before) is shifted by glslang instead
 (`--hlsl-iomap --shift-sampler-binding 64 --shift-UAV-binding 128`): D3D keeps t, s and u
-registers apart, a Vulkan descriptor set does not.
+registers apart, a Vulkan descriptor set does not. glslang adds the shifts to explicit
+`vk::binding`s as well, so it gets one or the other, never both.
 
 HLSL → SPIR-V → GLSL, so the GL runner executes the HLSL itself, not a GLSL twin:
 
@@ -139,8 +142,8 @@ def hlsl_to_spirv(source: str, entry: str, stage: str, name: str = "shader.hlsl"
     """HLSL text → a SPIR-V module; `vulkan`: with the shared Vulkan binding scheme (the module doc),
     else with register numbers as bindings (what spirv-cross turns into GL units)."""
     args = ["-D", "-e", entry, "-S", _stage(stage)]  # arguments first: a bad stage is an error with or without the tool
-    if vulkan:
-        return _glslang(source, name, [*args, *HLSL_SHIFTS])
+    if vulkan:  # glslang adds its shifts to [[vk::binding]] too: shift only HLSL that has none (older templates)
+        return _glslang(source, name, args if VK_BINDING.search(source) else [*args, *HLSL_SHIFTS])
     # D3D semantics: registers only (glslang would honour the Vulkan bindings, 128 + K is no GL image unit)
     return _glslang(VK_BINDING.sub("", source), name, args)
 
