@@ -148,7 +148,8 @@ def test_desktop_glsl_needs_no_extensions(tmp_path: Path, capsys) -> None:
     [
         ([], set()),
         (["--linear-sampling"], {"float32-filterable"}),  # samples the rgba32f intermediates linearly
-        (["--linear-sampling", "--precision", "fp16"], set()),  # rgba16f filters in core
+        # rgba16f filters in core, but the first pass samples the rgba32f source linearly
+        (["--linear-sampling", "--precision", "fp16"], {"float32-filterable"}),
         (["--strategy", "per-component"], {"float32-blendable"}),  # adds into the rgba32f output
     ],
     ids=["fp32", "fp32_linear", "fp16_linear", "per_component"],
