@@ -119,9 +119,11 @@ def test_apply_help_says_gpu_only_and_shows_no_unusable_default(capsys) -> None:
         ([], {"EXT_color_buffer_float"}),  # renders RGBA32F
         (["--linear-sampling"], {"EXT_color_buffer_float", "OES_texture_float_linear"}),  # and filters it
         # RGBA16F + 32F output; fp16 samples linearly by default, the RGBA32F source too
-        (["--precision", "fp16"], {"EXT_color_buffer_half_float", "EXT_color_buffer_float", "OES_texture_float_linear"}),
+        (["--precision", "fp16"],
+         {"EXT_color_buffer_half_float", "EXT_color_buffer_float", "OES_texture_float_linear"}),
         # the fp16 first pass samples the RGBA32F source linearly
-        (["--precision", "fp16", "--linear-sampling"], {"EXT_color_buffer_half_float", "EXT_color_buffer_float", "OES_texture_float_linear"}),
+        (["--precision", "fp16", "--linear-sampling"],
+         {"EXT_color_buffer_half_float", "EXT_color_buffer_float", "OES_texture_float_linear"}),
         (["--strategy", "per-component"], {"EXT_color_buffer_float", "EXT_float_blend"}),  # adds into RGBA32F
     ],
     ids=["fp32", "fp32_linear", "fp16", "fp16_linear", "per_component"],

@@ -19,9 +19,9 @@ from pathlib import Path
 
 import numpy as np
 import pytest
-
 import slang_compiler
 from conftest import disk_filter, hand_filter, sparse_filter, unavailable
+
 from sepgen import emit
 from sepgen.common import tools
 from sepgen.filters import reference

@@ -16,8 +16,8 @@ from typing import Any
 
 import numpy as np
 import pytest
-
 from conftest import hand_filter, unavailable
+
 from sepgen import SeparableFilter, emit, kernels
 from sepgen.common.webgpu import WEBGPU_DEFAULT_LIMITS
 from sepgen.emit.extensions import required_limits
@@ -44,12 +44,14 @@ def disk20(rank: int) -> SeparableFilter:
 # WebGPU's default limits, from the spec (https://www.w3.org/TR/webgpu/#limit-default): a browser gives
 # them implicitly; wgpu-py fills a limit a request leaves out with the adapter's, so the client names them.
 SPEC_DEFAULTS = {
-    "maxTextureDimension1D": 8192, "maxTextureDimension2D": 8192, "maxTextureDimension3D": 2048, "maxTextureArrayLayers": 256,
+    "maxTextureDimension1D": 8192, "maxTextureDimension2D": 8192, "maxTextureDimension3D": 2048,
+    "maxTextureArrayLayers": 256,
     "maxBindGroups": 4, "maxBindGroupsPlusVertexBuffers": 24, "maxBindingsPerBindGroup": 1000,
     "maxDynamicUniformBuffersPerPipelineLayout": 8, "maxDynamicStorageBuffersPerPipelineLayout": 4,
     "maxSampledTexturesPerShaderStage": 16, "maxSamplersPerShaderStage": 16, "maxStorageBuffersPerShaderStage": 8,
     "maxStorageTexturesPerShaderStage": 4, "maxUniformBuffersPerShaderStage": 12, "maxUniformBufferBindingSize": 65536,
-    "maxStorageBufferBindingSize": 134217728, "minUniformBufferOffsetAlignment": 256, "minStorageBufferOffsetAlignment": 256,
+    "maxStorageBufferBindingSize": 134217728, "minUniformBufferOffsetAlignment": 256,
+    "minStorageBufferOffsetAlignment": 256,
     "maxVertexBuffers": 8, "maxBufferSize": 268435456, "maxVertexAttributes": 16, "maxVertexBufferArrayStride": 2048,
     "maxInterStageShaderVariables": 16, "maxColorAttachments": 8, "maxColorAttachmentBytesPerSample": 32,
     "maxComputeWorkgroupStorageSize": 16384, "maxComputeInvocationsPerWorkgroup": 256, "maxComputeWorkgroupSizeX": 256,
@@ -68,7 +70,8 @@ def adapter() -> Any:
         from wgpu.backends.wgpu_native.extras import set_instance_extras
 
         set_instance_extras(backends=["Primary"])  # Vulkan/Metal/D3D12, as a browser's WebGPU
-        found = [a for a in wgpu.gpu.enumerate_adapters_sync() if a.info.get("backend_type") in ("Vulkan", "Metal", "D3D12")]
+        found = [a for a in wgpu.gpu.enumerate_adapters_sync()
+                 if a.info.get("backend_type") in ("Vulkan", "Metal", "D3D12")]
     except Exception as exc:  # no wgpu, no loader or no driver
         unavailable(f"no WebGPU adapter ({exc})")
     if not found:
@@ -100,9 +103,11 @@ class Client:
                             "texture": {"sample_type": "float" if linear else "unfilterable-float"}})
             resources.append({"binding": i["binding"], "resource": self.textures[i["texture"]].create_view()})
             if "sampler_binding" in i:
-                entries.append({"binding": i["sampler_binding"], "visibility": visibility, "sampler": {"type": "filtering"}})
+                entries.append({"binding": i["sampler_binding"], "visibility": visibility,
+                                "sampler": {"type": "filtering"}})
                 resources.append({"binding": i["sampler_binding"], "resource": self.device.create_sampler(
-                    mag_filter="linear", min_filter="linear", address_mode_u="clamp-to-edge", address_mode_v="clamp-to-edge")})
+                    mag_filter="linear", min_filter="linear",
+                    address_mode_u="clamp-to-edge", address_mode_v="clamp-to-edge")})
         for o in p["outputs"] if "compute" in p else ():
             entries.append({"binding": o["binding"], "visibility": visibility, "storage_texture": {
                 "access": "write-only", "format": FORMATS[o["format"]]}})
@@ -143,10 +148,12 @@ class Client:
                 layout=layout, primitive={"topology": "triangle-list"},
                 vertex={"module": self.module(p["vertex"]), "entry_point": self.entries[p["vertex"]]},
                 fragment={"module": self.module(p["fragment"]), "entry_point": self.entries[p["fragment"]], "targets": [
-                    {"format": FORMATS[o["format"]], "blend": {"color": add, "alpha": add} if p["blend"] == "additive" else None}
+                    {"format": FORMATS[o["format"]],
+                     "blend": {"color": add, "alpha": add} if p["blend"] == "additive" else None}
                     for o in outs]})
             rp = encoder.begin_render_pass(color_attachments=[
-                {"view": self.textures[o["texture"]].create_view(), "load_op": "load" if p["blend"] == "additive" else "clear",
+                {"view": self.textures[o["texture"]].create_view(),
+                 "load_op": "load" if p["blend"] == "additive" else "clear",
                  "store_op": "store", "clear_value": (0, 0, 0, 0)} for o in outs])
             rp.set_pipeline(pipe)
             rp.set_bind_group(0, bind)
@@ -162,8 +169,8 @@ class Client:
 
 @gpu
 @pytest.mark.parametrize("rank", [3, 6])
-@pytest.mark.parametrize("options", WGSL_VARIANTS,
-                         ids=["-".join(str(v) for k, v in o.items() if k not in ("lang", "glsl_version")) for o in WGSL_VARIANTS])
+@pytest.mark.parametrize("options", WGSL_VARIANTS, ids=[
+    "-".join(str(v) for k, v in o.items() if k not in ("lang", "glsl_version")) for o in WGSL_VARIANTS])
 def test_every_wgsl_variant_runs_with_the_default_limits_and_the_manifest(adapter, tmp_path, rank, options) -> None:
     filt = disk20(rank)
     emit.write(emit.render(filt, options), tmp_path)
@@ -222,3 +229,15 @@ def test_sepgens_runner_grants_only_what_the_manifest_declares(webgpu_runner, tm
         with pytest.raises(SepgenError):
             webgpu_runner.run(load_program(tmp_path), img)
     assert webgpu_runner.gpu_device.limits["max-color-attachment-bytes-per-sample"] == 32
+
+
+@pytest.mark.parametrize("bad", [[48], {"maxColorAttachmentBytesPerSample": "48"}, {"maxColorAttachments": 0},
+                                 {"maxColorAttachments": True}])
+def test_a_malformed_limits_entry_is_one_line(tmp_path, bad) -> None:
+    from sepgen.common.errors import SepgenError
+    from sepgen.plan import passmodel
+
+    doc = json.loads(emit.render(disk20(3), {"lang": "wgsl"})["manifest.json"])
+    assert passmodel.parse(doc).limits == {"maxColorAttachmentBytesPerSample": 48}
+    with pytest.raises(SepgenError, match="'limits' must map WebGPU limit names to positive integers"):
+        passmodel.parse({**doc, "limits": bad}, "m.json")

@@ -106,7 +106,8 @@ def render_template(env: jinja2.Environment, name: str, ctx: dict[str, Any]) -> 
 
 
 def header_lines(filt: SeparableFilter, options: EmitOptions, counts: dict[str, int], command: str,
-                 quality: dict[str, Any], extensions: tuple[str, ...] = (), limits: dict[str, int] | None = None) -> list[str]:
+                 quality: dict[str, Any], extensions: tuple[str, ...] = (),
+                 limits: dict[str, int] | None = None) -> list[str]:
     """Provenance header of every file that depends on the taps (the per-file first line is
     added by the template): the filter, the kernel, fit and search that made it, its quality,
     and (WGSL) the WebGPU limits above the defaults that the passes need."""

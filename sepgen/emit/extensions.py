@@ -30,9 +30,9 @@ workgroups are planned within the default 256 invocations and 16 KiB of workgrou
 
 from __future__ import annotations
 
+from ..common.webgpu import WEBGPU_DEFAULT_LIMITS
 from ..options import EmitOptions
 from ..plan.passmodel import Pass
-from ..common.webgpu import WEBGPU_DEFAULT_LIMITS
 from ..plan.planner import tile_for
 
 __all__ = ["required_extensions", "required_limits", "WEBGPU_DEFAULT_LIMITS"]

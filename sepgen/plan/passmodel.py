@@ -294,8 +294,10 @@ def _parse_limits(limits: Any, where: str) -> dict[str, int] | None:
     """The optional `limits` entry (WGSL): WebGPU limit names -> positive integers."""
     if limits is None:
         return None
-    if not (isinstance(limits, dict) and all(isinstance(k, str) and isinstance(v, int) and not isinstance(v, bool) and v > 0
-                                             for k, v in limits.items())):
+    def positive(v: Any) -> bool:
+        return isinstance(v, int) and not isinstance(v, bool) and v > 0
+
+    if not (isinstance(limits, dict) and all(isinstance(k, str) and positive(v) for k, v in limits.items())):
         raise SepgenError(f"{where}: 'limits' must map WebGPU limit names to positive integers")
     return dict(limits)
 
