@@ -241,3 +241,12 @@ def test_a_malformed_limits_entry_is_one_line(tmp_path, bad) -> None:
     assert passmodel.parse(doc).limits == {"maxColorAttachmentBytesPerSample": 48}
     with pytest.raises(SepgenError, match="'limits' must map WebGPU limit names to positive integers"):
         passmodel.parse({**doc, "limits": bad}, "m.json")
+
+
+def test_an_adapter_grants_max_limits_up_and_min_limits_down() -> None:
+    from sepgen.run.webgpu.runner import _grants
+
+    assert _grants(128, "max-color-attachment-bytes-per-sample", 48)
+    assert not _grants(32, "max-color-attachment-bytes-per-sample", 48) and not _grants(None, "max-x", 1)
+    assert _grants(32, "min-uniform-buffer-offset-alignment", 256)
+    assert not _grants(256, "min-uniform-buffer-offset-alignment", 32)

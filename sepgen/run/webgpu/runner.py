@@ -66,6 +66,13 @@ def _request_adapter() -> Any:
     return min(native, key=lambda a: rank.get(str(a.info.get("adapter_type")), 4))
 
 
+def _grants(has: Any, name: str, value: int) -> bool:
+    """Whether an adapter limit `has` allows `value` (min-* limits are better lower)."""
+    if not isinstance(has, int):
+        return False
+    return has <= value if name.startswith("min-") else has >= value
+
+
 def _native_backends_only() -> None:
     """Keep wgpu off its GL backend: enumerating it makes an EGL context current and so
     breaks a moderngl context in the same process (verify runs both)."""
@@ -99,7 +106,7 @@ class WebGPURunner:
             defaults = {_kebab(k): v for k, v in WEBGPU_DEFAULT_LIMITS.items() if _kebab(k) in self.adapter.limits}
             wanted = {_kebab(k): v for k, v in key[1]}
             short = [f"{k}={v} (has {self.adapter.limits.get(k)})" for k, v in wanted.items()
-                     if not isinstance(self.adapter.limits.get(k), int) or self.adapter.limits[k] < v]
+                     if not _grants(self.adapter.limits.get(k), k, v)]
             if short:
                 raise SepgenError(f"the adapter {self.adapter_name} cannot grant the WebGPU limits {', '.join(short)}")
             self._devices[key] = self.adapter.request_device_sync(required_features=list(key[0]),
