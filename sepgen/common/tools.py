@@ -8,9 +8,12 @@ one manifest rule serves all three:
     sampler          k  -> binding 64 + k       (HLSL register(sk))
     storage texture  k  -> binding 128 + k      (HLSL register(uk))
 
-A rank is at most 64, so the ranges never meet. HLSL registers are shifted by glslang
+A rank is at most 64, so the ranges never meet. Emitted HLSL says so itself: every resource
+has `[[vk::binding(N, 0)]]` beside its register (what DXC and Slang read too). HLSL without
+them (a template override written before) is shifted by glslang instead
 (`--hlsl-iomap --shift-sampler-binding 64 --shift-UAV-binding 128`): D3D keeps t, s and u
-registers apart, a Vulkan descriptor set does not.
+registers apart, a Vulkan descriptor set does not. glslang adds the shifts to explicit
+`vk::binding`s as well, so it gets one or the other, never both.
 
 HLSL → SPIR-V → GLSL, so the GL runner executes the HLSL itself, not a GLSL twin:
 
@@ -31,6 +34,7 @@ HLSL → SPIR-V → GLSL, so the GL runner executes the HLSL itself, not a GLSL 
 from __future__ import annotations
 
 import functools
+import re
 import shutil
 import subprocess
 import tempfile
@@ -52,6 +56,8 @@ UNIFORM_BASE = 192  # uniform buffers (the scale of scaled passes) in the shared
 TARGET_ENV = "vulkan1.0"  # SPIR-V 1.0: what every Vulkan driver and naga read
 HLSL_SHIFTS = ("--hlsl-iomap", "--shift-texture-binding", str(TEXTURE_BASE),
                "--shift-sampler-binding", str(SAMPLER_BASE), "--shift-UAV-binding", str(STORAGE_BASE))
+
+VK_BINDING = re.compile(r"\[\[vk::binding\([^)]*\)\]\]\s*")  # HLSL's Vulkan binding attribute
 
 __all__ = ["require_tool", "find_chromium", "run", "first_error", "CompileError", "compile_glsl", "compile_hlsl",
            "hlsl_to_spirv", "spirv_to_glsl", "hlsl_to_glsl", "validate", "STAGES", "PACKAGES", "CROSS_TOOLS",
@@ -136,7 +142,10 @@ def hlsl_to_spirv(source: str, entry: str, stage: str, name: str = "shader.hlsl"
     """HLSL text → a SPIR-V module; `vulkan`: with the shared Vulkan binding scheme (the module doc),
     else with register numbers as bindings (what spirv-cross turns into GL units)."""
     args = ["-D", "-e", entry, "-S", _stage(stage)]  # arguments first: a bad stage is an error with or without the tool
-    return _glslang(source, name, [*args, *HLSL_SHIFTS] if vulkan else args)
+    if vulkan:  # glslang adds its shifts to [[vk::binding]] too: shift only HLSL that has none (older templates)
+        return _glslang(source, name, args if VK_BINDING.search(source) else [*args, *HLSL_SHIFTS])
+    # D3D semantics: registers only (glslang would honour the Vulkan bindings, 128 + K is no GL image unit)
+    return _glslang(VK_BINDING.sub("", source), name, args)
 
 
 def compile_hlsl(source: str, entry: str, stage: str, name: str) -> bytes:

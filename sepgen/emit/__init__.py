@@ -29,7 +29,7 @@ from ..plan.passmodel import MANIFEST, Pass
 from ..plan.taps import PassPlan, counts as plan_counts, fetch_counts
 from . import manifest
 from .context import coefficient_arrays, environment, header_lines, one_line, quality_for_header, tapless_header_lines
-from .extensions import required_extensions
+from .extensions import required_extensions, required_limits
 from .files import Rendered
 from .generator import GENERATORS, Generator, get as get_generator, register
 from .output import Written, write_output
@@ -96,7 +96,7 @@ def check_prefix(name: str) -> str:
 
 def build_passes(filter_name: str, plan: list[PassPlan], gen: Generator) -> list[Pass]:
     """The planner's typed passes for `gen`'s target: its file names, then its resource numbers."""
-    passes = planner.build_passes(filter_name, plan, gen.options, gen.suffix)
+    passes = planner.build_passes(filter_name, plan, gen.options, gen.suffix, gen.max_workgroup_invocations)
     return [gen.bind(p) for p in passes]
 
 
@@ -122,6 +122,7 @@ def render(filt: SeparableFilter, options: "dict[str, Any] | EmitOptions | None"
     passes = build_passes(filt.name, plan, gen)
     quality = quality_for_header(filt)
     extensions = required_extensions(opts, passes)
+    limits = required_limits(opts, passes)
     block = gen.scale_binding() if gen.scale_block() else None
     scale = None if opts.scale_source == "auto" else planner.scale_entry(filt.name, opts.scale_source, block, filt.scales)
     common = {
@@ -131,7 +132,7 @@ def render(filt: SeparableFilter, options: "dict[str, Any] | EmitOptions | None"
         "origin": list(filt.origin),  # type: ignore[arg-type]
         "counts": counts,
         "options": opts,
-        "header": header_lines(filt, opts, counts, command, quality, extensions),
+        "header": header_lines(filt, opts, counts, command, quality, extensions, limits),
         "tapless_header": tapless_header_lines(filt, opts, command, extensions),  # files a refit does not change
         "passes": passes,
         "arrays": coefficient_arrays(filt, gen.lit),

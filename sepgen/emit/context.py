@@ -116,9 +116,11 @@ def render_template(env: jinja2.Environment, name: str, ctx: dict[str, Any]) -> 
 
 
 def header_lines(filt: SeparableFilter, options: EmitOptions, counts: dict[str, int], command: str,
-                 quality: dict[str, Any], extensions: tuple[str, ...] = ()) -> list[str]:
+                 quality: dict[str, Any], extensions: tuple[str, ...] = (),
+                 limits: dict[str, int] | None = None) -> list[str]:
     """Provenance header of every file that depends on the taps (the per-file first line is
-    added by the template): the filter, the kernel, fit and search that made it, its quality."""
+    added by the template): the filter, the kernel, fit and search that made it, its quality,
+    and (WGSL) the WebGPU limits above the defaults that the passes need."""
     sampling = "linear sampling" if options.linear_sampling else "point sampling"
     if options.scale_source != "auto":
         sampling = f"scaled taps: bilinear fetches at offset * scale, scale from a {options.scale_source}"
@@ -132,6 +134,8 @@ def header_lines(filt: SeparableFilter, options: EmitOptions, counts: dict[str, 
         f" ({options.strategy}, {sampling})",
         f"options: {', '.join(f'{k}={v}' for k, v in options.meaningful().items())}",
         *_needs(options, extensions),
+        *([f"needs the WebGPU limits {', '.join(f'{k}={v}' for k, v in limits.items())}"
+           " (above the defaults; request them with the device)"] if limits else []),
         f"regenerate: {command}",
     ]
 

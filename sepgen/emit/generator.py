@@ -61,13 +61,15 @@ class Generator:
     templates: ClassVar[str] = ""  # the templates folder ("": the name)
     one_vertical_compute: ClassVar[bool] = False  # compute plans end in one vertical pass reading every component
     scaled_taps: ClassVar[bool] = True  # its templates can fetch taps at offset·scale (--scale-source)
+    max_workgroup_invocations: ClassVar[int] = planner.MAX_INVOCATIONS  # compute workgroups' invocations
 
     def __init_subclass__(cls, **kwargs: Any) -> None:
         super().__init_subclass__(**kwargs)
         language = cls.__dict__.get("language")
         if language is None:
             return
-        for attr in ("name", "suffix", "include_suffix", "literal_suffix", "templates", "one_vertical_compute", "scaled_taps"):
+        for attr in ("name", "suffix", "include_suffix", "literal_suffix", "templates", "one_vertical_compute", "scaled_taps",
+                     "max_workgroup_invocations"):
             if attr not in cls.__dict__:
                 setattr(cls, attr, getattr(language, attr))
         if "entry" not in cls.__dict__:

@@ -9,7 +9,7 @@ from ..filters.filterfile import SeparableFilter
 from ..options import EmitOptions
 from ..plan.passmodel import MANIFEST, Manifest, Pass, ScaleEntry, intermediate_bytes
 from ..plan.planner import textures
-from .extensions import required_extensions
+from .extensions import required_extensions, required_limits
 from .files import EmittedFile
 
 __all__ = ["MANIFEST", "build"]
@@ -31,6 +31,7 @@ def build(filt: SeparableFilter, options: EmitOptions, passes: list[Pass], files
         options=options.to_dict(),
         fetches_per_pixel=counts,
         extensions=required_extensions(options, passes),
+        limits=required_limits(options, passes) if options.runner == "webgpu" else None,
         scale=scale,
         intermediate_bytes_per_pixel=intermediate_memory(options, passes),
     )

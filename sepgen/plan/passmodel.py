@@ -261,6 +261,7 @@ class Manifest:
     extensions: tuple[str, ...] = ()  # API extensions the target needs (GLSL ES: float targets)
     scale: ScaleEntry | None = field(default=None, compare=False)  # scaled taps: where the scale is read
     intermediate_bytes_per_pixel: dict[str, int] | None = field(default=None, compare=False)  # {"written", "read"}
+    limits: dict[str, int] | None = None  # WGSL: WebGPU limits above the defaults the passes need (name -> value)
 
     def texture(self, role: str) -> Texture:
         return next(t for t in self.textures if t.role == role)
@@ -281,6 +282,7 @@ class Manifest:
             "metrics": self.metrics,
             "options": self.options,
             "extensions": list(self.extensions),
+            **({"limits": self.limits} if self.limits is not None else {}),
             "files": [f.to_dict() for f in sorted(self.files, key=lambda f: f.path)],
             "textures": {t.name: t.to_dict() for t in self.textures},
             "passes": [p.to_dict() for p in self.passes],
@@ -325,7 +327,20 @@ def parse(doc: Any, where: str = MANIFEST) -> Manifest:
         extensions=tuple(doc.get("extensions", ())),
         intermediate_bytes_per_pixel=doc.get("intermediate_bytes_per_pixel"),
         scale=_parse_scale(doc.get("scale"), where, names),
+        limits=_parse_limits(doc.get("limits"), where),
     )
+
+
+def _parse_limits(limits: Any, where: str) -> dict[str, int] | None:
+    """The optional `limits` entry (WGSL): WebGPU limit names -> positive integers."""
+    if limits is None:
+        return None
+    def positive(v: Any) -> bool:
+        return isinstance(v, int) and not isinstance(v, bool) and v > 0
+
+    if not (isinstance(limits, dict) and all(isinstance(k, str) and positive(v) for k, v in limits.items())):
+        raise SepgenError(f"{where}: 'limits' must map WebGPU limit names to positive integers")
+    return dict(limits)
 
 
 def _parse_scale(scale: Any, where: str, textures: set[str]) -> ScaleEntry | None:

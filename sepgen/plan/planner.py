@@ -20,6 +20,7 @@ from .taps import PassPlan
 SCALE_SAMPLER = "u_scale_map"  # the scale map's uniform / register name
 ALONG = 64  # compute tile length along the pass direction (one pixel per invocation)
 SHARED_BUDGET = 16384  # bytes of shared memory a compute tile may use when choosing its width
+MAX_INVOCATIONS = 512  # invocations per workgroup unless the target allows fewer (WebGPU's default: 256)
 
 
 @dataclass(frozen=True)
@@ -36,18 +37,22 @@ class Tile:
         return self.across * self.rowlen
 
 
-def tile_shape(span: int) -> tuple[int, int]:
-    """(pixels along the pass, rows/columns across) for a compute tile reading `span` extra texels."""
+def tile_shape(span: int, max_invocations: int = MAX_INVOCATIONS) -> tuple[int, int]:
+    """(pixels along the pass, rows/columns across) for a compute tile reading `span` extra texels,
+    with at most `max_invocations` invocations (one per pixel)."""
     for across in (8, 4, 2, 1):
-        if across * (ALONG + span) * 16 <= SHARED_BUDGET:
+        if across * (ALONG + span) * 16 <= SHARED_BUDGET and across * ALONG <= max_invocations:
             return ALONG, across
     return ALONG, 1
 
 
-def tile_for(p: Pass) -> Tile:
+def tile_for(p: Pass, max_invocations: int = MAX_INVOCATIONS) -> Tile:
+    """The pass's tile; a pass with a workgroup size keeps the rows/columns it was planned with."""
     lo = min((math.floor(f.offset) for f in p.fetches), default=0)
     hi = max((math.ceil(f.offset) for f in p.fetches), default=0)
-    along, across = tile_shape(hi - lo)
+    along, across = tile_shape(hi - lo, max_invocations)
+    if p.workgroup_size:
+        across = p.workgroup_size[1] if p.horizontal else p.workgroup_size[0]
     return Tile(lo, along + hi - lo, along, across)
 
 
@@ -122,9 +127,10 @@ def vertex_file(filter_name: str, compute: bool, suffix: str) -> str | None:
     return None if compute else f"{filter_name}_fullscreen.vert.{suffix}"
 
 
-def build_passes(filter_name: str, plan: list[PassPlan], options: EmitOptions, suffix: str) -> list[Pass]:
-    """Typed passes in execution order, their files named with the target's `suffix`
-    (not yet bound: the generator adds its resource numbers)."""
+def build_passes(filter_name: str, plan: list[PassPlan], options: EmitOptions, suffix: str,
+                 max_invocations: int = MAX_INVOCATIONS) -> list[Pass]:
+    """Typed passes in execution order, their files named with the target's `suffix`, compute
+    workgroups of at most `max_invocations` (not yet bound: the generator adds its resource numbers)."""
     first_output = next(p.index for p in plan if p.direction == "vertical")
     vertex = vertex_file(filter_name, options.compute, suffix)
     passes = []
@@ -135,7 +141,7 @@ def build_passes(filter_name: str, plan: list[PassPlan], options: EmitOptions, s
                      p.fetch_count, function=f"{filter_name}_{p.name}", scale=scale)
         path = stage_file(filter_name, p.name, options.compute, suffix)
         if options.compute:
-            tile = tile_for(draft)
+            tile = tile_for(draft, max_invocations)
             size = (tile.along, tile.across, 1) if draft.horizontal else (tile.across, tile.along, 1)
             passes.append(dataclasses.replace(draft, compute=path, workgroup_size=size))
         else:

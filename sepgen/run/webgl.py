@@ -10,9 +10,9 @@ is image row 0 on upload and readback, as in the GL runner.
     outs = runner.run_many([a, b], img)     # several programs, one browser start
     runner.renderer                         # "ANGLE (Google, Vulkan 1.3.0 (SwiftShader …))" after a run
 
-The extensions the page enables are the manifest's `extensions` (what emit says the passes need),
-and `OES_texture_float_linear` when a pass samples the source linearly: the runner uploads the
-source as RGBA32F, whatever an engine would use.
+The extensions the page enables are exactly the manifest's `extensions` (what emit says the
+passes need; a pass sampling the RGBA32F source linearly lists `OES_texture_float_linear`), so
+a page sees what an engine enabling that list sees.
 """
 
 from __future__ import annotations
@@ -37,7 +37,6 @@ from .program import Program, Scale, as_program
 
 RUNNER_JS = Path(__file__).with_name("webgl_runner.js")
 ES_VERSION = "#version 300 es"
-FLOAT_LINEAR = "OES_texture_float_linear"  # linear filtering of RGBA32F textures
 PAGE = """<!doctype html>
 <html><head><meta charset="utf-8"><title>sepgen WebGL2 run</title></head>
 <body><pre id="result">{"error": "the runner script did not run"}</pre>
@@ -67,12 +66,6 @@ def _pass_job(program: Program, p: Pass) -> dict[str, Any]:
     }
 
 
-def _extensions(program: Program) -> list[str]:
-    source = program.manifest.texture("input").name
-    linear_source = any(i.texture == source and i.filter == "linear" for p in program.manifest.passes for i in p.inputs)
-    return sorted({*program.manifest.extensions, *([FLOAT_LINEAR] if linear_source else [])})
-
-
 def webgl_job(program: "Program | str | os.PathLike", img: np.ndarray) -> dict[str, Any]:
     """What the page runs: sizes, texture formats, passes with their sources, the extensions the
     manifest lists, the image as base64 float32."""
@@ -84,7 +77,7 @@ def webgl_job(program: "Program | str | os.PathLike", img: np.ndarray) -> dict[s
     rgba = np.ascontiguousarray(to_rgba(img), dtype="<f4")
     return {"width": int(rgba.shape[1]), "height": int(rgba.shape[0]), "textures": textures,
             "source": source, "output": output, "passes": passes,
-            "extensions": _extensions(program), "image": base64.b64encode(rgba.tobytes()).decode("ascii")}
+            "extensions": sorted(manifest.extensions), "image": base64.b64encode(rgba.tobytes()).decode("ascii")}
 
 
 def _result(dom: str) -> dict[str, Any]:

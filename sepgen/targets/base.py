@@ -114,6 +114,7 @@ class Target:
     needs: tuple[Needs, ...] = ()  # API extensions / device features it declares
     scaled_taps: bool = True  # its templates fetch taps at offset·scale (--scale-source)
     one_vertical_compute: bool = False  # compute plans end in one vertical pass reading every component
+    max_workgroup_invocations: int = 512  # compute workgroups' invocations (sepgen.plan.planner.MAX_INVOCATIONS)
     limits: Mapping[str, int] = field(default_factory=dict)
 
     def __post_init__(self) -> None:

@@ -16,5 +16,6 @@ WGSL = Target(
     needs=(Needs((), WEBGPU),),
     # core WebGPU has no read-write rgba32float storage texture: no pass may add into `output`
     one_vertical_compute=True,
+    max_workgroup_invocations=256,  # WebGPU's default maxComputeInvocationsPerWorkgroup
     limits={"sampled_textures": 16},  # maxSampledTexturesPerShaderStage
 )

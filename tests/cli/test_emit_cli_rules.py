@@ -128,8 +128,12 @@ def test_apply_help_says_gpu_only_and_shows_no_unusable_default() -> None:
     [
         ([], {"EXT_color_buffer_float"}),  # renders RGBA32F
         (["--linear-sampling"], {"EXT_color_buffer_float", "OES_texture_float_linear"}),  # and filters it
-        (["--precision", "fp16"], {"EXT_color_buffer_half_float", "EXT_color_buffer_float"}),  # RGBA16F + 32F output
-        (["--precision", "fp16", "--linear-sampling"], {"EXT_color_buffer_half_float", "EXT_color_buffer_float"}),
+        # RGBA16F + 32F output; fp16 samples linearly by default, the RGBA32F source too
+        (["--precision", "fp16"],
+         {"EXT_color_buffer_half_float", "EXT_color_buffer_float", "OES_texture_float_linear"}),
+        # the fp16 first pass samples the RGBA32F source linearly
+        (["--precision", "fp16", "--linear-sampling"],
+         {"EXT_color_buffer_half_float", "EXT_color_buffer_float", "OES_texture_float_linear"}),
         (["--strategy", "per-component"], {"EXT_color_buffer_float", "EXT_float_blend"}),  # adds into RGBA32F
     ],
     ids=["fp32", "fp32_linear", "fp16", "fp16_linear", "per_component"],
@@ -156,7 +160,8 @@ def test_desktop_glsl_needs_no_extensions(tmp_path: Path) -> None:
     [
         ([], set()),
         (["--linear-sampling"], {"float32-filterable"}),  # samples the rgba32f intermediates linearly
-        (["--linear-sampling", "--precision", "fp16"], set()),  # rgba16f filters in core
+        # rgba16f filters in core, but the first pass samples the rgba32f source linearly
+        (["--linear-sampling", "--precision", "fp16"], {"float32-filterable"}),
         (["--strategy", "per-component"], {"float32-blendable"}),  # adds into the rgba32f output
     ],
     ids=["fp32", "fp32_linear", "fp16_linear", "per_component"],

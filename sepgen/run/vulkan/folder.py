@@ -94,5 +94,7 @@ def load_program(program: "Program | GpuProgram | str | os.PathLike") -> GpuProg
     program = as_program(program)
     manifest = program.manifest
     formats = {t.name: (t.format or "rgba32f") for t in manifest.textures}
+    webgpu = any(f.lang == "wgsl" for f in manifest.files)  # other targets' extensions are no WebGPU features
     return GpuProgram(formats, manifest.texture("input").name, manifest.texture("output").name,
-                      tuple(_pass(program, p) for p in manifest.passes), manifest.scale, program.where)
+                      tuple(_pass(program, p) for p in manifest.passes), manifest.scale, program.where,
+                      features=tuple(manifest.extensions) if webgpu else (), limits=dict(manifest.limits or {}))

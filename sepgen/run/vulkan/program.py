@@ -66,6 +66,8 @@ class GpuProgram:
     passes: tuple[GpuPass, ...] = field(default_factory=tuple)
     scale: ScaleEntry | None = None  # scaled passes: the manifest's `scale` entry
     where: str = "this program"  # the manifest it came from, for messages
+    features: tuple[str, ...] = ()  # WebGPU device features the passes need (the manifest's `extensions`, WGSL)
+    limits: dict[str, int] = field(default_factory=dict)  # WebGPU limits above the defaults (the manifest's `limits`)
 
     def scale_inputs(self, scale: Scale, height: int, width: int) -> ScaleInputs:
         """The checked scale of one run (`sepgen.run.program.scale_inputs`: the same rules on every runner)."""

@@ -30,7 +30,8 @@ def layout_entry(b: Binding, visibility: int, where: str, formats: dict[str, str
         raise SepgenError(f"{where}: binding {b.binding} uses unknown texture {b.texture!r}")
     if b.kind == "texture":
         if linear and formats[b.texture] == "rgba32f" and "float32-filterable" not in features:
-            raise SepgenError(f"{where}: linear sampling of rgba32f needs the adapter feature float32-filterable")
+            raise SepgenError(f"{where}: linear sampling of rgba32f needs the WebGPU feature float32-filterable, "
+                              "which the manifest's extensions do not list")
         sample = "float" if linear else "unfilterable-float"
         return {"binding": b.binding, "visibility": visibility, "texture": {"sample_type": sample, "view_dimension": "2d"}}
     if b.kind == "storage":
@@ -45,7 +46,7 @@ class Execution:
 
     def __init__(self, device: Any, features: tuple[str, ...], shader_module: Callable[[Shader], Any],
                  program: GpuProgram, width: int, height: int) -> None:
-        """`device`: a wgpu device with the adapter `features` it was given; `shader_module`
+        """`device`: a wgpu device with exactly the `features` it was given; `shader_module`
         compiles a `Shader` on it (the runner's, which turns a rejection into one line)."""
         import wgpu
 
@@ -121,7 +122,8 @@ class Execution:
             if t not in self.formats:
                 raise SepgenError(f"pass {p.name!r}: unknown target texture {t!r}")
             if blend and self.formats[t] == "rgba32f" and "float32-blendable" not in self.features:
-                raise SepgenError(f"pass {p.name!r}: additive blending into rgba32f needs the adapter feature float32-blendable")
+                raise SepgenError(f"pass {p.name!r}: additive blending into rgba32f needs the WebGPU feature float32-blendable, "
+                              "which the manifest's extensions do not list")
         targets = [{"format": WGPU_FORMATS[self.formats[t]], "blend": blend, "write_mask": self.wgpu.ColorWrite.ALL}
                    for t in p.targets]
         vertex, fragment = self.shader_module(p.vertex), self.shader_module(p.fragment)  # type: ignore[arg-type]

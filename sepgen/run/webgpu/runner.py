@@ -11,6 +11,11 @@ uploaded as rgba32float; the output texture is read back as float32.
     out = runner.run(program, img, scale=0.5)     # scaled passes: a value, or an H×W scale map
     runner.validate_wgsl(text, "blur_h.wgsl")     # naga's verdict, one line with line:column
 
+Devices: like a browser, the runner grants a program exactly the device features and limits
+its manifest declares (`extensions`, `limits`) on top of WebGPU's defaults, never the
+adapter's own, so a program that needs more than it declares fails here as it would in a
+browser. One device per distinct request, reused.
+
 SPIR-V: wgpu-native 0.32 cannot pass SPIR-V straight to the driver (its PASSTHROUGH_SHADERS
 feature is not exposed, and requesting it is silently dropped), so SPIR-V modules go
 through naga's SPIR-V front end, which validates them and writes SPIR-V again for the
@@ -20,6 +25,7 @@ untouched) and uses this runner for WGSL. Programs are the Vulkan runner's `GpuP
 
 from __future__ import annotations
 
+import functools
 import os
 from typing import Any
 
@@ -27,6 +33,7 @@ import numpy as np
 
 from ...common.errors import CheckFailed, SepgenError
 from ...common.images import check_image, to_rgba
+from ...common.webgpu import WEBGPU_DEFAULT_LIMITS, kebab as _kebab
 from ..program import Program, Scale
 from ..vulkan.device import DEBIAN_PACKAGES, quiet_mesa
 from ..vulkan.folder import load_program
@@ -36,7 +43,6 @@ from .messages import first_line, validator_message
 
 DISPLAY = "WebGPU"
 NATIVE_BACKENDS = ("Vulkan", "Metal", "D3D12")  # wgpu's GL backend would run SPIR-V as translated GLSL
-OPTIONAL_FEATURES = ("float32-filterable", "float32-blendable", "texture-adapter-specific-format-features")
 
 __all__ = ["WebGPURunner"]
 
@@ -60,6 +66,13 @@ def _request_adapter() -> Any:
     return min(native, key=lambda a: rank.get(str(a.info.get("adapter_type")), 4))
 
 
+def _grants(has: Any, name: str, value: int) -> bool:
+    """Whether an adapter limit `has` allows `value` (min-* limits are better lower)."""
+    if not isinstance(has, int):
+        return False
+    return has <= value if name.startswith("min-") else has >= value
+
+
 def _native_backends_only() -> None:
     """Keep wgpu off its GL backend: enumerating it makes an EGL context current and so
     breaks a moderngl context in the same process (verify runs both)."""
@@ -79,10 +92,26 @@ class WebGPURunner:
 
     def __init__(self) -> None:
         self.adapter = _request_adapter()
-        self.features = tuple(f for f in OPTIONAL_FEATURES if f in self.adapter.features)
-        # The adapter's own limits: rgba32f MRT needs 16 bytes per target, WebGPU's default is 32 in all.
-        limits = {k: v for k, v in self.adapter.limits.items() if k.startswith("max-")}
-        self.gpu_device = self.adapter.request_device_sync(required_features=list(self.features), required_limits=limits)
+        self._devices: dict[tuple[tuple[str, ...], tuple[tuple[str, int], ...]], Any] = {}
+        self.gpu_device = self.device_for((), {})  # WebGPU's defaults: what validate_wgsl uses
+
+    def device_for(self, features: tuple[str, ...], limits: dict[str, int]) -> Any:
+        """A device with exactly `features` and the default limits raised to `limits` (WebGPU names)."""
+        key = (tuple(sorted(features)), tuple(sorted(limits.items())))
+        if key not in self._devices:
+            missing = [f for f in key[0] if f not in self.adapter.features]
+            if missing:
+                raise SepgenError(f"the adapter {self.adapter_name} lacks the WebGPU features {', '.join(missing)}")
+            # wgpu-py fills the limits a request leaves out with the adapter's: name every default
+            defaults = {_kebab(k): v for k, v in WEBGPU_DEFAULT_LIMITS.items() if _kebab(k) in self.adapter.limits}
+            wanted = {_kebab(k): v for k, v in key[1]}
+            short = [f"{k}={v} (has {self.adapter.limits.get(k)})" for k, v in wanted.items()
+                     if not _grants(self.adapter.limits.get(k), k, v)]
+            if short:
+                raise SepgenError(f"the adapter {self.adapter_name} cannot grant the WebGPU limits {', '.join(short)}")
+            self._devices[key] = self.adapter.request_device_sync(required_features=list(key[0]),
+                                                                  required_limits={**defaults, **wanted})
+        return self._devices[key]
 
     @property
     def adapter_name(self) -> str:
@@ -93,10 +122,11 @@ class WebGPURunner:
     def device(self) -> str:
         return f"{DISPLAY}: {self.adapter_name}"
 
-    def shader_module(self, shader: Shader) -> Any:
-        """Compile (and validate) a module; a rejected one raises CheckFailed with the validator's first message."""
+    def shader_module(self, shader: Shader, device: Any = None) -> Any:
+        """Compile (and validate) a module on `device` (the default one); a rejected one raises
+        CheckFailed with the validator's first message."""
         try:
-            return self.gpu_device.create_shader_module(label=shader.label, code=shader.code)
+            return (device or self.gpu_device).create_shader_module(label=shader.label, code=shader.code)
         except Exception as exc:  # GPUValidationError, ValueError for bytes that are not SPIR-V
             raise CheckFailed(f"{shader.label}: {validator_message(str(exc))}") from None
 
@@ -109,7 +139,9 @@ class WebGPURunner:
         arr = check_image(img)
         program = load_program(program)
         extra = program.scale_inputs(scale, arr.shape[0], arr.shape[1])
-        ex = Execution(self.gpu_device, self.features, self.shader_module, program, arr.shape[1], arr.shape[0])
+        device = self.device_for(program.features, program.limits)
+        ex = Execution(device, program.features, functools.partial(self.shader_module, device=device), program,
+                       arr.shape[1], arr.shape[0])
         ex.upload(to_rgba(arr))
         for name, data in extra.textures.items():
             ex.upload(data, name)

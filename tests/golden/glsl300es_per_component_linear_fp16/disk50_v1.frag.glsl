@@ -7,7 +7,7 @@
 // metrics: relative_l2=0.163039, negative_mass=3.06996e-05, leak=0.0299616, max_error=0.564352, dc_gain=0.998623
 // fetches per pixel: 90 horizontal + 90 vertical = 180 (per-component, linear sampling)
 // options: lang=glsl, glsl_version=300es, stage=fragment, strategy=per-component, linear_sampling=True, precision=fp16
-// needs the extensions EXT_color_buffer_float, EXT_color_buffer_half_float, EXT_float_blend (float render targets; enable them in the API)
+// needs the extensions EXT_color_buffer_float, EXT_color_buffer_half_float, EXT_float_blend, OES_texture_float_linear (float render targets; enable them in the API)
 // regenerate: sepgen emit tests/data/disk50_rank4.json --glsl-version 300es --strategy per-component --precision fp16 -o tests/golden/glsl300es_per_component_linear_fp16
 
 // Pass 3 (v1): disk50_t1 -> output (blend: additive)

@@ -13,14 +13,15 @@
 // apron the taps reach) in groupshared memory; the 40 taps then read groupshared memory.
 // Dispatch ceil(width / 64) x ceil(height / 8) x 1.
 
-Texture2D<float4> u_source : register(t0);
+[[vk::binding(0, 0)]] Texture2D<float4> u_source : register(t0);
 
-RWTexture2D<float4> u_t2 : register(u0); // rgba32f
+[[vk::binding(128, 0)]] [[vk::image_format("rgba32f")]] RWTexture2D<float4> u_t2 : register(u0);
 
 static const int ALONG = 64;
 static const int ROW = 113;
 groupshared float4 tile[904];
 
+[shader("compute")]
 [numthreads(64, 8, 1)]
 void cs_main(uint3 gid : SV_GroupID, uint3 lid : SV_GroupThreadID, uint3 tid : SV_DispatchThreadID)
 {

@@ -15,15 +15,15 @@
 // Every component's intermediate is read as a Texture2D and the output is written once:
 // no typed UAV load, so this runs on plain D3D11.0 (cs_5_0).
 
-Texture2D<float4> u_t0 : register(t0);
+[[vk::binding(0, 0)]] Texture2D<float4> u_t0 : register(t0);
 
-Texture2D<float4> u_t1 : register(t1);
+[[vk::binding(1, 0)]] Texture2D<float4> u_t1 : register(t1);
 
-Texture2D<float4> u_t2 : register(t2);
+[[vk::binding(2, 0)]] Texture2D<float4> u_t2 : register(t2);
 
-Texture2D<float4> u_t3 : register(t3);
+[[vk::binding(3, 0)]] Texture2D<float4> u_t3 : register(t3);
 
-RWTexture2D<float4> u_output : register(u0); // rgba32f
+[[vk::binding(128, 0)]] [[vk::image_format("rgba32f")]] RWTexture2D<float4> u_output : register(u0);
 
 static const int ALONG = 64;
 static const int COLUMN = 113;
@@ -78,6 +78,7 @@ static const int OFFSET3[36] = {
     -24, -23, -22, -20, -19, -18, -17, -16, -13, -12, -11, -10, -9, -4, -3, -2, -1, 0, 1, 2, 3, 4, 5,
     10, 11, 12, 13, 14, 17, 18, 19, 20, 21, 23, 24, 25};
 
+[shader("compute")]
 [numthreads(8, 64, 1)]
 void cs_main(uint3 gid : SV_GroupID, uint3 lid : SV_GroupThreadID, uint3 tid : SV_DispatchThreadID)
 {

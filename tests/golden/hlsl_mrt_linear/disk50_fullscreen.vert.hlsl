@@ -6,6 +6,7 @@
 
 // Fullscreen triangle (-1,-1), (3,-1), (-1,3): draw 3 vertices, no vertex buffers or input layout.
 
+[shader("vertex")]
 float4 vs_main(uint id : SV_VertexID) : SV_Position
 {
     float2 corner = float2((id << 1) & 2, id & 2);

@@ -10,8 +10,8 @@
 
 // Pass 0 (h0): source -> disk50_t0, disk50_t1, disk50_t2, disk50_t3
 
-Texture2D<float4> u_source : register(t0);
-SamplerState u_source_sampler : register(s0); // linear, clamp to edge
+[[vk::binding(0, 0)]] Texture2D<float4> u_source : register(t0);
+[[vk::binding(64, 0)]] SamplerState u_source_sampler : register(s0); // linear, clamp to edge
 
 struct disk50_h0_targets
 {
@@ -194,6 +194,7 @@ void disk50_h0(Texture2D<float4> src, SamplerState src_sampler, int2 p, out floa
     t3 += 0.005882455f * s;
 }
 
+[shader("pixel")]
 disk50_h0_targets ps_main(float4 position : SV_Position)
 {
     disk50_h0_targets o;

@@ -10,17 +10,17 @@
 
 // Pass 1 (v0): disk50_t0, disk50_t1, disk50_t2, disk50_t3 -> output (blend: none)
 
-Texture2D<float4> u_t0 : register(t0);
-SamplerState u_t0_sampler : register(s0); // linear, clamp to edge
+[[vk::binding(0, 0)]] Texture2D<float4> u_t0 : register(t0);
+[[vk::binding(64, 0)]] SamplerState u_t0_sampler : register(s0); // linear, clamp to edge
 
-Texture2D<float4> u_t1 : register(t1);
-SamplerState u_t1_sampler : register(s1); // linear, clamp to edge
+[[vk::binding(1, 0)]] Texture2D<float4> u_t1 : register(t1);
+[[vk::binding(65, 0)]] SamplerState u_t1_sampler : register(s1); // linear, clamp to edge
 
-Texture2D<float4> u_t2 : register(t2);
-SamplerState u_t2_sampler : register(s2); // linear, clamp to edge
+[[vk::binding(2, 0)]] Texture2D<float4> u_t2 : register(t2);
+[[vk::binding(66, 0)]] SamplerState u_t2_sampler : register(s2); // linear, clamp to edge
 
-Texture2D<float4> u_t3 : register(t3);
-SamplerState u_t3_sampler : register(s3); // linear, clamp to edge
+[[vk::binding(3, 0)]] Texture2D<float4> u_t3 : register(t3);
+[[vk::binding(67, 0)]] SamplerState u_t3_sampler : register(s3); // linear, clamp to edge
 
 // Pass v0: vertical, components 0, 1, 2, 3; 90 fetches per pixel.
 float4 disk50_v0(Texture2D<float4> t0, SamplerState t0_sampler, Texture2D<float4> t1, SamplerState t1_sampler, Texture2D<float4> t2, SamplerState t2_sampler, Texture2D<float4> t3, SamplerState t3_sampler, int2 p)
@@ -124,6 +124,7 @@ float4 disk50_v0(Texture2D<float4> t0, SamplerState t0_sampler, Texture2D<float4
     return acc;
 }
 
+[shader("pixel")]
 float4 ps_main(float4 position : SV_Position) : SV_Target0
 {
     return disk50_v0(u_t0, u_t0_sampler, u_t1, u_t1_sampler, u_t2, u_t2_sampler, u_t3, u_t3_sampler, int2(position.xy));

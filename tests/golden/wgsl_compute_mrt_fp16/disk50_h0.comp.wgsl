@@ -9,9 +9,9 @@
 // regenerate: sepgen emit tests/data/disk50_rank4.json --lang wgsl --stage compute --precision fp16 -o tests/golden/wgsl_compute_mrt_fp16
 
 // Pass 0 (h0, compute): source -> disk50_t0, disk50_t1, disk50_t2, disk50_t3
-// Each workgroup caches 8 row segment(s) of 113 texels (its 64 pixels plus the
+// Each workgroup caches 4 row segment(s) of 113 texels (its 64 pixels plus the
 // apron the taps reach) in workgroup memory; the 50 taps then read workgroup memory.
-// Dispatch ceil(width / 64) x ceil(height / 8) x 1.
+// Dispatch ceil(width / 64) x ceil(height / 4) x 1.
 
 @group(0) @binding(0) var u_source: texture_2d<f32>;
 
@@ -22,9 +22,9 @@
 
 const ALONG: i32 = 64;
 const ROW: i32 = 113;
-var<workgroup> tile: array<vec4<f32>, 904>;
+var<workgroup> tile: array<vec4<f32>, 452>;
 
-@compute @workgroup_size(64, 8, 1)
+@compute @workgroup_size(64, 4, 1)
 fn cs_main(@builtin(workgroup_id) gid: vec3<u32>, @builtin(local_invocation_id) lid: vec3<u32>,
         @builtin(global_invocation_id) tid: vec3<u32>) {
     let last = vec2<i32>(textureDimensions(u_source)) - 1;

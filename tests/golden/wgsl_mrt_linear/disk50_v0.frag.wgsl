@@ -7,6 +7,7 @@
 // fetches per pixel: 35 horizontal + 90 vertical = 125 (mrt, linear sampling)
 // options: lang=wgsl, stage=fragment, strategy=mrt, linear_sampling=True, precision=fp32
 // needs the WebGPU device features float32-filterable (request them with the device)
+// needs the WebGPU limits maxColorAttachmentBytesPerSample=64 (above the defaults; request them with the device)
 // regenerate: sepgen emit tests/data/disk50_rank4.json --lang wgsl --linear-sampling -o tests/golden/wgsl_mrt_linear
 
 // Pass 1 (v0): disk50_t0, disk50_t1, disk50_t2, disk50_t3 -> output (blend: none)
