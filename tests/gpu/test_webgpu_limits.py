@@ -16,7 +16,7 @@ from typing import Any
 
 import numpy as np
 import pytest
-from conftest import hand_filter, unavailable
+from tests.support import hand_filter, unavailable
 
 from sepgen import SeparableFilter, emit, kernels
 from sepgen.common.webgpu import WEBGPU_DEFAULT_LIMITS

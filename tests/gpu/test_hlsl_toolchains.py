@@ -19,8 +19,8 @@ from pathlib import Path
 
 import numpy as np
 import pytest
-import slang_compiler
-from conftest import disk_filter, hand_filter, sparse_filter, unavailable
+from tests.support import slang_compiler
+from tests.support import disk_filter, hand_filter, sparse_filter, unavailable
 
 from sepgen import emit
 from sepgen.common import tools
