@@ -3,19 +3,15 @@ figures, errors), each case checked against the command's behaviour."""
 
 from __future__ import annotations
 
-from pathlib import Path
-
 import numpy as np
 import pytest
 
-from sepgen.common import images
 from sepgen import kernels
 from sepgen.cli import main
+from sepgen.common import images
 from sepgen.common.errors import SepgenError
 from sepgen.filters.filterfile import SeparableFilter
-
-ROOT = Path(__file__).resolve().parents[1]
-DISK = ROOT / "tests" / "data" / "disk50_rank4.json"
+from tests.support import DISK, ROOT
 
 
 def run(capsys, *args) -> tuple[int, str, str]:

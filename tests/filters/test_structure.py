@@ -7,7 +7,6 @@
 from __future__ import annotations
 
 import json
-from pathlib import Path
 
 import numpy as np
 import pytest
@@ -20,8 +19,7 @@ from sepgen.filters.separable import Separable
 from sepgen.fitting import budget
 from sepgen.options import EmitOptions
 from sepgen.plan import taps
-
-DISK = Path(__file__).resolve().parent / "data" / "disk50_rank4.json"
+from tests.support import DISK
 
 
 def _pairs(seed: int = 0, rank: int = 3, shape: tuple[int, int] = (9, 7), origin=(4, 2)) -> SeparableFilter:
