@@ -14,7 +14,6 @@ from ..filters.filterfile import SeparableFilter
 from ..options import SEED_WEIGHTS, FitSettings, check_search
 from .core import fit_with
 from .optimizers import Progress
-from .searched import fit_searched
 
 __all__ = ["fit"]
 
@@ -56,6 +55,8 @@ def fit(
     settings = FitSettings(weights=weights, optimizer=optimizer, steps=steps, lr=lr, init=init, seed=seed, prune=prune)
     if budget is not None or target_error is not None:
         check_search(budget, target_error, rank_given=rank is not None)
+        from .searched import fit_searched  # the search needs optax (shared-ratio fits); a rank fit never does
+
         return fit_searched(kernel, settings, budget=budget, target_error=target_error, name=name,
                             kernel_spec=kernel_spec, progress=progress, targets=options,
                             max_intermediate_bytes=max_intermediate_bytes)
