@@ -45,6 +45,7 @@ from ..common.images import check_image
 from ..filters import reference
 from ..options import EMIT_OPTIONS, EmitOptions
 from .jobs import first_line
+from .needs import missing_tool
 from .variant import Variant, scale_map
 
 if TYPE_CHECKING:  # pragma: no cover
@@ -229,7 +230,7 @@ def _not_runnable(tasks: list[Task], backends: list[str], runners: "Runners") ->
     missing = runners.missing({b for b in backends if b})
     out = {}
     for i, ((_, v), backend) in enumerate(zip(tasks, backends)):
-        why = missing.get(backend) or _missing_tool(v.options["lang"])
+        why = missing.get(backend) or missing_tool(v.options["lang"])
         if why:
             out[i] = why
     return out
@@ -302,9 +303,9 @@ def _result(filt: "SeparableFilter", variant: Variant, img: np.ndarray, ref: np.
             out: Any, runners: "Runners", backend: str, bilinear: float = BILINEAR_FRACTION,
             not_run: str | None = None) -> VariantResult:
     """Compare one output (an array, or the SepgenError / message of its failure) with the reference."""
-    tol = tolerance if tolerance is not None else tolerance_for(filt, variant.options, img, ref, bilinear)
     if not_run is not None:
-        return VariantResult(variant, tolerance=tol, error=f"not run: {not_run}", backend=backend, not_run=not_run)
+        return VariantResult(variant, error=f"not run: {not_run}", backend=backend, not_run=not_run)
+    tol = tolerance if tolerance is not None else tolerance_for(filt, variant.options, img, ref, bilinear)
     res = VariantResult(variant, tolerance=tol, renderer=runners.device(backend) if backend else "", backend=backend)
     if isinstance(out, np.ndarray):
         peak = float(np.max(np.abs(ref))) or 1.0
@@ -351,22 +352,6 @@ def select(names: Iterable[str], langs: Iterable[str] = LANGS or (), scaled: boo
     return chosen
 
 
-TOOLS_FOR = {"hlsl": ("glslangValidator", "spirv-cross"),  # spirv-cross: the HLSL_ON_GL variants
-             "spirv": ("glslangValidator", "spirv-val")}
-
-
-def _missing_tool(lang: str) -> str | None:
-    """Why `lang`'s variants cannot compile here (glslang, spirv-cross, spirv-val missing), or None."""
-    from ..common.tools import require_tool
-
-    for tool in TOOLS_FOR.get(lang, ()):
-        try:
-            require_tool(tool)
-        except SepgenError as exc:
-            return str(exc)
-    return None
-
-
 def _references(filt: "SeparableFilter", img: np.ndarray) -> Callable[[float | str | None], tuple[np.ndarray, Any]]:
     """scale (None, a value or "map") -> (NumPy reference, the scale to run the shaders at); each computed once."""
     from ..filters import scaling
@@ -391,9 +376,10 @@ def format_table(results: list[VariantResult]) -> str:
     lines = [f"{'variant':<{width}}  {'runner':<6}  {'max abs':>9}  {'max rel':>9}  {'tolerance':>9}  result"]
     for r in results:
         head = f"{r.name:<{width}}  {r.backend or '-':<6}"
-        if r.error is not None:
-            verdict = "NOT RUN" if r.not_run is not None else "FAIL"
-            lines.append(f"{head}  {'-':>9}  {'-':>9}  {r.tolerance:9.2e}  {verdict}: {r.error}")
+        if r.not_run is not None:
+            lines.append(f"{head}  {'-':>9}  {'-':>9}  {'-':>9}  NOT RUN: {r.not_run}")
+        elif r.error is not None:
+            lines.append(f"{head}  {'-':>9}  {'-':>9}  {r.tolerance:9.2e}  FAIL: {r.error}")
         else:
             lines.append(f"{head}  {r.max_abs:9.2e}  {r.max_rel:9.2e}  {r.tolerance:9.2e}  {'ok' if r.ok else 'FAIL'}")
     return "\n".join(lines)
