@@ -255,11 +255,11 @@ def not_run_lines(skipped: list) -> list[str]:
 def runners(config_path: str | None, packages: bool, probe: bool) -> None:
     """List the runners and tools found here and the Debian packages for the rest."""
     from ..run.registry import DEBIAN_PACKAGES, PYTHON_PACKAGES
-    from ..verify.needs import config_variants, needed, packages_for
+    from ..verify.needs import needed, packages_for
     from ..verify.probe import cached
     from ..verify.runfilter import Runners
 
-    names, tools = needed(config_variants(config_path) if config_path else None)
+    names, tools = needed(_config_variants(config_path) if config_path else None)
     found = Runners()
     if packages:
         click.echo(" ".join(packages_for(found, names, tools)))
@@ -279,3 +279,16 @@ def runners(config_path: str | None, packages: bool, probe: bool) -> None:
             click.echo(f"{tool:<16} missing (Debian: {PACKAGES[tool]})")
     rest = packages_for(found, names, tools)
     click.echo(f"install the rest: apt-get install {' '.join(rest)}" if rest else "nothing missing")
+
+
+def _config_variants(config: str | os.PathLike) -> list:
+    """The variants a build config emits, as `verify --config` runs them (nothing fitted or read
+    from the cache: the options alone say which runner runs them)."""
+    from ..build.config import load_config
+    from ..verify.check import Variant, scaled_targets
+
+    out: list = []
+    for f in load_config(config).filters:
+        emitted = [Variant(f.emit_options(lang)) for lang in f.langs]
+        out += scaled_targets(emitted) if f.scales is not None else emitted
+    return out

@@ -4,7 +4,6 @@ each variant uses, which of them are missing, and the Debian packages that insta
 
 from __future__ import annotations
 
-import os
 from typing import TYPE_CHECKING, Iterable
 
 from ..common.errors import SepgenError
@@ -15,7 +14,7 @@ if TYPE_CHECKING:  # pragma: no cover
     from .runfilter import Runners
     from .variant import Variant
 
-__all__ = ["TOOLS_FOR", "missing_tool", "needed", "config_variants", "packages_for"]
+__all__ = ["TOOLS_FOR", "missing_tool", "needed", "packages_for"]
 
 TOOLS_FOR = {"hlsl": ("glslangValidator", "spirv-cross"),  # spirv-cross: the HLSL_ON_GL variants
              "spirv": ("glslangValidator", "spirv-val")}
@@ -40,19 +39,6 @@ def needed(variants: "Iterable[Variant] | None" = None) -> tuple[list[str], list
     runners = {v.backend for v in variants if v.backend}
     tools = {t for v in variants for t in TOOLS_FOR.get(v.options["lang"], ())}
     return [r for r in RUNNERS if r in runners], [t for t in PACKAGES if t in tools]
-
-
-def config_variants(config: str | os.PathLike) -> "list[Variant]":
-    """The variants a build config emits, as `verify --config` runs them (nothing fitted or
-    read from the cache: the options alone say which runner runs them)."""
-    from ..build.config import load_config
-    from .check import Variant, scaled_targets
-
-    out: list[Variant] = []
-    for f in load_config(config).filters:
-        emitted = [Variant(f.emit_options(lang)) for lang in f.langs]
-        out += scaled_targets(emitted) if f.scales is not None else emitted
-    return out
 
 
 def packages_for(runners: "Runners", runner_names: Iterable[str], tools: Iterable[str]) -> list[str]:

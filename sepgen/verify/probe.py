@@ -21,6 +21,7 @@ widen its own tolerance.
 from __future__ import annotations
 
 import math
+import tempfile
 import weakref
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
@@ -96,16 +97,24 @@ def _columns(size: int) -> list[int]:
     return list(range(size - span, -1, -span))[::-1]
 
 
+def _run(runner: "Runner", img: np.ndarray) -> np.ndarray:
+    """The probe emitted with the built-in templates into a temporary folder, run on `runner`."""
+    from .. import emit
+    from ..run.program import load
+
+    with tempfile.TemporaryDirectory(prefix="sepgen-probe-") as tmp:
+        emit.write(emit.render(probe_filter(), probe_options(runner.name)), tmp)
+        return runner.run(load(tmp), img)
+
+
 def measure(runner: "Runner", size: int = MIN_SIZE) -> BilinearProbe:
     """Run the probe on `runner` at texture width max(size, MIN_SIZE); FALLBACK when it cannot run."""
-    from .runfilter import run_filter
-
     size = max(int(size), MIN_SIZE) | 1  # odd: x / size is inexact, as for most image sizes (2^n would be exact)
     img = np.zeros((2, size), np.float32)
     cols = _columns(size)
     img[:, cols] = 1.0
     try:
-        out, _ = run_filter(probe_filter(), img, probe_options(runner.name), runner)
+        out = _run(runner, img)
     except SepgenError as exc:
         return BilinearProbe(FALLBACK, note=str(exc).splitlines()[0] if str(exc) else "probe failed")
     row = np.asarray(out, np.float64).reshape(2, size, -1)[0, :, 0]
