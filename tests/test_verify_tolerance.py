@@ -13,6 +13,7 @@ from pathlib import Path
 
 import numpy as np
 import pytest
+from conftest import ROOT, random_filter
 
 from sepgen import kernels
 from sepgen.cli import main
@@ -21,11 +22,8 @@ from sepgen.common.errors import SepgenError
 from sepgen.filters import reference
 from sepgen.filters.filterfile import SeparableFilter
 from sepgen.run import registry
-from sepgen.verify import check as verifying
-from sepgen.verify import probe
+from sepgen.verify import check as verifying, probe
 from sepgen.verify.runfilter import Runners
-
-from conftest import ROOT, random_filter
 
 VULKAN_MISSING = "no Vulkan device; install the Debian packages mesa-vulkan-drivers libvulkan1"
 
@@ -87,7 +85,7 @@ def test_probe_falls_back_when_it_cannot_run_and_is_measured_once_per_runner() -
     runners = Runners(fake)
     assert runners.bilinear("gl", 77).bound == 2.0**-8 and runners.bilinear("gl", 77).bound == 2.0**-8
     assert Runners(fake).bilinear("gl", 77).bound == 2.0**-8
-    assert fake.calls == 1 and runners.probes()["gl"].size == 129  # MIN_SIZE, made odd
+    assert fake.calls == 1 and runners.probes()["gl"].size == probe.MIN_SIZE
 
 
 def test_tolerance_takes_the_measured_bilinear_error() -> None:
@@ -99,7 +97,8 @@ def test_tolerance_takes_the_measured_bilinear_error() -> None:
     assert verifying.tolerance_for(filt, linear, img, ref) > 1e-2  # the 8-bit fallback: what let ⅛ texel pass
     tight = verifying.tolerance_for(filt, linear, img, ref, bilinear=2.0**-17)
     assert verifying.tolerance_for(filt, point, img, ref) < tight <= 1e-4
-    assert verifying.tolerance_for(filt, point, img, ref, bilinear=2.0**-17) == verifying.tolerance_for(filt, point, img, ref)
+    same = verifying.tolerance_for(filt, point, img, ref)
+    assert verifying.tolerance_for(filt, point, img, ref, bilinear=2.0**-17) == same  # point taps: no bilinear term
 
 
 # -- on the drivers -------------------------------------------------------------------------------
@@ -227,12 +226,13 @@ def test_runners_lists_what_is_found_and_the_packages_for_the_rest(capsys, no_vu
     for name in ("gl", "webgl", "webgpu"):
         monkeypatch.setitem(registry._FACTORIES, name, lambda n=name: FoundFake(n))
     which = tools.shutil.which
-    monkeypatch.setattr(tools.shutil, "which", lambda name: None if name == "spirv-val" else which(name) or f"/bin/{name}")
+    monkeypatch.setattr(tools.shutil, "which",
+                        lambda name: None if name == "spirv-val" else which(name) or f"/bin/{name}")
     code, out, _ = run(capsys, "runners")
     assert code == 0
     assert re.search(r"^gl\s+found: OpenGL: fake gl$", out, re.M)
-    assert re.search(r"^vulkan\s+missing: no Vulkan device.*\(Debian: libvulkan1 mesa-vulkan-drivers, Python package vulkan\)$",
-                     out, re.M)
+    debian = r"\(Debian: libvulkan1 mesa-vulkan-drivers, Python package vulkan\)$"
+    assert re.search(r"^vulkan\s+missing: no Vulkan device.*" + debian, out, re.M)
     assert re.search(r"^spirv-val\s+missing \(Debian: spirv-tools\)$", out, re.M)
     assert out.splitlines()[-1] == "install the rest: apt-get install libvulkan1 mesa-vulkan-drivers spirv-tools"
     code, out, _ = run(capsys, "runners", "--packages")
@@ -276,8 +276,8 @@ def test_ci_example_installs_what_its_config_needs(tmp_path) -> None:
     fake_bin = tmp_path / "bin"
     fake_bin.mkdir()
     log = tmp_path / "calls.txt"
-    (fake_bin / "sepgen").write_text(
-        f'#!/bin/sh\necho "sepgen $@" >> {log}\n[ "$2" = "--packages" ] && echo "chromium mesa-vulkan-drivers"\nexit 0\n')
+    answer = '[ "$2" = "--packages" ] && echo "chromium mesa-vulkan-drivers"'
+    (fake_bin / "sepgen").write_text(f'#!/bin/sh\necho "sepgen $@" >> {log}\n{answer}\nexit 0\n')
     (fake_bin / "sudo").write_text(f'#!/bin/sh\necho "sudo $@" >> {log}\n')
     for tool in ("sepgen", "sudo"):
         (fake_bin / tool).chmod(0o755)

@@ -219,7 +219,8 @@ def report_verification(items: list, image_path: str | None, tolerance: float | 
     if failed or skipped:
         names = ", ".join(r.name for r in failed[:3]) + (", …" if len(failed) > 3 else "")
         what = [f"{len(failed)} of {count} variants exceed tolerance or failed ({names})"] if failed else []
-        what += [f"{len(skipped)} of {count} variants not run ({', '.join(sorted({r.backend or '-' for r in skipped}))})"] if skipped else []
+        runners_missing = ", ".join(sorted({r.backend or "-" for r in skipped}))
+        what += [f"{len(skipped)} of {count} variants not run ({runners_missing})"] if skipped else []
         raise CheckFailed("; ".join(what))
 
 
@@ -230,7 +231,8 @@ def not_run_lines(skipped: list) -> list[str]:
     by_reason: dict[str, list] = {}
     for r in skipped:
         by_reason.setdefault(r.not_run, []).append(r)
-    lines, packages = [], set()
+    lines: list[str] = []
+    packages: set[str] = set()
     for reason, results in by_reason.items():
         backends = sorted({r.backend for r in results if r.backend})
         lines.append(f"not run: {len(results)} variant(s) on {', '.join(backends) or '-'}: {reason}")

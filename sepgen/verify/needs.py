@@ -4,7 +4,8 @@ each variant uses, which of them are missing, and the Debian packages that insta
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, Iterable
+from collections.abc import Iterable
+from typing import TYPE_CHECKING
 
 from ..common.errors import SepgenError
 from ..common.tools import PACKAGES, require_tool
@@ -31,7 +32,7 @@ def missing_tool(lang: str) -> str | None:
     return None
 
 
-def needed(variants: "Iterable[Variant] | None" = None) -> tuple[list[str], list[str]]:
+def needed(variants: Iterable[Variant] | None = None) -> tuple[list[str], list[str]]:
     """(runner names, tool names) these variants use; every runner and tool when None."""
     if variants is None:
         return list(RUNNERS), [t for t in PACKAGES if t != "chromium"]
@@ -41,7 +42,7 @@ def needed(variants: "Iterable[Variant] | None" = None) -> tuple[list[str], list
     return [r for r in RUNNERS if r in runners], [t for t in PACKAGES if t in tools]
 
 
-def packages_for(runners: "Runners", runner_names: Iterable[str], tools: Iterable[str]) -> list[str]:
+def packages_for(runners: Runners, runner_names: Iterable[str], tools: Iterable[str]) -> list[str]:
     """The Debian packages of the runners and tools in these lists that are missing here, sorted."""
     packages = {p for name in runners.missing(set(runner_names)) for p in DEBIAN_PACKAGES[name]}
     for tool in tools:

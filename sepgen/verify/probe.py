@@ -2,18 +2,20 @@
 driver's, not the 8-bit worst case of hardware filtering.
 
 The probe is an ordinary emitted filter run through the runner's `run(program, img)` (no
-runner-specific code): one row of `FRACTIONS` tap pairs (1 − f, f), f = m/2¹⁴ (exact in
-float32 at every offset the probe uses, and off the 8-bit grid hardware weights fall on), with
-a zero tap between pairs so that each pair is one bilinear fetch at offset 3j + f. On an image
-of single bright columns every output pixel then sees exactly one fetch straddling the bright
-texel: it reads 1 − f_q or f_q, the driver's weight. The columns are spread up to the
-far edge of a texture as large as the verified image, because float32 texture coordinates
-lose bits as they grow (llvmpipe: ~3e-6 near x = 100, ~3e-5 near x = 900).
+runner-specific code): one row of `FRACTIONS` tap pairs (1 − f, f), f spread over
+[0.03, 0.97] (off the 8-bit grid hardware weights fall on), with a zero tap between pairs so
+that each pair is one bilinear fetch at offset 3j + f. On an image of single bright columns
+every output pixel then sees exactly one fetch straddling the bright texel: it reads 1 − f_q
+or f_q, the weight the shader's coordinate arithmetic and the driver's filtering give, compared
+with the exact f. The columns are spread up to the far edge of a texture as wide as the
+verified image's larger side, because float32 texture coordinates lose fraction bits as they
+grow (llvmpipe: ~4e-6 below x = 128, ~6e-5 near x = 1900).
 
 The measured maximum error is rounded up to a power of two and doubled (a sampled maximum
 may miss the worst fraction), 2^-bits ("effective fraction bits"): 8-bit hardware weights
-(error ≤ 2⁻⁹) give 2⁻⁸ as before, llvmpipe on a 131-wide image 2⁻¹⁷. When the probe cannot run or measures more than 2⁻⁸ (worse than the D3D10+ minimum,
-so a broken probe rather than a driver) verify falls back to 2⁻⁸ (`FALLBACK`).
+(error ≤ 2⁻⁹) give 2⁻⁸ as before, llvmpipe on a 131-wide image 2⁻¹⁷. When the probe cannot
+run, or measures more than 2⁻⁸ (worse than the D3D10+ minimum, so a broken probe rather than
+a driver), verify falls back to 2⁻⁸ (`FALLBACK`).
 The probe always uses the built-in templates: a template override under test must not
 widen its own tolerance.
 """
@@ -37,7 +39,6 @@ __all__ = ["BilinearProbe", "FALLBACK", "FRACTIONS", "probe_options", "probe_fil
 
 FALLBACK = 2.0**-8  # D3D10+ minimum of 8 fractional bits in filter weights
 FRACTIONS = 32  # tap pairs: 64 weights per bright column
-FRACTION_BITS = 14  # fractions m/2^14: exact in float32 up to offset 2^9
 MIN_SIZE = 128
 
 
@@ -62,11 +63,9 @@ class BilinearProbe:
 
 
 def _fractions() -> np.ndarray:
-    """FRACTIONS values m/2^14 in [0.03, 0.97], spread by the golden ratio (deterministic)."""
-    steps = 2**FRACTION_BITS
-    raw = (np.arange(FRACTIONS) * 0.6180339887 + 0.0731) % 1.0
-    m = np.round((0.03 + 0.94 * raw) * steps) // 2 * 2 + 1  # odd numerators: 14 significant bits
-    return m / steps
+    """FRACTIONS values in [0.03, 0.97], spread by the golden ratio (deterministic), with every
+    float32 bit used: the shader's p + offset rounds as it does for a fitted filter's offsets."""
+    return 0.03 + 0.94 * ((np.arange(FRACTIONS) * 0.6180339887 + 0.0731) % 1.0)
 
 
 def probe_filter() -> Any:
@@ -86,7 +85,8 @@ def probe_options(runner_name: str) -> dict[str, Any]:
 
     for o in EmitOptions.combinations():
         d = o.to_dict()
-        if d["linear_sampling"] and d["stage"] == "fragment" and d["precision"] == "fp32" and backend_for(o) == runner_name:
+        plain = d["linear_sampling"] and d["stage"] == "fragment" and d["precision"] == "fp32"
+        if plain and backend_for(o) == runner_name:
             return d
     raise SepgenError(f"no linear-sampled variant runs on runner {runner_name!r}")
 
@@ -97,7 +97,7 @@ def _columns(size: int) -> list[int]:
     return list(range(size - span, -1, -span))[::-1]
 
 
-def _run(runner: "Runner", img: np.ndarray) -> np.ndarray:
+def _run(runner: Runner, img: np.ndarray) -> np.ndarray:
     """The probe emitted with the built-in templates into a temporary folder, run on `runner`."""
     from .. import emit
     from ..run.program import load
@@ -107,9 +107,9 @@ def _run(runner: "Runner", img: np.ndarray) -> np.ndarray:
         return runner.run(load(tmp), img)
 
 
-def measure(runner: "Runner", size: int = MIN_SIZE) -> BilinearProbe:
+def measure(runner: Runner, size: int = MIN_SIZE) -> BilinearProbe:
     """Run the probe on `runner` at texture width max(size, MIN_SIZE); FALLBACK when it cannot run."""
-    size = max(int(size), MIN_SIZE) | 1  # odd: x / size is inexact, as for most image sizes (2^n would be exact)
+    size = max(int(size), MIN_SIZE)
     img = np.zeros((2, size), np.float32)
     cols = _columns(size)
     img[:, cols] = 1.0
@@ -127,10 +127,10 @@ def measure(runner: "Runner", size: int = MIN_SIZE) -> BilinearProbe:
     return BilinearProbe(2.0**-bits, err, size)
 
 
-_CACHE: "weakref.WeakKeyDictionary[Any, dict[int, BilinearProbe]]" = weakref.WeakKeyDictionary()
+_CACHE: weakref.WeakKeyDictionary[Any, dict[int, BilinearProbe]] = weakref.WeakKeyDictionary()
 
 
-def cached(runner: "Runner", size: int) -> BilinearProbe:
+def cached(runner: Runner, size: int) -> BilinearProbe:
     """`measure` once per runner object and texture width (a runner that cannot be weakly
     referenced is measured every time)."""
     try:

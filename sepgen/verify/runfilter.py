@@ -30,7 +30,8 @@ BACKENDS = RUNNERS  # runner name -> what it runs on
 
 class Runners:
     """One runner per name ("gl", "webgl", "vulkan", "webgpu"): those given (`Runners(gl_runner)`,
-    `put`), the others made on first use; `require` makes them up front (missing driver: exit 2)."""
+    `put`), the others made on first use; `require` makes them up front (a missing driver raises),
+    `missing` says which cannot be made; `bilinear` measures a runner's bilinear weights once."""
 
     def __init__(self, *given: "Runner | None") -> None:
         self._runners: dict[str, Runner] = {}
