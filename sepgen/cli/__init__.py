@@ -25,6 +25,7 @@ COMMANDS = {
     "emit": ("sepgen.cli.emit_cmd:emit", "Write GLSL, HLSL, WGSL or SPIR-V shaders and a manifest for a filter file."),
     "apply": ("sepgen.cli.run_cmds:apply", "Filter an image with a filter file (NumPy or GPU)."),
     "verify": ("sepgen.cli.run_cmds:verify", "Run the emitted shaders (OpenGL, Vulkan, WebGPU, WebGL2) against the NumPy reference."),
+    "runners": ("sepgen.cli.run_cmds:runners", "List the runners and tools found and the Debian packages for the rest."),
     "build": ("sepgen.cli.build_cmd:build", "Fit (cached) and emit everything a config file asks for."),
     "report": ("sepgen.cli.report_cmds:report", "Write a picture report for a filter file."),
     "demo": ("sepgen.cli.report_cmds:demo", "Fit, sweep, emit, verify and report the seed's bokeh disk."),

@@ -10,6 +10,7 @@ from typing import Any
 import click
 
 from ..common.errors import CheckFailed, SepgenError
+from ..common.tools import PACKAGES, require_tool
 from ..options import EMIT_OPTIONS
 
 OUTPUT_SUFFIXES = (".npy", ".png")
@@ -202,14 +203,94 @@ def report_verification(items: list, image_path: str | None, tolerance: float | 
                                       jobs=jobs or default_jobs(count), templates_dir=templates_dir)
     shown = img if img is not None else verifying.default_image()
     shape = "x".join(str(n) for n in (shown.shape[1], shown.shape[0]) + shown.shape[2:])
-    for device in runners.devices():
-        click.echo(f"runner {device}")
+    probes = runners.probes()
+    for name, device in runners.made().items():
+        click.echo(f"runner {device}" + (f"; {probes[name].describe()}" if name in probes else ""))
     for (filt, _), results in zip(items, per_filter):
         click.echo(f"filter: {filt.name} ({filt.shape[0]}x{filt.shape[1]}, rank {filt.rank}, "
                    f"origin {list(filt.origin)}); image {image_path or 'built-in'} {shape}")
         click.echo(verifying.format_table(results))
-    failed = [r for rs in per_filter for r in rs if not r.ok]
-    click.echo(f"{count - len(failed)} of {count} variants within tolerance")
-    if failed:
+    everything = [r for rs in per_filter for r in rs]
+    failed = [r for r in everything if not r.ok and r.not_run is None]
+    skipped = [r for r in everything if r.not_run is not None]
+    click.echo(f"{count - len(failed) - len(skipped)} of {count} variants within tolerance")
+    for line in not_run_lines(skipped):
+        click.echo(line)
+    if failed or skipped:
         names = ", ".join(r.name for r in failed[:3]) + (", …" if len(failed) > 3 else "")
-        raise CheckFailed(f"{len(failed)} of {count} variants exceed tolerance or failed ({names})")
+        what = [f"{len(failed)} of {count} variants exceed tolerance or failed ({names})"] if failed else []
+        runners_missing = ", ".join(sorted({r.backend or "-" for r in skipped}))
+        what += [f"{len(skipped)} of {count} variants not run ({runners_missing})"] if skipped else []
+        raise CheckFailed("; ".join(what))
+
+
+def not_run_lines(skipped: list) -> list[str]:
+    """What did not run, per reason, and the Debian packages that would run it."""
+    from ..run.registry import DEBIAN_PACKAGES
+
+    by_reason: dict[str, list] = {}
+    for r in skipped:
+        by_reason.setdefault(r.not_run, []).append(r)
+    lines: list[str] = []
+    packages: set[str] = set()
+    for reason, results in by_reason.items():
+        backends = sorted({r.backend for r in results if r.backend})
+        lines.append(f"not run: {len(results)} variant(s) on {', '.join(backends) or '-'}: {reason}")
+        tools = [tool for tool in PACKAGES if reason.startswith(f"{tool} not found")]
+        packages.update(PACKAGES[t] for t in tools)
+        if not tools:
+            packages.update(p for b in backends for p in DEBIAN_PACKAGES.get(b, ()))
+    if packages:
+        lines.append(f"to run them: apt-get install {' '.join(sorted(packages))} (see `sepgen runners`)")
+    return lines
+
+
+@click.command("runners")
+@click.option("--config", "config_path", default=None, metavar="CONFIG.toml",
+              help="Only the runners and tools the variants of this build config need.")
+@click.option("--packages", is_flag=True,
+              help="Print only the Debian packages of what is missing, on one line "
+                   "(for `apt-get install $(sepgen runners --packages --config CONFIG.toml)`).")
+@click.option("--probe", is_flag=True,
+              help="Also measure each runner's bilinear weight error (what verify's linear tolerance uses) "
+                   "at texture width 131.")
+def runners(config_path: str | None, packages: bool, probe: bool) -> None:
+    """List the runners and tools found here and the Debian packages for the rest."""
+    from ..run.registry import DEBIAN_PACKAGES, PYTHON_PACKAGES
+    from ..verify.needs import needed, packages_for
+    from ..verify.probe import cached
+    from ..verify.runfilter import Runners
+
+    names, tools = needed(_config_variants(config_path) if config_path else None)
+    found = Runners()
+    if packages:
+        click.echo(" ".join(packages_for(found, names, tools)))
+        return
+    missing = found.missing(set(names))
+    for name in names:
+        if name in missing:
+            pip = f", Python package {PYTHON_PACKAGES[name]}" if PYTHON_PACKAGES[name] else ""
+            click.echo(f"{name:<16} missing: {missing[name]} (Debian: {' '.join(DEBIAN_PACKAGES[name])}{pip})")
+            continue
+        extra = f"; {cached(found.get(name), 131).describe()}" if probe else ""
+        click.echo(f"{name:<16} found: {found.device(name)}{extra}")
+    for tool in tools:
+        try:
+            click.echo(f"{tool:<16} found: {require_tool(tool)}")
+        except SepgenError:
+            click.echo(f"{tool:<16} missing (Debian: {PACKAGES[tool]})")
+    rest = packages_for(found, names, tools)
+    click.echo(f"install the rest: apt-get install {' '.join(rest)}" if rest else "nothing missing")
+
+
+def _config_variants(config: str | os.PathLike) -> list:
+    """The variants a build config emits, as `verify --config` runs them (nothing fitted or read
+    from the cache: the options alone say which runner runs them)."""
+    from ..build.config import load_config
+    from ..verify.check import Variant, scaled_targets
+
+    out: list = []
+    for f in load_config(config).filters:
+        emitted = [Variant(f.emit_options(lang)) for lang in f.langs]
+        out += scaled_targets(emitted) if f.scales is not None else emitted
+    return out

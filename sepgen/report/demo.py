@@ -189,9 +189,12 @@ def verify_section(filt: SeparableFilter, runner: GLRunner | None, use_gpu: bool
         results = verify.verify(filt, langs=("glsl", "hlsl"), runner=runner, progress=lambda m: log("  " + m))
     except SepgenError as exc:
         return None, f"Not verified: {exc}"
-    return {"renderer": "; ".join(sorted({r.renderer for r in results if r.backend})) or "?",
+    skipped = sorted({r.not_run for r in results if r.not_run is not None})
+    ran = [r for r in results if r.not_run is None]
+    return {"renderer": "; ".join(sorted({r.renderer for r in ran if r.backend})) or "?",
             "rows": [{"name": r.name, "max_abs": f"{r.max_abs:.3g}", "max_rel": f"{r.max_rel:.3g}",
-                      "tolerance": f"{r.tolerance:.3g}", "ok": r.ok} for r in results]}, ""
+                      "tolerance": f"{r.tolerance:.3g}", "ok": r.ok} for r in ran]}, \
+        (f"Not run here ({len(results) - len(ran)} variants): {'; '.join(skipped)}" if skipped else "")
 
 
 def filter_figures(filt: SeparableFilter, out: Path, runner: GLRunner | None, log: Log) -> FilterSection:

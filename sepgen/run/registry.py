@@ -18,8 +18,13 @@ from ..common.errors import SepgenError
 from .program import Program, Scale
 
 RUNNERS = {"gl": "OpenGL", "webgl": "WebGL2", "vulkan": "Vulkan", "webgpu": "WebGPU"}  # name -> what it runs on
+# name -> the Debian packages (without a GPU driver: Mesa's llvmpipe/lavapipe, Chromium's
+# SwiftShader) and the Python package each runner needs; what `sepgen runners` and verify name
+DEBIAN_PACKAGES = {"gl": ("libegl1", "libegl-mesa0", "libgl1-mesa-dri"), "webgl": ("chromium",),
+                   "vulkan": ("libvulkan1", "mesa-vulkan-drivers"), "webgpu": ("libvulkan1", "mesa-vulkan-drivers")}
+PYTHON_PACKAGES = {"gl": "moderngl", "webgl": None, "vulkan": "vulkan", "webgpu": "wgpu"}
 
-__all__ = ["Runner", "BatchRunner", "RUNNERS", "make"]
+__all__ = ["Runner", "BatchRunner", "RUNNERS", "DEBIAN_PACKAGES", "PYTHON_PACKAGES", "make"]
 
 
 @runtime_checkable

@@ -15,15 +15,19 @@ Tolerances follow from the formats (u = unit roundoff):
     a     = max|img| · Σ_k ‖v_k‖₁‖h_k‖₁ / max|ref|   largest partial sum, in output units
     tol   = a · (2·(H + W + rank)·2⁻²⁴              fp32 sums over H + W taps and rank components
                  + 2⁻¹⁰   with fp16 intermediates    one rounding of each intermediate to half
-                 + 2·2⁻⁸  with linear sampling       two passes of 8-bit bilinear weight fractions
-                          or scaled taps)
+                 + 2·δ    with linear sampling       two passes of bilinear weights, each off by
+                          or scaled taps)            at most δ, the runner's measured error
+
+δ is measured once per runner (and image size) by `sepgen.verify.probe`: a tiny emitted filter
+whose output is the driver's bilinear weights. llvmpipe, lavapipe and SwiftShader interpolate
+in float32, so δ is the float32 resolution of the texel coordinate: 2⁻¹⁷ for the built-in
+131-wide image. Without a measurement (the probe cannot run) δ = 2⁻⁸, the D3D10+ minimum of
+8 fractional bits for filter weights.
 
 For a 50x50 disk at rank 4 and an image in [0, 1], a ≈ 1-2, so point-sampled fp32 variants
-must match to ~1e-5, fp16 to ~1e-3 and linear sampling to ~1e-2. The fp16 term is one
+must match to ~1e-5, fp16 to ~1e-3 and linear sampling on llvmpipe to ~4e-5. The fp16 term is one
 half-float ulp, not half of one: llvmpipe rounds toward zero when it stores to rgba16f
-(render targets and images alike: 1 + 0.75 ulp is stored as 1), so errors above 2⁻¹¹ occur. The linear term is the D3D10+
-minimum of 8 fractional bits for filter weights; drivers that interpolate in float
-(llvmpipe does) land far below it.
+(render targets and images alike: 1 + 0.75 ulp is stored as 1), so errors above 2⁻¹¹ occur.
 """
 
 from __future__ import annotations
@@ -41,6 +45,7 @@ from ..common.images import check_image
 from ..filters import reference
 from ..options import EMIT_OPTIONS, EmitOptions
 from .jobs import first_line
+from .needs import missing_tool
 from .variant import Variant, scale_map
 
 if TYPE_CHECKING:  # pragma: no cover
@@ -56,7 +61,7 @@ VERIFY_SCALES = (0.3, 0.5, 1.0)  # uniform scales a scalable filter is verified 
 DEFAULT_IMAGE_SIZE = (77, 131)  # H, W: odd, wider than one 64-wide workgroup, not a multiple of 8
 
 __all__ = ["Variant", "VariantResult", "variants", "variants_for", "scaled_variants", "scaled_targets", "scale_map", "select", "verify", "verify_set", "check_tolerance", "default_image",
-           "tolerance_for",
+           "tolerance_for", "uses_bilinear",
            "format_table"]
 
 
@@ -69,6 +74,7 @@ class VariantResult:
     error: str | None = None  # emit/compile/run failure: the variant fails
     renderer: str = ""  # the runner and device it ran on ("Vulkan: llvmpipe …": `Runner.device`)
     backend: str = ""  # the runner: "gl", "webgl", "vulkan", "webgpu" (sepgen.run.registry.RUNNERS)
+    not_run: str | None = None  # why it did not run (a missing driver or tool; names what to install)
 
     @property
     def ok(self) -> bool:
@@ -120,8 +126,18 @@ def default_image(channels: int = 4, size: tuple[int, int] = DEFAULT_IMAGE_SIZE,
     return img.astype(np.float32)
 
 
-def tolerance_for(filt: "SeparableFilter", options: dict[str, Any], img: np.ndarray, ref: np.ndarray) -> float:
-    """Relative tolerance (of max|ref|) a variant with these options must meet; see the module doc."""
+def uses_bilinear(options: dict[str, Any]) -> bool:
+    """Whether a variant fetches bilinearly: linear sampling (given, or the target's default) or scaled taps."""
+    linear = options.get("linear_sampling")
+    return bool(linear or (linear is None and EmitOptions.linear_by_default(options))
+                or options.get("scale_source", "auto") != "auto")
+
+
+def tolerance_for(filt: "SeparableFilter", options: dict[str, Any], img: np.ndarray, ref: np.ndarray,
+                  bilinear: float = BILINEAR_FRACTION) -> float:
+    """Relative tolerance (of max|ref|) a variant with these options must meet; see the module doc.
+    `bilinear`: the largest bilinear weight error of the runner (`probe.measure`); without it
+    the 8-bit hardware minimum."""
     norms = float(np.sum(np.abs(filt.vertical).sum(axis=1) * np.abs(filt.horizontal).sum(axis=1)))
     peak = float(np.max(np.abs(ref))) or 1.0
     amplification = max(float(np.max(np.abs(img))) * norms / peak, 1.0)
@@ -129,9 +145,8 @@ def tolerance_for(filt: "SeparableFilter", options: dict[str, Any], img: np.ndar
     bound = 2.0 * taps * FP32_U
     if options.get("precision") == "fp16":
         bound += FP16_ULP
-    linear = options.get("linear_sampling")
-    if linear or (linear is None and EmitOptions.linear_by_default(options)) or options.get("scale_source", "auto") != "auto":
-        bound += 2.0 * BILINEAR_FRACTION  # scaled taps are bilinear fetches too
+    if uses_bilinear(options):
+        bound += 2.0 * bilinear  # scaled taps are bilinear fetches too
     return amplification * bound
 
 
@@ -156,14 +171,16 @@ def verify(
     """Run every variant of `filt` (or those in `only`) on its runner (`routes.backend_for`);
     one result per variant, in order.
 
-    `tolerance` overrides the derived per-variant tolerance (relative to max|ref|).
+    `tolerance` overrides the derived per-variant tolerance (relative to max|ref|; the derived
+    one measures each runner's bilinear weights once: `sepgen.verify.probe`).
     `progress` gets one line per variant ("[3/44] glsl330 fragment mrt fp16 point").
     `jobs` > 1 runs the variants in that many worker processes, each with its own runners
     (`sepgen.verify.jobs`); what is checked and the results do not depend on it.
     `templates_dir` overrides templates as `sepgen emit --templates` does.
-    A variant that fails to emit, compile or run is a failed result, not an exception;
-    a missing driver or tool for the whole run raises SepgenError. The GLSL ES 300 variants
-    run first, together, in one browser start.
+    A variant that fails to emit, compile or run is a failed result, not an exception; so is
+    one whose runner or compiler is missing here (`VariantResult.not_run` says what to install),
+    while every other variant still runs. The GLSL ES 300 variants run first, together, in one
+    browser start.
     """
     todo = list(only) if only is not None else variants_for(filt, langs)
     return verify_set([(filt, todo)], image, tolerance, runner, progress, jobs=jobs, templates_dir=templates_dir)[0]
@@ -189,19 +206,41 @@ def verify_set(
     check_tolerance(tolerance)
     img = default_image() if image is None else check_image(image)
     tasks: list[Task] = [(filt, v) for filt, todo in items for v in todo]
-    _require_tools([v for _, v in tasks])
     runners = runner if isinstance(runner, Runners) else Runners(runner)
     backends = [v.backend for _, v in tasks]
-    runners.require({b for b in backends if b})  # a missing driver stops the run: exit 2
-    outs = _execute(img, tasks, runners, jobs, templates_dir, progress)
+    not_run = _not_runnable(tasks, backends, runners)  # a missing driver or tool: the rest still runs
+    ran = [i for i in range(len(tasks)) if i not in not_run]
+    got = _execute(img, [tasks[i] for i in ran], runners, jobs, templates_dir, progress)
+    outs: dict[int, Any] = {ran[k]: out for k, out in got.items()}
+    bilinear = _bilinear_bounds(tasks, ran, runners, img) if tolerance is None else {}
     results: list[list[VariantResult]] = []
     i = 0
     for filt, todo in items:
         reference_at = _references(filt, img)  # scaled variants: the NumPy model at their scale
-        results.append([_result(filt, v, img, reference_at(v.scale)[0], tolerance, outs[i + k], runners, backends[i + k])
+        results.append([_result(filt, v, img, reference_at(v.scale)[0], tolerance, outs.get(i + k), runners,
+                                backends[i + k], bilinear.get(backends[i + k], BILINEAR_FRACTION), not_run.get(i + k))
                         for k, v in enumerate(todo)])
         i += len(todo)
     return results
+
+
+def _not_runnable(tasks: list[Task], backends: list[str], runners: "Runners") -> dict[int, str]:
+    """Task index -> why it cannot run here (its runner or a tool it compiles with is missing;
+    the message names what to install)."""
+    missing = runners.missing({b for b in backends if b})
+    out = {}
+    for i, ((_, v), backend) in enumerate(zip(tasks, backends)):
+        why = missing.get(backend) or missing_tool(v.options["lang"])
+        if why:
+            out[i] = why
+    return out
+
+
+def _bilinear_bounds(tasks: list[Task], ran: list[int], runners: "Runners", img: np.ndarray) -> dict[str, float]:
+    """Each runner's measured bilinear weight error (`probe`), for the runners that run a
+    bilinear-fetching variant; at the image's larger side (coordinates lose bits as they grow)."""
+    used = {tasks[i][1].backend for i in ran if uses_bilinear(tasks[i][1].options)}
+    return {b: runners.bilinear(b, max(img.shape[:2])).bound for b in sorted(used) if b}
 
 
 def _batches(tasks: list[Task]) -> list[list[int]]:
@@ -261,10 +300,13 @@ def _label(filt: "SeparableFilter", variant: Variant, tasks: list[Task]) -> str:
 
 
 def _result(filt: "SeparableFilter", variant: Variant, img: np.ndarray, ref: np.ndarray, tolerance: float | None,
-            out: Any, runners: "Runners", backend: str) -> VariantResult:
+            out: Any, runners: "Runners", backend: str, bilinear: float = BILINEAR_FRACTION,
+            not_run: str | None = None) -> VariantResult:
     """Compare one output (an array, or the SepgenError / message of its failure) with the reference."""
-    res = VariantResult(variant, tolerance=tolerance if tolerance is not None else tolerance_for(filt, variant.options, img, ref),
-                        renderer=runners.device(backend) if backend else "", backend=backend)
+    if not_run is not None:
+        return VariantResult(variant, error=f"not run: {not_run}", backend=backend, not_run=not_run)
+    tol = tolerance if tolerance is not None else tolerance_for(filt, variant.options, img, ref, bilinear)
+    res = VariantResult(variant, tolerance=tol, renderer=runners.device(backend) if backend else "", backend=backend)
     if isinstance(out, np.ndarray):
         peak = float(np.max(np.abs(ref))) or 1.0
         diff = np.abs(out.astype(np.float64) - ref)
@@ -310,19 +352,6 @@ def select(names: Iterable[str], langs: Iterable[str] = LANGS or (), scaled: boo
     return chosen
 
 
-def _require_tools(todo: list[Variant]) -> None:
-    """glslang (and spirv-cross, spirv-val) for the variants that compile through them."""
-    from ..common.tools import require_tool
-
-    langs = {v.options["lang"] for v in todo}
-    if langs & {"hlsl", "spirv"}:
-        require_tool("glslangValidator")
-    if "hlsl" in langs:
-        require_tool("spirv-cross")  # HLSL_ON_GL variants
-    if "spirv" in langs:
-        require_tool("spirv-val")
-
-
 def _references(filt: "SeparableFilter", img: np.ndarray) -> Callable[[float | str | None], tuple[np.ndarray, Any]]:
     """scale (None, a value or "map") -> (NumPy reference, the scale to run the shaders at); each computed once."""
     from ..filters import scaling
@@ -347,7 +376,9 @@ def format_table(results: list[VariantResult]) -> str:
     lines = [f"{'variant':<{width}}  {'runner':<6}  {'max abs':>9}  {'max rel':>9}  {'tolerance':>9}  result"]
     for r in results:
         head = f"{r.name:<{width}}  {r.backend or '-':<6}"
-        if r.error is not None:
+        if r.not_run is not None:
+            lines.append(f"{head}  {'-':>9}  {'-':>9}  {'-':>9}  NOT RUN: {r.not_run}")
+        elif r.error is not None:
             lines.append(f"{head}  {'-':>9}  {'-':>9}  {r.tolerance:9.2e}  FAIL: {r.error}")
         else:
             lines.append(f"{head}  {r.max_abs:9.2e}  {r.max_rel:9.2e}  {r.tolerance:9.2e}  {'ok' if r.ok else 'FAIL'}")

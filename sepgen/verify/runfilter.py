@@ -20,6 +20,7 @@ from .routes import HLSL_ON_GL, backend_for
 
 if TYPE_CHECKING:  # pragma: no cover
     from ..filters.filterfile import SeparableFilter
+    from .probe import BilinearProbe
     from .variant import Variant
 
 __all__ = ["run_filter", "run_variants", "backend_for", "Runners", "BACKENDS", "HLSL_ON_GL"]
@@ -29,11 +30,13 @@ BACKENDS = RUNNERS  # runner name -> what it runs on
 
 class Runners:
     """One runner per name ("gl", "webgl", "vulkan", "webgpu"): those given (`Runners(gl_runner)`,
-    `put`), the others made on first use; `require` makes them up front (missing driver: exit 2)."""
+    `put`), the others made on first use; `require` makes them up front (a missing driver raises),
+    `missing` says which cannot be made; `bilinear` measures a runner's bilinear weights once."""
 
     def __init__(self, *given: "Runner | None") -> None:
         self._runners: dict[str, Runner] = {}
         self._devices: dict[str, str] = {}  # devices worker processes ran on, by runner name
+        self._probes: dict[str, BilinearProbe] = {}
         for runner in given:
             if runner is not None:
                 self.put(runner)
@@ -53,6 +56,29 @@ class Runners:
     def require(self, names: "set[str] | list[str]") -> None:
         for name in sorted(names):
             self.get(name)
+
+    def missing(self, names: "set[str] | list[str]") -> dict[str, str]:
+        """The runners of these names that cannot be made (a driver, browser or Python package
+        missing): name -> the one-line SepgenError, which names what to install."""
+        out = {}
+        for name in sorted(names):
+            try:
+                self.get(name)
+            except SepgenError as exc:
+                out[name] = str(exc).splitlines()[0] if str(exc) else type(exc).__name__
+        return out
+
+    def bilinear(self, name: str, size: int) -> "BilinearProbe":
+        """Runner `name`'s bilinear weight error at texture width `size`, measured once per runner
+        object and size (`sepgen.verify.probe`)."""
+        from .probe import cached
+
+        self._probes[name] = cached(self.get(name), size)
+        return self._probes[name]
+
+    def probes(self) -> "dict[str, BilinearProbe]":
+        """The bilinear probes run through `bilinear`, by runner name."""
+        return dict(self._probes)
 
     def note(self, name: str, device: str) -> None:
         """A worker process ran `name` on `device` (what `device` reports from then on)."""
