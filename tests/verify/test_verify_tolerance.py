@@ -117,17 +117,17 @@ def test_every_runner_is_measured_far_below_8_bits(all_runners) -> None:
             assert got.bound <= 2.0**-14, (name, got)  # float32 coordinates, not 8-bit weights
 
 
-SHIFTED = 'else (f.offset + 0.5)|lit('  # the vertical coordinate of a bilinear fetch, in every language
+SHIFTED = 'else (f.offset + 0.5)|lit }}'  # the vertical coordinate of a bilinear fetch, in every language
 
 
 def shifted_templates(folder: Path, shift: float) -> Path:
     """Template overrides that move every vertical bilinear fetch by `shift` texels."""
-    for lang in ("glsl", "hlsl", "wgsl", "spirv"):
+    for lang in ("glsl", "hlsl", "wgsl"):  # SPIR-V renders the GLSL templates
         source = next((ROOT / "templates" / lang).glob("functions.*.j2"))
         text = source.read_text()
         assert text.count(SHIFTED) == 1, source  # the templates changed: update SHIFTED
         (folder / lang).mkdir(parents=True)
-        (folder / lang / source.name).write_text(text.replace(SHIFTED, f"else (f.offset + 0.5 + {shift})|lit("))
+        (folder / lang / source.name).write_text(text.replace(SHIFTED, f"else (f.offset + 0.5 + {shift})|lit }}}}"))
     return folder
 
 
