@@ -4,8 +4,8 @@ filter file and of the planner.
 A structure reconstructs its kernel in NumPy, plans its passes with `sepgen.plan` (and so
 counts its fetches for a target) and reads and writes its own keys of the filter file.
 `STRUCTURES` holds them by name; the filter file's optional `structure` key says which one
-a file holds. Today there is one, `separable` (free and shared-ratio pairs, see
-`sepgen.filters.separable`); a new structure is a module with a class like `Separable` and
+a file holds: `separable` (free and shared-ratio pairs, see
+`sepgen.filters.separable`) and `rows` (boxes per row, `sepgen.filters.rowsfilter`); a new structure is a module with a class like `Separable` and
 one entry here.
 
 `sepgen-filter/1` files without a `structure` key are `separable`: every file written
@@ -22,6 +22,7 @@ import numpy as np
 from ..common.errors import SepgenError
 from ..options import EmitOptions
 from ..plan.taps import PassPlan
+from .rowsfilter import Rows  # issue 18: the rows structure
 from .separable import Separable
 
 DEFAULT = "separable"  # what a file without a `structure` key holds (never written)
@@ -67,7 +68,7 @@ class Kind(Protocol):
         ...
 
 
-STRUCTURES: dict[str, Kind] = {Separable.name: Separable}
+STRUCTURES: dict[str, Kind] = {Separable.name: Separable, Rows.name: Rows}
 
 
 def names() -> list[str]:
