@@ -20,6 +20,7 @@ from typing import Any
 from ..common import atomic
 from ..common.errors import SepgenError
 from ..filters.filterfile import SeparableFilter, check_meaningful
+from ..filters.rowsfile import RowsFilter
 from ..common.identifiers import check_shader_name
 from ..options import EMIT_OPTIONS
 from ..options import EmitOptions
@@ -92,6 +93,8 @@ def build_passes(filter_name: str, plan: list[PassPlan], gen: Generator) -> list
 def render(filt: SeparableFilter, options: "dict[str, Any] | EmitOptions | None" = None, templates_dir: str | os.PathLike | None = None,
            command: str | None = None) -> dict[str, str | bytes]:
     """Every output file: relative path -> text (bytes for binary modules: `.spv`), `manifest.json` included."""
+    if isinstance(filt, RowsFilter):  # issue 18: the rows structure has its own passes
+        return _render_rows(filt, options, templates_dir, command)
     if not isinstance(filt, SeparableFilter):
         raise SepgenError(f"render() needs a SeparableFilter, got {type(filt).__name__}")
     opts = scale_options(filt, options)
@@ -129,6 +132,17 @@ def render(filt: SeparableFilter, options: "dict[str, Any] | EmitOptions | None"
     files = {f.path: f.text for f in emitted}
     files[MANIFEST] = manifest.build(filt, opts, passes, emitted, counts, quality, command, scale).to_json()
     return files
+
+
+def _render_rows(filt: RowsFilter, options: "dict[str, Any] | EmitOptions | None", templates_dir: Any,
+                 command: str | None) -> dict[str, str | bytes]:
+    from .rows_emit import render_rows
+
+    opts = EmitOptions.from_dict(options)
+    check_prefix(filt.name)
+    if command is None:
+        command = default_command(f"{filt.name}.json", opts.to_dict(), "OUT")
+    return render_rows(filt, opts, templates_dir, one_line(command))
 
 
 def write(files: dict[str, str | bytes], out_dir: str | os.PathLike) -> list[str]:

@@ -223,6 +223,7 @@ class Manifest:
     fetches_per_pixel: dict[str, int] = field(default_factory=dict, compare=False)
     extensions: tuple[str, ...] = ()  # API extensions the target needs (GLSL ES: float targets)
     scale: dict[str, Any] | None = field(default=None, compare=False)  # scaled taps: source, uniform/texture
+    structure: str | None = None  # issue 18: written only for a structure other than separable
 
     def texture(self, role: str) -> Texture:
         return next(t for t in self.textures if t.role == role)
@@ -248,6 +249,7 @@ class Manifest:
             "passes": [p.to_dict() for p in self.passes],
             "fetches_per_pixel": self.fetches_per_pixel,
             **({"scale": self.scale} if self.scale is not None else {}),
+            **({"structure": self.structure} if self.structure is not None else {}),
         }
 
     def to_json(self) -> str:
@@ -284,6 +286,7 @@ def parse(doc: Any, where: str = MANIFEST) -> Manifest:
         metrics=doc.get("metrics", {}), options=doc.get("options", {}), fetches_per_pixel=doc.get("fetches_per_pixel", {}),
         extensions=tuple(doc.get("extensions", ())),
         scale=_parse_scale(doc.get("scale"), where, names),
+        structure=doc.get("structure"),
     )
 
 

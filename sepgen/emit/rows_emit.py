@@ -1,0 +1,140 @@
+"""Emit a rows filter (`sepgen.filters.rowsfile.RowsFilter`): scan passes, then a gather pass.
+
+The passes and their reads are described in `sepgen.plan.rowsplan`; the typed passes
+(`sepgen.plan.passmodel`) and `manifest.json` are the same contract as a separable
+filter's, so every runner executes them unchanged. Textures: the source, two pairs of
+scan targets (tilings A and B, ping-ponged between the fragment scan passes, rgba32f:
+running sums need float32) and the output.
+
+Targets so far: GLSL 330 (fragment passes) and GLSL 430 (compute, `--stage compute`);
+the gather reads the scan targets with linear filtering (desktop GL filters float32).
+"""
+
+from __future__ import annotations
+
+import dataclasses
+from typing import Any
+
+from .._version import __version__
+from ..common.errors import SepgenError
+from ..filters.rowsfile import RowsFilter
+from ..options import EmitOptions
+from ..plan import rowsplan
+from ..plan.passmodel import MANIFEST, Manifest, Pass, PassInput, PassOutput, ShaderFile, Texture
+from .context import environment, one_line, provenance_lines, render_template
+from .literals import float_literal
+
+__all__ = ["render_rows"]
+
+GATHER_GROUP = (8, 8, 1)
+
+
+def check_options(opts: EmitOptions) -> None:
+    """What rows filters can be emitted for today: one-line errors for the rest."""
+    if opts.lang != "glsl" or opts.glsl_version != "330":
+        raise SepgenError(f"rows filters are emitted for --lang glsl --glsl-version 330 so far, not "
+                          f"{opts.lang}{' ' + opts.glsl_version if opts.lang == 'glsl' else ''} "
+                          "(use a separable filter for the other targets)")
+    if opts.precision != "fp32":
+        raise SepgenError("rows filters need --precision fp32: their running sums do not fit in half floats")
+    if opts.scale_source != "auto":
+        raise SepgenError("rows filters have no scaled taps yet: drop --scale-source")
+    if opts.linear_sampling is False and not opts.compute:
+        raise SepgenError("rows filters read their box ends bilinearly: drop --point-sampling")
+
+
+def _io(texture: str, uniform: str, binding: int, linear: bool = False) -> PassInput:
+    return PassInput(texture, uniform, binding, "linear" if linear else "nearest", f"{uniform}_sampler" if linear else None)
+
+
+def build_passes(filt: RowsFilter, opts: EmitOptions) -> list[Pass]:
+    """The typed passes: scan (into `<name>_a<k>`, `<name>_b<k>`) then gather (into `output`)."""
+    name, compute = filt.name, opts.compute
+    plan = filt.structure.plan(opts)
+    direction = "horizontal" if filt.layout.axis == "rows" else "vertical"
+    vertex = None if compute else f"{name}_fullscreen.vert.glsl"
+    tile = rowsplan.tile_for(filt.layout.line_length)
+    passes = []
+    for rp in plan:
+        if rp.kind == "scan":
+            src = ("source",) if rp.index == 0 else (f"{name}_a{(rp.index - 1) % 2}", f"{name}_b{(rp.index - 1) % 2}")
+            inputs = tuple(_io(t, u, i) for i, (t, u) in enumerate(zip(src, ("u_source",) if rp.index == 0 else ("u_a", "u_b"))))
+            outs = tuple(PassOutput(f"{name}_{ab}{rp.index % 2}", i, "rgba32f", None, i, f"u_out_{ab}", name=f"o_{ab}")
+                         for i, ab in enumerate("ab"))
+            group = (tile, 1, 1) if direction == "horizontal" else (1, tile, 1)
+        else:
+            last = plan[-2].index % 2
+            inputs = (_io(f"{name}_a{last}", "u_a", 0, True), _io(f"{name}_b{last}", "u_b", 1, True),
+                      _io("source", "u_source", 2, True))
+            outs = (PassOutput("output", 0, "rgba32f", None, 0, "u_output", name="o_output"),)
+            group = GATHER_GROUP
+        draft = Pass(rp.index, rp.name, direction, (), inputs, outs, "none", rp.fetch_count,
+                     function=f"{name}_{rp.name}")
+        path = f"{name}_{rp.name}.{'comp' if compute else 'frag'}.glsl"
+        passes.append(dataclasses.replace(draft, compute=path, workgroup_size=group) if compute else
+                      dataclasses.replace(draft, vertex=vertex, fragment=path))
+    return passes
+
+
+def _boxes(filt: RowsFilter) -> list[dict[str, str]]:
+    """The gather's reads as literals: the source line (fractional where two lines share a read),
+    the along-line read offsets of both ends relative to the output pixel, and the weight."""
+    ca = filt.origin[1] if filt.layout.axis == "rows" else filt.origin[0]
+    cl = filt.origin[0] if filt.layout.axis == "rows" else filt.origin[1]
+    out = []
+    for r in filt.layout.gather_plan(share=True):
+        out.append({"across": float_literal(cl - r.line + 0.5, "glsl"),  # texel-space row offset of the read
+                    "upper": float_literal(ca - r.start + 0.5, "glsl"),  # F(x + upper) − F(x + lower)
+                    "lower": float_literal(ca - r.end + 0.5, "glsl"),
+                    "weight": float_literal(r.weight, "glsl")})
+    return out
+
+
+def _header(name: str, what: str, prov: dict[str, Any], opts: EmitOptions, quality: dict[str, float], command: str,
+            fetches: str) -> list[str]:
+    metrics = ", ".join(f"{k}={v:.6g}" for k, v in quality.items())
+    return [f"Generated by sepgen {__version__} - do not edit; regenerate instead.",
+            f"filter: {name}, {what}", *provenance_lines(prov), f"metrics: {metrics}", fetches,
+            f"options: {', '.join(f'{k}={v}' for k, v in opts.meaningful().items())}",
+            f"regenerate: {one_line(command)}"]
+
+
+def render_rows(filt: RowsFilter, opts: EmitOptions, templates_dir: Any = None, command: str = "") -> dict[str, str | bytes]:
+    """Every output file of a rows filter, `manifest.json` included."""
+    check_options(opts)
+    passes = build_passes(filt, opts)
+    counts = rowsplan.counts(filt.structure.plan(opts))
+    quality = {k: float(f"{v:.6g}") for k, v in filt.metrics().items() if k in ("relative_l2", "negative_mass", "leak",
+                                                                                   "max_error", "dc_gain")}
+    env = environment(templates_dir)
+    tile = rowsplan.tile_for(filt.layout.line_length)
+    header = _header(filt.name, f"rows ({filt.layout.axis}), {filt.layout.boxes} boxes, "
+                              f"{filt.shape[0]}x{filt.shape[1]} taps, origin (y {filt.origin[0]}, x {filt.origin[1]})",
+                              filt.provenance, opts, quality, command,
+                              f"fetches per pixel: {counts['scan']} scan + {counts['gather']} gather = {counts['total']}"
+                              f" (tile {tile}; boxes crossing the right border read one more)")
+    common = {"name": filt.name, "rows": filt.layout.axis == "rows", "tile": tile, "half": tile // 2,
+              "line_length": filt.layout.line_length,
+              "along_origin": filt.origin[1] if filt.layout.axis == "rows" else filt.origin[0],
+              "boxes": _boxes(filt), "counts": counts, "header": header, "compute": opts.compute,
+              "version": "#version 430 core" if opts.compute else "#version 330 core"}
+    files: dict[str, str | bytes] = {}
+    entries = []
+    stage = "compute" if opts.compute else "fragment"
+    if not opts.compute:
+        vert = f"{filt.name}_fullscreen.vert.glsl"
+        files[vert] = render_template(env, "glsl/rows_fullscreen.vert.glsl.j2", dict(common, path=vert))
+        entries.append(ShaderFile(vert, "glsl", "vertex", "main", None))
+    for p in passes:
+        path = p.compute or p.fragment
+        kind = "scan" if p.name.startswith("s") else "gather"
+        files[path] = render_template(env, f"glsl/rows_{kind}.{'comp' if opts.compute else 'frag'}.glsl.j2",
+                                      dict(common, path=path, P=p))
+        entries.append(ShaderFile(path, "glsl", stage, "main", p.index))
+    textures = (Texture("source", "input"),
+                *(Texture(f"{filt.name}_{ab}{k}", "intermediate", "rgba32f") for k in range(2) for ab in "ab"),
+                Texture("output", "output", "rgba32f"))
+    manifest = Manifest(tuple(entries), textures, tuple(passes), __version__, command, filt.name, 0, filt.shape,
+                        filt.origin, quality, opts.to_dict(), counts, structure="rows")
+    files[MANIFEST] = manifest.to_json()
+    return files
