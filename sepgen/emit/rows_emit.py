@@ -44,7 +44,8 @@ def check_options(opts: EmitOptions) -> None:
 
 
 def _io(texture: str, uniform: str, binding: int, linear: bool = False) -> PassInput:
-    return PassInput(texture, uniform, binding, "linear" if linear else "nearest", f"{uniform}_sampler" if linear else None)
+    sampler = f"{uniform}_sampler" if linear else None
+    return PassInput(texture, uniform, binding, "linear" if linear else "nearest", sampler)
 
 
 def build_passes(filt: RowsFilter, opts: EmitOptions) -> list[Pass]:
@@ -58,7 +59,8 @@ def build_passes(filt: RowsFilter, opts: EmitOptions) -> list[Pass]:
     for rp in plan:
         if rp.kind == "scan":
             src = ("source",) if rp.index == 0 else (f"{name}_a{(rp.index - 1) % 2}", f"{name}_b{(rp.index - 1) % 2}")
-            inputs = tuple(_io(t, u, i) for i, (t, u) in enumerate(zip(src, ("u_source",) if rp.index == 0 else ("u_a", "u_b"))))
+            uniforms = ("u_source",) if rp.index == 0 else ("u_a", "u_b")
+            inputs = tuple(_io(t, u, i) for i, (t, u) in enumerate(zip(src, uniforms)))
             outs = tuple(PassOutput(f"{name}_{ab}{rp.index % 2}", i, "rgba32f", None, i, f"u_out_{ab}", name=f"o_{ab}")
                          for i, ab in enumerate("ab"))
             group = (tile, 1, 1) if direction == "horizontal" else (1, tile, 1)
@@ -76,16 +78,25 @@ def build_passes(filt: RowsFilter, opts: EmitOptions) -> list[Pass]:
     return passes
 
 
-def _boxes(filt: RowsFilter) -> list[dict[str, str]]:
-    """The gather's reads as literals: the source line (fractional where two lines share a read),
-    the along-line read offsets of both ends relative to the output pixel, and the weight."""
+def _ends(p: float) -> dict[str, Any]:
+    """One end's read position relative to the output pixel: `exact` (an integer, read with
+    texelFetch: a linear read there is off by the coordinate's rounding, which a 1e5 highlight
+    turns into a visible error) or a bilinear position literal."""
+    return {"exact": float(p).is_integer(), "int": int(p) if float(p).is_integer() else 0,
+            "lit": float_literal(p, "glsl")}
+
+
+def _boxes(filt: RowsFilter) -> list[dict[str, Any]]:
+    """The gather's reads: the source line (fractional where two lines share a read: `t`), both
+    ends' read positions relative to the output pixel, and the weight."""
     ca = filt.origin[1] if filt.layout.axis == "rows" else filt.origin[0]
     cl = filt.origin[0] if filt.layout.axis == "rows" else filt.origin[1]
     out = []
     for r in filt.layout.gather_plan(share=True):
-        out.append({"across": float_literal(cl - r.line + 0.5, "glsl"),  # texel-space row offset of the read
-                    "upper": float_literal(ca - r.start + 0.5, "glsl"),  # F(x + upper) − F(x + lower)
-                    "lower": float_literal(ca - r.end + 0.5, "glsl"),
+        i = int(r.line // 1)
+        out.append({"across": float_literal(cl - r.line + 0.5, "glsl"),  # texel-space row of a bilinear read
+                    "row": cl - i, "t": float_literal(r.line - i, "glsl"), "shared": r.line != i,
+                    "upper": _ends(ca - r.start + 0.5), "lower": _ends(ca - r.end + 0.5),  # F(x + upper) − F(x + lower)
                     "weight": float_literal(r.weight, "glsl")})
     return out
 
@@ -99,7 +110,8 @@ def _header(name: str, what: str, prov: dict[str, Any], opts: EmitOptions, quali
             f"regenerate: {one_line(command)}"]
 
 
-def render_rows(filt: RowsFilter, opts: EmitOptions, templates_dir: Any = None, command: str = "") -> dict[str, str | bytes]:
+def render_rows(filt: RowsFilter, opts: EmitOptions, templates_dir: Any = None,
+                command: str = "") -> dict[str, str | bytes]:
     """Every output file of a rows filter, `manifest.json` included."""
     check_options(opts)
     passes = build_passes(filt, opts)
@@ -111,8 +123,8 @@ def render_rows(filt: RowsFilter, opts: EmitOptions, templates_dir: Any = None, 
     header = _header(filt.name, f"rows ({filt.layout.axis}), {filt.layout.boxes} boxes, "
                               f"{filt.shape[0]}x{filt.shape[1]} taps, origin (y {filt.origin[0]}, x {filt.origin[1]})",
                               filt.provenance, opts, quality, command,
-                              f"fetches per pixel: {counts['scan']} scan + {counts['gather']} gather = {counts['total']}"
-                              f" (tile {tile}; boxes crossing the right border read one more)")
+                              f"fetches per pixel: {counts['scan']} scan + {counts['gather']} gather = "
+                              f"{counts['total']} (tile {tile}; boxes crossing the right border read one more)")
     common = {"name": filt.name, "rows": filt.layout.axis == "rows", "tile": tile, "half": tile // 2,
               "line_length": filt.layout.line_length,
               "along_origin": filt.origin[1] if filt.layout.axis == "rows" else filt.origin[0],

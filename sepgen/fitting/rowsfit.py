@@ -19,7 +19,7 @@ from .._version import __version__
 from ..common.errors import SepgenError
 from ..filters import rows
 from ..filters.rowsfile import RowsFilter
-from ..filters.rowsfilter import STRUCTURE_CHOICES, check_structure  # noqa: F401
+from ..filters.rowsfilter import STRUCTURE_CHOICES, Rows, check_structure  # noqa: F401
 from ..options import EmitOptions, FitSettings
 from ..plan import rowsplan
 from . import rows as rowsfit
@@ -61,20 +61,33 @@ def fit_rows_filter(kernel: Any, *, budget: int | None = None, target_error: flo
             raise SepgenError(f"budget {budget} is below the cheapest rows filter of this kernel: "
                               f"--budget {least} or more (scan {scan} + one box per line)")
         gather_budget = budget - scan
-    fitted = rowsfit.fit_rows(target, budget=gather_budget, target_error=target_error, settings=None,
-                              progress=progress)
-    scale = float(target.sum())  # the fit works at sum 1: back to the target's scale
-    lines = tuple(tuple(rows.Box(b.start, b.end, b.weight * scale) for b in line) for line in fitted.layout.lines)
-    layout = rows.RowsLayout(fitted.layout.axis, fitted.layout.shape, fitted.layout.origin, lines)
+    layout = _fit_layout(target, gather_budget, target_error, scan, budget, progress)
     provenance: dict[str, Any] = {
         "sepgen": __version__, "kernel": base.spec, "structure": "rows", "fit": "rows boxes (sepgen.fitting.rows)",
-        "rounds": fitted.rounds, **base.trimmed,
+        **base.trimmed,
         **({"search": {"budget": budget}} if budget is not None else {}),
         **({"search": {"target_error": target_error}} if target_error is not None else {}),
     }
     if settings is not None:
         provenance["weights"] = dict(settings.weights)
     return RowsFilter(name, target, layout, provenance)
+
+
+def _fit_layout(target: np.ndarray, gather_budget: int | None, target_error: float | None, scan: int,
+                budget: int | None, progress: Progress | None) -> rows.RowsLayout:
+    """The fitted layout at the target's scale. The fit counts two reads per read pair; an end at
+    an integer position of a shared read takes two point reads (`Rows.gather_fetches`), so a fit
+    over the budget is redone with the excess taken off its gather budget (at most 3 times)."""
+    scale = float(target.sum())  # the fit works at sum 1: back to the target's scale
+    for _ in range(3):
+        fitted = rowsfit.fit_rows(target, budget=gather_budget, target_error=target_error, progress=progress)
+        lines = tuple(tuple(rows.Box(b.start, b.end, b.weight * scale) for b in line) for line in fitted.layout.lines)
+        layout = rows.RowsLayout(fitted.layout.axis, fitted.layout.shape, fitted.layout.origin, lines)
+        total = scan + Rows(layout).gather_fetches()
+        if budget is None or gather_budget is None or total <= budget:
+            return layout
+        gather_budget -= total - budget
+    raise SepgenError(f"no rows filter of this kernel within {budget} fetches per pixel was found: raise --budget")
 
 
 def relative_l2(filt: Any) -> float:
