@@ -23,12 +23,13 @@ from .options import table_options
 def emit(ctx: click.Context, filter_path: str, templates_dir: str | None, out_dir: str, **options: Any) -> None:
     """Write GLSL, HLSL, WGSL or SPIR-V shaders and manifest.json for FILTER.json into -o DIR."""
     from .. import emit as emitter
-    from ..filters.filterfile import SeparableFilter, far_from_target
+    from ..filters.filterfile import far_from_target
+    from ..filters.rowsfile import load_filter
     from ..options import EmitOptions
 
     given = [n for n in options if ctx.get_parameter_source(n) is not click.core.ParameterSource.DEFAULT]
     opts = EmitOptions.from_dict(options).check_given(given)
-    filt = SeparableFilter.load(filter_path)
+    filt = load_filter(filter_path)  # any structure (issue 18)
     command = emitter.default_command(filter_path, options, out_dir, templates_dir)
     if filt.scales is None and opts.scale_source != "auto":
         click.echo(f"sepgen: warning: {filt.name} was fitted without scales: its quality at other scales was not "
@@ -40,5 +41,6 @@ def emit(ctx: click.Context, filter_path: str, templates_dir: str | None, out_di
     written = emitter.write_output(files, out_dir)
     counts = json.loads(files["manifest.json"])["fetches_per_pixel"]  # of what was emitted (scaled taps included)
     removed = f", {len(written.removed)} removed (no longer emitted)" if written.removed else ""
+    parts = ("scan", "gather") if "scan" in counts else ("horizontal", "vertical")
     click.echo(f"{out_dir}: {len(files)} files, {len(written.changed)} changed{removed}; fetches per pixel "
-               f"{counts['horizontal']} horizontal + {counts['vertical']} vertical = {counts['total']}", err=True)
+               f"{counts[parts[0]]} {parts[0]} + {counts[parts[1]]} {parts[1]} = {counts['total']}", err=True)

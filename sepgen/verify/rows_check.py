@@ -1,0 +1,53 @@
+"""Verifying a rows filter (`RowsFilter`): its variants, reference and tolerance.
+
+The reference is the float64 running-sum filter (`sepgen.filters.rows.filter_image`, equal
+to convolving with the boxes' kernel). Tolerance, relative to max|ref| (u = 2⁻²⁴):
+
+    a   = max|img| · Σ_reads |weight| / max|ref|
+    tol = a · (tile · 2·log2(tile) · u      the running sums: up to a tile's sum, rounded at each
+                                            of the log2(tile) tree levels, at both ends of a box
+               + 2·2⁻⁸)                     8-bit bilinear fractions at both ends (llvmpipe interpolates
+                                            in float and lands far below)
+"""
+
+from __future__ import annotations
+
+import math
+from typing import Any
+
+import numpy as np
+
+from ..filters import rows
+from ..filters.rowsfile import RowsFilter
+from ..options import EmitOptions
+from ..plan import rowsplan
+from .variant import Variant
+
+FP32_U = 2.0**-24
+BILINEAR_FRACTION = 2.0**-8
+
+
+def is_rows(filt: Any) -> bool:
+    return isinstance(filt, RowsFilter)
+
+
+def variants(langs: Any = ("glsl",)) -> list[Variant]:
+    """What rows filters are emitted for so far: GLSL 330 fragment and compute, fp32."""
+    out = []
+    for o in EmitOptions.combinations():
+        if o.lang in langs and o.lang == "glsl" and o.glsl_version == "330" and o.precision == "fp32" \
+                and o.strategy == "mrt" and (o.compute or o.linear_sampling):
+            out.append(Variant(o.to_dict()))
+    return out
+
+
+def reference(img: np.ndarray, filt: RowsFilter) -> np.ndarray:
+    return rows.filter_image(np.asarray(img, np.float64), filt.layout)
+
+
+def tolerance(filt: RowsFilter, img: np.ndarray, ref: np.ndarray) -> float:
+    tile = rowsplan.tile_for(filt.layout.line_length)
+    weights = sum(abs(r.weight) for r in filt.layout.gather_plan(share=True))
+    peak = float(np.max(np.abs(ref))) or 1.0
+    amplification = max(float(np.max(np.abs(img))) * weights / peak, 1e-12)
+    return amplification * (tile * 2 * math.log2(tile) * FP32_U + 2 * BILINEAR_FRACTION)
