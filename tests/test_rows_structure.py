@@ -56,7 +56,9 @@ def test_separable_files_still_load_through_the_any_loader(tmp_path: Path) -> No
 def test_fetch_counts_include_the_scan_per_target() -> None:
     k = binary_disk()
     st = RowsFilter("d", k, rows.exact_layout(k)).structure
-    gather = st.layout.reads(share=True)
+    gather = st.gather_fetches()
+    assert gather == 2 * 50  # integer ends are read exactly: a shared pair takes two point reads per end
+    assert st.gather_fetches(point=True) == gather  # no fractional end: point reads cost the same
     frag = st.fetch_counts()
     comp = st.fetch_counts(EmitOptions.from_dict({"stage": "compute"}))
     tile = rowsplan.tile_for(50)

@@ -13,6 +13,7 @@ the gather reads the scan targets with linear filtering (desktop GL filters floa
 from __future__ import annotations
 
 import dataclasses
+import math
 from typing import Any
 
 from .._version import __version__
@@ -39,8 +40,6 @@ def check_options(opts: EmitOptions) -> None:
         raise SepgenError("rows filters need --precision fp32: their running sums do not fit in half floats")
     if opts.scale_source != "auto":
         raise SepgenError("rows filters have no scaled taps yet: drop --scale-source")
-    if opts.linear_sampling is False and not opts.compute:
-        raise SepgenError("rows filters read their box ends bilinearly: drop --point-sampling")
 
 
 def _io(texture: str, uniform: str, binding: int, linear: bool = False) -> PassInput:
@@ -82,7 +81,8 @@ def _ends(p: float) -> dict[str, Any]:
     """One end's read position relative to the output pixel: `exact` (an integer, read with
     texelFetch: a linear read there is off by the coordinate's rounding, which a 1e5 highlight
     turns into a visible error) or a bilinear position literal."""
-    return {"exact": float(p).is_integer(), "int": int(p) if float(p).is_integer() else 0,
+    q = math.floor(p)
+    return {"exact": float(p).is_integer(), "int": q, "frac": float_literal(p - q, "glsl"),
             "lit": float_literal(p, "glsl")}
 
 
@@ -128,7 +128,8 @@ def render_rows(filt: RowsFilter, opts: EmitOptions, templates_dir: Any = None,
     common = {"name": filt.name, "rows": filt.layout.axis == "rows", "tile": tile, "half": tile // 2,
               "line_length": filt.layout.line_length,
               "along_origin": filt.origin[1] if filt.layout.axis == "rows" else filt.origin[0],
-              "boxes": _boxes(filt), "counts": counts, "header": header, "compute": opts.compute,
+              "boxes": _boxes(filt), "counts": counts,
+              "point": not opts.compute and not opts.linear_sampling, "header": header, "compute": opts.compute,
               "version": "#version 430 core" if opts.compute else "#version 330 core"}
     files: dict[str, str | bytes] = {}
     entries = []

@@ -56,17 +56,21 @@ class Rows:
     def plan(self, options: EmitOptions | None = None, one_vertical: bool = False) -> list[rowsplan.RowsPass]:
         """The scan passes and the gather pass for a target (`one_vertical` does not apply)."""
         opts = options if options is not None else EmitOptions()
-        return rowsplan.plan(self.layout.line_length, self.gather_fetches(), opts.compute)
+        point = not opts.compute and not opts.linear_sampling
+        return rowsplan.plan(self.layout.line_length, self.gather_fetches(point), opts.compute)
 
-    def gather_fetches(self) -> int:
-        """Fetches per interior pixel of the gather: one per box end, two for an end at an integer
-        position of a read shared by two lines (an integer end is read exactly, with point reads:
-        a bilinear read there is off by its coordinate's rounding, which a 1e5 highlight shows)."""
+    def gather_fetches(self, point: bool = False) -> int:
+        """Fetches per interior pixel of the gather: one per box end (a bilinear read), and with
+        point reads or at an integer end (read exactly: a bilinear read there is off by its
+        coordinate's rounding, which a 1e5 highlight shows) E(n) + f·s(n), two reads for a
+        fractional end; every count doubled for a read shared by two lines (two rows mixed)."""
         ca = self.origin[1] if self.layout.axis == "rows" else self.origin[0]
         total = 0
         for r in self.layout.gather_plan(share=True):
-            shared = not float(r.line).is_integer()
-            total += sum(2 if shared and float(ca - end + 0.5).is_integer() else 1 for end in (r.start, r.end))
+            rows_read = 1 if float(r.line).is_integer() else 2
+            for end in (r.start, r.end):
+                exact = float(ca - end + 0.5).is_integer()
+                total += 1 if not (exact or point) else rows_read * (1 if exact else 2)
         return total
 
     def fetch_counts(self, options: EmitOptions | None = None) -> dict[str, int]:

@@ -32,11 +32,11 @@ def is_rows(filt: Any) -> bool:
 
 
 def variants(langs: Any = ("glsl",)) -> list[Variant]:
-    """What rows filters are emitted for so far: GLSL 330 fragment and compute, fp32."""
+    """What rows filters are emitted for so far: GLSL 330 fragment (bilinear and point reads) and compute, fp32."""
     out = []
     for o in EmitOptions.combinations():
         if o.lang in langs and o.lang == "glsl" and o.glsl_version == "330" and o.precision == "fp32" \
-                and o.strategy == "mrt" and (o.compute or o.linear_sampling):
+                and o.strategy == "mrt":
             out.append(Variant(o.to_dict()))
     return out
 
