@@ -77,7 +77,7 @@ def test_manifest_counts_every_pass_and_says_its_structure() -> None:
 
 
 def test_unsupported_targets_are_one_line_errors() -> None:
-    with pytest.raises(SepgenError, match="rows filters are emitted for --lang glsl --glsl-version 330 so far"):
+    with pytest.raises(SepgenError, match=r"emitted for --lang glsl \(--glsl-version 330 or 300es\) so far"):
         emit.render(binary_disk(), {"lang": "hlsl"})
     with pytest.raises(SepgenError, match="need --precision fp32"):
         emit.render(binary_disk(), {"precision": "fp16"})
@@ -133,3 +133,16 @@ def test_hdr_goal(gl_runner, make, stage) -> None:
         out = run(gl_runner, filt, img, stage)
         ratios = [rows.hdr_ratio(out[..., c], ref[..., c]) for c in range(4)]
         assert max(ratios) <= 1.0, (xs[k:k + 4], ratios)
+
+
+def test_verify_runs_every_rows_variant(gl_runner, webgl_runner) -> None:
+    """`sepgen verify` of a rows filter: GLSL 330 fragment (bilinear and point), compute, and
+    GLSL ES 300 in WebGL2, all within tolerance of the float64 reference."""
+    from sepgen.verify.runfilter import Runners
+
+    results = check.verify(odd_columns(), runner=Runners(gl_runner, webgl_runner))
+    assert sorted(r.name for r in results) == sorted([
+        "glsl330 fragment mrt fp32 point", "glsl330 fragment mrt fp32 linear", "glsl330 compute mrt fp32 point",
+        "glsl300es fragment mrt fp32 point", "glsl300es fragment mrt fp32 linear"])
+    assert all(r.ok for r in results), check.format_table(results)
+    assert max(r.max_rel for r in results) < 1e-5

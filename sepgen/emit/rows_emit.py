@@ -6,8 +6,10 @@ filter's, so every runner executes them unchanged. Textures: the source, two pai
 scan targets (tilings A and B, ping-ponged between the fragment scan passes, rgba32f:
 running sums need float32) and the output.
 
-Targets so far: GLSL 330 (fragment passes) and GLSL 430 (compute, `--stage compute`);
-the gather reads the scan targets with linear filtering (desktop GL filters float32).
+Targets so far: GLSL 330 and GLSL ES 300 (fragment passes; WebGL2 needs EXT_color_buffer_float
+and, for bilinear reads, OES_texture_float_linear) and GLSL 430 (compute, `--stage compute`).
+The gather reads the scan targets bilinearly at fractional box ends (fragment default and
+compute), or exactly with two point reads (`--point-sampling`); integer ends always exactly.
 """
 
 from __future__ import annotations
@@ -23,17 +25,19 @@ from ..options import EmitOptions
 from ..plan import rowsplan
 from ..plan.passmodel import MANIFEST, Manifest, Pass, PassInput, PassOutput, ShaderFile, Texture
 from .context import environment, one_line, provenance_lines, render_template
+from .extensions import required_extensions
 from .literals import float_literal
 
 __all__ = ["render_rows"]
 
 GATHER_GROUP = (8, 8, 1)
+VERSIONS = {"330": "#version 330 core", "300es": "#version 300 es"}
 
 
 def check_options(opts: EmitOptions) -> None:
     """What rows filters can be emitted for today: one-line errors for the rest."""
-    if opts.lang != "glsl" or opts.glsl_version != "330":
-        raise SepgenError(f"rows filters are emitted for --lang glsl --glsl-version 330 so far, not "
+    if opts.lang != "glsl" or opts.glsl_version not in ("330", "300es"):
+        raise SepgenError(f"rows filters are emitted for --lang glsl (--glsl-version 330 or 300es) so far, not "
                           f"{opts.lang}{' ' + opts.glsl_version if opts.lang == 'glsl' else ''} "
                           "(use a separable filter for the other targets)")
     if opts.precision != "fp32":
@@ -64,9 +68,9 @@ def build_passes(filt: RowsFilter, opts: EmitOptions) -> list[Pass]:
                          for i, ab in enumerate("ab"))
             group = (tile, 1, 1) if direction == "horizontal" else (1, tile, 1)
         else:
-            last = plan[-2].index % 2
-            inputs = (_io(f"{name}_a{last}", "u_a", 0, True), _io(f"{name}_b{last}", "u_b", 1, True),
-                      _io("source", "u_source", 2, True))
+            last, linear = plan[-2].index % 2, compute or bool(opts.linear_sampling)
+            inputs = (_io(f"{name}_a{last}", "u_a", 0, linear), _io(f"{name}_b{last}", "u_b", 1, linear),
+                      _io("source", "u_source", 2, linear))
             outs = (PassOutput("output", 0, "rgba32f", None, 0, "u_output", name="o_output"),)
             group = GATHER_GROUP
         draft = Pass(rp.index, rp.name, direction, (), inputs, outs, "none", rp.fetch_count,
@@ -96,6 +100,7 @@ def _boxes(filt: RowsFilter) -> list[dict[str, Any]]:
         i = int(r.line // 1)
         out.append({"across": float_literal(cl - r.line + 0.5, "glsl"),  # texel-space row of a bilinear read
                     "row": cl - i, "t": float_literal(r.line - i, "glsl"), "shared": r.line != i,
+                    "line_offset": float_literal(cl - r.line, "glsl"),
                     "upper": _ends(ca - r.start + 0.5), "lower": _ends(ca - r.end + 0.5),  # F(x + upper) − F(x + lower)
                     "weight": float_literal(r.weight, "glsl")})
     return out
@@ -130,7 +135,8 @@ def render_rows(filt: RowsFilter, opts: EmitOptions, templates_dir: Any = None,
               "along_origin": filt.origin[1] if filt.layout.axis == "rows" else filt.origin[0],
               "boxes": _boxes(filt), "counts": counts,
               "point": not opts.compute and not opts.linear_sampling, "header": header, "compute": opts.compute,
-              "version": "#version 430 core" if opts.compute else "#version 330 core"}
+              "version": "#version 430 core" if opts.compute else VERSIONS[opts.glsl_version],
+              "es": opts.glsl_version == "300es"}
     files: dict[str, str | bytes] = {}
     entries = []
     stage = "compute" if opts.compute else "fragment"
@@ -148,6 +154,7 @@ def render_rows(filt: RowsFilter, opts: EmitOptions, templates_dir: Any = None,
                 *(Texture(f"{filt.name}_{ab}{k}", "intermediate", "rgba32f") for k in range(2) for ab in "ab"),
                 Texture("output", "output", "rgba32f"))
     manifest = Manifest(tuple(entries), textures, tuple(passes), __version__, command, filt.name, 0, filt.shape,
-                        filt.origin, quality, opts.to_dict(), counts, structure="rows")
+                        filt.origin, quality, opts.to_dict(), counts, required_extensions(opts, passes),
+                        structure="rows")
     files[MANIFEST] = manifest.to_json()
     return files
