@@ -98,7 +98,7 @@ def test_fit_structure_rows_binary_disk_is_exact() -> None:
 ROWS_CASES = {
     "rows_with_rank": (["--size", "9", "--structure", "rows", "--rank", "2"], "--structure rows takes no --rank"),
     "rows_budget_too_small": (["--size", "50", "--antialias", "--structure", "rows", "--budget", "40"],
-                              "below the cheapest rows filter of this kernel: --budget 126 or more"),
+                              "below the cheapest rows filter of this kernel: --budget 76 or more"),
     "rows_negative_kernel": (["--kernel", "file:neg.npy", "--structure", "rows"],
                              "use the separable structure for kernels with negative lobes"),
     "unknown_structure": (["--size", "9", "--structure", "boxes"], "structure must be one of separable, rows, auto"),

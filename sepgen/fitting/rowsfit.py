@@ -33,14 +33,14 @@ def _scan_reads(prob: rowsfit.RowsProblem, options: EmitOptions) -> int:
 
 
 def cheapest(kernel: np.ndarray, options: EmitOptions | None = None) -> int:
-    """The fewest fetches per pixel of a rows filter of `kernel`: the scan plus one box per line
-    (the exact run lengths of a binary kernel)."""
+    """The fewest fetches per pixel of a rows filter of `kernel`: the scan plus one box per line,
+    adjacent lines sharing their reads (the exact run lengths of a binary kernel)."""
     opts = options or EmitOptions()
     prob = rowsfit.problem(kernel)
     if rows.is_binary(prob.target):
         gather = rows.exact_layout(prob.target, prob.axis).reads(share=True)
     else:
-        gather = 2 * rowsfit.start_slots(prob.lines, 1).cost()
+        gather = rowsfit.least_reads(prob.lines)
     return _scan_reads(prob, opts) + gather
 
 
@@ -58,8 +58,8 @@ def fit_rows_filter(kernel: Any, *, budget: int | None = None, target_error: flo
     if budget is not None:
         least = cheapest(target)
         if budget < least:
-            raise SepgenError(f"budget {budget} is below the cheapest rows filter of this kernel: "
-                              f"--budget {least} or more (scan {scan} + one box per line)")
+            raise SepgenError(f"budget {budget} is below the cheapest rows filter of this kernel: --budget {least} "
+                              f"or more (scan {scan} + one box per line, adjacent lines sharing reads)")
         gather_budget = budget - scan
     layout = _fit_layout(target, gather_budget, target_error, scan, budget, progress)
     provenance: dict[str, Any] = {
