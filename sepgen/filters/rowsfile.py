@@ -114,6 +114,11 @@ def filter_from_json(text: str, source: str = "filter file") -> Any:
         raise SepgenError(f"{source} is not valid JSON: {exc.msg} at line {exc.lineno}") from None
     except ValueError as exc:
         raise SepgenError(f"{source}: {exc}") from None
+    return filter_from_dict(doc, source)
+
+
+def filter_from_dict(doc: Any, source: str = "filter file") -> Any:
+    """The filter a parsed filter-file document holds, of whichever structure it says."""
     if isinstance(doc, dict) and structure.of_document(doc, source) is Rows:
         return RowsFilter.from_dict(doc, source)
     return SeparableFilter.from_dict(doc, source)
