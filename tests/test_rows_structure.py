@@ -114,3 +114,18 @@ def test_optimize_rejects_rows_input(inputs: Path, case: str) -> None:  # noqa: 
     np.save(inputs / "neg.npy", k)
     args, expect = ROWS_CASES[case]
     check_rejected(inputs, ["optimize", "--steps", "5", *args, "-o", "out.json"], expect)
+
+
+ROWS_BUILD_CONFIGS = {
+    "rows_with_rank": ('structure = "rows"\nrank = 2\n', "--structure rows takes no --rank"),
+    "rows_for_hlsl": ('structure = "rows"\nlang = ["hlsl"]\n', "rows filters are emitted for --lang glsl"),
+    "unknown_structure": ('structure = "hexes"\n', "structure must be one of separable, rows, auto"),
+}
+
+
+@pytest.mark.parametrize("case", list(ROWS_BUILD_CONFIGS))
+def test_build_rejects_rows_configs(inputs: Path, case: str) -> None:  # noqa: F811
+    extra, expect = ROWS_BUILD_CONFIGS[case]
+    (inputs / "c.toml").write_text('[output]\ndir = "out"\n\n[[filter]]\nname = "b"\nkernel = "disk"\nsize = 9\n' + extra)
+    msg = check_rejected(inputs, ["build", "c.toml"], expect)
+    assert "c.toml: filter 'b'" in msg

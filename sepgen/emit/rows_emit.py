@@ -15,7 +15,6 @@ compute), or exactly with two point reads (`--point-sampling`); integer ends alw
 from __future__ import annotations
 
 import dataclasses
-import math
 from typing import Any
 
 from .._version import __version__
@@ -81,29 +80,16 @@ def build_passes(filt: RowsFilter, opts: EmitOptions) -> list[Pass]:
     return passes
 
 
-def _ends(p: float) -> dict[str, Any]:
-    """One end's read position relative to the output pixel: `exact` (an integer, read with
-    texelFetch: a linear read there is off by the coordinate's rounding, which a 1e5 highlight
-    turns into a visible error) or a bilinear position literal."""
-    q = math.floor(p)
-    return {"exact": float(p).is_integer(), "int": q, "frac": float_literal(p - q, "glsl"),
-            "lit": float_literal(p, "glsl")}
-
-
 def _boxes(filt: RowsFilter) -> list[dict[str, Any]]:
-    """The gather's reads: the source line (fractional where two lines share a read: `t`), both
-    ends' read positions relative to the output pixel, and the weight."""
+    """The gather's reads as float literals: both ends' positions along the line relative to the
+    output pixel (F(x + upper) − F(x + lower)), the line's offset from the pixel's row (fractional
+    where two lines share the read) and the weight. Positions are multiples of 1/256 (the fit
+    snaps them): the shader splits them into texel and fraction exactly."""
     ca = filt.origin[1] if filt.layout.axis == "rows" else filt.origin[0]
     cl = filt.origin[0] if filt.layout.axis == "rows" else filt.origin[1]
-    out = []
-    for r in filt.layout.gather_plan(share=True):
-        i = int(r.line // 1)
-        out.append({"across": float_literal(cl - r.line + 0.5, "glsl"),  # texel-space row of a bilinear read
-                    "row": cl - i, "t": float_literal(r.line - i, "glsl"), "shared": r.line != i,
-                    "line_offset": float_literal(cl - r.line, "glsl"),
-                    "upper": _ends(ca - r.start + 0.5), "lower": _ends(ca - r.end + 0.5),  # F(x + upper) − F(x + lower)
-                    "weight": float_literal(r.weight, "glsl")})
-    return out
+    return [{"upper": float_literal(ca - r.start + 0.5, "glsl"), "lower": float_literal(ca - r.end + 0.5, "glsl"),
+             "line_offset": float_literal(cl - r.line, "glsl"), "weight": float_literal(r.weight, "glsl")}
+            for r in filt.layout.gather_plan(share=True)]
 
 
 def _header(name: str, what: str, prov: dict[str, Any], opts: EmitOptions, quality: dict[str, float], command: str,
