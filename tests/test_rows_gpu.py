@@ -77,7 +77,7 @@ def test_manifest_counts_every_pass_and_says_its_structure() -> None:
 
 
 def test_unsupported_targets_are_one_line_errors() -> None:
-    with pytest.raises(SepgenError, match=r"emitted for --lang glsl \(--glsl-version 330 or 300es\) so far"):
+    with pytest.raises(SepgenError, match=r"\(--glsl-version 330 or 300es\) and spirv so far, not hlsl"):
         emit.render(binary_disk(), {"lang": "hlsl"})
     with pytest.raises(SepgenError, match="need --precision fp32"):
         emit.render(binary_disk(), {"precision": "fp16"})
@@ -146,3 +146,36 @@ def test_verify_runs_every_rows_variant(gl_runner, webgl_runner) -> None:
         "glsl300es fragment mrt fp32 point", "glsl300es fragment mrt fp32 linear"])
     assert all(r.ok for r in results), check.format_table(results)
     assert max(r.max_rel for r in results) < 1e-5
+
+
+SPIRV = [{"lang": "spirv"}, {"lang": "spirv", "linear_sampling": True}, {"lang": "spirv", "stage": "compute"}]
+
+
+def run_vk(vulkan_runner, filt: RowsFilter, img: np.ndarray, options: dict) -> np.ndarray:
+    with tempfile.TemporaryDirectory() as tmp:
+        emit.write(emit.render(filt, options), tmp)
+        return vulkan_runner.run(load(tmp), img)
+
+
+@pytest.mark.parametrize("options", SPIRV, ids=["point", "linear", "compute"])
+@pytest.mark.parametrize("make", [binary_disk, aa_disk_rows, odd_columns], ids=["binary", "aa", "columns"])
+def test_spirv_on_vulkan_matches_the_reference(vulkan_runner, make, options) -> None:
+    filt = make()
+    img = default_image(4, (40, 300))
+    ref = rows.filter_image(img.astype(np.float64), filt.layout)
+    out = run_vk(vulkan_runner, filt, img, options)
+    assert np.abs(out - ref).max() <= 1e-5 * np.abs(ref).max()
+
+
+@pytest.mark.parametrize("make, options", [(binary_disk, SPIRV[0]), (binary_disk, SPIRV[2]), (aa_disk_rows, SPIRV[0])],
+                         ids=["binary-point", "binary-compute", "aa-point"])
+def test_hdr_goal_on_vulkan(vulkan_runner, make, options) -> None:
+    """The HDR goal with the SPIR-V modules on Vulkan (the Vulkan GLSL of the same templates)."""
+    filt = make()
+    img = np.full((24, 1920, 4), 0.01, np.float32)
+    for c, ((y1, x1), (y2, x2)) in enumerate([((3, 969), (20, 994)), ((1, 493), (7, 1455)), ((17, 1000), (18, 1003)),
+                                              ((0, 127), (23, 128))]):
+        img[y1, x1, c], img[y2, x2, c] = 1e5, 1e4
+    ref = rows.filter_image(img.astype(np.float64), filt.layout)
+    out = run_vk(vulkan_runner, filt, img, options)
+    assert max(rows.hdr_ratio(out[..., c], ref[..., c]) for c in range(4)) <= 1.0

@@ -7,7 +7,9 @@ scan targets (tilings A and B, ping-ponged between the fragment scan passes, rgb
 running sums need float32) and the output.
 
 Targets so far: GLSL 330 and GLSL ES 300 (fragment passes; WebGL2 needs EXT_color_buffer_float
-and, for bilinear reads, OES_texture_float_linear) and GLSL 430 (compute, `--stage compute`).
+and, for bilinear reads, OES_texture_float_linear), GLSL 430 (compute, `--stage compute`) and
+SPIR-V (Vulkan GLSL 450 from the same templates, texture2D + one linear sampler, compiled by
+glslang and checked by spirv-val; both stages).
 The gather reads the scan targets bilinearly at fractional box ends (fragment default and
 compute), or exactly with two point reads (`--point-sampling`); integer ends always exactly.
 """
@@ -18,6 +20,7 @@ import dataclasses
 from typing import Any
 
 from .._version import __version__
+from ..common import tools as spirv_tools
 from ..common.errors import SepgenError
 from ..filters.rowsfile import RowsFilter
 from ..options import EmitOptions
@@ -26,6 +29,7 @@ from ..plan.passmodel import MANIFEST, Manifest, Pass, PassInput, PassOutput, Sh
 from .context import environment, one_line, provenance_lines, render_template
 from .extensions import required_extensions
 from .literals import float_literal
+from .vulkan_bindings import vulkan_bindings
 
 __all__ = ["render_rows"]
 
@@ -35,9 +39,9 @@ VERSIONS = {"330": "#version 330 core", "300es": "#version 300 es"}
 
 def check_options(opts: EmitOptions) -> None:
     """What rows filters can be emitted for today: one-line errors for the rest."""
-    if opts.lang != "glsl" or opts.glsl_version not in ("330", "300es"):
-        raise SepgenError(f"rows filters are emitted for --lang glsl (--glsl-version 330 or 300es) so far, not "
-                          f"{opts.lang}{' ' + opts.glsl_version if opts.lang == 'glsl' else ''} "
+    if opts.lang not in ("glsl", "spirv") or (opts.lang == "glsl" and opts.glsl_version not in ("330", "300es")):
+        raise SepgenError(f"rows filters are emitted for --lang glsl (--glsl-version 330 or 300es) and spirv so far, "
+                          f"not {opts.lang}{' ' + opts.glsl_version if opts.lang == 'glsl' else ''} "
                           "(use a separable filter for the other targets)")
     if opts.precision != "fp32":
         raise SepgenError("rows filters need --precision fp32: their running sums do not fit in half floats")
@@ -55,7 +59,8 @@ def build_passes(filt: RowsFilter, opts: EmitOptions) -> list[Pass]:
     name, compute = filt.name, opts.compute
     plan = filt.structure.plan(opts)
     direction = "horizontal" if filt.layout.axis == "rows" else "vertical"
-    vertex = None if compute else f"{name}_fullscreen.vert.glsl"
+    suffix = "spv" if opts.lang == "spirv" else "glsl"
+    vertex = None if compute else f"{name}_fullscreen.vert.{suffix}"
     tile = rowsplan.tile_for(filt.layout.line_length)
     passes = []
     for rp in plan:
@@ -74,9 +79,10 @@ def build_passes(filt: RowsFilter, opts: EmitOptions) -> list[Pass]:
             group = GATHER_GROUP
         draft = Pass(rp.index, rp.name, direction, (), inputs, outs, "none", rp.fetch_count,
                      function=f"{name}_{rp.name}")
-        path = f"{name}_{rp.name}.{'comp' if compute else 'frag'}.glsl"
-        passes.append(dataclasses.replace(draft, compute=path, workgroup_size=group) if compute else
-                      dataclasses.replace(draft, vertex=vertex, fragment=path))
+        path = f"{name}_{rp.name}.{'comp' if compute else 'frag'}.{suffix}"
+        done = (dataclasses.replace(draft, compute=path, workgroup_size=group) if compute else
+                dataclasses.replace(draft, vertex=vertex, fragment=path))
+        passes.append(vulkan_bindings(done) if opts.lang == "spirv" else done)
     return passes
 
 
@@ -110,6 +116,7 @@ def render_rows(filt: RowsFilter, opts: EmitOptions, templates_dir: Any = None,
     quality = {k: float(f"{v:.6g}") for k, v in filt.metrics().items() if k in ("relative_l2", "negative_mass", "leak",
                                                                                    "max_error", "dc_gain")}
     env = environment(templates_dir)
+    vulkan = opts.lang == "spirv"
     tile = rowsplan.tile_for(filt.layout.line_length)
     header = _header(filt.name, f"rows ({filt.layout.axis}), {filt.layout.boxes} boxes, "
                               f"{filt.shape[0]}x{filt.shape[1]} taps, origin (y {filt.origin[0]}, x {filt.origin[1]})",
@@ -121,21 +128,32 @@ def render_rows(filt: RowsFilter, opts: EmitOptions, templates_dir: Any = None,
               "along_origin": filt.origin[1] if filt.layout.axis == "rows" else filt.origin[0],
               "boxes": _boxes(filt), "counts": counts,
               "point": not opts.compute and not opts.linear_sampling, "header": header, "compute": opts.compute,
-              "version": "#version 430 core" if opts.compute else VERSIONS[opts.glsl_version],
-              "es": opts.glsl_version == "300es"}
+              "version": "#version 450" if vulkan else "#version 430 core" if opts.compute else
+              VERSIONS[opts.glsl_version], "es": opts.glsl_version == "300es" and not vulkan, "vulkan": vulkan}
     files: dict[str, str | bytes] = {}
-    entries = []
+    entries: list[ShaderFile] = []
     stage = "compute" if opts.compute else "fragment"
+
+    def add(path: str, template: str, stage_: str, ctx: dict[str, Any], index: int | None) -> None:
+        text = render_template(env, template, dict(common, path=path, **ctx))
+        if not vulkan:
+            files[path] = text
+            entries.append(ShaderFile(path, "glsl", stage_, "main", index))
+            return
+        source = path[: -len("spv")] + "glsl"  # the Vulkan GLSL a module is compiled from
+        files[source] = text
+        entries.append(ShaderFile(source, "glsl", stage_, None, index, "source"))
+        code = spirv_tools.compile_glsl(text, stage_, source)
+        spirv_tools.validate(code, path)
+        files[path] = code
+        entries.append(ShaderFile(path, "spirv", stage_, "main", index))
+
     if not opts.compute:
-        vert = f"{filt.name}_fullscreen.vert.glsl"
-        files[vert] = render_template(env, "glsl/rows_fullscreen.vert.glsl.j2", dict(common, path=vert))
-        entries.append(ShaderFile(vert, "glsl", "vertex", "main", None))
+        add(str(passes[0].vertex), "glsl/rows_fullscreen.vert.glsl.j2", "vertex", {}, None)
     for p in passes:
-        path = p.compute or p.fragment
         kind = "scan" if p.name.startswith("s") else "gather"
-        files[path] = render_template(env, f"glsl/rows_{kind}.{'comp' if opts.compute else 'frag'}.glsl.j2",
-                                      dict(common, path=path, P=p))
-        entries.append(ShaderFile(path, "glsl", stage, "main", p.index))
+        add(str(p.compute or p.fragment), f"glsl/rows_{kind}.{'comp' if opts.compute else 'frag'}.glsl.j2", stage,
+            {"P": p}, p.index)
     textures = (Texture("source", "input"),
                 *(Texture(f"{filt.name}_{ab}{k}", "intermediate", "rgba32f") for k in range(2) for ab in "ab"),
                 Texture("output", "output", "rgba32f"))
