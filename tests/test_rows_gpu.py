@@ -77,8 +77,8 @@ def test_manifest_counts_every_pass_and_says_its_structure() -> None:
 
 
 def test_unsupported_targets_are_one_line_errors() -> None:
-    with pytest.raises(SepgenError, match=r"\(--glsl-version 330 or 300es\) and spirv so far, not hlsl"):
-        emit.render(binary_disk(), {"lang": "hlsl"})
+    with pytest.raises(SepgenError, match=r"\(--glsl-version 330 or 300es\), spirv and hlsl so far, not wgsl"):
+        emit.render(binary_disk(), {"lang": "wgsl"})
     with pytest.raises(SepgenError, match="need --precision fp32"):
         emit.render(binary_disk(), {"precision": "fp16"})
 
@@ -149,6 +149,7 @@ def test_verify_runs_every_rows_variant(gl_runner, webgl_runner) -> None:
 
 
 SPIRV = [{"lang": "spirv"}, {"lang": "spirv", "linear_sampling": True}, {"lang": "spirv", "stage": "compute"}]
+HLSL = [{"lang": "hlsl", "linear_sampling": False}, {"lang": "hlsl"}, {"lang": "hlsl", "stage": "compute"}]
 
 
 def run_vk(vulkan_runner, filt: RowsFilter, img: np.ndarray, options: dict) -> np.ndarray:
@@ -157,9 +158,10 @@ def run_vk(vulkan_runner, filt: RowsFilter, img: np.ndarray, options: dict) -> n
         return vulkan_runner.run(load(tmp), img)
 
 
-@pytest.mark.parametrize("options", SPIRV, ids=["point", "linear", "compute"])
+@pytest.mark.parametrize("options", SPIRV + HLSL, ids=[f"{lang}-{k}" for lang in ("spirv", "hlsl")
+                                                      for k in ("point", "linear", "compute")])
 @pytest.mark.parametrize("make", [binary_disk, aa_disk_rows, odd_columns], ids=["binary", "aa", "columns"])
-def test_spirv_on_vulkan_matches_the_reference(vulkan_runner, make, options) -> None:
+def test_spirv_and_hlsl_on_vulkan_match_the_reference(vulkan_runner, make, options) -> None:
     filt = make()
     img = default_image(4, (40, 300))
     ref = rows.filter_image(img.astype(np.float64), filt.layout)
@@ -167,10 +169,13 @@ def test_spirv_on_vulkan_matches_the_reference(vulkan_runner, make, options) -> 
     assert np.abs(out - ref).max() <= 1e-5 * np.abs(ref).max()
 
 
-@pytest.mark.parametrize("make, options", [(binary_disk, SPIRV[0]), (binary_disk, SPIRV[2]), (aa_disk_rows, SPIRV[0])],
-                         ids=["binary-point", "binary-compute", "aa-point"])
+@pytest.mark.parametrize("make, options", [
+    (binary_disk, SPIRV[0]), (binary_disk, SPIRV[2]), (aa_disk_rows, SPIRV[0]),
+    (binary_disk, HLSL[1]), (binary_disk, HLSL[2]), (aa_disk_rows, HLSL[0]),
+], ids=["spirv-binary-point", "spirv-binary-compute", "spirv-aa-point", "hlsl-binary-linear", "hlsl-binary-compute",
+        "hlsl-aa-point"])
 def test_hdr_goal_on_vulkan(vulkan_runner, make, options) -> None:
-    """The HDR goal with the SPIR-V modules on Vulkan (the Vulkan GLSL of the same templates)."""
+    """The HDR goal on Vulkan: the SPIR-V modules (Vulkan GLSL of the same templates) and the HLSL."""
     filt = make()
     img = np.full((24, 1920, 4), 0.01, np.float32)
     for c, ((y1, x1), (y2, x2)) in enumerate([((3, 969), (20, 994)), ((1, 493), (7, 1455)), ((17, 1000), (18, 1003)),

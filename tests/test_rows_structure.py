@@ -118,7 +118,7 @@ def test_optimize_rejects_rows_input(inputs: Path, case: str) -> None:  # noqa: 
 
 ROWS_BUILD_CONFIGS = {
     "rows_with_rank": ('structure = "rows"\nrank = 2\n', "--structure rows takes no --rank"),
-    "rows_for_hlsl": ('structure = "rows"\nlang = ["hlsl"]\n', "rows filters are emitted for --lang glsl"),
+    "rows_for_wgsl": ('structure = "rows"\nlang = ["wgsl"]\n', "rows filters are emitted for --lang glsl"),
     "unknown_structure": ('structure = "hexes"\n', "structure must be one of separable, rows, auto"),
 }
 

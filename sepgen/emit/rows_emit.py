@@ -35,14 +35,16 @@ __all__ = ["render_rows"]
 
 GATHER_GROUP = (8, 8, 1)
 VERSIONS = {"330": "#version 330 core", "300es": "#version 300 es"}
+HLSL_ENTRY = {"vertex": "vs_main", "fragment": "ps_main", "compute": "cs_main"}
 
 
 def check_options(opts: EmitOptions) -> None:
     """What rows filters can be emitted for today: one-line errors for the rest."""
-    if opts.lang not in ("glsl", "spirv") or (opts.lang == "glsl" and opts.glsl_version not in ("330", "300es")):
-        raise SepgenError(f"rows filters are emitted for --lang glsl (--glsl-version 330 or 300es) and spirv so far, "
-                          f"not {opts.lang}{' ' + opts.glsl_version if opts.lang == 'glsl' else ''} "
-                          "(use a separable filter for the other targets)")
+    glsl_ok = opts.lang != "glsl" or opts.glsl_version in ("330", "300es")
+    if opts.lang not in ("glsl", "spirv", "hlsl") or not glsl_ok:
+        raise SepgenError("rows filters are emitted for --lang glsl (--glsl-version 330 or 300es), spirv and hlsl "
+                          f"so far, not {opts.lang}{' ' + opts.glsl_version if opts.lang == 'glsl' else ''} "
+                          "(use a separable filter there)")
     if opts.precision != "fp32":
         raise SepgenError("rows filters need --precision fp32: their running sums do not fit in half floats")
     if opts.scale_source != "auto":
@@ -59,7 +61,7 @@ def build_passes(filt: RowsFilter, opts: EmitOptions) -> list[Pass]:
     name, compute = filt.name, opts.compute
     plan = filt.structure.plan(opts)
     direction = "horizontal" if filt.layout.axis == "rows" else "vertical"
-    suffix = "spv" if opts.lang == "spirv" else "glsl"
+    suffix = {"spirv": "spv", "hlsl": "hlsl"}.get(opts.lang, "glsl")
     vertex = None if compute else f"{name}_fullscreen.vert.{suffix}"
     tile = rowsplan.tile_for(filt.layout.line_length)
     passes = []
@@ -86,15 +88,15 @@ def build_passes(filt: RowsFilter, opts: EmitOptions) -> list[Pass]:
     return passes
 
 
-def _boxes(filt: RowsFilter) -> list[dict[str, Any]]:
+def _boxes(filt: RowsFilter, lang: str = "glsl") -> list[dict[str, Any]]:
     """The gather's reads as float literals: both ends' positions along the line relative to the
     output pixel (F(x + upper) − F(x + lower)), the line's offset from the pixel's row (fractional
     where two lines share the read) and the weight. Positions are multiples of 1/256 (the fit
     snaps them): the shader splits them into texel and fraction exactly."""
     ca = filt.origin[1] if filt.layout.axis == "rows" else filt.origin[0]
     cl = filt.origin[0] if filt.layout.axis == "rows" else filt.origin[1]
-    return [{"upper": float_literal(ca - r.start + 0.5, "glsl"), "lower": float_literal(ca - r.end + 0.5, "glsl"),
-             "line_offset": float_literal(cl - r.line, "glsl"), "weight": float_literal(r.weight, "glsl")}
+    return [{"upper": float_literal(ca - r.start + 0.5, lang), "lower": float_literal(ca - r.end + 0.5, lang),
+             "line_offset": float_literal(cl - r.line, lang), "weight": float_literal(r.weight, lang)}
             for r in filt.layout.gather_plan(share=True)]
 
 
@@ -126,16 +128,23 @@ def render_rows(filt: RowsFilter, opts: EmitOptions, templates_dir: Any = None,
     common = {"name": filt.name, "rows": filt.layout.axis == "rows", "tile": tile, "half": tile // 2,
               "line_length": filt.layout.line_length,
               "along_origin": filt.origin[1] if filt.layout.axis == "rows" else filt.origin[0],
-              "boxes": _boxes(filt), "counts": counts,
+              "boxes": _boxes(filt, "hlsl" if opts.lang == "hlsl" else "glsl"), "counts": counts,
               "point": not opts.compute and not opts.linear_sampling, "header": header, "compute": opts.compute,
               "version": "#version 450" if vulkan else "#version 430 core" if opts.compute else
-              VERSIONS[opts.glsl_version], "es": opts.glsl_version == "300es" and not vulkan, "vulkan": vulkan}
+              VERSIONS[opts.glsl_version], "es": opts.lang == "glsl" and opts.glsl_version == "300es", "vulkan": vulkan}
     files: dict[str, str | bytes] = {}
     entries: list[ShaderFile] = []
     stage = "compute" if opts.compute else "fragment"
 
+    hlsl = opts.lang == "hlsl"
+    lang_dir, ext = ("hlsl", "hlsl") if hlsl else ("glsl", "glsl")
+
     def add(path: str, template: str, stage_: str, ctx: dict[str, Any], index: int | None) -> None:
         text = render_template(env, template, dict(common, path=path, **ctx))
+        if hlsl:
+            files[path] = text
+            entries.append(ShaderFile(path, "hlsl", stage_, HLSL_ENTRY[stage_], index))
+            return
         if not vulkan:
             files[path] = text
             entries.append(ShaderFile(path, "glsl", stage_, "main", index))
@@ -149,11 +158,11 @@ def render_rows(filt: RowsFilter, opts: EmitOptions, templates_dir: Any = None,
         entries.append(ShaderFile(path, "spirv", stage_, "main", index))
 
     if not opts.compute:
-        add(str(passes[0].vertex), "glsl/rows_fullscreen.vert.glsl.j2", "vertex", {}, None)
+        add(str(passes[0].vertex), f"{lang_dir}/rows_fullscreen.vert.{ext}.j2", "vertex", {}, None)
     for p in passes:
         kind = "scan" if p.name.startswith("s") else "gather"
-        add(str(p.compute or p.fragment), f"glsl/rows_{kind}.{'comp' if opts.compute else 'frag'}.glsl.j2", stage,
-            {"P": p}, p.index)
+        template = f"{lang_dir}/rows_{kind}.{'comp' if opts.compute else 'frag'}.{ext}.j2"
+        add(str(p.compute or p.fragment), template, stage, {"P": p}, p.index)
     textures = (Texture("source", "input"),
                 *(Texture(f"{filt.name}_{ab}{k}", "intermediate", "rgba32f") for k in range(2) for ab in "ab"),
                 Texture("output", "output", "rgba32f"))
