@@ -77,8 +77,8 @@ def test_manifest_counts_every_pass_and_says_its_structure() -> None:
 
 
 def test_unsupported_targets_are_one_line_errors() -> None:
-    with pytest.raises(SepgenError, match=r"\(--glsl-version 330 or 300es\), spirv and hlsl so far, not wgsl"):
-        emit.render(binary_disk(), {"lang": "wgsl"})
+    with pytest.raises(SepgenError, match=r"not GLSL 450 \(for Vulkan GLSL use --lang spirv"):
+        emit.render(binary_disk(), {"glsl_version": "450"})
     with pytest.raises(SepgenError, match="need --precision fp32"):
         emit.render(binary_disk(), {"precision": "fp16"})
 
@@ -150,6 +150,8 @@ def test_verify_runs_every_rows_variant(gl_runner, webgl_runner) -> None:
 
 SPIRV = [{"lang": "spirv"}, {"lang": "spirv", "linear_sampling": True}, {"lang": "spirv", "stage": "compute"}]
 HLSL = [{"lang": "hlsl", "linear_sampling": False}, {"lang": "hlsl"}, {"lang": "hlsl", "stage": "compute"}]
+WGSL = [{"lang": "wgsl", "linear_sampling": False}, {"lang": "wgsl", "linear_sampling": True},
+        {"lang": "wgsl", "stage": "compute"}]
 
 
 def run_vk(vulkan_runner, filt: RowsFilter, img: np.ndarray, options: dict) -> np.ndarray:
@@ -184,3 +186,20 @@ def test_hdr_goal_on_vulkan(vulkan_runner, make, options) -> None:
     ref = rows.filter_image(img.astype(np.float64), filt.layout)
     out = run_vk(vulkan_runner, filt, img, options)
     assert max(rows.hdr_ratio(out[..., c], ref[..., c]) for c in range(4)) <= 1.0
+
+
+@pytest.mark.parametrize("options", WGSL, ids=["point", "linear", "compute"])
+@pytest.mark.parametrize("make", [binary_disk, aa_disk_rows, odd_columns], ids=["binary", "aa", "columns"])
+def test_wgsl_on_webgpu_matches_the_reference(webgpu_runner, make, options) -> None:
+    filt = make()
+    img = default_image(4, (40, 300))
+    ref = rows.filter_image(img.astype(np.float64), filt.layout)
+    out = run_vk(webgpu_runner, filt, img, options)
+    assert np.abs(out - ref).max() <= 1e-5 * np.abs(ref).max()
+
+
+@pytest.mark.parametrize("make, options", [(binary_disk, WGSL[1]), (binary_disk, WGSL[2]), (aa_disk_rows, WGSL[0])],
+                         ids=["binary-linear", "binary-compute", "aa-point"])
+def test_hdr_goal_on_webgpu(webgpu_runner, make, options) -> None:
+    """The HDR goal with the WGSL on WebGPU."""
+    test_hdr_goal_on_vulkan(webgpu_runner, make, options)

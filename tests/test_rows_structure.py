@@ -118,7 +118,7 @@ def test_optimize_rejects_rows_input(inputs: Path, case: str) -> None:  # noqa: 
 
 ROWS_BUILD_CONFIGS = {
     "rows_with_rank": ('structure = "rows"\nrank = 2\n', "--structure rows takes no --rank"),
-    "rows_for_wgsl": ('structure = "rows"\nlang = ["wgsl"]\n', "rows filters are emitted for --lang glsl"),
+    "rows_for_glsl450": ('structure = "rows"\nglsl_version = "450"\n', "rows filters are emitted for GLSL 330"),
     "unknown_structure": ('structure = "hexes"\n', "structure must be one of separable, rows, auto"),
 }
 
@@ -126,6 +126,7 @@ ROWS_BUILD_CONFIGS = {
 @pytest.mark.parametrize("case", list(ROWS_BUILD_CONFIGS))
 def test_build_rejects_rows_configs(inputs: Path, case: str) -> None:  # noqa: F811
     extra, expect = ROWS_BUILD_CONFIGS[case]
-    (inputs / "c.toml").write_text('[output]\ndir = "out"\n\n[[filter]]\nname = "b"\nkernel = "disk"\nsize = 9\n' + extra)
+    table = '[output]\ndir = "out"\n\n[[filter]]\nname = "b"\nkernel = "disk"\nsize = 9\n'
+    (inputs / "c.toml").write_text(table + extra)
     msg = check_rejected(inputs, ["build", "c.toml"], expect)
     assert "c.toml: filter 'b'" in msg

@@ -36,15 +36,14 @@ __all__ = ["render_rows"]
 GATHER_GROUP = (8, 8, 1)
 VERSIONS = {"330": "#version 330 core", "300es": "#version 300 es"}
 HLSL_ENTRY = {"vertex": "vs_main", "fragment": "ps_main", "compute": "cs_main"}
+WGSL_ENTRY = {"vertex": "vs_main", "fragment": "fs_main", "compute": "cs_main"}
 
 
 def check_options(opts: EmitOptions) -> None:
     """What rows filters can be emitted for today: one-line errors for the rest."""
-    glsl_ok = opts.lang != "glsl" or opts.glsl_version in ("330", "300es")
-    if opts.lang not in ("glsl", "spirv", "hlsl") or not glsl_ok:
-        raise SepgenError("rows filters are emitted for --lang glsl (--glsl-version 330 or 300es), spirv and hlsl "
-                          f"so far, not {opts.lang}{' ' + opts.glsl_version if opts.lang == 'glsl' else ''} "
-                          "(use a separable filter there)")
+    if opts.lang == "glsl" and opts.glsl_version not in ("330", "300es"):
+        raise SepgenError(f"rows filters are emitted for GLSL 330 and 300 es, SPIR-V, HLSL and WGSL, not GLSL "
+                          f"{opts.glsl_version} (for Vulkan GLSL use --lang spirv, whose sources are GLSL 450)")
     if opts.precision != "fp32":
         raise SepgenError("rows filters need --precision fp32: their running sums do not fit in half floats")
     if opts.scale_source != "auto":
@@ -61,7 +60,7 @@ def build_passes(filt: RowsFilter, opts: EmitOptions) -> list[Pass]:
     name, compute = filt.name, opts.compute
     plan = filt.structure.plan(opts)
     direction = "horizontal" if filt.layout.axis == "rows" else "vertical"
-    suffix = {"spirv": "spv", "hlsl": "hlsl"}.get(opts.lang, "glsl")
+    suffix = {"spirv": "spv", "hlsl": "hlsl", "wgsl": "wgsl"}.get(opts.lang, "glsl")
     vertex = None if compute else f"{name}_fullscreen.vert.{suffix}"
     tile = rowsplan.tile_for(filt.layout.line_length)
     passes = []
@@ -84,7 +83,7 @@ def build_passes(filt: RowsFilter, opts: EmitOptions) -> list[Pass]:
         path = f"{name}_{rp.name}.{'comp' if compute else 'frag'}.{suffix}"
         done = (dataclasses.replace(draft, compute=path, workgroup_size=group) if compute else
                 dataclasses.replace(draft, vertex=vertex, fragment=path))
-        passes.append(vulkan_bindings(done) if opts.lang == "spirv" else done)
+        passes.append(vulkan_bindings(done) if opts.lang in ("spirv", "wgsl") else done)
     return passes
 
 
@@ -128,7 +127,7 @@ def render_rows(filt: RowsFilter, opts: EmitOptions, templates_dir: Any = None,
     common = {"name": filt.name, "rows": filt.layout.axis == "rows", "tile": tile, "half": tile // 2,
               "line_length": filt.layout.line_length,
               "along_origin": filt.origin[1] if filt.layout.axis == "rows" else filt.origin[0],
-              "boxes": _boxes(filt, "hlsl" if opts.lang == "hlsl" else "glsl"), "counts": counts,
+              "boxes": _boxes(filt, opts.lang if opts.lang in ("hlsl", "wgsl") else "glsl"), "counts": counts,
               "point": not opts.compute and not opts.linear_sampling, "header": header, "compute": opts.compute,
               "version": "#version 450" if vulkan else "#version 430 core" if opts.compute else
               VERSIONS[opts.glsl_version], "es": opts.lang == "glsl" and opts.glsl_version == "300es", "vulkan": vulkan}
@@ -136,14 +135,15 @@ def render_rows(filt: RowsFilter, opts: EmitOptions, templates_dir: Any = None,
     entries: list[ShaderFile] = []
     stage = "compute" if opts.compute else "fragment"
 
-    hlsl = opts.lang == "hlsl"
-    lang_dir, ext = ("hlsl", "hlsl") if hlsl else ("glsl", "glsl")
+    hlsl = opts.lang in ("hlsl", "wgsl")  # text files run as written (no .spv beside them)
+    lang_dir = ext = opts.lang if hlsl else "glsl"
+    entry = HLSL_ENTRY if opts.lang == "hlsl" else WGSL_ENTRY
 
     def add(path: str, template: str, stage_: str, ctx: dict[str, Any], index: int | None) -> None:
         text = render_template(env, template, dict(common, path=path, **ctx))
         if hlsl:
             files[path] = text
-            entries.append(ShaderFile(path, "hlsl", stage_, HLSL_ENTRY[stage_], index))
+            entries.append(ShaderFile(path, opts.lang, stage_, entry[stage_], index))
             return
         if not vulkan:
             files[path] = text

@@ -33,11 +33,11 @@ def is_rows(filt: Any) -> bool:
 
 def variants(langs: Any = ("glsl",)) -> list[Variant]:
     """What rows filters are emitted for so far: GLSL 330 and ES 300 fragment (bilinear and point
-    reads), GLSL 430 compute, SPIR-V and HLSL (Vulkan) of both stages; fp32."""
+    reads), GLSL 430 compute, SPIR-V, HLSL (Vulkan) and WGSL (WebGPU) of both stages; fp32."""
     out = []
     for o in EmitOptions.combinations():
         glsl = o.lang == "glsl" and o.glsl_version in ("330", "300es")
-        spirv = o.lang in ("spirv", "hlsl") and o.glsl_version == "330"  # they ignore the GLSL version: once
+        spirv = o.lang in ("spirv", "hlsl", "wgsl") and o.glsl_version == "330"  # they ignore the GLSL version: once
         if o.lang in langs and (glsl or spirv) and o.precision == "fp32" and o.strategy == "mrt":
             out.append(Variant(o.to_dict()))
     return out
