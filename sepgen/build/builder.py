@@ -229,7 +229,7 @@ def _fit_one(cfg: BuildConfig, plan: _Plan, kernel: Any, result: BuildResult, sa
     say(f"{f.name}: fitted in {time.perf_counter() - start:.1f} s")
 
 
-def _fit_or_search(fitting: Any, kernel: Any, f: FilterConfig, spec: dict[str, Any], progress: Any) -> SeparableFilter:
+def _fit_or_search(fitting: Any, kernel: Any, f: FilterConfig, spec: dict[str, Any], progress: Any) -> Any:
     """A rank fit, a fit across scales, or a budget/target search when the config asks for one."""
     if f.structure != "separable":  # issue 18: a rows fit, or both structures searched
         from ..fitting import rowsfit

@@ -134,7 +134,7 @@ def render(filt: SeparableFilter, options: "dict[str, Any] | EmitOptions | None"
     return files
 
 
-def _render_rows(filt: RowsFilter, options: "dict[str, Any] | EmitOptions | None", templates_dir: Any,
+def _render_rows(filt: RowsFilter, options: dict[str, Any] | EmitOptions | None, templates_dir: Any,
                  command: str | None) -> dict[str, str | bytes]:
     from .rows_emit import render_rows
 

@@ -115,7 +115,7 @@ def fit_auto(kernel: Any, settings: FitSettings, *, budget: int | None, target_e
     cannot take (negative taps) and for budgets below its cheapest filter."""
     from .searched import fit_searched
 
-    candidates = [fit_searched(kernel, settings, budget=budget, target_error=target_error, name=name,
+    candidates: list[Any] = [fit_searched(kernel, settings, budget=budget, target_error=target_error, name=name,
                                kernel_spec=kernel_spec, progress=progress)]
     k = kernels.make(dict(kernel)) if isinstance(kernel, Mapping) else np.asarray(kernel, np.float64)
     if np.all(np.asarray(k) >= 0) and (budget is None or budget >= cheapest(Problem(kernel, 1, kernel_spec).target)):
