@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import math
 from pathlib import Path
 
 import numpy as np
@@ -130,3 +131,32 @@ def test_build_rejects_rows_configs(inputs: Path, case: str) -> None:  # noqa: F
     (inputs / "c.toml").write_text(table + extra)
     msg = check_rejected(inputs, ["build", "c.toml"], expect)
     assert "c.toml: filter 'b'" in msg
+
+
+class _Fake:
+    """A candidate of the structure choice: its error and fetch count are all `choose` reads."""
+
+    def __init__(self, name: str, err: float, fetches: int) -> None:
+        self.name, self.err, self.fetches = name, err, fetches
+        self.target = np.ones((1, 2))
+        outer = self
+
+        class _S:
+            def fetch_counts(self, options=None):
+                return {"total": outer.fetches}
+
+        self.structure = _S()
+
+    def reconstruct(self) -> np.ndarray:
+        return np.array([[1.0, 1.0 + self.err * math.sqrt(2)]])
+
+
+def test_auto_keeps_the_lower_error_within_a_budget_and_the_cheaper_for_a_target() -> None:
+    from sepgen.fitting.rowsfit import choose, relative_l2
+
+    pairs, boxes = _Fake("pairs", 0.13, 120), _Fake("rows", 0.02, 118)
+    assert relative_l2(boxes) == pytest.approx(0.02)
+    assert choose([pairs, boxes], budget=120, target_error=None) is boxes
+    cheap = _Fake("cheap", 0.04, 60)
+    assert choose([boxes, cheap], budget=None, target_error=0.05) is cheap  # both meet it: fewer fetches
+    assert choose([boxes, cheap], budget=None, target_error=0.01) is boxes  # neither: the lower error
