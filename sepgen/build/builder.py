@@ -229,8 +229,16 @@ def _fit_one(cfg: BuildConfig, plan: _Plan, kernel: Any, result: BuildResult, sa
     say(f"{f.name}: fitted in {time.perf_counter() - start:.1f} s")
 
 
-def _fit_or_search(fitting: Any, kernel: Any, f: FilterConfig, spec: dict[str, Any], progress: Any) -> SeparableFilter:
+def _fit_or_search(fitting: Any, kernel: Any, f: FilterConfig, spec: dict[str, Any], progress: Any) -> Any:
     """A rank fit, a fit across scales, or a budget/target search when the config asks for one."""
+    if f.structure != "separable":  # issue 18: a rows fit, or both structures searched
+        from ..fitting import rowsfit
+
+        if f.structure == "rows":
+            return rowsfit.fit_rows_filter(kernel, name=f.name, kernel_spec=spec, settings=f.settings,
+                                           progress=progress, **f.search)
+        return rowsfit.fit_auto(kernel, f.settings, name=f.name, kernel_spec=spec, progress=progress,
+                                budget=f.search.get("budget"), target_error=f.search.get("target_error"))
     if f.search:
         return fitting.fit_searched(kernel, f.settings, name=f.name, kernel_spec=spec, progress=progress,
                                     targets=f.search_targets(), **f.search)

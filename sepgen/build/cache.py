@@ -37,6 +37,7 @@ from .._version import __version__
 from ..common.errors import SepgenError
 from ..common.jsonfmt import dumps
 from ..filters.filterfile import SeparableFilter
+from ..filters.rowsfile import filter_from_dict
 from .config import FilterConfig
 
 CACHE_DIR = ".sepgen-cache"
@@ -66,6 +67,8 @@ def fit_inputs(filt: FilterConfig) -> dict[str, Any]:
     if filt.search:  # only when given, so the keys of rank fits stay what they were
         # a search counts the fetches of every target the filter ships: another language refits
         inputs["search"] = {**filt.search, "targets": filt.search_targets()}
+    if filt.structure != "separable":  # issue 18: likewise
+        inputs["structure"] = filt.structure
     return inputs
 
 
@@ -120,7 +123,7 @@ def inspect(path: Path, name: str) -> tuple[SeparableFilter | None, str | None]:
     if not digest_ok:
         return None, f"cache entry {path.name} was modified after its fit (its content does not match its sha256)"
     try:
-        filt = SeparableFilter.from_dict(doc, f"cache entry {path.name}")
+        filt = filter_from_dict(doc, f"cache entry {path.name}")  # any structure (issue 18)
     except SepgenError as exc:
         return None, str(exc)
     return (filt, None) if filt.name == name else (None, f"cache entry {path.name} holds filter {filt.name!r}")

@@ -52,6 +52,7 @@ class FilterConfig:
     emit: dict[str, Any]  # every EMIT_OPTIONS entry except lang
     search: dict[str, Any] = field(default_factory=dict)  # budget or target_error when given (then rank is unused)
     scales: tuple[float, ...] | None = None  # a scalable filter's fitted scales (`scales` key)
+    structure: str = "separable"  # issue 18: separable, rows or auto (the `structure` key; auto with a search)
 
     @property
     def fit(self) -> dict[str, Any]:
@@ -90,7 +91,7 @@ def filter_keys(kernel: str | None = None) -> list[str]:
         kernel_opts = []
     size = [] if kernel is not None and kernel.startswith("file:") else ["size"]
     return ["name", "kernel", *size, *kernel_opts, *FIT_OPTIONS, "scales", *SEARCH_OPTIONS, *WEIGHT_OPTIONS,
-            *EMIT_OPTIONS]
+            *EMIT_OPTIONS, "structure"]
 
 
 def read_toml(path: Path) -> dict[str, Any]:
@@ -195,7 +196,32 @@ def parse_filter(table: dict[str, Any], path: Path, index: int, base: Path) -> F
     if scales is not None and search:
         raise SepgenError(f"{where}: scales cannot be combined with {next(iter(search))} (a search fits one scale)")
     _check_emittable(name, langs, emit, where, scales is not None)
-    return FilterConfig(name, spec, kernel_file, rank, settings, langs, emit, search, scales)
+    structure = _structure(table, bool(search), scales is not None, langs, emit, where)
+    return FilterConfig(name, spec, kernel_file, rank, settings, langs, emit, search, scales, structure)
+
+
+def _structure(table: dict[str, Any], search: bool, scaled: bool, langs: tuple[str, ...], emit: dict[str, Any],
+               where: str) -> str:
+    """The `structure` key (issue 18): rows only for targets rows filters are emitted for; auto
+    (the default with a search) searches rows too only where every target can take it."""
+    from ..emit.rows_emit import check_options
+    from ..filters.rowsfilter import check_structure
+    from ..options import EmitOptions
+
+    try:
+        structure = check_structure(table.get("structure"), "rank" in table, search)
+        if structure != "separable" and scaled:
+            raise SepgenError(f"scales need structure separable (rows filters are not scalable yet), got {structure}")
+        for lang in langs:
+            try:
+                check_options(EmitOptions.from_dict({"lang": lang, **emit}))
+            except SepgenError:
+                if structure == "rows":
+                    raise
+                return "separable"  # auto: a target rows filters are not emitted for
+    except SepgenError as exc:
+        raise SepgenError(f"{where}: {exc}") from None
+    return structure
 
 
 def _search_request(table: dict[str, Any], where: str) -> dict[str, Any]:

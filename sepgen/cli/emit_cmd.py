@@ -22,12 +22,13 @@ from .options import table_options
 def emit(ctx: click.Context, filter_path: str, templates_dir: str | None, out_dir: str, **options: Any) -> None:
     """Write GLSL, HLSL, WGSL or SPIR-V shaders and manifest.json for FILTER.json into -o DIR."""
     from .. import emit as emitter
-    from ..filters.filterfile import SeparableFilter, far_from_target
+    from ..filters.filterfile import far_from_target
+    from ..filters.rowsfile import load_filter
     from ..options import EmitOptions
 
     given = [n for n in options if ctx.get_parameter_source(n) is not click.core.ParameterSource.DEFAULT]
     opts = EmitOptions.from_dict(options).check_given(given)
-    filt = SeparableFilter.load(filter_path)
+    filt = load_filter(filter_path)  # any structure (issue 18)
     command = emitter.default_command(filter_path, opts, out_dir, templates_dir)  # the flags as given
     if filt.scales is None and opts.scale_source != "auto":
         click.echo(f"sepgen: warning: {filt.name} was fitted without scales: its quality at other scales was not "
@@ -42,8 +43,9 @@ def emit(ctx: click.Context, filter_path: str, templates_dir: str | None, out_di
     memory = rendered.manifest.intermediate_bytes_per_pixel
     removed = f", {len(written.removed)} removed (no longer emitted)" if written.removed else ""
     mem = f"; intermediates {memory['written']} B/px written + {memory['read']} B/px read" if memory else ""
+    parts = ("scan", "gather") if "scan" in counts else ("horizontal", "vertical")  # rows: scan + gather
     click.echo(f"{out_dir}: {len(rendered)} files, {len(written.changed)} changed{removed}; fetches per pixel "
-               f"{counts['horizontal']} horizontal + {counts['vertical']} vertical = {counts['total']}{mem}", err=True)
+               f"{counts[parts[0]]} {parts[0]} + {counts[parts[1]]} {parts[1]} = {counts['total']}{mem}", err=True)
     for warning in over_request(filt, counts, memory):
         click.echo(f"sepgen: warning: {warning}", err=True)
 

@@ -13,12 +13,14 @@ from typing import Any
 
 import click
 
-from ..common import atomic
 from .. import kernels
-from ..filters import scaling
+from ..common import atomic
 from ..common.errors import SepgenError
-from ..filters.filterfile import SeparableFilter
 from ..common.identifiers import check_shader_name
+from ..filters import scaling
+from ..filters.filterfile import SeparableFilter
+from ..filters.rowsfile import RowsFilter
+from ..filters.rowsfilter import check_structure
 from ..options import EMIT_OPTIONS, FIT_OPTIONS, SEARCH_OPTIONS, WEIGHT_OPTIONS, EmitOptions, FitSettings
 from .options import kernel_options, kernel_spec, table_options
 
@@ -62,6 +64,10 @@ def rank_note(filt: SeparableFilter) -> str:
 
 def _summary_line(filt: SeparableFilter) -> str:
     m = filt.metrics()
+    if isinstance(filt, RowsFilter):
+        return (f"{filt.name}: rows ({filt.layout.axis}), {m['boxes']} boxes, {filt.shape[0]}x{filt.shape[1]}, "
+                f"{filt.structure.fetch_counts()['total']} fetches per pixel (scan included), "
+                f"relative L2 {m['relative_l2']:.4g}, negative mass {m['negative_mass']:.3g}, leak {m['leak']:.3g}")
     return (
         f"{filt.name}: rank {filt.rank}{rank_note(filt)} {filt.shape[0]}x{filt.shape[1]}, loss {m['loss']:.6g}, "
         f"relative L2 {m['relative_l2']:.4g}, negative mass {m['negative_mass']:.3g}, "
@@ -99,7 +105,7 @@ def cost_line(filt: SeparableFilter) -> str:
     """'N fetches per pixel, M B/px of intermediates (W written, R read) for <target>' of a search's
     dearest target, or '' for other fits."""
     search = filt.provenance.get("search")
-    if not isinstance(search, dict) or not search.get("targets"):
+    if not isinstance(search, dict) or not search.get("targets") or filt.structure.name != "separable":
         return ""
     from ..plan import taps
 
@@ -125,6 +131,9 @@ def cost_line(filt: SeparableFilter) -> str:
 @click.option("--name", default=None, help="filter name (an identifier; default from the kernel, e.g. disk50)")
 @click.option("--scales", default=None, metavar="S,S,…",
               help="fit one scalable filter for these scales in (0, 1], e.g. 0.25,0.5,1 (taps fetched at offset·scale)")
+@click.option("--structure", default=None, metavar="separable|rows|auto",
+              help="separable passes (default with --rank), rows (boxes per kernel row read from a running sum) "
+                   "or auto (default with --budget / --target-error: both searched, the better kept)")
 @click.option("-o", "--output", required=True, type=click.Path(dir_okay=False), help="filter file to write (.json)")
 @click.pass_context
 def optimize(ctx: click.Context, **params: Any) -> None:
@@ -134,6 +143,9 @@ def optimize(ctx: click.Context, **params: Any) -> None:
     if rank_given and searching:
         chooser = "--budget" if budget is not None else "--target-error"
         raise SepgenError(f"{chooser} chooses the rank itself: drop --rank")
+    structure = check_structure(params.pop("structure"), rank_given, searching)
+    if structure != "separable" and params["scales"] is not None:
+        raise SepgenError(f"--scales needs --structure separable (rows filters are not scalable yet), got {structure}")
     spec = kernel_spec(params)
     target, cap = search_target(ctx, params, searching)
     name, output = params["name"], Path(params["output"])
@@ -152,7 +164,9 @@ def optimize(ctx: click.Context, **params: Any) -> None:
     from ..fitting.core import default_name
 
     progress = progress_printer(f"fit {name or default_name(spec)}")
-    if scales is not None:
+    if structure != "separable":  # issue 18: rows, or both searched
+        filt = _fit_structure(structure, kernel, settings, budget, target_error, spec, name, progress, target, cap)
+    elif scales is not None:
         filt = fit_scales_with(kernel, params["rank"], scales, settings, kernel_spec=spec, name=name, progress=progress)
     elif not searching:
         filt = fit_with(kernel, params["rank"], settings, kernel_spec=spec, name=name, progress=progress)
@@ -162,7 +176,7 @@ def optimize(ctx: click.Context, **params: Any) -> None:
     filt.save(output)
     _warn_diverged([filt])
     search = filt.provenance.get("search")
-    chosen = f"chose {search['chosen']} ({search['why']}); " if search else ""
+    chosen = f"chose {search['chosen']} ({search['why']}); " if search and "chosen" in search else ""
     click.echo(f"wrote {output}  ({chosen}{_summary_line(filt)})")
     cost = cost_line(filt)
     if cost:
@@ -170,6 +184,23 @@ def optimize(ctx: click.Context, **params: Any) -> None:
     for row in filt.metrics().get("scales", []):
         click.echo(f"  scale {row['scale']:g}: relative L2 {row['relative_l2']:.4g}, "
                    f"negative mass {row['negative_mass']:.3g}, leak {row['leak']:.3g}, DC gain {row['dc_gain']:.6g}")
+
+
+def _fit_structure(structure: str, kernel: Any, settings: FitSettings, budget: int | None,
+                   target_error: float | None, spec: dict[str, Any], name: str | None, progress: Callable[..., None],
+                   target: EmitOptions, cap: int | None) -> Any:
+    """A rows filter, or the better of both structures (auto) for the shipped `target`."""
+    from ..fitting import rowsfit
+
+    if structure == "rows":
+        if target != EmitOptions() or cap is not None:  # the rows fit counts emit's default target
+            raise SepgenError("--structure rows counts fetches for `sepgen emit`'s default target and caps no "
+                              "intermediates yet: drop the target flags / --max-intermediate-bytes, or use "
+                              "--structure auto or separable")
+        return rowsfit.fit_rows_filter(kernel, budget=budget, target_error=target_error, name=name, kernel_spec=spec,
+                                       settings=settings, progress=progress)
+    return rowsfit.fit_auto(kernel, settings, budget=budget, target_error=target_error, name=name, kernel_spec=spec,
+                            progress=progress, targets=[target], max_intermediate_bytes=cap)
 
 
 def _warn_diverged(filters: list[SeparableFilter]) -> None:

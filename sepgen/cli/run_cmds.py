@@ -129,7 +129,7 @@ def verify(filter_file: str | None, config_path: str | None, out_dir: Path | Non
 
     Exit 0 when every variant is within tolerance, 1 otherwise.
     """
-    from ..filters.filterfile import SeparableFilter
+    from ..filters.rowsfile import load_filter
 
     if (filter_file is None) == (config_path is None):
         raise SepgenError("give a filter file or --config CONFIG.toml (one of them)")
@@ -143,7 +143,7 @@ def verify(filter_file: str | None, config_path: str | None, out_dir: Path | Non
 
     verifying.check_tolerance(tolerance)  # every argument before the GL context
     assert filter_file is not None  # exactly one of the two, checked above
-    filt = SeparableFilter.load(filter_file)
+    filt = load_filter(filter_file)  # any structure (issue 18)
     scaled = filt.scales is not None
     todo = verifying.select(names, langs, scaled) if names else verifying.variants_for(filt, langs)
     report_verification([(filt, todo)], image_path, tolerance, jobs, quiet)
@@ -207,7 +207,8 @@ def report_verification(items: list, image_path: str | None, tolerance: float | 
     for name, device in runners.made().items():
         click.echo(f"runner {device}" + (f"; {probes[name].describe()}" if name in probes else ""))
     for (filt, _), results in zip(items, per_filter):
-        click.echo(f"filter: {filt.name} ({filt.shape[0]}x{filt.shape[1]}, rank {filt.rank}, "
+        what = f"rank {filt.rank}" if hasattr(filt, "rank") else f"{filt.structure.name}, {filt.layout.boxes} boxes"
+        click.echo(f"filter: {filt.name} ({filt.shape[0]}x{filt.shape[1]}, {what}, "
                    f"origin {list(filt.origin)}); image {image_path or 'built-in'} {shape}")
         click.echo(verifying.format_table(results))
     everything = [r for rs in per_filter for r in rs]

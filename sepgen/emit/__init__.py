@@ -21,6 +21,7 @@ from typing import Any, Mapping
 from .. import targets
 from ..common.errors import SepgenError
 from ..filters.filterfile import SeparableFilter, check_meaningful
+from ..filters.rowsfile import RowsFilter
 from ..common.identifiers import check_shader_name
 from ..options import EMIT_OPTIONS
 from ..options import EmitOptions
@@ -104,6 +105,8 @@ def render(filt: SeparableFilter, options: "dict[str, Any] | EmitOptions | None"
            command: str | None = None) -> Rendered:
     """Every output file (relative path -> text, bytes for binary modules: `.spv`; `manifest.json`
     included) and the typed `Manifest`. `options`: a dict of some options, or checked `EmitOptions`."""
+    if isinstance(filt, RowsFilter):  # issue 18: the rows structure has its own passes
+        return _render_rows(filt, options, templates_dir, command)
     if not isinstance(filt, SeparableFilter):
         raise SepgenError(f"render() needs a SeparableFilter, got {type(filt).__name__}")
     opts = scale_options(filt, options)
@@ -143,6 +146,17 @@ def render(filt: SeparableFilter, options: "dict[str, Any] | EmitOptions | None"
     files: dict[str, str | bytes] = {f.path: f.text for f in emitted}
     files[MANIFEST] = built.to_json()
     return Rendered(files, built)
+
+
+def _render_rows(filt: RowsFilter, options: dict[str, Any] | EmitOptions | None, templates_dir: Any,
+                 command: str | None) -> Rendered:
+    from .rows_emit import render_rows
+
+    opts = EmitOptions.from_dict(options)
+    check_prefix(filt.name)
+    if command is None:
+        command = default_command(f"{filt.name}.json", opts, "OUT")
+    return render_rows(filt, opts, templates_dir, one_line(command))
 
 
 def write(files: "Mapping[str, str | bytes]", out_dir: str | os.PathLike) -> list[str]:

@@ -4,9 +4,9 @@ filter file and of the planner.
 A structure reconstructs its kernel in NumPy, plans its passes with `sepgen.plan` (and so
 counts its fetches for a target) and reads and writes its own keys of the filter file.
 `STRUCTURES` holds them by name; the filter file's optional `structure` key says which one
-a file holds. Today there is one, `separable` (free and shared-ratio pairs, see
-`sepgen.filters.separable`); a new structure is a module with a class like `Separable` and
-one entry here.
+a file holds: `separable` (free and shared-ratio pairs, see `sepgen.filters.separable`) and
+`rows` (boxes per row, `sepgen.filters.rowsfilter`); a new structure is a module with a class
+like `Separable` and one entry here.
 
 `sepgen-filter/1` files without a `structure` key are `separable`: every file written
 before structures existed loads unchanged, and a separable filter is still written without
@@ -21,7 +21,7 @@ import numpy as np
 
 from ..common.errors import SepgenError
 from ..options import EmitOptions
-from ..plan.taps import PassPlan
+from .rowsfilter import Rows  # issue 18: the rows structure
 from .separable import Separable
 
 DEFAULT = "separable"  # what a file without a `structure` key holds (never written)
@@ -39,8 +39,9 @@ class Structure(Protocol):
         """The 2D kernel its passes apply, float64."""
         ...
 
-    def plan(self, options: EmitOptions | None = None, one_vertical: bool = False) -> list[PassPlan]:
-        """Its passes and their fetches for a target (`sepgen.plan`)."""
+    def plan(self, options: EmitOptions | None = None, one_vertical: bool = False) -> list[Any]:
+        """Its passes and their fetches for a target (`sepgen.plan`: `PassPlan`s of a separable
+        filter, `rowsplan.RowsPass`es of a rows filter)."""
         ...
 
     def fetch_counts(self, options: EmitOptions | None = None) -> dict[str, int]:
@@ -67,7 +68,7 @@ class Kind(Protocol):
         ...
 
 
-STRUCTURES: dict[str, Kind] = {Separable.name: Separable}
+STRUCTURES: dict[str, Kind] = {Separable.name: Separable, Rows.name: Rows}
 
 
 def names() -> list[str]:

@@ -7,11 +7,12 @@ acyclic (tests/test_layout.py).
 
 from __future__ import annotations
 
-from typing import Any, Mapping
+from collections.abc import Mapping
+from typing import Any
 
 from ..common.errors import SepgenError
-from ..filters.filterfile import SeparableFilter
 from ..options import SEED_WEIGHTS, FitSettings, check_search
+from . import rowsfit
 from .core import fit_with
 from .optimizers import Progress
 
@@ -36,7 +37,8 @@ def fit(
     target_error: float | None = None,
     options: Any = None,
     max_intermediate_bytes: int | None = None,
-) -> SeparableFilter:
+    structure: str | None = None,
+) -> Any:
     """Fit `kernel` (2D array, or a kernel spec dict) as a rank-`rank` sum of separable passes.
 
     Instead of a rank, `budget` (fetches per pixel of the shaders `sepgen emit` writes by
@@ -51,8 +53,26 @@ def fit(
     Weights not given take their defaults from `sepgen.options.WEIGHT_OPTIONS`.
     The result's `.history` is the sampled loss curve, rows [step, loss].
     The keywords make one `FitSettings` (see `fit_with`).
+    `structure`: "separable" (the default with a rank), "rows" (boxes per kernel row, a
+    `RowsFilter`: `sepgen.fitting.rowsfit`) or "auto" (the default with a budget or target:
+    both searched, the better kept).
     """
     settings = FitSettings(weights=weights, optimizer=optimizer, steps=steps, lr=lr, init=init, seed=seed, prune=prune)
+    searching = budget is not None or target_error is not None
+    chosen = rowsfit.check_structure(structure, rank is not None, searching)  # issue 18: structures
+    if chosen == "rows":
+        check_search(budget, target_error)
+        if options is not None or max_intermediate_bytes is not None:  # the rows fit counts emit's defaults
+            raise SepgenError("structure rows counts fetches for `sepgen emit`'s default target and caps no "
+                              "intermediates yet: drop the target options / max_intermediate_bytes, or use "
+                              "structure auto or separable")
+        return rowsfit.fit_rows_filter(kernel, budget=budget, target_error=target_error, name=name,
+                                       kernel_spec=kernel_spec, settings=settings, progress=progress)
+    if chosen == "auto":
+        check_search(budget, target_error, rank_given=rank is not None)
+        return rowsfit.fit_auto(kernel, settings, budget=budget, target_error=target_error, name=name,
+                                kernel_spec=kernel_spec, progress=progress, targets=options,
+                                max_intermediate_bytes=max_intermediate_bytes)
     if budget is not None or target_error is not None:
         check_search(budget, target_error, rank_given=rank is not None)
         from .searched import fit_searched  # the search needs optax (shared-ratio fits); a rank fit never does

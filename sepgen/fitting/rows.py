@@ -276,6 +276,24 @@ def tie_close(slots: Slots, tol: float) -> Slots:
     return Slots(new_ends, slots.weights, slots.used, tie)
 
 
+TIE_TO_BUDGET = (0.25, 1.0, 2.0, 4.0, 8.0, math.inf)  # taps: ever looser ties until the reads fit
+
+
+def least_reads(lines: np.ndarray) -> int:
+    """The fewest gather reads of a fit: one box per line, adjacent lines sharing every read they can."""
+    return 2 * tie_close(start_slots(lines, 1), math.inf).cost()
+
+
+def tie_to_budget(slots: Slots, budget: int) -> Slots:
+    """`slots` with adjacent boxes tied (`tie_close`, ever looser) until their reads fit `budget`."""
+    for tol in TIE_TO_BUDGET:
+        tied = tie_close(slots, tol)
+        if 2 * tied.cost() <= budget:
+            return tied
+    raise SepgenError(f"a rows filter of this kernel needs at least {2 * tied.cost()} gather reads "
+                      f"(one box per line, adjacent lines sharing their reads), budget {budget}")
+
+
 class RowsFit(NamedTuple):
     layout: rows.RowsLayout
     target: np.ndarray  # the kernel normalised to sum 1 (what `layout` approximates)
@@ -343,9 +361,8 @@ def fit_rows(kernel: Any, *, budget: int | None = None, target_error: float | No
     first = slots.cost()
     if budget is None:
         budget = 2 * first if target_error is None else 2 * slots.used.size
-    if budget < 2 * first:
-        raise SepgenError(f"a rows filter of this kernel needs at least {2 * first} gather reads "
-                          f"(one box per line), budget {budget}")
+    if budget < 2 * first:  # adjacent lines share reads from the start, as far as the budget needs
+        slots = tie_to_budget(slots, int(budget))
     run = _Run(prob, int(budget), target_error, settings, progress)
     rounds: list[dict[str, Any]] = []
     best = fit_within(slots, run, rounds, "fit")

@@ -262,6 +262,7 @@ class Manifest:
     scale: ScaleEntry | None = field(default=None, compare=False)  # scaled taps: where the scale is read
     intermediate_bytes_per_pixel: dict[str, int] | None = field(default=None, compare=False)  # {"written", "read"}
     limits: dict[str, int] | None = None  # WGSL: WebGPU limits above the defaults the passes need (name -> value)
+    structure: str | None = None  # issue 18: written only for a structure other than separable
 
     def texture(self, role: str) -> Texture:
         return next(t for t in self.textures if t.role == role)
@@ -290,6 +291,7 @@ class Manifest:
             **({"intermediate_bytes_per_pixel": self.intermediate_bytes_per_pixel}
                if self.intermediate_bytes_per_pixel is not None else {}),
             **({"scale": self.scale.to_dict()} if self.scale is not None else {}),
+            **({"structure": self.structure} if self.structure is not None else {}),
         }
 
     def to_json(self) -> str:
@@ -328,6 +330,7 @@ def parse(doc: Any, where: str = MANIFEST) -> Manifest:
         intermediate_bytes_per_pixel=doc.get("intermediate_bytes_per_pixel"),
         scale=_parse_scale(doc.get("scale"), where, names),
         limits=_parse_limits(doc.get("limits"), where),
+        structure=doc.get("structure"),
     )
 
 

@@ -44,6 +44,7 @@ from ..common.errors import SepgenError
 from ..common.images import check_image
 from ..filters import reference
 from ..options import EMIT_OPTIONS, EmitOptions
+from . import rows_check
 from .jobs import first_line
 from .needs import missing_tool
 from .variant import Variant, scale_map
@@ -138,6 +139,8 @@ def tolerance_for(filt: "SeparableFilter", options: dict[str, Any], img: np.ndar
     """Relative tolerance (of max|ref|) a variant with these options must meet; see the module doc.
     `bilinear`: the largest bilinear weight error of the runner (`probe.measure`); without it
     the 8-bit hardware minimum."""
+    if rows_check.is_rows(filt):  # issue 18
+        return rows_check.tolerance(filt, img, ref, bilinear)  # type: ignore[arg-type]  # a RowsFilter
     norms = float(np.sum(np.abs(filt.vertical).sum(axis=1) * np.abs(filt.horizontal).sum(axis=1)))
     peak = float(np.max(np.abs(ref))) or 1.0
     amplification = max(float(np.max(np.abs(img))) * norms / peak, 1.0)
@@ -319,6 +322,8 @@ def _result(filt: "SeparableFilter", variant: Variant, img: np.ndarray, ref: np.
 
 def variants_for(filt: "SeparableFilter", langs: Iterable[str] = ("glsl",)) -> list[Variant]:
     """`scaled_variants` for a scalable filter (fitted with scales), else `variants`."""
+    if rows_check.is_rows(filt):  # issue 18: the targets rows filters are emitted for
+        return rows_check.variants(tuple(langs))
     return scaled_variants(langs) if filt.scales is not None else variants(langs)
 
 
@@ -360,7 +365,9 @@ def _references(filt: "SeparableFilter", img: np.ndarray) -> Callable[[float | s
 
     def at(scale: float | str | None) -> tuple[np.ndarray, Any]:
         if scale not in cache:
-            if scale is None:
+            if scale is None and rows_check.is_rows(filt):  # issue 18
+                cache[scale] = (rows_check.reference(img, filt), None)  # type: ignore[arg-type]
+            elif scale is None:
                 cache[scale] = (reference.apply_filter(img, filt), None)
             else:
                 s = scale_map(img.shape) if scale == "map" else float(scale)

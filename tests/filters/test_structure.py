@@ -31,7 +31,7 @@ def _pairs(seed: int = 0, rank: int = 3, shape: tuple[int, int] = (9, 7), origin
 
 
 def test_separable_is_a_structure_and_the_default():
-    assert structures.names() == ["separable"] and structures.DEFAULT == "separable"
+    assert structures.names() == ["separable", "rows"] and structures.DEFAULT == "separable"  # rows: issue 18
     filt = _pairs()
     s: structures.Structure = filt.structure  # the protocol, statically
     assert isinstance(s, Separable) and s.name == "separable" and s.origin == filt.origin and s.rank == filt.rank
@@ -71,9 +71,9 @@ def test_separable_files_load_unchanged_and_keep_their_bytes(tmp_path):
 
 
 @pytest.mark.parametrize("value, words", [
-    ("rows", "unknown structure 'rows' (known: separable)"),
-    (5, "'structure' must be a string naming a structure (separable), got 5"),
-    (None, "'structure' must be a string naming a structure (separable), got None"),
+    ("hexes", "unknown structure 'hexes' (known: separable, rows)"),  # rows is known since issue 18
+    (5, "'structure' must be a string naming a structure (separable, rows), got 5"),
+    (None, "'structure' must be a string naming a structure (separable, rows), got None"),
 ])
 def test_unknown_structures_are_one_line_errors(tmp_path, value, words):
     doc = json.loads(DISK.read_text())

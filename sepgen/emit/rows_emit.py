@@ -1,0 +1,174 @@
+"""Emit a rows filter (`sepgen.filters.rowsfile.RowsFilter`): scan passes, then a gather pass.
+
+The passes and their reads are described in `sepgen.plan.rowsplan`; the typed passes
+(`sepgen.plan.passmodel`) and `manifest.json` are the same contract as a separable
+filter's, so every runner executes them unchanged. Textures: the source, two pairs of
+scan targets (tilings A and B, ping-ponged between the fragment scan passes, rgba32f:
+running sums need float32) and the output.
+
+Targets so far: GLSL 330 and GLSL ES 300 (fragment passes; WebGL2 needs EXT_color_buffer_float
+and, for bilinear reads, OES_texture_float_linear), GLSL 430 (compute, `--stage compute`) and
+SPIR-V (Vulkan GLSL 450 from the same templates, texture2D + one linear sampler, compiled by
+glslang and checked by spirv-val; both stages).
+The gather reads the scan targets bilinearly at fractional box ends (fragment default and
+compute), or exactly with two point reads (`--point-sampling`); integer ends always exactly.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+from typing import Any
+
+from .._version import __version__
+from ..common import tools as spirv_tools
+from ..common.errors import SepgenError
+from ..filters.rowsfile import RowsFilter
+from ..options import EmitOptions
+from ..plan import rowsplan
+from ..plan.passmodel import MANIFEST, Manifest, Pass, PassInput, PassOutput, ShaderFile, Texture
+from .context import environment, one_line, provenance_lines, render_template
+from .extensions import required_extensions, required_limits
+from .files import Rendered
+from .literals import float_literal
+from .vulkan_bindings import vulkan_bindings
+
+__all__ = ["render_rows"]
+
+GATHER_GROUP = (8, 8, 1)
+VERSIONS = {"330": "#version 330 core", "300es": "#version 300 es"}
+HLSL_ENTRY = {"vertex": "vs_main", "fragment": "ps_main", "compute": "cs_main"}
+WGSL_ENTRY = {"vertex": "vs_main", "fragment": "fs_main", "compute": "cs_main"}
+
+
+def check_options(opts: EmitOptions) -> None:
+    """What rows filters can be emitted for today: one-line errors for the rest."""
+    if opts.lang == "glsl" and opts.glsl_version not in ("330", "300es"):
+        raise SepgenError(f"rows filters are emitted for GLSL 330 and 300 es, SPIR-V, HLSL and WGSL, not GLSL "
+                          f"{opts.glsl_version} (for Vulkan GLSL use --lang spirv, whose sources are GLSL 450)")
+    if opts.precision != "fp32":
+        raise SepgenError("rows filters need --precision fp32: their running sums do not fit in half floats")
+    if opts.scale_source != "auto":
+        raise SepgenError("rows filters have no scaled taps yet: drop --scale-source")
+
+
+def _io(texture: str, uniform: str, binding: int, linear: bool = False) -> PassInput:
+    sampler = f"{uniform}_sampler" if linear else None
+    return PassInput(texture, uniform, binding, "linear" if linear else "nearest", sampler)
+
+
+def build_passes(filt: RowsFilter, opts: EmitOptions) -> list[Pass]:
+    """The typed passes: scan (into `<name>_a<k>`, `<name>_b<k>`) then gather (into `output`)."""
+    name, compute = filt.name, opts.compute
+    plan = filt.structure.plan(opts)
+    direction = "horizontal" if filt.layout.axis == "rows" else "vertical"
+    suffix = {"spirv": "spv", "hlsl": "hlsl", "wgsl": "wgsl"}.get(opts.lang, "glsl")
+    vertex = None if compute else f"{name}_fullscreen.vert.{suffix}"
+    tile = rowsplan.tile_for(filt.layout.line_length)
+    passes = []
+    for rp in plan:
+        if rp.kind == "scan":
+            src = ("source",) if rp.index == 0 else (f"{name}_a{(rp.index - 1) % 2}", f"{name}_b{(rp.index - 1) % 2}")
+            uniforms = ("u_source",) if rp.index == 0 else ("u_a", "u_b")
+            inputs = tuple(_io(t, u, i) for i, (t, u) in enumerate(zip(src, uniforms)))
+            outs = tuple(PassOutput(f"{name}_{ab}{rp.index % 2}", i, "rgba32f", None, i, f"u_out_{ab}", name=f"o_{ab}")
+                         for i, ab in enumerate("ab"))
+            group = (tile, 1, 1) if direction == "horizontal" else (1, tile, 1)
+        else:
+            last, linear = plan[-2].index % 2, compute or bool(opts.linear_sampling)
+            inputs = (_io(f"{name}_a{last}", "u_a", 0, linear), _io(f"{name}_b{last}", "u_b", 1, linear),
+                      _io("source", "u_source", 2, linear))
+            outs = (PassOutput("output", 0, "rgba32f", None, 0, "u_output", name="o_output"),)
+            group = GATHER_GROUP
+        draft = Pass(rp.index, rp.name, direction, (), inputs, outs, "none", rp.fetch_count,
+                     function=f"{name}_{rp.name}")
+        path = f"{name}_{rp.name}.{'comp' if compute else 'frag'}.{suffix}"
+        done = (dataclasses.replace(draft, compute=path, workgroup_size=group) if compute else
+                dataclasses.replace(draft, vertex=vertex, fragment=path))
+        passes.append(vulkan_bindings(done) if opts.lang in ("spirv", "wgsl") else done)
+    return passes
+
+
+def _boxes(filt: RowsFilter, lang: str = "glsl") -> list[dict[str, Any]]:
+    """The gather's reads as float literals: both ends' positions along the line relative to the
+    output pixel (F(x + upper) − F(x + lower)), the line's offset from the pixel's row (fractional
+    where two lines share the read) and the weight. Positions are multiples of 1/256 (the fit
+    snaps them): the shader splits them into texel and fraction exactly."""
+    ca = filt.origin[1] if filt.layout.axis == "rows" else filt.origin[0]
+    cl = filt.origin[0] if filt.layout.axis == "rows" else filt.origin[1]
+    return [{"upper": float_literal(ca - r.start + 0.5, lang), "lower": float_literal(ca - r.end + 0.5, lang),
+             "line_offset": float_literal(cl - r.line, lang), "weight": float_literal(r.weight, lang)}
+            for r in filt.layout.gather_plan(share=True)]
+
+
+def _header(name: str, what: str, prov: dict[str, Any], opts: EmitOptions, quality: dict[str, float], command: str,
+            fetches: str) -> list[str]:
+    metrics = ", ".join(f"{k}={v:.6g}" for k, v in quality.items())
+    return [f"Generated by sepgen {__version__} - do not edit; regenerate instead.",
+            f"filter: {name}, {what}", *provenance_lines(prov), f"metrics: {metrics}", fetches,
+            f"options: {', '.join(f'{k}={v}' for k, v in opts.meaningful().items())}",
+            f"regenerate: {one_line(command)}"]
+
+
+def render_rows(filt: RowsFilter, opts: EmitOptions, templates_dir: Any = None,
+                command: str = "") -> dict[str, str | bytes]:
+    """Every output file of a rows filter, `manifest.json` included, and its typed `Manifest`."""
+    check_options(opts)
+    passes = build_passes(filt, opts)
+    counts = rowsplan.counts(filt.structure.plan(opts))
+    quality = {k: float(f"{v:.6g}") for k, v in filt.metrics().items() if k in ("relative_l2", "negative_mass", "leak",
+                                                                                   "max_error", "dc_gain")}
+    env = environment(templates_dir)
+    vulkan = opts.lang == "spirv"
+    tile = rowsplan.tile_for(filt.layout.line_length)
+    header = _header(filt.name, f"rows ({filt.layout.axis}), {filt.layout.boxes} boxes, "
+                              f"{filt.shape[0]}x{filt.shape[1]} taps, origin (y {filt.origin[0]}, x {filt.origin[1]})",
+                              filt.provenance, opts, quality, command,
+                              f"fetches per pixel: {counts['scan']} scan + {counts['gather']} gather = "
+                              f"{counts['total']} (tile {tile}; boxes crossing the right border read one more)")
+    common = {"name": filt.name, "rows": filt.layout.axis == "rows", "tile": tile, "half": tile // 2,
+              "line_length": filt.layout.line_length,
+              "along_origin": filt.origin[1] if filt.layout.axis == "rows" else filt.origin[0],
+              "boxes": _boxes(filt, opts.lang if opts.lang in ("hlsl", "wgsl") else "glsl"), "counts": counts,
+              "point": not opts.compute and not opts.linear_sampling, "header": header, "compute": opts.compute,
+              "version": "#version 450" if vulkan else "#version 430 core" if opts.compute else
+              VERSIONS[opts.glsl_version], "es": opts.lang == "glsl" and opts.glsl_version == "300es", "vulkan": vulkan}
+    files: dict[str, str | bytes] = {}
+    entries: list[ShaderFile] = []
+    stage = "compute" if opts.compute else "fragment"
+
+    hlsl = opts.lang in ("hlsl", "wgsl")  # text files run as written (no .spv beside them)
+    lang_dir = ext = opts.lang if hlsl else "glsl"
+    entry = HLSL_ENTRY if opts.lang == "hlsl" else WGSL_ENTRY
+
+    def add(path: str, template: str, stage_: str, ctx: dict[str, Any], index: int | None) -> None:
+        text = render_template(env, template, dict(common, path=path, **ctx))
+        if hlsl:
+            files[path] = text
+            entries.append(ShaderFile(path, opts.lang, stage_, entry[stage_], index))
+            return
+        if not vulkan:
+            files[path] = text
+            entries.append(ShaderFile(path, "glsl", stage_, "main", index))
+            return
+        source = path[: -len("spv")] + "glsl"  # the Vulkan GLSL a module is compiled from
+        files[source] = text
+        entries.append(ShaderFile(source, "glsl", stage_, None, index, "source"))
+        code = spirv_tools.compile_glsl(text, stage_, source)
+        spirv_tools.validate(code, path)
+        files[path] = code
+        entries.append(ShaderFile(path, "spirv", stage_, "main", index))
+
+    if not opts.compute:
+        add(str(passes[0].vertex), f"{lang_dir}/rows_fullscreen.vert.{ext}.j2", "vertex", {}, None)
+    for p in passes:
+        kind = "scan" if p.name.startswith("s") else "gather"
+        template = f"{lang_dir}/rows_{kind}.{'comp' if opts.compute else 'frag'}.{ext}.j2"
+        add(str(p.compute or p.fragment), template, stage, {"P": p}, p.index)
+    textures = (Texture("source", "input"),
+                *(Texture(f"{filt.name}_{ab}{k}", "intermediate", "rgba32f") for k in range(2) for ab in "ab"),
+                Texture("output", "output", "rgba32f"))
+    manifest = Manifest(tuple(entries), textures, tuple(passes), __version__, command, filt.name, 0, filt.shape,
+                        filt.origin, quality, opts.to_dict(), counts, required_extensions(opts, passes),
+                        structure="rows", limits=required_limits(opts, passes) if opts.runner == "webgpu" else None)
+    files[MANIFEST] = manifest.to_json()
+    return Rendered(files, manifest)
