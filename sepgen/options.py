@@ -10,10 +10,10 @@ from __future__ import annotations
 
 import itertools
 import math
-from dataclasses import dataclass, field, replace
-from dataclasses import fields as dataclass_fields
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass, field, fields as dataclass_fields, replace
 from types import MappingProxyType
-from typing import Any, Iterable, Mapping
+from typing import Any
 
 import numpy as np
 
@@ -144,19 +144,19 @@ class FitSettings:
         object.__setattr__(self, "weights", MappingProxyType(weights_with_defaults(weights)))
 
     @classmethod
-    def seed_settings(cls, **changes: Any) -> "FitSettings":
+    def seed_settings(cls, **changes: Any) -> FitSettings:
         """The post's setup, `sepgen.fit`'s defaults: weights l2=nonneg=zeros=1, gd, 5000 steps, lr 0.1, no pruning."""
         return cls(**{"weights": SEED_WEIGHTS, "prune": 0.0, **changes})
 
     @classmethod
-    def from_options(cls, values: Mapping[str, Any], where: str = "") -> "FitSettings":
+    def from_options(cls, values: Mapping[str, Any], where: str = "") -> FitSettings:
         """Settings from a flat mapping keyed like the tables (CLI params, a config table);
         keys of neither table are ignored, missing ones take the table defaults; errors name `where`."""
         opts = {n: FIT_OPTIONS[n].check(_plain(values[n]), where) for n in SETTING_NAMES if n in values}
         weights = {n: WEIGHT_OPTIONS[n].check(_plain(values[n]), where) for n in WEIGHT_OPTIONS if n in values}
         return cls(weights=weights, **opts)
 
-    def replace(self, **changes: Any) -> "FitSettings":
+    def replace(self, **changes: Any) -> FitSettings:
         return replace(self, **changes)
 
     def options(self) -> dict[str, Any]:
@@ -186,7 +186,7 @@ def check_memory_cap(value: Any, where: str = "") -> int | None:
     return SEARCH_OPTIONS["max_intermediate_bytes"].check(_plain(value), where)
 
 
-def search_targets(targets: Any) -> "list[EmitOptions]":
+def search_targets(targets: Any) -> list[EmitOptions]:
     """The emit options a search counts fetches for: None (`sepgen emit`'s defaults), one
     EmitOptions or dict, or a non-empty list of them; checked, duplicates dropped, order kept."""
     if targets is None:
@@ -310,7 +310,7 @@ class EmitOptions:
                 raise SepgenError(c.message)
 
     @classmethod
-    def from_dict(cls, options: "dict[str, Any] | EmitOptions | None" = None) -> "EmitOptions":
+    def from_dict(cls, options: dict[str, Any] | EmitOptions | None = None) -> EmitOptions:
         """Checked options from a dict of some of them (unknown keys are refused)."""
         if isinstance(options, EmitOptions):
             return options
@@ -321,7 +321,7 @@ class EmitOptions:
         return cls(**options)
 
     @classmethod
-    def combinations(cls) -> "list[EmitOptions]":
+    def combinations(cls) -> list[EmitOptions]:
         """Every supported combination, in table order (per-language fields only for their language)."""
         choices = [(n, o.choices if o.type is not bool else (False, True)) for n, o in EMIT_OPTIONS.items()]
         out = []
@@ -336,7 +336,7 @@ class EmitOptions:
                 out.append(cls(**combo))
         return out
 
-    def check_given(self, given: Iterable[str]) -> "EmitOptions":
+    def check_given(self, given: Iterable[str]) -> EmitOptions:
         """Refuse options the caller set explicitly that mean nothing for this language
         (`--glsl-version` with `--lang hlsl`), as `apply` refuses GPU options for NumPy."""
         for name in given:
@@ -351,7 +351,7 @@ class EmitOptions:
                 if n not in self.__filter_fields__ or getattr(self, n) != o.default}
 
     @classmethod
-    def linear_by_default(cls, values: "dict[str, Any]") -> bool:
+    def linear_by_default(cls, values: dict[str, Any]) -> bool:
         """Whether a target with these options samples bilinearly by default (missing keys: table defaults)."""
         full = {k: values.get(k, o.default) for k, o in EMIT_OPTIONS.items()}
         if any(targets.matches(when, full) for when in cls.__point_by_default__):
@@ -372,7 +372,7 @@ class EmitOptions:
     def compute(self) -> bool:
         return self.stage == "compute"
 
-    def replace(self, **changes: Any) -> "EmitOptions":
+    def replace(self, **changes: Any) -> EmitOptions:
         return replace(self, **changes)
 
     @property
@@ -380,7 +380,7 @@ class EmitOptions:
         return INTERMEDIATE_FORMATS[self.precision]
 
     @property
-    def target(self) -> "targets.Target":
+    def target(self) -> targets.Target:
         """The language's descriptor (sepgen.targets)."""
         return targets.get(self.lang)
 

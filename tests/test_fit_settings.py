@@ -15,11 +15,11 @@ import pytest
 
 import sepgen
 from sepgen.build.config import load_config
-from sepgen.report.demo import demo_settings
 from sepgen.common.errors import SepgenError
 from sepgen.fitting import fit_with, optimizers, sweep_with
 from sepgen.kernels import disk
 from sepgen.options import FIT_OPTIONS, SETTING_NAMES, WEIGHT_OPTIONS, FitSettings
+from sepgen.report.demo import demo_settings
 
 
 def test_fields_are_the_fit_options_without_rank_plus_the_weights():

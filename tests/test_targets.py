@@ -11,11 +11,10 @@ import pytest
 from sepgen import emit, targets
 from sepgen.common.errors import SepgenError
 from sepgen.emit import build_passes, generator
-from sepgen.plan import taps
 from sepgen.emit.context import environment, with_literals
 from sepgen.emit.literals import float_literal
 from sepgen.options import EMIT_OPTIONS, EmitOptions
-
+from sepgen.plan import taps
 from tests.support import hand_filter
 
 TEMPLATES = Path(__file__).resolve().parents[1] / "templates"

@@ -13,12 +13,12 @@ from typing import Any
 
 import click
 
-from ..common import atomic
 from .. import kernels
-from ..filters import scaling
+from ..common import atomic
 from ..common.errors import SepgenError
-from ..filters.filterfile import SeparableFilter
 from ..common.identifiers import check_shader_name
+from ..filters import scaling
+from ..filters.filterfile import SeparableFilter
 from ..options import EMIT_OPTIONS, FIT_OPTIONS, SEARCH_OPTIONS, WEIGHT_OPTIONS, EmitOptions, FitSettings
 from .options import kernel_options, kernel_spec, table_options
 

@@ -16,14 +16,14 @@ from __future__ import annotations
 import importlib
 import os
 import shlex
-from typing import Any, Mapping
+from collections.abc import Mapping
+from typing import Any
 
 from .. import targets
 from ..common.errors import SepgenError
-from ..filters.filterfile import SeparableFilter, check_meaningful
 from ..common.identifiers import check_shader_name
-from ..options import EMIT_OPTIONS
-from ..options import EmitOptions
+from ..filters.filterfile import SeparableFilter, check_meaningful
+from ..options import EMIT_OPTIONS, EmitOptions
 from ..plan import planner
 from ..plan.passmodel import MANIFEST, Pass
 from ..plan.taps import PassPlan, counts as plan_counts, fetch_counts
@@ -42,7 +42,7 @@ __all__ = ["render", "Rendered", "write", "write_output", "Written", "fetch_coun
            "GENERATORS", "register", "get_generator"]
 
 
-def resolve_options(options: "dict[str, Any] | EmitOptions | None" = None) -> dict[str, Any]:
+def resolve_options(options: dict[str, Any] | EmitOptions | None = None) -> dict[str, Any]:
     """Every emit option (table order), checked; rejects unknown keys and unsupported combinations."""
     return EmitOptions.from_dict(options).to_dict()
 
@@ -52,7 +52,7 @@ def option_combinations() -> list[dict[str, Any]]:
     return [o.to_dict() for o in EmitOptions.combinations()]
 
 
-def default_command(filter_path: str, options: "dict[str, Any] | EmitOptions", out_dir: str,
+def default_command(filter_path: str, options: dict[str, Any] | EmitOptions, out_dir: str,
                     templates_dir: str | os.PathLike | None = None) -> str:
     """The `sepgen emit` command line for these options (only flags that change the target's defaults)."""
     args = ["sepgen", "emit", str(filter_path)]
@@ -77,7 +77,7 @@ def for_filter(filt: SeparableFilter, options: EmitOptions, linear_asked: bool =
     return options
 
 
-def scale_options(filt: SeparableFilter, options: "Mapping[str, Any] | EmitOptions | None") -> EmitOptions:
+def scale_options(filt: SeparableFilter, options: Mapping[str, Any] | EmitOptions | None) -> EmitOptions:
     """`for_filter` for options as given: a linear-sampling request is one in the dict."""
     asked = options.get("linear_sampling") if isinstance(options, Mapping) else None
     checked = EmitOptions.from_dict(dict(options) if isinstance(options, Mapping) else options)
@@ -100,7 +100,7 @@ def build_passes(filter_name: str, plan: list[PassPlan], gen: Generator) -> list
     return [gen.bind(p) for p in passes]
 
 
-def render(filt: SeparableFilter, options: "dict[str, Any] | EmitOptions | None" = None, templates_dir: str | os.PathLike | None = None,
+def render(filt: SeparableFilter, options: dict[str, Any] | EmitOptions | None = None, templates_dir: str | os.PathLike | None = None,
            command: str | None = None) -> Rendered:
     """Every output file (relative path -> text, bytes for binary modules: `.spv`; `manifest.json`
     included) and the typed `Manifest`. `options`: a dict of some options, or checked `EmitOptions`."""
@@ -145,7 +145,7 @@ def render(filt: SeparableFilter, options: "dict[str, Any] | EmitOptions | None"
     return Rendered(files, built)
 
 
-def write(files: "Mapping[str, str | bytes]", out_dir: str | os.PathLike) -> list[str]:
+def write(files: Mapping[str, str | bytes], out_dir: str | os.PathLike) -> list[str]:
     """Write `files` (a `Rendered`, or path -> text) under `out_dir` atomically; returns the paths
     that changed (others keep their mtime). Files the folder's previous manifest listed and
     `files` lacks are removed (`write_output` also says which)."""

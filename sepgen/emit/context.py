@@ -10,8 +10,9 @@ from __future__ import annotations
 import functools
 import math
 import re
+from collections.abc import Callable, Hashable
 from pathlib import Path
-from typing import Any, Callable, Hashable
+from typing import Any
 
 import jinja2
 
@@ -195,7 +196,7 @@ def one_line(text: str) -> str:
     return "".join(c if c.isprintable() else "?" for c in text)
 
 
-def coefficient_arrays(filt: SeparableFilter, lit: "Callable[[float], str] | str") -> list[dict[str, Any]]:
+def coefficient_arrays(filt: SeparableFilter, lit: Callable[[float], str] | str) -> list[dict[str, Any]]:
     """The taps as named constant arrays for include files (index = tap, as in the filter file),
     each written by `lit` (a generator's literal syntax; a language name also works)."""
     if isinstance(lit, str):

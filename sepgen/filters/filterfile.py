@@ -146,7 +146,7 @@ class SeparableFilter:
         atomic.write_text(path, self.to_json())
 
     @classmethod
-    def from_json(cls, text: str, source: str = "filter file") -> "SeparableFilter":
+    def from_json(cls, text: str, source: str = "filter file") -> SeparableFilter:
         try:
             doc = json.loads(text, parse_constant=reject_constant)
         except json.JSONDecodeError as exc:
@@ -156,7 +156,7 @@ class SeparableFilter:
         return cls.from_dict(doc, source)
 
     @classmethod
-    def from_dict(cls, doc: Any, source: str = "filter file") -> "SeparableFilter":
+    def from_dict(cls, doc: Any, source: str = "filter file") -> SeparableFilter:
         if not isinstance(doc, dict):
             raise SepgenError(f"{source} must hold a JSON object")
         if doc.get("format") != FORMAT:
@@ -183,7 +183,7 @@ class SeparableFilter:
         return check_meaningful(filt, source)
 
     @classmethod
-    def load(cls, path: str | os.PathLike) -> "SeparableFilter":
+    def load(cls, path: str | os.PathLike) -> SeparableFilter:
         path = Path(path)
         try:
             text = path.read_text(encoding="utf-8")

@@ -14,17 +14,18 @@ from __future__ import annotations
 
 import math
 import re
-from typing import Any, Mapping, NamedTuple, Sequence
+from collections.abc import Mapping, Sequence
+from typing import Any, NamedTuple
 
 import jax.numpy as jnp
 import numpy as np
 
 from .. import kernels
-from ..filters import metrics
 from .._version import __version__
 from ..common.errors import SepgenError
-from ..filters.filterfile import SeparableFilter
 from ..common.identifiers import check_shader_name
+from ..filters import metrics
+from ..filters.filterfile import SeparableFilter
 from ..options import FIT_OPTIONS, FitSettings
 from . import finish as finishing, losses, lowrank, optimizers, prune as pruning
 from .optimizers import Params, Progress

@@ -7,7 +7,8 @@ acyclic (tests/test_layout.py).
 
 from __future__ import annotations
 
-from typing import Any, Mapping
+from collections.abc import Mapping
+from typing import Any
 
 from ..common.errors import SepgenError
 from ..filters.filterfile import SeparableFilter

@@ -18,7 +18,8 @@ threshold, fetches, quality), which `sepgen report` draws as the frontier.
 
 from __future__ import annotations
 
-from typing import Any, Mapping, Sequence
+from collections.abc import Mapping, Sequence
+from typing import Any
 
 from .._version import __version__
 from ..common.errors import SepgenError

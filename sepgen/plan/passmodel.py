@@ -153,12 +153,12 @@ class Pass:
     scale: str = field(default="", metadata=SHADER_SIDE)  # scaled taps: "uniform" | "texture"; "" fixed taps
 
     @property
-    def blur_inputs(self) -> tuple["PassInput", ...]:
+    def blur_inputs(self) -> tuple[PassInput, ...]:
         """The textures the taps read (every input but the scale map)."""
         return tuple(i for i in self.inputs if i.texture != SCALE_TEXTURE)
 
     @property
-    def scale_input(self) -> "PassInput | None":
+    def scale_input(self) -> PassInput | None:
         """The per-pixel scale texture this pass reads (scale source "texture")."""
         return next((i for i in self.inputs if i.texture == SCALE_TEXTURE), None)
 

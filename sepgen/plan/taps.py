@@ -167,7 +167,7 @@ def intermediate_cost(passes: list[PassPlan], options: EmitOptions) -> dict[str,
     return intermediate_bytes(options.intermediate_format, written, fetched)
 
 
-def target_cost(filt: Pairs, targets: "list[EmitOptions]") -> dict[str, int]:
+def target_cost(filt: Pairs, targets: list[EmitOptions]) -> dict[str, int]:
     """Fetch counts ({"horizontal", "vertical", "total"}) of the dearest of `targets`: the one
     that reads the most per output pixel. A budget holds for every target a filter ships to."""
     costs = [counts(plan_passes(filt, o.strategy, bool(o.linear_sampling))) for o in targets]

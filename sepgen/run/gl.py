@@ -108,7 +108,7 @@ def _compile(ctx: Any, spec: Pass, source: _Sources) -> Any:
         raise err from None
 
 
-def _set_scale(pipe: "Pipeline", extra: ScaleInputs) -> None:
+def _set_scale(pipe: Pipeline, extra: ScaleInputs) -> None:
     """Upload a checked scale (`Program.scale_inputs`): the scale map texture, or the uniform."""
     for name, rgba in extra.textures.items():
         pipe.textures[name].write(np.ascontiguousarray(rgba, np.float32).tobytes())
@@ -142,7 +142,7 @@ def _set_unit(prog: Any, uniform: str | None, unit: int) -> None:
 class Pipeline:
     """Compiled passes and their textures for one image size; run as often as needed."""
 
-    def __init__(self, ctx: Any, program: "Program | str | os.PathLike", width: int, height: int) -> None:
+    def __init__(self, ctx: Any, program: Program | str | os.PathLike, width: int, height: int) -> None:
         self.ctx, self.width, self.height = ctx, int(width), int(height)
         self.program = as_program(program)
         self.out_dir, self.manifest = self.program.folder, self.program.manifest
@@ -309,10 +309,10 @@ class GLRunner:
     def device(self) -> str:
         return f"{DISPLAY}: {self.renderer}"
 
-    def prepare(self, program: "Program | str | os.PathLike", width: int, height: int) -> Pipeline:
+    def prepare(self, program: Program | str | os.PathLike, width: int, height: int) -> Pipeline:
         return Pipeline(self.ctx, program, width, height)
 
-    def run(self, program: "Program | str | os.PathLike", img: np.ndarray, scale: Scale = None) -> np.ndarray:
+    def run(self, program: Program | str | os.PathLike, img: np.ndarray, scale: Scale = None) -> np.ndarray:
         """Filter `img` (H×W or H×W×C, C ≤ 4) with the program (or the folder's); same shape, float32.
         A scaled program needs `scale`: one value, or an H×W map for a texture scale source."""
         arr = check_image(img)

@@ -95,7 +95,7 @@ def load(folder: str | os.PathLike) -> Program:
     return Program(root, manifest, sources)
 
 
-def as_program(program: "Program | str | os.PathLike") -> Program:
+def as_program(program: Program | str | os.PathLike) -> Program:
     """A loaded program as it is; a folder loaded."""
     return program if isinstance(program, Program) else load(program)
 

@@ -18,8 +18,7 @@ from sepgen.build import BUILD_MANIFEST, build, cache, depfile
 from sepgen.build.config import filter_keys, load_config
 from sepgen.common.errors import CheckFailed, SepgenError
 from sepgen.options import EMIT_OPTIONS, FIT_OPTIONS, WEIGHT_OPTIONS
-from tests.support import BUILD_CONFIG as CONFIG
-from tests.support import cli_process, edit_config, snapshot, write_project
+from tests.support import BUILD_CONFIG as CONFIG, cli_process, edit_config, snapshot, write_project
 
 ROOT = Path(__file__).resolve().parents[2]
 

@@ -7,7 +7,6 @@ import pytest
 
 from sepgen.common import images
 from sepgen.filters import reference
-
 from tests.support import cli, random_filter
 
 

@@ -12,9 +12,8 @@ other error came first (a missing GL context, a shape check standing in for a Na
 
 from __future__ import annotations
 
-import re
-
 import json
+import re
 from pathlib import Path
 
 import numpy as np

@@ -8,9 +8,9 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from sepgen.common import images
 from sepgen import kernels
 from sepgen.cli import main
+from sepgen.common import images
 from sepgen.common.errors import SepgenError
 from sepgen.filters.filterfile import SeparableFilter
 

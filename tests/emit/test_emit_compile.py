@@ -19,7 +19,6 @@ import pytest
 
 from sepgen import emit
 from sepgen.filters.filterfile import SeparableFilter
-
 from tests.support import disk_filter, sparse_filter
 
 ROOT = Path(__file__).resolve().parents[2]

@@ -10,9 +10,8 @@ import pytest
 import scipy.ndimage as ndi
 
 from sepgen import emit
-from sepgen.plan import taps
 from sepgen.filters.filterfile import SeparableFilter
-
+from sepgen.plan import taps
 from tests.support import hand_filter
 
 

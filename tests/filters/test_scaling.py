@@ -8,8 +8,8 @@ import numpy as np
 import pytest
 
 from sepgen import kernels
-from sepgen.filters import scaling
 from sepgen.common.errors import SepgenError
+from sepgen.filters import scaling
 from sepgen.filters.reference import convolve2d
 
 

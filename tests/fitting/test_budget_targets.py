@@ -21,7 +21,6 @@ from sepgen.filters.filterfile import SeparableFilter
 from sepgen.kernels import disk
 from sepgen.options import EmitOptions
 from sepgen.plan import passmodel, taps
-
 from tests.support import DISK, ROOT, hand_filter
 
 # disk 12 within 24 fetches: counted for GLSL (linear sampling) the search picks a filter that

@@ -15,8 +15,8 @@ import numpy as np
 import pytest
 
 import sepgen
-from sepgen.filters import metrics
 from sepgen.common.errors import SepgenError
+from sepgen.filters import metrics
 from sepgen.filters.filterfile import SeparableFilter
 from sepgen.fitting.core import recommended
 from sepgen.kernels import disk, gaussian
@@ -196,8 +196,8 @@ def _padded_aperture() -> np.ndarray:
 
 
 def test_empty_borders_are_trimmed_and_the_origin_moves_with_them():
-    from sepgen.fitting.core import trim_empty_border
     from sepgen.filters.reference import convolve2d
+    from sepgen.fitting.core import trim_empty_border
 
     k = _padded_aperture()
     trimmed, origin, record = trim_empty_border(k, (8, 7))

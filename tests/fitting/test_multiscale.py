@@ -6,8 +6,8 @@ import jax.numpy as jnp
 import numpy as np
 import pytest
 
-from sepgen.filters import scaling
 from sepgen.common.errors import SepgenError
+from sepgen.filters import scaling
 from sepgen.fitting import multiscale
 from sepgen.fitting.core import recommended
 from sepgen.fitting.facade import fit

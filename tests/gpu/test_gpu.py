@@ -16,7 +16,6 @@ from sepgen.common import tools as crosscompile
 from sepgen.filters import reference
 from sepgen.verify import check as verifying
 from sepgen.verify.runfilter import backend_for
-
 from tests.support import random_filter, svd_filter
 from tests.support.handwritten import hlsl_folder, write_folder
 

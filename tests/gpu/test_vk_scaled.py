@@ -2,17 +2,16 @@
 
 from __future__ import annotations
 
-
 import numpy as np
 import pytest
 
 from sepgen import emit
-from sepgen.filters import scaling
-from sepgen.verify import check as verify
-from sepgen.verify.runfilter import run_filter
 from sepgen.cli import main
 from sepgen.common.errors import SepgenError
+from sepgen.filters import scaling
 from sepgen.run.vulkan import load_program
+from sepgen.verify import check as verify
+from sepgen.verify.runfilter import run_filter
 from tests.support import dc_gain, in_focus_map, relative_error, scalable
 
 LANGS = ("wgsl", "spirv")

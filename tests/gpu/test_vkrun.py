@@ -6,18 +6,17 @@ Marked `gpu`: skipped without a Vulkan adapter, failed instead with CI=true.
 
 from __future__ import annotations
 
-
 import numpy as np
 import pytest
 
-from tests.support.handwritten import FULLSCREEN, SHIFT_X, SHIFT_X_GLSL, SHIFT_Y
-from tests.support import disk_filter, hand_filter, random_filter, relative_error, wide_filter
 from sepgen import emit
-from sepgen.verify import runfilter
 from sepgen.common import tools as spirv
 from sepgen.common.errors import CheckFailed
-from sepgen.verify.check import default_image
 from sepgen.run.vulkan import Binding, GpuPass, GpuProgram, Shader, load_program
+from sepgen.verify import runfilter
+from sepgen.verify.check import default_image
+from tests.support import disk_filter, hand_filter, random_filter, relative_error, wide_filter
+from tests.support.handwritten import FULLSCREEN, SHIFT_X, SHIFT_X_GLSL, SHIFT_Y
 
 gpu = pytest.mark.gpu
 

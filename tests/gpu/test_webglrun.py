@@ -11,12 +11,12 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from tests.support import disk_filter, hand_filter
 from sepgen import SeparableFilter, emit
 from sepgen.common import browser
-from sepgen.filters import reference
 from sepgen.common.errors import SepgenError
+from sepgen.filters import reference
 from sepgen.verify.check import default_image, tolerance_for
+from tests.support import disk_filter, hand_filter
 
 gpu = pytest.mark.gpu
 

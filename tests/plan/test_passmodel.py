@@ -7,10 +7,9 @@ import json
 import pytest
 
 from sepgen import emit
-from sepgen.plan import passmodel
 from sepgen.common.errors import SepgenError
 from sepgen.options import EmitOptions
-
+from sepgen.plan import passmodel
 from tests.support import disk_filter, hand_filter, wide_filter
 
 

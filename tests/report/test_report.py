@@ -11,8 +11,8 @@ import numpy as np
 import pytest
 
 from sepgen import kernels
-from sepgen.fitting import lowrank
 from sepgen.filters.filterfile import SeparableFilter
+from sepgen.fitting import lowrank
 from sepgen.report import svd_baseline
 from tests.support import cli, cli_process
 

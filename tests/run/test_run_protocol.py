@@ -10,7 +10,6 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from tests.support import DISK, ROOT, hand_filter
 from sepgen import emit
 from sepgen.common import tools
 from sepgen.common.errors import SepgenError
@@ -20,7 +19,7 @@ from sepgen.run import program, registry
 from sepgen.run.webgl import webgl_job
 from sepgen.verify import check as verify
 from sepgen.verify.runfilter import Runners
-from tests.support import scalable
+from tests.support import DISK, ROOT, hand_filter, scalable
 
 gpu = pytest.mark.gpu
 # the runner of each language, and the options its scaled folder needs

@@ -87,7 +87,7 @@ def _pass(program: Program, p: Pass) -> GpuPass:
                    fragment=_shader(program, p.fragment), targets=targets, blend=p.blend)
 
 
-def load_program(program: "Program | GpuProgram | str | os.PathLike") -> GpuProgram:
+def load_program(program: Program | GpuProgram | str | os.PathLike) -> GpuProgram:
     """The program's passes as a Vulkan runner takes them (HLSL compiled to SPIR-V); a folder is loaded first."""
     if isinstance(program, GpuProgram):
         return program

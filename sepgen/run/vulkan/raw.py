@@ -225,7 +225,7 @@ class VulkanRunner:
         """Destroy the Vulkan device (the runner is unusable afterwards)."""
         self.vk_device.close()
 
-    def run(self, program: "Program | GpuProgram | str | os.PathLike", img: np.ndarray, scale: Scale = None) -> np.ndarray:
+    def run(self, program: Program | GpuProgram | str | os.PathLike, img: np.ndarray, scale: Scale = None) -> np.ndarray:
         """Filter `img` (H×W or H×W×C); a scaled program runs at `scale` (a value, or an H×W map)."""
         arr = check_image(img)
         program = load_program(program)

@@ -9,7 +9,8 @@ reads (a pass whose taps are all zero) is harmless.
 from __future__ import annotations
 
 import math
-from typing import Any, Callable
+from collections.abc import Callable
+from typing import Any
 
 import numpy as np
 

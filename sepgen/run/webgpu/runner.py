@@ -133,7 +133,7 @@ class WebGPURunner:
     def validate_wgsl(self, text: str, label: str) -> None:
         self.shader_module(Shader(text, "main", label))
 
-    def run(self, program: "Program | GpuProgram | str | os.PathLike", img: np.ndarray, scale: Scale = None) -> np.ndarray:
+    def run(self, program: Program | GpuProgram | str | os.PathLike, img: np.ndarray, scale: Scale = None) -> np.ndarray:
         """Filter `img` (H×W or H×W×C) with `program`; the result has img's shape, float32.
         A scaled program runs at `scale`: one value, or an H×W map (scale source "texture")."""
         arr = check_image(img)
