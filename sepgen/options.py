@@ -87,7 +87,8 @@ WEIGHT_OPTIONS = _table(
     Option("nonneg", float, 1.5, "weight of the penalty on negative taps (ringing)", min=0.0),
     Option("zeros", float, 0.3, "weight of the penalty on non-zeros where the kernel is zero (corner leaks)", min=0.0),
     Option("l1", float, 0.0, "weight of the mean absolute error", min=0.0),
-    Option("zeros_distance", float, 0.0, "weight of the keep-zeros penalty that grows with distance from the origin", min=0.0),
+    Option("zeros_distance", float, 0.0,
+           "weight of the keep-zeros penalty that grows with distance from the origin", min=0.0),
     Option("max_error", float, 0.0, "weight of the maximum absolute error", min=0.0),
     Option("dc", float, 0.0, "weight of the DC-gain penalty ((ΣA−ΣK)/ΣK)²", min=0.0),
 )
@@ -99,7 +100,8 @@ FIT_OPTIONS = _table(
     Option("lr", float, 0.1, "learning rate", min=0.0),
     Option("init", str, "svd", "initialisation", choices=("svd", "random")),
     Option("seed", int, 0, "random seed (init=random)", min=0),
-    Option("prune", float, 0.2, "zero taps that add less than this fraction of the filter's largest tap, then refit", min=0.0, max=1.0),
+    Option("prune", float, 0.2,
+           "zero taps that add less than this fraction of the filter's largest tap, then refit", min=0.0, max=1.0),
 )
 
 
@@ -125,8 +127,9 @@ class FitSettings:
     The rank is what is fitted, not how (a budget search tries several ranks with
     one FitSettings); progress is an observer, not a setting (it changes no number).
     Defaults are the tables' (the recommended CLI settings);
-    `FitSettings.seed_settings()` gives the post's (`sepgen.fit`'s defaults). Every value is checked against its table on construction
-    (one-line SepgenError), and `weights` is completed with the table defaults and frozen.
+    `FitSettings.seed_settings()` gives the post's (`sepgen.fit`'s defaults). Every value is
+    checked against its table on construction (one-line SepgenError), and `weights` is
+    completed with the table defaults and frozen.
     """
 
     weights: Mapping[str, float] = field(default_factory=dict, hash=False)
@@ -208,13 +211,15 @@ def search_targets(targets: Any) -> list[EmitOptions]:
 # --- end issue 19 ---
 
 
-def check_search(budget: Any, target_error: Any, rank_given: bool = False, where: str = "") -> tuple[int | None, float | None]:
+def check_search(budget: Any, target_error: Any, rank_given: bool = False,
+                 where: str = "") -> tuple[int | None, float | None]:
     """A checked budget / target error request (at most one; neither with an explicit rank)."""
     at = f"{where}: " if where else ""
     if budget is not None and target_error is not None:
         raise SepgenError(f"{at}give budget or target_error, not both")
     if (budget is not None or target_error is not None) and rank_given:
-        raise SepgenError(f"{at}{'budget' if budget is not None else 'target_error'} chooses the rank itself: leave rank out")
+        raise SepgenError(f"{at}{'budget' if budget is not None else 'target_error'} chooses the rank itself: "
+                          "leave rank out")
     budget = SEARCH_OPTIONS["budget"].check(_plain(budget), where)
     target_error = SEARCH_OPTIONS["target_error"].check(_plain(target_error), where)
     if target_error is not None and not target_error > 0:
@@ -227,8 +232,11 @@ EMIT_OPTIONS = _table(
            choices=targets.names()),
     # each language's own options (sepgen.targets: --glsl-version), right after the language
     *(Option(f.name, str, f.default, f.help, choices=f.choices) for t in targets.all_targets() for f in t.fields),
-    Option("stage", str, "fragment", "fragment passes, or compute passes with a shared-memory tile", choices=("fragment", "compute")),
-    Option("strategy", str, "mrt", "mrt: one horizontal pass feeds all components; per-component: two passes each, additive", choices=("mrt", "per-component")),
+    Option("stage", str, "fragment", "fragment passes, or compute passes with a shared-memory tile",
+           choices=("fragment", "compute")),
+    Option("strategy", str, "mrt",
+           "mrt: one horizontal pass feeds all components; per-component: two passes each, additive",
+           choices=("mrt", "per-component")),
     Option("linear_sampling", bool, None, "merge adjacent taps into bilinear fetches (default: wherever the target "
            "filters its intermediates: fragment passes, with fp16 on GLSL ES, WGSL and SPIR-V); --point-sampling reads "
            "every tap exactly",
@@ -282,12 +290,14 @@ class EmitOptions:
     # Language-independent rules here; each language adds its own (sepgen.targets), for that language only.
     __constraints__ = (
         Constraint((("stage", "compute"),), (("linear_sampling", True),),
-                   "--linear-sampling applies to fragment passes only: compute passes read their taps from shared memory"),
+                   "--linear-sampling applies to fragment passes only: "
+                   "compute passes read their taps from shared memory"),
         Constraint((("stage", "compute"),), (("scale_source", "uniform"), ("scale_source", "texture")),
                    "scaled taps need fragment passes (bilinear fetches at offset·scale): drop --stage compute"),
         Constraint((("linear_sampling", True),), (("scale_source", "uniform"), ("scale_source", "texture")),
                    "scaled taps are bilinear fetches already: drop --linear-sampling"),
-        *(Constraint((("lang", t.name), *c.when), c.forbid, c.message) for t in targets.all_targets() for c in t.constraints),
+        *(Constraint((("lang", t.name), *c.when), c.forbid, c.message)
+          for t in targets.all_targets() for c in t.constraints),
     )
     __language_fields__ = {f.name: t.name for t in targets.all_targets() for f in t.fields}
     # Fields that depend on the filter (scalable or not): listed only when not at their default,

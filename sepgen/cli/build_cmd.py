@@ -59,4 +59,5 @@ def build(config: str, check: bool, depfile: Path | None, out_dir: Path | None, 
         from ..options import EMIT_OPTIONS
         from .run_cmds import verify_config
 
-        verify_config(config, out_dir, (), EMIT_OPTIONS["lang"].choices, None, None, 0, quiet)  # every language it emits
+        # every language it emits
+        verify_config(config, out_dir, (), EMIT_OPTIONS["lang"].choices, None, None, 0, quiet)

@@ -100,7 +100,8 @@ def build_passes(filter_name: str, plan: list[PassPlan], gen: Generator) -> list
     return [gen.bind(p) for p in passes]
 
 
-def render(filt: SeparableFilter, options: dict[str, Any] | EmitOptions | None = None, templates_dir: str | os.PathLike | None = None,
+def render(filt: SeparableFilter, options: dict[str, Any] | EmitOptions | None = None,
+           templates_dir: str | os.PathLike | None = None,
            command: str | None = None) -> Rendered:
     """Every output file (relative path -> text, bytes for binary modules: `.spv`; `manifest.json`
     included) and the typed `Manifest`. `options`: a dict of some options, or checked `EmitOptions`."""
@@ -124,7 +125,8 @@ def render(filt: SeparableFilter, options: dict[str, Any] | EmitOptions | None =
     extensions = required_extensions(opts, passes)
     limits = required_limits(opts, passes)
     block = gen.scale_binding() if gen.scale_block() else None
-    scale = None if opts.scale_source == "auto" else planner.scale_entry(filt.name, opts.scale_source, block, filt.scales)
+    scale = (None if opts.scale_source == "auto"
+             else planner.scale_entry(filt.name, opts.scale_source, block, filt.scales))
     common = {
         "name": filt.name,
         "rank": filt.rank,

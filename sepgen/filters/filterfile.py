@@ -252,7 +252,8 @@ def _check_shapes(target: np.ndarray, v: np.ndarray, h: np.ndarray, origin: tupl
     if not 1 <= v.shape[0] <= MAX_RANK:
         raise SepgenError(f"filter {name}: rank {v.shape[0]} is outside 1..{MAX_RANK}")
     if not (0 <= origin[0] < target.shape[0] and 0 <= origin[1] < target.shape[1]):
-        raise SepgenError(f"filter {name}: origin {list(origin)} is outside the {target.shape[0]}x{target.shape[1]} kernel")
+        raise SepgenError(f"filter {name}: origin {list(origin)} is outside the "
+                          f"{target.shape[0]}x{target.shape[1]} kernel")
     for what, arr in (("target", target), ("vertical", v), ("horizontal", h)):
         if not np.all(np.isfinite(arr)):
             raise SepgenError(f"filter {name}: {what} contains NaN or infinite values")
@@ -260,4 +261,5 @@ def _check_shapes(target: np.ndarray, v: np.ndarray, h: np.ndarray, origin: tupl
         big = np.argwhere(np.abs(arr) > FLOAT32_MAX)
         if big.size:  # the shaders' type: a literal beyond it cannot be emitted
             k, i = (int(x) for x in big[0])
-            raise SepgenError(f"filter {name}: component {k} {what}[{i}] = {float(arr[k, i])!r} does not fit in a float32")
+            raise SepgenError(f"filter {name}: component {k} {what}[{i}] = {float(arr[k, i])!r} "
+                              "does not fit in a float32")

@@ -61,7 +61,8 @@ def weighted_loss(terms: dict[str, float], weights: dict[str, float]) -> float:
     return float(sum(weights.get(t, 0.0) * terms[t] for t in TERMS))
 
 
-def quality(approx: np.ndarray, target: np.ndarray, vertical: np.ndarray, horizontal: np.ndarray) -> dict[str, float | int]:
+def quality(approx: np.ndarray, target: np.ndarray, vertical: np.ndarray,
+            horizontal: np.ndarray) -> dict[str, float | int]:
     """Scale-free quality figures of an approximation.
 
     relative_l2    ‖A − K‖ / ‖K‖

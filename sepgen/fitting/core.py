@@ -45,7 +45,8 @@ def default_name(spec: Mapping[str, Any] | None) -> str:
     return f"{kind}{spec.get('size', '')}"
 
 
-def trim_empty_border(kernel: np.ndarray, origin: tuple[int, int]) -> tuple[np.ndarray, tuple[int, int], dict[str, Any]]:
+def trim_empty_border(kernel: np.ndarray,
+                      origin: tuple[int, int]) -> tuple[np.ndarray, tuple[int, int], dict[str, Any]]:
     """`kernel` without its all-zero outer rows and columns, the origin moved with it, and the
     provenance record of what went ({} when nothing did). The origin row and column are always
     kept, so the trimmed kernel at its origin convolves exactly as the whole kernel at its own."""
@@ -54,7 +55,8 @@ def trim_empty_border(kernel: np.ndarray, origin: tuple[int, int]) -> tuple[np.n
     bottom, right = max(int(rows[-1]), origin[0]) + 1, max(int(cols[-1]), origin[1]) + 1
     if (top, left, bottom, right) == (0, 0, *kernel.shape):
         return kernel, origin, {}
-    record = {"trimmed": {"from": [int(kernel.shape[0]), int(kernel.shape[1])], "rows": [top, bottom], "columns": [left, right]}}
+    record = {"trimmed": {"from": [int(kernel.shape[0]), int(kernel.shape[1])],
+                          "rows": [top, bottom], "columns": [left, right]}}
     return kernel[top:bottom, left:right], (origin[0] - top, origin[1] - left), record
 
 
@@ -74,7 +76,8 @@ class Problem:
         if not named:
             k, origin, self.trimmed = trim_empty_border(k, origin)
         if rank > min(k.shape):
-            trim = f", its empty border trimmed from {self.trimmed['from'][0]}x{self.trimmed['from'][1]}" if self.trimmed else ""
+            trim = (f", its empty border trimmed from {self.trimmed['from'][0]}x{self.trimmed['from'][1]}"
+                    if self.trimmed else "")
             raise SepgenError(f"rank {rank} is larger than the kernel's smaller side ({k.shape[0]}x{k.shape[1]}{trim})")
         total = float(k.sum())
         self.normalize = "sum" if total > 0 else "none"
@@ -150,7 +153,8 @@ class Cells:
 
     def start(self) -> Params:
         """Every cell's start: the same SVD (or seeded random) point."""
-        v0, h0 = (np.asarray(p, np.float32) for p in self.problem.initial_params(self.settings.init, self.settings.seed))
+        v0, h0 = (np.asarray(p, np.float32)
+                  for p in self.problem.initial_params(self.settings.init, self.settings.seed))
         cells = self.weights.shape[0]
         return np.broadcast_to(v0, (cells,) + v0.shape), np.broadcast_to(h0, (cells,) + h0.shape)
 

@@ -33,7 +33,8 @@ from .optimizers import Progress
 
 def _row(c: search_budget.Candidate) -> dict[str, Any]:
     q = c.quality
-    return {"rank": c.rank, "fitted_rank": c.fitted_rank, "structure": c.structure, "prune": c.threshold, "fetches": c.total,
+    return {"rank": c.rank, "fitted_rank": c.fitted_rank, "structure": c.structure, "prune": c.threshold,
+            "fetches": c.total,
             "relative_l2": q["relative_l2"], "negative_mass": q["negative_mass"], "leak": q["leak"],
             "max_error": q["max_error"]}
 

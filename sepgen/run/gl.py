@@ -98,7 +98,8 @@ def _compile(ctx: Any, spec: Pass, source: _Sources) -> Any:
     try:
         if spec.is_compute:
             if ctx.version_code < COMPUTE_GL:
-                raise SepgenError(f"pass {spec.name}: compute shaders need OpenGL 4.3, the driver has {ctx.version_code}")
+                raise SepgenError(f"pass {spec.name}: compute shaders need OpenGL 4.3, "
+                                  f"the driver has {ctx.version_code}")
             return ctx.compute_shader(source(spec.compute))
         return ctx.program(vertex_shader=source(spec.vertex), fragment_shader=source(spec.fragment))
     except moderngl.Error as exc:
@@ -180,7 +181,8 @@ class Pipeline:
         samplers = []
         for inp in spec.inputs:
             mode = moderngl.LINEAR if inp.filter == "linear" else moderngl.NEAREST
-            s = self.ctx.sampler(repeat_x=False, repeat_y=False, filter=(mode, mode), texture=self.textures[inp.texture])
+            s = self.ctx.sampler(repeat_x=False, repeat_y=False, filter=(mode, mode),
+                                 texture=self.textures[inp.texture])
             samplers.append((inp.binding, s))
             self._objects.append(s)
             _set_unit(prog, inp.uniform, inp.binding)
@@ -207,7 +209,8 @@ class Pipeline:
         """Write an H×W(×C) image into the source texture (row 0 → texture row 0)."""
         rgba = to_rgba(img)
         if rgba.shape[:2] != (self.height, self.width):
-            raise SepgenError(f"image is {rgba.shape[1]}x{rgba.shape[0]}, the pipeline was built for {self.width}x{self.height}")
+            raise SepgenError(f"image is {rgba.shape[1]}x{rgba.shape[0]}, "
+                              f"the pipeline was built for {self.width}x{self.height}")
         self.source.write(np.ascontiguousarray(rgba).tobytes())
         # The first pass that writes `output` overwrites it; zeros keep a stray "additive" first pass honest.
         self.output.write(np.zeros((self.height, self.width, 4), dtype=np.float32).tobytes())
@@ -215,7 +218,7 @@ class Pipeline:
     def execute(self) -> None:
         """Run every pass in manifest order; raise on the first GL error."""
         ctx = self.ctx
-        ctx.error  # clear a stale error flag so the first check blames the right pass
+        _ = ctx.error  # reading it clears a stale error flag so the first check blames the right pass
         for p in self.passes:
             for unit, s in p.samplers:
                 s.use(location=unit)

@@ -16,7 +16,7 @@ from __future__ import annotations
 import os
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Union
+from typing import Any
 
 import numpy as np
 
@@ -25,7 +25,7 @@ from ..plan import passmodel
 from ..plan.passmodel import MANIFEST, Manifest, ScaleEntry, ShaderFile
 
 UNIFORM_BYTES = 16  # the scale uniform buffer: one float, padded to std140's 16 bytes
-Scale = Union[float, np.ndarray, None]  # one value, an H×W map, or none (fixed taps)
+Scale = float | np.ndarray | None  # one value, an H×W map, or none (fixed taps)
 
 __all__ = ["Program", "ScaleInputs", "load", "as_program", "scale_inputs", "UNIFORM_BYTES"]
 

@@ -61,7 +61,8 @@ def _pass_job(program: Program, p: Pass) -> dict[str, Any]:
     return {
         "name": p.name, "vertex": p.vertex, "fragment": p.fragment,
         "vertex_source": _source(program, p.vertex), "fragment_source": _source(program, p.fragment),
-        "inputs": [{"texture": i.texture, "uniform": i.uniform, "binding": i.binding, "filter": i.filter} for i in p.inputs],
+        "inputs": [{"texture": i.texture, "uniform": i.uniform, "binding": i.binding, "filter": i.filter}
+                   for i in p.inputs],
         "targets": [o.texture for o in sorted(p.outputs, key=lambda o: o.location)], "blend": p.blend,
     }
 

@@ -121,6 +121,7 @@ def _on_numpy(filt: SeparableFilter, img: np.ndarray, scale: Any, progress: Call
         return reference.apply_filter(img, filt).astype(np.float32)
     out = np.empty(img.shape, np.float32)
     for c in range(img.shape[2]):
-        say(f"filtering channel {c + 1}/{img.shape[2]} with NumPy (rank {filt.rank}, {filt.shape[0]}x{filt.shape[1]} taps)")
+        say(f"filtering channel {c + 1}/{img.shape[2]} with NumPy "
+            f"(rank {filt.rank}, {filt.shape[0]}x{filt.shape[1]} taps)")
         out[:, :, c] = reference.apply_filter(img[:, :, c], filt)
     return out

@@ -24,7 +24,8 @@ def layout_entry(b: Binding, visibility: int, where: str, formats: dict[str, str
     """The bind-group layout entry of one declared binding (explicit, never derived from the shader)."""
     linear = b.filter == "linear"
     if b.kind == "sampler":
-        return {"binding": b.binding, "visibility": visibility, "sampler": {"type": "filtering" if linear else "non-filtering"}}
+        return {"binding": b.binding, "visibility": visibility,
+                "sampler": {"type": "filtering" if linear else "non-filtering"}}
     if b.kind == "uniform":
         return {"binding": b.binding, "visibility": visibility, "buffer": {"type": "uniform"}}
     if b.texture not in formats:
@@ -34,11 +35,13 @@ def layout_entry(b: Binding, visibility: int, where: str, formats: dict[str, str
             raise SepgenError(f"{where}: linear sampling of rgba32f needs the WebGPU feature float32-filterable, "
                               "which the manifest's extensions do not list")
         sample = "float" if linear else "unfilterable-float"
-        return {"binding": b.binding, "visibility": visibility, "texture": {"sample_type": sample, "view_dimension": "2d"}}
+        return {"binding": b.binding, "visibility": visibility,
+                "texture": {"sample_type": sample, "view_dimension": "2d"}}
     if b.kind == "storage":
         access = {"write": "write-only", "read_write": "read-write"}[b.access]
         return {"binding": b.binding, "visibility": visibility,
-                "storage_texture": {"access": access, "format": WGPU_FORMATS[formats[b.texture]], "view_dimension": "2d"}}
+                "storage_texture": {"access": access, "format": WGPU_FORMATS[formats[b.texture]],
+                                    "view_dimension": "2d"}}
     raise SepgenError(f"{where}: unknown binding kind {b.kind!r}")
 
 
@@ -70,7 +73,8 @@ class Execution:
         usage = self.wgpu.TextureUsage
         return self.device.create_texture(
             label=name, size=(self.width, self.height, 1), format=WGPU_FORMATS[fmt],
-            usage=usage.TEXTURE_BINDING | usage.RENDER_ATTACHMENT | usage.STORAGE_BINDING | usage.COPY_SRC | usage.COPY_DST)
+            usage=(usage.TEXTURE_BINDING | usage.RENDER_ATTACHMENT | usage.STORAGE_BINDING
+                   | usage.COPY_SRC | usage.COPY_DST))
 
     def _resource(self, b: Binding) -> Any:
         if b.kind == "sampler":
@@ -112,7 +116,8 @@ class Execution:
 
     def _compute_pipeline(self, p: GpuPass, layout: Any) -> Any:
         module = self.shader_module(p.compute)  # type: ignore[arg-type]
-        return self.device.create_compute_pipeline(layout=layout, compute={"module": module, "entry_point": p.compute.entry})  # type: ignore[union-attr]
+        return self.device.create_compute_pipeline(
+            layout=layout, compute={"module": module, "entry_point": p.compute.entry})  # type: ignore[union-attr]
 
     def _render_pipeline(self, p: GpuPass, layout: Any) -> Any:
         if p.blend not in ("none", "additive"):
@@ -123,8 +128,8 @@ class Execution:
             if t not in self.formats:
                 raise SepgenError(f"pass {p.name!r}: unknown target texture {t!r}")
             if blend and self.formats[t] == "rgba32f" and "float32-blendable" not in self.features:
-                raise SepgenError(f"pass {p.name!r}: additive blending into rgba32f needs the WebGPU feature float32-blendable, "
-                              "which the manifest's extensions do not list")
+                raise SepgenError(f"pass {p.name!r}: additive blending into rgba32f needs the WebGPU feature "
+                                  "float32-blendable, which the manifest's extensions do not list")
         targets = [{"format": WGPU_FORMATS[self.formats[t]], "blend": blend, "write_mask": self.wgpu.ColorWrite.ALL}
                    for t in p.targets]
         vertex, fragment = self.shader_module(p.vertex), self.shader_module(p.fragment)  # type: ignore[arg-type]
@@ -139,7 +144,8 @@ class Execution:
         """Float32 H×W×4 data into the source texture (or into texture `name`, an rgba32f one)."""
         data = np.ascontiguousarray(rgba, dtype=np.float32)
         if data.shape != (self.height, self.width, 4):
-            raise SepgenError(f"image is {data.shape[1]}x{data.shape[0]}, the program was built for {self.width}x{self.height}")
+            raise SepgenError(f"image is {data.shape[1]}x{data.shape[0]}, "
+                              f"the program was built for {self.width}x{self.height}")
         self.device.queue.write_texture({"texture": self.textures[name or self.program.source]}, data,
                                         {"bytes_per_row": self.width * 16, "rows_per_image": self.height},
                                         (self.width, self.height, 1))
