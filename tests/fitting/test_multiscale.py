@@ -32,7 +32,8 @@ def _quality(filt, s):
 
 def _loss(filt, scales):
     f = filt
-    return scaling.loss_across(f.vertical, f.horizontal, f.target, f.provenance["kernel"], f.origin, scales, f.provenance["weights"])
+    return scaling.loss_across(f.vertical, f.horizontal, f.target, f.provenance["kernel"], f.origin, scales,
+                               f.provenance["weights"])
 
 
 def test_fit_across_scales_beats_the_scaled_single_fit_and_keeps_dc():

@@ -73,8 +73,10 @@ def test_runners_refuse_a_missing_or_wrong_scale(vulkan_runner, webgpu_runner, t
 
 @pytest.mark.gpu
 def test_verify_runs_wgsl_and_spirv_scaled_variants(runners):
-    todo = [v for v in verify.scaled_variants(LANGS) if v.options["strategy"] == "mrt" and v.options["precision"] == "fp32"]
-    assert [v.name for v in todo] == [f"{lang} fragment mrt fp32 scale {s}" for lang in LANGS for s in ("0.3", "0.5", "1", "map")]
+    todo = [v for v in verify.scaled_variants(LANGS)
+            if v.options["strategy"] == "mrt" and v.options["precision"] == "fp32"]
+    assert [v.name for v in todo] == [f"{lang} fragment mrt fp32 scale {s}"
+                                      for lang in LANGS for s in ("0.3", "0.5", "1", "map")]
     results = verify.verify(scalable(), runner=runners, only=todo)
     assert len(results) == 8 and all(r.ok for r in results) and max(r.max_rel for r in results) < 1e-4
 

@@ -103,7 +103,8 @@ def scalable(scales=(0.5, 1.0), size: int = 12) -> SeparableFilter:
     k = kernels.disk(size)
     v = np.stack([k.sum(axis=1), np.linspace(-1, 1, size)]) / k.sum()
     h = np.stack([k.sum(axis=0), np.linspace(1, -1, size) * 0.1])
-    return SeparableFilter(f"d{size}", k / k.sum(), v, h, provenance={"kernel": {"kernel": "disk", "size": size, "antialias": False}},
+    return SeparableFilter(f"d{size}", k / k.sum(), v, h,
+                           provenance={"kernel": {"kernel": "disk", "size": size, "antialias": False}},
                            scales=scales)
 
 
