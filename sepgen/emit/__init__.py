@@ -131,7 +131,7 @@ def render(filt: SeparableFilter, options: dict[str, Any] | EmitOptions | None =
         "name": filt.name,
         "rank": filt.rank,
         "size": list(filt.shape),
-        "origin": list(filt.origin),  # type: ignore[arg-type]
+        "origin": list(filt.origin),
         "counts": counts,
         "options": opts,
         "header": header_lines(filt, opts, counts, command, quality, extensions, limits),

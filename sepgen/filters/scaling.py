@@ -154,6 +154,7 @@ def target_at(kernel: np.ndarray, spec: dict[str, Any] | None, origin: tuple[int
         return k.copy()
     shape = kernels.profile(spec) if spec else None
     if shape is not None:
+        assert spec is not None  # the profile came from it
         size = float(spec["size"]) * s
         exact = abs(size - round(size)) < SNAP and not spec.get("antialias")
         sub = 1 if exact else SUPERSAMPLE

@@ -102,7 +102,7 @@ def _resources(filter_name: str, p: PassPlan,
                options: EmitOptions) -> tuple[tuple[PassInput, ...], tuple[PassOutput, ...]]:
     if p.direction == "horizontal":
         fmt = options.intermediate_format
-        inputs = (_input("source", "u_source", 0, p, "src", p.fetches),)
+        inputs: tuple[PassInput, ...] = (_input("source", "u_source", 0, p, "src", p.fetches),)
         outputs = tuple(PassOutput(f"{filter_name}_t{k}", slot, fmt, k, slot, f"u_t{k}",
                                    name=f"o_t{k}", param=f"t{slot}")
                         for slot, k in enumerate(p.components))

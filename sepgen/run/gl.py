@@ -48,7 +48,7 @@ def create_context(backend: str | None = "egl") -> Any:
         import moderngl
     except ImportError:
         raise SepgenError("moderngl is not installed (pip install moderngl)") from None
-    kwargs = {"standalone": True, "require": MIN_GL}
+    kwargs: dict[str, Any] = {"standalone": True, "require": MIN_GL}
     if backend:
         kwargs["backend"] = backend
     try:

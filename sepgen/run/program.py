@@ -111,6 +111,7 @@ def scale_inputs(entry: ScaleEntry | None, scale: Scale, height: int, width: int
     if scale is None:
         raise SepgenError(f"{where} has scaled taps: give a scale")
     if entry.source == "texture":
+        assert entry.texture is not None  # the manifest parser requires it for this source
         smap = np.broadcast_to(np.asarray(scale, np.float32), (height, width)) if np.ndim(scale) == 0 else scale
         rgba = np.zeros((height, width, 4), np.float32)
         rgba[:, :, 0] = _check_map(smap, height, width)

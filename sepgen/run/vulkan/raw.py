@@ -119,7 +119,7 @@ class _Pipelines:
         layout = self.dev.own(vk.vkDestroyPipelineLayout, vk.vkCreatePipelineLayout(
             self.dev.device, vk.VkPipelineLayoutCreateInfo(pSetLayouts=layouts), None))
         built = {"pass": p, "layout": layout, "sets": sets}
-        if compute:
+        if p.compute is not None:
             # keep the stage struct in a variable: cffi frees its pName string with a temporary
             shader_stage = vk.VkPipelineShaderStageCreateInfo(
                 stage=vk.VK_SHADER_STAGE_COMPUTE_BIT, module=self.res.module(p.compute), pName=p.compute.entry)
@@ -152,6 +152,7 @@ class _Pipelines:
 
     def _graphics(self, p: GpuPass, layout: Any, render_pass: Any) -> Any:
         vk, res = self.vk, self.res
+        assert p.vertex is not None and p.fragment is not None  # a pass without compute has both (folder.py)
         stages = [vk.VkPipelineShaderStageCreateInfo(stage=vk.VK_SHADER_STAGE_VERTEX_BIT,
                                                      module=res.module(p.vertex), pName=p.vertex.entry),
                   vk.VkPipelineShaderStageCreateInfo(stage=vk.VK_SHADER_STAGE_FRAGMENT_BIT,

@@ -83,6 +83,7 @@ class Execution:
                                               mag_filter=mode, min_filter=mode)
         if b.kind == "uniform":
             return {"buffer": self.uniform, "offset": 0, "size": UNIFORM_BYTES}
+        assert b.texture is not None  # texture and storage bindings name their texture (folder.py)
         return self.textures[b.texture].create_view()
 
     def _bind_groups(self, p: GpuPass, visibility: int) -> tuple[list[Any], list[Any]]:
@@ -115,9 +116,10 @@ class Execution:
         return p, pipeline, bind_groups
 
     def _compute_pipeline(self, p: GpuPass, layout: Any) -> Any:
-        module = self.shader_module(p.compute)  # type: ignore[arg-type]
+        assert p.compute is not None  # called for compute passes only
+        module = self.shader_module(p.compute)
         return self.device.create_compute_pipeline(
-            layout=layout, compute={"module": module, "entry_point": p.compute.entry})  # type: ignore[union-attr]
+            layout=layout, compute={"module": module, "entry_point": p.compute.entry})
 
     def _render_pipeline(self, p: GpuPass, layout: Any) -> Any:
         if p.blend not in ("none", "additive"):
@@ -132,12 +134,13 @@ class Execution:
                                   "float32-blendable, which the manifest's extensions do not list")
         targets = [{"format": WGPU_FORMATS[self.formats[t]], "blend": blend, "write_mask": self.wgpu.ColorWrite.ALL}
                    for t in p.targets]
-        vertex, fragment = self.shader_module(p.vertex), self.shader_module(p.fragment)  # type: ignore[arg-type]
+        assert p.vertex is not None and p.fragment is not None  # a pass without compute has both (folder.py)
+        vertex, fragment = self.shader_module(p.vertex), self.shader_module(p.fragment)
         return self.device.create_render_pipeline(
             layout=layout,
-            vertex={"module": vertex, "entry_point": p.vertex.entry, "buffers": []},  # type: ignore[union-attr]
+            vertex={"module": vertex, "entry_point": p.vertex.entry, "buffers": []},
             primitive={"topology": "triangle-list", "cull_mode": "none"},
-            fragment={"module": fragment, "entry_point": p.fragment.entry, "targets": targets})  # type: ignore[union-attr]
+            fragment={"module": fragment, "entry_point": p.fragment.entry, "targets": targets})
 
     # -- running --------------------------------------------------------------------------
     def upload(self, rgba: np.ndarray, name: str | None = None) -> None:
