@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import functools
 import math
+import os
 import re
 from collections.abc import Callable, Hashable
 from pathlib import Path
@@ -42,7 +43,7 @@ def signed(value: int | float) -> str:
     return f"+ {value}" if value > 0 else f"- {-value}"
 
 
-def environment(templates_dir: str | Path | None = None) -> jinja2.Environment:
+def environment(templates_dir: str | os.PathLike | None = None) -> jinja2.Environment:
     """Jinja environment over the default templates, `templates_dir` first when given."""
     if templates_dir is None:
         return _default_environment()

@@ -85,7 +85,8 @@ class Problem:
         self.origin = origin
         self.peak_scale = metrics.scale_to_peak(self.target)
         self.kernel_peak = self.target * self.peak_scale
-        self.loss_target = losses.make_target(self.kernel_peak, self.origin, DTYPE)
+        # a multi-scale problem puts a `multiscale.ScaledTarget` here (`losses.loss_of` takes either)
+        self.loss_target: losses.Target | Any = losses.make_target(self.kernel_peak, self.origin, DTYPE)
         self.rank = rank
         if kernel_spec is not None:
             try:
@@ -162,16 +163,16 @@ class Cells:
             progress: Progress | None = None) -> optimizers.RunResult:
         target = self.problem.loss_target
         if self.batched:
-            p = tuple(np.asarray(x, DTYPE) for x in params)
-            m = None if masks is None else tuple(np.asarray(x) for x in masks)
+            p = (np.asarray(params[0], DTYPE), np.asarray(params[1], DTYPE))
+            m = None if masks is None else (np.asarray(masks[0]), np.asarray(masks[1]))
             return optimizers.run(p, target, self.weights, phase, m, batched=True, progress=progress)
         results = []
         for c in range(self.weights.shape[0]):
-            p = tuple(np.asarray(x[c], DTYPE) for x in params)
-            m = None if masks is None else tuple(np.asarray(x[c]) for x in masks)
+            p = (np.asarray(params[0][c], DTYPE), np.asarray(params[1][c], DTYPE))
+            m = None if masks is None else (np.asarray(masks[0][c]), np.asarray(masks[1][c]))
             results.append(optimizers.run(p, target, self.weights[c], phase, m, progress=progress))
         return optimizers.RunResult(
-            tuple(np.stack([r.params[i] for r in results]) for i in range(2)),
+            (np.stack([r.params[0] for r in results]), np.stack([r.params[1] for r in results])),
             *(np.stack([getattr(r, k) for r in results]) for k in ("loss", "history", "diverged")),
         )
 
@@ -188,7 +189,7 @@ class Cells:
         phase = optimizers.Phase(self.settings, self.active, name, self.settings.steps)
         r = self.run(params, masks, phase, self.progress if self.refits == 1 else _end_only(self.progress))
         self.refit_diverged |= np.asarray(r.diverged)
-        return tuple(np.asarray(p) for p in r.params), np.asarray(r.loss), r.history
+        return (np.asarray(r.params[0]), np.asarray(r.params[1])), np.asarray(r.loss), r.history
 
 
 def _end_only(progress: Progress | None) -> Progress | None:
@@ -208,7 +209,7 @@ def optimise(cells: Cells, names: Sequence[str]) -> Outcome:
     start = cells.start()
     res = cells.fit(start)
     _check_finite(res.params, names)
-    fitted = tuple(np.asarray(p) for p in res.params)
+    fitted = (np.asarray(res.params[0]), np.asarray(res.params[1]))
     pruned, _, used, refit_history = pruning.prune_and_refit(fitted, res.loss, cells.settings.prune, cells.refit)
     _check_finite(pruned, names)
     diverged = np.asarray(res.diverged) | cells.refit_diverged
@@ -239,6 +240,7 @@ def cell_filter(problem: Problem, settings: FitSettings, name: str, out: Outcome
     history = out.history[c]
     if out.threshold[c] > 0:
         loss["pruned"] = problem.loss(v, h, settings.weights)
+        assert out.refit_history is not None  # a cell pruned (threshold > 0) was refit
         history = np.concatenate([history, out.refit_history[c]])
     v, h, record = finish(problem, fitted, v, h)
     loss["final"] = problem.loss(v, h, settings.weights)  # of the stored components
