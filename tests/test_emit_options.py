@@ -66,6 +66,6 @@ def test_options_are_frozen_and_answer_questions():
     assert o.compute and o.intermediate_format == "rgba16f" and not EmitOptions().compute
     assert EmitOptions.from_dict(o) is o
     with pytest.raises(dataclasses.FrozenInstanceError):
-        o.stage = "fragment"  # type: ignore[misc]
+        o.stage = "fragment"  # type: ignore[misc]  # the point: frozen
     assert list(o.to_dict()) == [n for n in EMIT_OPTIONS if n != "scale_source"]  # filter fields only when set
     assert list(o.replace(stage="fragment", scale_source="texture").to_dict()) == list(EMIT_OPTIONS)

@@ -48,9 +48,9 @@ def test_settings_are_checked_frozen_and_comparable():
     s = FitSettings(steps=np.int64(7), weights={"nonneg": np.float32(0.5)})
     assert type(s.steps) is int and s.weights["nonneg"] == 0.5
     with pytest.raises(dataclasses.FrozenInstanceError):
-        s.steps = 3  # type: ignore[misc]
+        s.steps = 3  # type: ignore[misc]  # the point: frozen
     with pytest.raises(TypeError):
-        s.weights["l2"] = 2.0  # type: ignore[index]
+        s.weights["l2"] = 2.0  # type: ignore[index]  # the point: read-only
     assert s == FitSettings(steps=7, weights={"nonneg": 0.5})
     assert hash(s) == hash(FitSettings(steps=7, weights={"nonneg": 0.5}))
     assert s.replace(lr=0.5).lr == 0.5 and s.lr == FIT_OPTIONS["lr"].default

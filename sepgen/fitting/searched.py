@@ -77,7 +77,8 @@ def run_search(search: search_budget.Search, budget: int | None, target_error: f
         request: dict[str, Any] = {"budget": budget}
         why = f"least loss of {len(found)} candidates within {budget} fetches per pixel"
     else:
-        chosen, found = search_budget.for_target(search, float(target_error), ranks, cap)  # type: ignore[arg-type]
+        assert target_error is not None  # a search runs for a budget or a target error
+        chosen, found = search_budget.for_target(search, float(target_error), ranks, cap)
         request = {"target_error": target_error}
         why = f"fewest fetches of {len(found)} candidates with relative L2 ≤ {target_error:g}"
     return chosen, {**request, "chosen": chosen.describe(), "why": why, "frontier": frontier(search, found)}

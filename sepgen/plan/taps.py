@@ -45,7 +45,7 @@ class Pairs(Protocol):
     def horizontal(self) -> np.ndarray: ...  # rank×W
 
     @property
-    def origin(self) -> tuple[int, int] | None: ...  # (cy, cx): the tap that lands on the output pixel
+    def origin(self) -> tuple[int, int]: ...  # (cy, cx): the tap that lands on the output pixel
 
 
 def float32(value: float, what: str = "coefficient") -> np.float32:
@@ -118,7 +118,7 @@ def plan_passes(filt: Pairs, strategy: str = "mrt", linear: bool = False,
     writes (HLSL cs_5_0 cannot load float4 from a RWTexture2D). The fetches, and so
     the counts, are the same either way.
     """
-    cy, cx = filt.origin  # type: ignore[misc]
+    cy, cx = filt.origin
     rank = len(filt.vertical)
     passes: list[PassPlan] = []
     comp_groups = groups(rank, strategy)

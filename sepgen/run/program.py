@@ -60,7 +60,8 @@ class Program:
 
     def data(self, rel: str | None) -> bytes:
         self.file(rel)
-        return self.sources[rel]  # type: ignore[index]  # file() checked it is there
+        assert rel is not None  # file() raised otherwise
+        return self.sources[rel]
 
     def text(self, rel: str | None) -> str:
         return self.data(rel).decode("utf-8", "replace")
