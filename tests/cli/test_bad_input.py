@@ -396,8 +396,7 @@ def test_no_gl_really_has_no_gl(inputs: Path, no_gl: None) -> None:
 
 def test_no_gl_env_really_has_no_gl(inputs: Path) -> None:
     """... and NO_GL stops it in a real process, as on a machine without a driver."""
-    check_rejected(inputs, ["verify", "good.json", "--lang", "glsl"], "cannot create an OpenGL", env=NO_GL,
-                   process=True)
+    check_rejected(inputs, ["verify", "good.json", "--lang", "glsl"], "cannot create an OpenGL", env=NO_GL, process=True)
 
 
 # --- build --------------------------------------------------------------------------
