@@ -119,10 +119,12 @@ def hdr(layout: rows.RowsLayout, placements: list[tuple[int, int]]) -> dict[tupl
 
 def goals(table: list[dict[str, Any]], hdr_binary: dict, hdr_aa: dict) -> None:
     def find(kernel: str, budget: int) -> dict[str, Any]:
-        return next(r for r in table if r["kernel"] == kernel and r["budget"] == budget and r["structure"].startswith("rows"))
+        return next(r for r in table
+                    if r["kernel"] == kernel and r["budget"] == budget and r["structure"].startswith("rows"))
 
     d, b = find("disk 50 AA", 100), find("disk 50 binary", 100)
-    hexes = [r for r in table if r["kernel"] == "hexagon 51 AA" and r["structure"].startswith("rows") and r["fragment"] <= 120]
+    hexes = [r for r in table
+             if r["kernel"] == "hexagon 51 AA" and r["structure"].startswith("rows") and r["fragment"] <= 120]
     h = min(hexes, key=lambda r: r["relative_l2"])
     checks = [
         ("AA disk 50: relL2 ≤ 0.03, neg ≤ 1e-4, leak ≤ 1e-3 at ≤ 100 gather reads",

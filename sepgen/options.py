@@ -10,10 +10,10 @@ from __future__ import annotations
 
 import itertools
 import math
-from dataclasses import dataclass, field, replace
-from dataclasses import fields as dataclass_fields
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass, field, fields as dataclass_fields, replace
 from types import MappingProxyType
-from typing import Any, Iterable, Mapping
+from typing import Any
 
 import numpy as np
 
@@ -87,7 +87,8 @@ WEIGHT_OPTIONS = _table(
     Option("nonneg", float, 1.5, "weight of the penalty on negative taps (ringing)", min=0.0),
     Option("zeros", float, 0.3, "weight of the penalty on non-zeros where the kernel is zero (corner leaks)", min=0.0),
     Option("l1", float, 0.0, "weight of the mean absolute error", min=0.0),
-    Option("zeros_distance", float, 0.0, "weight of the keep-zeros penalty that grows with distance from the origin", min=0.0),
+    Option("zeros_distance", float, 0.0,
+           "weight of the keep-zeros penalty that grows with distance from the origin", min=0.0),
     Option("max_error", float, 0.0, "weight of the maximum absolute error", min=0.0),
     Option("dc", float, 0.0, "weight of the DC-gain penalty ((ΣA−ΣK)/ΣK)²", min=0.0),
 )
@@ -99,7 +100,8 @@ FIT_OPTIONS = _table(
     Option("lr", float, 0.1, "learning rate", min=0.0),
     Option("init", str, "svd", "initialisation", choices=("svd", "random")),
     Option("seed", int, 0, "random seed (init=random)", min=0),
-    Option("prune", float, 0.2, "zero taps that add less than this fraction of the filter's largest tap, then refit", min=0.0, max=1.0),
+    Option("prune", float, 0.2,
+           "zero taps that add less than this fraction of the filter's largest tap, then refit", min=0.0, max=1.0),
 )
 
 
@@ -125,8 +127,9 @@ class FitSettings:
     The rank is what is fitted, not how (a budget search tries several ranks with
     one FitSettings); progress is an observer, not a setting (it changes no number).
     Defaults are the tables' (the recommended CLI settings);
-    `FitSettings.seed_settings()` gives the post's (`sepgen.fit`'s defaults). Every value is checked against its table on construction
-    (one-line SepgenError), and `weights` is completed with the table defaults and frozen.
+    `FitSettings.seed_settings()` gives the post's (`sepgen.fit`'s defaults). Every value is
+    checked against its table on construction (one-line SepgenError), and `weights` is
+    completed with the table defaults and frozen.
     """
 
     weights: Mapping[str, float] = field(default_factory=dict, hash=False)
@@ -144,19 +147,19 @@ class FitSettings:
         object.__setattr__(self, "weights", MappingProxyType(weights_with_defaults(weights)))
 
     @classmethod
-    def seed_settings(cls, **changes: Any) -> "FitSettings":
+    def seed_settings(cls, **changes: Any) -> FitSettings:
         """The post's setup, `sepgen.fit`'s defaults: weights l2=nonneg=zeros=1, gd, 5000 steps, lr 0.1, no pruning."""
         return cls(**{"weights": SEED_WEIGHTS, "prune": 0.0, **changes})
 
     @classmethod
-    def from_options(cls, values: Mapping[str, Any], where: str = "") -> "FitSettings":
+    def from_options(cls, values: Mapping[str, Any], where: str = "") -> FitSettings:
         """Settings from a flat mapping keyed like the tables (CLI params, a config table);
         keys of neither table are ignored, missing ones take the table defaults; errors name `where`."""
         opts = {n: FIT_OPTIONS[n].check(_plain(values[n]), where) for n in SETTING_NAMES if n in values}
         weights = {n: WEIGHT_OPTIONS[n].check(_plain(values[n]), where) for n in WEIGHT_OPTIONS if n in values}
         return cls(weights=weights, **opts)
 
-    def replace(self, **changes: Any) -> "FitSettings":
+    def replace(self, **changes: Any) -> FitSettings:
         return replace(self, **changes)
 
     def options(self) -> dict[str, Any]:
@@ -186,7 +189,7 @@ def check_memory_cap(value: Any, where: str = "") -> int | None:
     return SEARCH_OPTIONS["max_intermediate_bytes"].check(_plain(value), where)
 
 
-def search_targets(targets: Any) -> "list[EmitOptions]":
+def search_targets(targets: Any) -> list[EmitOptions]:
     """The emit options a search counts fetches for: None (`sepgen emit`'s defaults), one
     EmitOptions or dict, or a non-empty list of them; checked, duplicates dropped, order kept."""
     if targets is None:
@@ -208,13 +211,15 @@ def search_targets(targets: Any) -> "list[EmitOptions]":
 # --- end issue 19 ---
 
 
-def check_search(budget: Any, target_error: Any, rank_given: bool = False, where: str = "") -> tuple[int | None, float | None]:
+def check_search(budget: Any, target_error: Any, rank_given: bool = False,
+                 where: str = "") -> tuple[int | None, float | None]:
     """A checked budget / target error request (at most one; neither with an explicit rank)."""
     at = f"{where}: " if where else ""
     if budget is not None and target_error is not None:
         raise SepgenError(f"{at}give budget or target_error, not both")
     if (budget is not None or target_error is not None) and rank_given:
-        raise SepgenError(f"{at}{'budget' if budget is not None else 'target_error'} chooses the rank itself: leave rank out")
+        raise SepgenError(f"{at}{'budget' if budget is not None else 'target_error'} chooses the rank itself: "
+                          "leave rank out")
     budget = SEARCH_OPTIONS["budget"].check(_plain(budget), where)
     target_error = SEARCH_OPTIONS["target_error"].check(_plain(target_error), where)
     if target_error is not None and not target_error > 0:
@@ -227,8 +232,11 @@ EMIT_OPTIONS = _table(
            choices=targets.names()),
     # each language's own options (sepgen.targets: --glsl-version), right after the language
     *(Option(f.name, str, f.default, f.help, choices=f.choices) for t in targets.all_targets() for f in t.fields),
-    Option("stage", str, "fragment", "fragment passes, or compute passes with a shared-memory tile", choices=("fragment", "compute")),
-    Option("strategy", str, "mrt", "mrt: one horizontal pass feeds all components; per-component: two passes each, additive", choices=("mrt", "per-component")),
+    Option("stage", str, "fragment", "fragment passes, or compute passes with a shared-memory tile",
+           choices=("fragment", "compute")),
+    Option("strategy", str, "mrt",
+           "mrt: one horizontal pass feeds all components; per-component: two passes each, additive",
+           choices=("mrt", "per-component")),
     Option("linear_sampling", bool, None, "merge adjacent taps into bilinear fetches (default: wherever the target "
            "filters its intermediates: fragment passes, with fp16 on GLSL ES, WGSL and SPIR-V); --point-sampling reads "
            "every tap exactly",
@@ -282,12 +290,14 @@ class EmitOptions:
     # Language-independent rules here; each language adds its own (sepgen.targets), for that language only.
     __constraints__ = (
         Constraint((("stage", "compute"),), (("linear_sampling", True),),
-                   "--linear-sampling applies to fragment passes only: compute passes read their taps from shared memory"),
+                   "--linear-sampling applies to fragment passes only: "
+                   "compute passes read their taps from shared memory"),
         Constraint((("stage", "compute"),), (("scale_source", "uniform"), ("scale_source", "texture")),
                    "scaled taps need fragment passes (bilinear fetches at offset·scale): drop --stage compute"),
         Constraint((("linear_sampling", True),), (("scale_source", "uniform"), ("scale_source", "texture")),
                    "scaled taps are bilinear fetches already: drop --linear-sampling"),
-        *(Constraint((("lang", t.name), *c.when), c.forbid, c.message) for t in targets.all_targets() for c in t.constraints),
+        *(Constraint((("lang", t.name), *c.when), c.forbid, c.message)
+          for t in targets.all_targets() for c in t.constraints),
     )
     __language_fields__ = {f.name: t.name for t in targets.all_targets() for f in t.fields}
     # Fields that depend on the filter (scalable or not): listed only when not at their default,
@@ -310,7 +320,7 @@ class EmitOptions:
                 raise SepgenError(c.message)
 
     @classmethod
-    def from_dict(cls, options: "dict[str, Any] | EmitOptions | None" = None) -> "EmitOptions":
+    def from_dict(cls, options: dict[str, Any] | EmitOptions | None = None) -> EmitOptions:
         """Checked options from a dict of some of them (unknown keys are refused)."""
         if isinstance(options, EmitOptions):
             return options
@@ -321,7 +331,7 @@ class EmitOptions:
         return cls(**options)
 
     @classmethod
-    def combinations(cls) -> "list[EmitOptions]":
+    def combinations(cls) -> list[EmitOptions]:
         """Every supported combination, in table order (per-language fields only for their language)."""
         choices = [(n, o.choices if o.type is not bool else (False, True)) for n, o in EMIT_OPTIONS.items()]
         out = []
@@ -336,7 +346,7 @@ class EmitOptions:
                 out.append(cls(**combo))
         return out
 
-    def check_given(self, given: Iterable[str]) -> "EmitOptions":
+    def check_given(self, given: Iterable[str]) -> EmitOptions:
         """Refuse options the caller set explicitly that mean nothing for this language
         (`--glsl-version` with `--lang hlsl`), as `apply` refuses GPU options for NumPy."""
         for name in given:
@@ -351,7 +361,7 @@ class EmitOptions:
                 if n not in self.__filter_fields__ or getattr(self, n) != o.default}
 
     @classmethod
-    def linear_by_default(cls, values: "dict[str, Any]") -> bool:
+    def linear_by_default(cls, values: dict[str, Any]) -> bool:
         """Whether a target with these options samples bilinearly by default (missing keys: table defaults)."""
         full = {k: values.get(k, o.default) for k, o in EMIT_OPTIONS.items()}
         if any(targets.matches(when, full) for when in cls.__point_by_default__):
@@ -372,7 +382,7 @@ class EmitOptions:
     def compute(self) -> bool:
         return self.stage == "compute"
 
-    def replace(self, **changes: Any) -> "EmitOptions":
+    def replace(self, **changes: Any) -> EmitOptions:
         return replace(self, **changes)
 
     @property
@@ -380,7 +390,7 @@ class EmitOptions:
         return INTERMEDIATE_FORMATS[self.precision]
 
     @property
-    def target(self) -> "targets.Target":
+    def target(self) -> targets.Target:
         """The language's descriptor (sepgen.targets)."""
         return targets.get(self.lang)
 

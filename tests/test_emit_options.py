@@ -34,7 +34,8 @@ def test_combinations_are_enumerated_from_the_constraints():
     combos = EmitOptions.combinations()
     assert [c.to_dict() for c in combos] == _by_trial() == emit.option_combinations()
     assert len(combos) == 68  # 32 GLSL + 12 each for HLSL, WGSL and SPIR-V
-    assert {c.lang: sum(d.lang == c.lang for d in combos) for c in combos} == {"glsl": 32, "hlsl": 12, "wgsl": 12, "spirv": 12}
+    assert ({c.lang: sum(d.lang == c.lang for d in combos) for c in combos}
+            == {"glsl": 32, "hlsl": 12, "wgsl": 12, "spirv": 12})
     assert not any(c.compute and c.linear_sampling for c in combos)
     assert not any(c.compute and c.lang == "glsl" and c.glsl_version == "300es" for c in combos)
 
@@ -65,6 +66,6 @@ def test_options_are_frozen_and_answer_questions():
     assert o.compute and o.intermediate_format == "rgba16f" and not EmitOptions().compute
     assert EmitOptions.from_dict(o) is o
     with pytest.raises(dataclasses.FrozenInstanceError):
-        o.stage = "fragment"  # type: ignore[misc]
+        o.stage = "fragment"  # type: ignore[misc]  # the point: frozen
     assert list(o.to_dict()) == [n for n in EMIT_OPTIONS if n != "scale_source"]  # filter fields only when set
     assert list(o.replace(stage="fragment", scale_source="texture").to_dict()) == list(EMIT_OPTIONS)

@@ -15,11 +15,11 @@ import pytest
 
 import sepgen
 from sepgen.build.config import load_config
-from sepgen.report.demo import demo_settings
 from sepgen.common.errors import SepgenError
 from sepgen.fitting import fit_with, optimizers, sweep_with
 from sepgen.kernels import disk
 from sepgen.options import FIT_OPTIONS, SETTING_NAMES, WEIGHT_OPTIONS, FitSettings
+from sepgen.report.demo import demo_settings
 
 
 def test_fields_are_the_fit_options_without_rank_plus_the_weights():
@@ -48,12 +48,14 @@ def test_settings_are_checked_frozen_and_comparable():
     s = FitSettings(steps=np.int64(7), weights={"nonneg": np.float32(0.5)})
     assert type(s.steps) is int and s.weights["nonneg"] == 0.5
     with pytest.raises(dataclasses.FrozenInstanceError):
-        s.steps = 3  # type: ignore[misc]
+        s.steps = 3  # type: ignore[misc]  # the point: frozen
     with pytest.raises(TypeError):
-        s.weights["l2"] = 2.0  # type: ignore[index]
-    assert s == FitSettings(steps=7, weights={"nonneg": 0.5}) and hash(s) == hash(FitSettings(steps=7, weights={"nonneg": 0.5}))
+        s.weights["l2"] = 2.0  # type: ignore[index]  # the point: read-only
+    assert s == FitSettings(steps=7, weights={"nonneg": 0.5})
+    assert hash(s) == hash(FitSettings(steps=7, weights={"nonneg": 0.5}))
     assert s.replace(lr=0.5).lr == 0.5 and s.lr == FIT_OPTIONS["lr"].default
-    assert FitSettings.from_options({"rank": 3, "name": "x", "zeros": 0.8, "prune": 0.1}) == FitSettings(weights={"zeros": 0.8}, prune=0.1)
+    assert (FitSettings.from_options({"rank": 3, "name": "x", "zeros": 0.8, "prune": 0.1})
+            == FitSettings(weights={"zeros": 0.8}, prune=0.1))
 
 
 def test_fit_with_records_the_settings_unchanged_in_the_provenance():
@@ -74,7 +76,8 @@ def test_sweep_with_varies_only_the_grid_weights():
 
 
 def test_build_passes_the_configs_settings_object_to_the_fit(tmp_path: Path, monkeypatch: pytest.MonkeyPatch):
-    (tmp_path / "sepgen.toml").write_text('[[filter]]\nname = "b"\nkernel = "disk"\nsize = 8\nrank = 2\nsteps = 5\nl1 = 0.5\n')
+    (tmp_path / "sepgen.toml").write_text('[[filter]]\nname = "b"\nkernel = "disk"\nsize = 8\nrank = 2\n'
+                                          'steps = 5\nl1 = 0.5\n')
     import sepgen.fitting
 
     seen = []
@@ -98,7 +101,7 @@ def test_transform_is_built_once_and_matches_optax_with_the_lr(name, reference):
     assert optimizers.transform(name) is optimizers.transform(name)
     lr = jnp.asarray(0.05, jnp.float32)
     params = (jnp.arange(4.0, dtype=jnp.float32), jnp.ones(3, jnp.float32))
-    grads = [jax.tree.map(lambda p: jnp.sin(p * (k + 1)), params) for k in range(3)]
+    grads = [jax.tree.map(lambda p, k=k: jnp.sin(p * (k + 1)), params) for k in range(3)]
     ours, theirs = optimizers.transform(name), reference(lr)
     p_ours, s_ours = params, ours.init(params)
     p_ref, s_ref = params, theirs.init(params)

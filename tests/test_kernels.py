@@ -109,7 +109,8 @@ def test_bad_files_are_one_line_errors(tmp_path):
     (tmp_path / "bad.npy").write_bytes(b"\x93NUMPY garbage")
     np.save(tmp_path / "str.npy", np.array([["a", "b"]]))
     np.save(tmp_path / "cube.npy", np.ones((2, 2, 2)))
-    for name, words in (("bad.png", "cannot read"), ("bad.npy", "cannot read"), ("str.npy", "numbers"), ("cube.npy", "2D")):
+    for name, words in (("bad.png", "cannot read"), ("bad.npy", "cannot read"), ("str.npy", "numbers"),
+                        ("cube.npy", "2D")):
         with pytest.raises(SepgenError, match=words) as err:
             kernels.from_file(tmp_path / name)
         assert "\n" not in str(err.value)

@@ -39,7 +39,8 @@ def test_apply_with_the_numpy_backend_leaves_jax_out(tmp_path):
         "import sys, numpy as np\n"
         "from sepgen.cli import main\n"
         f"np.save({str(tmp_path / 'in.npy')!r}, np.random.default_rng(0).random((20, 30, 3), dtype=np.float32))\n"
-        f"rc = main(['apply', {str(FILTER)!r}, '--input', {str(tmp_path / 'in.npy')!r}, '--output', {str(tmp_path / 'out.npy')!r}])\n"
+        f"rc = main(['apply', {str(FILTER)!r}, '--input', {str(tmp_path / 'in.npy')!r}, "
+        f"'--output', {str(tmp_path / 'out.npy')!r}])\n"
         "assert rc == 0, rc\n"
         "assert 'jax' not in sys.modules, 'apply imported jax'\n"
     )

@@ -11,11 +11,10 @@ import pytest
 from sepgen import emit, targets
 from sepgen.common.errors import SepgenError
 from sepgen.emit import build_passes, generator
-from sepgen.plan import taps
 from sepgen.emit.context import environment, with_literals
 from sepgen.emit.literals import float_literal
 from sepgen.options import EMIT_OPTIONS, EmitOptions
-
+from sepgen.plan import taps
 from tests.support import hand_filter
 
 TEMPLATES = Path(__file__).resolve().parents[1] / "templates"
@@ -35,13 +34,16 @@ def test_the_registry_is_the_lang_choices_and_each_generator_is_its_descriptor()
 
 def test_options_read_the_descriptors():
     glsl = targets.get("glsl")
-    assert [f.name for f in glsl.fields] == ["glsl_version"] and EMIT_OPTIONS["glsl_version"].choices == glsl.fields[0].choices
+    assert [f.name for f in glsl.fields] == ["glsl_version"]
+    assert EMIT_OPTIONS["glsl_version"].choices == glsl.fields[0].choices
     assert EmitOptions.__language_fields__ == {"glsl_version": "glsl"}
     rule = glsl.constraints[0]
-    assert any(c.when == (("lang", "glsl"), *rule.when) and c.message == rule.message for c in EmitOptions.__constraints__)
+    assert any(c.when == (("lang", "glsl"), *rule.when) and c.message == rule.message
+               for c in EmitOptions.__constraints__)
     # what a target filters in core decides the sampling default
     assert EmitOptions(lang="wgsl", precision="fp16").linear_sampling and not EmitOptions(lang="wgsl").linear_sampling
-    assert not EmitOptions(lang="glsl", glsl_version="300es").linear_sampling and EmitOptions(lang="hlsl").linear_sampling
+    assert not EmitOptions(lang="glsl", glsl_version="300es").linear_sampling
+    assert EmitOptions(lang="hlsl").linear_sampling
 
 
 def _old_backend_for(o: EmitOptions) -> str:
@@ -131,7 +133,8 @@ def test_render_returns_the_typed_manifest_it_wrote():
         rendered = emit.render(filt, options)
         assert isinstance(rendered, emit.Rendered) and "manifest.json" in rendered
         assert rendered.manifest.to_json() == rendered["manifest.json"]
-        assert rendered.manifest.fetches_per_pixel == taps.counts(taps.plan_passes(filt, "mrt", rendered.manifest.options["linear_sampling"]))
+        assert rendered.manifest.fetches_per_pixel == taps.counts(
+            taps.plan_passes(filt, "mrt", rendered.manifest.options["linear_sampling"]))
     assert rendered.manifest.scale is not None and rendered.manifest.scale.texture == "scale"
     assert dict(rendered) == dict(emit.render(filt, options).items())
 
@@ -142,4 +145,5 @@ def test_extensions_come_from_the_descriptor():
     es = emit.render(filt, {"lang": "glsl", "glsl_version": "300es", "strategy": "per-component"}).manifest
     assert es.extensions == ("EXT_color_buffer_float", "EXT_float_blend")
     for lang, version in itertools.product(("glsl", "hlsl", "spirv"), ("330", "450")):
-        assert emit.render(filt, {"lang": lang, "glsl_version": version, "linear_sampling": True}).manifest.extensions == ()
+        rendered = emit.render(filt, {"lang": lang, "glsl_version": version, "linear_sampling": True})
+        assert rendered.manifest.extensions == ()

@@ -32,8 +32,8 @@ from pathlib import Path
 from typing import Any
 
 from .. import kernels
-from ..common import atomic
 from .._version import __version__
+from ..common import atomic
 from ..common.errors import SepgenError
 from ..common.jsonfmt import dumps
 from ..filters.filterfile import SeparableFilter

@@ -32,7 +32,16 @@ from .. import kernels
 from ..common.errors import SepgenError
 from ..common.identifiers import check_identifier
 from ..filters import scaling
-from ..options import EMIT_OPTIONS, FIT_OPTIONS, SEARCH_OPTIONS, WEIGHT_OPTIONS, FitSettings, check_memory_cap, check_search, check_type
+from ..options import (
+    EMIT_OPTIONS,
+    FIT_OPTIONS,
+    SEARCH_OPTIONS,
+    WEIGHT_OPTIONS,
+    FitSettings,
+    check_memory_cap,
+    check_search,
+    check_type,
+)
 
 DEFAULT_OUTPUT_DIR = "generated"
 OUTPUT_KEYS = ("dir", "templates")

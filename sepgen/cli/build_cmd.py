@@ -59,4 +59,6 @@ def build(config: str, check: bool, depfile: Path | None, out_dir: Path | None, 
         from ..options import EMIT_OPTIONS
         from .run_cmds import verify_config
 
-        verify_config(config, out_dir, (), EMIT_OPTIONS["lang"].choices, None, None, 0, quiet)  # every language it emits
+        langs = EMIT_OPTIONS["lang"].choices
+        assert langs is not None  # the lang option lists its choices
+        verify_config(config, out_dir, (), langs, None, None, 0, quiet)  # every language it emits

@@ -39,7 +39,8 @@ def _explicit(ctx: click.Context, name: str) -> bool:
               help="Bokeh boost: filter img^G, then take ^(1/G) (e.g. 3: highlights dominate); "
                    "negatives become 0 before each power.")
 @click.option("--scale", type=float, default=None, metavar="S",
-              help="Run the taps at offset·S, S in [0, 1] (0: in focus, the input unblurred; filters fitted with --scales; others warn).")
+              help="Run the taps at offset·S, S in [0, 1] (0: in focus, the input unblurred; "
+                   "filters fitted with --scales; others warn).")
 @click.option("--scale-map", "scale_map_path", default=None, metavar="IMG",
               help="Per-pixel scales in [0, 1] (0 in the focal plane) from IMG's first channel (.npy, or PNG/JPG "
                    "scaled to 0..1), IMG's size (CoC).")
@@ -207,8 +208,8 @@ def report_verification(items: list, image_path: str | None, tolerance: float | 
     for name, device in runners.made().items():
         click.echo(f"runner {device}" + (f"; {probes[name].describe()}" if name in probes else ""))
     for (filt, _), results in zip(items, per_filter):
-        what = f"rank {filt.rank}" if hasattr(filt, "rank") else f"{filt.structure.name}, {filt.layout.boxes} boxes"
-        click.echo(f"filter: {filt.name} ({filt.shape[0]}x{filt.shape[1]}, {what}, "
+        kind = f"rank {filt.rank}" if hasattr(filt, "rank") else f"{filt.structure.name}, {filt.layout.boxes} boxes"
+        click.echo(f"filter: {filt.name} ({filt.shape[0]}x{filt.shape[1]}, {kind}, "
                    f"origin {list(filt.origin)}); image {image_path or 'built-in'} {shape}")
         click.echo(verifying.format_table(results))
     everything = [r for rs in per_filter for r in rs]
@@ -219,7 +220,7 @@ def report_verification(items: list, image_path: str | None, tolerance: float | 
         click.echo(line)
     if failed or skipped:
         names = ", ".join(r.name for r in failed[:3]) + (", …" if len(failed) > 3 else "")
-        what = [f"{len(failed)} of {count} variants exceed tolerance or failed ({names})"] if failed else []
+        what: list[str] = [f"{len(failed)} of {count} variants exceed tolerance or failed ({names})"] if failed else []
         runners_missing = ", ".join(sorted({r.backend or "-" for r in skipped}))
         what += [f"{len(skipped)} of {count} variants not run ({runners_missing})"] if skipped else []
         raise CheckFailed("; ".join(what))

@@ -54,8 +54,10 @@ def _run(page: Path, extra: list[str], timeout: float) -> str:
     with tempfile.TemporaryDirectory(prefix="sepgen-chromium-") as profile:
         proc = tools.run(_command(page, profile, extra), page.name, timeout, cwd=profile)
     if proc.returncode != 0:
-        errors = [ln for ln in proc.stderr.splitlines() if "ERROR" in ln and "dbus" not in ln] or proc.stderr.splitlines()
-        raise SepgenError(f"chromium failed on {page.name} (exit {proc.returncode}): {(errors or ['no output'])[-1].strip()}")
+        errors = ([ln for ln in proc.stderr.splitlines() if "ERROR" in ln and "dbus" not in ln]
+                  or proc.stderr.splitlines())
+        raise SepgenError(f"chromium failed on {page.name} (exit {proc.returncode}): "
+                          f"{(errors or ['no output'])[-1].strip()}")
     return proc.stdout
 
 
@@ -102,7 +104,7 @@ _PROBE = """<script>
   });
 })();
 </script>
-""" % _PROBE_ID
+""" % _PROBE_ID  # noqa: UP031 - the script's braces would need doubling for str.format
 
 
 @dataclass(frozen=True)

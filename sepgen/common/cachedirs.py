@@ -10,8 +10,8 @@ no-op build record are off), unless `$XDG_CACHE_HOME` names one.
 from __future__ import annotations
 
 import os
+from collections.abc import Mapping
 from pathlib import Path
-from typing import Mapping
 
 
 def cache_root(environ: Mapping[str, str] = os.environ) -> Path | None:

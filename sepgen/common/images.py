@@ -144,7 +144,8 @@ def gamma_encode(img: np.ndarray, gamma: float) -> np.ndarray:
     if peak > 1.0 and np.isfinite(peak) and g * np.log(peak) > np.log(top) - np.log(4.0):  # headroom for the sums
         most = (np.log(top) - np.log(4.0)) / np.log(peak)
         raise SepgenError(f"gamma {g:g} overflows float32: the brightest pixel {peak:.4g} to the power {g:g} is "
-                          f"{_power_text(peak, g)}; use a gamma of at most {most:.3g} for this image (or scale it down)")
+                          f"{_power_text(peak, g)}; use a gamma of at most {most:.3g} for this image "
+                          "(or scale it down)")
     return (a**g).astype(np.float32)
 
 

@@ -9,8 +9,9 @@ Folders the removals leave empty go too, up to (not including) the root.
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from pathlib import Path, PurePosixPath
-from typing import Any, Iterable
+from typing import Any
 
 __all__ = ["safe_relative", "remove_stale"]
 

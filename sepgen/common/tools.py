@@ -102,7 +102,8 @@ def first_error(log: str) -> str:
     lines = [line.strip() for line in log.splitlines() if line.strip()]
     for line in lines:
         low = line.lower()
-        if "error" in low and "compilation errors" not in low and not low.startswith(("glsl compiler failed", "compilation failed")):
+        if ("error" in low and "compilation errors" not in low
+                and not low.startswith(("glsl compiler failed", "compilation failed"))):
             return line
     return lines[-1] if lines else "no output"
 

@@ -16,15 +16,15 @@ from __future__ import annotations
 import importlib
 import os
 import shlex
-from typing import Any, Mapping
+from collections.abc import Mapping
+from typing import Any
 
 from .. import targets
 from ..common.errors import SepgenError
+from ..common.identifiers import check_shader_name
 from ..filters.filterfile import SeparableFilter, check_meaningful
 from ..filters.rowsfile import RowsFilter
-from ..common.identifiers import check_shader_name
-from ..options import EMIT_OPTIONS
-from ..options import EmitOptions
+from ..options import EMIT_OPTIONS, EmitOptions
 from ..plan import planner
 from ..plan.passmodel import MANIFEST, Pass
 from ..plan.taps import PassPlan, counts as plan_counts, fetch_counts
@@ -43,7 +43,7 @@ __all__ = ["render", "Rendered", "write", "write_output", "Written", "fetch_coun
            "GENERATORS", "register", "get_generator"]
 
 
-def resolve_options(options: "dict[str, Any] | EmitOptions | None" = None) -> dict[str, Any]:
+def resolve_options(options: dict[str, Any] | EmitOptions | None = None) -> dict[str, Any]:
     """Every emit option (table order), checked; rejects unknown keys and unsupported combinations."""
     return EmitOptions.from_dict(options).to_dict()
 
@@ -53,7 +53,7 @@ def option_combinations() -> list[dict[str, Any]]:
     return [o.to_dict() for o in EmitOptions.combinations()]
 
 
-def default_command(filter_path: str, options: "dict[str, Any] | EmitOptions", out_dir: str,
+def default_command(filter_path: str, options: dict[str, Any] | EmitOptions, out_dir: str,
                     templates_dir: str | os.PathLike | None = None) -> str:
     """The `sepgen emit` command line for these options (only flags that change the target's defaults)."""
     args = ["sepgen", "emit", str(filter_path)]
@@ -78,7 +78,7 @@ def for_filter(filt: SeparableFilter, options: EmitOptions, linear_asked: bool =
     return options
 
 
-def scale_options(filt: SeparableFilter, options: "Mapping[str, Any] | EmitOptions | None") -> EmitOptions:
+def scale_options(filt: SeparableFilter, options: Mapping[str, Any] | EmitOptions | None) -> EmitOptions:
     """`for_filter` for options as given: a linear-sampling request is one in the dict."""
     asked = options.get("linear_sampling") if isinstance(options, Mapping) else None
     checked = EmitOptions.from_dict(dict(options) if isinstance(options, Mapping) else options)
@@ -101,7 +101,8 @@ def build_passes(filter_name: str, plan: list[PassPlan], gen: Generator) -> list
     return [gen.bind(p) for p in passes]
 
 
-def render(filt: SeparableFilter, options: "dict[str, Any] | EmitOptions | None" = None, templates_dir: str | os.PathLike | None = None,
+def render(filt: SeparableFilter, options: dict[str, Any] | EmitOptions | None = None,
+           templates_dir: str | os.PathLike | None = None,
            command: str | None = None) -> Rendered:
     """Every output file (relative path -> text, bytes for binary modules: `.spv`; `manifest.json`
     included) and the typed `Manifest`. `options`: a dict of some options, or checked `EmitOptions`."""
@@ -127,12 +128,13 @@ def render(filt: SeparableFilter, options: "dict[str, Any] | EmitOptions | None"
     extensions = required_extensions(opts, passes)
     limits = required_limits(opts, passes)
     block = gen.scale_binding() if gen.scale_block() else None
-    scale = None if opts.scale_source == "auto" else planner.scale_entry(filt.name, opts.scale_source, block, filt.scales)
+    scale = (None if opts.scale_source == "auto"
+             else planner.scale_entry(filt.name, opts.scale_source, block, filt.scales))
     common = {
         "name": filt.name,
         "rank": filt.rank,
         "size": list(filt.shape),
-        "origin": list(filt.origin),  # type: ignore[arg-type]
+        "origin": list(filt.origin),
         "counts": counts,
         "options": opts,
         "header": header_lines(filt, opts, counts, command, quality, extensions, limits),
@@ -159,7 +161,7 @@ def _render_rows(filt: RowsFilter, options: dict[str, Any] | EmitOptions | None,
     return render_rows(filt, opts, templates_dir, one_line(command))
 
 
-def write(files: "Mapping[str, str | bytes]", out_dir: str | os.PathLike) -> list[str]:
+def write(files: Mapping[str, str | bytes], out_dir: str | os.PathLike) -> list[str]:
     """Write `files` (a `Rendered`, or path -> text) under `out_dir` atomically; returns the paths
     that changed (others keep their mtime). Files the folder's previous manifest listed and
     `files` lacks are removed (`write_output` also says which)."""

@@ -30,13 +30,13 @@ class Rendered(Mapping[str, "str | bytes"]):
     A read-only mapping of `files`, so `render(...)["manifest.json"]` and `write(render(...))`
     work as they did when `render` returned a dict."""
 
-    files: Mapping[str, "str | bytes"]
+    files: Mapping[str, str | bytes]
     manifest: Manifest
 
     def __post_init__(self) -> None:
         object.__setattr__(self, "files", MappingProxyType(dict(self.files)))
 
-    def __getitem__(self, path: str) -> "str | bytes":
+    def __getitem__(self, path: str) -> str | bytes:
         return self.files[path]
 
     def __iter__(self) -> Iterator[str]:

@@ -68,8 +68,8 @@ class Generator:
         language = cls.__dict__.get("language")
         if language is None:
             return
-        for attr in ("name", "suffix", "include_suffix", "literal_suffix", "templates", "one_vertical_compute", "scaled_taps",
-                     "max_workgroup_invocations"):
+        for attr in ("name", "suffix", "include_suffix", "literal_suffix", "templates", "one_vertical_compute",
+                     "scaled_taps", "max_workgroup_invocations"):
             if attr not in cls.__dict__:
                 setattr(cls, attr, getattr(language, attr))
         if "entry" not in cls.__dict__:

@@ -26,7 +26,7 @@ def build(filt: SeparableFilter, options: EmitOptions, passes: list[Pass], files
         filter=filt.name,
         rank=filt.rank,
         kernel_size=filt.shape,
-        origin=tuple(filt.origin),  # type: ignore[arg-type]
+        origin=filt.origin,
         metrics=quality,
         options=options.to_dict(),
         fetches_per_pixel=counts,

@@ -10,9 +10,9 @@ a missing or unreadable manifest removes nothing.
 from __future__ import annotations
 
 import os
+from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Mapping
 
 from ..common import atomic
 from ..common.errors import SepgenError
@@ -28,7 +28,7 @@ class Written:
     removed: list[str]  # relative paths of the previous emit that this one no longer makes
 
 
-def write_output(files: "Mapping[str, str | bytes]", out_dir: str | os.PathLike) -> Written:
+def write_output(files: Mapping[str, str | bytes], out_dir: str | os.PathLike) -> Written:
     """Write `files` (a `Rendered`, or path -> text) under `out_dir` atomically, then remove the
     previous emit's leftovers."""
     root = Path(out_dir)

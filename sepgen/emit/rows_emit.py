@@ -110,7 +110,7 @@ def _header(name: str, what: str, prov: dict[str, Any], opts: EmitOptions, quali
 
 
 def render_rows(filt: RowsFilter, opts: EmitOptions, templates_dir: Any = None,
-                command: str = "") -> dict[str, str | bytes]:
+                command: str = "") -> Rendered:
     """Every output file of a rows filter, `manifest.json` included, and its typed `Manifest`."""
     check_options(opts)
     passes = build_passes(filt, opts)

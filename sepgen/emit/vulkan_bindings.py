@@ -11,8 +11,8 @@ from __future__ import annotations
 
 import dataclasses
 
-from ..plan.passmodel import Pass
 from ..common.tools import SAMPLER_BASE, STORAGE_BASE, UNIFORM_BASE
+from ..plan.passmodel import Pass
 
 __all__ = ["vulkan_bindings", "SAMPLER_BASE", "STORAGE_BASE", "UNIFORM_BASE"]
 

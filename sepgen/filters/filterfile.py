@@ -33,6 +33,7 @@ from __future__ import annotations
 
 import json
 import os
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -61,7 +62,9 @@ KEY_ORDER = ("format", "name", "structure", "origin", "rank", "target", "compone
 TAIL_KEYS = ("scales", "provenance", "metrics")
 
 
-@dataclass
+# init=False: the constructor takes an optional origin (None: the centre tap), while the
+# attribute is always set, so it is typed without None.
+@dataclass(init=False)
 class SeparableFilter:
     """A kernel approximated as Σ_k outer(vertical[k], horizontal[k])."""
 
@@ -69,23 +72,26 @@ class SeparableFilter:
     target: np.ndarray  # H×W
     vertical: np.ndarray  # rank×H
     horizontal: np.ndarray  # rank×W
-    origin: tuple[int, int] | None = None
+    origin: tuple[int, int]  # the tap that lands on the output pixel
     provenance: dict[str, Any] = field(default_factory=dict)
     scales: tuple[float, ...] | None = None  # the scales a scalable filter was fitted for
     # Sampled loss history of the fit that made it (not saved).
     history: np.ndarray | None = field(default=None, repr=False, compare=False)
 
-    def __post_init__(self) -> None:
-        check_identifier(self.name)
-        self.target = np.asarray(self.target, dtype=np.float64)
-        self.vertical = np.atleast_2d(np.asarray(self.vertical, dtype=np.float64))
-        self.horizontal = np.atleast_2d(np.asarray(self.horizontal, dtype=np.float64))
-        if self.origin is None:
-            self.origin = _centre(self.target.shape)
-        self.origin = (int(self.origin[0]), int(self.origin[1]))
+    def __init__(self, name: str, target: np.ndarray, vertical: np.ndarray, horizontal: np.ndarray,
+                 origin: tuple[int, int] | None = None, provenance: dict[str, Any] | None = None,
+                 scales: Sequence[float] | None = None, history: np.ndarray | None = None) -> None:
+        check_identifier(name)
+        self.name = name
+        self.target = np.asarray(target, dtype=np.float64)
+        self.vertical = np.atleast_2d(np.asarray(vertical, dtype=np.float64))
+        self.horizontal = np.atleast_2d(np.asarray(horizontal, dtype=np.float64))
+        start = _centre(self.target.shape) if origin is None else origin
+        self.origin = (int(start[0]), int(start[1]))
+        self.provenance = {} if provenance is None else provenance
+        self.history = history
         _check_shapes(self.target, self.vertical, self.horizontal, self.origin, self.name)
-        if self.scales is not None:
-            self.scales = scaling.check_scales(list(self.scales), f"filter {self.name}: scales")
+        self.scales = None if scales is None else scaling.check_scales(list(scales), f"filter {self.name}: scales")
 
     @property
     def rank(self) -> int:
@@ -98,7 +104,7 @@ class SeparableFilter:
     @property
     def structure(self) -> Separable:
         """Its structure (`separable`): what reconstructs, plans and counts its passes."""
-        return Separable(self.vertical, self.horizontal, self.origin)  # type: ignore[arg-type]  # never None after __post_init__
+        return Separable(self.vertical, self.horizontal, self.origin)
 
     def reconstruct(self) -> np.ndarray:
         """The approximated 2D kernel Σ outer(vertical[k], horizontal[k])."""
@@ -146,7 +152,7 @@ class SeparableFilter:
         atomic.write_text(path, self.to_json())
 
     @classmethod
-    def from_json(cls, text: str, source: str = "filter file") -> "SeparableFilter":
+    def from_json(cls, text: str, source: str = "filter file") -> SeparableFilter:
         try:
             doc = json.loads(text, parse_constant=reject_constant)
         except json.JSONDecodeError as exc:
@@ -156,7 +162,7 @@ class SeparableFilter:
         return cls.from_dict(doc, source)
 
     @classmethod
-    def from_dict(cls, doc: Any, source: str = "filter file") -> "SeparableFilter":
+    def from_dict(cls, doc: Any, source: str = "filter file") -> SeparableFilter:
         if not isinstance(doc, dict):
             raise SepgenError(f"{source} must hold a JSON object")
         if doc.get("format") != FORMAT:
@@ -183,7 +189,7 @@ class SeparableFilter:
         return check_meaningful(filt, source)
 
     @classmethod
-    def load(cls, path: str | os.PathLike) -> "SeparableFilter":
+    def load(cls, path: str | os.PathLike) -> SeparableFilter:
         path = Path(path)
         try:
             text = path.read_text(encoding="utf-8")
@@ -252,7 +258,8 @@ def _check_shapes(target: np.ndarray, v: np.ndarray, h: np.ndarray, origin: tupl
     if not 1 <= v.shape[0] <= MAX_RANK:
         raise SepgenError(f"filter {name}: rank {v.shape[0]} is outside 1..{MAX_RANK}")
     if not (0 <= origin[0] < target.shape[0] and 0 <= origin[1] < target.shape[1]):
-        raise SepgenError(f"filter {name}: origin {list(origin)} is outside the {target.shape[0]}x{target.shape[1]} kernel")
+        raise SepgenError(f"filter {name}: origin {list(origin)} is outside the "
+                          f"{target.shape[0]}x{target.shape[1]} kernel")
     for what, arr in (("target", target), ("vertical", v), ("horizontal", h)):
         if not np.all(np.isfinite(arr)):
             raise SepgenError(f"filter {name}: {what} contains NaN or infinite values")
@@ -260,4 +267,5 @@ def _check_shapes(target: np.ndarray, v: np.ndarray, h: np.ndarray, origin: tupl
         big = np.argwhere(np.abs(arr) > FLOAT32_MAX)
         if big.size:  # the shaders' type: a literal beyond it cannot be emitted
             k, i = (int(x) for x in big[0])
-            raise SepgenError(f"filter {name}: component {k} {what}[{i}] = {float(arr[k, i])!r} does not fit in a float32")
+            raise SepgenError(f"filter {name}: component {k} {what}[{i}] = {float(arr[k, i])!r} "
+                              "does not fit in a float32")

@@ -20,6 +20,8 @@ The loss is Σ weight[t] · term[t].
 
 from __future__ import annotations
 
+from collections.abc import Mapping
+
 import numpy as np
 
 TERMS = ("l2", "nonneg", "zeros", "l1", "zeros_distance", "max_error", "dc")
@@ -57,11 +59,12 @@ def loss_terms(approx: np.ndarray, target: np.ndarray, origin: tuple[int, int]) 
     }
 
 
-def weighted_loss(terms: dict[str, float], weights: dict[str, float]) -> float:
+def weighted_loss(terms: Mapping[str, float], weights: Mapping[str, float]) -> float:
     return float(sum(weights.get(t, 0.0) * terms[t] for t in TERMS))
 
 
-def quality(approx: np.ndarray, target: np.ndarray, vertical: np.ndarray, horizontal: np.ndarray) -> dict[str, float | int]:
+def quality(approx: np.ndarray, target: np.ndarray, vertical: np.ndarray,
+            horizontal: np.ndarray) -> dict[str, float | int]:
     """Scale-free quality figures of an approximation.
 
     relative_l2    ‖A − K‖ / ‖K‖

@@ -123,6 +123,7 @@ def convolve_separable(
         t_k = np.fft.irfft(rows * h_spec[k][None, :, None], n=nx, axis=1)[:, taps[1] - 1 : taps[1] - 1 + w]
         term = np.fft.rfft(t_k, n=ny, axis=0) * v_spec[k][:, None, None]
         acc = term if acc is None else acc + term  # the vertical passes add up (linear)
+    assert acc is not None  # a filter has at least one component
     out = np.fft.irfft(acc, n=ny, axis=0)[taps[0] - 1 : taps[0] - 1 + h]
     return out[:, :, 0] if flat else np.ascontiguousarray(out)
 

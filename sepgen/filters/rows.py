@@ -52,8 +52,9 @@ in between (`_box_tiled` counts them in); kernels up to the tile width need none
 from __future__ import annotations
 
 import math
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
-from typing import Any, Iterable, Mapping, NamedTuple, Sequence
+from typing import Any, NamedTuple
 
 import numpy as np
 
@@ -196,7 +197,7 @@ class RowsLayout:
         }
 
     @classmethod
-    def from_json(cls, doc: Mapping[str, Any]) -> "RowsLayout":
+    def from_json(cls, doc: Mapping[str, Any]) -> RowsLayout:
         if not isinstance(doc, Mapping):
             raise SepgenError(f"rows filter must be a JSON object, got {type(doc).__name__}")
         missing = [k for k in ("axis", "shape", "origin", "lines") if k not in doc]

@@ -19,13 +19,14 @@ is the JAX twin used by the fit, tested against this module.
 from __future__ import annotations
 
 import math
-from typing import Any, Sequence
+from collections.abc import Sequence
+from typing import Any
 
 import numpy as np
 
 from .. import kernels
-from . import metrics
 from ..common.errors import SepgenError
+from . import metrics
 from .reference import convolve_separable
 
 SNAP = 1e-6  # o·s this close to an integer is that integer (decimal scales, float rounding)
@@ -153,6 +154,7 @@ def target_at(kernel: np.ndarray, spec: dict[str, Any] | None, origin: tuple[int
         return k.copy()
     shape = kernels.profile(spec) if spec else None
     if shape is not None:
+        assert spec is not None  # the profile came from it
         size = float(spec["size"]) * s
         exact = abs(size - round(size)) < SNAP and not spec.get("antialias")
         sub = 1 if exact else SUPERSAMPLE

@@ -74,7 +74,7 @@ class Separable:
 
     @classmethod
     def from_fields(cls, doc: dict[str, Any], shape: tuple[int, int], origin: tuple[int, int],
-                    source: str) -> "Separable":
+                    source: str) -> Separable:
         """The structure a document's keys hold (after `check_fields`) for a target of `shape`."""
         comps = doc["components"]
         vs = [float32_taps(c["vertical"], f"{source}: component {i} 'vertical'") for i, c in enumerate(comps)]

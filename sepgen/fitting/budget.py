@@ -2,8 +2,9 @@
 
 `for_budget(problem, weights, N)` returns the filter with the least loss whose
 emitted shaders read at most N texels per pixel on every target the counter is given
-(`emitted_fetches(origin, targets)`; default `sepgen emit`'s options: MRT, linear sampling); `for_target(problem, weights, E)` the one with the fewest fetches whose
-relative L2 error is at most E. Candidates, for each rank 1..`max_rank` (8), and past it
+(`emitted_fetches(origin, targets)`; default `sepgen emit`'s options: MRT, linear sampling);
+`for_target(problem, weights, E)` the one with the fewest fetches whose relative L2 error
+is at most E. Candidates, for each rank 1..`max_rank` (8), and past it
 while the request asks for more, up to RANK_CAP:
 
 - a budget goes on to rank r + 1 while the best candidate so far is of rank r (the loss
@@ -34,8 +35,9 @@ Fetches are counted on the taps the filter file will hold by their structure
 from __future__ import annotations
 
 import math
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
-from typing import Any, Callable, Mapping, Sequence
+from typing import Any
 
 import numpy as np
 
@@ -166,7 +168,8 @@ class Search:
 
     def masked(self, params: sr.Params, structure: str, threshold: float) -> tuple[sr.Params, sr.Params]:
         cv, ch = self.contributions(params, structure)
-        masks = sr.Params((cv >= threshold) * 1.0, np.ones_like(params.pv), (ch >= threshold) * 1.0, np.ones_like(params.ph))
+        masks = sr.Params((cv >= threshold) * 1.0, np.ones_like(params.pv),
+                          (ch >= threshold) * 1.0, np.ones_like(params.ph))
         return params._replace(wv=params.wv * masks.wv, wh=params.wh * masks.wh), masks
 
     def candidate(self, rank: int, structure: str, threshold: float, refit: bool = True) -> Candidate:
@@ -259,7 +262,8 @@ def cheapest_within_error(search: Search, rank: int, structure: str, target: flo
     return cache.get(i - 1) or search.candidate(rank, structure, levels[i - 1])
 
 
-def for_budget(search: Search, budget: int, ranks: Sequence[int], cap: int | None = None) -> tuple[Candidate, list[Candidate]]:
+def for_budget(search: Search, budget: int, ranks: Sequence[int],
+               cap: int | None = None) -> tuple[Candidate, list[Candidate]]:
     """The least-loss candidate within `budget` fetches, and every candidate found; past
     max(ranks), up to `cap`, while the best candidate is of the highest rank tried."""
     least = smallest_budget(search)  # rank 1 only: a hopeless budget fails before the other fits
@@ -287,7 +291,8 @@ def svd_bounds(kernel: np.ndarray) -> np.ndarray:
     return np.sqrt(tail / s2.sum())
 
 
-def for_target(search: Search, target: float, ranks: Sequence[int], cap: int | None = None) -> tuple[Candidate, list[Candidate]]:
+def for_target(search: Search, target: float, ranks: Sequence[int],
+               cap: int | None = None) -> tuple[Candidate, list[Candidate]]:
     """The fewest-fetch candidate with relative L2 ≤ `target` (ties: lower error), and all found;
     past max(ranks), up to `cap`, until some candidate meets the target."""
     found = [c for r in ranks for s in STRUCTURES if (c := cheapest_within_error(search, r, s, target)) is not None]

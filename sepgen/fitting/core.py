@@ -14,17 +14,18 @@ from __future__ import annotations
 
 import math
 import re
-from typing import Any, Mapping, NamedTuple, Sequence
+from collections.abc import Mapping, Sequence
+from typing import Any, NamedTuple
 
 import jax.numpy as jnp
 import numpy as np
 
 from .. import kernels
-from ..filters import metrics
 from .._version import __version__
 from ..common.errors import SepgenError
-from ..filters.filterfile import SeparableFilter
 from ..common.identifiers import check_shader_name
+from ..filters import metrics
+from ..filters.filterfile import SeparableFilter
 from ..options import FIT_OPTIONS, FitSettings
 from . import finish as finishing, losses, lowrank, optimizers, prune as pruning
 from .optimizers import Params, Progress
@@ -44,7 +45,8 @@ def default_name(spec: Mapping[str, Any] | None) -> str:
     return f"{kind}{spec.get('size', '')}"
 
 
-def trim_empty_border(kernel: np.ndarray, origin: tuple[int, int]) -> tuple[np.ndarray, tuple[int, int], dict[str, Any]]:
+def trim_empty_border(kernel: np.ndarray,
+                      origin: tuple[int, int]) -> tuple[np.ndarray, tuple[int, int], dict[str, Any]]:
     """`kernel` without its all-zero outer rows and columns, the origin moved with it, and the
     provenance record of what went ({} when nothing did). The origin row and column are always
     kept, so the trimmed kernel at its origin convolves exactly as the whole kernel at its own."""
@@ -53,7 +55,8 @@ def trim_empty_border(kernel: np.ndarray, origin: tuple[int, int]) -> tuple[np.n
     bottom, right = max(int(rows[-1]), origin[0]) + 1, max(int(cols[-1]), origin[1]) + 1
     if (top, left, bottom, right) == (0, 0, *kernel.shape):
         return kernel, origin, {}
-    record = {"trimmed": {"from": [int(kernel.shape[0]), int(kernel.shape[1])], "rows": [top, bottom], "columns": [left, right]}}
+    record = {"trimmed": {"from": [int(kernel.shape[0]), int(kernel.shape[1])],
+                          "rows": [top, bottom], "columns": [left, right]}}
     return kernel[top:bottom, left:right], (origin[0] - top, origin[1] - left), record
 
 
@@ -73,7 +76,8 @@ class Problem:
         if not named:
             k, origin, self.trimmed = trim_empty_border(k, origin)
         if rank > min(k.shape):
-            trim = f", its empty border trimmed from {self.trimmed['from'][0]}x{self.trimmed['from'][1]}" if self.trimmed else ""
+            trim = (f", its empty border trimmed from {self.trimmed['from'][0]}x{self.trimmed['from'][1]}"
+                    if self.trimmed else "")
             raise SepgenError(f"rank {rank} is larger than the kernel's smaller side ({k.shape[0]}x{k.shape[1]}{trim})")
         total = float(k.sum())
         self.normalize = "sum" if total > 0 else "none"
@@ -81,7 +85,8 @@ class Problem:
         self.origin = origin
         self.peak_scale = metrics.scale_to_peak(self.target)
         self.kernel_peak = self.target * self.peak_scale
-        self.loss_target = losses.make_target(self.kernel_peak, self.origin, DTYPE)
+        # a multi-scale problem puts a `multiscale.ScaledTarget` here (`losses.loss_of` takes either)
+        self.loss_target: losses.Target | Any = losses.make_target(self.kernel_peak, self.origin, DTYPE)
         self.rank = rank
         if kernel_spec is not None:
             try:
@@ -149,7 +154,8 @@ class Cells:
 
     def start(self) -> Params:
         """Every cell's start: the same SVD (or seeded random) point."""
-        v0, h0 = (np.asarray(p, np.float32) for p in self.problem.initial_params(self.settings.init, self.settings.seed))
+        v0, h0 = (np.asarray(p, np.float32)
+                  for p in self.problem.initial_params(self.settings.init, self.settings.seed))
         cells = self.weights.shape[0]
         return np.broadcast_to(v0, (cells,) + v0.shape), np.broadcast_to(h0, (cells,) + h0.shape)
 
@@ -157,16 +163,16 @@ class Cells:
             progress: Progress | None = None) -> optimizers.RunResult:
         target = self.problem.loss_target
         if self.batched:
-            p = tuple(np.asarray(x, DTYPE) for x in params)
-            m = None if masks is None else tuple(np.asarray(x) for x in masks)
+            p = (np.asarray(params[0], DTYPE), np.asarray(params[1], DTYPE))
+            m = None if masks is None else (np.asarray(masks[0]), np.asarray(masks[1]))
             return optimizers.run(p, target, self.weights, phase, m, batched=True, progress=progress)
         results = []
         for c in range(self.weights.shape[0]):
-            p = tuple(np.asarray(x[c], DTYPE) for x in params)
-            m = None if masks is None else tuple(np.asarray(x[c]) for x in masks)
+            p = (np.asarray(params[0][c], DTYPE), np.asarray(params[1][c], DTYPE))
+            m = None if masks is None else (np.asarray(masks[0][c]), np.asarray(masks[1][c]))
             results.append(optimizers.run(p, target, self.weights[c], phase, m, progress=progress))
         return optimizers.RunResult(
-            tuple(np.stack([r.params[i] for r in results]) for i in range(2)),
+            (np.stack([r.params[0] for r in results]), np.stack([r.params[1] for r in results])),
             *(np.stack([getattr(r, k) for r in results]) for k in ("loss", "history", "diverged")),
         )
 
@@ -183,7 +189,7 @@ class Cells:
         phase = optimizers.Phase(self.settings, self.active, name, self.settings.steps)
         r = self.run(params, masks, phase, self.progress if self.refits == 1 else _end_only(self.progress))
         self.refit_diverged |= np.asarray(r.diverged)
-        return tuple(np.asarray(p) for p in r.params), np.asarray(r.loss), r.history
+        return (np.asarray(r.params[0]), np.asarray(r.params[1])), np.asarray(r.loss), r.history
 
 
 def _end_only(progress: Progress | None) -> Progress | None:
@@ -203,7 +209,7 @@ def optimise(cells: Cells, names: Sequence[str]) -> Outcome:
     start = cells.start()
     res = cells.fit(start)
     _check_finite(res.params, names)
-    fitted = tuple(np.asarray(p) for p in res.params)
+    fitted = (np.asarray(res.params[0]), np.asarray(res.params[1]))
     pruned, _, used, refit_history = pruning.prune_and_refit(fitted, res.loss, cells.settings.prune, cells.refit)
     _check_finite(pruned, names)
     diverged = np.asarray(res.diverged) | cells.refit_diverged
@@ -234,6 +240,7 @@ def cell_filter(problem: Problem, settings: FitSettings, name: str, out: Outcome
     history = out.history[c]
     if out.threshold[c] > 0:
         loss["pruned"] = problem.loss(v, h, settings.weights)
+        assert out.refit_history is not None  # a cell pruned (threshold > 0) was refit
         history = np.concatenate([history, out.refit_history[c]])
     v, h, record = finish(problem, fitted, v, h)
     loss["final"] = problem.loss(v, h, settings.weights)  # of the stored components

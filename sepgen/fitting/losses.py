@@ -10,7 +10,7 @@ loss as cheap as the seed's own code.
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from typing import Any, NamedTuple
 
 import jax.numpy as jnp
@@ -89,11 +89,11 @@ def weighted_loss(terms: dict[str, jnp.ndarray], weights: jnp.ndarray) -> jnp.nd
     return total
 
 
-def weight_vector(weights: dict[str, float], dtype=jnp.float32) -> np.ndarray:
+def weight_vector(weights: Mapping[str, float], dtype=jnp.float32) -> np.ndarray:
     """Weights dict (every term present) as a vector in `TERMS` order (NumPy: no eager JAX op)."""
     return np.asarray([weights[t] for t in TERMS], dtype)
 
 
-def active_terms(*weight_dicts: dict[str, float]) -> tuple[str, ...]:
+def active_terms(*weight_dicts: Mapping[str, float]) -> tuple[str, ...]:
     """Terms with a non-zero weight in any of the given weight sets, in `TERMS` order."""
     return tuple(t for t in TERMS if any(w[t] != 0 for w in weight_dicts))

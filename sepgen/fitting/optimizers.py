@@ -191,8 +191,8 @@ def usable_cores() -> int:
 
 def run(
     params: Params,
-    target: losses.Target,
-    weights: jnp.ndarray,
+    target: losses.Target | Any,
+    weights: jnp.ndarray | np.ndarray,
     phase: Phase,
     masks: Params | None = None,
     *,
@@ -232,8 +232,8 @@ def run(
                      *(join([getattr(p, k) for p in parts]) for k in ("loss", "history", "diverged")))
 
 
-def _run(params: Params, target: losses.Target, weights: jnp.ndarray, phase: Phase, masks: Params | None,
-         batched: bool, progress: Progress | None) -> RunResult:
+def _run(params: Params, target: losses.Target | Any, weights: jnp.ndarray | np.ndarray, phase: Phase,
+         masks: Params | None, batched: bool, progress: Progress | None) -> RunResult:
     steps, optimizer, active = phase.settings.steps, phase.settings.optimizer, phase.active
     dtype = params[0].dtype
     every = max(1, math.ceil(steps / HISTORY_SAMPLES))

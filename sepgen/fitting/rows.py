@@ -26,8 +26,9 @@ from __future__ import annotations
 
 import hashlib
 import math
+from collections.abc import Mapping, Sequence
 from pathlib import Path
-from typing import Any, Mapping, NamedTuple, Sequence
+from typing import Any, NamedTuple
 
 import jax
 import jax.numpy as jnp
@@ -69,7 +70,7 @@ class RowsTarget:
         return (self.target, self.tie), (self.n, self.source)
 
     @classmethod
-    def tree_unflatten(cls, aux: tuple[Any, ...], children: tuple[Any, ...]) -> "RowsTarget":
+    def tree_unflatten(cls, aux: tuple[Any, ...], children: tuple[Any, ...]) -> RowsTarget:
         return cls(*children, *aux)
 
     def loss(self, ends: jnp.ndarray, weights: jnp.ndarray, loss_weights: jnp.ndarray,
@@ -226,13 +227,13 @@ def to_layout(slots: Slots, prob: RowsProblem) -> rows.RowsLayout:
             if a > b:
                 a, b, w = b, a, -w
             if b > a and w != 0:
-                boxes.append((float(a) + 0.0, float(b) + 0.0, w))
+                boxes.append(rows.Box(float(a) + 0.0, float(b) + 0.0, w))
         lines.append(boxes)
-    layout = snap_shared(rows.RowsLayout(prob.axis, prob.shape, prob.origin, lines))
+    layout = snap_shared(rows.RowsLayout(prob.axis, prob.shape, prob.origin, tuple(map(tuple, lines))))
     gain = float(prob.target.sum() / layout.reconstruct().sum())
     if not gain > 0:
         return layout
-    scaled = [[(b.start, b.end, b.weight * gain) for b in line] for line in layout.lines]
+    scaled = tuple(tuple(b._replace(weight=b.weight * gain) for b in line) for line in layout.lines)
     return rows.RowsLayout(prob.axis, prob.shape, prob.origin, scaled)
 
 
@@ -246,7 +247,7 @@ def snap_shared(layout: rows.RowsLayout) -> rows.RowsLayout:
         total = b0.weight + b1.weight
         t = round(b1.weight / total * FRACTION) / FRACTION
         lines[i][k], lines[i1][k1] = b0._replace(weight=total * (1 - t)), b1._replace(weight=total * t)
-    kept = [[b for b in line if b.weight != 0] for line in lines]
+    kept = tuple(tuple(b for b in line if b.weight != 0) for line in lines)
     return rows.RowsLayout(layout.axis, layout.shape, layout.origin, kept)
 
 
@@ -261,18 +262,18 @@ def tie_close(slots: Slots, tol: float) -> Slots:
     tie, new_ends = slots.tie.copy(), slots.ends.copy()
     taken = used & (tie[..., 0] != np.arange(len(used))[:, None])
     taken[tie[taken][:, 0], tie[taken][:, 1]] = True  # the partners they read with
-    cands = []
+    cands: list[tuple[float, int, int, int]] = []
     for i in range(len(used) - 1):
         for s in np.flatnonzero(used[i] & ~taken[i]):
             for s2 in np.flatnonzero(used[i + 1] & ~taken[i + 1]):
                 cost = float(np.abs(ends[i, s] - ends[i + 1, s2]).sum())
                 if w[i, s] * w[i + 1, s2] > 0 and cost <= tol:
                     cands.append((cost, i, int(s), int(s2)))
-    for _, i, s, s2 in sorted(cands):
-        if not (taken[i, s] or taken[i + 1, s2]):
-            new_ends[i, s] = (ends[i, s] + ends[i + 1, s2]) / 2
-            tie[i + 1, s2] = (i, s)
-            taken[i, s] = taken[i + 1, s2] = True
+    for _, i, k, k2 in sorted(cands):
+        if not (taken[i, k] or taken[i + 1, k2]):
+            new_ends[i, k] = (ends[i, k] + ends[i + 1, k2]) / 2
+            tie[i + 1, k2] = (i, k)
+            taken[i, k] = taken[i + 1, k2] = True
     return Slots(new_ends, slots.weights, slots.used, tie)
 
 

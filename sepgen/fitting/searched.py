@@ -18,7 +18,8 @@ threshold, fetches, quality), which `sepgen report` draws as the frontier.
 
 from __future__ import annotations
 
-from typing import Any, Mapping, Sequence
+from collections.abc import Mapping, Sequence
+from typing import Any
 
 from .._version import __version__
 from ..common.errors import SepgenError
@@ -32,7 +33,8 @@ from .optimizers import Progress
 
 def _row(c: search_budget.Candidate) -> dict[str, Any]:
     q = c.quality
-    return {"rank": c.rank, "fitted_rank": c.fitted_rank, "structure": c.structure, "prune": c.threshold, "fetches": c.total,
+    return {"rank": c.rank, "fitted_rank": c.fitted_rank, "structure": c.structure, "prune": c.threshold,
+            "fetches": c.total,
             "relative_l2": q["relative_l2"], "negative_mass": q["negative_mass"], "leak": q["leak"],
             "max_error": q["max_error"]}
 
@@ -75,7 +77,8 @@ def run_search(search: search_budget.Search, budget: int | None, target_error: f
         request: dict[str, Any] = {"budget": budget}
         why = f"least loss of {len(found)} candidates within {budget} fetches per pixel"
     else:
-        chosen, found = search_budget.for_target(search, float(target_error), ranks, cap)  # type: ignore[arg-type]
+        assert target_error is not None  # a search runs for a budget or a target error
+        chosen, found = search_budget.for_target(search, float(target_error), ranks, cap)
         request = {"target_error": target_error}
         why = f"fewest fetches of {len(found)} candidates with relative L2 ≤ {target_error:g}"
     return chosen, {**request, "chosen": chosen.describe(), "why": why, "frontier": frontier(search, found)}

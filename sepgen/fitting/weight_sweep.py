@@ -12,8 +12,8 @@ from collections.abc import Mapping, Sequence
 from typing import Any
 
 from ..common.errors import SepgenError
-from ..filters.filterfile import SeparableFilter
 from ..common.identifiers import check_shader_name
+from ..filters.filterfile import SeparableFilter
 from ..options import WEIGHT_OPTIONS, FitSettings, weights_with_defaults
 from .core import fit_cells, problem_for
 from .optimizers import Progress

@@ -103,12 +103,17 @@ def plan_axis(weights: dict[int, np.ndarray], n: int, linear: bool) -> list[Read
         assert done is not None
         d = lo + i
         single = done + point_read(weights, d, every)
-        if best[i + 1] is None or _cost(single) < _cost(best[i + 1]):  # type: ignore[arg-type]
+        after_one = best[i + 1]
+        if after_one is None or _cost(single) < _cost(after_one):
             best[i + 1] = single
         pair = pair_reads(weights, d, n) if linear and i + 1 < span else None
-        if pair is not None and (best[i + 2] is None or _cost(done + pair) < _cost(best[i + 2])):  # type: ignore[arg-type]
-            best[i + 2] = done + pair
-    return unique_locations(best[span])  # type: ignore[arg-type]
+        if pair is not None:
+            after_two = best[i + 2]
+            if after_two is None or _cost(done + pair) < _cost(after_two):
+                best[i + 2] = done + pair
+    cover = best[span]
+    assert cover is not None  # every step above fills best[i + 1]
+    return unique_locations(cover)
 
 
 def _cost(reads: list[Read]) -> tuple[int, int]:

@@ -153,12 +153,12 @@ class Pass:
     scale: str = field(default="", metadata=SHADER_SIDE)  # scaled taps: "uniform" | "texture"; "" fixed taps
 
     @property
-    def blur_inputs(self) -> tuple["PassInput", ...]:
+    def blur_inputs(self) -> tuple[PassInput, ...]:
         """The textures the taps read (every input but the scale map)."""
         return tuple(i for i in self.inputs if i.texture != SCALE_TEXTURE)
 
     @property
-    def scale_input(self) -> "PassInput | None":
+    def scale_input(self) -> PassInput | None:
         """The per-pixel scale texture this pass reads (scale source "texture")."""
         return next((i for i in self.inputs if i.texture == SCALE_TEXTURE), None)
 
@@ -324,8 +324,9 @@ def parse(doc: Any, where: str = MANIFEST) -> Manifest:
         textures=textures,
         passes=tuple(_parse_pass(p, f"{where}: pass {p.get('name')!r}", names) for p in doc["passes"]),
         sepgen=doc.get("sepgen", ""), command=doc.get("command", ""), filter=doc.get("filter", ""),
-        rank=doc.get("rank", 0), kernel_size=tuple(doc.get("kernel_size", (0, 0))), origin=tuple(doc.get("origin", (0, 0))),
-        metrics=doc.get("metrics", {}), options=doc.get("options", {}), fetches_per_pixel=doc.get("fetches_per_pixel", {}),
+        rank=doc.get("rank", 0), kernel_size=tuple(doc.get("kernel_size", (0, 0))),
+        origin=tuple(doc.get("origin", (0, 0))), metrics=doc.get("metrics", {}), options=doc.get("options", {}),
+        fetches_per_pixel=doc.get("fetches_per_pixel", {}),
         extensions=tuple(doc.get("extensions", ())),
         intermediate_bytes_per_pixel=doc.get("intermediate_bytes_per_pixel"),
         scale=_parse_scale(doc.get("scale"), where, names),
@@ -354,8 +355,10 @@ def _parse_scale(scale: Any, where: str, textures: set[str]) -> ScaleEntry | Non
         (scale.get("source") == "uniform" and isinstance(scale.get("uniform"), str))
         or (scale.get("source") == "texture" and scale.get("texture") in textures))
     if not ok:
-        raise SepgenError(f"{where}: 'scale' must be {{source: uniform, uniform: NAME}} or {{source: texture, texture: NAME}}")
-    text = {k: scale.get(k) if isinstance(scale.get(k), str) else None for k in ("uniform", "texture", "channel", "block")}
+        raise SepgenError(f"{where}: 'scale' must be {{source: uniform, uniform: NAME}} "
+                          "or {source: texture, texture: NAME}")
+    text = {k: scale.get(k) if isinstance(scale.get(k), str) else None
+            for k in ("uniform", "texture", "channel", "block")}
     ints = {k: scale.get(k) if isinstance(scale.get(k), int) and not isinstance(scale.get(k), bool) else None
             for k in ("set", "binding")}
     fitted = scale.get("fitted_scales")
@@ -400,7 +403,8 @@ def _check_pass(spec: dict[str, Any], where: str, textures: set[str]) -> None:
         raise SepgenError(f"{where} needs 'vertex' and 'fragment' files (or 'compute')")
     if not all(isinstance(io, dict) and isinstance(io.get("binding"), int) for io in spec["inputs"]):
         raise SepgenError(f"{where}: every input needs an integer 'binding'")
-    if not all(isinstance(io, dict) and isinstance(io.get("binding", io.get("location")), int) for io in spec["outputs"]):
+    if not all(isinstance(io, dict) and isinstance(io.get("binding", io.get("location")), int)
+               for io in spec["outputs"]):
         raise SepgenError(f"{where}: every output needs an integer 'location' or 'binding'")
     for io in spec["inputs"] + spec["outputs"]:
         for key in ("set", "sampler_binding"):
@@ -426,8 +430,10 @@ def _parse_pass(spec: dict[str, Any], where: str, textures: set[str]) -> Pass:
                              i.get("sampler"), i.get("wrap", "clamp_to_edge"), i.get("set"), i.get("sampler_binding"))
                    for i in spec["inputs"])
     outputs = tuple(PassOutput(o["texture"], o.get("location", o.get("binding")), o.get("format") or "rgba32f",
-                               o.get("component"), o.get("binding"), o.get("uniform"), o.get("set")) for o in spec["outputs"])
+                               o.get("component"), o.get("binding"), o.get("uniform"), o.get("set"))
+                    for o in spec["outputs"])
     wg = spec.get("workgroup_size")
-    return Pass(spec.get("index", 0), spec.get("name", ""), spec.get("direction", ""), tuple(spec.get("components", ())),
+    return Pass(spec.get("index", 0), spec.get("name", ""), spec.get("direction", ""),
+                tuple(spec.get("components", ())),
                 inputs, outputs, spec.get("blend", "none"), spec.get("fetches_per_pixel", 0), spec.get("vertex"),
                 spec.get("fragment"), spec.get("compute"), tuple(wg) if wg else None)

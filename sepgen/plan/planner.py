@@ -98,16 +98,19 @@ def _input(texture: str, uniform: str, binding: int, p: PassPlan, param: str, fe
                      param=param, fetches=fetches)
 
 
-def _resources(filter_name: str, p: PassPlan, options: EmitOptions) -> tuple[tuple[PassInput, ...], tuple[PassOutput, ...]]:
+def _resources(filter_name: str, p: PassPlan,
+               options: EmitOptions) -> tuple[tuple[PassInput, ...], tuple[PassOutput, ...]]:
     if p.direction == "horizontal":
         fmt = options.intermediate_format
-        inputs = (_input("source", "u_source", 0, p, "src", p.fetches),)
-        outputs = tuple(PassOutput(f"{filter_name}_t{k}", slot, fmt, k, slot, f"u_t{k}", name=f"o_t{k}", param=f"t{slot}")
+        inputs: tuple[PassInput, ...] = (_input("source", "u_source", 0, p, "src", p.fetches),)
+        outputs = tuple(PassOutput(f"{filter_name}_t{k}", slot, fmt, k, slot, f"u_t{k}",
+                                   name=f"o_t{k}", param=f"t{slot}")
                         for slot, k in enumerate(p.components))
         return _with_scale_map(inputs, options), outputs
     inputs = tuple(_input(f"{filter_name}_t{k}", f"u_t{k}", slot, p, f"t{slot}",
                           tuple(f for f in p.fetches if f.input == slot)) for slot, k in enumerate(p.components))
-    return _with_scale_map(inputs, options), (PassOutput("output", 0, "rgba32f", None, 0, "u_output", name="o_output", param="acc"),)
+    return _with_scale_map(inputs, options), (PassOutput("output", 0, "rgba32f", None, 0, "u_output",
+                                                         name="o_output", param="acc"),)
 
 
 def _with_scale_map(inputs: tuple[PassInput, ...], options: EmitOptions) -> tuple[PassInput, ...]:

@@ -45,7 +45,7 @@ class Pairs(Protocol):
     def horizontal(self) -> np.ndarray: ...  # rank×W
 
     @property
-    def origin(self) -> tuple[int, int] | None: ...  # (cy, cx): the tap that lands on the output pixel
+    def origin(self) -> tuple[int, int]: ...  # (cy, cx): the tap that lands on the output pixel
 
 
 def float32(value: float, what: str = "coefficient") -> np.float32:
@@ -118,7 +118,7 @@ def plan_passes(filt: Pairs, strategy: str = "mrt", linear: bool = False,
     writes (HLSL cs_5_0 cannot load float4 from a RWTexture2D). The fetches, and so
     the counts, are the same either way.
     """
-    cy, cx = filt.origin  # type: ignore[misc]
+    cy, cx = filt.origin
     rank = len(filt.vertical)
     passes: list[PassPlan] = []
     comp_groups = groups(rank, strategy)
@@ -167,7 +167,7 @@ def intermediate_cost(passes: list[PassPlan], options: EmitOptions) -> dict[str,
     return intermediate_bytes(options.intermediate_format, written, fetched)
 
 
-def target_cost(filt: Pairs, targets: "list[EmitOptions]") -> dict[str, int]:
+def target_cost(filt: Pairs, targets: list[EmitOptions]) -> dict[str, int]:
     """Fetch counts ({"horizontal", "vertical", "total"}) of the dearest of `targets`: the one
     that reads the most per output pixel. A budget holds for every target a filter ships to."""
     costs = [counts(plan_passes(filt, o.strategy, bool(o.linear_sampling))) for o in targets]

@@ -48,7 +48,7 @@ def create_context(backend: str | None = "egl") -> Any:
         import moderngl
     except ImportError:
         raise SepgenError("moderngl is not installed (pip install moderngl)") from None
-    kwargs = {"standalone": True, "require": MIN_GL}
+    kwargs: dict[str, Any] = {"standalone": True, "require": MIN_GL}
     if backend:
         kwargs["backend"] = backend
     try:
@@ -98,7 +98,8 @@ def _compile(ctx: Any, spec: Pass, source: _Sources) -> Any:
     try:
         if spec.is_compute:
             if ctx.version_code < COMPUTE_GL:
-                raise SepgenError(f"pass {spec.name}: compute shaders need OpenGL 4.3, the driver has {ctx.version_code}")
+                raise SepgenError(f"pass {spec.name}: compute shaders need OpenGL 4.3, "
+                                  f"the driver has {ctx.version_code}")
             return ctx.compute_shader(source(spec.compute))
         return ctx.program(vertex_shader=source(spec.vertex), fragment_shader=source(spec.fragment))
     except moderngl.Error as exc:
@@ -108,7 +109,7 @@ def _compile(ctx: Any, spec: Pass, source: _Sources) -> Any:
         raise err from None
 
 
-def _set_scale(pipe: "Pipeline", extra: ScaleInputs) -> None:
+def _set_scale(pipe: Pipeline, extra: ScaleInputs) -> None:
     """Upload a checked scale (`Program.scale_inputs`): the scale map texture, or the uniform."""
     for name, rgba in extra.textures.items():
         pipe.textures[name].write(np.ascontiguousarray(rgba, np.float32).tobytes())
@@ -142,7 +143,7 @@ def _set_unit(prog: Any, uniform: str | None, unit: int) -> None:
 class Pipeline:
     """Compiled passes and their textures for one image size; run as often as needed."""
 
-    def __init__(self, ctx: Any, program: "Program | str | os.PathLike", width: int, height: int) -> None:
+    def __init__(self, ctx: Any, program: Program | str | os.PathLike, width: int, height: int) -> None:
         self.ctx, self.width, self.height = ctx, int(width), int(height)
         self.program = as_program(program)
         self.out_dir, self.manifest = self.program.folder, self.program.manifest
@@ -180,7 +181,8 @@ class Pipeline:
         samplers = []
         for inp in spec.inputs:
             mode = moderngl.LINEAR if inp.filter == "linear" else moderngl.NEAREST
-            s = self.ctx.sampler(repeat_x=False, repeat_y=False, filter=(mode, mode), texture=self.textures[inp.texture])
+            s = self.ctx.sampler(repeat_x=False, repeat_y=False, filter=(mode, mode),
+                                 texture=self.textures[inp.texture])
             samplers.append((inp.binding, s))
             self._objects.append(s)
             _set_unit(prog, inp.uniform, inp.binding)
@@ -207,7 +209,8 @@ class Pipeline:
         """Write an H×W(×C) image into the source texture (row 0 → texture row 0)."""
         rgba = to_rgba(img)
         if rgba.shape[:2] != (self.height, self.width):
-            raise SepgenError(f"image is {rgba.shape[1]}x{rgba.shape[0]}, the pipeline was built for {self.width}x{self.height}")
+            raise SepgenError(f"image is {rgba.shape[1]}x{rgba.shape[0]}, "
+                              f"the pipeline was built for {self.width}x{self.height}")
         self.source.write(np.ascontiguousarray(rgba).tobytes())
         # The first pass that writes `output` overwrites it; zeros keep a stray "additive" first pass honest.
         self.output.write(np.zeros((self.height, self.width, 4), dtype=np.float32).tobytes())
@@ -215,7 +218,7 @@ class Pipeline:
     def execute(self) -> None:
         """Run every pass in manifest order; raise on the first GL error."""
         ctx = self.ctx
-        ctx.error  # clear a stale error flag so the first check blames the right pass
+        _ = ctx.error  # reading it clears a stale error flag so the first check blames the right pass
         for p in self.passes:
             for unit, s in p.samplers:
                 s.use(location=unit)
@@ -309,10 +312,10 @@ class GLRunner:
     def device(self) -> str:
         return f"{DISPLAY}: {self.renderer}"
 
-    def prepare(self, program: "Program | str | os.PathLike", width: int, height: int) -> Pipeline:
+    def prepare(self, program: Program | str | os.PathLike, width: int, height: int) -> Pipeline:
         return Pipeline(self.ctx, program, width, height)
 
-    def run(self, program: "Program | str | os.PathLike", img: np.ndarray, scale: Scale = None) -> np.ndarray:
+    def run(self, program: Program | str | os.PathLike, img: np.ndarray, scale: Scale = None) -> np.ndarray:
         """Filter `img` (H×W or H×W×C, C ≤ 4) with the program (or the folder's); same shape, float32.
         A scaled program needs `scale`: one value, or an H×W map for a texture scale source."""
         arr = check_image(img)

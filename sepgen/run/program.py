@@ -16,7 +16,7 @@ from __future__ import annotations
 import os
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Union
+from typing import Any
 
 import numpy as np
 
@@ -25,7 +25,7 @@ from ..plan import passmodel
 from ..plan.passmodel import MANIFEST, Manifest, ScaleEntry, ShaderFile
 
 UNIFORM_BYTES = 16  # the scale uniform buffer: one float, padded to std140's 16 bytes
-Scale = Union[float, np.ndarray, None]  # one value, an H×W map, or none (fixed taps)
+Scale = float | np.ndarray | None  # one value, an H×W map, or none (fixed taps)
 
 __all__ = ["Program", "ScaleInputs", "load", "as_program", "scale_inputs", "UNIFORM_BYTES"]
 
@@ -60,7 +60,8 @@ class Program:
 
     def data(self, rel: str | None) -> bytes:
         self.file(rel)
-        return self.sources[rel]  # type: ignore[index]  # file() checked it is there
+        assert rel is not None  # file() raised otherwise
+        return self.sources[rel]
 
     def text(self, rel: str | None) -> str:
         return self.data(rel).decode("utf-8", "replace")
@@ -95,7 +96,7 @@ def load(folder: str | os.PathLike) -> Program:
     return Program(root, manifest, sources)
 
 
-def as_program(program: "Program | str | os.PathLike") -> Program:
+def as_program(program: Program | str | os.PathLike) -> Program:
     """A loaded program as it is; a folder loaded."""
     return program if isinstance(program, Program) else load(program)
 
@@ -111,6 +112,7 @@ def scale_inputs(entry: ScaleEntry | None, scale: Scale, height: int, width: int
     if scale is None:
         raise SepgenError(f"{where} has scaled taps: give a scale")
     if entry.source == "texture":
+        assert entry.texture is not None  # the manifest parser requires it for this source
         smap = np.broadcast_to(np.asarray(scale, np.float32), (height, width)) if np.ndim(scale) == 0 else scale
         rgba = np.zeros((height, width, 4), np.float32)
         rgba[:, :, 0] = _check_map(smap, height, width)

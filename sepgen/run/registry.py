@@ -10,7 +10,8 @@ WebGPU wgpu, WebGL2 Chromium; none of them is imported to name the others.
 
 from __future__ import annotations
 
-from typing import Callable, Protocol, runtime_checkable
+from collections.abc import Callable
+from typing import Protocol, runtime_checkable
 
 import numpy as np
 

@@ -61,12 +61,13 @@ def _pass_job(program: Program, p: Pass) -> dict[str, Any]:
     return {
         "name": p.name, "vertex": p.vertex, "fragment": p.fragment,
         "vertex_source": _source(program, p.vertex), "fragment_source": _source(program, p.fragment),
-        "inputs": [{"texture": i.texture, "uniform": i.uniform, "binding": i.binding, "filter": i.filter} for i in p.inputs],
+        "inputs": [{"texture": i.texture, "uniform": i.uniform, "binding": i.binding, "filter": i.filter}
+                   for i in p.inputs],
         "targets": [o.texture for o in sorted(p.outputs, key=lambda o: o.location)], "blend": p.blend,
     }
 
 
-def webgl_job(program: "Program | str | os.PathLike", img: np.ndarray) -> dict[str, Any]:
+def webgl_job(program: Program | str | os.PathLike, img: np.ndarray) -> dict[str, Any]:
     """What the page runs: sizes, texture formats, passes with their sources, the extensions the
     manifest lists, the image as base64 float32."""
     program = as_program(program)
@@ -104,15 +105,15 @@ class WebGLRunner:
     def device(self) -> str:
         return f"{DISPLAY}: {self.renderer}"
 
-    def run(self, program: "Program | str | os.PathLike", img: np.ndarray, scale: Scale = None) -> np.ndarray:
+    def run(self, program: Program | str | os.PathLike, img: np.ndarray, scale: Scale = None) -> np.ndarray:
         """Filter `img` (H×W or H×W×C) with the program (or the folder's); same shape, float32."""
         result = self.run_many([program], img, [scale])[0]
         if isinstance(result, SepgenError):
             raise result
         return result
 
-    def run_many(self, programs: "list[Program | str | os.PathLike]", img: np.ndarray,
-                 scales: "list[Scale] | None" = None) -> list[np.ndarray | SepgenError]:
+    def run_many(self, programs: list[Program | str | os.PathLike], img: np.ndarray,
+                 scales: list[Scale] | None = None) -> list[np.ndarray | SepgenError]:
         """Each program on `img`, in one page: a result array, or the error that program raised."""
         arr = check_image(img)
         jobs: list[dict[str, Any] | SepgenError] = []

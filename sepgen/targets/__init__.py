@@ -10,7 +10,8 @@ To add a language: its descriptor here (and `register` it below), its generator 
 
 from __future__ import annotations
 
-from typing import Any, Mapping
+from collections.abc import Mapping
+from typing import Any
 
 from ..common.errors import SepgenError
 from .base import Condition, Constraint, Feature, Field, Needs, Target, float32, float_literal, matches

@@ -8,9 +8,10 @@ this package imports `sepgen.common` only, and sees option sets as plain mapping
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from types import MappingProxyType
-from typing import Any, Mapping
+from typing import Any
 
 import numpy as np
 

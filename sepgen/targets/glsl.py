@@ -17,7 +17,8 @@ GLSL = Target(
     runner="gl",
     fields=(Field("glsl_version", "330", ("330", "300es", "450"), "GLSL version"),),
     constraints=(Constraint((("stage", "compute"),), (("glsl_version", "300es"),),
-                            "compute passes need desktop GLSL (430/450): use --glsl-version 330 or 450 with --stage compute"),),
+                            "compute passes need desktop GLSL (430/450): "
+                            "use --glsl-version 330 or 450 with --stage compute"),),
     # ES 3.00 filters RGBA32F only with OES_texture_float_linear; RGBA16F always
     filterable_when=(((("glsl_version", "300es"),), ("rgba16f",)),),
     runners=(((("scale_source", "uniform"),), "gl"), ((("scale_source", "texture"),), "gl"),  # GL binds the scale

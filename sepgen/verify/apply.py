@@ -11,8 +11,9 @@
 from __future__ import annotations
 
 import os
+from collections.abc import Callable
 from dataclasses import dataclass
-from typing import TYPE_CHECKING, Any, Callable
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
@@ -37,9 +38,9 @@ class Applied:
     source: str  # what computed it: "numpy", or e.g. "GLSL shaders on OpenGL: llvmpipe (…)"
 
 
-def apply(filt: "SeparableFilter | str | os.PathLike", img: np.ndarray, backend: str = "numpy",
-          options: "dict[str, Any] | EmitOptions | None" = None, scale: float | np.ndarray | None = None, *,
-          gamma: float | None = None, runner: "Runner | Runners | None" = None,
+def apply(filt: SeparableFilter | str | os.PathLike, img: np.ndarray, backend: str = "numpy",
+          options: dict[str, Any] | EmitOptions | None = None, scale: float | np.ndarray | None = None, *,
+          gamma: float | None = None, runner: Runner | Runners | None = None,
           progress: Callable[[str], None] | None = None) -> np.ndarray:
     """`img` (H×W or H×W×C) filtered by `filt` (a SeparableFilter or a filter file): float32, same shape.
 
@@ -50,9 +51,9 @@ def apply(filt: "SeparableFilter | str | os.PathLike", img: np.ndarray, backend:
     return run_apply(filt, img, backend, options, scale, gamma=gamma, runner=runner, progress=progress).image
 
 
-def run_apply(filt: "SeparableFilter | str | os.PathLike", img: np.ndarray, backend: str = "numpy",
-              options: "dict[str, Any] | EmitOptions | None" = None, scale: float | np.ndarray | None = None, *,
-              gamma: float | None = None, runner: "Runner | Runners | None" = None,
+def run_apply(filt: SeparableFilter | str | os.PathLike, img: np.ndarray, backend: str = "numpy",
+              options: dict[str, Any] | EmitOptions | None = None, scale: float | np.ndarray | None = None, *,
+              gamma: float | None = None, runner: Runner | Runners | None = None,
               progress: Callable[[str], None] | None = None) -> Applied:
     """`apply`, with what computed the result."""
     from ..filters.filterfile import SeparableFilter
@@ -90,7 +91,7 @@ def check_scale(scale: Any, shape: tuple[int, ...], where: str = "scale", map_wh
     return scaling.check_scale_map(scale, shape, map_where)
 
 
-def unscaled_warning(filt: "SeparableFilter") -> str | None:
+def unscaled_warning(filt: SeparableFilter) -> str | None:
     """What to warn about when running a filter fitted without scales at other scales."""
     if filt.scales is not None:
         return None
@@ -98,8 +99,8 @@ def unscaled_warning(filt: "SeparableFilter") -> str | None:
             "(fit with --scales)")
 
 
-def _on_gpu(filt: "SeparableFilter", img: np.ndarray, options: "dict[str, Any] | EmitOptions | None", scale: Any,
-            runner: "Runner | Runners | None", say: Callable[[str], None]) -> tuple[np.ndarray, str]:
+def _on_gpu(filt: SeparableFilter, img: np.ndarray, options: dict[str, Any] | EmitOptions | None, scale: Any,
+            runner: Runner | Runners | None, say: Callable[[str], None]) -> tuple[np.ndarray, str]:
     from .runfilter import run_filter
 
     opts = dict(options.to_dict() if isinstance(options, EmitOptions) else options or {})
@@ -110,7 +111,7 @@ def _on_gpu(filt: "SeparableFilter", img: np.ndarray, options: "dict[str, Any] |
     return run_filter(filt, img, opts, runner, scale=scale)
 
 
-def _on_numpy(filt: "SeparableFilter", img: np.ndarray, scale: Any, progress: Callable[[str], None] | None) -> np.ndarray:
+def _on_numpy(filt: SeparableFilter, img: np.ndarray, scale: Any, progress: Callable[[str], None] | None) -> np.ndarray:
     say = progress or (lambda message: None)
     if scale is not None:
         say(f"filtering with the NumPy model of scaled taps (rank {filt.rank})")
@@ -120,6 +121,7 @@ def _on_numpy(filt: "SeparableFilter", img: np.ndarray, scale: Any, progress: Ca
         return reference.apply_filter(img, filt).astype(np.float32)
     out = np.empty(img.shape, np.float32)
     for c in range(img.shape[2]):
-        say(f"filtering channel {c + 1}/{img.shape[2]} with NumPy (rank {filt.rank}, {filt.shape[0]}x{filt.shape[1]} taps)")
+        say(f"filtering channel {c + 1}/{img.shape[2]} with NumPy "
+            f"(rank {filt.rank}, {filt.shape[0]}x{filt.shape[1]} taps)")
         out[:, :, c] = reference.apply_filter(img[:, :, c], filt)
     return out

@@ -35,8 +35,9 @@ from __future__ import annotations
 import difflib
 import math
 import os
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
-from typing import TYPE_CHECKING, Any, Callable, Iterable, Sequence
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
@@ -54,16 +55,16 @@ if TYPE_CHECKING:  # pragma: no cover
     from ..run.registry import Runner
     from .runfilter import Runners
 
-LANGS = EMIT_OPTIONS["lang"].choices
+LANGS: tuple[str, ...] = tuple(EMIT_OPTIONS["lang"].choices or ())
 FP32_U = 2.0**-24
 FP16_ULP = 2.0**-10  # one half-float ulp: covers round-to-nearest and round-toward-zero stores
 BILINEAR_FRACTION = 2.0**-8
 VERIFY_SCALES = (0.3, 0.5, 1.0)  # uniform scales a scalable filter is verified at (plus a scale map)
 DEFAULT_IMAGE_SIZE = (77, 131)  # H, W: odd, wider than one 64-wide workgroup, not a multiple of 8
 
-__all__ = ["Variant", "VariantResult", "variants", "variants_for", "scaled_variants", "scaled_targets", "scale_map", "select", "verify", "verify_set", "check_tolerance", "default_image",
-           "tolerance_for", "uses_bilinear",
-           "format_table"]
+__all__ = ["Variant", "VariantResult", "variants", "variants_for", "scaled_variants", "scaled_targets",
+           "scale_map", "select", "verify", "verify_set", "check_tolerance", "default_image",
+           "tolerance_for", "uses_bilinear", "format_table"]
 
 
 @dataclass
@@ -134,7 +135,7 @@ def uses_bilinear(options: dict[str, Any]) -> bool:
                 or options.get("scale_source", "auto") != "auto")
 
 
-def tolerance_for(filt: "SeparableFilter", options: dict[str, Any], img: np.ndarray, ref: np.ndarray,
+def tolerance_for(filt: SeparableFilter, options: dict[str, Any], img: np.ndarray, ref: np.ndarray,
                   bilinear: float = BILINEAR_FRACTION) -> float:
     """Relative tolerance (of max|ref|) a variant with these options must meet; see the module doc.
     `bilinear`: the largest bilinear weight error of the runner (`probe.measure`); without it
@@ -160,11 +161,11 @@ def check_tolerance(tolerance: float | None) -> None:
 
 
 def verify(
-    filt: "SeparableFilter",
+    filt: SeparableFilter,
     langs: Iterable[str] = ("glsl",),
     image: np.ndarray | None = None,
     tolerance: float | None = None,
-    runner: "Runner | Runners | None" = None,
+    runner: Runner | Runners | None = None,
     progress: Callable[[str], None] | None = None,
     only: Iterable[Variant] | None = None,
     *,
@@ -193,10 +194,10 @@ Task = tuple["SeparableFilter", Variant]
 
 
 def verify_set(
-    items: Sequence[tuple["SeparableFilter", Sequence[Variant]]],
+    items: Sequence[tuple[SeparableFilter, Sequence[Variant]]],
     image: np.ndarray | None = None,
     tolerance: float | None = None,
-    runner: "Runner | Runners | None" = None,
+    runner: Runner | Runners | None = None,
     progress: Callable[[str], None] | None = None,
     *,
     jobs: int = 1,
@@ -227,7 +228,7 @@ def verify_set(
     return results
 
 
-def _not_runnable(tasks: list[Task], backends: list[str], runners: "Runners") -> dict[int, str]:
+def _not_runnable(tasks: list[Task], backends: list[str], runners: Runners) -> dict[int, str]:
     """Task index -> why it cannot run here (its runner or a tool it compiles with is missing;
     the message names what to install)."""
     missing = runners.missing({b for b in backends if b})
@@ -239,7 +240,7 @@ def _not_runnable(tasks: list[Task], backends: list[str], runners: "Runners") ->
     return out
 
 
-def _bilinear_bounds(tasks: list[Task], ran: list[int], runners: "Runners", img: np.ndarray) -> dict[str, float]:
+def _bilinear_bounds(tasks: list[Task], ran: list[int], runners: Runners, img: np.ndarray) -> dict[str, float]:
     """Each runner's measured bilinear weight error (`probe`), for the runners that run a
     bilinear-fetching variant; at the image's larger side (coordinates lose bits as they grow)."""
     used = {tasks[i][1].backend for i in ran if uses_bilinear(tasks[i][1].options)}
@@ -257,7 +258,7 @@ def _batches(tasks: list[Task]) -> list[list[int]]:
     return batches + [[i] for i, (_, v) in enumerate(tasks) if v.backend != "webgl"]
 
 
-def _execute(img: np.ndarray, tasks: list[Task], runners: "Runners", jobs: int,
+def _execute(img: np.ndarray, tasks: list[Task], runners: Runners, jobs: int,
              templates_dir: str | os.PathLike | None, progress: Callable[[str], None] | None) -> dict[int, Any]:
     """Every task's output (array, or one-line error) by task index: the batches in `jobs` worker
     processes (`sepgen.verify.jobs`) or one after the other in this process."""
@@ -296,14 +297,14 @@ def _execute(img: np.ndarray, tasks: list[Task], runners: "Runners", jobs: int,
     return outs
 
 
-def _label(filt: "SeparableFilter", variant: Variant, tasks: list[Task]) -> str:
+def _label(filt: SeparableFilter, variant: Variant, tasks: list[Task]) -> str:
     """The variant's name, after the filter's when several filters are verified."""
     several = len({id(f) for f, _ in tasks}) > 1
     return f"{filt.name}: {variant.name}" if several else variant.name
 
 
-def _result(filt: "SeparableFilter", variant: Variant, img: np.ndarray, ref: np.ndarray, tolerance: float | None,
-            out: Any, runners: "Runners", backend: str, bilinear: float = BILINEAR_FRACTION,
+def _result(filt: SeparableFilter, variant: Variant, img: np.ndarray, ref: np.ndarray, tolerance: float | None,
+            out: Any, runners: Runners, backend: str, bilinear: float = BILINEAR_FRACTION,
             not_run: str | None = None) -> VariantResult:
     """Compare one output (an array, or the SepgenError / message of its failure) with the reference."""
     if not_run is not None:
@@ -320,7 +321,7 @@ def _result(filt: "SeparableFilter", variant: Variant, img: np.ndarray, ref: np.
     return res
 
 
-def variants_for(filt: "SeparableFilter", langs: Iterable[str] = ("glsl",)) -> list[Variant]:
+def variants_for(filt: SeparableFilter, langs: Iterable[str] = ("glsl",)) -> list[Variant]:
     """`scaled_variants` for a scalable filter (fitted with scales), else `variants`."""
     if rows_check.is_rows(filt):  # issue 18: the targets rows filters are emitted for
         return rows_check.variants(tuple(langs))
@@ -357,7 +358,7 @@ def select(names: Iterable[str], langs: Iterable[str] = LANGS or (), scaled: boo
     return chosen
 
 
-def _references(filt: "SeparableFilter", img: np.ndarray) -> Callable[[float | str | None], tuple[np.ndarray, Any]]:
+def _references(filt: SeparableFilter, img: np.ndarray) -> Callable[[float | str | None], tuple[np.ndarray, Any]]:
     """scale (None, a value or "map") -> (NumPy reference, the scale to run the shaders at); each computed once."""
     from ..filters import scaling
 

@@ -14,8 +14,9 @@ from __future__ import annotations
 
 import multiprocessing
 import os
+from collections.abc import Callable, Sequence
 from concurrent.futures import ProcessPoolExecutor, as_completed
-from typing import TYPE_CHECKING, Any, Callable, Sequence
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
@@ -48,7 +49,8 @@ def cost(variants: Sequence[Variant]) -> int:
                          for v in variants)
 
 
-def run_batch(batch: Batch, img: np.ndarray, runners: Any, templates_dir: "str | os.PathLike | None") -> list["np.ndarray | str"]:
+def run_batch(batch: Batch, img: np.ndarray, runners: Any,
+              templates_dir: str | os.PathLike | None) -> list[np.ndarray | str]:
     """One batch on `runners` (`runfilter.Runners`): per variant its output, or its one-line error."""
     from .runfilter import run_variants
 
@@ -62,7 +64,7 @@ def first_line(exc: Exception) -> str:
 
 
 def run_parallel(img: np.ndarray, batches: Sequence[Batch], jobs: int,
-                 templates_dir: "str | os.PathLike | None" = None,
+                 templates_dir: str | os.PathLike | None = None,
                  done: Callable[[int], None] | None = None) -> list[Outcome]:
     """Run each batch on a worker's runners; one outcome per batch (its index, its variants'
     outputs or one-line errors, and the devices they ran on by runner name).
@@ -87,7 +89,7 @@ def _init(img: np.ndarray, templates_dir: str | None) -> None:
     _worker.update(img=img, templates_dir=templates_dir, runners=None)
 
 
-def _run_one(index: int, filt: "SeparableFilter", variants: list[Variant]) -> Outcome:
+def _run_one(index: int, filt: SeparableFilter, variants: list[Variant]) -> Outcome:
     from .runfilter import Runners
 
     if _worker["runners"] is None:  # the parent made sure every driver exists (`Runners.require`)

@@ -15,5 +15,6 @@ HLSL_ON_GL = "HLSL compute with fp16 intermediates (glslang cannot declare an rg
 
 
 def backend_for(options: dict[str, Any] | EmitOptions) -> str:
-    """The runner ("gl", "webgl", "vulkan", "webgpu": `sepgen.run.registry.RUNNERS`) that executes these emit options."""
+    """The runner ("gl", "webgl", "vulkan", "webgpu": `sepgen.run.registry.RUNNERS`) that
+    executes these emit options."""
     return EmitOptions.from_dict(options).runner

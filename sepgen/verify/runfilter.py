@@ -7,7 +7,8 @@ from __future__ import annotations
 
 import os
 import tempfile
-from typing import TYPE_CHECKING, Any, Sequence
+from collections.abc import Sequence
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
@@ -33,7 +34,7 @@ class Runners:
     `put`), the others made on first use; `require` makes them up front (a missing driver raises),
     `missing` says which cannot be made; `bilinear` measures a runner's bilinear weights once."""
 
-    def __init__(self, *given: "Runner | None") -> None:
+    def __init__(self, *given: Runner | None) -> None:
         self._runners: dict[str, Runner] = {}
         self._devices: dict[str, str] = {}  # devices worker processes ran on, by runner name
         self._probes: dict[str, BilinearProbe] = {}
@@ -53,11 +54,11 @@ class Runners:
             self._runners[name] = make(name)
         return self._runners[name]
 
-    def require(self, names: "set[str] | list[str]") -> None:
+    def require(self, names: set[str] | list[str]) -> None:
         for name in sorted(names):
             self.get(name)
 
-    def missing(self, names: "set[str] | list[str]") -> dict[str, str]:
+    def missing(self, names: set[str] | list[str]) -> dict[str, str]:
         """The runners of these names that cannot be made (a driver, browser or Python package
         missing): name -> the one-line SepgenError, which names what to install."""
         out = {}
@@ -68,7 +69,7 @@ class Runners:
                 out[name] = str(exc).splitlines()[0] if str(exc) else type(exc).__name__
         return out
 
-    def bilinear(self, name: str, size: int) -> "BilinearProbe":
+    def bilinear(self, name: str, size: int) -> BilinearProbe:
         """Runner `name`'s bilinear weight error at texture width `size`, measured once per runner
         object and size (`sepgen.verify.probe`)."""
         from .probe import cached
@@ -76,7 +77,7 @@ class Runners:
         self._probes[name] = cached(self.get(name), size)
         return self._probes[name]
 
-    def probes(self) -> "dict[str, BilinearProbe]":
+    def probes(self) -> dict[str, BilinearProbe]:
         """The bilinear probes run through `bilinear`, by runner name."""
         return dict(self._probes)
 
@@ -96,13 +97,13 @@ class Runners:
         return list(self.made().values())
 
 
-def _runners(runner: "Runner | Runners | None") -> Runners:
+def _runners(runner: Runner | Runners | None) -> Runners:
     return runner if isinstance(runner, Runners) else Runners(runner)
 
 
-def run_filter(filt: "SeparableFilter", img: np.ndarray, options: "dict[str, Any] | EmitOptions | None" = None,
-               runner: "Runner | Runners | None" = None,
-               templates_dir: "str | os.PathLike | None" = None, scale: Scale = None) -> tuple[np.ndarray, str]:
+def run_filter(filt: SeparableFilter, img: np.ndarray, options: dict[str, Any] | EmitOptions | None = None,
+               runner: Runner | Runners | None = None,
+               templates_dir: str | os.PathLike | None = None, scale: Scale = None) -> tuple[np.ndarray, str]:
     """Emit `filt` with these emit options (and template overrides, as `sepgen emit --templates`)
     into a temporary folder and run it on `img` (scaled shaders at `scale`: one value, or an H×W
     map with scale source "texture").
@@ -119,8 +120,8 @@ def run_filter(filt: "SeparableFilter", img: np.ndarray, options: "dict[str, Any
     return out, f"{opts.lang.upper()} shaders on {runners.device(backend)}"
 
 
-def run_variants(filt: "SeparableFilter", img: np.ndarray, variants: "Sequence[Variant]", runners: Runners,
-                 templates_dir: "str | os.PathLike | None" = None) -> "list[np.ndarray | SepgenError]":
+def run_variants(filt: SeparableFilter, img: np.ndarray, variants: Sequence[Variant], runners: Runners,
+                 templates_dir: str | os.PathLike | None = None) -> list[np.ndarray | SepgenError]:
     """Each variant of one filter emitted and run at its scale: its result, or the SepgenError its
     emit or run raised. Variants of a runner with `run_many` (WebGL2: a browser start costs
     seconds) run in one call."""

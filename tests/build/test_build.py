@@ -18,8 +18,7 @@ from sepgen.build import BUILD_MANIFEST, build, cache, depfile
 from sepgen.build.config import filter_keys, load_config
 from sepgen.common.errors import CheckFailed, SepgenError
 from sepgen.options import EMIT_OPTIONS, FIT_OPTIONS, WEIGHT_OPTIONS
-from tests.support import BUILD_CONFIG as CONFIG
-from tests.support import cli_process, edit_config, snapshot, write_project
+from tests.support import BUILD_CONFIG as CONFIG, cli_process, edit_config, snapshot, write_project
 
 ROOT = Path(__file__).resolve().parents[2]
 
@@ -282,7 +281,8 @@ def test_noop_rebuild_fits_nothing_and_keeps_mtimes(built: Path, fit_calls: list
 
 def test_emit_option_change_reemits_without_refitting(built: Path, fit_calls: list[str]) -> None:
     before = snapshot(built)
-    edit_config(built, 'lang = ["glsl", "hlsl"]', 'lang = ["glsl", "hlsl"]\nlinear_sampling = false')  # off: the default is on
+    # linear sampling off: the default is on
+    edit_config(built, 'lang = ["glsl", "hlsl"]', 'lang = ["glsl", "hlsl"]\nlinear_sampling = false')
     result = build(built / "sepgen.toml")
     after = snapshot(built)
     assert fit_calls == []
@@ -340,7 +340,8 @@ def test_removed_filter_outputs_are_deleted(built: Path, fit_calls: list[str]) -
     build(built / "sepgen.toml", check=True)
 
 
-def test_listed_paths_outside_the_stale_rule_are_never_removed(built: Path, tmp_path: Path, fit_calls: list[str]) -> None:
+def test_listed_paths_outside_the_stale_rule_are_never_removed(built: Path, tmp_path: Path,
+                                                               fit_calls: list[str]) -> None:
     """`sepgen emit`'s rule: no backslash or drive colon, nothing through a linked folder."""
     out = built / "out"
     elsewhere = tmp_path / "elsewhere"
@@ -452,7 +453,8 @@ def test_cli_exit_codes(built: Path) -> None:
 
 def test_cli_out_dir_and_depfile(built: Path, tmp_path: Path) -> None:
     out = tmp_path / "elsewhere"
-    proc = cli_process("build", str(built / "sepgen.toml"), "--out-dir", str(out), "--depfile", str(tmp_path / "d.d"), "-q")
+    proc = cli_process("build", str(built / "sepgen.toml"), "--out-dir", str(out), "--depfile", str(tmp_path / "d.d"),
+                       "-q")
     assert proc.returncode == 0 and proc.stderr == ""
     assert (out / BUILD_MANIFEST).is_file()
     assert (tmp_path / "d.d").read_text().startswith(str(out / BUILD_MANIFEST) + ":")
@@ -476,7 +478,8 @@ def test_ci_snippet_verifies_what_the_config_ships(built: Path, tmp_path: Path) 
         assert package in workflow
     lines = workflow.splitlines()
     start = next(i for i, line in enumerate(lines) if "Verify what ships" in line)
-    script = next(lines[i].split("run:", 1)[1].strip() for i in range(start, len(lines)) if lines[i].strip().startswith("run:"))
+    script = next(lines[i].split("run:", 1)[1].strip() for i in range(start, len(lines))
+                  if lines[i].strip().startswith("run:"))
     fake_bin = tmp_path / "bin"
     fake_bin.mkdir()
     log = tmp_path / "calls.txt"
@@ -514,7 +517,8 @@ def test_scales_key_fits_a_scalable_filter_with_scaled_shaders(tmp_path: Path) -
 
 def test_a_scalable_hexagon_builds(tmp_path: Path) -> None:
     """The hexagonal depth-of-field case of issue 20: a polygon with scales crashed the fit."""
-    cfg = write_project(tmp_path, SCALED.replace('kernel = "disk"\nsize = 12', 'kernel = "polygon"\nsides = 6\nsize = 13'))
+    cfg = write_project(tmp_path, SCALED.replace('kernel = "disk"\nsize = 12',
+                                                 'kernel = "polygon"\nsides = 6\nsize = 13'))
     build(cfg)
     manifest = json.loads((tmp_path / "generated" / "coc" / "glsl" / "manifest.json").read_text())
     assert manifest["scale"]["fitted_scales"] == [0.5, 1.0]

@@ -16,6 +16,7 @@ from pathlib import Path
 
 import numpy as np
 import pytest
+
 from tests.support import cli_process
 
 SEPGEN = [sys.executable, "-m", "sepgen"]

@@ -56,7 +56,8 @@ def project(built_template: Path, tmp_path: Path) -> Path:
 def test_noop_and_check_take_the_fast_path_with_the_normal_output(project: Path, tmp_path: Path) -> None:
     before = snapshot(project)
     for i, (args, rc) in enumerate(((["build", "sepgen.toml"], 0), (["build", "sepgen.toml", "--check"], 0),
-                                    (["build", "sepgen.toml", "-q"], 0), (["build", "sepgen.toml", "--check", "-q"], 0))):
+                                    (["build", "sepgen.toml", "-q"], 0),
+                                    (["build", "sepgen.toml", "--check", "-q"], 0))):
         nowhere = {"XDG_CACHE_HOME": str(tmp_path / f"no-record-{i}")}  # no record there: the normal path
         normal = sepgen(project, *args, env=nowhere)
         quick = sepgen(project, *args)
@@ -90,7 +91,8 @@ def test_any_change_falls_back_to_the_normal_build(project: Path, what: str, tmp
     shutil.copytree(project, expected, copy_function=shutil.copy2)
     rc, err, fast = sepgen(project, "build", "sepgen.toml", "--check")
     assert rc == check_rc and not fast, err
-    assert sepgen(expected, "build", "sepgen.toml", "--check", env={"XDG_CACHE_HOME": str(tmp_path / "x")})[:2] == (rc, err.replace(str(project), str(expected)))
+    assert (sepgen(expected, "build", "sepgen.toml", "--check", env={"XDG_CACHE_HOME": str(tmp_path / "x")})[:2]
+            == (rc, err.replace(str(project), str(expected))))
     rc, err, fast = sepgen(project, "build", "sepgen.toml", "-q")
     assert rc == 0 and not fast, err
     build(expected / "sepgen.toml")

@@ -26,7 +26,8 @@ def files(tmp_path):
 
 
 def test_apply_scale_numpy_equals_model_and_map(files, capsys):
-    assert main(["apply", str(files / "s.json"), "-i", str(files / "img.npy"), "-o", str(files / "a.npy"), "--scale", "0.5"]) == 0
+    assert main(["apply", str(files / "s.json"), "-i", str(files / "img.npy"), "-o", str(files / "a.npy"),
+                 "--scale", "0.5"]) == 0
     assert main(["apply", str(files / "s.json"), "-i", str(files / "img.npy"), "-o", str(files / "b.npy"),
                  "--scale-map", str(files / "map.npy")]) == 0
     filt = SeparableFilter.load(files / "s.json")
@@ -40,7 +41,8 @@ def test_apply_at_scale_0_leaves_the_image_unblurred(files, capsys):
     """Scale 0 is the focal plane: every tap at offset 0, the pixel times the DC gain (issue 20)."""
     filt = SeparableFilter.load(files / "s.json")
     img = np.load(files / "img.npy")
-    assert main(["apply", str(files / "s.json"), "-i", str(files / "img.npy"), "-o", str(files / "z.npy"), "--scale", "0"]) == 0
+    assert main(["apply", str(files / "s.json"), "-i", str(files / "img.npy"), "-o", str(files / "z.npy"),
+                 "--scale", "0"]) == 0
     np.testing.assert_allclose(np.load(files / "z.npy"), img * dc_gain(filt), rtol=1e-5)
     smap = in_focus_map(img.shape[:2]).astype(np.float32)
     np.save(files / "focus.npy", smap)
@@ -72,7 +74,9 @@ def test_apply_bad_scales_exit_2_and_write_nothing(files, capsys, extra, message
 
 def test_apply_scale_on_an_unscaled_filter_warns(files, capsys):
     filt = scalable()
-    SeparableFilter(filt.name, filt.target, filt.vertical, filt.horizontal, provenance=filt.provenance).save(files / "u.json")
-    assert main(["apply", str(files / "u.json"), "-i", str(files / "img.npy"), "-o", str(files / "u.npy"), "--scale", "0.5"]) == 0
+    SeparableFilter(filt.name, filt.target, filt.vertical, filt.horizontal,
+                    provenance=filt.provenance).save(files / "u.json")
+    assert main(["apply", str(files / "u.json"), "-i", str(files / "img.npy"), "-o", str(files / "u.npy"),
+                 "--scale", "0.5"]) == 0
     assert "was fitted without scales" in capsys.readouterr().err
     assert (files / "u.npy").exists()

@@ -7,7 +7,6 @@ import pytest
 
 from sepgen.common import images
 from sepgen.filters import reference
-
 from tests.support import cli, random_filter
 
 
@@ -79,7 +78,8 @@ RUNNER_FIXTURE = {"glsl": "gl_context", "hlsl": "vulkan_runner", "spirv": "vulka
 
 
 @pytest.mark.gpu
-@pytest.mark.parametrize("lang, shape", [("glsl", (19, 23)), ("hlsl", (19, 23, 3)), ("wgsl", (19, 23, 4)), ("spirv", (19, 23, 2))])
+@pytest.mark.parametrize("lang, shape", [("glsl", (19, 23)), ("hlsl", (19, 23, 3)), ("wgsl", (19, 23, 4)),
+                                         ("spirv", (19, 23, 2))])
 def test_apply_gpu_matches_numpy(request, tmp_path, filter_file, cross_tools, lang, shape) -> None:
     request.getfixturevalue(RUNNER_FIXTURE[lang])  # the CI rule for the driver this language runs on
     path, filt = filter_file
@@ -118,7 +118,8 @@ def test_verify_fails_with_exit_1_when_out_of_tolerance(tmp_path, filter_file, w
     np.save(tmp_path / "img.npy", img)
     # one desktop and one GLSL ES variant (the whole matrix runs in test_verify_passes_and_prints_table)
     code, out, err = cli("verify", path, "--variant", "glsl330 fragment mrt fp32 point", "--variant",
-                         "glsl300es fragment mrt fp32 point", "--image", tmp_path / "img.npy", "--tolerance", "1e-12", "-q")
+                         "glsl300es fragment mrt fp32 point", "--image", tmp_path / "img.npy", "--tolerance", "1e-12",
+                         "-q")
     assert code == 1
     assert "FAIL" in out and "exceed tolerance" in err and err.count("\n") == 1
 

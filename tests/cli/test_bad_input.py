@@ -3,8 +3,9 @@
 Each case runs the CLI (`sepgen.cli.main` inside click's CliRunner isolation, in this
 process) from a working folder holding the inputs; afterwards the folder must hold exactly the
 files it held before (no output, no temporary file). A handful of cases (`SMOKE`) also run in a
-real `python -m sepgen` process: the exit code and the one-line stderr a user sees. "Unreadable" files are directories in place of files: the tests run as
-root, where chmod 000 does not stop a read.
+real `python -m sepgen` process: the exit code and the one-line stderr a user sees.
+"Unreadable" files are directories in place of files: the tests run as root, where chmod
+000 does not stop a read.
 
 Every case names the message fragment it expects, so a case cannot pass because some
 other error came first (a missing GL context, a shape check standing in for a NaN check).
@@ -12,9 +13,8 @@ other error came first (a missing GL context, a shape check standing in for a Na
 
 from __future__ import annotations
 
-import re
-
 import json
+import re
 from pathlib import Path
 
 import numpy as np
@@ -214,9 +214,12 @@ OPTIMIZE_CASES = {
     "prune_absurd": (["--size", "9", "--prune", "2"], "prune must be <= 1.0, got 2.0"),
     "unknown_kernel": (["--kernel", "blob", "--size", "9"], "unknown kernel 'blob'"),
     "unknown_optimizer": (["--size", "9", "--optimizer", "sgd"], "'sgd' is not one of 'gd', 'adam', 'lbfgs'"),
-    "option_of_other_kernel": (["--kernel", "disk", "--size", "9", "--sigma", "2"], "--sigma does not apply to kernel disk"),
-    "polygon_sides": (["--kernel", "polygon", "--size", "9", "--sides", "2"], "polygon sides must be an integer in 3..64"),
-    "gaussian_sigma": (["--kernel", "gaussian", "--size", "9", "--sigma", "-1"], "gaussian sigma must be a positive number"),
+    "option_of_other_kernel": (["--kernel", "disk", "--size", "9", "--sigma", "2"],
+                               "--sigma does not apply to kernel disk"),
+    "polygon_sides": (["--kernel", "polygon", "--size", "9", "--sides", "2"],
+                      "polygon sides must be an integer in 3..64"),
+    "gaussian_sigma": (["--kernel", "gaussian", "--size", "9", "--sigma", "-1"],
+                       "gaussian sigma must be a positive number"),
     "bad_name": (["--size", "9", "--name", "my-blur"], "filter name 'my-blur' is not an identifier"),
     "long_name": (["--size", "9", "--name", "x-" * 2500], "… (5000 characters) is not an identifier"),
     "kernel_file_missing": (["--kernel", "file:missing.npy"], "kernel file missing.npy does not exist"),
@@ -256,7 +259,8 @@ SWEEP_CASES = {k: OPTIMIZE_CASES[k] for k in (
     "unknown_kernel", "kernel_file_nan", "kernel_file_text", "kernel_file_complex", "reserved_name_gl",
     "reserved_name_dunder", "reserved_default_name",
 )}
-SWEEP_CASES["cell_name_dunder"] = (["--size", "9", "--name", "a_"], "filter name 'a__n0_z0' cannot prefix shader identifiers")
+SWEEP_CASES["cell_name_dunder"] = (["--size", "9", "--name", "a_"],
+                                   "filter name 'a__n0_z0' cannot prefix shader identifiers")
 SWEEP_CASES["unwritable_output"] = (["--size", "9", "--rank", "2", "-o", "blocker/sweep"], UNWRITABLE)
 
 
@@ -325,7 +329,8 @@ def test_apply_rejects_bad_filter_files(inputs: Path, filter_file: str) -> None:
 APPLY_CASES = {
     "unwritable_output": (["--output", "blocker/out.npy"], UNWRITABLE),
     "unknown_backend": (["--output", "out.npy", "--backend", "cuda"], "'cuda' is not one of 'numpy', 'gpu'"),
-    "unknown_lang": (["--output", "out.npy", "--lang", "msl"], "Invalid value for '--lang': 'msl' is not one of 'glsl', 'hlsl'"),
+    "unknown_lang": (["--output", "out.npy", "--lang", "msl"],
+                     "Invalid value for '--lang': 'msl' is not one of 'glsl', 'hlsl'"),
     "gamma_nan": (["--output", "out.npy", "--gamma", "nan"], "gamma must be in 0.01..100, got nan"),
     "gamma_negative": (["--output", "out.npy", "--gamma", "-2"], "gamma must be in 0.01..100, got -2.0"),
     "unknown_output_type": (["--output", "out.txt"], "--output out.txt must end in .npy or .png"),
@@ -423,15 +428,19 @@ BUILD_CONFIGS = {
     "lr_nan": (GOOD_TABLE + "lr = nan\n", WHERE + "lr must be finite, got nan"),
     "lr_inf": (GOOD_TABLE + "lr = inf\n", WHERE + "lr must be finite, got inf"),
     "unknown_kernel": (GOOD_TABLE.replace('"disk"', '"blob"'), WHERE + "kernel: unknown kernel 'blob'"),
-    "unknown_lang": (GOOD_TABLE + 'lang = ["glsl", "metal"]\n', WHERE + "lang must be one of glsl, hlsl, wgsl, spirv, got 'metal'"),
+    "unknown_lang": (GOOD_TABLE + 'lang = ["glsl", "metal"]\n',
+                     WHERE + "lang must be one of glsl, hlsl, wgsl, spirv, got 'metal'"),
     "duplicate_name": (GOOD_TABLE + GOOD_TABLE, WHERE + "duplicate name"),
     "bad_name": (GOOD_TABLE.replace('"blur"', '"my blur"'), "c.toml: filter #1: name 'my blur' is not an identifier"),
     "kernel_file_missing": (_file_kernel("missing.npy"), WHERE + "kernel: kernel file missing.npy does not exist"),
-    "kernel_file_nan": (_file_kernel("knan.npy"), WHERE + "kernel: kernel file knan.npy contains NaN or infinite values"),
-    "kernel_file_not_image": (_file_kernel("text.png"), WHERE + "kernel: cannot read kernel file text.png: not an image file"),
+    "kernel_file_nan": (_file_kernel("knan.npy"),
+                        WHERE + "kernel: kernel file knan.npy contains NaN or infinite values"),
+    "kernel_file_not_image": (_file_kernel("text.png"),
+                              WHERE + "kernel: cannot read kernel file text.png: not an image file"),
     "kernel_file_3d": (_file_kernel("4d.npy"), WHERE + "kernel: kernel file 4d.npy must be 2D"),
     "unwritable_output": ('[output]\ndir = "blocker/out"\n' + GOOD_TABLE, UNWRITABLE),
-    "missing_templates": ('[output]\ntemplates = "nope"\n' + GOOD_TABLE, "c.toml: [output]: templates folder nope does not exist"),
+    "missing_templates": ('[output]\ntemplates = "nope"\n' + GOOD_TABLE,
+                          "c.toml: [output]: templates folder nope does not exist"),
 }
 
 
@@ -497,7 +506,8 @@ def test_debug_shows_a_traceback(inputs: Path) -> None:
 SMOKE = {
     "optimize_bad_size": (["optimize", *FAST, "--size", "0", "-o", "out.json"], "kernel size 0 is outside 1..1025"),
     "emit_nan_filter": (["emit", "f_nan_tap.json", "--lang", "glsl", "-o", "shaders"], "NaN is not allowed"),
-    "apply_nan_image": (["apply", "good.json", "--input", "nan.npy", "--output", "out.npy"], "contains NaN or infinite values"),
+    "apply_nan_image": (["apply", "good.json", "--input", "nan.npy", "--output", "out.npy"],
+                        "contains NaN or infinite values"),
     "build_bad_toml": (["build", "dir.toml"], "config file dir.toml is a directory"),
     "verify_unknown_option": (["verify", "--no-such-option"], "No such option '--no-such-option'"),
 }

@@ -49,7 +49,8 @@ def project(tmp_path_factory) -> Path:
 
 
 def test_optimize_imports_only_the_fit(tmp_path):
-    mods = imported_by(["optimize", "--kernel", "box", "--size", "5", "--rank", "1", "--steps", "3", "-o", "f.json"], tmp_path)
+    mods = imported_by(["optimize", "--kernel", "box", "--size", "5", "--rank", "1", "--steps", "3", "-o", "f.json"],
+                       tmp_path)
     assert {"jax", "optax"} <= mods and not mods & {"moderngl", "matplotlib", "jinja2", "scipy", "skimage"}
 
 

@@ -20,8 +20,9 @@ SEPGEN = Path(sys.executable).with_name("sepgen")
 
 def test_optimize_with_the_issues_flags_writes_a_filter(tmp_path):
     out = tmp_path / "filter.json"
-    rc, stdout, stderr = cli("optimize", "--kernel", "disk", "--size", "20", "--rank", "3", "--l2", "1", "--nonneg", "1",
-                             "--zeros", "1", "--optimizer", "gd", "--steps", "200", "--lr", "0.1", "-o", str(out))
+    rc, stdout, stderr = cli("optimize", "--kernel", "disk", "--size", "20", "--rank", "3", "--l2", "1",
+                             "--nonneg", "1", "--zeros", "1", "--optimizer", "gd", "--steps", "200", "--lr", "0.1",
+                             "-o", str(out))
     assert rc == 0, stderr
     f = SeparableFilter.load(out)
     assert f.name == "disk20" and f.rank == 3 and f.shape == (20, 20)
@@ -41,7 +42,8 @@ def test_optimize_defaults_are_the_recommended_settings(tmp_path):
 
 def test_optimize_says_when_the_rank_was_lowered(tmp_path):
     out = tmp_path / "g.json"
-    rc, stdout, err = cli("optimize", "--kernel", "gaussian", "--size", "9", "--sigma", "1.5", "--steps", "100", "-o", str(out))
+    rc, stdout, err = cli("optimize", "--kernel", "gaussian", "--size", "9", "--sigma", "1.5", "--steps", "100",
+                          "-o", str(out))
     assert rc == 0, err
     assert "gaussian9: rank 1 (lowered from 4: 3 components carried no energy) 9x9" in stdout
     assert SeparableFilter.load(out).rank == 1
@@ -52,7 +54,8 @@ def test_optimize_says_when_the_rank_was_lowered(tmp_path):
 def test_optimize_kernel_from_file(tmp_path):
     np.save(tmp_path / "my kernel.npy", disk(9))
     out = tmp_path / "f.json"
-    rc, _, err = cli("optimize", "--kernel", f"file:{tmp_path / 'my kernel.npy'}", "--rank", "2", "--steps", "20", "-o", str(out))
+    rc, _, err = cli("optimize", "--kernel", f"file:{tmp_path / 'my kernel.npy'}", "--rank", "2", "--steps", "20",
+                     "-o", str(out))
     assert rc == 0, err
     f = SeparableFilter.load(out)
     assert f.name == "my_kernel" and f.provenance["kernel"]["kernel"].startswith("file:")
@@ -115,22 +118,26 @@ def test_sweep_writes_cells_and_summary(tmp_path):
     assert (out / "summary.csv").read_text().splitlines()[0].startswith("name,nonneg,zeros,loss")
 
 
-@pytest.mark.parametrize("flag, value, words", [("--nonneg", "0,x", "comma-separated"), ("--zeros", "0.3,0.3", "repeat"),
+@pytest.mark.parametrize("flag, value, words", [("--nonneg", "0,x", "comma-separated"),
+                                                ("--zeros", "0.3,0.3", "repeat"),
                                                 ("--nonneg", "-1", ">= 0"), ("--lr", "nan", "finite")])
 def test_sweep_rejects_bad_grids(tmp_path, flag, value, words):
     out = tmp_path / "sweep"
     rc, _, stderr = cli("sweep", "--size", "8", "--steps", "5", flag, value, "-o", str(out))
-    assert rc == 2 and stderr.startswith("sepgen: error: ") and words in stderr and len(stderr.strip().splitlines()) == 1
+    assert (rc == 2 and stderr.startswith("sepgen: error: ") and words in stderr
+            and len(stderr.strip().splitlines()) == 1)
     assert not out.exists()
 
 
 @pytest.mark.skipif(not SEPGEN.exists(), reason="console script not installed in this environment")
 def test_console_script_end_to_end(tmp_path):
     env = dict(os.environ, PYTHONWARNINGS="ignore")
-    ok = subprocess.run([str(SEPGEN), "optimize", "--size", "10", "--rank", "2", "--steps", "20", "-o", str(tmp_path / "f.json")],
+    ok = subprocess.run([str(SEPGEN), "optimize", "--size", "10", "--rank", "2", "--steps", "20",
+                         "-o", str(tmp_path / "f.json")],
                         capture_output=True, text=True, env=env)
     assert ok.returncode == 0, ok.stderr
     assert SeparableFilter.load(tmp_path / "f.json").rank == 2
-    bad = subprocess.run([str(SEPGEN), "optimize", "--size", "1026", "-o", str(tmp_path / "g.json")], capture_output=True, text=True, env=env)
+    bad = subprocess.run([str(SEPGEN), "optimize", "--size", "1026", "-o", str(tmp_path / "g.json")],
+                         capture_output=True, text=True, env=env)
     assert bad.returncode == 2 and bad.stderr.strip() == "sepgen: error: kernel size 1026 is outside 1..1025"
     assert not (tmp_path / "g.json").exists()

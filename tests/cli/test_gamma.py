@@ -13,8 +13,8 @@ import numpy as np
 import pytest
 
 from sepgen import SeparableFilter
-from sepgen.filters import reference
 from sepgen.cli import main
+from sepgen.filters import reference
 
 FILTER = Path(__file__).parents[1] / "data" / "disk50_rank4.json"  # the recommended fit: it has negative lobes
 GAMMA = "8"

@@ -11,7 +11,8 @@ from tests.support import DISK, ROOT, cli_process
 @pytest.mark.parametrize("lang", ["spirv", "wgsl"])
 def test_apply_without_a_vulkan_driver_is_one_line_exit_2(tmp_path, lang) -> None:
     np.save(tmp_path / "in.npy", np.zeros((8, 9, 3), dtype=np.float32))
-    r = cli_process("apply", DISK, "-i", tmp_path / "in.npy", "-o", tmp_path / "out.npy", "--backend", "gpu", "--lang", lang,
+    r = cli_process("apply", DISK, "-i", tmp_path / "in.npy", "-o", tmp_path / "out.npy", "--backend", "gpu",
+                    "--lang", lang,
                     env={"VK_ICD_FILENAMES": str(tmp_path / "no-driver.json"), "PYTHONPATH": str(ROOT)})
     assert r.returncode == 2, r.stderr
     lines = r.stderr.strip().splitlines()  # apply's progress lines may come first; one error line, last

@@ -36,7 +36,8 @@ def folder(tmp_path: Path) -> Path:
 def fails_before_work(folder: Path, args: list[str], expect: str) -> None:
     before = sorted(folder.rglob("*"))
     # No GL context can be made: a GPU command that starts its work first fails on that instead.
-    proc = cli_process(*args, cwd=folder, timeout=120, env={"__EGL_VENDOR_LIBRARY_FILENAMES": "/nonexistent/egl_vendor.json"})
+    proc = cli_process(*args, cwd=folder, timeout=120,
+                       env={"__EGL_VENDOR_LIBRARY_FILENAMES": "/nonexistent/egl_vendor.json"})
     lines = proc.stderr.strip().splitlines()
     assert proc.returncode == 2, proc.stderr
     assert len(lines) == 1, f"work (or progress) before the error:\n{proc.stderr}"
@@ -62,7 +63,8 @@ def commands(place: str) -> dict[str, list[str]]:
 @pytest.mark.parametrize("command", list(commands("x")))
 def test_unwritable_output_fails_before_work(folder: Path, command: str, place: str) -> None:
     where = PLACES[place]
-    fails_before_work(folder, commands(where)[command], str(Path(where).parts[0] if place == "under_a_file" else "/proc"))
+    fails_before_work(folder, commands(where)[command],
+                      str(Path(where).parts[0] if place == "under_a_file" else "/proc"))
 
 
 @pytest.mark.skipif(not Path("/proc/self").is_dir(), reason="needs Linux /proc")

@@ -13,6 +13,7 @@ from pathlib import Path
 
 import numpy as np
 import pytest
+
 from tests.support import cli_process
 
 FILTER = Path(__file__).parents[1] / "data" / "disk50_rank4.json"

@@ -41,7 +41,8 @@ def test_build_verify_runs_every_language_the_config_emits(monkeypatch, tmp_path
     import sepgen.cli.run_cmds as run_cmds
 
     asked: list = []
-    monkeypatch.setattr(run_cmds, "verify_config", lambda config, out_dir, names, langs, *rest: asked.append(set(langs)))
+    monkeypatch.setattr(run_cmds, "verify_config",
+                        lambda config, out_dir, names, langs, *rest: asked.append(set(langs)))
     (tmp_path / "sepgen.toml").write_text('[output]\ndir = "out"\n\n[[filter]]\nname = "w"\nkernel = "box"\nsize = 5\n'
                                           'rank = 1\nsteps = 5\nlang = ["wgsl"]\n')
     code, _, err = run(capsys, "build", tmp_path / "sepgen.toml", "--verify", "-q")
@@ -55,7 +56,8 @@ def test_report_has_quiet(tmp_path, capsys) -> None:
     f.save(tmp_path / "d9.json")
     img = np.random.default_rng(0).random((24, 24)).astype(np.float32)
     np.save(tmp_path / "img.npy", img)
-    code, out, err = run(capsys, "report", tmp_path / "d9.json", "--image", tmp_path / "img.npy", "-o", tmp_path / "r", "-q")
+    code, out, err = run(capsys, "report", tmp_path / "d9.json", "--image", tmp_path / "img.npy",
+                         "-o", tmp_path / "r", "-q")
     assert code == 0 and err == "" and out.strip().endswith("index.html")
 
 
@@ -135,7 +137,8 @@ def test_gamma_overflow_names_gamma(tmp_path, capsys) -> None:
     with pytest.raises(SepgenError, match=r"gamma 8 overflows float32.*at most 6\.3"):
         images.gamma_encode(np.array([[1e6, 2.0]], np.float32), 8)
     np.save(tmp_path / "hdr.npy", np.full((16, 16), 1e6, np.float32))
-    code, _, err = run(capsys, "apply", DISK, "-i", tmp_path / "hdr.npy", "-o", tmp_path / "o.npy", "--gamma", "8", "-q")
+    code, _, err = run(capsys, "apply", DISK, "-i", tmp_path / "hdr.npy", "-o", tmp_path / "o.npy",
+                       "--gamma", "8", "-q")
     assert code == 2 and "gamma 8 overflows" in err.strip().splitlines()[-1]
     assert not (tmp_path / "o.npy").exists()
 
@@ -150,4 +153,5 @@ def test_build_checks_templates_before_fitting(tmp_path, capsys, monkeypatch) ->
                                           'kernel = "box"\nsize = 5\nrank = 1\nsteps = 5\n')
     code, _, err = run(capsys, "build", tmp_path / "sepgen.toml", "-q")
     assert code == 2 and "glsl/blur_h.frag.glsl.j2 line 1" in err, err
-    assert not (tmp_path / "out" / ".sepgen-cache").exists() or not any((tmp_path / "out" / ".sepgen-cache").glob("*.json"))
+    assert (not (tmp_path / "out" / ".sepgen-cache").exists()
+            or not any((tmp_path / "out" / ".sepgen-cache").glob("*.json")))

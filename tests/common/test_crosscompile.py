@@ -19,7 +19,8 @@ def test_crosscompile_gives_bindings_to_renamed_samplers(cross_tools) -> None:
 
 def test_crosscompile_error_names_file_and_line(cross_tools) -> None:
     with pytest.raises(crosscompile.CompileError) as info:
-        crosscompile.hlsl_to_glsl("float4 ps_main() : SV_Target { return undefined; }", "ps_main", "fragment", "bad.hlsl")
+        crosscompile.hlsl_to_glsl("float4 ps_main() : SV_Target { return undefined; }", "ps_main", "fragment",
+                                  "bad.hlsl")
     assert "bad.hlsl" in str(info.value) and "\n" not in str(info.value)
 
 

@@ -47,7 +47,7 @@ def test_sixteen_bit_png_and_jpg_scale_to_unit(tmp_path) -> None:
 def test_writes_are_deterministic(tmp_path) -> None:
     arr = np.random.default_rng(2).random((9, 4, 3)).astype(np.float32)
     digests = set()
-    for i in range(2):
+    for _ in range(2):
         for name in ("x.png", "x.npy"):
             images.save_image(tmp_path / name, arr)
         digests.add(tuple(hashlib.sha256((tmp_path / n).read_bytes()).hexdigest() for n in ("x.png", "x.npy")))

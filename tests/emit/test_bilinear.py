@@ -33,7 +33,8 @@ def _direct(taps: np.ndarray, signal: np.ndarray, center: int, pixel: int) -> np
 
 def test_components_sharing_a_ratio_share_one_bilinear_read():
     ratios = np.array([0.25, 0.5, 0.7])
-    weights = np.array([[1.0, -2.0, 0.5], [0.3, 0.1, -0.9], [2.0, 2.0, 1.0], [-0.2, 0.4, 0.6]])  # 4 components × 3 pairs
+    # 4 components × 3 pairs
+    weights = np.array([[1.0, -2.0, 0.5], [0.3, 0.1, -0.9], [2.0, 2.0, 1.0], [-0.2, 0.4, 0.6]])
     taps = np.zeros((4, 6))
     taps[:, 0::2] = weights * (1 - ratios)
     taps[:, 1::2] = weights * ratios

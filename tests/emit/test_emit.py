@@ -13,9 +13,7 @@ import pytest
 from sepgen import emit
 from sepgen.common.errors import SepgenError
 from sepgen.filters.filterfile import SeparableFilter
-
 from tests.support import DISK, ROOT, cli, hand_filter
-
 
 # --- rendered files -------------------------------------------------------------------------
 

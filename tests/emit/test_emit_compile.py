@@ -19,7 +19,6 @@ import pytest
 
 from sepgen import emit
 from sepgen.filters.filterfile import SeparableFilter
-
 from tests.support import disk_filter, sparse_filter
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -70,7 +69,8 @@ def combos() -> list[tuple[str, dict]]:
 def combo_id(c: tuple[str, dict]) -> str:
     name, o = c
     lang = o["lang"] + (o["glsl_version"] if o["lang"] == "glsl" else "")
-    return f"{name}-{lang}-{o['stage']}-{o['strategy']}-{'linear' if o['linear_sampling'] else 'point'}-{o['precision']}"
+    return (f"{name}-{lang}-{o['stage']}-{o['strategy']}-"
+            f"{'linear' if o['linear_sampling'] else 'point'}-{o['precision']}")
 
 
 @pytest.mark.parametrize("case", combos(), ids=combo_id)
@@ -87,7 +87,8 @@ def test_every_emitted_file_compiles(case, tmp_path):
         if f["kind"] == "include":
             wrapped = tmp_path / ("wrap_" + f["path"] + (".hlsl" if f["lang"] == "hlsl" else ".glsl"))
             wrapped.write_text(include_wrapper(path.read_text(), f["lang"], opts["glsl_version"], opts["stage"]))
-            jobs.append((wrapped, f["lang"], "compute" if opts["stage"] == "compute" and f["lang"] == "glsl" else "fragment",
+            jobs.append((wrapped, f["lang"],
+                         "compute" if opts["stage"] == "compute" and f["lang"] == "glsl" else "fragment",
                          "ps_main"))
             continue
         jobs.append((path, f["lang"], f["stage"], f["entry"]))

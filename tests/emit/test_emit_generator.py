@@ -7,12 +7,11 @@ import json
 import pytest
 
 from sepgen import emit
+from sepgen.common.errors import SepgenError
 from sepgen.emit import build_passes, generator
 from sepgen.emit.context import environment
-from sepgen.plan import taps
-from sepgen.common.errors import SepgenError
 from sepgen.options import EMIT_OPTIONS, EmitOptions
-
+from sepgen.plan import taps
 from tests.support import hand_filter, wide_filter
 
 

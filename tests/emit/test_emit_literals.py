@@ -5,8 +5,8 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from sepgen.emit.literals import float_literal
 from sepgen.common.errors import SepgenError
+from sepgen.emit.literals import float_literal
 
 
 def test_literals_round_trip_float32_exactly():

@@ -11,7 +11,6 @@ import pytest
 from sepgen import emit
 from sepgen.filters.filterfile import SeparableFilter
 from sepgen.options import EmitOptions
-
 from tests.support import cli, hand_filter, relative_error
 
 ROOT = Path(__file__).resolve().parents[2]

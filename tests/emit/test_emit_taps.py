@@ -10,9 +10,8 @@ import pytest
 import scipy.ndimage as ndi
 
 from sepgen import emit
-from sepgen.plan import taps
 from sepgen.filters.filterfile import SeparableFilter
-
+from sepgen.plan import taps
 from tests.support import hand_filter
 
 
@@ -33,7 +32,7 @@ def simulate(filt: SeparableFilter, plan: list[taps.PassPlan], img: np.ndarray) 
     inter: dict[int, np.ndarray] = {}
     for p in plan:
         if p.direction == "horizontal":
-            for slot, k in enumerate(p.components):
+            for k in p.components:
                 inter[k] = np.zeros((H, W))
             for f in p.fetches:
                 s = read(img, f.offset, f.linear, axis=1)
@@ -59,7 +58,8 @@ def test_fetch_counts_match_the_formula_on_filters_with_zero_taps(seed):
     union_h = int(np.any(h32 != 0, axis=0).sum())
     sum_v = int((v32 != 0).sum())
     assert union_h < filt.rank * filt.shape[1]  # the test filter really has zeros to skip
-    assert emit.fetch_counts(filt, linear_sampling=False) == {"horizontal": union_h, "vertical": sum_v, "total": union_h + sum_v}
+    assert emit.fetch_counts(filt, linear_sampling=False) == {"horizontal": union_h, "vertical": sum_v,
+                                                              "total": union_h + sum_v}
     per = emit.fetch_counts(filt, linear_sampling=False, strategy="per-component")
     assert per["horizontal"] == int((h32 != 0).sum())
 
@@ -86,7 +86,8 @@ def test_one_vertical_plan_ends_in_a_single_pass_reading_every_component(strateg
     assert [p.name for p in horizontal] == [f"h{g}" for g in range(len(horizontal))]
     assert last.name == "v0" and last.direction == "vertical" and last.components == tuple(range(11))
     # the same taps as one vertical pass per group: counts do not depend on the plan's shape
-    assert taps.counts(plan) == taps.counts(taps.plan_passes(filt, strategy)) == emit.fetch_counts(filt, linear_sampling=False, strategy=strategy)
+    assert (taps.counts(plan) == taps.counts(taps.plan_passes(filt, strategy))
+            == emit.fetch_counts(filt, linear_sampling=False, strategy=strategy))
 
 
 def test_linear_sampling_merges_same_sign_neighbours_only():

@@ -10,13 +10,13 @@ import sys
 
 import pytest
 
-from tests.support import DISK, disk_filter, hand_filter, sparse_filter, wide_filter
 from sepgen import emit
 from sepgen.common import tools as spirv
 from sepgen.common.errors import SepgenError
 from sepgen.options import EmitOptions
 from sepgen.run.vulkan import check_interface, load_program
 from sepgen.run.vulkan.reflect import reflect
+from tests.support import DISK, disk_filter, hand_filter, sparse_filter, wide_filter
 
 FILTERS = {"disk50": disk_filter(), "zero-taps": hand_filter(), "rank11": wide_filter()}
 

@@ -1,4 +1,5 @@
-"""Scaled taps at emit time: the scale uniform or map in every language, refused options, compiled and byte-identical output."""
+"""Scaled taps at emit time: the scale uniform or map in every language, refused options,
+compiled and byte-identical output."""
 
 from __future__ import annotations
 
@@ -87,12 +88,14 @@ def test_scaled_taps_refuse_compute_and_linear_sampling(options, message):
 
 def test_scaled_shaders_compile(tmp_path, glslang):
     for options in ({"lang": "glsl"}, {"lang": "glsl", "glsl_version": "300es", "scale_source": "texture"},
-                    {"lang": "glsl", "glsl_version": "450"}, {"lang": "hlsl"}, {"lang": "hlsl", "scale_source": "texture"}):
+                    {"lang": "glsl", "glsl_version": "450"}, {"lang": "hlsl"},
+                    {"lang": "hlsl", "scale_source": "texture"}):
         out = tmp_path / "_".join(map(str, options.values()))
         emit.write(emit.render(scalable(), options), out)
         for path in sorted(out.glob("*_[hv]0.frag.*")):
             hlsl = path.suffix == ".hlsl"
-            cmd = [glslang, "-S", "frag"] + (["-D", "-e", "ps_main", "-V", "-o", str(tmp_path / "x.spv")] if hlsl else [])
+            cmd = [glslang, "-S", "frag"] + (["-D", "-e", "ps_main", "-V", "-o", str(tmp_path / "x.spv")]
+                                             if hlsl else [])
             if options.get("glsl_version") == "450":
                 cmd += ["-V", "-o", str(tmp_path / "x.spv")]
             r = subprocess.run(cmd + [str(path)], capture_output=True, text=True)

@@ -5,8 +5,8 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from sepgen.filters import complex_gaussian, metrics
 from sepgen import kernels
+from sepgen.filters import complex_gaussian, metrics
 
 
 def test_real_components_equal_the_complex_formula():

@@ -20,7 +20,8 @@ def _filter(seed: int = 0, shape=(5, 7), rank=2) -> SeparableFilter:
     h = rng.normal(size=(rank, shape[1]))
     h[0, 1] = 0.0
     h[1, 2] = 1 / 3
-    prov = {"kernel": {"kernel": "array", "shape": list(shape)}, "weights": {"l2": 1.0, "nonneg": 0.5, "zeros": 0.3}, "lr": 0.1}
+    prov = {"kernel": {"kernel": "array", "shape": list(shape)}, "weights": {"l2": 1.0, "nonneg": 0.5, "zeros": 0.3},
+            "lr": 0.1}
     return SeparableFilter("f_test", target, v, h, None, prov)
 
 

@@ -17,7 +17,8 @@ def scipy_convolve(img: np.ndarray, kernel: np.ndarray, origin: tuple[int, int] 
     if img.ndim == 2:
         return ndimage.convolve(img.astype(np.float64), kernel, mode="nearest", origin=shift)
     return np.stack(
-        [ndimage.convolve(img[..., c].astype(np.float64), kernel, mode="nearest", origin=shift) for c in range(img.shape[2])],
+        [ndimage.convolve(img[..., c].astype(np.float64), kernel, mode="nearest", origin=shift)
+         for c in range(img.shape[2])],
         axis=-1,
     )
 

@@ -66,7 +66,10 @@ def test_a_fractional_end_is_a_linear_read_of_the_prefix_sum():
     src = np.array([1.0, 10.0, 100.0, 1000.0, 10000.0, 100000.0])
     p = np.concatenate([[0.0], np.cumsum(src)])  # p[m] = P(m − 1)
     x = 3
-    lerp = lambda pos: np.interp(pos + 1, np.arange(len(p)), p)
+
+    def lerp(pos: float) -> float:
+        return np.interp(pos + 1, np.arange(len(p)), p)
+
     want = lerp(x + 2 - 0.3 - 0.5) - lerp(x + 2 - 2.5 - 0.5)
     got = rows.filter_image(src[None, :], lay)[0, x]
     assert got == pytest.approx(want)
@@ -244,8 +247,8 @@ def test_shared_reads_buy_boxes_within_the_same_budget():
     shared = fr.fit_rows(k, budget=30, settings=FitSettings(**FAST))
     assert shared.layout.reads() <= 30 < shared.layout.reads(share=False)
     assert _quality(shared)["relative_l2"] < _quality(alone)["relative_l2"]
-    np.testing.assert_allclose(rows.plan_kernel(shared.layout, shared.layout.gather_plan()), shared.layout.reconstruct(),
-                               atol=1e-15)
+    np.testing.assert_allclose(rows.plan_kernel(shared.layout, shared.layout.gather_plan()),
+                               shared.layout.reconstruct(), atol=1e-15)
 
 
 def test_tie_close_pairs_each_box_once():

@@ -8,7 +8,6 @@ from pathlib import Path
 
 import numpy as np
 import pytest
-from tests.cli.test_bad_input import check_rejected, inputs  # noqa: F401  (the fixture and the checker)
 
 from sepgen import kernels
 from sepgen.common.errors import SepgenError
@@ -18,6 +17,7 @@ from sepgen.filters.rowsfile import RowsFilter, filter_from_json, load_filter
 from sepgen.filters.rowsfilter import Rows, check_structure
 from sepgen.options import EmitOptions
 from sepgen.plan import rowsplan
+from tests.cli.test_bad_input import check_rejected, inputs  # noqa: F401  (the fixture and the checker)
 
 
 def binary_disk(size: int = 50) -> np.ndarray:

@@ -8,8 +8,8 @@ import numpy as np
 import pytest
 
 from sepgen import kernels
-from sepgen.filters import scaling
 from sepgen.common.errors import SepgenError
+from sepgen.filters import scaling
 from sepgen.filters.reference import convolve2d
 
 
@@ -30,10 +30,12 @@ def _brute_force(img, vertical, horizontal, origin, scale):
         t = np.zeros_like(img)
         for y in range(h):
             for x in range(w):
-                t[y, x] = sum(hz[j] * _sample_bilinear(img[y], x + (origin[1] - j) * smap[y, x]) for j in range(len(hz)))
+                t[y, x] = sum(hz[j] * _sample_bilinear(img[y], x + (origin[1] - j) * smap[y, x])
+                              for j in range(len(hz)))
         for y in range(h):
             for x in range(w):
-                out[y, x] += sum(v[i] * _sample_bilinear(t[:, x], y + (origin[0] - i) * smap[y, x]) for i in range(len(v)))
+                out[y, x] += sum(v[i] * _sample_bilinear(t[:, x], y + (origin[0] - i) * smap[y, x])
+                                 for i in range(len(v)))
     return out
 
 

@@ -102,6 +102,6 @@ def test_only_another_structure_writes_the_key_next_to_the_name():
     assert structures.key(Separable(np.ones((1, 3)), np.ones((1, 3)), (1, 1))) == {}
     assert structures.key(_Rows()) == {"structure": "rows"}  # type: ignore[arg-type]  # only its name is read
     doc = {"format": "f", "name": "n", "origin": [0, 0], "target": [[1.0]], "boxes": [], "provenance": {},
-           "metrics": {}, **structures.key(_Rows())}  # type: ignore[arg-type]
+           "metrics": {}, **structures.key(_Rows())}  # type: ignore[arg-type]  # only its name is read
     assert list(_in_file_order(doc)) == ["format", "name", "structure", "origin", "target", "boxes", "provenance",
                                          "metrics"]

@@ -6,9 +6,9 @@ import numpy as np
 import pytest
 
 from sepgen.common.errors import SepgenError
+from sepgen.filters.metrics import scale_to_peak
 from sepgen.fitting import budget, losses, shared_ratio as sr
 from sepgen.kernels import disk
-from sepgen.filters.metrics import scale_to_peak
 
 WEIGHTS = {"l2": 1.0, "nonneg": 1.5, "zeros": 0.3, "l1": 0.0, "zeros_distance": 0.0, "max_error": 0.0, "dc": 0.0}
 

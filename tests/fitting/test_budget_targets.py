@@ -21,7 +21,6 @@ from sepgen.filters.filterfile import SeparableFilter
 from sepgen.kernels import disk
 from sepgen.options import EmitOptions
 from sepgen.plan import passmodel, taps
-
 from tests.support import DISK, ROOT, hand_filter
 
 # disk 12 within 24 fetches: counted for GLSL (linear sampling) the search picks a filter that
@@ -139,7 +138,8 @@ def test_optimize_counts_the_target_its_flags_name(tmp_path):
     filt = SeparableFilter.load(out)
     n = total(filt, lang="wgsl")
     assert n <= BUDGET
-    assert f"  {n} fetches per pixel, intermediates {filt.rank * 16} B/px written" in r.stdout and "lang wgsl" in r.stdout
+    assert (f"  {n} fetches per pixel, intermediates {filt.rank * 16} B/px written" in r.stdout
+            and "lang wgsl" in r.stdout)
 
 
 @pytest.mark.parametrize(("args", "words"), [

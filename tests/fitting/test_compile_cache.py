@@ -49,7 +49,8 @@ def test_second_fit_with_other_settings_compiles_nothing(tmp_path):
     first = _fit_in_child(cache, {"weights": {"l2": 1, "nonneg": 1, "zeros": 1}, "steps": 300, "lr": 0.1, "prune": 0.2})
     assert first["compiles"] > 0 and first["traces"] > 0  # a cold cache compiles (so the counters count)
     assert any(cache.iterdir())
-    other = _fit_in_child(cache, {"weights": {"l2": 2, "nonneg": 0.5, "zeros": 0.3}, "steps": 217, "lr": 0.05, "prune": 0.3})
+    other = _fit_in_child(cache, {"weights": {"l2": 2, "nonneg": 0.5, "zeros": 0.3}, "steps": 217, "lr": 0.05,
+                                  "prune": 0.3})
     assert other["compiles"] == 0, other
     assert other["traces"] == 0, other  # the stored executables load without tracing or lowering
     assert first["optax"] and not other["optax"]  # nor importing optax
@@ -80,7 +81,8 @@ def test_unreadable_stored_executables_are_compiled_again(tmp_path):
 def test_cache_defaults_to_xdg_cache_home(tmp_path):
     env = {k: v for k, v in os.environ.items() if k != "SEPGEN_JAX_CACHE"}
     code = "from sepgen.fitting import compile_cache; print(compile_cache.enable())"
-    res = subprocess.run([sys.executable, "-c", code], env={**env, "XDG_CACHE_HOME": str(tmp_path), "PYTHONPATH": str(ROOT)},
+    res = subprocess.run([sys.executable, "-c", code],
+                         env={**env, "XDG_CACHE_HOME": str(tmp_path), "PYTHONPATH": str(ROOT)},
                          capture_output=True, text=True, timeout=120)
     assert res.stdout.strip() == str(tmp_path / "sepgen" / "jax"), res.stderr[-2000:]
     assert (tmp_path / "sepgen" / "jax").is_dir()
@@ -154,7 +156,8 @@ def test_no_home_folder_means_no_cache_and_nothing_created(tmp_path):
     home = tmp_path / "nonexistent"
     env = {"HOME": str(home)}
     assert compile_cache.cache_dir(env) is None
-    assert compile_cache.cache_dir({**env, "XDG_CACHE_HOME": str(tmp_path / "xdg")}) == tmp_path / "xdg" / "sepgen" / "jax"
+    assert (compile_cache.cache_dir({**env, "XDG_CACHE_HOME": str(tmp_path / "xdg")})
+            == tmp_path / "xdg" / "sepgen" / "jax")
     code = ("from sepgen.fitting import compile_cache; from sepgen.build import state; print(compile_cache.enable()); "
             "print(state.up_to_date(state.Invocation('x.toml', None, None, None), True))")
     clean = {k: v for k, v in os.environ.items() if k not in ("SEPGEN_JAX_CACHE", "XDG_CACHE_HOME")}

@@ -15,8 +15,8 @@ import numpy as np
 import pytest
 
 import sepgen
-from sepgen.filters import metrics
 from sepgen.common.errors import SepgenError
+from sepgen.filters import metrics
 from sepgen.filters.filterfile import SeparableFilter
 from sepgen.fitting.core import recommended
 from sepgen.kernels import disk, gaussian
@@ -102,7 +102,8 @@ def _seed_loop(ref: np.ndarray, rank: int, steps: int, lr: float, w: tuple[float
 
     def loss(vs, a, b, c):
         t = model(vs)
-        return a * jnp.mean(jnp.square(t - ref32)) + b * jnp.mean(-jnp.minimum(t, 0.0)) + c * jnp.mean((ref32 == 0.0) * jnp.abs(t))
+        return (a * jnp.mean(jnp.square(t - ref32)) + b * jnp.mean(-jnp.minimum(t, 0.0))
+                + c * jnp.mean((ref32 == 0.0) * jnp.abs(t)))
 
     @jax.jit
     def step(vs, lr, a, b, c):
@@ -110,12 +111,14 @@ def _seed_loop(ref: np.ndarray, rank: int, steps: int, lr: float, w: tuple[float
         return [(p[0] - lr * q[0], p[1] - lr * q[1]) for p, q in zip(vs, g)]
 
     u, s, vt = np.linalg.svd(ref)
-    vs = [(jnp.asarray(u[:, i] * np.sqrt(s[i]), jnp.float32), jnp.asarray(vt[i] * np.sqrt(s[i]), jnp.float32)) for i in range(rank)]
+    vs = [(jnp.asarray(u[:, i] * np.sqrt(s[i]), jnp.float32), jnp.asarray(vt[i] * np.sqrt(s[i]), jnp.float32))
+          for i in range(rank)]
     for _ in range(steps):
         vs = step(vs, lr, *w)
     v = np.array([np.asarray(p[0], np.float64) for p in vs])
     h = np.array([np.asarray(p[1], np.float64) for p in vs])
-    return metrics.weighted_loss(metrics.loss_terms(v.T @ h, ref, (n // 2, n // 2)), dict(zip(("l2", "nonneg", "zeros"), w)))
+    return metrics.weighted_loss(metrics.loss_terms(v.T @ h, ref, (n // 2, n // 2)),
+                                 dict(zip(("l2", "nonneg", "zeros"), w)))
 
 
 def test_gd_reaches_the_seeds_loss():
@@ -196,8 +199,8 @@ def _padded_aperture() -> np.ndarray:
 
 
 def test_empty_borders_are_trimmed_and_the_origin_moves_with_them():
-    from sepgen.fitting.core import trim_empty_border
     from sepgen.filters.reference import convolve2d
+    from sepgen.fitting.core import trim_empty_border
 
     k = _padded_aperture()
     trimmed, origin, record = trim_empty_border(k, (8, 7))
@@ -223,7 +226,8 @@ def test_a_fit_of_an_aperture_with_an_empty_border_spends_no_taps_on_it():
     assert filt.provenance["trimmed"] == {"from": [17, 15], "rows": [5, 14], "columns": [4, 13]}
     assert filt.provenance["kernel"] == {"kernel": "array", "shape": [17, 15]}
     img = np.random.default_rng(2).random((16, 16))
-    np.testing.assert_allclose(convolve2d(img, filt.target, filt.origin), convolve2d(img, k / k.sum(), (8, 7)), rtol=1e-12)
+    np.testing.assert_allclose(convolve2d(img, filt.target, filt.origin), convolve2d(img, k / k.sum(), (8, 7)),
+                               rtol=1e-12)
     from sepgen import emit
 
     assert emit.fetch_counts(filt)["total"] <= 20  # 19; 31 when the whole 17x15 frame was fitted

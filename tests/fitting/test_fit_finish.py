@@ -15,7 +15,8 @@ from sepgen.kernels import disk, gaussian
 
 def _float32_dc_error(f: sepgen.SeparableFilter) -> float:
     """|ΣA/ΣK − 1| with the taps rounded to float32, as the shaders hold them."""
-    a = np.einsum("ki,kj->ij", f.vertical.astype(np.float32).astype(np.float64), f.horizontal.astype(np.float32).astype(np.float64))
+    a = np.einsum("ki,kj->ij", f.vertical.astype(np.float32).astype(np.float64),
+                  f.horizontal.astype(np.float32).astype(np.float64))
     return abs(a.sum() / f.target.sum() - 1.0)
 
 

@@ -109,5 +109,6 @@ def test_grad_matches_finite_differences(kernel):
             minus[idx] -= eps
             args_p = (plus, h) if which == 0 else (v, plus)
             args_m = (minus, h) if which == 0 else (v, minus)
-            fd = (_numpy_loss(*args_p, target, origin, weights) - _numpy_loss(*args_m, target, origin, weights)) / (2 * eps)
+            fd = ((_numpy_loss(*args_p, target, origin, weights) - _numpy_loss(*args_m, target, origin, weights))
+                  / (2 * eps))
             assert grad[idx] == pytest.approx(fd, rel=1e-4, abs=1e-7), (which, idx)

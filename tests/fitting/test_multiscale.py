@@ -6,8 +6,8 @@ import jax.numpy as jnp
 import numpy as np
 import pytest
 
-from sepgen.filters import scaling
 from sepgen.common.errors import SepgenError
+from sepgen.filters import scaling
 from sepgen.fitting import multiscale
 from sepgen.fitting.core import recommended
 from sepgen.fitting.facade import fit
@@ -32,7 +32,8 @@ def _quality(filt, s):
 
 def _loss(filt, scales):
     f = filt
-    return scaling.loss_across(f.vertical, f.horizontal, f.target, f.provenance["kernel"], f.origin, scales, f.provenance["weights"])
+    return scaling.loss_across(f.vertical, f.horizontal, f.target, f.provenance["kernel"], f.origin, scales,
+                               f.provenance["weights"])
 
 
 def test_fit_across_scales_beats_the_scaled_single_fit_and_keeps_dc():

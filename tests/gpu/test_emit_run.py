@@ -9,13 +9,13 @@ HLSL compute check at the end uses (HLSL needs cross-compiling first).
 from __future__ import annotations
 
 import json
+
 import numpy as np
 import pytest
 import scipy.ndimage as ndi
 
 from sepgen import emit
 from sepgen.filters.filterfile import SeparableFilter
-
 from tests.support import DISK, sparse_filter
 
 pytestmark = pytest.mark.gpu

@@ -16,7 +16,6 @@ from sepgen.common import tools as crosscompile
 from sepgen.filters import reference
 from sepgen.verify import check as verifying
 from sepgen.verify.runfilter import backend_for
-
 from tests.support import random_filter, svd_filter
 from tests.support.handwritten import hlsl_folder, write_folder
 
@@ -76,7 +75,8 @@ def test_manifest_cannot_reach_outside_its_folder(gl_runner, tmp_path) -> None:
     folder = write_folder(tmp_path / "f", np.ones((1, 1)), np.ones((1, 1)), (0, 0))
     doc = json.loads((folder / "manifest.json").read_text())
     doc["passes"][0]["fragment"] = "../evil.glsl"
-    doc["files"].append({"path": "../evil.glsl", "lang": "glsl", "stage": "fragment", "entry": "main", "pass": 0, "kind": "standalone"})
+    doc["files"].append({"path": "../evil.glsl", "lang": "glsl", "stage": "fragment", "entry": "main", "pass": 0,
+                         "kind": "standalone"})
     (tmp_path / "evil.glsl").write_text("#version 330\nvoid main() {}\n")
     (folder / "manifest.json").write_text(json.dumps(doc))
     with pytest.raises(SepgenError, match="outside the folder"):
@@ -159,7 +159,8 @@ def matrix(runners, cross_tools) -> dict[str, verifying.VariantResult]:
 
 
 @gpu
-@pytest.mark.parametrize("index, variant", list(enumerate(_all_variants())), ids=lambda x: x.name if hasattr(x, "name") else str(x))
+@pytest.mark.parametrize("index, variant", list(enumerate(_all_variants())),
+                         ids=lambda x: x.name if hasattr(x, "name") else str(x))
 def test_every_variant_on_asymmetric_kernel(runners, matrix, index, variant) -> None:
     check_result(runners, matrix[variant.name], variant.options)
 
@@ -186,7 +187,8 @@ def test_kernels_and_ranks(runners, cross_tools, name, options) -> None:
 def test_default_image_spans_several_workgroups(runners, cross_tools, lang) -> None:
     filt = FILTERS["disk"]()
     for strategy in ("mrt", "per-component"):
-        check_variant(runners, filt, {"lang": lang, "stage": "compute", "strategy": strategy}, verifying.default_image())
+        check_variant(runners, filt, {"lang": lang, "stage": "compute", "strategy": strategy},
+                      verifying.default_image())
 
 
 @gpu

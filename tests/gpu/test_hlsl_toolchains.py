@@ -19,14 +19,13 @@ from pathlib import Path
 
 import numpy as np
 import pytest
-from tests.support import slang_compiler
-from tests.support import disk_filter, hand_filter, sparse_filter, unavailable
 
 from sepgen import emit
 from sepgen.common import tools
 from sepgen.filters import reference
 from sepgen.run.vulkan.reflect import reflect
 from sepgen.verify.check import default_image, tolerance_for
+from tests.support import disk_filter, hand_filter, slang_compiler, sparse_filter, unavailable
 
 gpu = pytest.mark.gpu
 HLSL_VARIANTS = [o for o in emit.option_combinations() if o["lang"] == "hlsl"]

@@ -63,7 +63,8 @@ def test_runner_refuses_scales_it_cannot_take(gl_runner, tmp_path):
     for name, f, options, scale, message in (
         ("fixed", fixed, {}, 0.5, "has fixed taps: it takes no scale"),
         ("uniform", filt, {}, np.full((10, 14), 0.5), "give one value, not a map"),
-        ("texture", filt, {"scale_source": "texture"}, np.full((10, 13), 0.5), "scale map is 13x10, the image is 14x10"),
+        ("texture", filt, {"scale_source": "texture"}, np.full((10, 13), 0.5),
+         "scale map is 13x10, the image is 14x10"),
         ("range", filt, {}, 1.5, "scale values must lie in [0, 1]"),
     ):
         emit.write(emit.render(f, options), tmp_path / name)

@@ -10,7 +10,6 @@ from pathlib import Path
 import pytest
 
 from sepgen.verify import check as verify
-
 from tests.support import ROOT, cli, random_filter
 
 CONFIG = """

@@ -2,17 +2,16 @@
 
 from __future__ import annotations
 
-
 import numpy as np
 import pytest
 
 from sepgen import emit
-from sepgen.filters import scaling
-from sepgen.verify import check as verify
-from sepgen.verify.runfilter import run_filter
 from sepgen.cli import main
 from sepgen.common.errors import SepgenError
+from sepgen.filters import scaling
 from sepgen.run.vulkan import load_program
+from sepgen.verify import check as verify
+from sepgen.verify.runfilter import run_filter
 from tests.support import dc_gain, in_focus_map, relative_error, scalable
 
 LANGS = ("wgsl", "spirv")
@@ -74,8 +73,10 @@ def test_runners_refuse_a_missing_or_wrong_scale(vulkan_runner, webgpu_runner, t
 
 @pytest.mark.gpu
 def test_verify_runs_wgsl_and_spirv_scaled_variants(runners):
-    todo = [v for v in verify.scaled_variants(LANGS) if v.options["strategy"] == "mrt" and v.options["precision"] == "fp32"]
-    assert [v.name for v in todo] == [f"{lang} fragment mrt fp32 scale {s}" for lang in LANGS for s in ("0.3", "0.5", "1", "map")]
+    todo = [v for v in verify.scaled_variants(LANGS)
+            if v.options["strategy"] == "mrt" and v.options["precision"] == "fp32"]
+    assert [v.name for v in todo] == [f"{lang} fragment mrt fp32 scale {s}"
+                                      for lang in LANGS for s in ("0.3", "0.5", "1", "map")]
     results = verify.verify(scalable(), runner=runners, only=todo)
     assert len(results) == 8 and all(r.ok for r in results) and max(r.max_rel for r in results) < 1e-4
 

@@ -6,18 +6,17 @@ Marked `gpu`: skipped without a Vulkan adapter, failed instead with CI=true.
 
 from __future__ import annotations
 
-
 import numpy as np
 import pytest
 
-from tests.support.handwritten import FULLSCREEN, SHIFT_X, SHIFT_X_GLSL, SHIFT_Y
-from tests.support import disk_filter, hand_filter, random_filter, relative_error, wide_filter
 from sepgen import emit
-from sepgen.verify import runfilter
 from sepgen.common import tools as spirv
 from sepgen.common.errors import CheckFailed
-from sepgen.verify.check import default_image
 from sepgen.run.vulkan import Binding, GpuPass, GpuProgram, Shader, load_program
+from sepgen.verify import runfilter
+from sepgen.verify.check import default_image
+from tests.support import disk_filter, hand_filter, random_filter, relative_error, wide_filter
+from tests.support.handwritten import FULLSCREEN, SHIFT_X, SHIFT_X_GLSL, SHIFT_Y
 
 gpu = pytest.mark.gpu
 
@@ -28,7 +27,8 @@ def image(shape=(5, 7, 4), seed: int = 0) -> np.ndarray:
     return np.random.default_rng(seed).random(shape).astype(np.float32)
 
 
-def shift_x_program(code, label: str, storage: int = 128, out_format: str = "rgba32f", entry: str = "main") -> GpuProgram:
+def shift_x_program(code, label: str, storage: int = 128, out_format: str = "rgba32f",
+                    entry: str = "main") -> GpuProgram:
     bindings = (Binding(0, 0, "texture", "s"), Binding(0, 64, "sampler"), Binding(0, storage, "storage", "o"))
     return GpuProgram({"s": "rgba32f", "o": out_format}, "s", "o",
                       (GpuPass("c", bindings, compute=Shader(code, entry, label), workgroup=(8, 8)),))
@@ -39,11 +39,13 @@ def test_wgsl_compute_and_fragment_read_the_right_neighbours(webgpu_runner) -> N
     img = image()
     out = webgpu_runner.run(shift_x_program(SHIFT_X, "x.wgsl"), img)
     np.testing.assert_array_equal(out, 2 * img[:, np.clip(np.arange(7) - 1, 0, 6)])
-    frag = GpuProgram(TEXTURES, "s", "o", (GpuPass("f", (Binding(0, 0, "texture", "s"),), vertex=Shader(FULLSCREEN, "main", "v.wgsl"),
+    frag = GpuProgram(TEXTURES, "s", "o", (GpuPass("f", (Binding(0, 0, "texture", "s"),),
+                                                   vertex=Shader(FULLSCREEN, "main", "v.wgsl"),
                                                    fragment=Shader(SHIFT_Y, "main", "f.wgsl"), targets=("o",)),))
     out = webgpu_runner.run(frag, img[:, :, :3])  # rows are not flipped; 3 channels come back as 3
     np.testing.assert_array_equal(out, 3 * img[np.clip(np.arange(5) - 1, 0, 4), :, :3])
-    assert "Vulkan" in webgpu_runner.adapter_name or "Metal" in webgpu_runner.adapter_name or "D3D12" in webgpu_runner.adapter_name
+    name = webgpu_runner.adapter_name
+    assert "Vulkan" in name or "Metal" in name or "D3D12" in name
 
 
 @gpu
@@ -82,7 +84,8 @@ FILTERS = [pytest.param(disk_filter(), id="disk50"),
            pytest.param(random_filter("asym", 2, (5, 8), origin=(1, 6), seed=3), id="asymmetric"),
            pytest.param(wide_filter(), id="rank11")]  # two MRT groups: later passes add
 OPTIONS = [{"stage": "fragment"}, {"stage": "fragment", "strategy": "per-component", "linear_sampling": True},
-           {"stage": "fragment", "precision": "fp16"}, {"stage": "compute"}, {"stage": "compute", "strategy": "per-component"}]
+           {"stage": "fragment", "precision": "fp16"}, {"stage": "compute"},
+           {"stage": "compute", "strategy": "per-component"}]
 OPTION_IDS = ["frag-mrt", "frag-percomp-linear", "frag-fp16", "comp-mrt", "comp-percomp"]
 
 
@@ -104,7 +107,8 @@ def test_emitted_targets_match_the_reference_on_vulkan(runners, filt, options, l
 @gpu
 def test_hlsl_fp16_compute_is_refused_on_vulkan_with_the_reason(vulkan_runner, tmp_path) -> None:
     emit.write(emit.render(hand_filter(), {"lang": "hlsl", "stage": "compute", "precision": "fp16"}), tmp_path)
-    with pytest.raises(CheckFailed, match="storage image at set 0 binding 128 is rgba32f in SPIR-V, texture 'hand_t0' is rgba16f"):
+    with pytest.raises(CheckFailed, match="storage image at set 0 binding 128 is rgba32f in SPIR-V, "
+                                          "texture 'hand_t0' is rgba16f"):
         vulkan_runner.run(load_program(tmp_path), default_image())
     assert runfilter.backend_for({"lang": "hlsl", "stage": "compute", "precision": "fp16"}) == "gl"
 

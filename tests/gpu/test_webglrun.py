@@ -11,12 +11,12 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from tests.support import disk_filter, hand_filter
 from sepgen import SeparableFilter, emit
 from sepgen.common import browser
-from sepgen.filters import reference
 from sepgen.common.errors import SepgenError
+from sepgen.filters import reference
 from sepgen.verify.check import default_image, tolerance_for
+from tests.support import disk_filter, hand_filter
 
 gpu = pytest.mark.gpu
 
@@ -31,7 +31,8 @@ def emitted(filt: SeparableFilter, options: dict, folder: Path) -> Path:
 
 
 ES300_FILTERS = {"disk50": disk_filter(), "asymmetric": asymmetric()}
-ES300_OPTIONS = {"mrt": {}, "percomp-linear": {"strategy": "per-component", "linear_sampling": True}, "fp16": {"precision": "fp16"}}
+ES300_OPTIONS = {"mrt": {}, "percomp-linear": {"strategy": "per-component", "linear_sampling": True},
+                 "fp16": {"precision": "fp16"}}
 
 
 @pytest.fixture(scope="module")
@@ -92,5 +93,6 @@ def test_many_folders_in_one_start_keep_their_own_errors(webgl_runner, tmp_path)
     img = default_image(channels=3)
     out, err = webgl_runner.run_many([good, bad], img)
     ref = reference.apply_filter(img, filt)
-    assert out.shape == img.shape and np.max(np.abs(out - ref)) <= tolerance_for(filt, {"precision": "fp16"}, img, ref) * np.max(np.abs(ref))
+    assert out.shape == img.shape
+    assert np.max(np.abs(out - ref)) <= tolerance_for(filt, {"precision": "fp16"}, img, ref) * np.max(np.abs(ref))
     assert isinstance(err, SepgenError) and "asym_v0.frag.glsl failed to compile" in str(err)

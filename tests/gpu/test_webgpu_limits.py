@@ -16,13 +16,13 @@ from typing import Any
 
 import numpy as np
 import pytest
-from tests.support import hand_filter, unavailable
 
 from sepgen import SeparableFilter, emit, kernels
 from sepgen.common.webgpu import WEBGPU_DEFAULT_LIMITS
 from sepgen.emit.extensions import required_limits
 from sepgen.filters import reference
 from sepgen.verify.check import default_image, tolerance_for
+from tests.support import hand_filter, unavailable
 
 gpu = pytest.mark.gpu
 WGSL_VARIANTS = [o for o in emit.option_combinations() if o["lang"] == "wgsl"]

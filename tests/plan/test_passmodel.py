@@ -7,10 +7,9 @@ import json
 import pytest
 
 from sepgen import emit
-from sepgen.plan import passmodel
 from sepgen.common.errors import SepgenError
 from sepgen.options import EmitOptions
-
+from sepgen.plan import passmodel
 from tests.support import disk_filter, hand_filter, wide_filter
 
 
@@ -49,7 +48,8 @@ def _folder(tmp_path, change):
     (lambda d: d["passes"][0]["inputs"][0].update(texture="nope"), "unknown texture 'nope'"),
     (lambda d: d["passes"][0]["inputs"][0].pop("binding"), "integer 'binding'"),
     (lambda d: d["passes"][0]["inputs"][0].update(set=-1), "'set' must be a non-negative integer, got -1"),
-    (lambda d: d["passes"][1]["inputs"][0].update(sampler_binding="64"), "'sampler_binding' must be a non-negative integer"),
+    (lambda d: d["passes"][1]["inputs"][0].update(sampler_binding="64"),
+     "'sampler_binding' must be a non-negative integer"),
     (lambda d: d["passes"][0].pop("fragment"), "needs 'vertex' and 'fragment'"),
     (lambda d: d["passes"][0].update(compute="x.comp.glsl", workgroup_size=[0, 1]), "positive 'workgroup_size'"),
 ])
@@ -78,8 +78,10 @@ def test_optional_resource_fields_are_written_only_when_set():
     assert out.unit == 2 and passmodel.PassOutput("output", 1, "rgba32f").unit == 1
 
 
-@pytest.mark.parametrize("options", [{"lang": "glsl", "scale_source": "uniform"}, {"lang": "glsl", "glsl_version": "450", "scale_source": "uniform"},
-                                     {"lang": "spirv", "scale_source": "uniform"}, {"lang": "hlsl", "scale_source": "texture"}])
+@pytest.mark.parametrize("options", [{"lang": "glsl", "scale_source": "uniform"},
+                                     {"lang": "glsl", "glsl_version": "450", "scale_source": "uniform"},
+                                     {"lang": "spirv", "scale_source": "uniform"},
+                                     {"lang": "hlsl", "scale_source": "texture"}])
 def test_the_scale_entry_is_typed_and_loads_back_as_written(tmp_path, options):
     rendered = emit.render(hand_filter(), options)
     emit.write(rendered, tmp_path)

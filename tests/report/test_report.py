@@ -11,8 +11,8 @@ import numpy as np
 import pytest
 
 from sepgen import kernels
-from sepgen.fitting import lowrank
 from sepgen.filters.filterfile import SeparableFilter
+from sepgen.fitting import lowrank
 from sepgen.report import svd_baseline
 from tests.support import cli, cli_process
 
@@ -63,7 +63,8 @@ def check_index_numbers(out: Path) -> int:
         if key == "fetches_total":
             continue
         assert file, f"{key} has no filter file"
-        metrics = json.loads((out / file).read_text())["metrics"] if not Path(file).is_absolute() else json.loads(Path(file).read_text())["metrics"]
+        metrics = (json.loads((out / file).read_text())["metrics"] if not Path(file).is_absolute()
+                   else json.loads(Path(file).read_text())["metrics"])
         expected = metrics[key]
         assert float(value) == pytest.approx(float(expected), rel=1e-12, abs=0), (file, key)
         checked += 1
@@ -173,7 +174,8 @@ def test_unwritable_output_fails_before_any_work(tmp_path, command):
     args = ["demo", "--steps", "1"] if command == "demo" else ["report", str(ROOT / "tests/data/disk50_rank4.json")]
     proc = cli_process(*args, "-o", blocker / "out")
     assert proc.returncode == 2, proc.stderr
-    assert proc.stderr.strip().splitlines() == [f"sepgen: error: cannot create folder {blocker / 'out'}: {blocker} is not a folder"]
+    assert proc.stderr.strip().splitlines() == [
+        f"sepgen: error: cannot create folder {blocker / 'out'}: {blocker} is not a folder"]
     assert sorted(p.name for p in tmp_path.iterdir()) == ["blocker"]
 
 

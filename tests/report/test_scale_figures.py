@@ -13,7 +13,8 @@ def _filter():
     k = kernels.disk(12)
     v = np.stack([k.sum(axis=1) / k.sum()])
     return SeparableFilter("d12", k / k.sum(), v, np.stack([k.sum(axis=0) / k.sum()]),
-                           provenance={"kernel": kernels.canonical_spec({"kernel": "disk", "size": 12})}, scales=(0.5, 1.0))
+                           provenance={"kernel": kernels.canonical_spec({"kernel": "disk", "size": 12})},
+                           scales=(0.5, 1.0))
 
 
 def test_scale_figures_are_written(tmp_path):

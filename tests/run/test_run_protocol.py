@@ -10,7 +10,6 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from tests.support import DISK, ROOT, hand_filter
 from sepgen import emit
 from sepgen.common import tools
 from sepgen.common.errors import SepgenError
@@ -20,12 +19,13 @@ from sepgen.run import program, registry
 from sepgen.run.webgl import webgl_job
 from sepgen.verify import check as verify
 from sepgen.verify.runfilter import Runners
-from tests.support import scalable
+from tests.support import DISK, ROOT, hand_filter, scalable
 
 gpu = pytest.mark.gpu
 # the runner of each language, and the options its scaled folder needs
 LANG_RUNNER = {"glsl": ("gl_runner", {"lang": "glsl"}), "spirv": ("vulkan_runner", {"lang": "spirv"}),
-               "wgsl": ("webgpu_runner", {"lang": "wgsl"}), "glsl300es": ("webgl_runner", {"lang": "glsl", "glsl_version": "300es"})}
+               "wgsl": ("webgpu_runner", {"lang": "wgsl"}),
+               "glsl300es": ("webgl_runner", {"lang": "glsl", "glsl_version": "300es"})}
 
 
 def _message(runner, folder: Path, img: np.ndarray, scale) -> str:
@@ -101,7 +101,8 @@ def test_registry_names_and_runners_injection() -> None:
 
 def test_one_tool_module_names_every_package(monkeypatch) -> None:
     monkeypatch.setattr(tools.shutil, "which", lambda name: None)
-    for tool, package in (("glslangValidator", "glslang-tools"), ("spirv-cross", "spirv-cross"), ("spirv-val", "spirv-tools")):
+    for tool, package in (("glslangValidator", "glslang-tools"), ("spirv-cross", "spirv-cross"),
+                          ("spirv-val", "spirv-tools")):
         with pytest.raises(SepgenError, match=f"{tool} not found on PATH \\(install the Debian package {package}\\)"):
             tools.require_tool(tool)
     with pytest.raises(SepgenError, match="install the Debian package chromium"):
@@ -128,9 +129,11 @@ def test_every_runner_refuses_a_missing_or_unwanted_scale_with_one_message(reque
     fixed = type(filt)(filt.name, filt.target, filt.vertical, filt.horizontal)
     emit.write(emit.render(fixed, options), tmp_path / "fixed")
     emit.write(emit.render(filt, {**options, "scale_source": "uniform"}), tmp_path / "scaled")
-    assert _message(runner, tmp_path / "fixed", img, 0.5) == f"{tmp_path / 'fixed' / 'manifest.json'} has fixed taps: it takes no scale"
+    assert (_message(runner, tmp_path / "fixed", img, 0.5)
+            == f"{tmp_path / 'fixed' / 'manifest.json'} has fixed taps: it takes no scale")
     # the GL runner used to run a scaled folder at scale 1 when given none
-    assert _message(runner, tmp_path / "scaled", img, None) == f"{tmp_path / 'scaled' / 'manifest.json'} has scaled taps: give a scale"
+    assert (_message(runner, tmp_path / "scaled", img, None)
+            == f"{tmp_path / 'scaled' / 'manifest.json'} has scaled taps: give a scale")
 
 
 # -- verify: Variants, one execution path ---------------------------------------------------------

@@ -28,7 +28,8 @@ def test_job_asks_only_for_the_extensions_a_pass_needs(tmp_path) -> None:
     img = np.zeros((4, 6), dtype=np.float32)
     plain = webgl_job(emitted(filt, {}, tmp_path / "a"), img)
     assert plain["extensions"] == ["EXT_color_buffer_float"]
-    assert [p["name"] for p in plain["passes"]] == ["h0", "v0"] and plain["passes"][0]["targets"] == ["asym_t0", "asym_t1"]
+    assert [p["name"] for p in plain["passes"]] == ["h0", "v0"]
+    assert plain["passes"][0]["targets"] == ["asym_t0", "asym_t1"]
     both = webgl_job(emitted(filt, {"strategy": "per-component", "linear_sampling": True}, tmp_path / "b"), img)
     assert "EXT_float_blend" in both["extensions"] and "OES_texture_float_linear" in both["extensions"]
 

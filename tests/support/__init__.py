@@ -17,8 +17,9 @@ from __future__ import annotations
 import os
 import subprocess
 import sys
+from collections.abc import Sequence
 from pathlib import Path
-from typing import TYPE_CHECKING, Any, NamedTuple, Sequence
+from typing import TYPE_CHECKING, Any, NamedTuple
 
 import numpy as np
 import pytest
@@ -102,7 +103,8 @@ def scalable(scales=(0.5, 1.0), size: int = 12) -> SeparableFilter:
     k = kernels.disk(size)
     v = np.stack([k.sum(axis=1), np.linspace(-1, 1, size)]) / k.sum()
     h = np.stack([k.sum(axis=0), np.linspace(1, -1, size) * 0.1])
-    return SeparableFilter(f"d{size}", k / k.sum(), v, h, provenance={"kernel": {"kernel": "disk", "size": size, "antialias": False}},
+    return SeparableFilter(f"d{size}", k / k.sum(), v, h,
+                           provenance={"kernel": {"kernel": "disk", "size": size, "antialias": False}},
                            scales=scales)
 
 
@@ -174,8 +176,8 @@ def cli_process(*args: Any, cwd: str | os.PathLike | None = None, env: dict[str,
 
 # -- emit → run → compare -----------------------------------------------------------------------
 
-def relative_error(filt: SeparableFilter, options: dict[str, Any], img: np.ndarray, runners: "Runners",
-                   scale: "float | np.ndarray | None" = None) -> tuple[float, float, str]:
+def relative_error(filt: SeparableFilter, options: dict[str, Any], img: np.ndarray, runners: Runners,
+                   scale: float | np.ndarray | None = None) -> tuple[float, float, str]:
     """Emit `filt` with `options`, run it on the runner its target uses and compare with the float64
     NumPy reference (at `scale`: the scaled-tap model). Returns (max|out − ref| / max|ref|, the
     variant's derived tolerance, what ran it, e.g. "SPIRV shaders on Vulkan: llvmpipe …")."""

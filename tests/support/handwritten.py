@@ -57,14 +57,16 @@ def _floats(a: np.ndarray) -> str:
     return ", ".join(repr(float(x)) for x in a)
 
 
-def write_folder(out: Path, vertical: np.ndarray, horizontal: np.ndarray, origin: tuple[int, int], compute: bool = False) -> Path:
+def write_folder(out: Path, vertical: np.ndarray, horizontal: np.ndarray, origin: tuple[int, int],
+                 compute: bool = False) -> Path:
     """Per-component passes h<k>/v<k> for Σ outer(vertical[k], horizontal[k])."""
     out.mkdir(parents=True, exist_ok=True)
     files, passes = [], []
     textures = {"source": {"role": "input"}, "output": {"role": "output", "format": "rgba32f"}}
     if not compute:
         (out / "vert.glsl").write_text(VERT)
-        files.append({"path": "vert.glsl", "lang": "glsl", "stage": "vertex", "entry": "main", "pass": None, "kind": "standalone"})
+        files.append({"path": "vert.glsl", "lang": "glsl", "stage": "vertex", "entry": "main", "pass": None,
+                      "kind": "standalone"})
     for k, (v, h) in enumerate(zip(vertical, horizontal)):
         t = f"t{k}"
         textures[t] = {"role": "intermediate", "format": "rgba32f", "component": k}
@@ -76,11 +78,14 @@ def write_folder(out: Path, vertical: np.ndarray, horizontal: np.ndarray, origin
             uniform = f"u_{src}"
             blend = "none" if direction == "horizontal" or k == 0 else ("accumulate" if compute else "additive")
             spec = {"index": len(passes), "name": name, "direction": direction, "components": [k],
-                    "inputs": [{"texture": src, "uniform": uniform, "binding": 0, "filter": "nearest", "wrap": "clamp_to_edge"}],
-                    "outputs": [{"texture": dst, "location": 0, "binding": 0, "component": None, "format": "rgba32f", "uniform": "u_out"}],
+                    "inputs": [{"texture": src, "uniform": uniform, "binding": 0, "filter": "nearest",
+                                "wrap": "clamp_to_edge"}],
+                    "outputs": [{"texture": dst, "location": 0, "binding": 0, "component": None,
+                                 "format": "rgba32f", "uniform": "u_out"}],
                     "blend": blend}
             if compute:
-                store = ("imageStore(u_out, p, imageLoad(u_out, p) + acc);" if blend == "accumulate" else "imageStore(u_out, p, acc);")
+                store = ("imageStore(u_out, p, imageLoad(u_out, p) + acc);" if blend == "accumulate"
+                         else "imageStore(u_out, p, acc);")
                 text = COMP.format(uniform=uniform, n=len(taps), taps=_floats(taps), axis=axis, c=c, store=store)
                 fname = f"{name}.comp.glsl"
                 spec.update({"compute": fname, "workgroup_size": [8, 8, 1]})
@@ -91,7 +96,8 @@ def write_folder(out: Path, vertical: np.ndarray, horizontal: np.ndarray, origin
                 spec.update({"vertex": "vert.glsl", "fragment": fname})
                 stage = "fragment"
             (out / fname).write_text(text)
-            files.append({"path": fname, "lang": "glsl", "stage": stage, "entry": "main", "pass": spec["index"], "kind": "standalone"})
+            files.append({"path": fname, "lang": "glsl", "stage": stage, "entry": "main", "pass": spec["index"],
+                          "kind": "standalone"})
             passes.append(spec)
     manifest = {"format": "sepgen-manifest/1", "files": files, "textures": textures, "passes": passes}
     (out / "manifest.json").write_text(json.dumps(manifest, indent=1))
@@ -132,15 +138,18 @@ def hlsl_folder(tmp_path: Path) -> Path:
     doc = {
         "format": "sepgen-manifest/1",
         "files": [
-            {"path": "f.hlsl", "lang": "hlsl", "stage": "fragment", "entry": "ps_main", "pass": 0, "kind": "standalone"},
-            {"path": "v.hlsl", "lang": "hlsl", "stage": "vertex", "entry": "vs_main", "pass": None, "kind": "standalone"},
+            {"path": "f.hlsl", "lang": "hlsl", "stage": "fragment", "entry": "ps_main", "pass": 0,
+             "kind": "standalone"},
+            {"path": "v.hlsl", "lang": "hlsl", "stage": "vertex", "entry": "vs_main", "pass": None,
+             "kind": "standalone"},
         ],
         "textures": {"source": {"role": "input"}, "t0": {"role": "intermediate", "format": "rgba32f"},
                      "output": {"role": "output", "format": "rgba32f"}},
         "passes": [{
             "index": 0, "name": "p", "vertex": "v.hlsl", "fragment": "f.hlsl", "blend": "none",
             "inputs": [{"texture": "source", "uniform": "u_a", "binding": 0, **nearest},
-                       {"texture": "source", "uniform": "u_b", "binding": 1, "filter": "linear", "wrap": "clamp_to_edge",
+                       {"texture": "source", "uniform": "u_b", "binding": 1, "filter": "linear",
+                        "wrap": "clamp_to_edge",
                         "sampler": "u_b_sampler"}],
             "outputs": [{"texture": "output", "location": 0, "format": "rgba32f"},
                         {"texture": "t0", "location": 1, "format": "rgba32f"}],

@@ -20,7 +20,8 @@ def test_variant_list_is_complete() -> None:
     names = [v.name for v in verify.variants(("glsl", "hlsl"))]
     assert len(names) == len(set(names))
     for must in ("glsl330 fragment mrt fp32 point", "glsl300es fragment per-component fp16 linear",
-                 "glsl450 compute per-component fp16 point", "hlsl fragment mrt fp32 linear", "hlsl compute mrt fp16 point"):
+                 "glsl450 compute per-component fp16 point", "hlsl fragment mrt fp32 linear",
+                 "hlsl compute mrt fp16 point"):
         assert must in names
     assert not any("compute" in n and "linear" in n for n in names)
 
@@ -31,7 +32,8 @@ def test_tolerance_follows_the_formats() -> None:
     ref = reference.apply_filter(img, filt)
     tol = {k: verify.tolerance_for(filt, o, img, ref) for k, o in {
         # point sampling spelled out: linear is the default where the target filters
-        "fp32": {"precision": "fp32", "linear_sampling": False}, "fp16": {"precision": "fp16", "linear_sampling": False},
+        "fp32": {"precision": "fp32", "linear_sampling": False},
+        "fp16": {"precision": "fp16", "linear_sampling": False},
         "linear": {"precision": "fp32", "linear_sampling": True}}.items()}
     assert 1e-6 < tol["fp32"] < 3e-5  # "~1e-5 relative"
     assert tol["fp16"] > tol["fp32"] + 2.0**-10 * 0.99

@@ -13,7 +13,6 @@ from pathlib import Path
 
 import numpy as np
 import pytest
-from tests.support import ROOT, random_filter
 
 from sepgen import kernels
 from sepgen.cli import main
@@ -24,6 +23,7 @@ from sepgen.filters.filterfile import SeparableFilter
 from sepgen.run import registry
 from sepgen.verify import check as verifying, probe
 from sepgen.verify.runfilter import Runners
+from tests.support import ROOT, random_filter
 
 VULKAN_MISSING = "no Vulkan device; install the Debian packages mesa-vulkan-drivers libvulkan1"
 

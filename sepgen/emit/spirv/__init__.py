@@ -49,7 +49,8 @@ class SPIRVGenerator(Generator):
                 continue
             source_path = o.file.path[: -len(self.suffix)] + SOURCE_SUFFIX
             template = o.template[: -len(f"{self.suffix}.j2")] + f"{SOURCE_SUFFIX}.j2"
-            out.append(Output(dataclasses.replace(o.file, path=source_path, lang="glsl", kind="source"), template, o.pass_))
+            out.append(Output(dataclasses.replace(o.file, path=source_path, lang="glsl", kind="source"),
+                              template, o.pass_))
             out.append(Output(o.file, "", o.pass_, source=source_path))
         return out
 

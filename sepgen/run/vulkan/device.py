@@ -14,8 +14,9 @@ from __future__ import annotations
 
 import os
 import tempfile
+from collections.abc import Callable
 from dataclasses import dataclass
-from typing import Any, Callable
+from typing import Any
 
 from ...common.errors import SepgenError
 
@@ -39,7 +40,8 @@ def _vk() -> Any:
     except ImportError:
         raise SepgenError("the vulkan package is not installed (pip install vulkan)") from None
     except OSError as exc:  # the package loads libvulkan.so.1 on import
-        raise SepgenError(f"cannot load the Vulkan loader ({exc}); install the Debian packages {DEBIAN_PACKAGES}") from None
+        raise SepgenError(f"cannot load the Vulkan loader ({exc}); "
+                          f"install the Debian packages {DEBIAN_PACKAGES}") from None
     return vulkan
 
 
@@ -78,7 +80,8 @@ class VulkanDevice:
                 pApplicationInfo=app, ppEnabledLayerNames=layers, ppEnabledExtensionNames=extensions), None)
             physical = vk.vkEnumeratePhysicalDevices(self.instance)
         except vk.VkError as exc:
-            raise SepgenError(f"no Vulkan driver ({type(exc).__name__}); install the Debian packages {DEBIAN_PACKAGES}") from None
+            raise SepgenError(f"no Vulkan driver ({type(exc).__name__}); "
+                              f"install the Debian packages {DEBIAN_PACKAGES}") from None
         self.messenger = self._messenger() if validation else None
         if not physical:
             raise SepgenError(f"no Vulkan device; install the Debian packages {DEBIAN_PACKAGES}")
@@ -88,7 +91,8 @@ class VulkanDevice:
         self.name = f"{props.deviceName} (Vulkan {api >> 22}.{(api >> 12) & 0x3FF}.{api & 0xFFF})"
         self.family = self._queue_family()
         queue = vk.VkDeviceQueueCreateInfo(queueFamilyIndex=self.family, queueCount=1, pQueuePriorities=[1.0])
-        self.device = vk.vkCreateDevice(self.physical, vk.VkDeviceCreateInfo(pQueueCreateInfos=[queue], ppEnabledLayerNames=layers), None)
+        self.device = vk.vkCreateDevice(
+            self.physical, vk.VkDeviceCreateInfo(pQueueCreateInfos=[queue], ppEnabledLayerNames=layers), None)
         self.queue = vk.vkGetDeviceQueue(self.device, self.family, 0)
         self.pool = vk.vkCreateCommandPool(self.device, vk.VkCommandPoolCreateInfo(queueFamilyIndex=self.family), None)
         self.memory_types = vk.vkGetPhysicalDeviceMemoryProperties(self.physical)
@@ -105,8 +109,10 @@ class VulkanDevice:
 
         self._callback = collect  # the layer calls back into it for the device's lifetime
         info = vk.VkDebugUtilsMessengerCreateInfoEXT(
-            messageSeverity=vk.VK_DEBUG_UTILS_MESSAGE_SEVERITY_ERROR_BIT_EXT | vk.VK_DEBUG_UTILS_MESSAGE_SEVERITY_WARNING_BIT_EXT,
-            messageType=vk.VK_DEBUG_UTILS_MESSAGE_TYPE_GENERAL_BIT_EXT | vk.VK_DEBUG_UTILS_MESSAGE_TYPE_VALIDATION_BIT_EXT,
+            messageSeverity=(vk.VK_DEBUG_UTILS_MESSAGE_SEVERITY_ERROR_BIT_EXT
+                             | vk.VK_DEBUG_UTILS_MESSAGE_SEVERITY_WARNING_BIT_EXT),
+            messageType=(vk.VK_DEBUG_UTILS_MESSAGE_TYPE_GENERAL_BIT_EXT
+                         | vk.VK_DEBUG_UTILS_MESSAGE_TYPE_VALIDATION_BIT_EXT),
             pfnUserCallback=collect)
         return vk.vkGetInstanceProcAddr(self.instance, "vkCreateDebugUtilsMessengerEXT")(self.instance, info, None)
 
@@ -142,14 +148,16 @@ class VulkanDevice:
         vk.vkDestroyCommandPool(self.device, self.pool, None)
         vk.vkDestroyDevice(self.device, None)
         if self.messenger is not None:
-            vk.vkGetInstanceProcAddr(self.instance, "vkDestroyDebugUtilsMessengerEXT")(self.instance, self.messenger, None)
+            vk.vkGetInstanceProcAddr(self.instance, "vkDestroyDebugUtilsMessengerEXT")(
+                self.instance, self.messenger, None)
         vk.vkDestroyInstance(self.instance, None)
 
     # -- memory -----------------------------------------------------------------------------
     def _allocate(self, requirements: Any, flags: int) -> Any:
         vk = self.vk
         for i in range(self.memory_types.memoryTypeCount):
-            if requirements.memoryTypeBits & (1 << i) and self.memory_types.memoryTypes[i].propertyFlags & flags == flags:
+            if (requirements.memoryTypeBits & (1 << i)
+                    and self.memory_types.memoryTypes[i].propertyFlags & flags == flags):
                 info = vk.VkMemoryAllocateInfo(allocationSize=requirements.size, memoryTypeIndex=i)
                 return self.own(vk.vkFreeMemory, vk.vkAllocateMemory(self.device, info, None))
         raise SepgenError("the Vulkan device has no suitable memory type")
@@ -160,7 +168,8 @@ class VulkanDevice:
         usage = vk.VK_BUFFER_USAGE_TRANSFER_SRC_BIT | vk.VK_BUFFER_USAGE_TRANSFER_DST_BIT
         if uniform:
             usage |= vk.VK_BUFFER_USAGE_UNIFORM_BUFFER_BIT
-        handle = self.own(vk.vkDestroyBuffer, vk.vkCreateBuffer(self.device, vk.VkBufferCreateInfo(size=size, usage=usage), None))
+        handle = self.own(vk.vkDestroyBuffer,
+                          vk.vkCreateBuffer(self.device, vk.VkBufferCreateInfo(size=size, usage=usage), None))
         memory = self._allocate(vk.vkGetBufferMemoryRequirements(self.device, handle),
                                 vk.VK_MEMORY_PROPERTY_HOST_VISIBLE_BIT | vk.VK_MEMORY_PROPERTY_HOST_COHERENT_BIT)
         vk.vkBindBufferMemory(self.device, handle, memory, 0)
@@ -187,7 +196,8 @@ class VulkanDevice:
                                     tiling=vk.VK_IMAGE_TILING_OPTIMAL, usage=usage,
                                     initialLayout=vk.VK_IMAGE_LAYOUT_UNDEFINED)
         handle = self.own(vk.vkDestroyImage, vk.vkCreateImage(self.device, info, None))
-        memory = self._allocate(vk.vkGetImageMemoryRequirements(self.device, handle), vk.VK_MEMORY_PROPERTY_DEVICE_LOCAL_BIT)
+        memory = self._allocate(vk.vkGetImageMemoryRequirements(self.device, handle),
+                                vk.VK_MEMORY_PROPERTY_DEVICE_LOCAL_BIT)
         vk.vkBindImageMemory(self.device, handle, memory, 0)
         view_info = vk.VkImageViewCreateInfo(image=handle, viewType=vk.VK_IMAGE_VIEW_TYPE_2D, format=fmt,
                                              subresourceRange=self.color_range())

@@ -37,7 +37,8 @@ def _hlsl_spirv(text: str, entry: str, stage: str, name: str) -> bytes:
 def _shader(program: Program, rel: str | None) -> Shader:
     entry = program.file(rel)
     if entry.lang not in RUNNABLE_LANGS:
-        raise SepgenError(f"{program.where}: {rel} is {entry.lang!r}; the Vulkan runners run {', '.join(RUNNABLE_LANGS)}")
+        raise SepgenError(f"{program.where}: {rel} is {entry.lang!r}; "
+                          f"the Vulkan runners run {', '.join(RUNNABLE_LANGS)}")
     main = entry.entry or "main"
     if entry.lang == "spirv":
         return Shader(program.data(rel), main, entry.path)
@@ -87,7 +88,7 @@ def _pass(program: Program, p: Pass) -> GpuPass:
                    fragment=_shader(program, p.fragment), targets=targets, blend=p.blend)
 
 
-def load_program(program: "Program | GpuProgram | str | os.PathLike") -> GpuProgram:
+def load_program(program: Program | GpuProgram | str | os.PathLike) -> GpuProgram:
     """The program's passes as a Vulkan runner takes them (HLSL compiled to SPIR-V); a folder is loaded first."""
     if isinstance(program, GpuProgram):
         return program

@@ -11,8 +11,8 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
-from ..program import UNIFORM_BYTES, Scale, ScaleInputs, scale_inputs
 from ...plan.passmodel import ScaleEntry
+from ..program import UNIFORM_BYTES, Scale, ScaleInputs, scale_inputs
 
 WGPU_FORMATS = {"rgba32f": "rgba32float", "rgba16f": "rgba16float"}
 READ_DTYPES = {"rgba32f": np.float32, "rgba16f": np.float16}

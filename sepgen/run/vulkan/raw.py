@@ -34,7 +34,8 @@ __all__ = ["VulkanRunner", "check_interface"]
 class _Resources:
     """Images, descriptor sets and pipelines of one program run."""
 
-    def __init__(self, dev: VulkanDevice, program: GpuProgram, width: int, height: int, uniform: bytes | None = None) -> None:
+    def __init__(self, dev: VulkanDevice, program: GpuProgram, width: int, height: int,
+                 uniform: bytes | None = None) -> None:
         vk = self.vk = dev.vk
         self.dev, self.program, self.width, self.height = dev, program, width, height
         vk_formats = {"rgba32f": vk.VK_FORMAT_R32G32B32A32_SFLOAT, "rgba16f": vk.VK_FORMAT_R16G16B16A16_SFLOAT}
@@ -63,11 +64,13 @@ class _Resources:
             sampler = self.dev.own(vk.vkDestroySampler, vk.vkCreateSampler(self.dev.device, info, None))
             return vk.VK_DESCRIPTOR_TYPE_SAMPLER, vk.VkDescriptorImageInfo(sampler=sampler)
         if b.kind == "uniform":
-            return vk.VK_DESCRIPTOR_TYPE_UNIFORM_BUFFER, vk.VkDescriptorBufferInfo(buffer=self.uniform.handle, offset=0, range=UNIFORM_BYTES)
+            return vk.VK_DESCRIPTOR_TYPE_UNIFORM_BUFFER, vk.VkDescriptorBufferInfo(
+                buffer=self.uniform.handle, offset=0, range=UNIFORM_BYTES)
         if b.texture not in self.images:
             raise SepgenError(f"binding {b.binding} uses unknown texture {b.texture!r}")
         kind = {"texture": vk.VK_DESCRIPTOR_TYPE_SAMPLED_IMAGE, "storage": vk.VK_DESCRIPTOR_TYPE_STORAGE_IMAGE}[b.kind]
-        return kind, vk.VkDescriptorImageInfo(imageView=self.images[b.texture].view, imageLayout=vk.VK_IMAGE_LAYOUT_GENERAL)
+        return kind, vk.VkDescriptorImageInfo(imageView=self.images[b.texture].view,
+                                              imageLayout=vk.VK_IMAGE_LAYOUT_GENERAL)
 
     def descriptor_sets(self, p: GpuPass, stage: int) -> tuple[list[Any], list[Any]]:
         """Set layouts and filled descriptor sets for sets 0..max of the pass."""
@@ -75,17 +78,19 @@ class _Resources:
         count = max((b.group for b in p.bindings), default=-1) + 1
         layouts, sets = [], []
         pool_sizes = [vk.VkDescriptorPoolSize(type=t, descriptorCount=max(1, len(p.bindings))) for t in
-                      (vk.VK_DESCRIPTOR_TYPE_SAMPLER, vk.VK_DESCRIPTOR_TYPE_SAMPLED_IMAGE, vk.VK_DESCRIPTOR_TYPE_STORAGE_IMAGE,
-                       vk.VK_DESCRIPTOR_TYPE_UNIFORM_BUFFER)]
+                      (vk.VK_DESCRIPTOR_TYPE_SAMPLER, vk.VK_DESCRIPTOR_TYPE_SAMPLED_IMAGE,
+                       vk.VK_DESCRIPTOR_TYPE_STORAGE_IMAGE, vk.VK_DESCRIPTOR_TYPE_UNIFORM_BUFFER)]
         pool = self.dev.own(vk.vkDestroyDescriptorPool, vk.vkCreateDescriptorPool(
             device, vk.VkDescriptorPoolCreateInfo(maxSets=max(count, 1), pPoolSizes=pool_sizes), None))
         for g in range(count):
             mine = [(b, *self._descriptor(b)) for b in p.bindings if b.group == g]
-            entries = [vk.VkDescriptorSetLayoutBinding(binding=b.binding, descriptorType=t, descriptorCount=1, stageFlags=stage)
+            entries = [vk.VkDescriptorSetLayoutBinding(binding=b.binding, descriptorType=t, descriptorCount=1,
+                                                       stageFlags=stage)
                        for b, t, _ in mine]
             layout = self.dev.own(vk.vkDestroyDescriptorSetLayout, vk.vkCreateDescriptorSetLayout(
                 device, vk.VkDescriptorSetLayoutCreateInfo(pBindings=entries), None))
-            dset = vk.vkAllocateDescriptorSets(device, vk.VkDescriptorSetAllocateInfo(descriptorPool=pool, pSetLayouts=[layout]))[0]
+            dset = vk.vkAllocateDescriptorSets(
+                device, vk.VkDescriptorSetAllocateInfo(descriptorPool=pool, pSetLayouts=[layout]))[0]
             writes = [_write(vk, dset, b, t, info) for b, t, info in mine]
             if writes:
                 vk.vkUpdateDescriptorSets(device, len(writes), writes, 0, None)
@@ -114,12 +119,13 @@ class _Pipelines:
         layout = self.dev.own(vk.vkDestroyPipelineLayout, vk.vkCreatePipelineLayout(
             self.dev.device, vk.VkPipelineLayoutCreateInfo(pSetLayouts=layouts), None))
         built = {"pass": p, "layout": layout, "sets": sets}
-        if compute:
+        if p.compute is not None:
             # keep the stage struct in a variable: cffi frees its pName string with a temporary
             shader_stage = vk.VkPipelineShaderStageCreateInfo(
                 stage=vk.VK_SHADER_STAGE_COMPUTE_BIT, module=self.res.module(p.compute), pName=p.compute.entry)
             info = vk.VkComputePipelineCreateInfo(layout=layout, stage=shader_stage)
-            built["pipeline"] = self.dev.own(vk.vkDestroyPipeline, vk.vkCreateComputePipelines(self.dev.device, None, 1, [info], None)[0])
+            built["pipeline"] = self.dev.own(
+                vk.vkDestroyPipeline, vk.vkCreateComputePipelines(self.dev.device, None, 1, [info], None)[0])
             return built
         if p.vertex is None or p.fragment is None or not p.targets:
             raise SepgenError(f"pass {p.name!r} needs a compute shader, or vertex and fragment shaders and targets")
@@ -132,7 +138,8 @@ class _Pipelines:
         load = vk.VK_ATTACHMENT_LOAD_OP_LOAD if p.blend == "additive" else vk.VK_ATTACHMENT_LOAD_OP_DONT_CARE
         general = vk.VK_IMAGE_LAYOUT_GENERAL
         attachments = [vk.VkAttachmentDescription(
-            format=res.images[t].format, samples=vk.VK_SAMPLE_COUNT_1_BIT, loadOp=load, storeOp=vk.VK_ATTACHMENT_STORE_OP_STORE,
+            format=res.images[t].format, samples=vk.VK_SAMPLE_COUNT_1_BIT, loadOp=load,
+            storeOp=vk.VK_ATTACHMENT_STORE_OP_STORE,
             stencilLoadOp=vk.VK_ATTACHMENT_LOAD_OP_DONT_CARE, stencilStoreOp=vk.VK_ATTACHMENT_STORE_OP_DONT_CARE,
             initialLayout=general, finalLayout=general) for t in p.targets]
         refs = [vk.VkAttachmentReference(attachment=i, layout=general) for i in range(len(p.targets))]
@@ -145,33 +152,41 @@ class _Pipelines:
 
     def _graphics(self, p: GpuPass, layout: Any, render_pass: Any) -> Any:
         vk, res = self.vk, self.res
-        stages = [vk.VkPipelineShaderStageCreateInfo(stage=vk.VK_SHADER_STAGE_VERTEX_BIT, module=res.module(p.vertex), pName=p.vertex.entry),
-                  vk.VkPipelineShaderStageCreateInfo(stage=vk.VK_SHADER_STAGE_FRAGMENT_BIT, module=res.module(p.fragment), pName=p.fragment.entry)]
+        assert p.vertex is not None and p.fragment is not None  # a pass without compute has both (folder.py)
+        stages = [vk.VkPipelineShaderStageCreateInfo(stage=vk.VK_SHADER_STAGE_VERTEX_BIT,
+                                                     module=res.module(p.vertex), pName=p.vertex.entry),
+                  vk.VkPipelineShaderStageCreateInfo(stage=vk.VK_SHADER_STAGE_FRAGMENT_BIT,
+                                                     module=res.module(p.fragment), pName=p.fragment.entry)]
         if p.blend not in ("none", "additive"):
             raise SepgenError(f"pass {p.name!r}: blend {p.blend!r} is not valid for a fragment pass")
         one, add = vk.VK_BLEND_FACTOR_ONE, vk.VK_BLEND_OP_ADD
         blend = [vk.VkPipelineColorBlendAttachmentState(
             blendEnable=p.blend == "additive", srcColorBlendFactor=one, dstColorBlendFactor=one, colorBlendOp=add,
             srcAlphaBlendFactor=one, dstAlphaBlendFactor=one, alphaBlendOp=add, colorWriteMask=0xF) for _ in p.targets]
-        viewport = vk.VkViewport(x=0.0, y=0.0, width=float(res.width), height=float(res.height), minDepth=0.0, maxDepth=1.0)
+        viewport = vk.VkViewport(x=0.0, y=0.0, width=float(res.width), height=float(res.height),
+                                 minDepth=0.0, maxDepth=1.0)
         scissor = vk.VkRect2D(offset=vk.VkOffset2D(x=0, y=0), extent=vk.VkExtent2D(width=res.width, height=res.height))
         info = vk.VkGraphicsPipelineCreateInfo(
             pStages=stages, pVertexInputState=vk.VkPipelineVertexInputStateCreateInfo(),
             pInputAssemblyState=vk.VkPipelineInputAssemblyStateCreateInfo(topology=vk.VK_PRIMITIVE_TOPOLOGY_TRIANGLE_LIST),
             pViewportState=vk.VkPipelineViewportStateCreateInfo(pViewports=[viewport], pScissors=[scissor]),
             pRasterizationState=vk.VkPipelineRasterizationStateCreateInfo(
-                polygonMode=vk.VK_POLYGON_MODE_FILL, cullMode=vk.VK_CULL_MODE_NONE, frontFace=vk.VK_FRONT_FACE_COUNTER_CLOCKWISE, lineWidth=1.0),
+                polygonMode=vk.VK_POLYGON_MODE_FILL, cullMode=vk.VK_CULL_MODE_NONE,
+                frontFace=vk.VK_FRONT_FACE_COUNTER_CLOCKWISE, lineWidth=1.0),
             pMultisampleState=vk.VkPipelineMultisampleStateCreateInfo(rasterizationSamples=vk.VK_SAMPLE_COUNT_1_BIT),
             pColorBlendState=vk.VkPipelineColorBlendStateCreateInfo(pAttachments=blend),
             layout=layout, renderPass=render_pass, subpass=0)
-        return self.dev.own(vk.vkDestroyPipeline, vk.vkCreateGraphicsPipelines(self.dev.device, None, 1, [info], None)[0])
+        return self.dev.own(vk.vkDestroyPipeline,
+                            vk.vkCreateGraphicsPipelines(self.dev.device, None, 1, [info], None)[0])
 
     def record(self, cmd: Any, built: dict[str, Any]) -> None:
         vk, p = self.vk, built["pass"]
         point = vk.VK_PIPELINE_BIND_POINT_COMPUTE if p.compute is not None else vk.VK_PIPELINE_BIND_POINT_GRAPHICS
         if p.compute is None:
-            area = vk.VkRect2D(offset=vk.VkOffset2D(x=0, y=0), extent=vk.VkExtent2D(width=self.res.width, height=self.res.height))
-            vk.vkCmdBeginRenderPass(cmd, vk.VkRenderPassBeginInfo(renderPass=built["render_pass"], framebuffer=built["framebuffer"],
+            area = vk.VkRect2D(offset=vk.VkOffset2D(x=0, y=0),
+                               extent=vk.VkExtent2D(width=self.res.width, height=self.res.height))
+            vk.vkCmdBeginRenderPass(cmd, vk.VkRenderPassBeginInfo(renderPass=built["render_pass"],
+                                                                  framebuffer=built["framebuffer"],
                                                                   renderArea=area), vk.VK_SUBPASS_CONTENTS_INLINE)
         vk.vkCmdBindPipeline(cmd, point, built["pipeline"])
         if built["sets"]:
@@ -193,12 +208,14 @@ def check_interface(p: GpuPass, formats: dict[str, str]) -> None:
             raise SepgenError(f"{shader.label}: the raw Vulkan runner takes SPIR-V only")
         info = reflect(shader.code, shader.label)
         if info.entry_points.get(shader.entry) != model:
-            raise CheckFailed(f"{shader.label}: no {model} entry point {shader.entry!r} (has: {', '.join(info.entry_points) or 'none'})")
+            raise CheckFailed(f"{shader.label}: no {model} entry point {shader.entry!r} "
+                              f"(has: {', '.join(info.entry_points) or 'none'})")
         for (group, binding), (kind, fmt) in sorted(info.resources.items()):
             b = declared.get((group, binding))
             if b is None or b.kind != kind:
                 what = f"a {b.kind}" if b else "nothing"
-                raise CheckFailed(f"{shader.label}: {kind} at set {group} binding {binding}, the manifest declares {what} there")
+                raise CheckFailed(f"{shader.label}: {kind} at set {group} binding {binding}, "
+                                  f"the manifest declares {what} there")
             if kind == "storage" and fmt != formats.get(b.texture or ""):
                 raise CheckFailed(f"{shader.label}: storage image at set {group} binding {binding} is {fmt} in SPIR-V, "
                                   f"texture {b.texture!r} is {formats.get(b.texture or '')}")
@@ -225,7 +242,8 @@ class VulkanRunner:
         """Destroy the Vulkan device (the runner is unusable afterwards)."""
         self.vk_device.close()
 
-    def run(self, program: "Program | GpuProgram | str | os.PathLike", img: np.ndarray, scale: Scale = None) -> np.ndarray:
+    def run(self, program: Program | GpuProgram | str | os.PathLike, img: np.ndarray,
+            scale: Scale = None) -> np.ndarray:
         """Filter `img` (H×W or H×W×C); a scaled program runs at `scale` (a value, or an H×W map)."""
         arr = check_image(img)
         program = load_program(program)
@@ -255,9 +273,11 @@ def _barrier(vk: Any, cmd: Any) -> None:
 
 
 def _copy_region(vk: Any, width: int, height: int) -> Any:
-    layers = vk.VkImageSubresourceLayers(aspectMask=vk.VK_IMAGE_ASPECT_COLOR_BIT, mipLevel=0, baseArrayLayer=0, layerCount=1)
+    layers = vk.VkImageSubresourceLayers(aspectMask=vk.VK_IMAGE_ASPECT_COLOR_BIT, mipLevel=0, baseArrayLayer=0,
+                                         layerCount=1)
     return vk.VkBufferImageCopy(bufferOffset=0, bufferRowLength=0, bufferImageHeight=0, imageSubresource=layers,
-                                imageOffset=vk.VkOffset3D(x=0, y=0, z=0), imageExtent=vk.VkExtent3D(width=width, height=height, depth=1))
+                                imageOffset=vk.VkOffset3D(x=0, y=0, z=0),
+                                imageExtent=vk.VkExtent3D(width=width, height=height, depth=1))
 
 
 def _prologue(res: _Resources, cmd: Any, uploads: dict[str, Any]) -> None:
@@ -265,8 +285,10 @@ def _prologue(res: _Resources, cmd: Any, uploads: dict[str, Any]) -> None:
     vk, general = res.vk, res.vk.VK_IMAGE_LAYOUT_GENERAL
     to_general = [vk.VkImageMemoryBarrier(srcAccessMask=0, dstAccessMask=vk.VK_ACCESS_TRANSFER_WRITE_BIT,
                                           oldLayout=vk.VK_IMAGE_LAYOUT_UNDEFINED, newLayout=general,
-                                          srcQueueFamilyIndex=vk.VK_QUEUE_FAMILY_IGNORED, dstQueueFamilyIndex=vk.VK_QUEUE_FAMILY_IGNORED,
-                                          image=img.handle, subresourceRange=res.dev.color_range()) for img in res.images.values()]
+                                          srcQueueFamilyIndex=vk.VK_QUEUE_FAMILY_IGNORED,
+                                          dstQueueFamilyIndex=vk.VK_QUEUE_FAMILY_IGNORED,
+                                          image=img.handle, subresourceRange=res.dev.color_range())
+                for img in res.images.values()]
     vk.vkCmdPipelineBarrier(cmd, vk.VK_PIPELINE_STAGE_TOP_OF_PIPE_BIT, vk.VK_PIPELINE_STAGE_TRANSFER_BIT, 0,
                             0, None, 0, None, len(to_general), to_general)
     zero = vk.VkClearColorValue(float32=[0.0, 0.0, 0.0, 0.0])
@@ -275,11 +297,13 @@ def _prologue(res: _Resources, cmd: Any, uploads: dict[str, Any]) -> None:
     _barrier(vk, cmd)
     for name, upload in uploads.items():
         image: Image = res.images[name]
-        vk.vkCmdCopyBufferToImage(cmd, upload.handle, image.handle, general, 1, [_copy_region(vk, res.width, res.height)])
+        vk.vkCmdCopyBufferToImage(cmd, upload.handle, image.handle, general, 1,
+                                  [_copy_region(vk, res.width, res.height)])
     _barrier(vk, cmd)
 
 
-def _submit(res: _Resources, pipes: _Pipelines, built: list[dict[str, Any]], images: dict[str, np.ndarray]) -> np.ndarray:
+def _submit(res: _Resources, pipes: _Pipelines, built: list[dict[str, Any]],
+            images: dict[str, np.ndarray]) -> np.ndarray:
     """Upload `images` (texture name -> float32 H×W×4), run the passes, read the output back."""
     vk, dev = res.vk, res.dev
     uploads = {}

@@ -9,7 +9,8 @@ reads (a pass whose taps are all zero) is harmless.
 from __future__ import annotations
 
 import math
-from typing import Any, Callable
+from collections.abc import Callable
+from typing import Any
 
 import numpy as np
 
@@ -23,7 +24,8 @@ def layout_entry(b: Binding, visibility: int, where: str, formats: dict[str, str
     """The bind-group layout entry of one declared binding (explicit, never derived from the shader)."""
     linear = b.filter == "linear"
     if b.kind == "sampler":
-        return {"binding": b.binding, "visibility": visibility, "sampler": {"type": "filtering" if linear else "non-filtering"}}
+        return {"binding": b.binding, "visibility": visibility,
+                "sampler": {"type": "filtering" if linear else "non-filtering"}}
     if b.kind == "uniform":
         return {"binding": b.binding, "visibility": visibility, "buffer": {"type": "uniform"}}
     if b.texture not in formats:
@@ -33,11 +35,13 @@ def layout_entry(b: Binding, visibility: int, where: str, formats: dict[str, str
             raise SepgenError(f"{where}: linear sampling of rgba32f needs the WebGPU feature float32-filterable, "
                               "which the manifest's extensions do not list")
         sample = "float" if linear else "unfilterable-float"
-        return {"binding": b.binding, "visibility": visibility, "texture": {"sample_type": sample, "view_dimension": "2d"}}
+        return {"binding": b.binding, "visibility": visibility,
+                "texture": {"sample_type": sample, "view_dimension": "2d"}}
     if b.kind == "storage":
         access = {"write": "write-only", "read_write": "read-write"}[b.access]
         return {"binding": b.binding, "visibility": visibility,
-                "storage_texture": {"access": access, "format": WGPU_FORMATS[formats[b.texture]], "view_dimension": "2d"}}
+                "storage_texture": {"access": access, "format": WGPU_FORMATS[formats[b.texture]],
+                                    "view_dimension": "2d"}}
     raise SepgenError(f"{where}: unknown binding kind {b.kind!r}")
 
 
@@ -69,7 +73,8 @@ class Execution:
         usage = self.wgpu.TextureUsage
         return self.device.create_texture(
             label=name, size=(self.width, self.height, 1), format=WGPU_FORMATS[fmt],
-            usage=usage.TEXTURE_BINDING | usage.RENDER_ATTACHMENT | usage.STORAGE_BINDING | usage.COPY_SRC | usage.COPY_DST)
+            usage=(usage.TEXTURE_BINDING | usage.RENDER_ATTACHMENT | usage.STORAGE_BINDING
+                   | usage.COPY_SRC | usage.COPY_DST))
 
     def _resource(self, b: Binding) -> Any:
         if b.kind == "sampler":
@@ -78,6 +83,7 @@ class Execution:
                                               mag_filter=mode, min_filter=mode)
         if b.kind == "uniform":
             return {"buffer": self.uniform, "offset": 0, "size": UNIFORM_BYTES}
+        assert b.texture is not None  # texture and storage bindings name their texture (folder.py)
         return self.textures[b.texture].create_view()
 
     def _bind_groups(self, p: GpuPass, visibility: int) -> tuple[list[Any], list[Any]]:
@@ -110,8 +116,10 @@ class Execution:
         return p, pipeline, bind_groups
 
     def _compute_pipeline(self, p: GpuPass, layout: Any) -> Any:
-        module = self.shader_module(p.compute)  # type: ignore[arg-type]
-        return self.device.create_compute_pipeline(layout=layout, compute={"module": module, "entry_point": p.compute.entry})  # type: ignore[union-attr]
+        assert p.compute is not None  # called for compute passes only
+        module = self.shader_module(p.compute)
+        return self.device.create_compute_pipeline(
+            layout=layout, compute={"module": module, "entry_point": p.compute.entry})
 
     def _render_pipeline(self, p: GpuPass, layout: Any) -> Any:
         if p.blend not in ("none", "additive"):
@@ -122,23 +130,25 @@ class Execution:
             if t not in self.formats:
                 raise SepgenError(f"pass {p.name!r}: unknown target texture {t!r}")
             if blend and self.formats[t] == "rgba32f" and "float32-blendable" not in self.features:
-                raise SepgenError(f"pass {p.name!r}: additive blending into rgba32f needs the WebGPU feature float32-blendable, "
-                              "which the manifest's extensions do not list")
+                raise SepgenError(f"pass {p.name!r}: additive blending into rgba32f needs the WebGPU feature "
+                                  "float32-blendable, which the manifest's extensions do not list")
         targets = [{"format": WGPU_FORMATS[self.formats[t]], "blend": blend, "write_mask": self.wgpu.ColorWrite.ALL}
                    for t in p.targets]
-        vertex, fragment = self.shader_module(p.vertex), self.shader_module(p.fragment)  # type: ignore[arg-type]
+        assert p.vertex is not None and p.fragment is not None  # a pass without compute has both (folder.py)
+        vertex, fragment = self.shader_module(p.vertex), self.shader_module(p.fragment)
         return self.device.create_render_pipeline(
             layout=layout,
-            vertex={"module": vertex, "entry_point": p.vertex.entry, "buffers": []},  # type: ignore[union-attr]
+            vertex={"module": vertex, "entry_point": p.vertex.entry, "buffers": []},
             primitive={"topology": "triangle-list", "cull_mode": "none"},
-            fragment={"module": fragment, "entry_point": p.fragment.entry, "targets": targets})  # type: ignore[union-attr]
+            fragment={"module": fragment, "entry_point": p.fragment.entry, "targets": targets})
 
     # -- running --------------------------------------------------------------------------
     def upload(self, rgba: np.ndarray, name: str | None = None) -> None:
         """Float32 H×W×4 data into the source texture (or into texture `name`, an rgba32f one)."""
         data = np.ascontiguousarray(rgba, dtype=np.float32)
         if data.shape != (self.height, self.width, 4):
-            raise SepgenError(f"image is {data.shape[1]}x{data.shape[0]}, the program was built for {self.width}x{self.height}")
+            raise SepgenError(f"image is {data.shape[1]}x{data.shape[0]}, "
+                              f"the program was built for {self.width}x{self.height}")
         self.device.queue.write_texture({"texture": self.textures[name or self.program.source]}, data,
                                         {"bytes_per_row": self.width * 16, "rows_per_image": self.height},
                                         (self.width, self.height, 1))

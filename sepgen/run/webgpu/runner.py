@@ -57,7 +57,8 @@ def _request_adapter() -> Any:
     try:
         adapters = wgpu.gpu.enumerate_adapters_sync()
     except Exception as exc:  # wgpu-native raises plain errors when no loader or driver is found
-        raise SepgenError(f"no Vulkan/WebGPU adapter ({first_line(exc)}); install the Debian packages {DEBIAN_PACKAGES}") from None
+        raise SepgenError(f"no Vulkan/WebGPU adapter ({first_line(exc)}); "
+                          f"install the Debian packages {DEBIAN_PACKAGES}") from None
     native = [a for a in adapters if a.info.get("backend_type") in NATIVE_BACKENDS]
     if not native:
         found = ", ".join(sorted({str(a.info.get("backend_type")) for a in adapters})) or "none"
@@ -116,7 +117,8 @@ class WebGPURunner:
     @property
     def adapter_name(self) -> str:
         info = self.adapter.info
-        return f"{info.get('device') or info.get('vendor') or '?'} ({info.get('backend_type')}, {info.get('description') or 'no driver info'})"
+        return (f"{info.get('device') or info.get('vendor') or '?'} "
+                f"({info.get('backend_type')}, {info.get('description') or 'no driver info'})")
 
     @property
     def device(self) -> str:
@@ -133,7 +135,8 @@ class WebGPURunner:
     def validate_wgsl(self, text: str, label: str) -> None:
         self.shader_module(Shader(text, "main", label))
 
-    def run(self, program: "Program | GpuProgram | str | os.PathLike", img: np.ndarray, scale: Scale = None) -> np.ndarray:
+    def run(self, program: Program | GpuProgram | str | os.PathLike, img: np.ndarray,
+            scale: Scale = None) -> np.ndarray:
         """Filter `img` (H×W or H×W×C) with `program`; the result has img's shape, float32.
         A scaled program runs at `scale`: one value, or an H×W map (scale source "texture")."""
         arr = check_image(img)
