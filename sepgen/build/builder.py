@@ -235,10 +235,16 @@ def _fit_or_search(fitting: Any, kernel: Any, f: FilterConfig, spec: dict[str, A
         from ..fitting import rowsfit
 
         if f.structure == "rows":
-            return rowsfit.fit_rows_filter(kernel, name=f.name, kernel_spec=spec, settings=f.settings,
-                                           progress=progress, **f.search)
+            if "max_intermediate_bytes" in f.search:
+                raise SepgenError(f"filter {f.name!r}: structure rows caps no intermediates yet: "
+                                  "use structure auto or separable with max_intermediate_bytes")
+            filt = rowsfit.fit_rows_filter(kernel, name=f.name, kernel_spec=spec, settings=f.settings,
+                                           progress=progress, budget=f.search.get("budget"),
+                                           target_error=f.search.get("target_error"))
+            _check_budget(f, filt)
+            return filt
         return rowsfit.fit_auto(kernel, f.settings, name=f.name, kernel_spec=spec, progress=progress,
-                                budget=f.search.get("budget"), target_error=f.search.get("target_error"))
+                                targets=f.search_targets(), **f.search)
     if f.search:
         return fitting.fit_searched(kernel, f.settings, name=f.name, kernel_spec=spec, progress=progress,
                                     targets=f.search_targets(), **f.search)
@@ -246,6 +252,17 @@ def _fit_or_search(fitting: Any, kernel: Any, f: FilterConfig, spec: dict[str, A
         return fitting.fit_scales_with(kernel, f.rank, f.scales, f.settings, name=f.name, kernel_spec=spec,
                                        progress=progress)
     return fitting.fit_with(kernel, f.rank, f.settings, name=f.name, kernel_spec=spec, progress=progress)
+
+
+def _check_budget(f: FilterConfig, filt: Any) -> None:
+    """A rows fit counts `sepgen emit`'s default target: its budget must hold for every language shipped."""
+    from ..options import EmitOptions
+
+    budget = f.search.get("budget")
+    worst = max((filt.structure.fetch_counts(EmitOptions.from_dict(t))["total"], t["lang"]) for t in f.search_targets())
+    if budget is not None and worst[0] > budget:
+        raise SepgenError(f"filter {f.name!r}: its rows filter reads {worst[0]} fetches per pixel in {worst[1]}, over "
+                          f"the budget of {budget}: use structure auto (it counts every language) or separable")
 
 
 def _fit_progress(name: str, say: Progress) -> Callable[[str, int, int, float], None]:

@@ -59,7 +59,9 @@ def fit(
     """
     settings = FitSettings(weights=weights, optimizer=optimizer, steps=steps, lr=lr, init=init, seed=seed, prune=prune)
     searching = budget is not None or target_error is not None
-    chosen = rowsfit.check_structure(structure, rank is not None, searching)  # issue 18: structures
+    # issue 18: the CLI and build configs search both structures by default with a budget or target;
+    # the Python call keeps returning a SeparableFilter unless asked (structure="auto" or "rows")
+    chosen = rowsfit.check_structure(structure or "separable", rank is not None, searching)
     if chosen == "rows":
         check_search(budget, target_error)
         if options is not None or max_intermediate_bytes is not None:  # the rows fit counts emit's defaults

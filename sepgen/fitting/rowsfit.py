@@ -112,7 +112,7 @@ def choose(candidates: list[Any], budget: int | None, target_error: float | None
     return min(within, key=lambda f: (relative_l2(f), fetches(f)))
 
 
-def fit_auto(kernel: Any, settings: FitSettings, *, budget: int | None, target_error: float | None,
+def fit_auto(kernel: Any, settings: FitSettings, *, budget: int | None = None, target_error: float | None = None,
              name: str | None = None, kernel_spec: Mapping[str, Any] | None = None,
              progress: Progress | None = None, targets: Any = None,
              max_intermediate_bytes: int | None = None) -> Any:
