@@ -130,7 +130,7 @@ def run_page(site: tuple[str, Path], case: str, options: dict, filt, img: np.nda
 
 
 def _result_text(dom: str) -> str:
-    found = re.search(r'<pre id="result">(.*?)</pre>', dom, re.S)
+    found = re.search(r'<pre id="result"[^>]*>(.*?)</pre>', dom, re.S)
     assert found is not None, "the page wrote no result"
     return html.unescape(found.group(1))
 
