@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import json
 import re
+import shutil
 import subprocess
 import sys
 from pathlib import Path
@@ -114,3 +115,42 @@ def test_build_keys(tmp_path) -> None:
     (tmp_path / "bad.toml").write_text(bad, encoding="utf-8")
     with pytest.raises(SepgenError, match="binding_offset must be int"):
         load_config(tmp_path / "bad.toml")
+
+
+@gpu
+@pytest.mark.parametrize("lang", ["wgsl", "spirv"])
+@pytest.mark.parametrize("source", ["uniform", "texture"])
+def test_placed_scaled_shaders_run(tmp_path, vulkan_runner, webgpu_runner, lang: str, source: str) -> None:
+    """The scale's uniform buffer (offset + 192) and scale map (the next texture) move too."""
+    from sepgen.filters import scaling
+    from tests.support import scalable
+
+    filt = scalable()
+    folder = tmp_path / "placed"
+    emit.write(emit.render(filt, {"lang": lang, "scale_source": source, **PLACED}), folder)
+    manifest = json.loads((folder / "manifest.json").read_text(encoding="utf-8"))
+    if source == "uniform":
+        assert (manifest["scale"]["set"], manifest["scale"]["binding"]) == (2, 200)
+    img = default_image(4, (37, 53))
+    scale = 0.5 if source == "uniform" else np.linspace(0.0, 1.0, 37 * 53).reshape(37, 53)
+    runner = webgpu_runner if lang == "wgsl" else vulkan_runner
+    out = runner.run(folder, img, scale)
+    ref = scaling.apply_scaled(img, filt.vertical, filt.horizontal, filt.origin, scale)
+    assert np.abs(out - ref).max() <= 1e-3 * np.abs(ref).max()
+
+
+@gpu
+@pytest.mark.parametrize("stage", ["fragment", "compute"])
+def test_slang_places_the_hlsl_too(tmp_path, vulkan_runner, stage: str) -> None:
+    """Slang's SPIR-V of the placed HLSL (its own reading of `vk::binding`) runs where the manifest says."""
+    from tests.gpu.test_hlsl_toolchains import slang_folder
+    from tests.support import slang_compiler, unavailable
+
+    if not slang_compiler.available() or shutil.which("spirv-val") is None:
+        unavailable("Slang (pip install slangpy) or spirv-val (apt-get install spirv-tools) is not installed")
+    _emit(tmp_path / "hlsl", "hlsl", stage, **PLACED)
+    slang_folder(tmp_path / "hlsl", tmp_path / "slang")
+    img = default_image()
+    out = vulkan_runner.run(tmp_path / "slang", img)
+    ref = reference.apply_filter(img, hand_filter())
+    assert float(np.max(np.abs(out - ref)) / np.max(np.abs(ref))) <= 1e-4
