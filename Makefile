@@ -2,7 +2,8 @@
 # Debian machine: they create .venv, install sepgen editable with its
 # dependencies and, when run as root, the system packages (Mesa EGL and Vulkan,
 # glslang, spirv-cross, spirv-tools, Chromium for WebGL2 and the demo's page
-# screenshot) that GPU verification and shader validation need.
+# screenshot, npm for the three.js example's test) that GPU verification and
+# shader validation need.
 
 PYTHON ?= python3
 VENV := .venv
@@ -27,6 +28,7 @@ venv: system $(STAMP)
 system:
 	@missing=""; for p in $(SYSTEM_PACKAGES); do \
 	  dpkg -s $$p >/dev/null 2>&1 || missing="$$missing $$p"; done; \
+	command -v npm >/dev/null 2>&1 || missing="$$missing npm"; \
 	if [ -n "$$missing" ]; then \
 	  if [ "$$(id -u)" = 0 ] && command -v apt-get >/dev/null; then \
 	    echo "installing:$$missing"; \

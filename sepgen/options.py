@@ -245,7 +245,15 @@ EMIT_OPTIONS = _table(
     Option("scale_source", str, "auto", "scaled taps (fetched at offset·scale): the scale from a uniform, or per pixel "
            "from a texture's red channel (CoC); auto: a uniform for filters fitted with scales, none for others",
            choices=("auto", "uniform", "texture")),
+    # Vulkan / WebGPU placement of every resource (docs/targets.md): engines reserve set 0 or
+    # the low bindings for their own. Caps: WebGPU's default maxBindGroups (4) and
+    # maxBindingsPerBindGroup (1000: the scale buffer at 192 + offset stays below it).
+    Option("descriptor_set", int, 0, "Vulkan descriptor set / WebGPU @group of every resource "
+           "(hlsl vk::binding, wgsl, spirv)", min=0, max=3),
+    Option("binding_offset", int, 0, "added to every Vulkan / WebGPU binding number "
+           "(hlsl vk::binding, wgsl, spirv; HLSL registers are unchanged)", min=0, max=800),
 )
+BINDING_FIELDS = ("descriptor_set", "binding_offset")  # meaningless for GLSL 330 / 300 es / 450 (units)
 INTERMEDIATE_FORMATS = {"fp32": "rgba32f", "fp16": "rgba16f"}  # precision -> intermediate texture format
 
 
@@ -286,6 +294,8 @@ class EmitOptions:
     linear_sampling: bool | None = EMIT_OPTIONS["linear_sampling"].default  # None: the target's default
     precision: str = EMIT_OPTIONS["precision"].default
     scale_source: str = EMIT_OPTIONS["scale_source"].default
+    descriptor_set: int = EMIT_OPTIONS["descriptor_set"].default
+    binding_offset: int = EMIT_OPTIONS["binding_offset"].default
 
     # Language-independent rules here; each language adds its own (sepgen.targets), for that language only.
     __constraints__ = (
@@ -300,9 +310,10 @@ class EmitOptions:
           for t in targets.all_targets() for c in t.constraints),
     )
     __language_fields__ = {f.name: t.name for t in targets.all_targets() for f in t.fields}
-    # Fields that depend on the filter (scalable or not): listed only when not at their default,
-    # so fixed filters' manifests, headers and variants are what they were; not enumerated.
-    __filter_fields__ = ("scale_source",)
+    # Fields listed only when not at their default, so other manifests, headers and variants are
+    # what they were; not enumerated: scale_source depends on the filter (scalable or not), the
+    # binding fields only move resources.
+    __filter_fields__ = ("scale_source", *BINDING_FIELDS)
     # Options that point-sample unless asked otherwise: compute passes read shared memory, scaled
     # taps are bilinear already; and any target that cannot filter its intermediates in core
     # (`Target.filterable_for`: RGBA32F on GLSL ES 3.00, WebGPU and Vulkan needs an optional
@@ -315,6 +326,9 @@ class EmitOptions:
         if self.linear_sampling is None:
             object.__setattr__(self, "linear_sampling", self.linear_by_default(self.__dict__))
         values = {n: getattr(self, n) for n in EMIT_OPTIONS}
+        if self.lang == "glsl" and any(values[n] for n in BINDING_FIELDS):
+            raise SepgenError("--descriptor-set and --binding-offset apply to --lang hlsl, wgsl and spirv "
+                              "(Vulkan / WebGPU bindings); GLSL binds texture and image units")
         for c in self.__constraints__:
             if c.violated_by(values):
                 raise SepgenError(c.message)
@@ -333,7 +347,8 @@ class EmitOptions:
     @classmethod
     def combinations(cls) -> list[EmitOptions]:
         """Every supported combination, in table order (per-language fields only for their language)."""
-        choices = [(n, o.choices if o.type is not bool else (False, True)) for n, o in EMIT_OPTIONS.items()]
+        choices = [(n, (o.default,) if n in cls.__filter_fields__
+                    else o.choices if o.type is not bool else (False, True)) for n, o in EMIT_OPTIONS.items()]
         out = []
         for values in itertools.product(*(c or () for _, c in choices)):
             combo = dict(zip(EMIT_OPTIONS, values))

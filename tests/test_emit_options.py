@@ -15,13 +15,16 @@ from sepgen.options import EMIT_OPTIONS, EmitOptions
 def _by_trial() -> list[dict]:
     """The old way: try every product of choices and keep what constructs (HLSL: one glsl_version)."""
     out = []
-    for values in itertools.product(*((False, True) if o.type is bool else o.choices for o in EMIT_OPTIONS.values())):
+    # options without choices (the binding placement) are not enumerated: their default only
+    choices = ((False, True) if o.type is bool else o.choices or (o.default,) for o in EMIT_OPTIONS.values())
+    for values in itertools.product(*choices):
         combo = dict(zip(EMIT_OPTIONS, values))
         if combo["lang"] != "glsl" and combo["glsl_version"] != EMIT_OPTIONS["glsl_version"].default:
             continue
         if combo["scale_source"] != EMIT_OPTIONS["scale_source"].default:  # depends on the filter: not enumerated
             continue
-        combo.pop("scale_source")  # filter fields are listed only when set
+        for name in EmitOptions.__filter_fields__:  # filter and binding fields are listed only when set
+            combo.pop(name)
         try:
             EmitOptions(**combo)
         except SepgenError:
@@ -67,5 +70,10 @@ def test_options_are_frozen_and_answer_questions():
     assert EmitOptions.from_dict(o) is o
     with pytest.raises(dataclasses.FrozenInstanceError):
         o.stage = "fragment"  # type: ignore[misc]  # the point: frozen
-    assert list(o.to_dict()) == [n for n in EMIT_OPTIONS if n != "scale_source"]  # filter fields only when set
-    assert list(o.replace(stage="fragment", scale_source="texture").to_dict()) == list(EMIT_OPTIONS)
+    # filter fields only when set
+    unset = ("scale_source", "descriptor_set", "binding_offset")
+    assert list(o.to_dict()) == [n for n in EMIT_OPTIONS if n not in unset]
+    assert list(o.replace(stage="fragment", scale_source="texture").to_dict()) == [
+        n for n in EMIT_OPTIONS if n not in ("descriptor_set", "binding_offset")]
+    placed = o.replace(lang="wgsl", stage="fragment", scale_source="texture", descriptor_set=1, binding_offset=4)
+    assert list(placed.to_dict()) == list(EMIT_OPTIONS)

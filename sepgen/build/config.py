@@ -33,6 +33,7 @@ from ..common.errors import SepgenError
 from ..common.identifiers import check_identifier
 from ..filters import scaling
 from ..options import (
+    BINDING_FIELDS,
     EMIT_OPTIONS,
     FIT_OPTIONS,
     SEARCH_OPTIONS,
@@ -73,8 +74,10 @@ class FilterConfig:
         return dict(self.settings.weights)
 
     def emit_options(self, lang: str) -> dict[str, Any]:
-        """The options dict `sepgen.emit.render` takes for one language."""
-        return {"lang": lang, **self.emit}
+        """The options dict `sepgen.emit.render` takes for one language. The binding placement
+        (`descriptor_set`, `binding_offset`) is for the Vulkan / WebGPU languages: a filter that
+        ships GLSL as well emits its GLSL without it."""
+        return for_language(self.emit, lang)
 
     def search_targets(self) -> list[dict[str, Any]]:
         """The targets a budget or target search counts for: every language this filter ships
@@ -244,6 +247,13 @@ def _search_request(table: dict[str, Any], where: str) -> dict[str, Any]:
             if v is not None}
 
 
+def for_language(emit: dict[str, Any], lang: str) -> dict[str, Any]:
+    """A filter's emit options for one of its languages (GLSL binds units: no binding placement)."""
+    if lang == "glsl":
+        return {"lang": lang, **{n: v for n, v in emit.items() if n not in BINDING_FIELDS}}
+    return {"lang": lang, **emit}
+
+
 def _check_emittable(name: str, langs: tuple[str, ...], emit: dict[str, Any], where: str, scaled: bool) -> None:
     """Reject, before any fitting, what the emitter would refuse (option combinations, reserved prefixes;
     a scalable filter's shaders read a uniform scale unless told otherwise)."""
@@ -254,7 +264,7 @@ def _check_emittable(name: str, langs: tuple[str, ...], emit: dict[str, Any], wh
     try:
         emitter.check_prefix(name)
         for lang in langs:
-            emitter.resolve_options({"lang": lang, **emit})
+            emitter.resolve_options(for_language(emit, lang))
             if emit["scale_source"] != "auto" and lang not in emitter.scaled_languages():
                 raise SepgenError(f"--lang {lang} cannot emit scaled taps yet "
                                   f"({', '.join(emitter.scaled_languages())} can)")

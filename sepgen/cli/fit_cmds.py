@@ -84,7 +84,7 @@ def _prune_note(filt: SeparableFilter) -> str:
                                             " (none kept the loss within 2%: unpruned)" if used == 0 else "")
 
 
-TARGET_SKIP = ("scale_source",)  # a search fits one scale
+TARGET_SKIP = ("scale_source", "descriptor_set", "binding_offset")  # a search fits one scale; bindings cost nothing
 TARGET_NAMES = tuple(n for n in EMIT_OPTIONS if n not in TARGET_SKIP)
 
 

@@ -5,6 +5,7 @@ the DOM after the load event (`dump_dom`) or saves a screenshot (`screenshot`). 
 on SwiftShader through ANGLE, so no GPU or display is needed.
 
     html = dump_dom(Path("page.html"))            # the page's DOM once its scripts ran
+    html = dump_dom_url("http://127.0.0.1:8000/") # a served page, once its fetches and modules finished
     screenshot(Path("index.html"), Path("shot.png"), (1280, 900))
     check = inspect_page(Path("index.html"))      # images' natural sizes, failed loads, console errors
 """
@@ -38,32 +39,45 @@ HEADLESS_FLAGS = (
     "--hide-scrollbars",
 )
 
-__all__ = ["find_chromium", "dump_dom", "screenshot", "inspect_page", "PageCheck", "LoadedImage", "DEBIAN_PACKAGE"]
+__all__ = ["find_chromium", "dump_dom", "dump_dom_url", "screenshot", "inspect_page", "PageCheck", "LoadedImage",
+           "DEBIAN_PACKAGE"]
 
 
-def _command(page: Path, profile: str, extra: list[str]) -> list[str]:
+def _command(url: str, profile: str, extra: list[str]) -> list[str]:
     args = [find_chromium(), *HEADLESS_FLAGS, f"--user-data-dir={profile}"]
     if hasattr(os, "geteuid") and os.geteuid() == 0:
         args.append("--no-sandbox")  # Chromium refuses to start as root with its sandbox
-    return [*args, *extra, page.resolve().as_uri()]
+    return [*args, *extra, url]
 
 
 def _run(page: Path, extra: list[str], timeout: float) -> str:
     if not page.is_file():
         raise SepgenError(f"page {page} does not exist")
+    return _run_url(page.resolve().as_uri(), page.name, extra, timeout)
+
+
+def _run_url(url: str, what: str, extra: list[str], timeout: float) -> str:
     with tempfile.TemporaryDirectory(prefix="sepgen-chromium-") as profile:
-        proc = tools.run(_command(page, profile, extra), page.name, timeout, cwd=profile)
+        proc = tools.run(_command(url, profile, extra), what, timeout, cwd=profile)
     if proc.returncode != 0:
-        errors = ([ln for ln in proc.stderr.splitlines() if "ERROR" in ln and "dbus" not in ln]
-                  or proc.stderr.splitlines())
-        raise SepgenError(f"chromium failed on {page.name} (exit {proc.returncode}): "
-                          f"{(errors or ['no output'])[-1].strip()}")
+        lines = proc.stderr.splitlines()
+        errors = [ln for ln in lines if "ERROR" in ln and "dbus" not in ln] or lines or ["no output"]
+        raise SepgenError(f"chromium failed on {what} (exit {proc.returncode}): {errors[-1].strip()}")
     return proc.stdout
 
 
 def dump_dom(page: Path, timeout: float = TIMEOUT_S) -> str:
     """Load `page` headless and return its serialised DOM after the load event."""
     return _run(page, ["--dump-dom"], timeout)
+
+
+def dump_dom_url(url: str, timeout: float = TIMEOUT_S, budget_ms: int = 60_000) -> str:
+    """Load `url` headless and return its serialised DOM once the page is idle.
+
+    For pages whose work is asynchronous (module scripts, `fetch`): the load event does not wait
+    for them, so Chromium runs on virtual time for up to `budget_ms`, which it fast-forwards
+    whenever the page only waits (a page that finishes sooner returns sooner)."""
+    return _run_url(url, url, ["--dump-dom", f"--virtual-time-budget={int(budget_ms)}"], timeout)
 
 
 def screenshot(page: Path, png: Path, size: tuple[int, int] = (1280, 900), timeout: float = TIMEOUT_S) -> None:

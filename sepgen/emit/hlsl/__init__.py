@@ -27,11 +27,13 @@ class HLSLGenerator(Generator):
     # GLSL compute keeps a vertical pass per group (imageLoad of rgba32f is core in GL 4.3, and
     # GL guarantees only 16 texture units per compute stage, fewer than MAX_RANK).
     language = HLSL
-    # the Vulkan binding of register K of each kind, in descriptor set `set`
+    # the Vulkan binding of register K of each kind, in descriptor set `set` (before --binding-offset)
     vk = {"set": 0, "texture": TEXTURE_BASE, "sampler": SAMPLER_BASE, "storage": STORAGE_BASE, "uniform": UNIFORM_BASE}
 
     def target(self) -> dict[str, Any]:
-        return {**super().target(), "vk": self.vk}
+        shift = self.options.binding_offset
+        vk = {k: v + shift for k, v in self.vk.items() if k != "set"}
+        return {**super().target(), "vk": {"set": self.options.descriptor_set, **vk}}
 
     def check(self, passes: list[Pass]) -> None:
         if self.options.compute and any(p.accumulate for p in passes):

@@ -35,10 +35,10 @@ class SPIRVGenerator(Generator):
                 "vulkan_only": True, "extensions": (SAMPLERLESS,)}
 
     def scale_binding(self) -> dict[str, int]:
-        return {"set": 0, "binding": UNIFORM_BASE}
+        return {"set": self.options.descriptor_set, "binding": self.options.binding_offset + UNIFORM_BASE}
 
     def bind(self, p: Pass) -> Pass:
-        return vulkan_bindings(p)
+        return vulkan_bindings(p, self.options.descriptor_set, self.options.binding_offset)
 
     def outputs(self, filter_name: str, passes: list[Pass]) -> list[Output]:
         """The standard layout, each program as its .glsl source (kind "source") and then its .spv."""

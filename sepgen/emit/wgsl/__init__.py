@@ -28,10 +28,10 @@ class WGSLGenerator(Generator):
         return {"lang": self.name, "entry": self.entry, "formats": STORAGE_FORMATS}
 
     def scale_binding(self) -> dict[str, int]:
-        return {"set": 0, "binding": UNIFORM_BASE}
+        return {"set": self.options.descriptor_set, "binding": self.options.binding_offset + UNIFORM_BASE}
 
     def bind(self, p: Pass) -> Pass:
-        return vulkan_bindings(p)
+        return vulkan_bindings(p, self.options.descriptor_set, self.options.binding_offset)
 
     def check(self, passes: list[Pass]) -> None:
         widest = max(len(p.inputs) for p in passes)

@@ -7,7 +7,8 @@ the HLSL's own SPIR-V runs: nothing is translated back to GLSL.
 
 Resources: an input or output with `set` is taken as written (`sampler_binding` for its
 sampler), and so is a scaled folder's uniform buffer (`scale.set`, `scale.binding`); HLSL gives
-register numbers, mapped as tN -> N, sN -> 64 + N, uN -> 128 + N in set 0.
+register numbers, mapped as tN -> N, sN -> 64 + N, uN -> 128 + N in set 0 (plus the emit
+options `binding_offset`, in set `descriptor_set`, when the manifest's options have them).
 """
 
 from __future__ import annotations
@@ -48,19 +49,29 @@ def _shader(program: Program, rel: str | None) -> Shader:
     return Shader(text, main, entry.path)
 
 
-def _input_bindings(i: PassInput) -> list[Binding]:
-    out = [Binding(i.set or 0, i.binding, "texture", i.texture, i.filter)]
-    if i.set is not None and i.sampler_binding is not None:
-        out.append(Binding(i.set, i.sampler_binding, "sampler", filter=i.filter))
-    elif i.set is None and i.sampler:  # HLSL: SamplerState register(sN)
-        out.append(Binding(0, tools.SAMPLER_BASE + i.binding, "sampler", filter=i.filter))
+def _hlsl_placement(program: Program) -> tuple[int, int]:
+    """HLSL's (descriptor set, binding offset) of its `vk::binding`s: the emit options, 0 by default."""
+    options = program.manifest.options
+    return int(options.get("descriptor_set", 0)), int(options.get("binding_offset", 0))
+
+
+def _input_bindings(i: PassInput, placement: tuple[int, int]) -> list[Binding]:
+    if i.set is not None:
+        out = [Binding(i.set, i.binding, "texture", i.texture, i.filter)]
+        if i.sampler_binding is not None:
+            out.append(Binding(i.set, i.sampler_binding, "sampler", filter=i.filter))
+        return out
+    set_, offset = placement  # HLSL: Texture2D register(tN), SamplerState register(sN)
+    out = [Binding(set_, offset + i.binding, "texture", i.texture, i.filter)]
+    if i.sampler:
+        out.append(Binding(set_, offset + tools.SAMPLER_BASE + i.binding, "sampler", filter=i.filter))
     return out
 
 
-def _storage_binding(o: PassOutput, access: str) -> Binding:
+def _storage_binding(o: PassOutput, access: str, placement: tuple[int, int]) -> Binding:
     if o.set is not None:
         return Binding(o.set, o.unit, "storage", o.texture, access=access)
-    return Binding(0, tools.STORAGE_BASE + o.unit, "storage", o.texture, access=access)
+    return Binding(placement[0], placement[1] + tools.STORAGE_BASE + o.unit, "storage", o.texture, access=access)
 
 
 def _scale_bindings(program: Program) -> list[Binding]:
@@ -74,13 +85,14 @@ def _scale_bindings(program: Program) -> list[Binding]:
 
 
 def _pass(program: Program, p: Pass) -> GpuPass:
-    bindings = [b for i in p.inputs for b in _input_bindings(i)] + _scale_bindings(program)
+    placement = _hlsl_placement(program)
+    bindings = [b for i in p.inputs for b in _input_bindings(i, placement)] + _scale_bindings(program)
     if p.is_compute:
         shader = _shader(program, p.compute)
         # glslang declares an HLSL RWTexture2D readable; accumulating passes read their output.
         hlsl = program.file(p.compute).lang == "hlsl"
         access = "read_write" if p.accumulate or hlsl else "write"
-        bindings += [_storage_binding(o, access) for o in p.outputs]
+        bindings += [_storage_binding(o, access, placement) for o in p.outputs]
         wg = p.workgroup_size or (1, 1)
         return GpuPass(p.name, tuple(bindings), compute=shader, blend=p.blend, workgroup=(wg[0], wg[1]))
     targets = tuple(o.texture for o in sorted(p.outputs, key=lambda o: o.location))
