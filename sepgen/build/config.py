@@ -319,4 +319,7 @@ def _reject_unknown(table: dict[str, Any], known: tuple[str, ...] | list[str], w
 
 def _suggest(key: str, known: tuple[str, ...] | list[str]) -> str:
     close = difflib.get_close_matches(key, list(known), n=1)
-    return f" (did you mean {close[0]!r}?)" if close else f" (known: {', '.join(known)})"
+    if close:
+        return f" (did you mean {close[0]!r}?)"
+    listed = ", ".join(known)  # the message stays one short line: the full table is in docs/build.md
+    return f" (known: {listed})" if len(listed) <= 240 else " (the keys are listed in docs/build.md)"
