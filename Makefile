@@ -44,8 +44,9 @@ lint: venv
 	$(BIN)/ruff check sepgen tests benchmarks examples
 	$(BIN)/mypy
 
+# Test processes: one per core (at most 4; each opens its own GL context, Vulkan device and browser).
 test: lint
-	$(BIN)/python -m pytest -q
+	$(BIN)/python -m pytest -q -n auto --maxprocesses=4
 
 # Regenerate the golden shader snapshots under tests/golden (review the diff!).
 golden: venv
