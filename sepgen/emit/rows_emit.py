@@ -119,19 +119,7 @@ def render_rows(filt: RowsFilter, opts: EmitOptions, templates_dir: Any = None,
                                                                                    "max_error", "dc_gain")}
     env = environment(templates_dir)
     vulkan = opts.lang == "spirv"
-    tile = rowsplan.tile_for(filt.layout.line_length)
-    header = _header(filt.name, f"rows ({filt.layout.axis}), {filt.layout.boxes} boxes, "
-                              f"{filt.shape[0]}x{filt.shape[1]} taps, origin (y {filt.origin[0]}, x {filt.origin[1]})",
-                              filt.provenance, opts, quality, command,
-                              f"fetches per pixel: {counts['scan']} scan + {counts['gather']} gather = "
-                              f"{counts['total']} (tile {tile}; boxes crossing the right border read one more)")
-    common = {"name": filt.name, "rows": filt.layout.axis == "rows", "tile": tile, "half": tile // 2,
-              "line_length": filt.layout.line_length,
-              "along_origin": filt.origin[1] if filt.layout.axis == "rows" else filt.origin[0],
-              "boxes": _boxes(filt, opts.lang if opts.lang in ("hlsl", "wgsl") else "glsl"), "counts": counts,
-              "point": not opts.compute and not opts.linear_sampling, "header": header, "compute": opts.compute,
-              "version": "#version 450" if vulkan else "#version 430 core" if opts.compute else
-              VERSIONS[opts.glsl_version], "es": opts.lang == "glsl" and opts.glsl_version == "300es", "vulkan": vulkan}
+    common = _context(filt, opts, command, counts, quality)
     files: dict[str, str | bytes] = {}
     entries: list[ShaderFile] = []
     stage = "compute" if opts.compute else "fragment"
@@ -172,3 +160,22 @@ def render_rows(filt: RowsFilter, opts: EmitOptions, templates_dir: Any = None,
                         structure="rows", limits=required_limits(opts, passes) if opts.runner == "webgpu" else None)
     files[MANIFEST] = manifest.to_json()
     return Rendered(files, manifest)
+
+
+def _context(filt: RowsFilter, opts: EmitOptions, command: str, counts: dict[str, int],
+             quality: dict[str, float]) -> dict[str, Any]:
+    """What the rows templates see besides the pass: names, tile, boxes, header, version switches."""
+    vulkan = opts.lang == "spirv"
+    tile = rowsplan.tile_for(filt.layout.line_length)
+    header = _header(filt.name, f"rows ({filt.layout.axis}), {filt.layout.boxes} boxes, "
+                              f"{filt.shape[0]}x{filt.shape[1]} taps, origin (y {filt.origin[0]}, x {filt.origin[1]})",
+                              filt.provenance, opts, quality, command,
+                              f"fetches per pixel: {counts['scan']} scan + {counts['gather']} gather = "
+                              f"{counts['total']} (tile {tile}; boxes crossing the right border read one more)")
+    return {"name": filt.name, "rows": filt.layout.axis == "rows", "tile": tile, "half": tile // 2,
+            "line_length": filt.layout.line_length,
+            "along_origin": filt.origin[1] if filt.layout.axis == "rows" else filt.origin[0],
+            "boxes": _boxes(filt, opts.lang if opts.lang in ("hlsl", "wgsl") else "glsl"), "counts": counts,
+            "point": not opts.compute and not opts.linear_sampling, "header": header, "compute": opts.compute,
+            "version": "#version 450" if vulkan else "#version 430 core" if opts.compute else
+            VERSIONS[opts.glsl_version], "es": opts.lang == "glsl" and opts.glsl_version == "300es", "vulkan": vulkan}

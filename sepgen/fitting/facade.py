@@ -53,28 +53,17 @@ def fit(
     Weights not given take their defaults from `sepgen.options.WEIGHT_OPTIONS`.
     The result's `.history` is the sampled loss curve, rows [step, loss].
     The keywords make one `FitSettings` (see `fit_with`).
-    `structure`: "separable" (the default with a rank), "rows" (boxes per kernel row, a
-    `RowsFilter`: `sepgen.fitting.rowsfit`) or "auto" (the default with a budget or target:
-    both searched, the better kept).
+    `structure`: "separable" (the default), "rows" (boxes per kernel row, a `RowsFilter`:
+    `sepgen.fitting.rowsfit`) or "auto" (with a budget or target: both searched, the better kept).
     """
     settings = FitSettings(weights=weights, optimizer=optimizer, steps=steps, lr=lr, init=init, seed=seed, prune=prune)
     searching = budget is not None or target_error is not None
     # issue 18: the CLI and build configs search both structures by default with a budget or target;
     # the Python call keeps returning a SeparableFilter unless asked (structure="auto" or "rows")
     chosen = rowsfit.check_structure(structure or "separable", rank is not None, searching)
-    if chosen == "rows":
-        check_search(budget, target_error)
-        if options is not None or max_intermediate_bytes is not None:  # the rows fit counts emit's defaults
-            raise SepgenError("structure rows counts fetches for `sepgen emit`'s default target and caps no "
-                              "intermediates yet: drop the target options / max_intermediate_bytes, or use "
-                              "structure auto or separable")
-        return rowsfit.fit_rows_filter(kernel, budget=budget, target_error=target_error, name=name,
-                                       kernel_spec=kernel_spec, settings=settings, progress=progress)
-    if chosen == "auto":
-        check_search(budget, target_error, rank_given=rank is not None)
-        return rowsfit.fit_auto(kernel, settings, budget=budget, target_error=target_error, name=name,
-                                kernel_spec=kernel_spec, progress=progress, targets=options,
-                                max_intermediate_bytes=max_intermediate_bytes)
+    if chosen != "separable":
+        return _fit_structure(chosen, kernel, settings, rank is not None, budget, target_error, name, kernel_spec,
+                              progress, options, max_intermediate_bytes)
     if budget is not None or target_error is not None:
         check_search(budget, target_error, rank_given=rank is not None)
         from .searched import fit_searched  # the search needs optax (shared-ratio fits); a rank fit never does
@@ -88,3 +77,21 @@ def fit(
     if rank is None:
         raise SepgenError("fit needs a rank, a budget or a target_error")
     return fit_with(kernel, rank, settings, name=name, kernel_spec=kernel_spec, progress=progress)
+
+
+def _fit_structure(chosen: str, kernel: Any, settings: FitSettings, rank_given: bool, budget: int | None,
+                   target_error: float | None, name: str | None, kernel_spec: Mapping[str, Any] | None,
+                   progress: Progress | None, options: Any, max_intermediate_bytes: int | None) -> Any:
+    """A rows filter, or the better of both structures ("auto") for the shipped `options`."""
+    if chosen == "rows":
+        check_search(budget, target_error)
+        if options is not None or max_intermediate_bytes is not None:  # the rows fit counts emit's defaults
+            raise SepgenError("structure rows counts fetches for `sepgen emit`'s default target and caps no "
+                              "intermediates yet: drop the target options / max_intermediate_bytes, or use "
+                              "structure auto or separable")
+        return rowsfit.fit_rows_filter(kernel, budget=budget, target_error=target_error, name=name,
+                                       kernel_spec=kernel_spec, settings=settings, progress=progress)
+    check_search(budget, target_error, rank_given=rank_given)
+    return rowsfit.fit_auto(kernel, settings, budget=budget, target_error=target_error, name=name,
+                            kernel_spec=kernel_spec, progress=progress, targets=options,
+                            max_intermediate_bytes=max_intermediate_bytes)

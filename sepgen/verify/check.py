@@ -367,7 +367,7 @@ def _references(filt: SeparableFilter, img: np.ndarray) -> Callable[[float | str
     def at(scale: float | str | None) -> tuple[np.ndarray, Any]:
         if scale not in cache:
             if scale is None and rows_check.is_rows(filt):  # issue 18
-                cache[scale] = (rows_check.reference(img, filt), None)  # type: ignore[arg-type]
+                cache[scale] = (rows_check.reference(img, filt), None)  # type: ignore[arg-type]  # filt is a RowsFilter here
             elif scale is None:
                 cache[scale] = (reference.apply_filter(img, filt), None)
             else:
