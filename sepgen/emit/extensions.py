@@ -27,20 +27,6 @@ fetch the source again), a filter whose first pass writes more targets than the 
 allow declares the limit (fp32 MRT at rank >= 3: 16 bytes per target against 32 per sample;
 compute at rank >= 5: one storage texture per component against 4 per stage). Compute
 workgroups are planned within the default 256 invocations and 16 KiB of workgroup memory.
-
-The source counts as rgba32f: the format is the engine's, sepgen's runners upload float32,
-and an HDR source is float32; so a pass sampling the source linearly (fp16 intermediates
-with linear sampling) lists the float32 linear extension / feature too. An engine whose
-source is 8-bit or half float may leave it out.
-
-WebGPU limits (`required_limits`): what the passes need beyond WebGPU's default limits, by
-WebGPU's limit names (the manifest's `limits`; a browser grants a device only what it asks
-for). sepgen keeps the plan the same on every target, so fetch counts and budgets agree:
-rather than splitting a horizontal pass into groups that fit the defaults (every group would
-fetch the source again), a filter whose first pass writes more targets than the defaults
-allow declares the limit (fp32 MRT at rank >= 3: 16 bytes per target against 32 per sample;
-compute at rank >= 5: one storage texture per component against 4 per stage). Compute
-workgroups are planned within the default 256 invocations and 16 KiB of workgroup memory.
 """
 
 from __future__ import annotations

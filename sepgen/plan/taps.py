@@ -27,8 +27,8 @@ from typing import Protocol
 
 import numpy as np
 
-from ..common.errors import SepgenError
 from ..options import EmitOptions
+from ..targets import float32  # float32 taps as the shaders bake them (the literals' rounding)
 from . import bilinear
 from .passmodel import Fetch, Term, intermediate_bytes
 
@@ -46,15 +46,6 @@ class Pairs(Protocol):
 
     @property
     def origin(self) -> tuple[int, int]: ...  # (cy, cx): the tap that lands on the output pixel
-
-
-def float32(value: float, what: str = "coefficient") -> np.float32:
-    """`value` rounded to float32 (what the shaders bake), refusing values float32 cannot hold."""
-    with np.errstate(over="ignore"):
-        f = np.float32(value)
-    if not np.isfinite(f):
-        raise SepgenError(f"{what} {float(value)!r} does not fit in a float32")  # 1e+39, not np.float64(1e+39)
-    return f
 
 
 @dataclass(frozen=True)
