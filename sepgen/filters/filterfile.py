@@ -113,10 +113,7 @@ class SeparableFilter:
     def metrics(self) -> dict[str, Any]:
         """Loss terms (peak-scaled) and quality figures; recomputed, never trusted from a file."""
         approx = self.reconstruct()
-        out: dict[str, Any] = {"loss_terms": metrics.loss_terms(approx, self.target, self.origin)}
-        weights = self.provenance.get("weights")
-        if isinstance(weights, dict):
-            out["loss"] = metrics.weighted_loss(out["loss_terms"], weights)
+        out = metrics.loss_record(approx, self.target, self.origin, self.provenance)
         out.update(metrics.quality(approx, self.target, self.vertical, self.horizontal))
         if self.scales is not None:
             out["scales"] = [{"scale": s, **self.quality_at(s)} for s in self.scales]

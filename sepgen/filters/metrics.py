@@ -21,6 +21,7 @@ The loss is Σ weight[t] · term[t].
 from __future__ import annotations
 
 from collections.abc import Mapping
+from typing import Any
 
 import numpy as np
 
@@ -61,6 +62,17 @@ def loss_terms(approx: np.ndarray, target: np.ndarray, origin: tuple[int, int]) 
 
 def weighted_loss(terms: Mapping[str, float], weights: Mapping[str, float]) -> float:
     return float(sum(weights.get(t, 0.0) * terms[t] for t in TERMS))
+
+
+def loss_record(approx: np.ndarray, target: np.ndarray, origin: tuple[int, int],
+                provenance: Mapping[str, Any]) -> dict[str, Any]:
+    """A filter's recomputed loss terms, and its weighted loss when its provenance names the weights
+    (the head of every structure's `metrics()`)."""
+    out: dict[str, Any] = {"loss_terms": loss_terms(approx, target, origin)}
+    weights = provenance.get("weights")
+    if isinstance(weights, dict):
+        out["loss"] = weighted_loss(out["loss_terms"], weights)
+    return out
 
 
 def quality(approx: np.ndarray, target: np.ndarray, vertical: np.ndarray,

@@ -60,10 +60,7 @@ class RowsFilter:
     def metrics(self) -> dict[str, Any]:
         """Loss terms and quality figures of the boxes against the target (recomputed)."""
         approx = self.reconstruct()
-        out: dict[str, Any] = {"loss_terms": metrics.loss_terms(approx, self.target, self.origin)}
-        weights = self.provenance.get("weights")
-        if isinstance(weights, dict):
-            out["loss"] = metrics.weighted_loss(out["loss_terms"], weights)
+        out = metrics.loss_record(approx, self.target, self.origin, self.provenance)
         q = metrics.quality(approx, self.target, np.ones(1), np.ones(1))
         q.pop("zero_taps")
         out.update(q, boxes=self.layout.boxes, gather_reads=self.layout.reads(share=True))
