@@ -45,6 +45,17 @@ def pytest_configure(config) -> None:
     atexit.register(shutil.rmtree, folder, True)
 
 
+def pytest_collection_modifyitems(config, items) -> None:
+    """`make test` runs pytest-xdist with `--dist loadgroup`: the tests of a module with a
+    module-scoped fixture (the demo run, the variant matrix, a fitted filter) form one group and
+    go to one worker, so the fixture is made once per run, not once per worker that happens to
+    get one of its tests. xdist hands the largest groups out first; the single tests follow."""
+    for item in items:
+        defs = item._fixtureinfo.name2fixturedefs.values()
+        if any(d.scope == "module" for ds in defs for d in ds):
+            item.add_marker(pytest.mark.xdist_group(item.module.__name__))
+
+
 # -- machine capabilities ---------------------------------------------------------------------
 
 @pytest.fixture(scope="session")
