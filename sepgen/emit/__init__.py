@@ -98,6 +98,7 @@ def check_prefix(name: str) -> str:
 def build_passes(filter_name: str, plan: list[PassPlan], gen: Generator) -> list[Pass]:
     """The planner's typed passes for `gen`'s target: its file names, then its resource numbers."""
     passes = planner.build_passes(filter_name, plan, gen.options, gen.suffix, gen.max_workgroup_invocations)
+    planner.check_output_format(passes, gen.options)
     return [gen.bind(p) for p in passes]
 
 
@@ -156,6 +157,8 @@ def _render_rows(filt: RowsFilter, options: dict[str, Any] | EmitOptions | None,
 
     opts = EmitOptions.from_dict(options)
     check_prefix(filt.name)
+    if opts.output_format != EMIT_OPTIONS["output_format"].default:  # issue 19: separable passes only, for now
+        raise SepgenError("--output-format applies to separable filters; rows filters write an rgba32f output")
     if command is None:
         command = default_command(f"{filt.name}.json", opts, "OUT")
     return render_rows(filt, opts, templates_dir, one_line(command))

@@ -31,7 +31,7 @@ FORMAT = "sepgen-manifest/1"
 SCALE_TEXTURE = "scale"  # the per-pixel scale map of scaled passes (scale source "texture")
 SCALE_UNIFORM = "u_scale"  # the scale of scaled passes (scale source "uniform")
 MANIFEST = "manifest.json"
-TEXTURE_FORMATS = ("rgba32f", "rgba16f")
+TEXTURE_FORMATS = ("rgba32f", "rgba16f", "r11g11b10f")  # r11g11b10f: the output only (--output-format)
 TEXEL_BYTES = {"rgba32f": 16, "rgba16f": 8}  # bytes one texel of each intermediate format holds
 SHADER_SIDE = {"manifest": False}  # field metadata: template-only, not in manifest.json
 

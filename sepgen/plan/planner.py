@@ -13,6 +13,7 @@ import dataclasses
 import math
 from dataclasses import dataclass
 
+from ..common.errors import SepgenError
 from ..options import EmitOptions
 from .passmodel import SCALE_TEXTURE, SCALE_UNIFORM, Pass, PassInput, PassOutput, ScaleEntry, Texture
 from .taps import PassPlan
@@ -62,7 +63,7 @@ def textures(filter_name: str, rank: int, options: EmitOptions) -> tuple[Texture
     scale = (Texture(SCALE_TEXTURE, "scale"),) if options.scale_source == "texture" else ()
     return (Texture("source", "input"),
             *(Texture(f"{filter_name}_t{k}", "intermediate", fmt, k) for k in range(rank)),
-            Texture("output", "output", "rgba32f"), *scale)
+            Texture("output", "output", options.output_format), *scale)
 
 
 def scaled(plan: list[PassPlan]) -> list[PassPlan]:
@@ -109,7 +110,7 @@ def _resources(filter_name: str, p: PassPlan,
         return _with_scale_map(inputs, options), outputs
     inputs = tuple(_input(f"{filter_name}_t{k}", f"u_t{k}", slot, p, f"t{slot}",
                           tuple(f for f in p.fetches if f.input == slot)) for slot, k in enumerate(p.components))
-    return _with_scale_map(inputs, options), (PassOutput("output", 0, "rgba32f", None, 0, "u_output",
+    return _with_scale_map(inputs, options), (PassOutput("output", 0, options.output_format, None, 0, "u_output",
                                                          name="o_output", param="acc"),)
 
 
@@ -118,6 +119,19 @@ def _with_scale_map(inputs: tuple[PassInput, ...], options: EmitOptions) -> tupl
     if options.scale_source != "texture":
         return inputs
     return inputs + (PassInput(SCALE_TEXTURE, SCALE_SAMPLER, len(inputs), param="scale_map"),)
+
+
+UNSIGNED_FORMATS = ("r11g11b10f",)  # output formats without a sign bit (negative values store as 0)
+
+
+def check_output_format(passes: list[Pass], options: EmitOptions) -> None:
+    """Refuse an unsigned output that passes add partial sums into: a component's partial sum may be
+    negative where the whole filter is not, and the format would clamp it to 0 before the next adds."""
+    adding = [p.name for p in passes if p.blend != "none" and any(o.texture == "output" for o in p.outputs)]
+    if options.output_format in UNSIGNED_FORMATS and adding:
+        raise SepgenError(f"--output-format {options.output_format} holds no negative values, and passes "
+                          f"{', '.join(adding)} add partial sums into it: use --strategy mrt (rank <= 8), "
+                          "or --output-format rgba16f")
 
 
 def stage_file(filter_name: str, pass_name: str, compute: bool, suffix: str) -> str:

@@ -33,7 +33,8 @@ from ..plan.passmodel import MANIFEST, Pass
 from .program import Program, Scale, ScaleInputs, as_program
 
 # name -> (moderngl dtype, GL internal format enum for image bindings); keys are passmodel.TEXTURE_FORMATS
-GL_FORMATS = {"rgba32f": ("f4", 0x8814), "rgba16f": ("f2", 0x881A)}
+GL_FORMATS = {"rgba32f": ("f4", 0x8814), "rgba16f": ("f2", 0x881A), "r11g11b10f": ("f4", 0x8C3A)}
+GL_CHANNELS = {"r11g11b10f": 3}  # formats without alpha (texelFetch and the blender see alpha 1); others 4
 MIN_GL = 330
 COMPUTE_GL = 430
 
@@ -167,7 +168,8 @@ class Pipeline:
 
         # The source is always uploaded as rgba32f, whatever format an engine would use.
         fmt = "rgba32f" if tex.role == "input" else tex.format or "rgba32f"
-        t = self.ctx.texture((self.width, self.height), 4, dtype=GL_FORMATS[fmt][0])
+        dtype, internal = GL_FORMATS[fmt]
+        t = self.ctx.texture((self.width, self.height), GL_CHANNELS.get(fmt, 4), dtype=dtype, internal_format=internal)
         self._objects.append(t)
         t.filter = (moderngl.NEAREST, moderngl.NEAREST)
         t.repeat_x = t.repeat_y = False  # clamp to edge
@@ -213,7 +215,8 @@ class Pipeline:
                               f"the pipeline was built for {self.width}x{self.height}")
         self.source.write(np.ascontiguousarray(rgba).tobytes())
         # The first pass that writes `output` overwrites it; zeros keep a stray "additive" first pass honest.
-        self.output.write(np.zeros((self.height, self.width, 4), dtype=np.float32).tobytes())
+        out = self.output
+        out.write(bytes(out.width * out.height * out.components * np.dtype(out.dtype).itemsize))
 
     def execute(self) -> None:
         """Run every pass in manifest order; raise on the first GL error."""
@@ -258,9 +261,14 @@ class Pipeline:
         self.ctx.memory_barrier()  # image writes visible to the next pass's fetches/loads
 
     def read(self, channels: int | None = None) -> np.ndarray:
-        """The output texture as float32 H×W×4 (or its first `channels` channels)."""
-        data = np.frombuffer(self.output.read(), dtype=np.float32).reshape(self.height, self.width, 4)
-        return data.copy() if channels is None else data[:, :, :channels].copy()
+        """The output texture as float32 H×W×4 (or its first `channels` channels); a format
+        without alpha (r11g11b10f) reads alpha 1, as a shader sampling it would."""
+        comps = self.output.components
+        data = np.frombuffer(self.output.read(), dtype=self.output.dtype).reshape(self.height, self.width, comps)
+        data = data.astype(np.float32)
+        if comps < 4:
+            data = np.concatenate([data, np.ones((self.height, self.width, 4 - comps), np.float32)], axis=2)
+        return data if channels is None else data[:, :, :channels].copy()
 
     def time_gpu(self, repeats: int = 10, warmup: int = 1) -> list[tuple[float, float]]:
         """(GL timer-query ms, wall-clock ms until glFinish) of `execute()` per repetition.

@@ -88,7 +88,7 @@
   }
 
   function textureSet(gl, job) {
-    const formats = { rgba32f: gl.RGBA32F, rgba16f: gl.RGBA16F };
+    const formats = { rgba32f: gl.RGBA32F, rgba16f: gl.RGBA16F, r11g11b10f: gl.R11F_G11F_B10F };
     const textures = {};
     for (const [name, fmt] of Object.entries(job.textures)) {
       const t = gl.createTexture();

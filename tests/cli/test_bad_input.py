@@ -284,6 +284,11 @@ EMIT_CASES = {
     "unknown_glsl_version": (["--glsl-version", "100"], "'100' is not one of '330', '300es', '450'"),
     "unknown_strategy": (["--strategy", "magic"], "'magic' is not one of 'mrt', 'per-component'"),
     "unknown_precision": (["--precision", "fp8"], "'fp8' is not one of 'fp32', 'fp16'"),
+    "unknown_output_format": (["--output-format", "rgb8"], "'rgb8' is not one of 'rgba32f', 'rgba16f', 'r11g11b10f'"),
+    "wgsl_compute_r11g11b10f": (["--lang", "wgsl", "--stage", "compute", "--output-format", "r11g11b10f"],
+                                "WebGPU has no rg11b10ufloat storage textures"),
+    "r11g11b10f_partial_sums": (["--strategy", "per-component", "--output-format", "r11g11b10f"],
+                                "r11g11b10f holds no negative values, and passes v1 add partial sums"),
     "missing_templates": (["--templates", "missing-templates"], "templates folder missing-templates does not exist"),
     "unwritable_output": (["--lang", "glsl", "-o", "blocker/shaders"], UNWRITABLE),
 }

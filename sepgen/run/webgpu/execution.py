@@ -16,7 +16,7 @@ import numpy as np
 
 from ...common.errors import SepgenError
 from ..program import UNIFORM_BYTES
-from ..vulkan.program import BYTES_PER_TEXEL, READ_DTYPES, WGPU_FORMATS, Binding, GpuPass, GpuProgram, Shader
+from ..vulkan.program import BYTES_PER_TEXEL, WGPU_FORMATS, Binding, GpuPass, GpuProgram, Shader, decode_texels
 from .messages import validator_message
 
 
@@ -43,6 +43,9 @@ def layout_entry(b: Binding, visibility: int, where: str, formats: dict[str, str
                 "storage_texture": {"access": access, "format": WGPU_FORMATS[formats[b.texture]],
                                     "view_dimension": "2d"}}
     raise SepgenError(f"{where}: unknown binding kind {b.kind!r}")
+
+
+NO_STORAGE = ("r11g11b10f",)  # rg11b10ufloat cannot be a WebGPU storage texture
 
 
 class Execution:
@@ -73,8 +76,8 @@ class Execution:
         usage = self.wgpu.TextureUsage
         return self.device.create_texture(
             label=name, size=(self.width, self.height, 1), format=WGPU_FORMATS[fmt],
-            usage=(usage.TEXTURE_BINDING | usage.RENDER_ATTACHMENT | usage.STORAGE_BINDING
-                   | usage.COPY_SRC | usage.COPY_DST))
+            usage=(usage.TEXTURE_BINDING | usage.RENDER_ATTACHMENT | usage.COPY_SRC | usage.COPY_DST
+                   | (0 if fmt in NO_STORAGE else usage.STORAGE_BINDING)))
 
     def _resource(self, b: Binding) -> Any:
         if b.kind == "sampler":
@@ -188,5 +191,4 @@ class Execution:
             {"texture": self.textures[name]},
             {"bytes_per_row": self.width * BYTES_PER_TEXEL[fmt], "rows_per_image": self.height},
             (self.width, self.height, 1))
-        arr = np.frombuffer(data, dtype=READ_DTYPES[fmt]).reshape(self.height, self.width, 4)
-        return arr.astype(np.float32)
+        return decode_texels(data, fmt, self.height, self.width)
