@@ -233,6 +233,16 @@ ENGINE_OPTIONS = (
     Option("output_format", str, OUTPUT_FORMATS[0], "format of the output texture: the render target of "
            "fragment passes, the storage image of compute passes (r11g11b10f: no alpha, no negatives)",
            choices=OUTPUT_FORMATS),
+    Option("channels", str, "rgba", "rgb: the filter blurs colour only; MRT packs the components' RGB into "
+           "ceil(3*rank/4) intermediates per group of 8 (rank 4: 3), and the output's alpha is 1",
+           choices=("rgba", "rgb")),
+)
+# (when, forbid, message): EmitOptions.__constraints__ rows for the engine options
+ENGINE_RULES = (
+    ((("channels", "rgb"),), (("stage", "compute"), ("strategy", "per-component")),
+     "--channels rgb packs the targets of fragment MRT passes: use --stage fragment --strategy mrt"),
+    ((("channels", "rgb"),), (("scale_source", "uniform"), ("scale_source", "texture")),
+     "--channels rgb does not pack scaled taps yet: drop --channels rgb"),
 )
 ENGINE_FIELDS = tuple(o.name for o in ENGINE_OPTIONS)  # listed only when set, like the filter fields
 # --- end issue 19 item 3 ---
@@ -309,6 +319,7 @@ class EmitOptions:
     descriptor_set: int = EMIT_OPTIONS["descriptor_set"].default
     binding_offset: int = EMIT_OPTIONS["binding_offset"].default
     output_format: str = EMIT_OPTIONS["output_format"].default  # issue 19: engine controls (ENGINE_FIELDS)
+    channels: str = EMIT_OPTIONS["channels"].default
 
     # Language-independent rules here; each language adds its own (sepgen.targets), for that language only.
     __constraints__ = (
@@ -321,6 +332,7 @@ class EmitOptions:
                    "scaled taps are bilinear fetches already: drop --linear-sampling"),
         *(Constraint((("lang", t.name), *c.when), c.forbid, c.message)
           for t in targets.all_targets() for c in t.constraints),
+        *(Constraint(when, forbid, message) for when, forbid, message in ENGINE_RULES),
     )
     __language_fields__ = {f.name: t.name for t in targets.all_targets() for f in t.fields}
     # Fields listed only when not at their default, so other manifests, headers and variants are

@@ -34,8 +34,29 @@ MANIFEST = "manifest.json"
 TEXTURE_FORMATS = ("rgba32f", "rgba16f", "r11g11b10f")  # r11g11b10f: the output only (--output-format)
 TEXEL_BYTES = {"rgba32f": 16, "rgba16f": 8}  # bytes one texel of each intermediate format holds
 SHADER_SIDE = {"manifest": False}  # field metadata: template-only, not in manifest.json
+RGB = "rgb"
+Packing = tuple[tuple[int, int] | None, ...]  # channels="rgb": (component slot, channel 0-2) of each RGBA channel
 
-__all__ = ["FORMAT", "MANIFEST", "SCALE_TEXTURE", "SCALE_UNIFORM", "TEXTURE_FORMATS", "TEXEL_BYTES",
+
+def packed_layout(n: int) -> list[Packing]:
+    """channels="rgb": n components' RGB packed into ceil(3n/4) RGBA textures, component slot s's
+    channel c at flat channel 3s + c (texture (3s + c) // 4); the last texture's spare channels None."""
+    flat: list[tuple[int, int] | None] = [(s, c) for s in range(n) for c in range(3)]
+    count = -(-len(flat) // 4)
+    flat += [None] * (4 * count - len(flat))
+    return [tuple(flat[4 * j:4 * j + 4]) for j in range(count)]
+
+
+def intermediate_texels(rank: int, channels: str = "rgba", group: int = 8) -> int:
+    """Intermediate textures (texels per pixel) of a rank: one per component, or with channels="rgb"
+    ceil(3n/4) per MRT group of n components (`group` components per pass pair)."""
+    if channels != RGB:
+        return rank
+    sizes = [min(group, rank - s) for s in range(0, rank, group)]
+    return sum(-(-3 * n // 4) for n in sizes)
+
+__all__ = ["RGB", "packed_layout", "intermediate_texels",
+           "FORMAT", "MANIFEST", "SCALE_TEXTURE", "SCALE_UNIFORM", "TEXTURE_FORMATS", "TEXEL_BYTES",
            "intermediate_bytes", "Term", "Fetch", "Texture", "PassInput", "PassOutput",
            "Pass", "ShaderFile", "ScaleEntry", "Manifest", "load", "parse"]
 
@@ -81,9 +102,14 @@ class Texture:
     role: str  # "input" | "intermediate" | "output" | "scale" (per-pixel scales, red channel)
     format: str | None = None  # None for the input: engines upload what they have
     component: int | None = None  # intermediates: which separable component they hold
+    # channels="rgb" intermediates: [component, "r" | "g" | "b"] of each RGBA channel (None: unused)
+    channels: tuple[tuple[int, str] | None, ...] | None = None
 
     def to_dict(self) -> dict[str, Any]:
-        return _doc(self, ("role",), ("format", "component"))
+        doc = _doc(self, ("role",), ("format", "component"))
+        if self.channels is not None:
+            doc["channels"] = [None if c is None else list(c) for c in self.channels]
+        return doc
 
 
 @dataclass(frozen=True)
@@ -100,6 +126,11 @@ class PassInput:
     sampler_binding: int | None = None  # the sampler's binding in `set` (wgsl, spirv; linear passes)
     param: str = field(default="", metadata=SHADER_SIDE)  # function parameter name in the include
     fetches: tuple[Fetch, ...] = field(default=(), metadata=SHADER_SIDE)
+    packs: Packing = field(default=(), metadata=SHADER_SIDE)  # channels="rgb": what each channel holds
+
+    def swizzle(self, slot: int) -> list[tuple[str, str]]:
+        """channels="rgb": (this texture's channel, the component's channel) pairs of component `slot`."""
+        return [("rgba"[i], "rgb"[c[1]]) for i, c in enumerate(self.packs) if c is not None and c[0] == slot]
 
     @property
     def param_sampler(self) -> str | None:
@@ -122,6 +153,11 @@ class PassOutput:
     set: int | None = None  # compute passes: Vulkan descriptor set / WGSL @group (wgsl, spirv)
     name: str = field(default="", metadata=SHADER_SIDE)  # fragment output variable
     param: str = field(default="", metadata=SHADER_SIDE)  # function parameter name in the include
+    packs: Packing = field(default=(), metadata=SHADER_SIDE)  # channels="rgb": what each channel holds
+
+    def packed(self, accumulator: str = "c") -> list[str | None]:
+        """channels="rgb": each RGBA channel as `c<slot>.<channel>` of the pass's accumulators (None: unused)."""
+        return [None if c is None else f"{accumulator}{c[0]}.{'rgb'[c[1]]}" for c in self.packs]
 
     @property
     def unit(self) -> int:

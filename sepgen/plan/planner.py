@@ -15,8 +15,9 @@ from dataclasses import dataclass
 
 from ..common.errors import SepgenError
 from ..options import EmitOptions
+from . import passmodel
 from .passmodel import SCALE_TEXTURE, SCALE_UNIFORM, Pass, PassInput, PassOutput, ScaleEntry, Texture
-from .taps import PassPlan
+from .taps import MAX_TARGETS, PassPlan
 
 SCALE_SAMPLER = "u_scale_map"  # the scale map's uniform / register name
 ALONG = 64  # compute tile length along the pass direction (one pixel per invocation)
@@ -61,9 +62,20 @@ def textures(filter_name: str, rank: int, options: EmitOptions) -> tuple[Texture
     """The source, one intermediate per component, the output (and the scale map, if read)."""
     fmt = options.intermediate_format
     scale = (Texture(SCALE_TEXTURE, "scale"),) if options.scale_source == "texture" else ()
-    return (Texture("source", "input"),
-            *(Texture(f"{filter_name}_t{k}", "intermediate", fmt, k) for k in range(rank)),
-            Texture("output", "output", options.output_format), *scale)
+    inter = (packed_textures(filter_name, rank, fmt) if options.channels == passmodel.RGB
+             else tuple(Texture(f"{filter_name}_t{k}", "intermediate", fmt, k) for k in range(rank)))
+    return (Texture("source", "input"), *inter, Texture("output", "output", options.output_format), *scale)
+
+
+def packed_textures(filter_name: str, rank: int, fmt: str) -> tuple[Texture, ...]:
+    """channels="rgb": each MRT group's packed intermediates `<filter>_p<j>` (numbered across groups),
+    with the component and channel each of their RGBA channels holds."""
+    out: list[Texture] = []
+    for first in range(0, rank, MAX_TARGETS):
+        for chans in passmodel.packed_layout(min(MAX_TARGETS, rank - first)):
+            held = tuple(None if c is None else (first + c[0], "rgb"[c[1]]) for c in chans)
+            out.append(Texture(f"{filter_name}_p{len(out)}", "intermediate", fmt, channels=held))
+    return tuple(out)
 
 
 def scaled(plan: list[PassPlan]) -> list[PassPlan]:
@@ -101,6 +113,8 @@ def _input(texture: str, uniform: str, binding: int, p: PassPlan, param: str, fe
 
 def _resources(filter_name: str, p: PassPlan,
                options: EmitOptions) -> tuple[tuple[PassInput, ...], tuple[PassOutput, ...]]:
+    if options.channels == passmodel.RGB:
+        return _packed_resources(filter_name, p, options)
     if p.direction == "horizontal":
         fmt = options.intermediate_format
         inputs: tuple[PassInput, ...] = (_input("source", "u_source", 0, p, "src", p.fetches),)
@@ -112,6 +126,23 @@ def _resources(filter_name: str, p: PassPlan,
                           tuple(f for f in p.fetches if f.input == slot)) for slot, k in enumerate(p.components))
     return _with_scale_map(inputs, options), (PassOutput("output", 0, options.output_format, None, 0, "u_output",
                                                          name="o_output", param="acc"),)
+
+
+def _packed_resources(filter_name: str, p: PassPlan,
+                      options: EmitOptions) -> tuple[tuple[PassInput, ...], tuple[PassOutput, ...]]:
+    """channels="rgb": the horizontal pass writes the group's packed textures, the vertical pass
+    reads them (`taps.pack_rgb` made its fetches per packed texture)."""
+    layout = passmodel.packed_layout(len(p.components))
+    base = 3 * p.components[0] // 4  # textures of the full groups of 8 before this one: 6 each
+    names = [f"{filter_name}_p{base + j}" for j in range(len(layout))]
+    if p.direction == "horizontal":
+        outputs = tuple(PassOutput(n, j, options.intermediate_format, None, j, f"u_p{base + j}",
+                                   name=f"o_p{base + j}", param=f"t{j}", packs=layout[j]) for j, n in enumerate(names))
+        return (_input("source", "u_source", 0, p, "src", p.fetches),), outputs
+    inputs = tuple(dataclasses.replace(_input(n, f"u_p{base + j}", j, p, f"t{j}",
+                                              tuple(f for f in p.fetches if f.input == j)), packs=layout[j])
+                   for j, n in enumerate(names))
+    return inputs, (PassOutput("output", 0, options.output_format, None, 0, "u_output", name="o_output", param="acc"),)
 
 
 def _with_scale_map(inputs: tuple[PassInput, ...], options: EmitOptions) -> tuple[PassInput, ...]:

@@ -24,7 +24,7 @@ Tolerances follow from the formats (u = unit roundoff):
                                                      (the 10-bit blue channel of r11g11b10f: 5 mantissa bits)
 
 An output format without a sign or alpha (r11g11b10f) is compared with the reference as it
-would store it: negative values 0, alpha 1 (`stored_reference`).
+would store it: negative values 0, alpha 1; `channels="rgb"` writes alpha 1 (`stored_reference`).
 
 δ is measured once per runner (and image size) by `sepgen.verify.probe`: a tiny emitted filter
 whose output is the driver's bilinear weights. llvmpipe, lavapipe and SwiftShader interpolate
@@ -168,11 +168,12 @@ def tolerance_for(filt: SeparableFilter, options: dict[str, Any], img: np.ndarra
 
 
 def stored_reference(ref: np.ndarray, options: dict[str, Any]) -> np.ndarray:
-    """The reference as the variant's output format stores it: r11g11b10f keeps no negative
-    value and no alpha (read back as 1); other formats store every value."""
-    if options.get("output_format") != "r11g11b10f" or ref.ndim != 3:
+    """The reference as the variant's output stores it: r11g11b10f keeps no negative value and no
+    alpha (read back as 1); channels="rgb" filters colour only and writes alpha 1."""
+    unsigned = options.get("output_format") == "r11g11b10f"
+    if not (unsigned or options.get("channels") == "rgb") or ref.ndim != 3:
         return ref
-    out = np.maximum(ref, 0.0)
+    out = np.maximum(ref, 0.0) if unsigned else ref.copy()
     if out.shape[2] == 4:
         out[..., 3] = 1.0
     return out

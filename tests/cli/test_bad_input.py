@@ -289,6 +289,9 @@ EMIT_CASES = {
                                 "WebGPU has no rg11b10ufloat storage textures"),
     "r11g11b10f_partial_sums": (["--strategy", "per-component", "--output-format", "r11g11b10f"],
                                 "r11g11b10f holds no negative values, and passes v1 add partial sums"),
+    "unknown_channels": (["--channels", "rg"], "'rg' is not one of 'rgba', 'rgb'"),
+    "rgb_compute": (["--channels", "rgb", "--stage", "compute"],
+                    "--channels rgb packs the targets of fragment MRT passes"),
     "missing_templates": (["--templates", "missing-templates"], "templates folder missing-templates does not exist"),
     "unwritable_output": (["--lang", "glsl", "-o", "blocker/shaders"], UNWRITABLE),
 }
