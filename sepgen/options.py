@@ -236,6 +236,8 @@ ENGINE_OPTIONS = (
     Option("channels", str, "rgba", "rgb: the filter blurs colour only; MRT packs the components' RGB into "
            "ceil(3*rank/4) intermediates per group of 8 (rank 4: 3), and the output's alpha is 1",
            choices=("rgba", "rgb")),
+    Option("intermediates", str, "textures", "array: the intermediates are one 2D array texture (layer k = component "
+           "k), so the include's functions take the same parameters at every rank", choices=("textures", "array")),
 )
 # (when, forbid, message): EmitOptions.__constraints__ rows for the engine options
 ENGINE_RULES = (
@@ -243,6 +245,10 @@ ENGINE_RULES = (
      "--channels rgb packs the targets of fragment MRT passes: use --stage fragment --strategy mrt"),
     ((("channels", "rgb"),), (("scale_source", "uniform"), ("scale_source", "texture")),
      "--channels rgb does not pack scaled taps yet: drop --channels rgb"),
+    ((("intermediates", "array"),), (("stage", "compute"), ("strategy", "per-component"), ("channels", "rgb"),
+                                     ("scale_source", "uniform"), ("scale_source", "texture")),
+     "--intermediates array is implemented for fragment MRT passes with fixed taps and RGBA channels: "
+     "use --stage fragment --strategy mrt, or --intermediates textures"),
 )
 ENGINE_FIELDS = tuple(o.name for o in ENGINE_OPTIONS)  # listed only when set, like the filter fields
 # --- end issue 19 item 3 ---
@@ -320,6 +326,7 @@ class EmitOptions:
     binding_offset: int = EMIT_OPTIONS["binding_offset"].default
     output_format: str = EMIT_OPTIONS["output_format"].default  # issue 19: engine controls (ENGINE_FIELDS)
     channels: str = EMIT_OPTIONS["channels"].default
+    intermediates: str = EMIT_OPTIONS["intermediates"].default
 
     # Language-independent rules here; each language adds its own (sepgen.targets), for that language only.
     __constraints__ = (

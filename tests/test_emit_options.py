@@ -79,4 +79,5 @@ def test_options_are_frozen_and_answer_questions():
         n for n in EMIT_OPTIONS if n not in ("descriptor_set", "binding_offset", *ENGINE_FIELDS)]
     placed = o.replace(lang="wgsl", stage="fragment", scale_source="texture", descriptor_set=1, binding_offset=4)
     assert list(placed.to_dict()) == [n for n in EMIT_OPTIONS if n not in ENGINE_FIELDS]
-    assert list(placed.replace(output_format="rgba16f").to_dict()) == [n for n in EMIT_OPTIONS if n != "channels"]
+    assert list(placed.replace(output_format="rgba16f").to_dict()) == [
+        n for n in EMIT_OPTIONS if n not in ("channels", "intermediates")]

@@ -104,9 +104,10 @@ class Texture:
     component: int | None = None  # intermediates: which separable component they hold
     # channels="rgb" intermediates: [component, "r" | "g" | "b"] of each RGBA channel (None: unused)
     channels: tuple[tuple[int, str] | None, ...] | None = None
+    layers: int | None = None  # intermediates="array": one 2D array texture, layer k = component k
 
     def to_dict(self) -> dict[str, Any]:
-        doc = _doc(self, ("role",), ("format", "component"))
+        doc = _doc(self, ("role",), ("format", "component", "layers"))
         if self.channels is not None:
             doc["channels"] = [None if c is None else list(c) for c in self.channels]
         return doc
@@ -127,6 +128,7 @@ class PassInput:
     param: str = field(default="", metadata=SHADER_SIDE)  # function parameter name in the include
     fetches: tuple[Fetch, ...] = field(default=(), metadata=SHADER_SIDE)
     packs: Packing = field(default=(), metadata=SHADER_SIDE)  # channels="rgb": what each channel holds
+    layers: tuple[int, ...] = field(default=(), metadata=SHADER_SIDE)  # array input: the layer of each fetch input
 
     def swizzle(self, slot: int) -> list[tuple[str, str]]:
         """channels="rgb": (this texture's channel, the component's channel) pairs of component `slot`."""
@@ -151,6 +153,7 @@ class PassOutput:
     binding: int | None = None  # compute passes: image unit / UAV register
     uniform: str | None = None  # compute passes: image uniform
     set: int | None = None  # compute passes: Vulkan descriptor set / WGSL @group (wgsl, spirv)
+    layer: int | None = None  # intermediates="array": the layer of `texture` this output writes
     name: str = field(default="", metadata=SHADER_SIDE)  # fragment output variable
     param: str = field(default="", metadata=SHADER_SIDE)  # function parameter name in the include
     packs: Packing = field(default=(), metadata=SHADER_SIDE)  # channels="rgb": what each channel holds
@@ -166,7 +169,7 @@ class PassOutput:
 
     def to_dict(self, compute: bool) -> dict[str, Any]:
         always = ("texture", "location", "component", "format") + (("binding", "uniform") if compute else ())
-        return _doc(self, always, ("set",) if compute else ())
+        return _doc(self, always, ("set", "layer") if compute else ("layer",))
 
 
 @dataclass(frozen=True)
@@ -351,7 +354,8 @@ def load(out_dir: str | os.PathLike) -> Manifest:
 def parse(doc: Any, where: str = MANIFEST) -> Manifest:
     """A `Manifest` from parsed JSON; only what the runner needs is required."""
     _check_document(doc, where)
-    textures = tuple(Texture(n, t.get("role", ""), t.get("format"), t.get("component"))
+    textures = tuple(Texture(n, t.get("role", ""), t.get("format"), t.get("component"),
+                             layers=t["layers"] if _count(t.get("layers")) else None)
                      for n, t in doc["textures"].items())
     names = {t.name for t in textures}
     return Manifest(
@@ -369,6 +373,10 @@ def parse(doc: Any, where: str = MANIFEST) -> Manifest:
         limits=_parse_limits(doc.get("limits"), where),
         structure=doc.get("structure"),
     )
+
+
+def _count(value: Any) -> bool:
+    return isinstance(value, int) and not isinstance(value, bool) and value > 0
 
 
 def _parse_limits(limits: Any, where: str) -> dict[str, int] | None:
@@ -466,7 +474,8 @@ def _parse_pass(spec: dict[str, Any], where: str, textures: set[str]) -> Pass:
                              i.get("sampler"), i.get("wrap", "clamp_to_edge"), i.get("set"), i.get("sampler_binding"))
                    for i in spec["inputs"])
     outputs = tuple(PassOutput(o["texture"], o.get("location", o.get("binding")), o.get("format") or "rgba32f",
-                               o.get("component"), o.get("binding"), o.get("uniform"), o.get("set"))
+                               o.get("component"), o.get("binding"), o.get("uniform"), o.get("set"),
+                               o["layer"] if isinstance(o.get("layer"), int) else None)
                     for o in spec["outputs"])
     wg = spec.get("workgroup_size")
     return Pass(spec.get("index", 0), spec.get("name", ""), spec.get("direction", ""),

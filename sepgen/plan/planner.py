@@ -19,6 +19,7 @@ from . import passmodel
 from .passmodel import SCALE_TEXTURE, SCALE_UNIFORM, Pass, PassInput, PassOutput, ScaleEntry, Texture
 from .taps import MAX_TARGETS, PassPlan
 
+ARRAY = "array"  # intermediates="array"
 SCALE_SAMPLER = "u_scale_map"  # the scale map's uniform / register name
 ALONG = 64  # compute tile length along the pass direction (one pixel per invocation)
 SHARED_BUDGET = 16384  # bytes of shared memory a compute tile may use when choosing its width
@@ -63,6 +64,7 @@ def textures(filter_name: str, rank: int, options: EmitOptions) -> tuple[Texture
     fmt = options.intermediate_format
     scale = (Texture(SCALE_TEXTURE, "scale"),) if options.scale_source == "texture" else ()
     inter = (packed_textures(filter_name, rank, fmt) if options.channels == passmodel.RGB
+             else (Texture(f"{filter_name}_t", "intermediate", fmt, layers=rank),) if options.intermediates == ARRAY
              else tuple(Texture(f"{filter_name}_t{k}", "intermediate", fmt, k) for k in range(rank)))
     return (Texture("source", "input"), *inter, Texture("output", "output", options.output_format), *scale)
 
@@ -115,6 +117,8 @@ def _resources(filter_name: str, p: PassPlan,
                options: EmitOptions) -> tuple[tuple[PassInput, ...], tuple[PassOutput, ...]]:
     if options.channels == passmodel.RGB:
         return _packed_resources(filter_name, p, options)
+    if options.intermediates == ARRAY:
+        return _array_resources(filter_name, p, options)
     if p.direction == "horizontal":
         fmt = options.intermediate_format
         inputs: tuple[PassInput, ...] = (_input("source", "u_source", 0, p, "src", p.fetches),)
@@ -143,6 +147,20 @@ def _packed_resources(filter_name: str, p: PassPlan,
                                               tuple(f for f in p.fetches if f.input == j)), packs=layout[j])
                    for j, n in enumerate(names))
     return inputs, (PassOutput("output", 0, options.output_format, None, 0, "u_output", name="o_output", param="acc"),)
+
+
+def _array_resources(filter_name: str, p: PassPlan,
+                     options: EmitOptions) -> tuple[tuple[PassInput, ...], tuple[PassOutput, ...]]:
+    """intermediates="array": the horizontal pass writes layer k of `<filter>_t` for each of its
+    components k (colour location = slot), the vertical pass reads the layers as one array texture:
+    its fetches keep their slot as `input`, `layers` maps a slot to its layer."""
+    name = f"{filter_name}_t"
+    if p.direction == "horizontal":
+        outputs = tuple(PassOutput(name, slot, options.intermediate_format, k, slot, "u_t", layer=k,
+                                   name="o_t", param=f"t[{slot}]") for slot, k in enumerate(p.components))
+        return (_input("source", "u_source", 0, p, "src", p.fetches),), outputs
+    inp = dataclasses.replace(_input(name, "u_t", 0, p, "t", p.fetches), layers=p.components)
+    return (inp,), (PassOutput("output", 0, options.output_format, None, 0, "u_output", name="o_output", param="acc"),)
 
 
 def _with_scale_map(inputs: tuple[PassInput, ...], options: EmitOptions) -> tuple[PassInput, ...]:

@@ -292,6 +292,9 @@ EMIT_CASES = {
     "unknown_channels": (["--channels", "rg"], "'rg' is not one of 'rgba', 'rgb'"),
     "rgb_compute": (["--channels", "rgb", "--stage", "compute"],
                     "--channels rgb packs the targets of fragment MRT passes"),
+    "unknown_intermediates": (["--intermediates", "atlas"], "'atlas' is not one of 'textures', 'array'"),
+    "array_per_component": (["--intermediates", "array", "--strategy", "per-component"],
+                            "--intermediates array is implemented for fragment MRT passes"),
     "missing_templates": (["--templates", "missing-templates"], "templates folder missing-templates does not exist"),
     "unwritable_output": (["--lang", "glsl", "-o", "blocker/shaders"], UNWRITABLE),
 }

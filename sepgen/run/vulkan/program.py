@@ -60,6 +60,7 @@ class Binding:
     texture: str | None = None  # texture and storage entries
     filter: str = "nearest"  # texture and sampler: "nearest" | "linear"
     access: str = "write"  # storage: "write" | "read_write"
+    array: bool = False  # texture: the whole of an array texture (intermediates="array"), sampled as one
 
 
 @dataclass(frozen=True)
@@ -70,6 +71,7 @@ class GpuPass:
     vertex: Shader | None = None
     fragment: Shader | None = None
     targets: tuple[str, ...] = ()  # fragment: the texture at each colour location
+    target_layers: tuple[int | None, ...] = ()  # fragment: the layer of each target (array textures), else None
     blend: str = "none"  # "none" | "additive" (fragment) | "accumulate" (compute, done by the shader)
     workgroup: tuple[int, int] = (1, 1)
 
@@ -86,6 +88,7 @@ class GpuProgram:
     where: str = "this program"  # the manifest it came from, for messages
     features: tuple[str, ...] = ()  # WebGPU device features the passes need (the manifest's `extensions`, WGSL)
     limits: dict[str, int] = field(default_factory=dict)  # WebGPU limits above the defaults (the manifest's `limits`)
+    layers: dict[str, int] = field(default_factory=dict)  # array textures: name -> layers (intermediates="array")
 
     def scale_inputs(self, scale: Scale, height: int, width: int) -> ScaleInputs:
         """The checked scale of one run (`sepgen.run.program.scale_inputs`: the same rules on every runner)."""

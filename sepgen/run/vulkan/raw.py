@@ -44,7 +44,8 @@ class _Resources:
         for name, fmt in self.formats.items():
             if fmt not in vk_formats:
                 raise SepgenError(f"texture {name!r}: format {fmt!r} is not one of {', '.join(vk_formats)}")
-        self.images = {n: dev.image(width, height, vk_formats[f]) for n, f in self.formats.items()}
+        self.images = {n: dev.image(width, height, vk_formats[f], program.layers.get(n))
+                       for n, f in self.formats.items()}
         self.uniform = dev.buffer(UNIFORM_BYTES, uniform=True)  # the scale of scaled passes
         dev.write(self.uniform, uniform or bytes(UNIFORM_BYTES))
 
@@ -147,7 +148,10 @@ class _Pipelines:
         subpass = vk.VkSubpassDescription(pipelineBindPoint=vk.VK_PIPELINE_BIND_POINT_GRAPHICS, pColorAttachments=refs)
         rp = self.dev.own(vk.vkDestroyRenderPass, vk.vkCreateRenderPass(
             self.dev.device, vk.VkRenderPassCreateInfo(pAttachments=attachments, pSubpasses=[subpass]), None))
-        fb_info = vk.VkFramebufferCreateInfo(renderPass=rp, pAttachments=[res.images[t].view for t in p.targets],
+        layers = p.target_layers or (None,) * len(p.targets)
+        views = [res.images[t].view if layer is None else self.dev.layer_view(res.images[t], layer)
+                 for t, layer in zip(p.targets, layers)]
+        fb_info = vk.VkFramebufferCreateInfo(renderPass=rp, pAttachments=views,
                                              width=res.width, height=res.height, layers=1)
         return rp, self.dev.own(vk.vkDestroyFramebuffer, vk.vkCreateFramebuffer(self.dev.device, fb_info, None))
 
