@@ -24,7 +24,7 @@ from ..common.errors import SepgenError
 from ..common.identifiers import check_shader_name
 from ..filters.filterfile import SeparableFilter, check_meaningful
 from ..filters.rowsfile import RowsFilter
-from ..options import EMIT_OPTIONS, EmitOptions
+from ..options import EMIT_OPTIONS, ENGINE_FIELDS, EmitOptions
 from ..plan import planner
 from ..plan.passmodel import MANIFEST, Pass
 from ..plan.taps import PassPlan, counts as plan_counts, fetch_counts
@@ -157,8 +157,10 @@ def _render_rows(filt: RowsFilter, options: dict[str, Any] | EmitOptions | None,
 
     opts = EmitOptions.from_dict(options)
     check_prefix(filt.name)
-    if opts.output_format != EMIT_OPTIONS["output_format"].default:  # issue 19: separable passes only, for now
-        raise SepgenError("--output-format applies to separable filters; rows filters write an rgba32f output")
+    engine = [n for n in ENGINE_FIELDS if getattr(opts, n) != EMIT_OPTIONS[n].default]  # issue 19: separable only
+    if engine:
+        raise SepgenError(f"--{engine[0].replace('_', '-')} applies to separable filters; rows filters have "
+                          "their own passes (rgba32f output, one texture per intermediate)")
     if command is None:
         command = default_command(f"{filt.name}.json", opts, "OUT")
     return render_rows(filt, opts, templates_dir, one_line(command))

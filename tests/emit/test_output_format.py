@@ -150,3 +150,17 @@ def test_build_key(tmp_path) -> None:
     (tmp_path / "bad.toml").write_text(table + 'stage = "compute"\noutput_format = "r11g11b10f"\n', encoding="utf-8")
     with pytest.raises(SepgenError, match="bad.toml: filter 'd': WebGPU has no rg11b10ufloat storage"):
         load_config(tmp_path / "bad.toml")
+
+
+@pytest.mark.parametrize("option", [{"output_format": "rgba16f"}, {"channels": "rgb"}, {"intermediates": "array"}])
+def test_rows_filters_refuse_the_engine_options(option: dict) -> None:
+    """The rows structure (issue 18) has its own passes: the options would be silently ignored there."""
+    from sepgen import kernels
+    from sepgen.filters import rows
+    from sepgen.filters.rowsfile import RowsFilter
+
+    k = kernels.disk(9)
+    filt = RowsFilter("bdisk", k / k.sum(), rows.exact_layout(k))
+    flag = "--" + next(iter(option)).replace("_", "-")
+    with pytest.raises(SepgenError, match=f"{flag} applies to separable filters"):
+        emit.render(filt, option)
