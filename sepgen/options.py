@@ -227,6 +227,33 @@ def check_search(budget: Any, target_error: Any, rank_given: bool = False,
     return budget, target_error
 
 
+# --- issue 19 item 3: engine controls (what an engine's render graph wants; not in the verify matrix) ---
+OUTPUT_FORMATS = ("rgba32f", "rgba16f", "r11g11b10f")  # the output texture's format (first: the default)
+ENGINE_OPTIONS = (
+    Option("output_format", str, OUTPUT_FORMATS[0], "format of the output texture: the render target of "
+           "fragment passes, the storage image of compute passes (r11g11b10f: no alpha, no negatives)",
+           choices=OUTPUT_FORMATS),
+    Option("channels", str, "rgba", "rgb: the filter blurs colour only; MRT packs the components' RGB into "
+           "ceil(3*rank/4) intermediates per group of 8 (rank 4: 3), and the output's alpha is 1",
+           choices=("rgba", "rgb")),
+    Option("intermediates", str, "textures", "array: the intermediates are one 2D array texture (layer k = component "
+           "k), so the include's functions take the same parameters at every rank", choices=("textures", "array")),
+)
+# (when, forbid, message): EmitOptions.__constraints__ rows for the engine options
+ENGINE_RULES = (
+    ((("channels", "rgb"),), (("stage", "compute"), ("strategy", "per-component")),
+     "--channels rgb packs the targets of fragment MRT passes: use --stage fragment --strategy mrt"),
+    ((("channels", "rgb"),), (("scale_source", "uniform"), ("scale_source", "texture")),
+     "--channels rgb does not pack scaled taps yet: drop --channels rgb"),
+    ((("intermediates", "array"),), (("stage", "compute"), ("strategy", "per-component"), ("channels", "rgb"),
+                                     ("scale_source", "uniform"), ("scale_source", "texture")),
+     "--intermediates array is implemented for fragment MRT passes with fixed taps and RGBA channels: "
+     "use --stage fragment --strategy mrt, or --intermediates textures"),
+)
+ENGINE_FIELDS = tuple(o.name for o in ENGINE_OPTIONS)  # listed only when set, like the filter fields
+# --- end issue 19 item 3 ---
+
+
 EMIT_OPTIONS = _table(
     Option("lang", str, targets.names()[0], "shader language (spirv: Vulkan GLSL 450 sources and their .spv)",
            choices=targets.names()),
@@ -252,6 +279,7 @@ EMIT_OPTIONS = _table(
            "(hlsl vk::binding, wgsl, spirv)", min=0, max=3),
     Option("binding_offset", int, 0, "added to every Vulkan / WebGPU binding number "
            "(hlsl vk::binding, wgsl, spirv; HLSL registers are unchanged)", min=0, max=800),
+    *ENGINE_OPTIONS,
 )
 BINDING_FIELDS = ("descriptor_set", "binding_offset")  # meaningless for GLSL 330 / 300 es / 450 (units)
 INTERMEDIATE_FORMATS = {"fp32": "rgba32f", "fp16": "rgba16f"}  # precision -> intermediate texture format
@@ -296,6 +324,9 @@ class EmitOptions:
     scale_source: str = EMIT_OPTIONS["scale_source"].default
     descriptor_set: int = EMIT_OPTIONS["descriptor_set"].default
     binding_offset: int = EMIT_OPTIONS["binding_offset"].default
+    output_format: str = EMIT_OPTIONS["output_format"].default  # issue 19: engine controls (ENGINE_FIELDS)
+    channels: str = EMIT_OPTIONS["channels"].default
+    intermediates: str = EMIT_OPTIONS["intermediates"].default
 
     # Language-independent rules here; each language adds its own (sepgen.targets), for that language only.
     __constraints__ = (
@@ -308,12 +339,13 @@ class EmitOptions:
                    "scaled taps are bilinear fetches already: drop --linear-sampling"),
         *(Constraint((("lang", t.name), *c.when), c.forbid, c.message)
           for t in targets.all_targets() for c in t.constraints),
+        *(Constraint(when, forbid, message) for when, forbid, message in ENGINE_RULES),
     )
     __language_fields__ = {f.name: t.name for t in targets.all_targets() for f in t.fields}
     # Fields listed only when not at their default, so other manifests, headers and variants are
     # what they were; not enumerated: scale_source depends on the filter (scalable or not), the
-    # binding fields only move resources.
-    __filter_fields__ = ("scale_source", *BINDING_FIELDS)
+    # binding fields only move resources, the engine fields (issue 19) change what an engine binds.
+    __filter_fields__ = ("scale_source", *BINDING_FIELDS, *ENGINE_FIELDS)
     # Options that point-sample unless asked otherwise: compute passes read shared memory, scaled
     # taps are bilinear already; and any target that cannot filter its intermediates in core
     # (`Target.filterable_for`: RGBA32F on GLSL ES 3.00, WebGPU and Vulkan needs an optional

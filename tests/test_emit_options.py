@@ -9,7 +9,7 @@ import pytest
 
 from sepgen import emit
 from sepgen.common.errors import SepgenError
-from sepgen.options import EMIT_OPTIONS, EmitOptions
+from sepgen.options import EMIT_OPTIONS, ENGINE_FIELDS, EmitOptions
 
 
 def _by_trial() -> list[dict]:
@@ -22,6 +22,8 @@ def _by_trial() -> list[dict]:
         if combo["lang"] != "glsl" and combo["glsl_version"] != EMIT_OPTIONS["glsl_version"].default:
             continue
         if combo["scale_source"] != EMIT_OPTIONS["scale_source"].default:  # depends on the filter: not enumerated
+            continue
+        if any(combo[n] != EMIT_OPTIONS[n].default for n in ENGINE_FIELDS):  # engine controls: not enumerated
             continue
         for name in EmitOptions.__filter_fields__:  # filter and binding fields are listed only when set
             combo.pop(name)
@@ -71,9 +73,11 @@ def test_options_are_frozen_and_answer_questions():
     with pytest.raises(dataclasses.FrozenInstanceError):
         o.stage = "fragment"  # type: ignore[misc]  # the point: frozen
     # filter fields only when set
-    unset = ("scale_source", "descriptor_set", "binding_offset")
+    unset = ("scale_source", "descriptor_set", "binding_offset", *ENGINE_FIELDS)
     assert list(o.to_dict()) == [n for n in EMIT_OPTIONS if n not in unset]
     assert list(o.replace(stage="fragment", scale_source="texture").to_dict()) == [
-        n for n in EMIT_OPTIONS if n not in ("descriptor_set", "binding_offset")]
+        n for n in EMIT_OPTIONS if n not in ("descriptor_set", "binding_offset", *ENGINE_FIELDS)]
     placed = o.replace(lang="wgsl", stage="fragment", scale_source="texture", descriptor_set=1, binding_offset=4)
-    assert list(placed.to_dict()) == list(EMIT_OPTIONS)
+    assert list(placed.to_dict()) == [n for n in EMIT_OPTIONS if n not in ENGINE_FIELDS]
+    assert list(placed.replace(output_format="rgba16f").to_dict()) == [
+        n for n in EMIT_OPTIONS if n not in ("channels", "intermediates")]

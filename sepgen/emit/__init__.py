@@ -24,7 +24,7 @@ from ..common.errors import SepgenError
 from ..common.identifiers import check_shader_name
 from ..filters.filterfile import SeparableFilter, check_meaningful
 from ..filters.rowsfile import RowsFilter
-from ..options import EMIT_OPTIONS, EmitOptions
+from ..options import EMIT_OPTIONS, ENGINE_FIELDS, EmitOptions
 from ..plan import planner
 from ..plan.passmodel import MANIFEST, Pass
 from ..plan.taps import PassPlan, counts as plan_counts, fetch_counts
@@ -98,6 +98,7 @@ def check_prefix(name: str) -> str:
 def build_passes(filter_name: str, plan: list[PassPlan], gen: Generator) -> list[Pass]:
     """The planner's typed passes for `gen`'s target: its file names, then its resource numbers."""
     passes = planner.build_passes(filter_name, plan, gen.options, gen.suffix, gen.max_workgroup_invocations)
+    planner.check_output_format(passes, gen.options)
     return [gen.bind(p) for p in passes]
 
 
@@ -156,6 +157,10 @@ def _render_rows(filt: RowsFilter, options: dict[str, Any] | EmitOptions | None,
 
     opts = EmitOptions.from_dict(options)
     check_prefix(filt.name)
+    engine = [n for n in ENGINE_FIELDS if getattr(opts, n) != EMIT_OPTIONS[n].default]  # issue 19: separable only
+    if engine:
+        raise SepgenError(f"--{engine[0].replace('_', '-')} applies to separable filters; rows filters have "
+                          "their own passes (rgba32f output, one texture per intermediate)")
     if command is None:
         command = default_command(f"{filt.name}.json", opts, "OUT")
     return render_rows(filt, opts, templates_dir, one_line(command))

@@ -43,6 +43,14 @@ def signed(value: int | float) -> str:
     return f"+ {value}" if value > 0 else f"- {-value}"
 
 
+GLSL_IMAGE_FORMATS = {"r11g11b10f": "r11f_g11f_b10f"}  # image format qualifiers spelt unlike the manifest's
+
+
+def glsl_image_format(fmt: str) -> str:
+    """A texture format as a GLSL image layout qualifier (`{{ o.format|glsl_format }}`)."""
+    return GLSL_IMAGE_FORMATS.get(fmt, fmt)
+
+
 def environment(templates_dir: str | os.PathLike | None = None) -> jinja2.Environment:
     """Jinja environment over the default templates, `templates_dir` first when given."""
     if templates_dir is None:
@@ -77,6 +85,7 @@ def _environment(templates_dir: str | None) -> jinja2.Environment:
         lstrip_blocks=True,
     )
     env.filters["signed"] = signed
+    env.filters["glsl_format"] = glsl_image_format
     env.filters["lit"] = float_literal  # {{ x|lit("glsl") }}: templates made before generators bound their own
     return env
 

@@ -7,12 +7,14 @@ sepgen's intermediates and output are float. What each pass does decides what it
 - `EXT_color_buffer_float`: render to RGBA32F (on WebGL2 it also covers RGBA16F);
 - `EXT_color_buffer_half_float`: render to RGBA16F (`--precision fp16`, GLES 3);
 - `OES_texture_float_linear`: sample RGBA32F with linear filtering (`--linear-sampling`);
-- `EXT_float_blend`: additive blending into RGBA32F (`--strategy per-component`, rank > 8).
+- `EXT_float_blend`: additive blending into RGBA32F (`--strategy per-component`, rank > 8);
+- `--output-format r11g11b10f`: `EXT_color_buffer_float` (R11F_G11F_B10F is renderable with it).
 
 They are enabled by the application (`gl.getExtension` in WebGL2), not by `#extension` lines.
 WGSL (WebGPU) renders to float targets in core but needs the device features
 `float32-filterable` (linear sampling of rgba32f) and `float32-blendable` (additive blending
-into rgba32f). Desktop GL 3.3+, Direct3D 11 and Vulkan (SPIR-V) list nothing.
+into rgba32f), and `rg11b10ufloat-renderable` for an rg11b10ufloat output (`--output-format`).
+Desktop GL 3.3+, Direct3D 11 and Vulkan (SPIR-V) list nothing.
 
 The source counts as rgba32f: the format is the engine's, sepgen's runners upload float32,
 and an HDR source is float32; so a pass sampling the source linearly (fp16 intermediates
@@ -40,7 +42,8 @@ from ..targets import Feature
 __all__ = ["required_extensions", "required_limits", "header_note", "WEBGPU_DEFAULT_LIMITS"]
 
 SOURCE_FORMAT = "rgba32f"  # what the source counts as (the module doc)
-BYTES_PER_SAMPLE = {"rgba32f": 16, "rgba16f": 8}  # a colour target's cost in maxColorAttachmentBytesPerSample
+# a colour target's cost in maxColorAttachmentBytesPerSample (WebGPU's table: rg11b10ufloat counts 8)
+BYTES_PER_SAMPLE = {"rgba32f": 16, "rgba16f": 8, "r11g11b10f": 8}
 TEXEL_BYTES = 16  # a vec4<f32> of a compute tile
 
 

@@ -40,6 +40,6 @@ def build(filt: SeparableFilter, options: EmitOptions, passes: list[Pass], files
 def intermediate_memory(options: EmitOptions, passes: list[Pass]) -> dict[str, int]:
     """{"written", "read"}: bytes per pixel the horizontal passes write to the intermediates
     and the vertical passes fetch from them (as `sepgen.plan.taps.intermediate_cost` counts)."""
-    written = sum(len(p.components) for p in passes if p.direction == "horizontal")
+    written = sum(len(p.outputs) for p in passes if p.direction == "horizontal")  # channels="rgb": packed
     fetched = sum(p.fetches_per_pixel for p in passes if p.direction == "vertical")
     return intermediate_bytes(options.intermediate_format, written, fetched)

@@ -47,7 +47,7 @@ class Separable:
         """The passes and their fetches for `options` (default: `sepgen emit`'s). `one_vertical`:
         the target's compute passes end in one vertical pass reading every component."""
         opts = options if options is not None else EmitOptions()
-        return taps.plan_passes(self, opts.strategy, bool(opts.linear_sampling), one_vertical)
+        return taps.plan_for(self, opts, one_vertical)
 
     def fetch_counts(self, options: EmitOptions | None = None) -> dict[str, int]:
         """Texture fetches per output pixel of the shaders emitted with `options`:

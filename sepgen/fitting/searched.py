@@ -24,8 +24,8 @@ from typing import Any
 from .._version import __version__
 from ..common.errors import SepgenError
 from ..filters.filterfile import SeparableFilter
-from ..options import EmitOptions, FitSettings, check_memory_cap, check_search, search_targets
-from ..plan.passmodel import TEXEL_BYTES
+from ..options import FIT_OPTIONS, EmitOptions, FitSettings, check_memory_cap, check_search, search_targets
+from ..plan.passmodel import TEXEL_BYTES, intermediate_texels
 from . import budget as search_budget
 from .core import Problem
 from .optimizers import Progress
@@ -64,7 +64,16 @@ def memory_rank(targets: Sequence[EmitOptions], max_bytes: int | None) -> int | 
     if max_bytes < per_component:
         raise SepgenError(f"max_intermediate_bytes {max_bytes} is below one intermediate: the smallest feasible "
                           f"value is {per_component} bytes per pixel ({per_component} per component)")
-    return max_bytes // per_component
+    if all(t.channels == "rgba" for t in targets):
+        return max_bytes // per_component
+    # channels="rgb" packs ceil(3n/4) intermediates per group of n: the largest rank that fits everywhere
+    top = FIT_OPTIONS["rank"].max or 64
+    return max(r for r in range(1, int(top) + 1) if intermediate_memory(r, targets) <= max_bytes)
+
+
+def intermediate_memory(rank: int, targets: Sequence[EmitOptions]) -> int:
+    """Bytes per pixel of a rank's intermediates on the dearest of `targets` (channels="rgb" packed)."""
+    return max(intermediate_texels(rank, t.channels) * TEXEL_BYTES[t.intermediate_format] for t in targets)
 
 
 def run_search(search: search_budget.Search, budget: int | None, target_error: float | None,
@@ -137,5 +146,5 @@ def _request_record(targets: list[EmitOptions], max_bytes: int | None,
     out: dict[str, Any] = {"targets": [t.to_dict() for t in targets]}
     if max_bytes is not None:
         out["max_intermediate_bytes"] = max_bytes
-    out["intermediate_bytes"] = chosen.rank * max(TEXEL_BYTES[t.intermediate_format] for t in targets)
+    out["intermediate_bytes"] = intermediate_memory(chosen.rank, targets)
     return out

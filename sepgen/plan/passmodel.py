@@ -31,11 +31,32 @@ FORMAT = "sepgen-manifest/1"
 SCALE_TEXTURE = "scale"  # the per-pixel scale map of scaled passes (scale source "texture")
 SCALE_UNIFORM = "u_scale"  # the scale of scaled passes (scale source "uniform")
 MANIFEST = "manifest.json"
-TEXTURE_FORMATS = ("rgba32f", "rgba16f")
+TEXTURE_FORMATS = ("rgba32f", "rgba16f", "r11g11b10f")  # r11g11b10f: the output only (--output-format)
 TEXEL_BYTES = {"rgba32f": 16, "rgba16f": 8}  # bytes one texel of each intermediate format holds
 SHADER_SIDE = {"manifest": False}  # field metadata: template-only, not in manifest.json
+RGB = "rgb"
+Packing = tuple[tuple[int, int] | None, ...]  # channels="rgb": (component slot, channel 0-2) of each RGBA channel
 
-__all__ = ["FORMAT", "MANIFEST", "SCALE_TEXTURE", "SCALE_UNIFORM", "TEXTURE_FORMATS", "TEXEL_BYTES",
+
+def packed_layout(n: int) -> list[Packing]:
+    """channels="rgb": n components' RGB packed into ceil(3n/4) RGBA textures, component slot s's
+    channel c at flat channel 3s + c (texture (3s + c) // 4); the last texture's spare channels None."""
+    flat: list[tuple[int, int] | None] = [(s, c) for s in range(n) for c in range(3)]
+    count = -(-len(flat) // 4)
+    flat += [None] * (4 * count - len(flat))
+    return [tuple(flat[4 * j:4 * j + 4]) for j in range(count)]
+
+
+def intermediate_texels(rank: int, channels: str = "rgba", group: int = 8) -> int:
+    """Intermediate textures (texels per pixel) of a rank: one per component, or with channels="rgb"
+    ceil(3n/4) per MRT group of n components (`group` components per pass pair)."""
+    if channels != RGB:
+        return rank
+    sizes = [min(group, rank - s) for s in range(0, rank, group)]
+    return sum(-(-3 * n // 4) for n in sizes)
+
+__all__ = ["RGB", "packed_layout", "intermediate_texels",
+           "FORMAT", "MANIFEST", "SCALE_TEXTURE", "SCALE_UNIFORM", "TEXTURE_FORMATS", "TEXEL_BYTES",
            "intermediate_bytes", "Term", "Fetch", "Texture", "PassInput", "PassOutput",
            "Pass", "ShaderFile", "ScaleEntry", "Manifest", "load", "parse"]
 
@@ -81,9 +102,15 @@ class Texture:
     role: str  # "input" | "intermediate" | "output" | "scale" (per-pixel scales, red channel)
     format: str | None = None  # None for the input: engines upload what they have
     component: int | None = None  # intermediates: which separable component they hold
+    # channels="rgb" intermediates: [component, "r" | "g" | "b"] of each RGBA channel (None: unused)
+    channels: tuple[tuple[int, str] | None, ...] | None = None
+    layers: int | None = None  # intermediates="array": one 2D array texture, layer k = component k
 
     def to_dict(self) -> dict[str, Any]:
-        return _doc(self, ("role",), ("format", "component"))
+        doc = _doc(self, ("role",), ("format", "component", "layers"))
+        if self.channels is not None:
+            doc["channels"] = [None if c is None else list(c) for c in self.channels]
+        return doc
 
 
 @dataclass(frozen=True)
@@ -100,6 +127,12 @@ class PassInput:
     sampler_binding: int | None = None  # the sampler's binding in `set` (wgsl, spirv; linear passes)
     param: str = field(default="", metadata=SHADER_SIDE)  # function parameter name in the include
     fetches: tuple[Fetch, ...] = field(default=(), metadata=SHADER_SIDE)
+    packs: Packing = field(default=(), metadata=SHADER_SIDE)  # channels="rgb": what each channel holds
+    layers: tuple[int, ...] = field(default=(), metadata=SHADER_SIDE)  # array input: the layer of each fetch input
+
+    def swizzle(self, slot: int) -> list[tuple[str, str]]:
+        """channels="rgb": (this texture's channel, the component's channel) pairs of component `slot`."""
+        return [("rgba"[i], "rgb"[c[1]]) for i, c in enumerate(self.packs) if c is not None and c[0] == slot]
 
     @property
     def param_sampler(self) -> str | None:
@@ -120,8 +153,14 @@ class PassOutput:
     binding: int | None = None  # compute passes: image unit / UAV register
     uniform: str | None = None  # compute passes: image uniform
     set: int | None = None  # compute passes: Vulkan descriptor set / WGSL @group (wgsl, spirv)
+    layer: int | None = None  # intermediates="array": the layer of `texture` this output writes
     name: str = field(default="", metadata=SHADER_SIDE)  # fragment output variable
     param: str = field(default="", metadata=SHADER_SIDE)  # function parameter name in the include
+    packs: Packing = field(default=(), metadata=SHADER_SIDE)  # channels="rgb": what each channel holds
+
+    def packed(self, accumulator: str = "c") -> list[str | None]:
+        """channels="rgb": each RGBA channel as `c<slot>.<channel>` of the pass's accumulators (None: unused)."""
+        return [None if c is None else f"{accumulator}{c[0]}.{'rgb'[c[1]]}" for c in self.packs]
 
     @property
     def unit(self) -> int:
@@ -130,7 +169,7 @@ class PassOutput:
 
     def to_dict(self, compute: bool) -> dict[str, Any]:
         always = ("texture", "location", "component", "format") + (("binding", "uniform") if compute else ())
-        return _doc(self, always, ("set",) if compute else ())
+        return _doc(self, always, ("set", "layer") if compute else ("layer",))
 
 
 @dataclass(frozen=True)
@@ -315,7 +354,8 @@ def load(out_dir: str | os.PathLike) -> Manifest:
 def parse(doc: Any, where: str = MANIFEST) -> Manifest:
     """A `Manifest` from parsed JSON; only what the runner needs is required."""
     _check_document(doc, where)
-    textures = tuple(Texture(n, t.get("role", ""), t.get("format"), t.get("component"))
+    textures = tuple(Texture(n, t.get("role", ""), t.get("format"), t.get("component"),
+                             layers=t["layers"] if _count(t.get("layers")) else None)
                      for n, t in doc["textures"].items())
     names = {t.name for t in textures}
     return Manifest(
@@ -333,6 +373,10 @@ def parse(doc: Any, where: str = MANIFEST) -> Manifest:
         limits=_parse_limits(doc.get("limits"), where),
         structure=doc.get("structure"),
     )
+
+
+def _count(value: Any) -> bool:
+    return isinstance(value, int) and not isinstance(value, bool) and value > 0
 
 
 def _parse_limits(limits: Any, where: str) -> dict[str, int] | None:
@@ -430,7 +474,8 @@ def _parse_pass(spec: dict[str, Any], where: str, textures: set[str]) -> Pass:
                              i.get("sampler"), i.get("wrap", "clamp_to_edge"), i.get("set"), i.get("sampler_binding"))
                    for i in spec["inputs"])
     outputs = tuple(PassOutput(o["texture"], o.get("location", o.get("binding")), o.get("format") or "rgba32f",
-                               o.get("component"), o.get("binding"), o.get("uniform"), o.get("set"))
+                               o.get("component"), o.get("binding"), o.get("uniform"), o.get("set"),
+                               o["layer"] if isinstance(o.get("layer"), int) else None)
                     for o in spec["outputs"])
     wg = spec.get("workgroup_size")
     return Pass(spec.get("index", 0), spec.get("name", ""), spec.get("direction", ""),

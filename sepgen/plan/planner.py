@@ -13,10 +13,13 @@ import dataclasses
 import math
 from dataclasses import dataclass
 
+from ..common.errors import SepgenError
 from ..options import EmitOptions
+from . import passmodel
 from .passmodel import SCALE_TEXTURE, SCALE_UNIFORM, Pass, PassInput, PassOutput, ScaleEntry, Texture
-from .taps import PassPlan
+from .taps import MAX_TARGETS, PassPlan
 
+ARRAY = "array"  # intermediates="array"
 SCALE_SAMPLER = "u_scale_map"  # the scale map's uniform / register name
 ALONG = 64  # compute tile length along the pass direction (one pixel per invocation)
 SHARED_BUDGET = 16384  # bytes of shared memory a compute tile may use when choosing its width
@@ -60,9 +63,21 @@ def textures(filter_name: str, rank: int, options: EmitOptions) -> tuple[Texture
     """The source, one intermediate per component, the output (and the scale map, if read)."""
     fmt = options.intermediate_format
     scale = (Texture(SCALE_TEXTURE, "scale"),) if options.scale_source == "texture" else ()
-    return (Texture("source", "input"),
-            *(Texture(f"{filter_name}_t{k}", "intermediate", fmt, k) for k in range(rank)),
-            Texture("output", "output", "rgba32f"), *scale)
+    inter = (packed_textures(filter_name, rank, fmt) if options.channels == passmodel.RGB
+             else (Texture(f"{filter_name}_t", "intermediate", fmt, layers=rank),) if options.intermediates == ARRAY
+             else tuple(Texture(f"{filter_name}_t{k}", "intermediate", fmt, k) for k in range(rank)))
+    return (Texture("source", "input"), *inter, Texture("output", "output", options.output_format), *scale)
+
+
+def packed_textures(filter_name: str, rank: int, fmt: str) -> tuple[Texture, ...]:
+    """channels="rgb": each MRT group's packed intermediates `<filter>_p<j>` (numbered across groups),
+    with the component and channel each of their RGBA channels holds."""
+    out: list[Texture] = []
+    for first in range(0, rank, MAX_TARGETS):
+        for chans in passmodel.packed_layout(min(MAX_TARGETS, rank - first)):
+            held = tuple(None if c is None else (first + c[0], "rgb"[c[1]]) for c in chans)
+            out.append(Texture(f"{filter_name}_p{len(out)}", "intermediate", fmt, channels=held))
+    return tuple(out)
 
 
 def scaled(plan: list[PassPlan]) -> list[PassPlan]:
@@ -100,6 +115,10 @@ def _input(texture: str, uniform: str, binding: int, p: PassPlan, param: str, fe
 
 def _resources(filter_name: str, p: PassPlan,
                options: EmitOptions) -> tuple[tuple[PassInput, ...], tuple[PassOutput, ...]]:
+    if options.channels == passmodel.RGB:
+        return _packed_resources(filter_name, p, options)
+    if options.intermediates == ARRAY:
+        return _array_resources(filter_name, p, options)
     if p.direction == "horizontal":
         fmt = options.intermediate_format
         inputs: tuple[PassInput, ...] = (_input("source", "u_source", 0, p, "src", p.fetches),)
@@ -109,8 +128,39 @@ def _resources(filter_name: str, p: PassPlan,
         return _with_scale_map(inputs, options), outputs
     inputs = tuple(_input(f"{filter_name}_t{k}", f"u_t{k}", slot, p, f"t{slot}",
                           tuple(f for f in p.fetches if f.input == slot)) for slot, k in enumerate(p.components))
-    return _with_scale_map(inputs, options), (PassOutput("output", 0, "rgba32f", None, 0, "u_output",
+    return _with_scale_map(inputs, options), (PassOutput("output", 0, options.output_format, None, 0, "u_output",
                                                          name="o_output", param="acc"),)
+
+
+def _packed_resources(filter_name: str, p: PassPlan,
+                      options: EmitOptions) -> tuple[tuple[PassInput, ...], tuple[PassOutput, ...]]:
+    """channels="rgb": the horizontal pass writes the group's packed textures, the vertical pass
+    reads them (`taps.pack_rgb` made its fetches per packed texture)."""
+    layout = passmodel.packed_layout(len(p.components))
+    base = 3 * p.components[0] // 4  # textures of the full groups of 8 before this one: 6 each
+    names = [f"{filter_name}_p{base + j}" for j in range(len(layout))]
+    if p.direction == "horizontal":
+        outputs = tuple(PassOutput(n, j, options.intermediate_format, None, j, f"u_p{base + j}",
+                                   name=f"o_p{base + j}", param=f"t{j}", packs=layout[j]) for j, n in enumerate(names))
+        return (_input("source", "u_source", 0, p, "src", p.fetches),), outputs
+    inputs = tuple(dataclasses.replace(_input(n, f"u_p{base + j}", j, p, f"t{j}",
+                                              tuple(f for f in p.fetches if f.input == j)), packs=layout[j])
+                   for j, n in enumerate(names))
+    return inputs, (PassOutput("output", 0, options.output_format, None, 0, "u_output", name="o_output", param="acc"),)
+
+
+def _array_resources(filter_name: str, p: PassPlan,
+                     options: EmitOptions) -> tuple[tuple[PassInput, ...], tuple[PassOutput, ...]]:
+    """intermediates="array": the horizontal pass writes layer k of `<filter>_t` for each of its
+    components k (colour location = slot), the vertical pass reads the layers as one array texture:
+    its fetches keep their slot as `input`, `layers` maps a slot to its layer."""
+    name = f"{filter_name}_t"
+    if p.direction == "horizontal":
+        outputs = tuple(PassOutput(name, slot, options.intermediate_format, k, slot, "u_t", layer=k,
+                                   name="o_t", param=f"t[{slot}]") for slot, k in enumerate(p.components))
+        return (_input("source", "u_source", 0, p, "src", p.fetches),), outputs
+    inp = dataclasses.replace(_input(name, "u_t", 0, p, "t", p.fetches), layers=p.components)
+    return (inp,), (PassOutput("output", 0, options.output_format, None, 0, "u_output", name="o_output", param="acc"),)
 
 
 def _with_scale_map(inputs: tuple[PassInput, ...], options: EmitOptions) -> tuple[PassInput, ...]:
@@ -118,6 +168,19 @@ def _with_scale_map(inputs: tuple[PassInput, ...], options: EmitOptions) -> tupl
     if options.scale_source != "texture":
         return inputs
     return inputs + (PassInput(SCALE_TEXTURE, SCALE_SAMPLER, len(inputs), param="scale_map"),)
+
+
+UNSIGNED_FORMATS = ("r11g11b10f",)  # output formats without a sign bit (negative values store as 0)
+
+
+def check_output_format(passes: list[Pass], options: EmitOptions) -> None:
+    """Refuse an unsigned output that passes add partial sums into: a component's partial sum may be
+    negative where the whole filter is not, and the format would clamp it to 0 before the next adds."""
+    adding = [p.name for p in passes if p.blend != "none" and any(o.texture == "output" for o in p.outputs)]
+    if options.output_format in UNSIGNED_FORMATS and adding:
+        raise SepgenError(f"--output-format {options.output_format} holds no negative values, and passes "
+                          f"{', '.join(adding)} add partial sums into it: use --strategy mrt (rank <= 8), "
+                          "or --output-format rgba16f")
 
 
 def stage_file(filter_name: str, pass_name: str, compute: bool, suffix: str) -> str:

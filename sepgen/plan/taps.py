@@ -22,6 +22,7 @@ imports the other (docs/architecture.md).
 
 from __future__ import annotations
 
+import dataclasses
 from dataclasses import dataclass
 from typing import Protocol
 
@@ -30,7 +31,7 @@ import numpy as np
 from ..options import EmitOptions
 from ..targets import float32  # float32 taps as the shaders bake them (the literals' rounding)
 from . import bilinear
-from .passmodel import Fetch, Term, intermediate_bytes
+from .passmodel import RGB, Fetch, Term, intermediate_bytes, intermediate_texels, packed_layout
 
 MAX_TARGETS = 8  # colour attachments / UAVs every SM5 and GL 3.3 device has
 
@@ -132,6 +133,36 @@ def plan_passes(filt: Pairs, strategy: str = "mrt", linear: bool = False,
     return passes
 
 
+def pack_rgb(passes: list[PassPlan]) -> list[PassPlan]:
+    """channels="rgb": vertical passes read the packed textures (`passmodel.packed_layout`).
+
+    Each fetch of component slot s's texture becomes a fetch of every packed texture holding one
+    of its channels (one or two), its term `Term(s, w)`; fetches of one texture at the same
+    offset (and so the same bilinear fraction) merge, serving every component they hold. The
+    counts are what the shaders read: fewer than one per component where components share
+    offsets, up to two where a straddling component reads alone (linear sampling, sparse taps)."""
+    out = []
+    for p in passes:
+        if p.direction != "vertical":
+            out.append(p)
+            continue
+        holders = [{c[0] for c in chans if c is not None} for chans in packed_layout(len(p.components))]
+        merged: dict[tuple[int, float, bool], list[Term]] = {}
+        for f in p.fetches:
+            for j, slots in enumerate(holders):
+                if f.input in slots:
+                    merged.setdefault((j, f.offset, f.linear), []).append(Term(f.input, f.terms[0].weight))
+        fetches = tuple(Fetch(j, off, lin, tuple(terms)) for (j, off, lin), terms in sorted(merged.items()))
+        out.append(dataclasses.replace(p, fetches=fetches))
+    return out
+
+
+def plan_for(filt: Pairs, options: EmitOptions, one_vertical: bool = False) -> list[PassPlan]:
+    """`plan_passes` for these emit options, packed when `options.channels` is "rgb"."""
+    plan = plan_passes(filt, options.strategy, bool(options.linear_sampling), one_vertical)
+    return pack_rgb(plan) if options.channels == RGB else plan
+
+
 def counts(passes: list[PassPlan]) -> dict[str, int]:
     """Fetches per output pixel: {"horizontal", "vertical", "total"}."""
     h = sum(p.fetch_count for p in passes if p.direction == "horizontal")
@@ -152,8 +183,10 @@ def fetch_counts(filt: Pairs, linear_sampling: bool | None = None, strategy: str
 
 def intermediate_cost(passes: list[PassPlan], options: EmitOptions) -> dict[str, int]:
     """{"written", "read"}: intermediate bytes per output pixel of these passes (the manifest's
-    `intermediate_bytes_per_pixel`): one texel per component written, one per vertical fetch read."""
-    written = sum(len(p.components) for p in passes if p.direction == "horizontal")
+    `intermediate_bytes_per_pixel`): one texel per component (channels="rgb": per packed texture)
+    written, one per vertical fetch read."""
+    written = sum(intermediate_texels(len(p.components), options.channels, len(p.components))
+                  for p in passes if p.direction == "horizontal")
     fetched = sum(p.fetch_count for p in passes if p.direction == "vertical")
     return intermediate_bytes(options.intermediate_format, written, fetched)
 
@@ -161,5 +194,5 @@ def intermediate_cost(passes: list[PassPlan], options: EmitOptions) -> dict[str,
 def target_cost(filt: Pairs, targets: list[EmitOptions]) -> dict[str, int]:
     """Fetch counts ({"horizontal", "vertical", "total"}) of the dearest of `targets`: the one
     that reads the most per output pixel. A budget holds for every target a filter ships to."""
-    costs = [counts(plan_passes(filt, o.strategy, bool(o.linear_sampling))) for o in targets]
+    costs = [counts(plan_for(filt, o)) for o in targets]
     return max(costs, key=lambda c: c["total"])

@@ -33,7 +33,8 @@ from ..plan.passmodel import MANIFEST, Pass
 from .program import Program, Scale, ScaleInputs, as_program
 
 # name -> (moderngl dtype, GL internal format enum for image bindings); keys are passmodel.TEXTURE_FORMATS
-GL_FORMATS = {"rgba32f": ("f4", 0x8814), "rgba16f": ("f2", 0x881A)}
+GL_FORMATS = {"rgba32f": ("f4", 0x8814), "rgba16f": ("f2", 0x881A), "r11g11b10f": ("f4", 0x8C3A)}
+GL_CHANNELS = {"r11g11b10f": 3}  # formats without alpha (texelFetch and the blender see alpha 1); others 4
 MIN_GL = 330
 COMPUTE_GL = 430
 
@@ -167,7 +168,12 @@ class Pipeline:
 
         # The source is always uploaded as rgba32f, whatever format an engine would use.
         fmt = "rgba32f" if tex.role == "input" else tex.format or "rgba32f"
-        t = self.ctx.texture((self.width, self.height), 4, dtype=GL_FORMATS[fmt][0])
+        dtype, internal = GL_FORMATS[fmt]
+        if tex.layers:  # intermediates="array": one 2D array texture
+            t = self.ctx.texture_array((self.width, self.height, tex.layers), 4, dtype=dtype)  # rgba32f / rgba16f
+        else:
+            t = self.ctx.texture((self.width, self.height), GL_CHANNELS.get(fmt, 4), dtype=dtype,
+                                 internal_format=internal)
         self._objects.append(t)
         t.filter = (moderngl.NEAREST, moderngl.NEAREST)
         t.repeat_x = t.repeat_y = False  # clamp to edge
@@ -193,11 +199,29 @@ class Pipeline:
             for out in spec.outputs:
                 _set_unit(prog, out.uniform, out.unit)
             return p
-        by_loc = {o.location: self.textures[o.texture] for o in spec.outputs}
-        p.fbo = self.ctx.framebuffer(color_attachments=[by_loc[i] for i in sorted(by_loc)])
+        p.fbo = self._framebuffer(spec)
         p.vao = self.ctx.vertex_array(prog, [])
         self._objects += [p.fbo, p.vao]
         return p
+
+    def _framebuffer(self, spec: Pass) -> Any:
+        """The pass's colour attachments at their locations; an output with a `layer` attaches that
+        layer of its array texture (moderngl attaches whole textures only: glFramebufferTextureLayer)."""
+        outs = sorted(spec.outputs, key=lambda o: o.location)
+        if all(o.layer is None for o in outs):
+            return self.ctx.framebuffer(color_attachments=[self.textures[o.texture] for o in outs])
+        stand_ins = [self.ctx.texture((self.width, self.height), 4, dtype="f4") for _ in outs]
+        self._objects += stand_ins
+        fbo = self.ctx.framebuffer(color_attachments=stand_ins)
+        fbo.use()
+        _ = self.ctx.error  # reading clears a stale flag: the check below is about the attachments only
+        for o in outs:
+            target = self.textures[o.texture]
+            _attach_layer(o.location, target.glo, o.layer or 0)
+        err = self.ctx.error
+        if err != "GL_NO_ERROR":
+            raise SepgenError(f"pass {spec.name!r}: cannot attach the layers of its array output ({err})")
+        return fbo
 
     # -- running --------------------------------------------------------------------------
     def set_scale(self, scale: Scale) -> None:
@@ -213,7 +237,8 @@ class Pipeline:
                               f"the pipeline was built for {self.width}x{self.height}")
         self.source.write(np.ascontiguousarray(rgba).tobytes())
         # The first pass that writes `output` overwrites it; zeros keep a stray "additive" first pass honest.
-        self.output.write(np.zeros((self.height, self.width, 4), dtype=np.float32).tobytes())
+        out = self.output
+        out.write(bytes(out.width * out.height * out.components * np.dtype(out.dtype).itemsize))
 
     def execute(self) -> None:
         """Run every pass in manifest order; raise on the first GL error."""
@@ -258,9 +283,14 @@ class Pipeline:
         self.ctx.memory_barrier()  # image writes visible to the next pass's fetches/loads
 
     def read(self, channels: int | None = None) -> np.ndarray:
-        """The output texture as float32 H×W×4 (or its first `channels` channels)."""
-        data = np.frombuffer(self.output.read(), dtype=np.float32).reshape(self.height, self.width, 4)
-        return data.copy() if channels is None else data[:, :, :channels].copy()
+        """The output texture as float32 H×W×4 (or its first `channels` channels); a format
+        without alpha (r11g11b10f) reads alpha 1, as a shader sampling it would."""
+        comps = self.output.components
+        data = np.frombuffer(self.output.read(), dtype=self.output.dtype).reshape(self.height, self.width, comps)
+        data = data.astype(np.float32)
+        if comps < 4:
+            data = np.concatenate([data, np.ones((self.height, self.width, 4 - comps), np.float32)], axis=2)
+        return data if channels is None else data[:, :, :channels].copy()
 
     def time_gpu(self, repeats: int = 10, warmup: int = 1) -> list[tuple[float, float]]:
         """(GL timer-query ms, wall-clock ms until glFinish) of `execute()` per repetition.
@@ -288,6 +318,29 @@ class Pipeline:
         for obj in reversed(self._objects):
             obj.release()
         self._objects.clear()
+
+
+@functools.lru_cache(maxsize=1)
+def _layer_function() -> Any:
+    """glFramebufferTextureLayer from the GL dispatch library (glvnd's libOpenGL, else libGL)."""
+    import ctypes
+
+    for name in ("libOpenGL.so.0", "libGL.so.1"):
+        try:
+            fn = ctypes.CDLL(name).glFramebufferTextureLayer
+        except (OSError, AttributeError):
+            continue
+        fn.argtypes = [ctypes.c_uint, ctypes.c_uint, ctypes.c_uint, ctypes.c_int, ctypes.c_int]
+        fn.restype = None
+        return fn
+    raise SepgenError("glFramebufferTextureLayer not found (libOpenGL.so.0 / libGL.so.1): "
+                      "array intermediates cannot be rendered to")
+
+
+def _attach_layer(location: int, texture: int, layer: int) -> None:
+    """Attach `layer` of array texture `texture` at colour attachment `location` of the bound framebuffer."""
+    GL_FRAMEBUFFER, GL_COLOR_ATTACHMENT0 = 0x8D40, 0x8CE0
+    _layer_function()(GL_FRAMEBUFFER, GL_COLOR_ATTACHMENT0 + location, texture, 0, layer)
 
 
 @functools.lru_cache(maxsize=256)

@@ -64,6 +64,7 @@ def _pass_job(program: Program, p: Pass) -> dict[str, Any]:
         "inputs": [{"texture": i.texture, "uniform": i.uniform, "binding": i.binding, "filter": i.filter}
                    for i in p.inputs],
         "targets": [o.texture for o in sorted(p.outputs, key=lambda o: o.location)], "blend": p.blend,
+        "layers": [o.layer for o in sorted(p.outputs, key=lambda o: o.location)],
     }
 
 
@@ -76,7 +77,8 @@ def webgl_job(program: Program | str | os.PathLike, img: np.ndarray) -> dict[str
     textures = {t.name: ("rgba32f" if t.name == source else t.format or "rgba32f") for t in manifest.textures}
     passes = [_pass_job(program, p) for p in manifest.passes]
     rgba = np.ascontiguousarray(to_rgba(img), dtype="<f4")
-    return {"width": int(rgba.shape[1]), "height": int(rgba.shape[0]), "textures": textures,
+    layers = {t.name: t.layers for t in manifest.textures if t.layers}  # array textures (intermediates="array")
+    return {"width": int(rgba.shape[1]), "height": int(rgba.shape[0]), "textures": textures, "layers": layers,
             "source": source, "output": output, "passes": passes,
             "extensions": sorted(manifest.extensions), "image": base64.b64encode(rgba.tobytes()).decode("ascii")}
 

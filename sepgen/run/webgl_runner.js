@@ -43,7 +43,7 @@
     return prog;
   }
 
-  function bindInputs(gl, prog, p, textures) {
+  function bindInputs(gl, job, prog, p, textures) {
     for (const inp of p.inputs) {
       const filter = inp.filter === "linear" ? gl.LINEAR : gl.NEAREST;
       const sampler = gl.createSampler();
@@ -52,17 +52,21 @@
       gl.samplerParameteri(sampler, gl.TEXTURE_WRAP_S, gl.CLAMP_TO_EDGE);
       gl.samplerParameteri(sampler, gl.TEXTURE_WRAP_T, gl.CLAMP_TO_EDGE);
       gl.activeTexture(gl.TEXTURE0 + inp.binding);
-      gl.bindTexture(gl.TEXTURE_2D, textures[inp.texture]);
+      gl.bindTexture(inp.texture in job.layers ? gl.TEXTURE_2D_ARRAY : gl.TEXTURE_2D, textures[inp.texture]);
       gl.bindSampler(inp.binding, sampler);
       const loc = gl.getUniformLocation(prog, inp.uniform);
       if (loc !== null) gl.uniform1i(loc, inp.binding); // null: the pass reads nothing from it
     }
   }
 
-  function framebuffer(gl, targets, textures) {
+  function framebuffer(gl, targets, textures, layers) {
     const fbo = gl.createFramebuffer();
     gl.bindFramebuffer(gl.FRAMEBUFFER, fbo);
-    targets.forEach((name, loc) => gl.framebufferTexture2D(gl.FRAMEBUFFER, gl.COLOR_ATTACHMENT0 + loc, gl.TEXTURE_2D, textures[name], 0));
+    targets.forEach((name, loc) => {
+      const layer = layers ? layers[loc] : null; // a layer of an array texture (intermediates="array")
+      if (layer !== null && layer !== undefined) gl.framebufferTextureLayer(gl.FRAMEBUFFER, gl.COLOR_ATTACHMENT0 + loc, textures[name], 0, layer);
+      else gl.framebufferTexture2D(gl.FRAMEBUFFER, gl.COLOR_ATTACHMENT0 + loc, gl.TEXTURE_2D, textures[name], 0);
+    });
     gl.drawBuffers(targets.map((_, loc) => gl.COLOR_ATTACHMENT0 + loc));
     const status = gl.checkFramebufferStatus(gl.FRAMEBUFFER);
     if (status !== gl.FRAMEBUFFER_COMPLETE) throw new Error("framebuffer of " + targets.join(", ") + " is incomplete (0x" + status.toString(16) + ")");
@@ -72,8 +76,8 @@
   function runPass(gl, job, p, textures) {
     const prog = program(gl, p);
     gl.useProgram(prog);
-    bindInputs(gl, prog, p, textures);
-    framebuffer(gl, p.targets, textures);
+    bindInputs(gl, job, prog, p, textures);
+    framebuffer(gl, p.targets, textures, p.layers);
     if (p.blend === "additive") {
       gl.enable(gl.BLEND);
       gl.blendFunc(gl.ONE, gl.ONE);
@@ -88,14 +92,16 @@
   }
 
   function textureSet(gl, job) {
-    const formats = { rgba32f: gl.RGBA32F, rgba16f: gl.RGBA16F };
+    const formats = { rgba32f: gl.RGBA32F, rgba16f: gl.RGBA16F, r11g11b10f: gl.R11F_G11F_B10F };
     const textures = {};
     for (const [name, fmt] of Object.entries(job.textures)) {
       const t = gl.createTexture();
-      gl.bindTexture(gl.TEXTURE_2D, t);
-      gl.texStorage2D(gl.TEXTURE_2D, 1, formats[fmt], job.width, job.height);
-      gl.texParameteri(gl.TEXTURE_2D, gl.TEXTURE_MIN_FILTER, gl.NEAREST);
-      gl.texParameteri(gl.TEXTURE_2D, gl.TEXTURE_MAG_FILTER, gl.NEAREST);
+      const kind = name in job.layers ? gl.TEXTURE_2D_ARRAY : gl.TEXTURE_2D;
+      gl.bindTexture(kind, t);
+      if (name in job.layers) gl.texStorage3D(kind, 1, formats[fmt], job.width, job.height, job.layers[name]);
+      else gl.texStorage2D(kind, 1, formats[fmt], job.width, job.height);
+      gl.texParameteri(kind, gl.TEXTURE_MIN_FILTER, gl.NEAREST);
+      gl.texParameteri(kind, gl.TEXTURE_MAG_FILTER, gl.NEAREST);
       textures[name] = t;
     }
     gl.bindTexture(gl.TEXTURE_2D, textures[job.source]);

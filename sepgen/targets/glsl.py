@@ -5,7 +5,8 @@ from __future__ import annotations
 from .base import Constraint, Feature, Field, Needs, Target
 
 ES3 = Feature(
-    render={"rgba32f": "EXT_color_buffer_float", "rgba16f": "EXT_color_buffer_half_float"},
+    render={"rgba32f": "EXT_color_buffer_float", "rgba16f": "EXT_color_buffer_half_float",
+            "r11g11b10f": "EXT_color_buffer_float"},
     linear="OES_texture_float_linear",
     blend="EXT_float_blend",
     header="needs the extensions {names} (float render targets; enable them in the API)",

@@ -2,9 +2,10 @@
 
 from __future__ import annotations
 
-from .base import Feature, Needs, Target
+from .base import Constraint, Feature, Needs, Target
 
-WEBGPU = Feature(render={}, linear="float32-filterable", blend="float32-blendable",
+WEBGPU = Feature(render={"r11g11b10f": "rg11b10ufloat-renderable"},  # rgba32f/16f render in core
+                 linear="float32-filterable", blend="float32-blendable",
                  header="needs the WebGPU device features {names} (request them with the device)")
 
 WGSL = Target(
@@ -14,6 +15,9 @@ WGSL = Target(
     literal_suffix="f",  # f32 literals, never abstract floats that an expression could widen
     filterable=("rgba16f",),  # rgba32float only with float32-filterable
     needs=(Needs((), WEBGPU),),
+    constraints=(Constraint((("stage", "compute"),), (("output_format", "r11g11b10f"),),
+                            "WebGPU has no rg11b10ufloat storage textures: use --output-format rgba16f "
+                            "or --stage fragment with --lang wgsl --output-format r11g11b10f"),),
     # core WebGPU has no read-write rgba32float storage texture: no pass may add into `output`
     one_vertical_compute=True,
     max_workgroup_invocations=256,  # WebGPU's default maxComputeInvocationsPerWorkgroup

@@ -17,6 +17,14 @@ Tolerances follow from the formats (u = unit roundoff):
                  + 2⁻¹⁰   with fp16 intermediates    one rounding of each intermediate to half
                  + 2·δ    with linear sampling       two passes of bilinear weights, each off by
                           or scaled taps)            at most δ, the runner's measured error
+                 + n·ε    with --output-format       each of the n writes of the output (n = rank with
+                          rgba16f or r11g11b10f)     per-component, else one per group of 8) rounds
+                                                     the sum to the format: ε = one ulp of its
+                                                     coarsest channel, 2⁻¹⁰ (half float) or 2⁻⁵
+                                                     (the 10-bit blue channel of r11g11b10f: 5 mantissa bits)
+
+An output format without a sign or alpha (r11g11b10f) is compared with the reference as it
+would store it: negative values 0, alpha 1; `channels="rgb"` writes alpha 1 (`stored_reference`).
 
 δ is measured once per runner (and image size) by `sepgen.verify.probe`: a tiny emitted filter
 whose output is the driver's bilinear weights. llvmpipe, lavapipe and SwiftShader interpolate
@@ -59,12 +67,14 @@ LANGS: tuple[str, ...] = tuple(EMIT_OPTIONS["lang"].choices or ())
 FP32_U = 2.0**-24
 FP16_ULP = 2.0**-10  # one half-float ulp: covers round-to-nearest and round-toward-zero stores
 BILINEAR_FRACTION = 2.0**-8
+OUTPUT_ULP = {"rgba16f": 2.0**-10, "r11g11b10f": 2.0**-5}  # --output-format: one ulp of the coarsest channel
+MRT_GROUP = 8  # components per MRT pass pair (the output is written once per group)
 VERIFY_SCALES = (0.3, 0.5, 1.0)  # uniform scales a scalable filter is verified at (plus a scale map)
 DEFAULT_IMAGE_SIZE = (77, 131)  # H, W: odd, wider than one 64-wide workgroup, not a multiple of 8
 
 __all__ = ["Variant", "VariantResult", "variants", "variants_for", "scaled_variants", "scaled_targets",
            "scale_map", "select", "verify", "verify_set", "check_tolerance", "default_image",
-           "tolerance_for", "uses_bilinear", "format_table"]
+           "tolerance_for", "uses_bilinear", "format_table", "stored_reference"]
 
 
 @dataclass
@@ -151,7 +161,22 @@ def tolerance_for(filt: SeparableFilter, options: dict[str, Any], img: np.ndarra
         bound += FP16_ULP
     if uses_bilinear(options):
         bound += 2.0 * bilinear  # scaled taps are bilinear fetches too
+    if options.get("output_format") in OUTPUT_ULP:
+        writes = filt.rank if options.get("strategy") == "per-component" else math.ceil(filt.rank / MRT_GROUP)
+        bound += writes * OUTPUT_ULP[options["output_format"]]
     return amplification * bound
+
+
+def stored_reference(ref: np.ndarray, options: dict[str, Any]) -> np.ndarray:
+    """The reference as the variant's output stores it: r11g11b10f keeps no negative value and no
+    alpha (read back as 1); channels="rgb" filters colour only and writes alpha 1."""
+    unsigned = options.get("output_format") == "r11g11b10f"
+    if not (unsigned or options.get("channels") == "rgb") or ref.ndim != 3:
+        return ref
+    out = np.maximum(ref, 0.0) if unsigned else ref.copy()
+    if out.shape[2] == 4:
+        out[..., 3] = 1.0
+    return out
 
 
 def check_tolerance(tolerance: float | None) -> None:
@@ -313,7 +338,7 @@ def _result(filt: SeparableFilter, variant: Variant, img: np.ndarray, ref: np.nd
     res = VariantResult(variant, tolerance=tol, renderer=runners.device(backend) if backend else "", backend=backend)
     if isinstance(out, np.ndarray):
         peak = float(np.max(np.abs(ref))) or 1.0
-        diff = np.abs(out.astype(np.float64) - ref)
+        diff = np.abs(out.astype(np.float64) - stored_reference(ref, variant.options))
         res.max_abs = float(np.nan_to_num(diff, nan=np.inf).max())
         res.max_rel = res.max_abs / peak
     else:

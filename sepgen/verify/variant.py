@@ -9,7 +9,7 @@ from typing import Any
 import numpy as np
 
 from ..common.errors import SepgenError
-from ..options import EMIT_OPTIONS, EmitOptions
+from ..options import EMIT_OPTIONS, ENGINE_FIELDS, EmitOptions
 from .routes import backend_for
 
 __all__ = ["Variant", "scale_map"]
@@ -48,7 +48,9 @@ class Variant:
         sampling = "linear" if o["linear_sampling"] else "point"
         if self.scale is not None:
             sampling = "scale map" if self.scale == "map" else f"scale {self.scale:g}"
-        return f"{lang} {o['stage']} {o['strategy']} {o['precision']} {sampling}"
+        # issue 19's engine options, only when set: the default variants keep their names
+        engine = "".join(f" {o[n]}" for n in ENGINE_FIELDS if o.get(n) not in (None, EMIT_OPTIONS[n].default))
+        return f"{lang} {o['stage']} {o['strategy']} {o['precision']} {sampling}{engine}"
 
     @property
     def backend(self) -> str:

@@ -17,7 +17,7 @@ from ..generator import Generator, register
 from ..vulkan_bindings import UNIFORM_BASE, vulkan_bindings
 
 MAX_SAMPLED_TEXTURES = WGSL.limits["sampled_textures"]  # WebGPU's guaranteed maxSampledTexturesPerShaderStage
-STORAGE_FORMATS = {"rgba32f": "rgba32float", "rgba16f": "rgba16float"}
+STORAGE_FORMATS = {"rgba32f": "rgba32float", "rgba16f": "rgba16float"}  # no rg11b10ufloat storage in WebGPU
 
 
 @register

@@ -51,6 +51,7 @@ class Image:
     memory: Any
     view: Any
     format: int
+    layers: int | None = None  # an array image (its view is 2D_ARRAY); None: a 2D image
 
 
 @dataclass
@@ -186,25 +187,36 @@ class VulkanDevice:
         self.vk.vkUnmapMemory(self.device, buf.memory)
         return data
 
-    def image(self, width: int, height: int, fmt: int) -> Image:
-        """A 2D image usable as sampled, storage, colour attachment and transfer source/target."""
+    def image(self, width: int, height: int, fmt: int, layers: int | None = None) -> Image:
+        """A 2D image usable as sampled, storage, colour attachment and transfer source/target;
+        with `layers`, a 2D array image of that many layers (its view: 2D_ARRAY)."""
         vk = self.vk
         usage = (vk.VK_IMAGE_USAGE_SAMPLED_BIT | vk.VK_IMAGE_USAGE_STORAGE_BIT | vk.VK_IMAGE_USAGE_COLOR_ATTACHMENT_BIT
                  | vk.VK_IMAGE_USAGE_TRANSFER_SRC_BIT | vk.VK_IMAGE_USAGE_TRANSFER_DST_BIT)
         info = vk.VkImageCreateInfo(imageType=vk.VK_IMAGE_TYPE_2D, format=fmt, extent=vk.VkExtent3D(width, height, 1),
-                                    mipLevels=1, arrayLayers=1, samples=vk.VK_SAMPLE_COUNT_1_BIT,
+                                    mipLevels=1, arrayLayers=layers or 1, samples=vk.VK_SAMPLE_COUNT_1_BIT,
                                     tiling=vk.VK_IMAGE_TILING_OPTIMAL, usage=usage,
                                     initialLayout=vk.VK_IMAGE_LAYOUT_UNDEFINED)
         handle = self.own(vk.vkDestroyImage, vk.vkCreateImage(self.device, info, None))
         memory = self._allocate(vk.vkGetImageMemoryRequirements(self.device, handle),
                                 vk.VK_MEMORY_PROPERTY_DEVICE_LOCAL_BIT)
         vk.vkBindImageMemory(self.device, handle, memory, 0)
-        view_info = vk.VkImageViewCreateInfo(image=handle, viewType=vk.VK_IMAGE_VIEW_TYPE_2D, format=fmt,
-                                             subresourceRange=self.color_range())
+        kind = vk.VK_IMAGE_VIEW_TYPE_2D if layers is None else vk.VK_IMAGE_VIEW_TYPE_2D_ARRAY
+        view_info = vk.VkImageViewCreateInfo(image=handle, viewType=kind, format=fmt,
+                                             subresourceRange=self.color_range(0, layers or 1))
         view = self.own(vk.vkDestroyImageView, vk.vkCreateImageView(self.device, view_info, None))
-        return Image(handle, memory, view, fmt)
+        return Image(handle, memory, view, fmt, layers)
 
-    def color_range(self) -> Any:
+    def layer_view(self, image: Image, layer: int) -> Any:
+        """A 2D view of one layer of an array image (a colour attachment)."""
         vk = self.vk
+        info = vk.VkImageViewCreateInfo(image=image.handle, viewType=vk.VK_IMAGE_VIEW_TYPE_2D, format=image.format,
+                                        subresourceRange=self.color_range(layer, 1))
+        return self.own(vk.vkDestroyImageView, vk.vkCreateImageView(self.device, info, None))
+
+    def color_range(self, first: int = 0, count: int | None = None) -> Any:
+        """Colour subresources: layers first..first+count-1 (None: every layer from `first`)."""
+        vk = self.vk
+        count = vk.VK_REMAINING_ARRAY_LAYERS if count is None else count
         return vk.VkImageSubresourceRange(aspectMask=vk.VK_IMAGE_ASPECT_COLOR_BIT, baseMipLevel=0, levelCount=1,
-                                          baseArrayLayer=0, layerCount=1)
+                                          baseArrayLayer=first, layerCount=count)

@@ -13,6 +13,7 @@ options `binding_offset`, in set `descriptor_set`, when the manifest's options h
 
 from __future__ import annotations
 
+import dataclasses
 import functools
 import os
 
@@ -95,9 +96,13 @@ def _pass(program: Program, p: Pass) -> GpuPass:
         bindings += [_storage_binding(o, access, placement) for o in p.outputs]
         wg = p.workgroup_size or (1, 1)
         return GpuPass(p.name, tuple(bindings), compute=shader, blend=p.blend, workgroup=(wg[0], wg[1]))
-    targets = tuple(o.texture for o in sorted(p.outputs, key=lambda o: o.location))
+    layered = {t.name for t in program.manifest.textures if t.layers}
+    bindings = [dataclasses.replace(b, array=True) if b.kind == "texture" and b.texture in layered else b
+                for b in bindings]
+    outs = sorted(p.outputs, key=lambda o: o.location)
     return GpuPass(p.name, tuple(bindings), vertex=_shader(program, p.vertex),
-                   fragment=_shader(program, p.fragment), targets=targets, blend=p.blend)
+                   fragment=_shader(program, p.fragment), targets=tuple(o.texture for o in outs), blend=p.blend,
+                   target_layers=tuple(o.layer for o in outs))
 
 
 def load_program(program: Program | GpuProgram | str | os.PathLike) -> GpuProgram:
@@ -110,4 +115,5 @@ def load_program(program: Program | GpuProgram | str | os.PathLike) -> GpuProgra
     webgpu = any(f.lang == "wgsl" for f in manifest.files)  # other targets' extensions are no WebGPU features
     return GpuProgram(formats, manifest.texture("input").name, manifest.texture("output").name,
                       tuple(_pass(program, p) for p in manifest.passes), manifest.scale, program.where,
-                      features=tuple(manifest.extensions) if webgpu else (), limits=dict(manifest.limits or {}))
+                      features=tuple(manifest.extensions) if webgpu else (), limits=dict(manifest.limits or {}),
+                      layers={t.name: t.layers for t in manifest.textures if t.layers})

@@ -23,7 +23,7 @@ from ...common.images import check_image, to_rgba
 from ..program import UNIFORM_BYTES, Program, Scale
 from .device import Image, VulkanDevice
 from .folder import load_program
-from .program import BYTES_PER_TEXEL, READ_DTYPES, Binding, GpuPass, GpuProgram, Shader
+from .program import BYTES_PER_TEXEL, Binding, GpuPass, GpuProgram, Shader, decode_texels
 from .reflect import reflect
 
 DISPLAY = "Vulkan"
@@ -38,12 +38,14 @@ class _Resources:
                  uniform: bytes | None = None) -> None:
         vk = self.vk = dev.vk
         self.dev, self.program, self.width, self.height = dev, program, width, height
-        vk_formats = {"rgba32f": vk.VK_FORMAT_R32G32B32A32_SFLOAT, "rgba16f": vk.VK_FORMAT_R16G16B16A16_SFLOAT}
+        vk_formats = {"rgba32f": vk.VK_FORMAT_R32G32B32A32_SFLOAT, "rgba16f": vk.VK_FORMAT_R16G16B16A16_SFLOAT,
+                      "r11g11b10f": vk.VK_FORMAT_B10G11R11_UFLOAT_PACK32}
         self.formats = {n: ("rgba32f" if n == program.source else f) for n, f in program.textures.items()}
         for name, fmt in self.formats.items():
             if fmt not in vk_formats:
                 raise SepgenError(f"texture {name!r}: format {fmt!r} is not one of {', '.join(vk_formats)}")
-        self.images = {n: dev.image(width, height, vk_formats[f]) for n, f in self.formats.items()}
+        self.images = {n: dev.image(width, height, vk_formats[f], program.layers.get(n))
+                       for n, f in self.formats.items()}
         self.uniform = dev.buffer(UNIFORM_BYTES, uniform=True)  # the scale of scaled passes
         dev.write(self.uniform, uniform or bytes(UNIFORM_BYTES))
 
@@ -146,7 +148,10 @@ class _Pipelines:
         subpass = vk.VkSubpassDescription(pipelineBindPoint=vk.VK_PIPELINE_BIND_POINT_GRAPHICS, pColorAttachments=refs)
         rp = self.dev.own(vk.vkDestroyRenderPass, vk.vkCreateRenderPass(
             self.dev.device, vk.VkRenderPassCreateInfo(pAttachments=attachments, pSubpasses=[subpass]), None))
-        fb_info = vk.VkFramebufferCreateInfo(renderPass=rp, pAttachments=[res.images[t].view for t in p.targets],
+        layers = p.target_layers or (None,) * len(p.targets)
+        views = [res.images[t].view if layer is None else self.dev.layer_view(res.images[t], layer)
+                 for t, layer in zip(p.targets, layers)]
+        fb_info = vk.VkFramebufferCreateInfo(renderPass=rp, pAttachments=views,
                                              width=res.width, height=res.height, layers=1)
         return rp, self.dev.own(vk.vkDestroyFramebuffer, vk.vkCreateFramebuffer(self.dev.device, fb_info, None))
 
@@ -327,5 +332,4 @@ def _submit(res: _Resources, pipes: _Pipelines, built: list[dict[str, Any]],
     vk.vkQueueSubmit(dev.queue, 1, [vk.VkSubmitInfo(pCommandBuffers=[cmd])], fence)
     vk.vkWaitForFences(dev.device, 1, [fence], vk.VK_TRUE, 10**11)
     vk.vkFreeCommandBuffers(dev.device, dev.pool, 1, [cmd])
-    pixels = np.frombuffer(dev.read(readback), dtype=READ_DTYPES[out_fmt]).reshape(res.height, res.width, 4)
-    return pixels.astype(np.float32)
+    return decode_texels(dev.read(readback), out_fmt, res.height, res.width)

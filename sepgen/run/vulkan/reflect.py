@@ -19,7 +19,7 @@ OP_ENTRY_POINT, OP_TYPE_IMAGE, OP_TYPE_SAMPLER, OP_TYPE_SAMPLED_IMAGE = 15, 25, 
 OP_TYPE_STRUCT, OP_TYPE_POINTER, OP_VARIABLE, OP_DECORATE = 30, 32, 59, 71
 DECORATION_BINDING, DECORATION_SET = 33, 34
 MODELS = {0: "vertex", 4: "fragment", 5: "compute"}
-IMAGE_FORMATS = {0: "unknown", 1: "rgba32f", 2: "rgba16f"}
+IMAGE_FORMATS = {0: "unknown", 1: "rgba32f", 2: "rgba16f", 8: "r11g11b10f"}  # SPIR-V ImageFormat
 
 __all__ = ["Reflection", "reflect"]
 

@@ -16,7 +16,7 @@ import numpy as np
 
 from ...common.errors import SepgenError
 from ..program import UNIFORM_BYTES
-from ..vulkan.program import BYTES_PER_TEXEL, READ_DTYPES, WGPU_FORMATS, Binding, GpuPass, GpuProgram, Shader
+from ..vulkan.program import BYTES_PER_TEXEL, WGPU_FORMATS, Binding, GpuPass, GpuProgram, Shader, decode_texels
 from .messages import validator_message
 
 
@@ -36,13 +36,16 @@ def layout_entry(b: Binding, visibility: int, where: str, formats: dict[str, str
                               "which the manifest's extensions do not list")
         sample = "float" if linear else "unfilterable-float"
         return {"binding": b.binding, "visibility": visibility,
-                "texture": {"sample_type": sample, "view_dimension": "2d"}}
+                "texture": {"sample_type": sample, "view_dimension": "2d-array" if b.array else "2d"}}
     if b.kind == "storage":
         access = {"write": "write-only", "read_write": "read-write"}[b.access]
         return {"binding": b.binding, "visibility": visibility,
                 "storage_texture": {"access": access, "format": WGPU_FORMATS[formats[b.texture]],
                                     "view_dimension": "2d"}}
     raise SepgenError(f"{where}: unknown binding kind {b.kind!r}")
+
+
+NO_STORAGE = ("r11g11b10f",)  # rg11b10ufloat cannot be a WebGPU storage texture
 
 
 class Execution:
@@ -72,9 +75,15 @@ class Execution:
             raise SepgenError(f"texture {name!r}: format {fmt!r} is not one of {', '.join(WGPU_FORMATS)}")
         usage = self.wgpu.TextureUsage
         return self.device.create_texture(
-            label=name, size=(self.width, self.height, 1), format=WGPU_FORMATS[fmt],
-            usage=(usage.TEXTURE_BINDING | usage.RENDER_ATTACHMENT | usage.STORAGE_BINDING
-                   | usage.COPY_SRC | usage.COPY_DST))
+            label=name, size=(self.width, self.height, self.program.layers.get(name, 1)), format=WGPU_FORMATS[fmt],
+            usage=(usage.TEXTURE_BINDING | usage.RENDER_ATTACHMENT | usage.COPY_SRC | usage.COPY_DST
+                   | (0 if fmt in NO_STORAGE else usage.STORAGE_BINDING)))
+
+    def _target_view(self, name: str, layer: int | None) -> Any:
+        """A colour attachment: the texture, or one layer of an array texture."""
+        if layer is None:
+            return self.textures[name].create_view()
+        return self.textures[name].create_view(dimension="2d", base_array_layer=layer, array_layer_count=1)
 
     def _resource(self, b: Binding) -> Any:
         if b.kind == "sampler":
@@ -84,6 +93,8 @@ class Execution:
         if b.kind == "uniform":
             return {"buffer": self.uniform, "offset": 0, "size": UNIFORM_BYTES}
         assert b.texture is not None  # texture and storage bindings name their texture (folder.py)
+        if b.array:
+            return self.textures[b.texture].create_view(dimension="2d-array")
         return self.textures[b.texture].create_view()
 
     def _bind_groups(self, p: GpuPass, visibility: int) -> tuple[list[Any], list[Any]]:
@@ -170,8 +181,9 @@ class Execution:
                 cp.end()
                 continue
             load = "load" if p.blend == "additive" else "clear"
-            attachments = [{"view": self.textures[t].create_view(), "load_op": load, "store_op": "store",
-                            "clear_value": (0, 0, 0, 0)} for t in p.targets]
+            layers = p.target_layers or (None,) * len(p.targets)
+            attachments = [{"view": self._target_view(t, layer), "load_op": load, "store_op": "store",
+                            "clear_value": (0, 0, 0, 0)} for t, layer in zip(p.targets, layers)]
             rp = encoder.begin_render_pass(color_attachments=attachments)
             rp.set_pipeline(pipeline)
             for g, bg in enumerate(bind_groups):
@@ -188,5 +200,4 @@ class Execution:
             {"texture": self.textures[name]},
             {"bytes_per_row": self.width * BYTES_PER_TEXEL[fmt], "rows_per_image": self.height},
             (self.width, self.height, 1))
-        arr = np.frombuffer(data, dtype=READ_DTYPES[fmt]).reshape(self.height, self.width, 4)
-        return arr.astype(np.float32)
+        return decode_texels(data, fmt, self.height, self.width)
