@@ -136,4 +136,6 @@ def fit_auto(kernel: Any, settings: FitSettings, *, budget: int | None = None, t
     best.provenance.setdefault("search", {})["structures"] = [
         {"structure": c.structure.name, "fetches": max(c.structure.fetch_counts(t)["total"] for t in counted),
          "relative_l2": relative_l2(c)} for c in candidates]
+    if best is not candidates[0]:  # rows won: keep the separable candidates for the report's frontier figure
+        best.provenance["search"]["frontier"] = candidates[0].provenance["search"].get("frontier", [])
     return best

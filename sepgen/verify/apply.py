@@ -69,20 +69,20 @@ def run_apply(filt: SeparableFilter | RowsFilter | str | os.PathLike, img: np.nd
         raise SepgenError("emit options and runners apply only to the gpu backend")
     if gamma is not None:
         images.check_gamma(gamma)
-    if not isinstance(filt, (SeparableFilter, RowsFilter)):
-        filt = load_filter(filt)  # either structure (issue 18)
+    loaded: SeparableFilter | RowsFilter = (
+        filt if isinstance(filt, (SeparableFilter, RowsFilter)) else load_filter(filt))  # either structure (issue 18)
     arr = images.check_image(img)
     if isinstance(img, np.ndarray) and np.issubdtype(img.dtype, np.floating):
         arr = img  # checked; NumPy filters float64 images at their own precision
     scale = check_scale(scale, arr.shape)
     if scale is not None:
-        check_scalable(filt)
+        check_scalable(loaded)
     if gamma is not None:
         arr = images.gamma_encode(arr, gamma)
     if backend == "gpu":
-        out, source = _on_gpu(filt, arr, options, scale, runner, progress or (lambda message: None))
+        out, source = _on_gpu(loaded, arr, options, scale, runner, progress or (lambda message: None))
     else:
-        out, source = _on_numpy(filt, arr, scale, progress), "numpy"
+        out, source = _on_numpy(loaded, arr, scale, progress), "numpy"
     if gamma is not None:
         out = images.gamma_decode(out, gamma)
     return Applied(out, source)
