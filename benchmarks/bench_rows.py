@@ -241,14 +241,14 @@ def time_round_robin(variants: list[dict[str, Any]], img: np.ndarray, rounds: in
 
 
 def print_frames(variants: list[dict[str, Any]]) -> None:
-    print(f"{'kernel':16} {'variant':38} {'fetches':>7} {'relL2':>8} {'ms (median)':>11} {'min':>7} {'max':>7} "
+    print(f"{'kernel':16} {'variant':52} {'fetches':>7} {'relL2':>8} {'ms (median)':>11} {'min':>7} {'max':>7} "
           f"{'rows / this':>11}")
     for v in variants:
         rows_ms = next(statistics.median(r["ms"]) for r in variants
                        if r["kernel"] == v["kernel"] and isinstance(r["filter"], RowsFilter))
         med = statistics.median(v["ms"])
         ratio = "" if isinstance(v["filter"], RowsFilter) else f"{rows_ms / med:11.2f}"
-        print(f"{v['kernel']:16} {v['variant']:38} {v['fetches']:7d} {v['relative_l2']:8.5f} {med:11.1f} "
+        print(f"{v['kernel']:16} {v['variant']:52} {v['fetches']:7d} {v['relative_l2']:8.5f} {med:11.1f} "
               f"{min(v['ms']):7.1f} {max(v['ms']):7.1f} {ratio:>11}")
 
 
