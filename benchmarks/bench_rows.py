@@ -82,7 +82,8 @@ CASES: list[tuple[str, Any, list[int]]] = [
     ("star 51 image", lambda: star(51), [120, 160]),
     ("gaussian 31", lambda: kernels.gaussian(31), [62, 124]),
 ]
-SEPARABLE = [("disk 50 AA", 120), ("hexagon 51 AA", 120), ("gaussian 31", 40)]
+SEPARABLE = [("disk 50 AA", 120), ("disk 50 binary", 126), ("hexagon 51 AA", 120), ("octagon 51 AA", 120),
+             ("star 51 image", 146), ("gaussian 31", 40)]  # pairs within about the rows filters' fetches
 
 
 def rows_row(name: str, kernel: np.ndarray, budget: int) -> dict[str, Any]:

@@ -64,13 +64,20 @@ def filter_point(filt: SeparableFilter | RowsFilter) -> dict[str, Any]:
 def exact_rows_point(filt: SeparableFilter | RowsFilter, reach: int) -> list[dict[str, Any]]:
     """The exact rows decomposition of a non-negative target (relative L2 0), when it costs at most
     `reach` fetches (a smooth kernel's runs are one tap long: far off the figure)."""
-    if np.any(filt.target < 0):
-        return []
+    if np.any(filt.target < 0) or min(_runs(filt.target), _runs(filt.target.T)) > reach:
+        return []  # each run is a box of at least one fetch: out of reach without building it
     layout = rows.exact_layout(filt.target, origin=filt.origin)
     fetches = int(Rows(layout).fetch_counts()["total"])
     if fetches > reach:
         return []
     return [rows_point(RowsFilter(filt.name, filt.target, layout), "exact")]
+
+
+def _runs(k: np.ndarray) -> int:
+    """Runs of equal non-zero taps along axis 1 (the exact layout's boxes along the rows)."""
+    starts = np.ones(k.shape, bool)
+    starts[:, 1:] = k[:, 1:] != k[:, :-1]
+    return int(np.count_nonzero(starts & (k != 0)))
 
 
 def structure_points(filt: SeparableFilter | RowsFilter) -> list[dict[str, Any]]:
