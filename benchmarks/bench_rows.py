@@ -4,7 +4,7 @@ Quality and reads of the rows structure (`sepgen.filters.rows`, fitted by
 `sepgen.fitting.rows`) for disk 50 (anti-aliased and binary), hexagon 51 (AA), octagon 51
 (AA), a five-pointed star aperture made as an image (AA) and a Gaussian, beside today's
 separable budget search (`sepgen.fit(kernel, budget=N)`, fetches by `sepgen.emit.fetch_counts`)
-for a few of them. Then the HDR precision of the running sum, simulated in float32.
+for each of them. Then the HDR precision of the running sum, simulated in float32, and frame times.
 
 Columns: boxes; reads of the gather pass (2 per box, a box sharing its reads with the
 adjacent line's counted once: `RowsLayout.reads()`); fetches per pixel of the emitted passes,
