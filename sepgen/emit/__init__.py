@@ -102,7 +102,7 @@ def build_passes(filter_name: str, plan: list[PassPlan], gen: Generator) -> list
     return [gen.bind(p) for p in passes]
 
 
-def render(filt: SeparableFilter, options: dict[str, Any] | EmitOptions | None = None,
+def render(filt: SeparableFilter | RowsFilter, options: dict[str, Any] | EmitOptions | None = None,
            templates_dir: str | os.PathLike | None = None,
            command: str | None = None) -> Rendered:
     """Every output file (relative path -> text, bytes for binary modules: `.spv`; `manifest.json`

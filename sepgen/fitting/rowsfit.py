@@ -37,8 +37,8 @@ def cheapest(kernel: np.ndarray, options: EmitOptions | None = None) -> int:
     adjacent lines sharing their reads (the exact run lengths of a binary kernel)."""
     opts = options or EmitOptions()
     prob = rowsfit.problem(kernel)
-    if rows.is_binary(prob.target):
-        gather = rows.exact_layout(prob.target, prob.axis).reads(share=True)
+    if rows.is_binary(prob.target):  # what the emitted gather reads: a shared read at an integer end is two
+        gather = Rows(rows.exact_layout(prob.target, prob.axis)).gather_fetches()
     else:
         gather = rowsfit.least_reads(prob.lines)
     return _scan_reads(prob, opts) + gather
@@ -130,10 +130,15 @@ def fit_auto(kernel: Any, settings: FitSettings, *, budget: int | None = None, t
     k = kernels.make(dict(kernel)) if isinstance(kernel, Mapping) else np.asarray(kernel, np.float64)
     rows_ok = np.all(np.asarray(k) >= 0) and max_intermediate_bytes is None
     if rows_ok and (budget is None or budget >= cheapest(Problem(kernel, 1, kernel_spec).target)):
-        candidates.append(fit_rows_filter(kernel, budget=budget, target_error=target_error, name=name,
-                                          kernel_spec=kernel_spec, progress=progress))
+        try:
+            candidates.append(fit_rows_filter(kernel, budget=budget, target_error=target_error, name=name,
+                                              kernel_spec=kernel_spec, progress=progress))
+        except SepgenError:  # no rows filter within the budget after all: the separable one stands
+            pass
     best = choose(candidates, budget, target_error, counted)
     best.provenance.setdefault("search", {})["structures"] = [
         {"structure": c.structure.name, "fetches": max(c.structure.fetch_counts(t)["total"] for t in counted),
          "relative_l2": relative_l2(c)} for c in candidates]
+    if best is not candidates[0]:  # rows won: keep the separable candidates for the report's frontier figure
+        best.provenance["search"]["frontier"] = candidates[0].provenance["search"].get("frontier", [])
     return best

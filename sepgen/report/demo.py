@@ -3,7 +3,10 @@
 Fits the 50x50 bokeh disk at rank 4, sweeps the seed's loss weights, compares the
 optimisers, emits GLSL and HLSL, verifies them on the GL driver and writes
 pictures plus an index.html that shows them with their numbers, and a screenshot
-of that page in headless Chromium (page.png: what a reader sees).
+of that page in headless Chromium (page.png: what a reader sees). Beside the separable
+filters it shows the rows structure (issue 18): the best rows filter within the budget
+(or, when none fits, the cheapest: the binary disk's exact run lengths), in the bokeh
+comparisons, the frontier and a picture of its boxes.
 """
 
 from __future__ import annotations
@@ -20,6 +23,7 @@ from .. import kernels
 from ..common import atomic
 from ..common.errors import SepgenError
 from ..filters.filterfile import SeparableFilter
+from ..filters.rowsfile import RowsFilter
 from ..options import FitSettings
 from . import FilterSection, bokeh_figure, figures, gpu_runner, number, render_html, scenes, write_filter_report
 
@@ -38,6 +42,7 @@ OPTIMIZER_RATES = (("gd", 0.1), ("adam", 0.01), ("lbfgs", 1.0))  # lbfgs ignores
 
 
 Log = Callable[[str], None]
+Shown = tuple[str, RowsFilter]  # a rows filter and its panel label in the bokeh comparisons
 
 
 def demo_settings(steps: int | None) -> tuple[FitSettings, FitSettings]:
@@ -62,14 +67,15 @@ def run_demo(out_dir: str | os.PathLike = "demo-out", steps: int | None = None, 
     fetches = emit_shaders(filt, out, log)
     runner = gpu_runner(use_gpu)  # one GL context for verification and every figure
     verification, note = verify_section(filt, runner, use_gpu, log)
-    sec = filter_figures(filt, out, runner, log)
-    frontier_fig = budget_section(kernel, spec, recommended, out, log)
+    shown, rows_fig = rows_section(kernel, spec, out, log)
+    sec = filter_figures(filt, out, runner, log, [shown])
+    frontier_fig = budget_section(kernel, spec, recommended, out, log, shown[1])
     index = out / "index.html"
     render_html({
         "title": "the seed's bokeh disk", "intro": _intro(recommended), "filters": [sec], "sweep": sweep,
         "figures": [{"heading": "Optimisers", "path": "optimizers.png",
                      "caption": "Loss against step for plain gradient descent (the seed's), Adam and L-BFGS."},
-                    frontier_fig],
+                    frontier_fig, rows_fig],
         "fetches": fetches, "verification": verification, "verification_note": note,
     }, index)
     screenshot_page(index, log)
@@ -134,18 +140,57 @@ def sweep_section(kernel: np.ndarray, spec: dict, settings: FitSettings, out: Pa
                        "non-negativity weight by row, keep-zeros weight by column, as in the seed's post."}
 
 
-def budget_section(kernel: np.ndarray, spec: dict, settings: FitSettings, out: Path, log: Log) -> dict:
-    """7. The best filter for a budget of BUDGET fetches, and the frontier the search explored."""
+def budget_section(kernel: np.ndarray, spec: dict, settings: FitSettings, out: Path, log: Log,
+                   rows_filt: RowsFilter) -> dict:
+    """7. The best filter for a budget of BUDGET fetches, and the frontier the search explored,
+    with the rows filter (`rows_section`) beside it: what `--structure auto` compares."""
     from ..fitting import fit_searched
     from . import frontier
 
     log(f"searching ranks 1-8 for the best filter within {BUDGET} fetches per pixel")
     filt = fit_searched(kernel, settings, budget=BUDGET, name=f"disk{SIZE}_budget{BUDGET}", kernel_spec=spec)
     filt.save(out / f"{filt.name}.json")
-    chosen = frontier.frontier_figure(filt, out / "frontier.png")
+    chosen = frontier.frontier_figure(filt, out / "frontier.png", [rows_filt])
     return {"heading": f"Frontier: the best filter for {BUDGET} fetches per pixel", "path": "frontier.png",
-            "caption": f"{frontier.caption(chosen, filt)} Filter file: {filt.name}.json "
-                       f"(sepgen optimize --budget {BUDGET})."}
+            "caption": f"{frontier.caption(chosen, filt)} {_auto_note(filt, rows_filt)} Filter files: "
+                       f"{filt.name}.json (sepgen optimize --structure separable --budget {BUDGET}), "
+                       f"{rows_filt.name}.json."}
+
+
+def _auto_note(separable: SeparableFilter, rows_filt: RowsFilter) -> str:
+    """Which structure `--structure auto` keeps within BUDGET: the lower relative L2 of those within it."""
+    from ..fitting.rowsfit import choose, relative_l2
+
+    best = choose([separable, rows_filt], BUDGET, None)
+    fetches = rows_filt.structure.fetch_counts()["total"]
+    rows_text = f"the rows filter ({fetches} fetches, relative L2 {relative_l2(rows_filt):.4g})"
+    if fetches > BUDGET:
+        return f"{rows_text[0].upper()}{rows_text[1:]} needs more than {BUDGET} fetches: auto keeps the separable one."
+    return f"Within {BUDGET} fetches `--structure auto` keeps the {best.structure.name} filter, beside {rows_text}."
+
+
+def rows_section(kernel: np.ndarray, spec: dict, out: Path, log: Log) -> tuple[Shown, dict]:
+    """The rows structure of the same disk: the best rows filter within BUDGET fetches, or the
+    cheapest one when none fits (a binary disk's exact run lengths); saved, its boxes drawn.
+    Returns it with its bokeh panel label, and its figure for the page."""
+    from ..fitting import rowsfit
+    from ..fitting.core import Problem
+
+    budget = max(BUDGET, rowsfit.cheapest(Problem(kernel, 1, spec).target))
+    log(f"fitting the rows structure within {budget} fetches per pixel")
+    filt = rowsfit.fit_rows_filter(kernel, budget=budget, name=f"disk{SIZE}_rows", kernel_spec=spec)
+    filt.save(out / f"{filt.name}.json")
+    fetches = filt.structure.fetch_counts()["total"]
+    within = "" if fetches <= BUDGET else f" (over {BUDGET}: the cheapest rows filter)"
+    label = f"rows, {fetches} fetches" + (f" (over {BUDGET})" if within else "")
+    figures.rows_boxes(filt.layout, out / f"{filt.name}_boxes.png", f"{filt.name}: {filt.layout.boxes} boxes, "
+                       f"{fetches} fetches{within}", target=filt.target)
+    fig = {"heading": "Rows: the disk as boxes read from running sums", "path": f"{filt.name}_boxes.png",
+           "caption": f"{filt.name}.json: {filt.layout.boxes} boxes along the kernel's {filt.layout.axis}, "
+                      f"{fetches} fetches per pixel (scan included), relative L2 {filt.metrics()['relative_l2']:.3g}"
+                      f"{within}; each line's boxes over the tap grid (dots: two lines read together), and the "
+                      "line with the most boxes in detail (docs/rows.md)."}
+    return (label, filt), fig
 
 
 def optimizer_figure(kernel: np.ndarray, spec: dict, seed: FitSettings, out: Path, log: Log) -> None:
@@ -197,17 +242,20 @@ def verify_section(filt: SeparableFilter, runner: GLRunner | None, use_gpu: bool
         (f"Not run here ({len(results) - len(ran)} variants): {'; '.join(skipped)}" if skipped else "")
 
 
-def filter_figures(filt: SeparableFilter, out: Path, runner: GLRunner | None, log: Log) -> FilterSection:
-    """6. The filter's own figures and the two bokeh comparisons."""
+def filter_figures(filt: SeparableFilter, out: Path, runner: GLRunner | None, log: Log,
+                   others: list[Shown]) -> FilterSection:
+    """6. The filter's own figures and the two bokeh comparisons (with `others`: the rows filter)."""
     log("drawing the filter's figures")
     sec = write_filter_report(filt, out, file=f"{filt.name}.json", image=scenes.night_lights(),
-                              image_name="procedural HDR night lights", gamma=1.0, runner=runner, progress=log)
+                              image_name="procedural HDR night lights", gamma=1.0, runner=runner, progress=log,
+                              others=others)
     log("bokeh comparison on the Hubble deep field photograph (γ = 8)")
     how = bokeh_figure(filt, scenes.hubble_photo(), 8.0, False, out / "bokeh_photo.png",
-                       "Hubble deep field (scikit-image)", runner, log)
+                       "Hubble deep field (scikit-image)", runner, log, others)
+    shown = "".join(f", {label}" for label, _ in others)
     sec.figures.append({"path": "bokeh_photo.png",
                         "caption": f"Hubble deep field photograph with the seed's gamma boost γ = 8: exact 2D kernel, "
-                                   f"SVD rank {RANK}, optimised (separable results by {how})."})
+                                   f"SVD rank {RANK}, optimised{shown} (filtered by {how})."})
     return sec
 
 

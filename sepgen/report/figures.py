@@ -204,3 +204,98 @@ def error_crops_points(exact: np.ndarray, size: int, count: int = 2) -> list[tup
             if len(picks) == count:
                 break
     return [(int(np.clip(y - s // 2, 0, h - s)), int(np.clip(x - s // 2, 0, w - s)), s) for y, x in picks]
+
+
+def _box_colours(layout) -> tuple[str, float, float]:
+    """Colour map and limits of box weights: sequential from 0 when none is negative, else diverging."""
+    weights = [b.weight for line in layout.lines for b in line] or [1.0]
+    low, high = min(weights), max(weights)
+    if low >= 0:
+        return SEQUENTIAL, 0.0, high or 1.0
+    lim = max(-low, high)
+    return DIVERGING, -lim, lim
+
+
+def rows_boxes(layout, path: str | os.PathLike, title: str = "", target: np.ndarray | None = None) -> None:
+    """A rows filter's boxes (`sepgen.filters.rows.RowsLayout`): left, every line's boxes as bars over
+    the kernel's tap grid (tap j covers [j − ½, j + ½]; a line's boxes stacked within its cell, shaded
+    by weight), a dot where two adjacent lines share a read; right, the line with the most boxes:
+    each box as a bar of its weight, the taps they sum to (and `target`'s, the kernel fitted), and
+    their fractional ends."""
+    plt = _plt()
+    from matplotlib.colors import Normalize
+
+    cmap_name, low, high = _box_colours(layout)
+    cmap, norm = plt.get_cmap(cmap_name), Normalize(low, high)
+    fig, axes = plt.subplots(1, 2, figsize=(12, 5.6), gridspec_kw={"width_ratios": [1, 1.25]})
+    _boxes_on_grid(axes[0], layout, cmap, norm)
+    # the busiest line; among equals the one a quarter in, where a round aperture's edge slants
+    pick = max(range(len(layout.lines)), key=lambda i: (len(layout.lines[i]), -abs(i - len(layout.lines) // 4)))
+    line_target = None if target is None else (target[pick] if layout.axis == "rows" else target[:, pick])
+    _one_line(axes[1], layout, pick, cmap, norm, line_target)
+    fig.colorbar(plt.cm.ScalarMappable(norm=norm, cmap=cmap), ax=axes[0], fraction=0.046, pad=0.04,
+                 label="box weight")
+    if title:
+        fig.suptitle(title, fontsize=10)
+    fig.tight_layout()
+    _save(fig, path)
+
+
+def _boxes_on_grid(ax, layout, cmap, norm) -> None:
+    """Bars in kernel coordinates (x: column, y: row, row 0 at the top, as the kernel maps draw it)."""
+    from matplotlib.collections import PatchCollection
+    from matplotlib.patches import Rectangle
+
+    h, w = layout.shape
+    along_rows = layout.axis == "rows"
+    patches, colours = [], []
+    for i, line in enumerate(layout.lines):
+        k = max(1, len(line))
+        for slot, b in enumerate(line):
+            across = i - 0.45 + 0.9 * slot / k  # the line's cell, shared by its boxes
+            x, y, bw, bh = (b.start, across, b.end - b.start, 0.9 / k)
+            patches.append(Rectangle((x, y), bw, bh) if along_rows else Rectangle((y, x), bh, bw))
+            colours.append(cmap(norm(b.weight)))
+    ax.add_collection(PatchCollection(patches, facecolors=colours, edgecolors="none"))
+    shared = [r for r in layout.gather_plan(share=True) if not float(r.line).is_integer()]
+    if shared:
+        mid = [0.5 * (r.start + r.end) for r in shared]
+        pos = [r.line for r in shared]
+        xs, ys = (mid, pos) if along_rows else (pos, mid)
+        ax.plot(xs, ys, "o", ms=2.5, mfc="white", mec="black", mew=0.5, ls="none",
+                label=f"{len(shared)} reads shared by two lines")
+        ax.legend(fontsize=7, loc="lower right")
+    ax.set_xlim(-0.5, w - 0.5)
+    ax.set_ylim(h - 0.5, -0.5)
+    ax.set_aspect("equal")
+    for edge in np.arange(-0.5, w, 1.0):
+        ax.axvline(edge, color="0.85", lw=0.3, zorder=0)
+    for edge in np.arange(-0.5, h, 1.0):
+        ax.axhline(edge, color="0.85", lw=0.3, zorder=0)
+    ax.set_xlabel("kernel column")
+    ax.set_ylabel("kernel row")
+    ax.set_title(f"{layout.boxes} boxes along the kernel's {layout.axis} (grid: taps)", fontsize=9)
+
+
+def _one_line(ax, layout, i: int, cmap, norm, target: np.ndarray | None) -> None:
+    """Line `i` in detail: the boxes as bars of their weight (translucent, so overlaps show) over
+    the tap cells, the taps they sum to, and each fractional end marked."""
+    n = layout.line_length
+    line = layout.lines[i]
+    for b in line:
+        ax.bar([0.5 * (b.start + b.end)], [b.weight], width=b.end - b.start, color=cmap(norm(b.weight)),
+               edgecolor="black", lw=0.4, alpha=0.7)
+        for end in (b.start, b.end):
+            if not float(end + 0.5).is_integer():
+                ax.axvline(end, color="tab:red", lw=0.6, ls=":")
+    taps = layout.line_matrix()[i]
+    ax.step(np.arange(n), taps, where="mid", color="black", lw=1, label="taps the boxes give")
+    if target is not None:
+        ax.plot(np.arange(n), target, ".", color="tab:orange", ms=4, label="target taps")
+    for edge in np.arange(-0.5, n, 1.0):
+        ax.axvline(edge, color="0.85", lw=0.3, zorder=0)
+    ax.axhline(0, color="k", lw=0.5)
+    ax.set_xlim(-0.5, n - 0.5)
+    ax.set_xlabel(f"tap along {layout.axis[:-1]} {i} (dotted red: fractional box ends)")
+    ax.set_title(f"{layout.axis[:-1]} {i}: {len(line)} box{'es' if len(line) != 1 else ''}", fontsize=9)
+    ax.legend(fontsize=7)

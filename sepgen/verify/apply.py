@@ -3,6 +3,7 @@
     out = sepgen.apply("disk.json", img)                                 # the float64 reference, as float32
     out = sepgen.apply(filt, img, backend="gpu", options={"lang": "hlsl"})  # emit, run on its runner
     out = sepgen.apply(filt, img, scale=0.5)                             # scaled taps (a value or an H×W map)
+    out = sepgen.apply("disk_rows.json", img)                            # a rows filter: its running-sum reference
 
 `run_apply` returns the image and what computed it ("numpy", "GLSL shaders on OpenGL: …");
 `sepgen apply` and the report call it.
@@ -24,6 +25,7 @@ from ..options import EMIT_OPTIONS, EmitOptions
 
 if TYPE_CHECKING:  # pragma: no cover
     from ..filters.filterfile import SeparableFilter
+    from ..filters.rowsfile import RowsFilter
     from ..run.registry import Runner
     from .runfilter import Runners
 
@@ -38,25 +40,28 @@ class Applied:
     source: str  # what computed it: "numpy", or e.g. "GLSL shaders on OpenGL: llvmpipe (…)"
 
 
-def apply(filt: SeparableFilter | str | os.PathLike, img: np.ndarray, backend: str = "numpy",
+def apply(filt: SeparableFilter | RowsFilter | str | os.PathLike, img: np.ndarray, backend: str = "numpy",
           options: dict[str, Any] | EmitOptions | None = None, scale: float | np.ndarray | None = None, *,
           gamma: float | None = None, runner: Runner | Runners | None = None,
           progress: Callable[[str], None] | None = None) -> np.ndarray:
-    """`img` (H×W or H×W×C) filtered by `filt` (a SeparableFilter or a filter file): float32, same shape.
+    """`img` (H×W or H×W×C) filtered by `filt` (a SeparableFilter, a RowsFilter or a filter file of
+    either structure): float32, same shape.
 
-    backend "numpy": the reference convolution (the NumPy model of scaled taps with `scale`);
+    backend "numpy": the reference convolution (the NumPy model of scaled taps with `scale`; for a
+    rows filter the float64 running-sum reference, `sepgen.filters.rows.filter_image`);
     "gpu": emit the shaders with `options` (`sepgen emit`'s; lang GLSL by default) and run them
     on their runner (`runner`: one to use). `scale`: one value in [0, 1] or an H×W map (scaled
     taps). `gamma`: filter img^γ and return ^(1/γ) (bokeh boost). `progress` gets each step."""
     return run_apply(filt, img, backend, options, scale, gamma=gamma, runner=runner, progress=progress).image
 
 
-def run_apply(filt: SeparableFilter | str | os.PathLike, img: np.ndarray, backend: str = "numpy",
+def run_apply(filt: SeparableFilter | RowsFilter | str | os.PathLike, img: np.ndarray, backend: str = "numpy",
               options: dict[str, Any] | EmitOptions | None = None, scale: float | np.ndarray | None = None, *,
               gamma: float | None = None, runner: Runner | Runners | None = None,
               progress: Callable[[str], None] | None = None) -> Applied:
     """`apply`, with what computed the result."""
     from ..filters.filterfile import SeparableFilter
+    from ..filters.rowsfile import RowsFilter, load_filter
 
     if backend not in BACKENDS:
         raise SepgenError(f"backend must be one of {', '.join(BACKENDS)}, got {backend!r}")
@@ -64,18 +69,20 @@ def run_apply(filt: SeparableFilter | str | os.PathLike, img: np.ndarray, backen
         raise SepgenError("emit options and runners apply only to the gpu backend")
     if gamma is not None:
         images.check_gamma(gamma)
-    if not isinstance(filt, SeparableFilter):
-        filt = SeparableFilter.load(filt)
+    loaded: SeparableFilter | RowsFilter = (
+        filt if isinstance(filt, (SeparableFilter, RowsFilter)) else load_filter(filt))  # either structure (issue 18)
     arr = images.check_image(img)
     if isinstance(img, np.ndarray) and np.issubdtype(img.dtype, np.floating):
         arr = img  # checked; NumPy filters float64 images at their own precision
     scale = check_scale(scale, arr.shape)
+    if scale is not None:
+        check_scalable(loaded)
     if gamma is not None:
         arr = images.gamma_encode(arr, gamma)
     if backend == "gpu":
-        out, source = _on_gpu(filt, arr, options, scale, runner, progress or (lambda message: None))
+        out, source = _on_gpu(loaded, arr, options, scale, runner, progress or (lambda message: None))
     else:
-        out, source = _on_numpy(filt, arr, scale, progress), "numpy"
+        out, source = _on_numpy(loaded, arr, scale, progress), "numpy"
     if gamma is not None:
         out = images.gamma_decode(out, gamma)
     return Applied(out, source)
@@ -91,6 +98,15 @@ def check_scale(scale: Any, shape: tuple[int, ...], where: str = "scale", map_wh
     return scaling.check_scale_map(scale, shape, map_where)
 
 
+def check_scalable(filt: SeparableFilter | RowsFilter) -> None:
+    """A one-line error for a scale asked of a filter whose structure has no scaled shaders yet (rows)."""
+    from ..filters.rowsfile import RowsFilter
+
+    if isinstance(filt, RowsFilter):
+        raise SepgenError(f"{filt.name} is a rows filter: rows filters cannot run at other scales yet "
+                          "(drop the scale, or fit the separable structure with --scales)")
+
+
 def unscaled_warning(filt: SeparableFilter) -> str | None:
     """What to warn about when running a filter fitted without scales at other scales."""
     if filt.scales is not None:
@@ -99,8 +115,8 @@ def unscaled_warning(filt: SeparableFilter) -> str | None:
             "(fit with --scales)")
 
 
-def _on_gpu(filt: SeparableFilter, img: np.ndarray, options: dict[str, Any] | EmitOptions | None, scale: Any,
-            runner: Runner | Runners | None, say: Callable[[str], None]) -> tuple[np.ndarray, str]:
+def _on_gpu(filt: SeparableFilter | RowsFilter, img: np.ndarray, options: dict[str, Any] | EmitOptions | None,
+            scale: Any, runner: Runner | Runners | None, say: Callable[[str], None]) -> tuple[np.ndarray, str]:
     from .runfilter import run_filter
 
     opts = dict(options.to_dict() if isinstance(options, EmitOptions) else options or {})
@@ -111,8 +127,16 @@ def _on_gpu(filt: SeparableFilter, img: np.ndarray, options: dict[str, Any] | Em
     return run_filter(filt, img, opts, runner, scale=scale)
 
 
-def _on_numpy(filt: SeparableFilter, img: np.ndarray, scale: Any, progress: Callable[[str], None] | None) -> np.ndarray:
+def _on_numpy(filt: SeparableFilter | RowsFilter, img: np.ndarray, scale: Any,
+              progress: Callable[[str], None] | None) -> np.ndarray:
+    from ..filters import rows
+    from ..filters.rowsfile import RowsFilter
+
     say = progress or (lambda message: None)
+    if isinstance(filt, RowsFilter):  # boxes read from running sums
+        say(f"filtering with the NumPy running-sum reference ({filt.layout.axis}, {filt.layout.boxes} boxes, "
+            f"{filt.shape[0]}x{filt.shape[1]} taps)")
+        return rows.filter_image(img, filt.layout).astype(np.float32)
     if scale is not None:
         say(f"filtering with the NumPy model of scaled taps (rank {filt.rank})")
         return scaling.apply_scaled(img, filt.vertical, filt.horizontal, filt.origin, scale).astype(np.float32)

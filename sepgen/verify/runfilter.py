@@ -21,6 +21,7 @@ from .routes import HLSL_ON_GL, backend_for
 
 if TYPE_CHECKING:  # pragma: no cover
     from ..filters.filterfile import SeparableFilter
+    from ..filters.rowsfile import RowsFilter
     from .probe import BilinearProbe
     from .variant import Variant
 
@@ -101,7 +102,7 @@ def _runners(runner: Runner | Runners | None) -> Runners:
     return runner if isinstance(runner, Runners) else Runners(runner)
 
 
-def run_filter(filt: SeparableFilter, img: np.ndarray, options: dict[str, Any] | EmitOptions | None = None,
+def run_filter(filt: SeparableFilter | RowsFilter, img: np.ndarray, options: dict[str, Any] | EmitOptions | None = None,
                runner: Runner | Runners | None = None,
                templates_dir: str | os.PathLike | None = None, scale: Scale = None) -> tuple[np.ndarray, str]:
     """Emit `filt` with these emit options (and template overrides, as `sepgen emit --templates`)

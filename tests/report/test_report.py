@@ -137,7 +137,7 @@ def test_demo_report(demo_out):
     out = demo_out
     for name in ("disk50.json", "sweep.png", "optimizers.png", "bokeh_photo.png", "disk50_bokeh.png",
                  "disk50_kernel.png", "disk50_passes.png", "disk50_svd_energy.png", "disk50_frontier.png",
-                 "frontier.png", "disk50_budget120.json", "index.html"):
+                 "frontier.png", "disk50_budget120.json", "disk50_rows.json", "disk50_rows_boxes.png", "index.html"):
         assert (out / name).is_file(), name
     assert len(list((out / "sweep").glob("*.json"))) == 9
     assert (out / "shaders" / "glsl" / "manifest.json").is_file()
@@ -146,6 +146,12 @@ def test_demo_report(demo_out):
     text = (out / "index.html").read_text()
     assert "Verification" in text and "Texture fetches per pixel" in text
     assert "within 120 fetches per pixel" in text  # the frontier caption says what the budget chose
+    # issue 18: the rows structure beside the pairs: the binary disk's exact runs need 126 fetches, over the budget
+    rows_filt = json.loads((out / "disk50_rows.json").read_text())
+    assert rows_filt["structure"] == "rows" and rows_filt["metrics"]["relative_l2"] == 0
+    assert "SVD rank 4, optimised, rows, 126 fetches (over 120)" in text  # the Hubble bokeh comparison
+    assert "The rows filter (126 fetches, relative L2 0) needs more than 120 fetches: auto keeps the separable" in text
+    assert_real_picture(out / "disk50_rows_boxes.png")
 
 
 @pytest.mark.slow
