@@ -154,7 +154,7 @@ def _render_rows(filt: RowsFilter, options: dict[str, Any] | EmitOptions | None,
                  command: str | None) -> Rendered:
     from .rows_emit import render_rows
 
-    opts = EmitOptions.from_dict(options)
+    opts = scale_options(filt, options)  # a scalable rows file reads a scale uniform by default
     check_prefix(filt.name)
     if command is None:
         command = default_command(f"{filt.name}.json", opts, "OUT")
