@@ -181,14 +181,14 @@ def _scale_entry(filt: RowsFilter, opts: EmitOptions) -> ScaleEntry | None:
 
 
 def _scaled(filt: RowsFilter, lang: str) -> dict[str, Any]:
-    """The scaled gather's tables (`sepgen.filters.rows_scaled`): per line (first box, boxes), per box
+    """The scaled gather's tables (`sepgen.filters.rows_scaled`): per line (first box, boxes) from line −1 to L + 1 (the ends empty), per box
     (upper offset, lower offset, weight) as literals, the lines, the origin across them, the gain."""
     table = rows_scaled.line_table(filt.layout)
     count, cl = rows_scaled.across(filt.layout)
     firsts = [sum(len(line) for line in table[:i]) for i in range(len(table))]
     boxes = [tuple(float_literal(v, lang) for v in box) for line in table for box in line]
     return {"line_count": count, "across_origin": cl, "gain": float_literal(rows_scaled.gain(filt.layout), lang),
-            "lines": [(f, len(line)) for f, line in zip(firsts, table)],
+            "lines": [(0, 0)] + [(f, len(line)) for f, line in zip(firsts, table)] + [(0, 0), (0, 0)],  # lines −1 .. L + 1
             "boxes": boxes or [tuple(float_literal(0.0, lang) for _ in range(3))]}
 
 

@@ -6,10 +6,13 @@ The model (what the scaled gather computes per pixel, `sepgen.emit.rows_emit`):
   with hi = ca − start, lo = ca − end (ca the origin along the line, F the running sum,
   `sepgen.filters.rows`). At scale s its ends move to s·hi and s·lo.
 * Across lines, output line a (source row y + a; a an integer) samples the original lines at
-  u = cl − a/s (cl the origin across): only the a with 0 ≤ u ≤ L − 1, about s·(L − 1) + 1 lines.
-  A fractional u = i + t lies between lines i and i + 1: with as many boxes on both, box k of
-  one is morphed into box k of the other (ends and weight interpolated, the boxes of a line
-  taken in the order (start, end)); otherwise both lines' boxes are read, weighted 1 − t and t.
+  u = cl − a/s (cl the origin across), lines −1 and L counting as empty: only the a with
+  −1 < u < L, about s·(L + 1) + 1 lines. A fractional u = i + t lies between lines i and i + 1:
+  with as many boxes on both, box k of one is morphed into box k of the other (ends and weight
+  interpolated, the boxes of a line taken in the order (start, end)); otherwise both lines' boxes
+  are read, weighted 1 − t and t (so the first and last lines fade out towards the empty ones:
+  the kernel is continuous in s, and a float32 shader that rounds a/s differently from the
+  reference differs by that rounding, never by a whole line).
 * The weights are renormalised per pixel: every box adds w·s·(hi − lo) (its gain) to g_s, and
   the sum is scaled by G / g_s, G the filter's own gain (Σ w·(end − start); 1 for fitted
   filters). So the DC gain is G at every scale, and at s = 1 the filter is exactly the unscaled one.
@@ -61,24 +64,24 @@ def across(layout: RowsLayout) -> tuple[int, int]:
 
 
 def line_range(count: int, cl: int, s: float) -> range:
-    """The output lines a read at scale s > 0: those with 0 ≤ cl − a/s ≤ count − 1."""
-    return range(math.ceil(s * (cl - count + 1)), math.floor(s * cl) + 1)
+    """The output lines a read at scale s > 0: those with −1 ≤ cl − a/s ≤ count (the ends weigh 0)."""
+    return range(math.ceil(s * (cl - count)), math.floor(s * (cl + 1)) + 1)
 
 
 def boxes_at(table: Any, u: float) -> list[tuple[float, float, float]]:
     """The (hi, lo, weight) boxes of the kernel at line position u (between two lines: morphed
     when both have as many boxes, else both, weighted 1 − t and t)."""
-    last = len(table) - 1
-    u = min(max(u, 0.0), float(last))
+    u = min(max(u, -1.0), float(len(table)))
     i0 = math.floor(u)
     t = u - i0
-    i1 = min(i0 + 1, last)
-    if t == 0.0 or i1 == i0:
-        return list(table[i0])
-    if len(table[i0]) == len(table[i1]):
+    line0 = table[i0] if 0 <= i0 < len(table) else ()
+    line1 = table[i0 + 1] if 0 <= i0 + 1 < len(table) else ()
+    if t == 0.0:
+        return list(line0)
+    if len(line0) == len(line1):
         return [(h0 + t * (h1 - h0), l0 + t * (l1 - l0), w0 + t * (w1 - w0))
-                for (h0, l0, w0), (h1, l1, w1) in zip(table[i0], table[i1])]
-    return [(h, lo, w * (1.0 - t)) for h, lo, w in table[i0]] + [(h, lo, w * t) for h, lo, w in table[i1]]
+                for (h0, l0, w0), (h1, l1, w1) in zip(line0, line1)]
+    return [(h, lo, w * (1.0 - t)) for h, lo, w in line0] + [(h, lo, w * t) for h, lo, w in line1]
 
 
 def reads(layout: RowsLayout, s: float) -> list[ScaledRead]:
@@ -104,6 +107,8 @@ def kernel_at(layout: RowsLayout, s: float) -> tuple[np.ndarray, tuple[int, int]
         (nl, ol), (na, oa) = scaling.scaled_axis(count, cl, s), scaling.scaled_axis(n, ca, s)
         m = np.zeros((nl, na))
         for r in reads(layout, s):
+            if not 0 <= ol - r.a < nl:
+                continue  # a line of weight 0 (u = −1 or L at s = 1)
             # source offset o has the weight of [lower, upper] on its cell [o, o + 1]; tap j = oa − o,
             # so the box is [oa + ½ − upper, oa + ½ − lower] in tap coordinates.
             m[ol - r.a] += r.weight * coverage(oa + 0.5 - r.upper, oa + 0.5 - r.lower, na)
@@ -137,7 +142,7 @@ def filter_image(img: Any, layout: RowsLayout, scale: float | np.ndarray) -> np.
     smax = float(sm.max())
     for a in (line_range(count, cl, smax) if smax > 0 else ()):
         rows = np.clip(ys + a, 0, h - 1)
-        live = (sm > 0) & (a >= np.ceil(sm * (cl - count + 1))) & (a <= np.floor(sm * cl))
+        live = (sm > 0) & (a >= np.ceil(sm * (cl - count))) & (a <= np.floor(sm * (cl + 1)))
         for (hi, lo, wt), mask in _pixel_boxes(table, cl, a, sm, live):
             up, low = sm * hi + 0.5, sm * lo + 0.5
             box = _span(excl, padded, rows, xs + pad, up, low)
@@ -154,18 +159,18 @@ def filter_image(img: Any, layout: RowsLayout, scale: float | np.ndarray) -> np.
 
 def _pixel_boxes(table: Any, cl: int, a: int, sm: np.ndarray, live: np.ndarray) -> list[tuple[tuple, np.ndarray]]:
     """Per-pixel `boxes_at` for line a: ((hi, lo, weight) arrays, mask) per box slot."""
-    last = len(table) - 1
+    size = len(table)
     with np.errstate(divide="ignore", invalid="ignore"):
-        u = np.clip(np.where(live, cl - a / np.where(sm > 0, sm, 1.0), 0.0), 0.0, last)
+        u = np.clip(np.where(live, cl - a / np.where(sm > 0, sm, 1.0), 0.0), -1.0, size)
     i0 = np.floor(u).astype(int)
     t = u - i0
-    i1 = np.minimum(i0 + 1, last)
-    counts = np.array([len(line) for line in table])
+    counts = np.array([0] + [len(line) for line in table] + [0, 0])  # index i + 1: lines −1 .. L + 1 (empty ends)
     k = max(counts.max(), 1)
-    arrs = np.zeros((len(table), k, 3))
+    arrs = np.zeros((size + 3, k, 3))
     for i, line in enumerate(table):
         if line:
-            arrs[i, : len(line)] = line
+            arrs[i + 1, : len(line)] = line
+    i0, i1 = i0 + 1, i0 + 2
     n0, n1 = counts[i0], counts[i1]
     morph = (t > 0) & (n0 == n1)
     second = (t > 0) & ~morph
