@@ -143,7 +143,8 @@ def main() -> None:
     print(f"{'s':>5}  {'relL2':>7}  {'neg mass':>8}  {'leak':>7}  {'|GPU - model|':>13}")
     q = quality(runner, filt)
     for s, row in q.items():
-        print(f"{s:5.2f}  {row['relative_l2']:7.4f}  {row['negative_mass']:8.2g}  {row['leak']:7.2g}  {row['model']:13.2g}")
+        print(f"{s:5.2f}  {row['relative_l2']:7.4f}  {row['negative_mass']:8.2g}  {row['leak']:7.2g}  "
+              f"{row['model']:13.2g}")
     print(f"s = 0.5 against kernels.disk(25, antialias=True) at its best integer placement: "
           f"{q[0.5]['vs_disk25']:.4f} (the ¼-texel centre shift included)")
     w, h = args.size

@@ -26,8 +26,17 @@ from ..filters import rows_scaled
 from ..filters.rowsfile import RowsFilter
 from ..options import EmitOptions
 from ..plan import rowsplan
-from ..plan.passmodel import (MANIFEST, SCALE_TEXTURE, Manifest, Pass, PassInput, PassOutput, ScaleEntry, ShaderFile,
-                               Texture)
+from ..plan.passmodel import (
+    MANIFEST,
+    SCALE_TEXTURE,
+    Manifest,
+    Pass,
+    PassInput,
+    PassOutput,
+    ScaleEntry,
+    ShaderFile,
+    Texture,
+)
 from ..plan.planner import SCALE_SAMPLER, scale_entry
 from .context import environment, one_line, provenance_lines, render_template
 from .extensions import required_extensions, required_limits
@@ -181,14 +190,15 @@ def _scale_entry(filt: RowsFilter, opts: EmitOptions) -> ScaleEntry | None:
 
 
 def _scaled(filt: RowsFilter, lang: str) -> dict[str, Any]:
-    """The scaled gather's tables (`sepgen.filters.rows_scaled`): per line (first box, boxes) from line −1 to L + 1 (the ends empty), per box
-    (upper offset, lower offset, weight) as literals, the lines, the origin across them, the gain."""
+    """The scaled gather's tables (`sepgen.filters.rows_scaled`): per line from −1 to L + 1 (the ends
+    empty) its (first box, boxes), per box (upper offset, lower offset, weight) as literals, the
+    lines, the origin across them, the gain."""
     table = rows_scaled.line_table(filt.layout)
     count, cl = rows_scaled.across(filt.layout)
     firsts = [sum(len(line) for line in table[:i]) for i in range(len(table))]
     boxes = [tuple(float_literal(v, lang) for v in box) for line in table for box in line]
     return {"line_count": count, "across_origin": cl, "gain": float_literal(rows_scaled.gain(filt.layout), lang),
-            "lines": [(0, 0)] + [(f, len(line)) for f, line in zip(firsts, table)] + [(0, 0), (0, 0)],  # lines −1 .. L + 1
+            "lines": [(0, 0), *((f, len(line)) for f, line in zip(firsts, table)), (0, 0), (0, 0)],
             "boxes": boxes or [tuple(float_literal(0.0, lang) for _ in range(3))]}
 
 

@@ -89,7 +89,8 @@ def reads(layout: RowsLayout, s: float) -> list[ScaledRead]:
     s = scaling.check_scale(s)
     table = line_table(layout)
     count, cl = across(layout)
-    raw = [(a, s * hi + 0.5, s * lo + 0.5, w) for a in line_range(count, cl, s) for hi, lo, w in boxes_at(table, cl - a / s)]
+    raw = [(a, s * hi + 0.5, s * lo + 0.5, w)
+           for a in line_range(count, cl, s) for hi, lo, w in boxes_at(table, cl - a / s)]
     g_s = sum(w * (up - low) for _, up, low, w in raw)
     norm = gain(layout) / g_s if g_s else 0.0
     return [ScaledRead(a, up, low, w * norm) for a, up, low, w in raw]

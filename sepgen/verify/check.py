@@ -309,7 +309,8 @@ def _result(filt: SeparableFilter, variant: Variant, img: np.ndarray, ref: np.nd
     """Compare one output (an array, or the SepgenError / message of its failure) with the reference."""
     if not_run is not None:
         return VariantResult(variant, error=f"not run: {not_run}", backend=backend, not_run=not_run)
-    tol = tolerance if tolerance is not None else tolerance_for(filt, variant.options, img, ref, bilinear, variant.scale)
+    tol = (tolerance if tolerance is not None
+           else tolerance_for(filt, variant.options, img, ref, bilinear, variant.scale))
     res = VariantResult(variant, tolerance=tol, renderer=runners.device(backend) if backend else "", backend=backend)
     if isinstance(out, np.ndarray):
         peak = float(np.max(np.abs(ref))) or 1.0
