@@ -12,6 +12,8 @@ SPIR-V (Vulkan GLSL 450 from the same templates, texture2D + one linear sampler,
 glslang and checked by spirv-val; both stages).
 The gather reads the scan targets bilinearly at fractional box ends (fragment default and
 compute), or exactly with two point reads (`--point-sampling`); integer ends always exactly.
+Scaled (a scale uniform or map, fragment passes): the gather of `sepgen.filters.rows_scaled`.
+File suffixes, entry points and template folders come from the target descriptors (`sepgen.targets`).
 """
 
 from __future__ import annotations
@@ -19,6 +21,7 @@ from __future__ import annotations
 import dataclasses
 from typing import Any
 
+from .. import targets
 from .._version import __version__
 from ..common import tools as spirv_tools
 from ..common.errors import SepgenError
@@ -41,15 +44,13 @@ from ..plan.planner import SCALE_SAMPLER, scale_entry
 from .context import environment, one_line, provenance_lines, render_template
 from .extensions import required_extensions, required_limits
 from .files import Rendered
+from .glsl import COMPUTE_VERSIONS, VERSIONS
 from .literals import float_literal
 from .vulkan_bindings import vulkan_bindings
 
 __all__ = ["render_rows"]
 
 GATHER_GROUP = (8, 8, 1)
-VERSIONS = {"330": "#version 330 core", "300es": "#version 300 es"}
-HLSL_ENTRY = {"vertex": "vs_main", "fragment": "ps_main", "compute": "cs_main"}
-WGSL_ENTRY = {"vertex": "vs_main", "fragment": "fs_main", "compute": "cs_main"}
 
 
 def check_options(opts: EmitOptions) -> None:
@@ -72,7 +73,7 @@ def build_passes(filt: RowsFilter, opts: EmitOptions) -> list[Pass]:
     scaled = "" if opts.scale_source == "auto" else opts.scale_source
     plan = filt.structure.plan(opts)
     direction = "horizontal" if filt.layout.axis == "rows" else "vertical"
-    suffix = {"spirv": "spv", "hlsl": "hlsl", "wgsl": "wgsl"}.get(opts.lang, "glsl")
+    suffix = targets.get(opts.lang).suffix
     vertex = None if compute else f"{name}_fullscreen.vert.{suffix}"
     tile = rowsplan.tile_for(filt.layout.line_length)
     passes = []
@@ -138,19 +139,15 @@ def render_rows(filt: RowsFilter, opts: EmitOptions, templates_dir: Any = None,
     entries: list[ShaderFile] = []
     stage = "compute" if opts.compute else "fragment"
 
-    hlsl = opts.lang in ("hlsl", "wgsl")  # text files run as written (no .spv beside them)
-    lang_dir = ext = opts.lang if hlsl else "glsl"
-    entry = HLSL_ENTRY if opts.lang == "hlsl" else WGSL_ENTRY
+    target = targets.get(opts.lang)  # its templates folder (SPIR-V: the GLSL ones), suffixes, entry points
+    lang_dir = target.templates
+    ext = targets.get(lang_dir).suffix
 
     def add(path: str, template: str, stage_: str, ctx: dict[str, Any], index: int | None) -> None:
         text = render_template(env, template, dict(common, path=path, **ctx))
-        if hlsl:
+        if not vulkan:  # text files run as written (no .spv beside them)
             files[path] = text
-            entries.append(ShaderFile(path, opts.lang, stage_, entry[stage_], index))
-            return
-        if not vulkan:
-            files[path] = text
-            entries.append(ShaderFile(path, "glsl", stage_, "main", index))
+            entries.append(ShaderFile(path, opts.lang, stage_, target.entry[stage_], index))
             return
         source = path[: -len("spv")] + "glsl"  # the Vulkan GLSL a module is compiled from
         files[source] = text
@@ -220,5 +217,6 @@ def _context(filt: RowsFilter, opts: EmitOptions, command: str, counts: dict[str
             "boxes": _boxes(filt, lang), "counts": counts, "scaled": _scaled(filt, lang) if scaled else None,
             "point": not opts.compute and not opts.linear_sampling and not scaled, "header": header,
             "compute": opts.compute,
-            "version": "#version 450" if vulkan else "#version 430 core" if opts.compute else
-            VERSIONS[opts.glsl_version], "es": opts.lang == "glsl" and opts.glsl_version == "300es", "vulkan": vulkan}
+            "version": "#version 450" if vulkan else
+            (COMPUTE_VERSIONS if opts.compute else VERSIONS)[opts.glsl_version],
+            "es": opts.lang == "glsl" and opts.glsl_version == "300es", "vulkan": vulkan}
