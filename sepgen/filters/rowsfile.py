@@ -64,7 +64,8 @@ class RowsFilter:
     def with_scales(self, scales: Sequence[float]) -> RowsFilter:
         """This filter made scalable for `scales` (recorded in the file and its provenance): the
         rows fit needs no refit, a rows filter scales analytically (`sepgen.filters.rows_scaled`)."""
-        return dataclasses.replace(self, provenance={**self.provenance, "scales": list(scales)}, scales=tuple(scales))
+        checked = scaling.check_scales(list(scales), f"filter {self.name}: scales")
+        return dataclasses.replace(self, provenance={**self.provenance, "scales": list(checked)}, scales=checked)
 
     def metrics(self) -> dict[str, Any]:
         """Loss terms and quality figures of the boxes against the target (recomputed)."""
@@ -86,7 +87,7 @@ class RowsFilter:
     def quality_at(self, scale: float) -> dict[str, float]:
         """Quality figures of the filter at `scale` (`rows_scaled.kernel_at`) against the kernel
         at size·scale (`scaling.target_at`, the comparison scalable separable filters use)."""
-        approx, origin_s = rows_scaled.kernel_at(self.layout, scale)
+        approx, _ = rows_scaled.kernel_at(self.layout, scale)
         target_s = scaling.target_at(self.target, self.kernel_spec, self.origin, scale)
         q = metrics.quality(approx, target_s, np.ones(1), np.ones(1))
         return {k: v for k, v in q.items() if k != "zero_taps"}
