@@ -44,6 +44,7 @@ from ..plan.planner import SCALE_SAMPLER, scale_entry
 from .context import environment, one_line, provenance_lines, render_template
 from .extensions import required_extensions, required_limits
 from .files import Rendered
+from .generator import get as get_generator
 from .glsl import COMPUTE_VERSIONS, VERSIONS
 from .literals import float_literal
 from .vulkan_bindings import vulkan_bindings
@@ -179,8 +180,6 @@ def _scale_entry(filt: RowsFilter, opts: EmitOptions) -> ScaleEntry | None:
     """The manifest's `scale` of a scaled rows filter, bound where the separable passes bind it."""
     if opts.scale_source == "auto":
         return None
-    from . import get_generator
-
     gen = get_generator(opts.lang)(opts)
     block = gen.scale_binding() if gen.scale_block() else None
     return scale_entry(filt.name, opts.scale_source, block, filt.scales)

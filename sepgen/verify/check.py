@@ -325,7 +325,7 @@ def _result(filt: SeparableFilter, variant: Variant, img: np.ndarray, ref: np.nd
 def variants_for(filt: SeparableFilter, langs: Iterable[str] = ("glsl",)) -> list[Variant]:
     """`scaled_variants` for a scalable filter (fitted with scales), else `variants`."""
     if rows_check.is_rows(filt):  # issue 18: the targets rows filters are emitted for
-        return rows_check.variants(tuple(langs), scaled=filt.scales is not None)
+        return rows_check.variants(tuple(langs), VERIFY_SCALES if filt.scales is not None else None)
     return scaled_variants(langs) if filt.scales is not None else variants(langs)
 
 

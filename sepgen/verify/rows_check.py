@@ -31,23 +31,21 @@ def is_rows(filt: Any) -> bool:
     return isinstance(filt, RowsFilter)
 
 
-def variants(langs: Any = ("glsl",), scaled: bool = False) -> list[Variant]:
+def variants(langs: Any = ("glsl",), scales: Any = None) -> list[Variant]:
     """What rows filters are emitted for so far: GLSL 330 and ES 300 fragment (bilinear and point
     reads), GLSL 430 compute, SPIR-V, HLSL (Vulkan) and WGSL (WebGPU) of both stages; fp32.
-    `scaled` (a scalable rows filter): the fragment variants with the scale from a uniform at each
-    of `VERIFY_SCALES` and from the per-pixel map, as for scalable separable filters."""
-    from .check import VERIFY_SCALES
-
+    With `scales` (a scalable rows filter: verify's scales): the fragment variants with the scale
+    from a uniform at each of them and from the per-pixel map, as for scalable separable filters."""
     out = []
     for o in EmitOptions.combinations():
         glsl = o.lang == "glsl" and o.glsl_version in ("330", "300es")
         spirv = o.lang in ("spirv", "hlsl", "wgsl") and o.glsl_version == "330"  # they ignore the GLSL version: once
         if not (o.lang in langs and (glsl or spirv) and o.precision == "fp32" and o.strategy == "mrt"):
             continue
-        if not scaled:
+        if scales is None:
             out.append(Variant(o.to_dict()))
         elif o.stage == "fragment" and not o.linear_sampling:  # scaled: bilinear ends of fragment passes
-            out += [Variant({**o.to_dict(), "scale_source": "uniform"}, s) for s in VERIFY_SCALES]
+            out += [Variant({**o.to_dict(), "scale_source": "uniform"}, s) for s in scales]
             out.append(Variant({**o.to_dict(), "scale_source": "texture"}, "map"))
     return out
 
