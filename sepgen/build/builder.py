@@ -242,6 +242,8 @@ def _fit_or_search(fitting: Any, kernel: Any, f: FilterConfig, spec: dict[str, A
                                            progress=progress, budget=f.search.get("budget"),
                                            target_error=f.search.get("target_error"))
             _check_budget(f, filt)
+            if f.scales is not None:  # rows scale analytically: the fit at 1 serves every scale
+                filt = filt.with_scales(f.scales)
             return filt
         return rowsfit.fit_auto(kernel, f.settings, name=f.name, kernel_spec=spec, progress=progress,
                                 targets=f.search_targets(), **f.search)

@@ -205,7 +205,7 @@ def parse_filter(table: dict[str, Any], path: Path, index: int, base: Path) -> F
     scales = scaling.check_scales(table["scales"], f"{where}: scales") if "scales" in table else None
     langs = _langs(table.get("lang", [EMIT_OPTIONS["lang"].default]), where)
     emit = {n: o.check(table.get(n, o.default), where) for n, o in EMIT_OPTIONS.items() if n != "lang"}
-    if scales is not None and search:
+    if scales is not None and search and table.get("structure") != "rows":  # a rows fit is scale-free
         raise SepgenError(f"{where}: scales cannot be combined with {next(iter(search))} (a search fits one scale)")
     _check_emittable(name, langs, emit, where, scales is not None)
     structure = _structure(table, bool(search), scales is not None, langs, emit, where)
@@ -222,8 +222,8 @@ def _structure(table: dict[str, Any], search: bool, scaled: bool, langs: tuple[s
 
     try:
         structure = check_structure(table.get("structure"), "rank" in table, search)
-        if structure != "separable" and scaled:
-            raise SepgenError(f"scales need structure separable (rows filters are not scalable yet), got {structure}")
+        if structure == "auto" and scaled:
+            raise SepgenError("scales need structure separable or rows (auto would search both), got auto")
         for lang in langs:
             try:
                 check_options(EmitOptions.from_dict({"lang": lang, **emit}))

@@ -144,8 +144,8 @@ def optimize(ctx: click.Context, **params: Any) -> None:
         chooser = "--budget" if budget is not None else "--target-error"
         raise SepgenError(f"{chooser} chooses the rank itself: drop --rank")
     structure = check_structure(params.pop("structure"), rank_given, searching)
-    if structure != "separable" and params["scales"] is not None:
-        raise SepgenError(f"--scales needs --structure separable (rows filters are not scalable yet), got {structure}")
+    if structure == "auto" and params["scales"] is not None:
+        raise SepgenError("--scales needs --structure separable or rows (auto would search both), got auto")
     spec = kernel_spec(params)
     target, cap = search_target(ctx, params, searching)
     name, output = params["name"], Path(params["output"])
@@ -158,7 +158,7 @@ def optimize(ctx: click.Context, **params: Any) -> None:
     spec = kernels.with_image_hash(spec)  # a file kernel's provenance names its image by hash
     settings = FitSettings.from_options(params)
     scales = scaling.parse_scales(params["scales"], "--scales") if params["scales"] is not None else None
-    if scales is not None and searching:
+    if scales is not None and searching and structure == "separable":
         raise SepgenError("--scales cannot be combined with --budget or --target-error (a search fits one scale)")
     from ..fitting import fit_scales_with, fit_searched, fit_with  # JAX only now
     from ..fitting.core import default_name
@@ -166,6 +166,8 @@ def optimize(ctx: click.Context, **params: Any) -> None:
     progress = progress_printer(f"fit {name or default_name(spec)}")
     if structure != "separable":  # issue 18: rows, or both searched
         filt = _fit_structure(structure, kernel, settings, budget, target_error, spec, name, progress, target, cap)
+        if scales is not None:  # rows scale analytically (sepgen.filters.rows_scaled): the fit at 1 serves all
+            filt = filt.with_scales(scales)
     elif scales is not None:
         filt = fit_scales_with(kernel, params["rank"], scales, settings, kernel_spec=spec, name=name, progress=progress)
     elif not searching:

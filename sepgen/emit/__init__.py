@@ -69,7 +69,7 @@ def default_command(filter_path: str, options: dict[str, Any] | EmitOptions, out
     return shlex.join(args)
 
 
-def for_filter(filt: SeparableFilter, options: EmitOptions, linear_asked: bool = False) -> EmitOptions:
+def for_filter(filt: SeparableFilter | RowsFilter, options: EmitOptions, linear_asked: bool = False) -> EmitOptions:
     """Scale source "auto" resolved: scaled taps from a uniform for filters fitted with scales,
     fixed taps for the others (an explicit source scales any filter; the CLI warns). Scaled taps
     are point taps fetched bilinearly: `linear_asked` (linear sampling was requested) is refused."""
@@ -78,7 +78,7 @@ def for_filter(filt: SeparableFilter, options: EmitOptions, linear_asked: bool =
     return options
 
 
-def scale_options(filt: SeparableFilter, options: Mapping[str, Any] | EmitOptions | None) -> EmitOptions:
+def scale_options(filt: SeparableFilter | RowsFilter, options: Mapping[str, Any] | EmitOptions | None) -> EmitOptions:
     """`for_filter` for options as given: a linear-sampling request is one in the dict."""
     asked = options.get("linear_sampling") if isinstance(options, Mapping) else None
     checked = EmitOptions.from_dict(dict(options) if isinstance(options, Mapping) else options)
@@ -155,7 +155,7 @@ def _render_rows(filt: RowsFilter, options: dict[str, Any] | EmitOptions | None,
                  command: str | None) -> Rendered:
     from .rows_emit import render_rows
 
-    opts = EmitOptions.from_dict(options)
+    opts = scale_options(filt, options)  # a scalable rows file reads a scale uniform by default
     check_prefix(filt.name)
     engine = [n for n in ENGINE_FIELDS if getattr(opts, n) != EMIT_OPTIONS[n].default]  # issue 19: separable only
     if engine:

@@ -12,6 +12,8 @@ SPIR-V (Vulkan GLSL 450 from the same templates, texture2D + one linear sampler,
 glslang and checked by spirv-val; both stages).
 The gather reads the scan targets bilinearly at fractional box ends (fragment default and
 compute), or exactly with two point reads (`--point-sampling`); integer ends always exactly.
+Scaled (a scale uniform or map, fragment passes): the gather of `sepgen.filters.rows_scaled`.
+File suffixes, entry points and template folders come from the target descriptors (`sepgen.targets`).
 """
 
 from __future__ import annotations
@@ -19,25 +21,37 @@ from __future__ import annotations
 import dataclasses
 from typing import Any
 
+from .. import targets
 from .._version import __version__
 from ..common import tools as spirv_tools
 from ..common.errors import SepgenError
+from ..filters import rows_scaled
 from ..filters.rowsfile import RowsFilter
 from ..options import EmitOptions
 from ..plan import rowsplan
-from ..plan.passmodel import MANIFEST, Manifest, Pass, PassInput, PassOutput, ShaderFile, Texture
+from ..plan.passmodel import (
+    MANIFEST,
+    SCALE_TEXTURE,
+    Manifest,
+    Pass,
+    PassInput,
+    PassOutput,
+    ScaleEntry,
+    ShaderFile,
+    Texture,
+)
+from ..plan.planner import SCALE_SAMPLER, scale_entry
 from .context import environment, one_line, provenance_lines, render_template
 from .extensions import required_extensions, required_limits
 from .files import Rendered
+from .generator import get as get_generator
+from .glsl import COMPUTE_VERSIONS, VERSIONS
 from .literals import float_literal
 from .vulkan_bindings import vulkan_bindings
 
 __all__ = ["render_rows"]
 
 GATHER_GROUP = (8, 8, 1)
-VERSIONS = {"330": "#version 330 core", "300es": "#version 300 es"}
-HLSL_ENTRY = {"vertex": "vs_main", "fragment": "ps_main", "compute": "cs_main"}
-WGSL_ENTRY = {"vertex": "vs_main", "fragment": "fs_main", "compute": "cs_main"}
 
 
 def check_options(opts: EmitOptions) -> None:
@@ -47,8 +61,6 @@ def check_options(opts: EmitOptions) -> None:
                           f"{opts.glsl_version} (for Vulkan GLSL use --lang spirv, whose sources are GLSL 450)")
     if opts.precision != "fp32":
         raise SepgenError("rows filters need --precision fp32: their running sums do not fit in half floats")
-    if opts.scale_source != "auto":
-        raise SepgenError("rows filters have no scaled taps yet: drop --scale-source")
 
 
 def _io(texture: str, uniform: str, binding: int, linear: bool = False) -> PassInput:
@@ -59,9 +71,10 @@ def _io(texture: str, uniform: str, binding: int, linear: bool = False) -> PassI
 def build_passes(filt: RowsFilter, opts: EmitOptions) -> list[Pass]:
     """The typed passes: scan (into `<name>_a<k>`, `<name>_b<k>`) then gather (into `output`)."""
     name, compute = filt.name, opts.compute
+    scaled = "" if opts.scale_source == "auto" else opts.scale_source
     plan = filt.structure.plan(opts)
     direction = "horizontal" if filt.layout.axis == "rows" else "vertical"
-    suffix = {"spirv": "spv", "hlsl": "hlsl", "wgsl": "wgsl"}.get(opts.lang, "glsl")
+    suffix = targets.get(opts.lang).suffix
     vertex = None if compute else f"{name}_fullscreen.vert.{suffix}"
     tile = rowsplan.tile_for(filt.layout.line_length)
     passes = []
@@ -74,13 +87,15 @@ def build_passes(filt: RowsFilter, opts: EmitOptions) -> list[Pass]:
                          for i, ab in enumerate("ab"))
             group = (tile, 1, 1) if direction == "horizontal" else (1, tile, 1)
         else:
-            last, linear = plan[-2].index % 2, compute or bool(opts.linear_sampling)
+            last, linear = plan[-2].index % 2, compute or bool(opts.linear_sampling) or scaled != ""
             inputs = (_io(f"{name}_a{last}", "u_a", 0, linear), _io(f"{name}_b{last}", "u_b", 1, linear),
                       _io("source", "u_source", 2, linear))
+            if scaled == "texture":  # the scale map, point-read at the pixel (as separable scaled passes)
+                inputs += (PassInput(SCALE_TEXTURE, SCALE_SAMPLER, 3, param="scale_map"),)
             outs = (PassOutput("output", 0, "rgba32f", None, 0, "u_output", name="o_output"),)
             group = GATHER_GROUP
         draft = Pass(rp.index, rp.name, direction, (), inputs, outs, "none", rp.fetch_count,
-                     function=f"{name}_{rp.name}")
+                     function=f"{name}_{rp.name}", scale=scaled if rp.kind == "gather" else "")
         path = f"{name}_{rp.name}.{'comp' if compute else 'frag'}.{suffix}"
         done = (dataclasses.replace(draft, compute=path, workgroup_size=group) if compute else
                 dataclasses.replace(draft, vertex=vertex, fragment=path))
@@ -119,24 +134,21 @@ def render_rows(filt: RowsFilter, opts: EmitOptions, templates_dir: Any = None,
                                                                                    "max_error", "dc_gain")}
     env = environment(templates_dir)
     vulkan = opts.lang == "spirv"
-    common = _context(filt, opts, command, counts, quality)
+    scale = _scale_entry(filt, opts)
+    common = dict(_context(filt, opts, command, counts, quality), scale=None if scale is None else scale.to_dict())
     files: dict[str, str | bytes] = {}
     entries: list[ShaderFile] = []
     stage = "compute" if opts.compute else "fragment"
 
-    hlsl = opts.lang in ("hlsl", "wgsl")  # text files run as written (no .spv beside them)
-    lang_dir = ext = opts.lang if hlsl else "glsl"
-    entry = HLSL_ENTRY if opts.lang == "hlsl" else WGSL_ENTRY
+    target = targets.get(opts.lang)  # its templates folder (SPIR-V: the GLSL ones), suffixes, entry points
+    lang_dir = target.templates
+    ext = targets.get(lang_dir).suffix
 
     def add(path: str, template: str, stage_: str, ctx: dict[str, Any], index: int | None) -> None:
         text = render_template(env, template, dict(common, path=path, **ctx))
-        if hlsl:
+        if not vulkan:  # text files run as written (no .spv beside them)
             files[path] = text
-            entries.append(ShaderFile(path, opts.lang, stage_, entry[stage_], index))
-            return
-        if not vulkan:
-            files[path] = text
-            entries.append(ShaderFile(path, "glsl", stage_, "main", index))
+            entries.append(ShaderFile(path, opts.lang, stage_, target.entry[stage_], index))
             return
         source = path[: -len("spv")] + "glsl"  # the Vulkan GLSL a module is compiled from
         files[source] = text
@@ -154,12 +166,36 @@ def render_rows(filt: RowsFilter, opts: EmitOptions, templates_dir: Any = None,
         add(str(p.compute or p.fragment), template, stage, {"P": p}, p.index)
     textures = (Texture("source", "input"),
                 *(Texture(f"{filt.name}_{ab}{k}", "intermediate", "rgba32f") for k in range(2) for ab in "ab"),
-                Texture("output", "output", "rgba32f"))
+                Texture("output", "output", "rgba32f"),
+                *((Texture(SCALE_TEXTURE, "scale"),) if opts.scale_source == "texture" else ()))
     manifest = Manifest(tuple(entries), textures, tuple(passes), __version__, command, filt.name, 0, filt.shape,
                         filt.origin, quality, opts.to_dict(), counts, required_extensions(opts, passes),
-                        structure="rows", limits=required_limits(opts, passes) if opts.runner == "webgpu" else None)
+                        structure="rows", limits=required_limits(opts, passes) if opts.runner == "webgpu" else None,
+                        scale=scale)
     files[MANIFEST] = manifest.to_json()
     return Rendered(files, manifest)
+
+
+def _scale_entry(filt: RowsFilter, opts: EmitOptions) -> ScaleEntry | None:
+    """The manifest's `scale` of a scaled rows filter, bound where the separable passes bind it."""
+    if opts.scale_source == "auto":
+        return None
+    gen = get_generator(opts.lang)(opts)
+    block = gen.scale_binding() if gen.scale_block() else None
+    return scale_entry(filt.name, opts.scale_source, block, filt.scales)
+
+
+def _scaled(filt: RowsFilter, lang: str) -> dict[str, Any]:
+    """The scaled gather's tables (`sepgen.filters.rows_scaled`): per line from −1 to L + 1 (the ends
+    empty) its (first box, boxes), per box (upper offset, lower offset, weight) as literals, the
+    lines, the origin across them, the gain."""
+    table = rows_scaled.line_table(filt.layout)
+    count, cl = rows_scaled.across(filt.layout)
+    firsts = [sum(len(line) for line in table[:i]) for i in range(len(table))]
+    boxes = [tuple(float_literal(v, lang) for v in box) for line in table for box in line]
+    return {"line_count": count, "across_origin": cl, "gain": float_literal(rows_scaled.gain(filt.layout), lang),
+            "lines": [(0, 0), *((f, len(line)) for f, line in zip(firsts, table)), (0, 0), (0, 0)],
+            "boxes": boxes or [tuple(float_literal(0.0, lang) for _ in range(3))]}
 
 
 def _context(filt: RowsFilter, opts: EmitOptions, command: str, counts: dict[str, int],
@@ -167,6 +203,8 @@ def _context(filt: RowsFilter, opts: EmitOptions, command: str, counts: dict[str
     """What the rows templates see besides the pass: names, tile, boxes, header, version switches."""
     vulkan = opts.lang == "spirv"
     tile = rowsplan.tile_for(filt.layout.line_length)
+    lang = opts.lang if opts.lang in ("hlsl", "wgsl") else "glsl"
+    scaled = opts.scale_source != "auto"
     header = _header(filt.name, f"rows ({filt.layout.axis}), {filt.layout.boxes} boxes, "
                               f"{filt.shape[0]}x{filt.shape[1]} taps, origin (y {filt.origin[0]}, x {filt.origin[1]})",
                               filt.provenance, opts, quality, command,
@@ -175,7 +213,9 @@ def _context(filt: RowsFilter, opts: EmitOptions, command: str, counts: dict[str
     return {"name": filt.name, "rows": filt.layout.axis == "rows", "tile": tile, "half": tile // 2,
             "line_length": filt.layout.line_length,
             "along_origin": filt.origin[1] if filt.layout.axis == "rows" else filt.origin[0],
-            "boxes": _boxes(filt, opts.lang if opts.lang in ("hlsl", "wgsl") else "glsl"), "counts": counts,
-            "point": not opts.compute and not opts.linear_sampling, "header": header, "compute": opts.compute,
-            "version": "#version 450" if vulkan else "#version 430 core" if opts.compute else
-            VERSIONS[opts.glsl_version], "es": opts.lang == "glsl" and opts.glsl_version == "300es", "vulkan": vulkan}
+            "boxes": _boxes(filt, lang), "counts": counts, "scaled": _scaled(filt, lang) if scaled else None,
+            "point": not opts.compute and not opts.linear_sampling and not scaled, "header": header,
+            "compute": opts.compute,
+            "version": "#version 450" if vulkan else
+            (COMPUTE_VERSIONS if opts.compute else VERSIONS)[opts.glsl_version],
+            "es": opts.lang == "glsl" and opts.glsl_version == "300es", "vulkan": vulkan}

@@ -6,8 +6,10 @@ filter files of any structure.
 
 from __future__ import annotations
 
+import dataclasses
 import json
 import os
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -18,7 +20,7 @@ from ..common import atomic
 from ..common.errors import SepgenError
 from ..common.identifiers import check_identifier
 from ..common.jsonfmt import dumps
-from . import metrics, rows, structure
+from . import metrics, rows, rows_scaled, scaling, structure
 from .fields import numeric, reject_constant
 from .filterfile import FORMAT, SeparableFilter, _origin
 from .rowsfilter import Rows
@@ -32,10 +34,12 @@ class RowsFilter:
     target: np.ndarray  # H×W
     layout: rows.RowsLayout
     provenance: dict[str, Any] = field(default_factory=dict)
-    scales: tuple[float, ...] | None = None  # not supported yet for rows: always None
+    scales: tuple[float, ...] | None = None  # a scalable filter: the scales it is meant for (`rows_scaled`)
 
     def __post_init__(self) -> None:
         check_identifier(self.name)
+        if self.scales is not None:  # the rows fit is scale-free: scaling is analytic (sepgen.filters.rows_scaled)
+            self.scales = scaling.check_scales(list(self.scales), f"filter {self.name}: scales")
         self.target = np.asarray(self.target, dtype=np.float64)
         if self.target.ndim != 2 or tuple(self.target.shape) != tuple(self.layout.shape):
             raise SepgenError(f"filter {self.name}: target is {self.target.shape}, the rows layout {self.layout.shape}")
@@ -57,6 +61,12 @@ class RowsFilter:
     def reconstruct(self) -> np.ndarray:
         return self.layout.reconstruct()
 
+    def with_scales(self, scales: Sequence[float]) -> RowsFilter:
+        """This filter made scalable for `scales` (recorded in the file and its provenance): the
+        rows fit needs no refit, a rows filter scales analytically (`sepgen.filters.rows_scaled`)."""
+        checked = scaling.check_scales(list(scales), f"filter {self.name}: scales")
+        return dataclasses.replace(self, provenance={**self.provenance, "scales": list(checked)}, scales=checked)
+
     def metrics(self) -> dict[str, Any]:
         """Loss terms and quality figures of the boxes against the target (recomputed)."""
         approx = self.reconstruct()
@@ -64,12 +74,29 @@ class RowsFilter:
         q = metrics.quality(approx, self.target, np.ones(1), np.ones(1))
         q.pop("zero_taps")
         out.update(q, boxes=self.layout.boxes, gather_reads=self.layout.reads(share=True))
+        if self.scales is not None:
+            out["scales"] = [{"scale": s, **self.quality_at(s)} for s in self.scales]
         return out
+
+    @property
+    def kernel_spec(self) -> dict[str, Any] | None:
+        """The named kernel spec it was fitted to (provenance), or None (arrays, files)."""
+        spec = self.provenance.get("kernel")
+        return spec if isinstance(spec, dict) and isinstance(spec.get("size"), int) else None
+
+    def quality_at(self, scale: float) -> dict[str, float]:
+        """Quality figures of the filter at `scale` (`rows_scaled.kernel_at`) against the kernel
+        at size·scale (`scaling.target_at`, the comparison scalable separable filters use)."""
+        approx, _ = rows_scaled.kernel_at(self.layout, scale)
+        target_s = scaling.target_at(self.target, self.kernel_spec, self.origin, scale)
+        q = metrics.quality(approx, target_s, np.ones(1), np.ones(1))
+        return {k: v for k, v in q.items() if k != "zero_taps"}
 
     def to_json(self) -> str:
         doc = {"format": FORMAT, "name": self.name, "structure": Rows.name, "origin": list(self.origin),
-               "target": self.target.tolist(), **self.structure.to_fields(), "provenance": self.provenance,
-               "metrics": self.metrics()}
+               "target": self.target.tolist(), **self.structure.to_fields(),
+               **({"scales": list(self.scales)} if self.scales is not None else {}),
+               "provenance": self.provenance, "metrics": self.metrics()}
         return dumps(doc)
 
     def save(self, path: str | os.PathLike) -> None:
@@ -89,13 +116,12 @@ class RowsFilter:
         prov = doc.get("provenance", {})
         if not isinstance(prov, dict):
             raise SepgenError(f"{source}: 'provenance' must be an object")
-        if "scales" in doc:
-            raise SepgenError(f"{source}: rows filters have no 'scales' yet")
+        scales = scaling.check_scales(doc["scales"], f"{source}: 'scales'") if "scales" in doc else None
         try:
             name = check_identifier(doc["name"])
         except SepgenError as exc:
             raise SepgenError(f"{source}: {exc}") from None
-        filt = cls(name, target, structure.layout, prov)
+        filt = cls(name, target, structure.layout, prov, scales)
         if not np.any(filt.target):
             raise SepgenError(f"{source}: 'target' is all zero: there is no kernel to approximate")
         if not np.any(filt.reconstruct()):

@@ -57,6 +57,9 @@ class Rows:
         """The scan passes and the gather pass for a target (`one_vertical` does not apply)."""
         opts = options if options is not None else EmitOptions()
         point = not opts.compute and not opts.linear_sampling
+        if opts.scale_source != "auto":  # scaled: no shared reads; at s = 1 one read per end, plus the map
+            gather = 2 * self.layout.boxes + (opts.scale_source == "texture")
+            return rowsplan.plan(self.layout.line_length, gather, opts.compute)
         return rowsplan.plan(self.layout.line_length, self.gather_fetches(point), opts.compute)
 
     def gather_fetches(self, point: bool = False) -> int:

@@ -146,12 +146,12 @@ def uses_bilinear(options: dict[str, Any]) -> bool:
 
 
 def tolerance_for(filt: SeparableFilter, options: dict[str, Any], img: np.ndarray, ref: np.ndarray,
-                  bilinear: float = BILINEAR_FRACTION) -> float:
+                  bilinear: float = BILINEAR_FRACTION, scale: float | str | None = None) -> float:
     """Relative tolerance (of max|ref|) a variant with these options must meet; see the module doc.
     `bilinear`: the largest bilinear weight error of the runner (`probe.measure`); without it
     the 8-bit hardware minimum."""
     if rows_check.is_rows(filt):  # issue 18
-        return rows_check.tolerance(filt, img, ref, bilinear)  # type: ignore[arg-type]  # a RowsFilter
+        return rows_check.tolerance(filt, img, ref, bilinear, scale)  # type: ignore[arg-type]  # a RowsFilter
     norms = float(np.sum(np.abs(filt.vertical).sum(axis=1) * np.abs(filt.horizontal).sum(axis=1)))
     peak = float(np.max(np.abs(ref))) or 1.0
     amplification = max(float(np.max(np.abs(img))) * norms / peak, 1.0)
@@ -334,7 +334,8 @@ def _result(filt: SeparableFilter, variant: Variant, img: np.ndarray, ref: np.nd
     """Compare one output (an array, or the SepgenError / message of its failure) with the reference."""
     if not_run is not None:
         return VariantResult(variant, error=f"not run: {not_run}", backend=backend, not_run=not_run)
-    tol = tolerance if tolerance is not None else tolerance_for(filt, variant.options, img, ref, bilinear)
+    tol = (tolerance if tolerance is not None
+           else tolerance_for(filt, variant.options, img, ref, bilinear, variant.scale))
     res = VariantResult(variant, tolerance=tol, renderer=runners.device(backend) if backend else "", backend=backend)
     if isinstance(out, np.ndarray):
         peak = float(np.max(np.abs(ref))) or 1.0
@@ -349,7 +350,7 @@ def _result(filt: SeparableFilter, variant: Variant, img: np.ndarray, ref: np.nd
 def variants_for(filt: SeparableFilter, langs: Iterable[str] = ("glsl",)) -> list[Variant]:
     """`scaled_variants` for a scalable filter (fitted with scales), else `variants`."""
     if rows_check.is_rows(filt):  # issue 18: the targets rows filters are emitted for
-        return rows_check.variants(tuple(langs))
+        return rows_check.variants(tuple(langs), VERIFY_SCALES if filt.scales is not None else None)
     return scaled_variants(langs) if filt.scales is not None else variants(langs)
 
 
@@ -395,6 +396,9 @@ def _references(filt: SeparableFilter, img: np.ndarray) -> Callable[[float | str
                 cache[scale] = (rows_check.reference(img, filt), None)  # type: ignore[arg-type]  # filt is a RowsFilter here
             elif scale is None:
                 cache[scale] = (reference.apply_filter(img, filt), None)
+            elif rows_check.is_rows(filt):  # a scalable rows filter (sepgen.filters.rows_scaled)
+                s = scale_map(img.shape) if scale == "map" else float(scale)
+                cache[scale] = (rows_check.reference(img, filt, s), s)  # type: ignore[arg-type]  # a RowsFilter
             else:
                 s = scale_map(img.shape) if scale == "map" else float(scale)
                 cache[scale] = (scaling.apply_scaled(img, filt.vertical, filt.horizontal, filt.origin, s), s)

@@ -242,6 +242,14 @@ OPTIMIZE_CASES = {
     "reserved_name_dunder": (["--size", "9", "--name", "__x"], "filter name '__x' cannot prefix shader identifiers"),
     "reserved_default_name": (["--kernel", "file:gl_ap.npy"], "filter name 'gl_ap' cannot prefix shader identifiers"),
     "unwritable_output": (["--size", "9", "--rank", "2", "-o", "blocker/out.json"], UNWRITABLE),
+    # issue 18 item 4: scalable rows filters take the scales pairs take
+    "rows_scales_zero": (["--size", "9", "--structure", "rows", "--scales", "0,1"], "--scales 0.0 is outside (0, 1]"),
+    "rows_scales_twice": (["--size", "9", "--structure", "rows", "--scales", "0.5,0.5"],
+                          "--scales lists scale 0.5 more than once"),
+    "rows_scales_text": (["--size", "9", "--structure", "rows", "--scales", "half"],
+                         "--scales must be a comma-separated list of scales in (0, 1], got 'half'"),
+    "auto_scales": (["--size", "9", "--budget", "40", "--scales", "0.5,1"],
+                    "--scales needs --structure separable or rows (auto would search both), got auto"),
 }
 
 
@@ -305,6 +313,28 @@ def test_emit_rejects_bad_options(inputs: Path, case: str) -> None:
     args, expect = EMIT_CASES[case]
     out = [] if "-o" in args else ["-o", "shaders"]
     check_rejected(inputs, ["emit", "good.json", *args, *out], expect)
+
+
+# A scalable rows filter (issue 18 item 4): scaled shaders as for pairs.
+ROWS_SCALED_EMIT_CASES = {
+    "compute": (["--stage", "compute"], "scaled taps need fragment passes"),
+    "linear_sampling": (["--linear-sampling"], "scaled taps are bilinear fetches already: drop --linear-sampling"),
+    "bad_scales_key": (["--lang", "glsl"], "'scales' 1.5 is outside (0, 1]"),
+}
+
+
+@pytest.mark.parametrize("case", list(ROWS_SCALED_EMIT_CASES))
+def test_emit_rejects_bad_scaled_rows_input(inputs: Path, case: str) -> None:
+    from sepgen.filters import rows
+    from sepgen.filters.rowsfile import RowsFilter
+
+    k = kernels.disk(9)
+    doc = json.loads(RowsFilter("r", k / k.sum(), rows.exact_layout(k / k.sum())).with_scales((0.5, 1.0)).to_json())
+    if case == "bad_scales_key":
+        doc["scales"] = [0.5, 1.5]
+    (inputs / "rows.json").write_text(json.dumps(doc))
+    args, expect = ROWS_SCALED_EMIT_CASES[case]
+    check_rejected(inputs, ["emit", "rows.json", *args, "-o", "shaders"], expect)
 
 
 # --- apply --------------------------------------------------------------------------

@@ -103,8 +103,9 @@ ROWS_CASES = {
     "rows_negative_kernel": (["--kernel", "file:neg.npy", "--structure", "rows"],
                              "use the separable structure for kernels with negative lobes"),
     "unknown_structure": (["--size", "9", "--structure", "boxes"], "structure must be one of separable, rows, auto"),
-    "rows_with_scales": (["--size", "9", "--structure", "rows", "--scales", "0.5,1"],
-                         "--scales needs --structure separable"),
+    # rows filters scale analytically (issue 18 item 4); auto would search both structures
+    "auto_with_scales": (["--size", "9", "--budget", "40", "--scales", "0.5,1"],
+                         "--scales needs --structure separable or rows (auto would search both), got auto"),
 }
 
 
@@ -160,3 +161,27 @@ def test_auto_keeps_the_lower_error_within_a_budget_and_the_cheaper_for_a_target
     cheap = _Fake("cheap", 0.04, 60)
     assert choose([boxes, cheap], budget=None, target_error=0.05) is cheap  # both meet it: fewer fetches
     assert choose([boxes, cheap], budget=None, target_error=0.01) is boxes  # neither: the lower error
+
+
+def test_optimize_and_build_make_scalable_rows_filters(tmp_path: Path) -> None:
+    """issue 18 item 4: `--structure rows --scales` (and a build's `scales` with structure rows)
+    record the scales (the fit at 1 serves every scale); emit then reads a scale uniform."""
+    from tests.support import cli
+
+    res = cli("optimize", "--size", "9", "--structure", "rows", "--budget", "40", "--scales", "1,0.25",
+              "-o", tmp_path / "r.json")
+    assert res.code == 0, res.stderr
+    filt = load_filter(tmp_path / "r.json")
+    assert isinstance(filt, RowsFilter) and filt.scales == (0.25, 1.0)
+    assert filt.provenance["scales"] == [0.25, 1.0] and "scale 0.25: relative L2" in res.stdout
+    res = cli("emit", tmp_path / "r.json", "-o", tmp_path / "sh")
+    assert res.code == 0, res.stderr
+    manifest = json.loads((tmp_path / "sh" / "manifest.json").read_text())
+    assert manifest["scale"] == {"source": "uniform", "uniform": "u_scale", "fitted_scales": [0.25, 1.0]}
+    (tmp_path / "c.toml").write_text('[output]\ndir = "out"\n\n[[filter]]\nname = "b"\nkernel = "disk"\nsize = 9\n'
+                                     'structure = "rows"\nscales = [0.5, 1.0]\nscale_source = "texture"\n')
+    res = cli("build", tmp_path / "c.toml", cwd=tmp_path)
+    assert res.code == 0, res.stderr
+    manifest = json.loads(next((tmp_path / "out").rglob("manifest.json")).read_text())
+    assert manifest["structure"] == "rows" and manifest["scale"]["source"] == "texture"
+    assert manifest["scale"]["fitted_scales"] == [0.5, 1.0]

@@ -12,7 +12,7 @@ import pytest
 
 from sepgen import emit, kernels
 from sepgen.common.errors import SepgenError
-from sepgen.filters import rows
+from sepgen.filters import rows, rows_scaled
 from sepgen.filters.rowsfile import RowsFilter
 from sepgen.plan import rowsplan
 from sepgen.run.program import load
@@ -203,3 +203,65 @@ def test_wgsl_on_webgpu_matches_the_reference(webgpu_runner, make, options) -> N
 def test_hdr_goal_on_webgpu(webgpu_runner, make, options) -> None:
     """The HDR goal with the WGSL on WebGPU."""
     test_hdr_goal_on_vulkan(webgpu_runner, make, options)
+
+
+# --- scaled rows filters (issue 18 item 4: the kernel scaled by s, `sepgen.filters.rows_scaled`) ---
+
+SCALED_MAP_SEED = 5
+
+
+def scale_map(shape: tuple[int, ...]) -> np.ndarray:
+    """Scales on 1/64 (exact in float32) from 0 to 1: every pixel its own line count."""
+    rng = np.random.default_rng(SCALED_MAP_SEED)
+    return rng.integers(0, 65, shape[:2]) / 64.0
+
+
+def run_scaled(runner, filt: RowsFilter, img: np.ndarray, options: dict, scales: list) -> list[np.ndarray]:
+    with tempfile.TemporaryDirectory() as tmp:
+        emit.write(emit.render(filt.with_scales((0.5, 1.0)), options), tmp)
+        program = load(tmp)
+        return [runner.run(program, img, s) for s in scales]
+
+
+def check_scaled(runner, make, options: dict, scales: list) -> None:
+    filt = make()
+    img = default_image(4, (37, 90))
+    outs = run_scaled(runner, filt, img, options, scales)
+    for s, out in zip(scales, outs):
+        ref = rows.filter_image(img.astype(np.float64), filt.layout) if np.ndim(s) == 0 and s == 1 else None
+        ref = rows_scaled.filter_image(img.astype(np.float64), filt.layout, s) if ref is None else ref
+        assert np.abs(out - ref).max() <= 2e-5 * np.abs(ref).max(), f"scale {s if np.ndim(s) == 0 else 'map'}"
+
+
+@pytest.mark.parametrize("make", [aa_disk_rows, odd_columns], ids=["aa", "columns"])
+def test_scaled_rows_match_the_reference_on_gl(gl_runner, make) -> None:
+    """GLSL 330: the scale uniform at 0.25, 0.6 and 1 (the unscaled filter), 0 (the source times
+    the gain); the scale map, every pixel at its own scale."""
+    check_scaled(gl_runner, make, {}, [0.25, 0.6, 1.0, 0.0])
+    check_scaled(gl_runner, make, {"scale_source": "texture"}, [scale_map((37, 90)), 0.5])
+
+
+def test_scaled_rows_spirv_on_vulkan(vulkan_runner) -> None:
+    """SPIR-V with the scale map (its extra texture binding); one program: lavapipe compiles the
+    scaled gather in seconds (the uniform's binding 192 runs on WebGPU below and in `verify --lang all`)."""
+    check_scaled(vulkan_runner, odd_columns, {"lang": "spirv", "scale_source": "texture"}, [scale_map((37, 90)), 0.3])
+
+
+@pytest.mark.parametrize("options", [{"lang": "wgsl"}, {"lang": "wgsl", "scale_source": "texture"}],
+                         ids=["uniform", "map"])
+def test_scaled_rows_wgsl_on_webgpu(webgpu_runner, options) -> None:
+    check_scaled(webgpu_runner, odd_columns, options, [0.3, scale_map((37, 90))][: 1 + ("scale_source" in options)])
+
+
+def test_scaled_rows_hlsl_on_gl(gl_runner) -> None:
+    """HLSL scaled passes run cross-compiled on GL (as the separable ones: the cbuffer has no Vulkan set)."""
+    check_scaled(gl_runner, odd_columns, {"lang": "hlsl"}, [0.3])
+    check_scaled(gl_runner, odd_columns, {"lang": "hlsl", "scale_source": "texture"}, [scale_map((37, 90))])
+
+
+def test_verify_runs_a_scalable_rows_filter_at_its_scales(gl_runner) -> None:
+    """`sepgen verify` of a scalable rows file: the scale uniform at VERIFY_SCALES and the map."""
+    results = check.verify(odd_columns().with_scales((0.5, 1.0)), runner=gl_runner)
+    assert {r.name for r in results} == {f"{v} fragment mrt fp32 scale {s}" for v in ("glsl330", "glsl300es")
+                                         for s in ("0.3", "0.5", "1", "map")}
+    assert all(r.ok for r in results), check.format_table(results)
