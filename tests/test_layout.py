@@ -229,3 +229,16 @@ def test_no_import_cycles():
     cycles = _cycles(graph)
     detail = [[f"{a} -> {b}" for a in c for b in sorted(graph[a]) if b in c] for c in cycles]
     assert cycles == [], f"import cycles (every import counted, lazy and TYPE_CHECKING too): {detail}"
+
+
+def test_no_merge_conflict_markers_in_tracked_text():
+    """A merge left `<<<<<<< HEAD` … `>>>>>>> branch` in three docs pages once: never again."""
+    root = Path(__file__).resolve().parents[1]
+    names = subprocess.run(["git", "ls-files"], cwd=root, capture_output=True, text=True).stdout.split()
+    if not names:
+        pytest.skip("not a git checkout")
+    marker = ("<<<<<<< ", ">>>>>>> ")
+    found = [f"{name}:{i}" for name in names if Path(name).suffix in {".md", ".py", ".j2", ".toml", ".txt", ".json"}
+             for i, line in enumerate((root / name).read_text(encoding="utf-8", errors="replace").splitlines(), 1)
+             if line.startswith(marker) or line == "======="]
+    assert found == []
