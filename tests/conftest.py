@@ -33,11 +33,18 @@ from tests.support import ci, unavailable
 
 def pytest_configure(config) -> None:
     """Fits in tests compile into a throw-away JAX cache, not the user's ~/.cache (unless
-    SEPGEN_JAX_CACHE says where, e.g. a CI cache folder kept between runs); build records
-    go to a throw-away XDG_CACHE_HOME."""
+    SEPGEN_JAX_CACHE says where, e.g. a CI cache folder kept between runs), Mesa's shaders into one
+    throw-away folder per run; build records go to a throw-away XDG_CACHE_HOME."""
     if "SEPGEN_JAX_CACHE" not in os.environ:
         folder = tempfile.mkdtemp(prefix="sepgen-test-jax-")
         os.environ["SEPGEN_JAX_CACHE"] = folder
+        atexit.register(shutil.rmtree, folder, True)
+    # Mesa (llvmpipe, lavapipe) keeps compiled shaders under $XDG_CACHE_HOME, which each xdist worker
+    # replaces below: one throw-away folder for the whole run instead, made by the controller and
+    # inherited by its workers, so a shader two workers run is compiled once, cold at the start as on CI.
+    if "MESA_SHADER_CACHE_DIR" not in os.environ:
+        folder = tempfile.mkdtemp(prefix="sepgen-test-mesa-")
+        os.environ["MESA_SHADER_CACHE_DIR"] = folder
         atexit.register(shutil.rmtree, folder, True)
     # `sepgen build` records its last build under $XDG_CACHE_HOME/sepgen/build: a throw-away one too
     folder = tempfile.mkdtemp(prefix="sepgen-test-xdg-")

@@ -34,6 +34,7 @@ HLSL → SPIR-V → GLSL, so the GL runner executes the HLSL itself, not a GLSL 
 from __future__ import annotations
 
 import functools
+import hashlib
 import re
 import shutil
 import subprocess
@@ -124,6 +125,11 @@ def _stage(stage: str) -> str:
 
 
 def _glslang(source: str, name: str, args: list[str]) -> bytes:
+    return _glslang_memo(source, name, tuple(args))
+
+
+@functools.lru_cache(maxsize=512)  # the same pass is compiled again by every variant and build that emits it
+def _glslang_memo(source: str, name: str, args: tuple[str, ...]) -> bytes:
     tool = require_tool("glslangValidator")
     with tempfile.TemporaryDirectory(prefix="sepgen-spv-") as tmp:
         src = Path(tmp) / Path(name).name
@@ -133,9 +139,8 @@ def _glslang(source: str, name: str, args: list[str]) -> bytes:
         return out.read_bytes()
 
 
-@functools.lru_cache(maxsize=512)
 def compile_glsl(source: str, stage: str, name: str) -> bytes:
-    """A Vulkan GLSL (`#version 450`) shader → SPIR-V words (memoised: variants share files)."""
+    """A Vulkan GLSL (`#version 450`) shader → SPIR-V words (memoised, as every glslang call: variants share files)."""
     return _glslang(source, name, ["-S", _stage(stage)])
 
 
@@ -154,8 +159,20 @@ def compile_hlsl(source: str, entry: str, stage: str, name: str) -> bytes:
     return hlsl_to_spirv(source, entry, stage, name, vulkan=True)
 
 
+_VALID: set[bytes] = set()  # sha256 of the modules spirv-val accepted in this process
+
+
 def validate(data: bytes, name: str) -> None:
-    """`spirv-val` for Vulkan; a rejected module raises CheckFailed with the validator's first message."""
+    """`spirv-val` for Vulkan; a rejected module raises CheckFailed with the validator's first message.
+    A module accepted once is not validated again (the same bytes give the same verdict)."""
+    digest = hashlib.sha256(data).digest()
+    if digest in _VALID:
+        return
+    _run_validator(data, name)
+    _VALID.add(digest)
+
+
+def _run_validator(data: bytes, name: str) -> None:
     tool = require_tool("spirv-val")
     with tempfile.TemporaryDirectory(prefix="sepgen-val-") as tmp:
         path = Path(tmp) / "module.spv"
