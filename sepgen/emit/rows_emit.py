@@ -170,8 +170,9 @@ def render_rows(filt: RowsFilter, opts: EmitOptions, templates_dir: Any = None,
         template = f"{lang_dir}/rows_{kind}.{'comp' if opts.compute else 'frag'}.{ext}.j2"
         add(str(p.compute or p.fragment), template, stage, {"P": p}, p.index)
     include = f"{filt.name}.{target.include_suffix}"
-    files[include] = render_include(env, f"{lang_dir}/rows_include.{target.include_suffix}.j2",
-                                    dict(common, path=include, passes=passes, sampler=not common["point"]), filt.name)
+    include_ctx = dict(common, path=include, passes=passes, sampler=not common["point"], size=filt.shape,
+                       origin=filt.origin)
+    files[include] = render_include(env, f"{lang_dir}/rows_include.{target.include_suffix}.j2", include_ctx, filt.name)
     entries.append(ShaderFile(include, opts.lang, "fragment", None, None, "include"))
     textures = (Texture("source", "input"),
                 *(Texture(f"{filt.name}_{ab}{k}", "intermediate", "rgba32f") for k in range(2) for ab in "ab"),

@@ -70,6 +70,7 @@ def test_the_include_is_listed_and_binds_nothing(case) -> None:
     for p in scans if not files.manifest.options["stage"] == "compute" else ():
         assert re.search(rf"\b{p.function}\(", code(text))  # one function per scan pass, named as the pass
     assert re.search(r"\bodd_gs?\(", code(text))
+    assert all(f"odd_{k}" in code(text) for k in ("SIZE_Y", "SIZE_X", "ORIGIN_Y", "ORIGIN_X", "FETCHES_PER_PIXEL"))
     # the shared macros' file-scope names are the filter's: an engine's TILE or a second include does not clash
     assert not re.search(r"\b(TILE|HALF|LINE|ORIGIN|BOXES|AT|TEX|LIN|u_linear)\b", code(text))
 
