@@ -40,7 +40,7 @@ def _explicit(ctx: click.Context, name: str) -> bool:
                    "negatives become 0 before each power.")
 @click.option("--scale", type=float, default=None, metavar="S",
               help="Run the taps at offset·S, S in [0, 1] (0: in focus, the input unblurred; "
-                   "filters fitted with --scales; others warn).")
+                   "filters fitted with --scales; other separable filters warn, other rows filters are refused).")
 @click.option("--scale-map", "scale_map_path", default=None, metavar="IMG",
               help="Per-pixel scales in [0, 1] (0 in the focal plane) from IMG's first channel (.npy, or PNG/JPG "
                    "scaled to 0..1), IMG's size (CoC).")

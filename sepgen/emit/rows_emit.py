@@ -14,12 +14,17 @@ The gather reads the scan targets bilinearly at fractional box ends (fragment de
 compute), or exactly with two point reads (`--point-sampling`); integer ends always exactly.
 Scaled (a scale uniform or map, fragment passes): the gather of `sepgen.filters.rows_scaled`.
 File suffixes, entry points and template folders come from the target descriptors (`sepgen.targets`).
+Every emit also writes an include file (`render_include`): the passes as functions an engine calls
+with its own textures (the scan steps and the gather; with `--stage compute` the gather only).
 """
 
 from __future__ import annotations
 
 import dataclasses
+import re
 from typing import Any
+
+import jinja2
 
 from .. import targets
 from .._version import __version__
@@ -164,6 +169,11 @@ def render_rows(filt: RowsFilter, opts: EmitOptions, templates_dir: Any = None,
         kind = "scan" if p.name.startswith("s") else "gather"
         template = f"{lang_dir}/rows_{kind}.{'comp' if opts.compute else 'frag'}.{ext}.j2"
         add(str(p.compute or p.fragment), template, stage, {"P": p}, p.index)
+    include = f"{filt.name}.{target.include_suffix}"
+    include_ctx = dict(common, path=include, passes=passes, sampler=not common["point"], size=filt.shape,
+                       origin=filt.origin)
+    files[include] = render_include(env, f"{lang_dir}/rows_include.{target.include_suffix}.j2", include_ctx, filt.name)
+    entries.append(ShaderFile(include, opts.lang, "fragment", None, None, "include"))
     textures = (Texture("source", "input"),
                 *(Texture(f"{filt.name}_{ab}{k}", "intermediate", "rgba32f") for k in range(2) for ab in "ab"),
                 Texture("output", "output", "rgba32f"),
@@ -174,6 +184,33 @@ def render_rows(filt: RowsFilter, opts: EmitOptions, templates_dir: Any = None,
                         scale=scale)
     files[MANIFEST] = manifest.to_json()
     return Rendered(files, manifest)
+
+
+# --- include files: the passes as functions an engine calls with its own textures -----------------
+
+# A declaration at file scope: a constant, a macro, a private array (the shared macros' names).
+_FILE_SCOPE = re.compile(r"^(?:#define\s+|(?:static\s+)?const\s+(?:\w+\s+)?|var<private>\s+)([A-Za-z_]\w*)", re.M)
+
+
+def render_include(env: jinja2.Environment, template: str, ctx: dict[str, Any], name: str) -> str:
+    """The include file: the passes' functions (`<name>_s<k>`, `<name>_g` / `<name>_gs`), no
+    bindings, no entry point. The gather and scan text is the standalone passes' (the shared
+    macros), whose file-scope names (TILE, BOXES, AT, ...) are prefixed here with `<name>_` so that
+    an engine's own names and a second filter's include do not clash; `u_linear` becomes the
+    engine's sampler `<name>_linear`."""
+    return prefix_names(render_template(env, template, ctx), name)
+
+
+def prefix_names(text: str, name: str) -> str:
+    """`text` with every file-scope name that lacks the `<name>_` prefix renamed (code lines only;
+    a name whose prefixed form is taken gets a trailing `_`)."""
+    found = sorted({n for n in _FILE_SCOPE.findall(text) if not n.startswith((f"{name}_", "SEPGEN_"))})
+    taken = set(re.findall(r"\w+", text))
+    mapping = {n: f"{name}_{n}" + ("_" if f"{name}_{n}" in taken else "") for n in found}
+    mapping["u_linear"] = f"{name}_linear"
+    pattern = re.compile(r"\b(" + "|".join(map(re.escape, mapping)) + r")\b")
+    return "\n".join(line if line.lstrip().startswith("//") else pattern.sub(lambda m: mapping[m.group(1)], line)
+                     for line in text.split("\n"))
 
 
 def _scale_entry(filt: RowsFilter, opts: EmitOptions) -> ScaleEntry | None:

@@ -4,6 +4,7 @@
     out = sepgen.apply(filt, img, backend="gpu", options={"lang": "hlsl"})  # emit, run on its runner
     out = sepgen.apply(filt, img, scale=0.5)                             # scaled taps (a value or an H×W map)
     out = sepgen.apply("disk_rows.json", img)                            # a rows filter: its running-sum reference
+    out = sepgen.apply("disk_rows_scales.json", img, scale=smap)          # a scalable rows filter, per-pixel scales
 
 `run_apply` returns the image and what computed it ("numpy", "GLSL shaders on OpenGL: …");
 `sepgen apply` and the report call it.
@@ -48,10 +49,12 @@ def apply(filt: SeparableFilter | RowsFilter | str | os.PathLike, img: np.ndarra
     either structure): float32, same shape.
 
     backend "numpy": the reference convolution (the NumPy model of scaled taps with `scale`; for a
-    rows filter the float64 running-sum reference, `sepgen.filters.rows.filter_image`);
+    rows filter the float64 running-sum reference, `sepgen.filters.rows.filter_image`, and with
+    `scale` the scaled one, `sepgen.filters.rows_scaled.filter_image`);
     "gpu": emit the shaders with `options` (`sepgen emit`'s; lang GLSL by default) and run them
     on their runner (`runner`: one to use). `scale`: one value in [0, 1] or an H×W map (scaled
-    taps). `gamma`: filter img^γ and return ^(1/γ) (bokeh boost). `progress` gets each step."""
+    taps; rows filters: only those fitted with scales). `gamma`: filter img^γ and return ^(1/γ)
+    (bokeh boost). `progress` gets each step."""
     return run_apply(filt, img, backend, options, scale, gamma=gamma, runner=runner, progress=progress).image
 
 
@@ -99,15 +102,17 @@ def check_scale(scale: Any, shape: tuple[int, ...], where: str = "scale", map_wh
 
 
 def check_scalable(filt: SeparableFilter | RowsFilter) -> None:
-    """A one-line error for a scale asked of a filter whose structure has no scaled shaders yet (rows)."""
+    """A one-line error for a scale asked of a rows filter fitted without scales (pairs only warn:
+    `unscaled_warning`, the same words)."""
     from ..filters.rowsfile import RowsFilter
 
     if isinstance(filt, RowsFilter):
-        raise SepgenError(f"{filt.name} is a rows filter: rows filters cannot run at other scales yet "
-                          "(drop the scale, or fit the separable structure with --scales)")
+        message = unscaled_warning(filt)
+        if message:
+            raise SepgenError(message)
 
 
-def unscaled_warning(filt: SeparableFilter) -> str | None:
+def unscaled_warning(filt: SeparableFilter | RowsFilter) -> str | None:
     """What to warn about when running a filter fitted without scales at other scales."""
     if filt.scales is not None:
         return None
@@ -129,10 +134,14 @@ def _on_gpu(filt: SeparableFilter | RowsFilter, img: np.ndarray, options: dict[s
 
 def _on_numpy(filt: SeparableFilter | RowsFilter, img: np.ndarray, scale: Any,
               progress: Callable[[str], None] | None) -> np.ndarray:
-    from ..filters import rows
+    from ..filters import rows, rows_scaled
     from ..filters.rowsfile import RowsFilter
 
     say = progress or (lambda message: None)
+    if isinstance(filt, RowsFilter) and scale is not None:  # the kernel scaled about its origin, gain kept
+        say(f"filtering with the NumPy scaled running-sum reference ({filt.layout.axis}, {filt.layout.boxes} boxes, "
+            f"{'one scale' if np.ndim(scale) == 0 else 'a scale per pixel'})")
+        return rows_scaled.filter_image(img, filt.layout, scale).astype(np.float32)
     if isinstance(filt, RowsFilter):  # boxes read from running sums
         say(f"filtering with the NumPy running-sum reference ({filt.layout.axis}, {filt.layout.boxes} boxes, "
             f"{filt.shape[0]}x{filt.shape[1]} taps)")
