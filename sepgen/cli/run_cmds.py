@@ -52,7 +52,7 @@ def apply(ctx: click.Context, filter_file: str, input_path: str, output_path: st
     """Filter IMG with the filter in FILTER.json (separable passes or rows of boxes) and write OUT."""
     from ..common import atomic, images
     from ..filters.rowsfile import load_filter
-    from ..verify.apply import check_scalable, run_apply
+    from ..verify.apply import run_apply
 
     if Path(output_path).suffix.lower() not in OUTPUT_SUFFIXES:
         raise SepgenError(f"--output {output_path} must end in .npy or .png")
@@ -65,8 +65,6 @@ def apply(ctx: click.Context, filter_file: str, input_path: str, output_path: st
     atomic.check_file_writable(output_path)  # before any work: a bad output fails at once
     say = (lambda message: None) if quiet else (lambda message: click.echo(f"sepgen apply: {message}", err=True))
     filt = load_filter(filter_file)  # either structure (issue 18)
-    if scale is not None or scale_map_path is not None:
-        check_scalable(filt)  # before the warning for unscaled filters
     img = images.load_image(input_path)
     say(f"{input_path}: {img.shape[1]}x{img.shape[0]}, {1 if img.ndim == 2 else img.shape[2]} channel(s)")
     how = _scale_for(filt, img, scale, scale_map_path)

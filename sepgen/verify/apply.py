@@ -78,8 +78,6 @@ def run_apply(filt: SeparableFilter | RowsFilter | str | os.PathLike, img: np.nd
     if isinstance(img, np.ndarray) and np.issubdtype(img.dtype, np.floating):
         arr = img  # checked; NumPy filters float64 images at their own precision
     scale = check_scale(scale, arr.shape)
-    if scale is not None:
-        check_scalable(loaded)
     if gamma is not None:
         arr = images.gamma_encode(arr, gamma)
     if backend == "gpu":
@@ -99,17 +97,6 @@ def check_scale(scale: Any, shape: tuple[int, ...], where: str = "scale", map_wh
         return scaling.check_scale(scale.item() if isinstance(scale, (np.ndarray, np.generic)) else scale, where,
                                    allow_zero=True)
     return scaling.check_scale_map(scale, shape, map_where)
-
-
-def check_scalable(filt: SeparableFilter | RowsFilter) -> None:
-    """A one-line error for a scale asked of a rows filter fitted without scales (pairs only warn:
-    `unscaled_warning`, the same words)."""
-    from ..filters.rowsfile import RowsFilter
-
-    if isinstance(filt, RowsFilter):
-        message = unscaled_warning(filt)
-        if message:
-            raise SepgenError(message)
 
 
 def unscaled_warning(filt: SeparableFilter | RowsFilter) -> str | None:
