@@ -46,7 +46,7 @@ lint: venv
 
 # Test processes: one per core (at most 4; each opens its own GL context, Vulkan device and browser).
 test: lint
-	$(BIN)/python -m pytest -q -n auto --maxprocesses=4 --dist loadgroup
+	$(BIN)/python -m pytest -q -n auto --maxprocesses=4
 
 # Regenerate the golden shader snapshots under tests/golden (review the diff!).
 golden: venv

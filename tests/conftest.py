@@ -22,9 +22,11 @@ WebGL2 runner; `runners` hands all of them to `run_filter` / `verify` as one `Ru
 from __future__ import annotations
 
 import atexit
+import functools
 import os
 import shutil
 import tempfile
+from pathlib import Path
 
 import pytest
 
@@ -52,15 +54,30 @@ def pytest_configure(config) -> None:
     atexit.register(shutil.rmtree, folder, True)
 
 
-def pytest_collection_modifyitems(config, items) -> None:
-    """`make test` runs pytest-xdist with `--dist loadgroup`: the tests of a module with a
-    module-scoped fixture (the demo run, the variant matrix, a fitted filter) form one group and
-    go to one worker, so the fixture is made once per run, not once per worker that happens to
-    get one of its tests. xdist hands the largest groups out first; the single tests follow."""
-    for item in items:
-        defs = item._fixtureinfo.name2fixturedefs.values()
-        if any(d.scope == "module" for ds in defs for d in ds):
-            item.add_marker(pytest.mark.xdist_group(item.module.__name__))
+@functools.cache
+def _has_module_fixture(path: str) -> bool:
+    try:
+        return 'scope="module"' in Path(path).read_text(encoding="utf-8")
+    except OSError:
+        return False
+
+
+def pytest_xdist_make_scheduler(config, log):
+    """`pytest -n N` (what `make test` runs): xdist's load scheduling, except that the tests of a
+    module defining a module-scoped fixture (the demo run, the variant matrix, a fitted filter) go
+    to one worker as one unit, so the fixture is made once per run, not once per worker that gets
+    one of its tests. The largest units go first. (xdist's own `--dist loadgroup` cannot do it under
+    pytest 9.2: it renames node ids through an attribute pytest no longer reads.)"""
+    if config.getvalue("dist") != "load":
+        return None
+    from xdist.scheduler import LoadScopeScheduling
+
+    class ModuleFixtureScheduling(LoadScopeScheduling):
+        def _split_scope(self, nodeid: str) -> str:
+            path = nodeid.split("::", 1)[0]
+            return path if _has_module_fixture(path) else nodeid
+
+    return ModuleFixtureScheduling(config, log)
 
 
 # -- machine capabilities ---------------------------------------------------------------------
