@@ -34,8 +34,8 @@ def function_body(text: str, name: str) -> str:
     return text[start.start():end + 2]
 
 
-@pytest.mark.parametrize("options, fetch", TARGETS, ids=lambda v: v if isinstance(v, str) else "-".join(
-    str(x) for x in v.values()) or "default")
+@pytest.mark.parametrize("options, fetch", TARGETS, ids=[
+    "-".join(f"{k}={v}" for k, v in options.items()) or "default" for options, _ in TARGETS])
 @pytest.mark.parametrize("make", [binary_disk, aa_disk_rows, odd_columns], ids=["binary", "aa", "columns"])
 def test_interior_reads_do_not_branch(make, options, fetch) -> None:
     filt = make()
