@@ -28,10 +28,11 @@ separable pair is exact and the rows fit is poor. Every variant is prepared (com
 once) first, then the frames are timed round-robin, one frame of each variant per round, so load
 from other processes on the machine falls on all of them alike; the wall clock until glFinish
 (llvmpipe's timer queries are unreliable) is reported as the median over the rounds, and ratios
-are rows / pairs (< 1: rows faster).
+are rows / pairs (< 1: rows faster). `--rows-templates DIR` adds each rows filter emitted from
+another templates folder (an older checkout's `templates/`) to the same rounds: before / after.
 
 Run: PYTHONPATH=. .venv/bin/python benchmarks/bench_rows.py [--quick] [--no-frames | --frames-only]
-     [--width 960 --height 540 --rounds 7]
+     [--width 960 --height 540 --rounds 7] [--rows-templates OLD/templates]
 (--quick skips the separable fits, ~20 s each on a loaded machine.)
 """
 
@@ -226,7 +227,7 @@ def time_round_robin(variants: list[dict[str, Any]], img: np.ndarray, rounds: in
         pipes = []
         for i, v in enumerate(variants):
             folder = Path(tmp) / str(i)
-            emit.write(emit.render(v["filter"], {"lang": "glsl"}), folder)
+            emit.write(emit.render(v["filter"], {"lang": "glsl"}, templates_dir=v.get("templates")), folder)
             pipe = runner.prepare(folder, img.shape[1], img.shape[0])
             pipe.upload(img)
             pipe.time_gpu(repeats=1, warmup=1)  # compile and first touch
@@ -246,15 +247,20 @@ def print_frames(variants: list[dict[str, Any]]) -> None:
           f"{'rows / this':>11}")
     for v in variants:
         rows_ms = next(statistics.median(r["ms"]) for r in variants
-                       if r["kernel"] == v["kernel"] and isinstance(r["filter"], RowsFilter))
+                       if r["kernel"] == v["kernel"] and isinstance(r["filter"], RowsFilter) and "templates" not in r)
         med = statistics.median(v["ms"])
-        ratio = "" if isinstance(v["filter"], RowsFilter) else f"{rows_ms / med:11.2f}"
+        ratio = "" if v is next(r for r in variants if r["kernel"] == v["kernel"]) else f"{rows_ms / med:11.2f}"
         print(f"{v['kernel']:16} {v['variant']:52} {v['fetches']:7d} {v['relative_l2']:8.5f} {med:11.1f} "
               f"{min(v['ms']):7.1f} {max(v['ms']):7.1f} {ratio:>11}")
 
 
-def frames(width: int, height: int, rounds: int) -> None:
-    variants = [v for name, make, budget in FRAME_CASES for v in frame_variants(name, make(), budget)]
+def frames(width: int, height: int, rounds: int, rows_templates: str | None = None) -> None:
+    variants = []
+    for name, make, budget in FRAME_CASES:
+        for v in frame_variants(name, make(), budget):
+            variants.append(v)
+            if rows_templates and isinstance(v["filter"], RowsFilter):  # the same filter from other templates
+                variants.append(dict(v, variant=f"{v['variant']}, {rows_templates}", templates=rows_templates))
     img = np.random.default_rng(0).random((height, width, 4)).astype(np.float32)
     time_round_robin(variants, img, rounds)
     print_frames(variants)
@@ -268,12 +274,13 @@ def main(argv: list[str]) -> int:
     ap.add_argument("--width", type=int, default=960)
     ap.add_argument("--height", type=int, default=540)
     ap.add_argument("--rounds", type=int, default=7, help="timed frames per variant (round-robin)")
+    ap.add_argument("--rows-templates", help="also time each rows filter emitted from this templates folder")
     args = ap.parse_args(argv)
     if not args.frames_only:
         quality(args.quick)
     if not args.no_frames:
         print("\nFrame times (OpenGL; on a shared machine: compare the ratios, not the milliseconds)")
-        frames(args.width, args.height, args.rounds)
+        frames(args.width, args.height, args.rounds, args.rows_templates)
     return 0
 
 

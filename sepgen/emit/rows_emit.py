@@ -25,6 +25,7 @@ import re
 from typing import Any
 
 import jinja2
+import numpy as np
 
 from .. import targets
 from .._version import __version__
@@ -51,7 +52,7 @@ from .extensions import required_extensions, required_limits
 from .files import Rendered
 from .generator import get as get_generator
 from .glsl import COMPUTE_VERSIONS, VERSIONS
-from .literals import float_literal
+from .literals import float32, float_literal
 from .vulkan_bindings import vulkan_bindings
 
 __all__ = ["render_rows"]
@@ -118,6 +119,45 @@ def _boxes(filt: RowsFilter, lang: str = "glsl") -> list[dict[str, Any]]:
     return [{"upper": float_literal(ca - r.start + 0.5, lang), "lower": float_literal(ca - r.end + 0.5, lang),
              "line_offset": float_literal(cl - r.line, lang), "weight": float_literal(r.weight, lang)}
             for r in filt.layout.gather_plan(share=True)]
+
+
+def _offset(value: float | int, lang: str) -> str:
+    """`value` as a term added to an expression: " + 3", " - 0.5", "" for an integer 0."""
+    if isinstance(value, int):
+        return "" if value == 0 else f" {'-' if value < 0 else '+'} {abs(value)}"
+    return f" {'-' if value < 0 else '+'} {float_literal(abs(value), lang)}"
+
+
+def _interior(filt: RowsFilter, lang: str, point: bool) -> dict[str, Any]:
+    """The gather's interior reads, specialised at emit time (each value is the float32 the literal
+    of `_boxes` holds, so the reads are those the general path makes there): per box end its kind
+    ("lin": bilinear at a fractional end; "pf": E(q) + f s(q), point reads at one; "int": E(q) at an
+    integer end), texel offset q and position; per box the rows it reads (a shared read mixes two
+    with a constant weight). The bounds: the pixel is interior when x + qlo ≥ 1, x + qhi < width,
+    y + alo ≥ 0 and y + ahi < height (every read inside the image: no clamp, no border case)."""
+    ca = filt.origin[1] if filt.layout.axis == "rows" else filt.origin[0]
+    cl = filt.origin[0] if filt.layout.axis == "rows" else filt.origin[1]
+    boxes, qs, rows = [], [], []
+    for r in filt.layout.gather_plan(share=True):
+        a = float32(cl - r.line)
+        af = int(np.floor(a))
+        fa = a - np.float32(af)  # exact, as the shader's a - floor(a)
+        ends = []
+        for pos in (float32(ca - r.start + 0.5), float32(ca - r.end + 0.5)):
+            q = int(np.floor(pos))
+            f = pos - np.float32(q)
+            kind = "int" if f == 0 else "pf" if point else "lin"
+            ends.append({"kind": kind, "pos": _offset(float(pos), lang), "q": _offset(q, lang),
+                         "f": float_literal(float(f), lang)})
+            qs += [q, q + (kind == "lin")]
+        shared = bool(fa != 0)
+        rows += [af, af + shared]
+        boxes.append({"upper": ends[0], "lower": ends[1], "shared": shared, "a": _offset(float(a), lang),
+                      "row": _offset(af, lang), "row1": _offset(af + 1, lang),
+                      "mix": float_literal(float(np.float32(1.0) - fa), lang),
+                      "weight": float_literal(r.weight, lang)})
+    return {"boxes": boxes, "qlo": _offset(min(qs, default=0), lang), "qhi": _offset(max(qs, default=0), lang),
+            "alo": _offset(min(rows, default=0), lang), "ahi": _offset(max(rows, default=0), lang)}
 
 
 def _header(name: str, what: str, prov: dict[str, Any], opts: EmitOptions, quality: dict[str, float], command: str,
@@ -242,6 +282,7 @@ def _context(filt: RowsFilter, opts: EmitOptions, command: str, counts: dict[str
     tile = rowsplan.tile_for(filt.layout.line_length)
     lang = opts.lang if opts.lang in ("hlsl", "wgsl") else "glsl"
     scaled = opts.scale_source != "auto"
+    point = not opts.compute and not opts.linear_sampling and not scaled
     header = _header(filt.name, f"rows ({filt.layout.axis}), {filt.layout.boxes} boxes, "
                               f"{filt.shape[0]}x{filt.shape[1]} taps, origin (y {filt.origin[0]}, x {filt.origin[1]})",
                               filt.provenance, opts, quality, command,
@@ -250,8 +291,9 @@ def _context(filt: RowsFilter, opts: EmitOptions, command: str, counts: dict[str
     return {"name": filt.name, "rows": filt.layout.axis == "rows", "tile": tile, "half": tile // 2,
             "line_length": filt.layout.line_length,
             "along_origin": filt.origin[1] if filt.layout.axis == "rows" else filt.origin[0],
-            "boxes": _boxes(filt, lang), "counts": counts, "scaled": _scaled(filt, lang) if scaled else None,
-            "point": not opts.compute and not opts.linear_sampling and not scaled, "header": header,
+            "boxes": _boxes(filt, lang), "counts": counts,
+            "interior": _interior(filt, lang, point), "scaled": _scaled(filt, lang) if scaled else None,
+            "point": point, "header": header,
             "compute": opts.compute,
             "version": "#version 450" if vulkan else
             (COMPUTE_VERSIONS if opts.compute else VERSIONS)[opts.glsl_version],

@@ -205,6 +205,49 @@ def test_hdr_goal_on_webgpu(webgpu_runner, make, options) -> None:
     test_hdr_goal_on_vulkan(webgpu_runner, make, options)
 
 
+def hdr_interior_frame() -> np.ndarray:
+    """1920x64 of 0.01 with the highlight pairs of test_hdr_goal 20 rows lower, two per channel
+    (at least 64 texels apart along the rows): a disk 50's window lies inside the image for rows 24
+    to 39, so there the gather takes its interior path (the 24-row frames above are all border)."""
+    xs = [((3, 969), (20, 994)), ((1, 493), (7, 1455)), ((5, 0), (9, 1919)), ((12, 63), (13, 64)),
+          ((0, 127), (23, 128)), ((11, 1855), (4, 1856)), ((17, 1000), (18, 1003)), ((8, 191), (2, 192))]
+    img = np.full((64, 1920, 4), 0.01, np.float32)
+    for k, ((y1, x1), (y2, x2)) in enumerate(xs):
+        img[y1 + 20, x1, k % 4], img[y2 + 20, x2, k % 4] = 1e5, 1e4
+    return img
+
+
+def check_hdr_interior(run_one, filt: RowsFilter) -> None:
+    img = hdr_interior_frame()
+    ref = rows.filter_image(img.astype(np.float64), filt.layout)
+    out = run_one(img)
+    assert max(rows.hdr_ratio(out[..., c], ref[..., c]) for c in range(4)) <= 1.0
+    inner = out[24:40], ref[24:40]  # the interior rows alone, against their own peak
+    assert max(rows.hdr_ratio(inner[0][..., c], inner[1][..., c]) for c in range(4)) <= 1.0
+
+
+@pytest.mark.gpu
+@pytest.mark.parametrize("make, stage", [(binary_disk, "fragment"), (binary_disk, "compute"), (aa_disk_rows, "point")],
+                         ids=["binary-fragment", "binary-compute", "aa-point"])
+def test_hdr_goal_in_the_interior(gl_runner, make, stage) -> None:
+    filt = make()
+    check_hdr_interior(lambda img: run(gl_runner, filt, img, stage), filt)
+
+
+@pytest.mark.parametrize("make, options", [(binary_disk, SPIRV[0]), (aa_disk_rows, HLSL[0])],
+                         ids=["spirv-binary-point", "hlsl-aa-point"])
+def test_hdr_goal_in_the_interior_on_vulkan(vulkan_runner, make, options) -> None:
+    filt = make()
+    check_hdr_interior(lambda img: run_vk(vulkan_runner, filt, img, options), filt)
+
+
+@pytest.mark.parametrize("make, options", [(binary_disk, WGSL[1]), (aa_disk_rows, WGSL[0])],
+                         ids=["binary-linear", "aa-point"])
+def test_hdr_goal_in_the_interior_on_webgpu(webgpu_runner, make, options) -> None:
+    filt = make()
+    check_hdr_interior(lambda img: run_vk(webgpu_runner, filt, img, options), filt)
+
+
 # --- scaled rows filters (issue 18 item 4: the kernel scaled by s, `sepgen.filters.rows_scaled`) ---
 
 SCALED_MAP_SEED = 5
