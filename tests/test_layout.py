@@ -242,3 +242,9 @@ def test_no_merge_conflict_markers_in_tracked_text():
              for i, line in enumerate((root / name).read_text(encoding="utf-8", errors="replace").splitlines(), 1)
              if line.startswith(marker) or line == "======="]
     assert found == []
+
+
+def test_readme_stays_an_overview():
+    """Issue 17: the README is at most 12,000 characters; reference material goes to docs/."""
+    text = (Path(__file__).resolve().parents[1] / "README.md").read_text(encoding="utf-8")
+    assert len(text) <= 12_000, f"README.md has {len(text)} characters: move detail into docs/"
