@@ -15,7 +15,8 @@ compute), or exactly with two point reads (`--point-sampling`); integer ends alw
 Scaled (a scale uniform or map, fragment passes): the gather of `sepgen.filters.rows_scaled`.
 File suffixes, entry points and template folders come from the target descriptors (`sepgen.targets`).
 Every emit also writes an include file (`render_include`): the passes as functions an engine calls
-with its own textures (the scan steps and the gather; with `--stage compute` the gather only).
+with its own textures (the scan steps and the gather; with `--stage compute` the compute scan
+`<name>_scan`, called from the engine's own compute shader, and the gather).
 """
 
 from __future__ import annotations
@@ -228,14 +229,15 @@ def render_rows(filt: RowsFilter, opts: EmitOptions, templates_dir: Any = None,
 
 # --- include files: the passes as functions an engine calls with its own textures -----------------
 
-# A declaration at file scope: a constant, a macro, a private array (the shared macros' names).
-_FILE_SCOPE = re.compile(r"^(?:#define\s+|(?:static\s+)?const\s+(?:\w+\s+)?|var<private>\s+)([A-Za-z_]\w*)", re.M)
+# A declaration at file scope: a constant, a macro, a private or workgroup-shared array (the shared macros' names).
+_FILE_SCOPE = re.compile(r"^(?:#define\s+|(?:static\s+)?const\s+(?:\w+\s+)?|(?:group)?shared\s+\w+\s+|"
+                         r"var<(?:private|workgroup)>\s+)([A-Za-z_]\w*)", re.M)
 
 
 def render_include(env: jinja2.Environment, template: str, ctx: dict[str, Any], name: str) -> str:
-    """The include file: the passes' functions (`<name>_s<k>`, `<name>_g` / `<name>_gs`), no
-    bindings, no entry point. The gather and scan text is the standalone passes' (the shared
-    macros), whose file-scope names (TILE, BOXES, AT, ...) are prefixed here with `<name>_` so that
+    """The include file: the passes' functions (`<name>_s<k>` or the compute `<name>_scan`, `<name>_g` /
+    `<name>_gs`), no bindings, no entry point. The gather and scan text is the standalone passes' (the shared
+    macros), whose file-scope names (TILE, BOXES, AT, the shared `sums`, ...) are prefixed here with `<name>_` so that
     an engine's own names and a second filter's include do not clash; `u_linear` becomes the
     engine's sampler `<name>_linear`."""
     return prefix_names(render_template(env, template, ctx), name)

@@ -1,7 +1,8 @@
 """Include files of rows filters: the scan steps and the gather as functions an engine calls with its
 own textures (`templates/<lang>/rows_include.*.j2`, `sepgen.emit.rows_emit.render_include`).
 Each compiles inside a small wrapper that calls its functions (glslangValidator; WGSL through naga),
-two filters' includes together too; tests/gpu/test_rows_include_gpu.py runs one on OpenGL."""
+two filters' includes together too (with `--stage compute` a compute wrapper calling both filters'
+`<name>_scan` and gather); tests/gpu/test_rows_include_gpu.py runs one on OpenGL."""
 
 from __future__ import annotations
 
@@ -67,12 +68,16 @@ def test_the_include_is_listed_and_binds_nothing(case) -> None:
                      "kind": "include"}
     assert not re.search(r"\b(uniform|register|binding|@group|main|fs_main|cs_main|#version)\b", code(text))
     scans = [p for p in files.manifest.passes if p.name.startswith("s")]
-    for p in scans if not files.manifest.options["stage"] == "compute" else ():
+    compute = files.manifest.options["stage"] == "compute"
+    for p in scans if not compute else ():
         assert re.search(rf"\b{p.function}\(", code(text))  # one function per scan pass, named as the pass
+    if compute:  # the compute scan as one function, its workgroup size a constant, its shared memory the filter's
+        assert re.search(r"\bodd_scan\(", code(text)) and re.search(r"\bodd_SCAN_TILE\b.*\b32u?\b", code(text))
+        assert re.search(r"^(shared|groupshared|var<workgroup>) .*\bodd_sums\b", code(text), re.M)
     assert re.search(r"\bodd_gs?\(", code(text))
     assert all(f"odd_{k}" in code(text) for k in ("SIZE_Y", "SIZE_X", "ORIGIN_Y", "ORIGIN_X", "FETCHES_PER_PIXEL"))
     # the shared macros' file-scope names are the filter's: an engine's TILE or a second include does not clash
-    assert not re.search(r"\b(TILE|HALF|LINE|ORIGIN|BOXES|AT|TEX|LIN|u_linear)\b", code(text))
+    assert not re.search(r"\b(TILE|HALF|LINE|ORIGIN|BOXES|AT|TEX|LIN|u_linear|sums|shifted)\b", code(text))
 
 
 def code(text: str) -> str:
@@ -86,6 +91,7 @@ def calls(passes: list[Pass], lang: str, compute: bool, scaled: bool, name: str)
     out = []
     for p in passes:
         if p.name.startswith("s") and compute:
+            out.append(scan_call(lang, name))
             continue
         if p.name == "s0":
             args = "tex_s, p"
@@ -103,10 +109,21 @@ def calls(passes: list[Pass], lang: str, compute: bool, scaled: bool, name: str)
     return "\n".join(out)
 
 
+def scan_call(lang: str, name: str) -> str:
+    """The compute scan called at the wrapper's (lane, tile, line_no), its three sums stored into image o."""
+    r = f"r_{name}"
+    store = {"wgsl": "{{ textureStore(o, {r}.p{s}, {r}.{s}); }}", "hlsl": "o[{r}.p{s}] = {r}.{s};"}.get(
+        lang, "imageStore(o, {r}.p{s}, {r}.{s});")
+    call = ((f"let {r} = " if lang == "wgsl" else f"{name}_scan_result {r} = ") +
+            f"{name}_scan(tex_s, lane, tile, line_no);")
+    return "\n".join([f"    {call}", *(f"    if ({r}.store_{s}) " + store.format(r=r, s=s) for s in ("a", "b", "b2"))])
+
+
 def wrapper(lang: str, opts: dict, includes: list[tuple[str, str, str]], sampled: bool) -> str:
     """A shader with the includes (name, text, call statements) and an entry point calling them."""
+    if opts.get("stage") == "compute":
+        return compute_wrapper(lang, includes, sampled)
     version = opts.get("glsl_version", "330")
-    compute = opts.get("stage") == "compute"
     body = "\n".join(c for _, _, c in includes)
     text = "\n".join(t for _, t, _ in includes)
     if lang == "hlsl":
@@ -124,24 +141,64 @@ def wrapper(lang: str, opts: dict, includes: list[tuple[str, str, str]], sampled
                 f"    let p = vec2<i32>(pos.xy);\n    var acc = vec4<f32>(0.0);\n{body}\n    return acc;\n}}\n")
     vulkan = lang == "spirv"
     head = ("#version 450\n#extension GL_EXT_samplerless_texture_functions : require\n" if vulkan else
-            {"330": "#version 430 core\n" if compute else "#version 330 core\n",
+            {"330": "#version 330 core\n",
              "300es": "#version 300 es\nprecision highp float;\nprecision highp int;\n"}[version])
     samplers = "".join(f"layout(set = 0, binding = {10 + i}) uniform sampler {n}_linear;\n"
                        for i, (n, _, _) in enumerate(includes)) if vulkan and sampled else ""
-    tex = ("layout(set = 0, binding = {}) uniform texture2D {};\n" if vulkan else
-           "layout(binding = {}) uniform sampler2D {};\n" if compute else "uniform sampler2D {1};\n")
+    tex = "layout(set = 0, binding = {}) uniform texture2D {};\n" if vulkan else "uniform sampler2D {1};\n"
     decls = "".join(tex.format(i, f"tex_{t}") for i, t in enumerate("abs"))
-    entry = ("layout(local_size_x = 1) in;\nlayout(binding = 5, rgba32f) uniform writeonly image2D o;\nvoid main()\n{\n"
-             "    ivec2 p = ivec2(gl_GlobalInvocationID.xy);\n" if compute else
-             "layout(location = 0) out vec4 o;\nvoid main()\n{\n    ivec2 p = ivec2(gl_FragCoord.xy);\n")
-    store = "    imageStore(o, p, acc);\n" if compute else "    o = acc;\n"
-    return (f"{head}{samplers}{text}\n{decls}{entry}    vec4 acc = vec4(0.0);\n    vec4 x, y;\n{body}\n{store}}}\n")
+    entry = "layout(location = 0) out vec4 o;\nvoid main()\n{\n    ivec2 p = ivec2(gl_FragCoord.xy);\n"
+    return (f"{head}{samplers}{text}\n{decls}{entry}    vec4 acc = vec4(0.0);\n    vec4 x, y;\n{body}\n"
+            "    o = acc;\n}\n")
+
+
+def compute_wrapper(lang: str, includes: list[tuple[str, str, str]], sampled: bool) -> str:
+    """A compute shader of the first filter's scan workgroup size calling every include's scan and gather."""
+    body = "\n".join(c for _, _, c in includes)
+    text = "\n".join(t for _, t, _ in includes)
+    first = includes[0][0]
+    if lang == "hlsl":
+        samplers = "".join(f"SamplerState {n}_linear : register(s{i});\n" for i, (n, _, _) in enumerate(includes))
+        return (f"{samplers if sampled else ''}{text}\nTexture2D<float4> tex_a : register(t0);\n"
+                "Texture2D<float4> tex_b : register(t1);\nTexture2D<float4> tex_s : register(t2);\n"
+                f"RWTexture2D<float4> o : register(u0);\n[numthreads({first}_SCAN_TILE, 1, 1)]\n"
+                "void cs_main(uint3 lid : SV_GroupThreadID, uint3 gid : SV_GroupID,\n"
+                "             uint3 id : SV_DispatchThreadID)\n{\n"
+                "    int lane = int(lid.x), tile = int(gid.x), line_no = int(gid.y);\n    int2 p = int2(id.xy);\n"
+                f"    float4 acc = 0.0f;\n{body}\n    o[p] = acc;\n}}\n")
+    if lang == "wgsl":
+        samplers = "".join(f"@group(0) @binding({10 + i}) var {n}_linear: sampler;\n" for i, (n, _, _) in
+                           enumerate(includes))
+        return (f"{text}\n{samplers if sampled else ''}@group(0) @binding(0) var tex_a: texture_2d<f32>;\n"
+                "@group(0) @binding(1) var tex_b: texture_2d<f32>;\n@group(0) @binding(2) var tex_s: texture_2d<f32>;\n"
+                "@group(0) @binding(5) var o: texture_storage_2d<rgba32float, write>;\n"
+                f"@compute @workgroup_size({first}_SCAN_TILE)\n"
+                "fn cs_main(@builtin(local_invocation_id) lid: vec3<u32>, @builtin(workgroup_id) gid: vec3<u32>,\n"
+                "        @builtin(global_invocation_id) id: vec3<u32>) {\n"
+                "    let lane = i32(lid.x);\n    let tile = i32(gid.x);\n    let line_no = i32(gid.y);\n"
+                f"    let p = vec2<i32>(id.xy);\n    var acc = vec4<f32>(0.0);\n{body}\n"
+                "    textureStore(o, p, acc);\n}\n")
+    vulkan = lang == "spirv"
+    head = ("#version 450\n#extension GL_EXT_samplerless_texture_functions : require\n" if vulkan else
+            "#version 430 core\n")
+    samplers = "".join(f"layout(set = 0, binding = {10 + i}) uniform sampler {n}_linear;\n"
+                       for i, (n, _, _) in enumerate(includes)) if vulkan and sampled else ""
+    tex = ("layout(set = 0, binding = {}) uniform texture2D {};\n" if vulkan else
+           "layout(binding = {}) uniform sampler2D {};\n")
+    decls = "".join(tex.format(i, f"tex_{t}") for i, t in enumerate("abs"))
+    return (f"{head}{samplers}{text}\n{decls}layout(local_size_x = {first}_SCAN_TILE) in;\n"
+            f"layout({'set = 0, ' if vulkan else ''}binding = 5, rgba32f) uniform writeonly image2D o;\n"
+            "void main()\n{\n    int lane = int(gl_LocalInvocationID.x), tile = int(gl_WorkGroupID.x);\n"
+            "    int line_no = int(gl_WorkGroupID.y);\n"
+            "    ivec2 p = ivec2(gl_GlobalInvocationID.xy);\n"
+            f"    vec4 acc = vec4(0.0);\n    vec4 x, y;\n{body}\n    imageStore(o, p, acc);\n}}\n")
 
 
 def compile_wrapped(glslang: str, lang: str, opts: dict, text: str, path: Path) -> None:
     path.write_text(text)
-    stage = "comp" if opts.get("stage") == "compute" and lang != "hlsl" else "frag"
-    cmd = ([glslang, "-D", "-V", "-e", "ps_main", "-S", "frag", "-o", os.devnull, str(path)] if lang == "hlsl" else
+    stage = "comp" if opts.get("stage") == "compute" else "frag"
+    entry = "cs_main" if stage == "comp" else "ps_main"
+    cmd = ([glslang, "-D", "-V", "-e", entry, "-S", stage, "-o", os.devnull, str(path)] if lang == "hlsl" else
            [glslang, "-S", stage] + (["-V", "-o", os.devnull] if lang == "spirv" else []) + [str(path)])
     r = subprocess.run(cmd, capture_output=True, text=True)
     assert r.returncode == 0, f"{' '.join(cmd)}\n{r.stdout}{r.stderr}\n{text}"
@@ -163,7 +220,7 @@ def test_every_include_compiles_in_a_wrapper(glslang, tmp_path) -> None:
     """GLSL 330 / 300 es / 430 compute, Vulkan GLSL (SPIR-V) and HLSL: two filters' includes in one shader."""
     jobs = []
     for k, (opts, scaled) in enumerate(CASES):
-        lang = opts.get("lang", "glsl")
+        lang = str(opts.get("lang", "glsl"))
         if lang == "wgsl":
             continue
         includes, sampled = two_includes(opts, scaled)

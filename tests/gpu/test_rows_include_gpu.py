@@ -9,6 +9,7 @@ import pytest
 
 from sepgen import emit
 from sepgen.filters import rows, rows_scaled
+from sepgen.filters.rowsfile import RowsFilter
 from sepgen.plan.passmodel import Pass
 from sepgen.verify.check import default_image
 from tests.gpu.test_rows_gpu import aa_disk_rows, odd_columns
@@ -78,3 +79,83 @@ def test_a_wrapper_of_the_include_runs_the_rows_filter(gl_context, make, options
     ref = (rows.filter_image(img.astype(np.float64), filt.layout) if scale is None else
            rows_scaled.filter_image(img.astype(np.float64), filt.layout, scale))
     assert np.abs(out - ref).max() <= 2e-5 * np.abs(ref).max()
+
+
+# -- the compute form: the include's scan and gather called from an engine's own compute shaders ------
+
+def odd_rows() -> RowsFilter:
+    """odd_columns' lines along x (a rows filter with the same tile): both scans share one workgroup size."""
+    col = odd_columns().layout
+    lay = rows.RowsLayout("rows", col.shape[::-1], col.origin[::-1], col.lines)
+    return RowsFilter("wide", lay.reconstruct(), lay)
+
+
+def compute_wrappers(includes: dict[str, str]) -> tuple[str, str]:
+    """One compute shader scanning with every include (a workgroup of <name>_SCAN_TILE invocations, the
+    stores the engine's), and one gathering with every include into its own output image."""
+    head = "#version 430 core\n" + "\n".join(includes.values())
+    names = list(includes)
+    ids = "int(gl_LocalInvocationID.x), int(gl_WorkGroupID.x), int(gl_WorkGroupID.y)"
+    scan = [f"layout(local_size_x = {names[0]}_SCAN_TILE) in;\nlayout(binding = 0) uniform sampler2D my_source;"]
+    body, gather, gbody = [], [], []
+    for k, n in enumerate(names):
+        scan.append(f"layout(binding = {2 * k}, rgba32f) uniform writeonly image2D my_{n}_a;\n"
+                    f"layout(binding = {2 * k + 1}, rgba32f) uniform writeonly image2D my_{n}_b;")
+        body.append(f"    {n}_scan_result r_{n} = {n}_scan(my_source, {ids});\n"
+                    f"    if (r_{n}.store_a) imageStore(my_{n}_a, r_{n}.pa, r_{n}.a);\n"
+                    f"    if (r_{n}.store_b) imageStore(my_{n}_b, r_{n}.pb, r_{n}.b);\n"
+                    f"    if (r_{n}.store_b2) imageStore(my_{n}_b, r_{n}.pb2, r_{n}.b2);")
+        gather.append(f"layout(binding = {3 * k}) uniform sampler2D my_{n}_ta;\n"
+                      f"layout(binding = {3 * k + 1}) uniform sampler2D my_{n}_tb;\n"
+                      f"layout(binding = {3 * k + 2}) uniform sampler2D my_{n}_src;\n"
+                      f"layout(binding = {k}, rgba32f) uniform writeonly image2D my_{n}_out;")
+        gbody.append(f"    imageStore(my_{n}_out, p, {n}_g(my_{n}_ta, my_{n}_tb, my_{n}_src, p));")
+    scan_src = f"{head}\n" + "\n".join(scan) + "\nvoid main()\n{\n" + "\n".join(body) + "\n}\n"
+    gather_src = (f"{head}\nlayout(local_size_x = 8, local_size_y = 8) in;\n" + "\n".join(gather) +
+                  "\nvoid main()\n{\n    ivec2 p = ivec2(gl_GlobalInvocationID.xy);\n"
+                  f"    if (any(greaterThanEqual(p, textureSize(my_{names[0]}_src, 0))))\n        return;\n" +
+                  "\n".join(gbody) + "\n}\n")
+    return scan_src, gather_src
+
+
+def test_a_compute_wrapper_of_the_include_scans_and_gathers(gl_context) -> None:
+    """Two filters (lines along y and along x) scanned by one engine compute shader calling both
+    includes' `<name>_scan` (one dispatch sized for both: the surplus workgroups store nothing), then
+    gathered by another calling `<name>_g`: each matches the float64 reference."""
+    import moderngl
+
+    ctx = gl_context
+    filters = [odd_columns(), odd_rows()]
+    files = [emit.render(f, {"stage": "compute"}) for f in filters]
+    includes = {f.manifest.filter: str(f[f"{f.manifest.filter}.glsl"]) for f in files}
+    assert all(f"#define {n}_SCAN_TILE 32\n" in text for n, text in includes.items())  # one workgroup size
+    scan_src, gather_src = compute_wrappers(includes)
+    img = default_image(4, (37, 90))
+    h, w = img.shape[:2]
+    new = [ctx.texture((w, h), 4, dtype="f4") for _ in range(5)]
+    src, targets = new[0], new[1:]
+    src.write(img.astype("f4").tobytes())
+    outs = [ctx.texture((w, h), 4, dtype="f4") for _ in filters]
+    programs = [ctx.compute_shader(scan_src), ctx.compute_shader(gather_src)]
+    try:
+        for t in (src, *targets):
+            t.repeat_x = t.repeat_y = False
+            t.filter = (moderngl.LINEAR, moderngl.LINEAR)  # the gather reads bilinearly; the scan by texelFetch
+        src.use(0)
+        for unit, t in enumerate(targets):
+            t.bind_to_image(unit, read=False, write=True)
+        programs[0].run(-(-max(h, w) // 32), max(h, w), 1)  # ceil(line / 32) tiles x lines, for both filters
+        ctx.memory_barrier()
+        for k in range(len(filters)):
+            for unit, t in enumerate((targets[2 * k], targets[2 * k + 1], src)):
+                t.use(3 * k + unit)
+            outs[k].bind_to_image(k, read=False, write=True)
+        programs[1].run(-(-w // 8), -(-h // 8), 1)
+        ctx.memory_barrier()
+        for filt, out in zip(filters, outs):
+            got = np.frombuffer(out.read(), dtype="f4").reshape(h, w, 4)
+            ref = rows.filter_image(img.astype(np.float64), filt.layout)
+            assert np.abs(got - ref).max() <= 2e-5 * np.abs(ref).max(), filt.name
+    finally:
+        for obj in (*new, *outs, *programs):
+            obj.release()
