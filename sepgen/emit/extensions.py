@@ -36,7 +36,6 @@ from __future__ import annotations
 from ..common.webgpu import WEBGPU_DEFAULT_LIMITS
 from ..options import EmitOptions
 from ..plan.passmodel import Pass
-from ..plan.planner import tile_for
 from ..targets import Feature
 
 __all__ = ["required_extensions", "required_limits", "header_note", "WEBGPU_DEFAULT_LIMITS"]
@@ -44,7 +43,6 @@ __all__ = ["required_extensions", "required_limits", "header_note", "WEBGPU_DEFA
 SOURCE_FORMAT = "rgba32f"  # what the source counts as (the module doc)
 # a colour target's cost in maxColorAttachmentBytesPerSample (WebGPU's table: rg11b10ufloat counts 8)
 BYTES_PER_SAMPLE = {"rgba32f": 16, "rgba16f": 8, "r11g11b10f": 8}
-TEXEL_BYTES = 16  # a vec4<f32> of a compute tile
 
 
 def required_extensions(options: EmitOptions, passes: list[Pass] | tuple[Pass, ...]) -> tuple[str, ...]:
@@ -77,7 +75,7 @@ def required_limits(options: EmitOptions, passes: list[Pass] | tuple[Pass, ...])
             wg = tuple(p.workgroup_size or (1, 1))
             used.update(maxStorageTexturesPerShaderStage=len(p.outputs), maxComputeWorkgroupSizeX=wg[0],
                         maxComputeWorkgroupSizeY=wg[1], maxComputeInvocationsPerWorkgroup=wg[0] * wg[1],
-                        maxComputeWorkgroupStorageSize=tile_for(p).tile_size * TEXEL_BYTES)
+                        maxComputeWorkgroupStorageSize=p.workgroup_storage)
         else:
             used.update(maxColorAttachments=len(p.outputs),
                         maxColorAttachmentBytesPerSample=sum(BYTES_PER_SAMPLE[o.format] for o in p.outputs))

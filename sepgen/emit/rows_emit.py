@@ -47,7 +47,7 @@ from ..plan.passmodel import (
     ShaderFile,
     Texture,
 )
-from ..plan.planner import SCALE_SAMPLER, scale_entry
+from ..plan.planner import SCALE_SAMPLER, SHARED_TEXEL_BYTES, scale_entry
 from .context import environment, one_line, provenance_lines, render_template
 from .extensions import required_extensions, required_limits
 from .files import Rendered
@@ -59,6 +59,7 @@ from .vulkan_bindings import vulkan_bindings
 __all__ = ["render_rows"]
 
 GATHER_GROUP = (8, 8, 1)
+SCAN_TILES = 3  # the compute scan keeps A tile g, B tile g and B tile g + 1 in shared memory (rows_scan_functions)
 
 
 def check_options(opts: EmitOptions) -> None:
@@ -93,6 +94,7 @@ def build_passes(filt: RowsFilter, opts: EmitOptions) -> list[Pass]:
             outs = tuple(PassOutput(f"{name}_{ab}{rp.index % 2}", i, "rgba32f", None, i, f"u_out_{ab}", name=f"o_{ab}")
                          for i, ab in enumerate("ab"))
             group = (tile, 1, 1) if direction == "horizontal" else (1, tile, 1)
+            storage = SCAN_TILES * tile * SHARED_TEXEL_BYTES
         else:
             last, linear = plan[-2].index % 2, compute or bool(opts.linear_sampling) or scaled != ""
             inputs = (_io(f"{name}_a{last}", "u_a", 0, linear), _io(f"{name}_b{last}", "u_b", 1, linear),
@@ -100,12 +102,12 @@ def build_passes(filt: RowsFilter, opts: EmitOptions) -> list[Pass]:
             if scaled == "texture":  # the scale map, point-read at the pixel (as separable scaled passes)
                 inputs += (PassInput(SCALE_TEXTURE, SCALE_SAMPLER, 3, param="scale_map"),)
             outs = (PassOutput("output", 0, "rgba32f", None, 0, "u_output", name="o_output"),)
-            group = GATHER_GROUP
+            group, storage = GATHER_GROUP, 0
         draft = Pass(rp.index, rp.name, direction, (), inputs, outs, "none", rp.fetch_count,
                      function=f"{name}_{rp.name}", scale=scaled if rp.kind == "gather" else "")
         path = f"{name}_{rp.name}.{'comp' if compute else 'frag'}.{suffix}"
-        done = (dataclasses.replace(draft, compute=path, workgroup_size=group) if compute else
-                dataclasses.replace(draft, vertex=vertex, fragment=path))
+        done = (dataclasses.replace(draft, compute=path, workgroup_size=group, workgroup_storage=storage)
+                if compute else dataclasses.replace(draft, vertex=vertex, fragment=path))
         passes.append(vulkan_bindings(done) if opts.lang in ("spirv", "wgsl") else done)
     return passes
 

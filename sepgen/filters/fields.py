@@ -14,6 +14,13 @@ MAX_TAPS = 1025  # per axis: far beyond any blur, small enough that a typo canno
 FLOAT32_MAX = float(np.finfo(np.float32).max)  # the shaders' type: a larger tap cannot be emitted
 
 
+def fitted_kernel_spec(provenance: dict[str, Any]) -> dict[str, Any] | None:
+    """The named kernel spec a filter was fitted to (its provenance's `kernel`, with an integer
+    size), or None (arrays, files): what its other scales are compared with."""
+    spec = provenance.get("kernel")
+    return spec if isinstance(spec, dict) and isinstance(spec.get("size"), int) else None
+
+
 def reject_constant(name: str) -> None:
     """`json.loads(parse_constant=...)`: NaN and Infinity are not JSON numbers."""
     raise ValueError(f"{name} is not allowed")

@@ -45,7 +45,7 @@ from ..common.errors import SepgenError
 from ..common.identifiers import check_identifier
 from ..common.jsonfmt import dumps
 from . import metrics, scaling, structure as structures
-from .fields import FLOAT32_MAX, numeric, reject_constant
+from .fields import FLOAT32_MAX, fitted_kernel_spec, numeric, reject_constant
 from .separable import Separable
 
 FORMAT = "sepgen-filter/1"
@@ -122,8 +122,7 @@ class SeparableFilter:
     @property
     def kernel_spec(self) -> dict[str, Any] | None:
         """The named kernel spec it was fitted to (provenance), or None (arrays, files)."""
-        spec = self.provenance.get("kernel")
-        return spec if isinstance(spec, dict) and isinstance(spec.get("size"), int) else None
+        return fitted_kernel_spec(self.provenance)
 
     def quality_at(self, scale: float) -> dict[str, float]:
         """Quality figures at `scale` against the kernel at size·scale (`sepgen.filters.scaling`)."""

@@ -21,7 +21,7 @@ from ..common.errors import SepgenError
 from ..common.identifiers import check_identifier
 from ..common.jsonfmt import dumps
 from . import metrics, rows, rows_scaled, scaling, structure
-from .fields import numeric, reject_constant
+from .fields import fitted_kernel_spec, numeric, reject_constant
 from .filterfile import FORMAT, SeparableFilter, _origin
 from .rowsfilter import Rows
 
@@ -81,8 +81,7 @@ class RowsFilter:
     @property
     def kernel_spec(self) -> dict[str, Any] | None:
         """The named kernel spec it was fitted to (provenance), or None (arrays, files)."""
-        spec = self.provenance.get("kernel")
-        return spec if isinstance(spec, dict) and isinstance(spec.get("size"), int) else None
+        return fitted_kernel_spec(self.provenance)
 
     def quality_at(self, scale: float) -> dict[str, float]:
         """Quality figures of the filter at `scale` (`rows_scaled.kernel_at`) against the kernel

@@ -188,6 +188,8 @@ class Pass:
     fragment: str | None = None
     compute: str | None = None
     workgroup_size: tuple[int, ...] | None = None
+    # bytes of workgroup (shared) memory a compute pass declares: what WebGPU's limit counts
+    workgroup_storage: int = field(default=0, metadata=SHADER_SIDE)
     function: str = field(default="", metadata=SHADER_SIDE)  # the include's function for this pass
     scale: str = field(default="", metadata=SHADER_SIDE)  # scaled taps: "uniform" | "texture"; "" fixed taps
 

@@ -23,6 +23,7 @@ ARRAY = "array"  # intermediates="array"
 SCALE_SAMPLER = "u_scale_map"  # the scale map's uniform / register name
 ALONG = 64  # compute tile length along the pass direction (one pixel per invocation)
 SHARED_BUDGET = 16384  # bytes of shared memory a compute tile may use when choosing its width
+SHARED_TEXEL_BYTES = passmodel.TEXEL_BYTES["rgba32f"]  # compute tiles in shared memory hold vec4 of f32
 MAX_INVOCATIONS = 512  # invocations per workgroup unless the target allows fewer (WebGPU's default: 256)
 
 
@@ -209,7 +210,8 @@ def build_passes(filter_name: str, plan: list[PassPlan], options: EmitOptions, s
         if options.compute:
             tile = tile_for(draft, max_invocations)
             size = (tile.along, tile.across, 1) if draft.horizontal else (tile.across, tile.along, 1)
-            passes.append(dataclasses.replace(draft, compute=path, workgroup_size=size))
+            passes.append(dataclasses.replace(draft, compute=path, workgroup_size=size,
+                                              workgroup_storage=tile.tile_size * SHARED_TEXEL_BYTES))
         else:
             passes.append(dataclasses.replace(draft, vertex=vertex, fragment=path))
     return passes

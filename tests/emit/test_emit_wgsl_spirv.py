@@ -5,6 +5,7 @@ and by the manifest's own resource list, deterministic, and the limits they refu
 from __future__ import annotations
 
 import json
+import re
 import subprocess
 import sys
 
@@ -96,3 +97,29 @@ def test_wgsl_compute_refuses_more_textures_than_webgpu_guarantees() -> None:
     with pytest.raises(SepgenError, match="WGSL compute reads all 17 components in one pass"):
         emit.render(filt, {"lang": "wgsl", "stage": "compute"})
     emit.render(filt, {"lang": "wgsl"})  # fragment passes are fine
+
+
+WORKGROUP_ARRAY = re.compile(r"var<workgroup>\s+\w+\s*:\s*array<vec4<f32>,\s*(\d+)>")
+
+
+@pytest.mark.parametrize("size", [50, 150])
+def test_wgsl_workgroup_memory_is_within_the_defaults_or_the_manifest_limits(tmp_path, size) -> None:
+    """What a browser checks at pipeline creation: the workgroup memory a compute shader declares
+    stays within 16384 bytes unless the manifest's `limits` raises it (a rows scan of 512 texels
+    holds 3 x 512 vec4: 24576 bytes). Separable compute passes too."""
+    from sepgen import kernels
+    from sepgen.common.webgpu import WEBGPU_DEFAULT_LIMITS
+    from sepgen.filters import rows
+    from sepgen.filters.rowsfile import RowsFilter
+
+    k = kernels.disk(size)
+    k = k / k.sum()
+    for filt in (RowsFilter("bdisk", k, rows.exact_layout(k)), hand_filter()):
+        out = tmp_path / f"{filt.name}{size}"
+        emit.write(emit.render(filt, {"lang": "wgsl", "stage": "compute"}), out)
+        manifest = json.loads((out / "manifest.json").read_text())
+        allowed = (manifest.get("limits") or {}).get("maxComputeWorkgroupStorageSize",
+                                                      WEBGPU_DEFAULT_LIMITS["maxComputeWorkgroupStorageSize"])
+        for p in manifest["passes"]:
+            declared = 16 * sum(map(int, WORKGROUP_ARRAY.findall((out / p["compute"]).read_text())))
+            assert declared <= allowed, (p["compute"], declared, allowed)

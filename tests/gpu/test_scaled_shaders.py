@@ -12,7 +12,7 @@ from sepgen.common.errors import SepgenError
 from sepgen.filters import scaling
 from sepgen.filters.filterfile import SeparableFilter
 from sepgen.verify import check as verify
-from tests.support import dc_gain, in_focus_map, relative_error, scalable
+from tests.support import check_in_focus, relative_error, scalable
 
 
 @pytest.mark.gpu
@@ -31,16 +31,7 @@ def test_gpu_equals_the_numpy_model_at_a_scale_and_with_a_map(runners, cross_too
 @pytest.mark.gpu
 @pytest.mark.parametrize("lang", ["glsl", "hlsl"])
 def test_gpu_at_scale_0_and_with_a_focal_plane_in_the_map(gl_runner, cross_tools, lang):
-    from sepgen.verify.runfilter import run_filter
-
-    filt = scalable()
-    img = verify.default_image(3, (37, 53))
-    for scale, source in ((0.0, "uniform"), (0.0, "texture"), (in_focus_map(img.shape[:2]), "texture")):
-        out, _ = run_filter(filt, img, {"lang": lang, "scale_source": source}, gl_runner, scale=scale)
-        ref = scaling.apply_scaled(img, filt.vertical, filt.horizontal, filt.origin, scale)
-        assert np.abs(out - ref).max() <= 1e-3 * np.abs(ref).max()
-        sharp = np.broadcast_to(np.asarray(scale) == 0, img.shape[:2])
-        np.testing.assert_allclose(ref[sharp], (img * dc_gain(filt))[sharp], rtol=1e-6)
+    check_in_focus(gl_runner, lang, ((0.0, "uniform"), (0.0, "texture"), ("map", "texture")))
 
 
 @pytest.mark.gpu

@@ -122,6 +122,24 @@ def in_focus_map(shape: Sequence[int]) -> np.ndarray:
     return smap
 
 
+def check_in_focus(runner: Any, lang: str, cases: Sequence[tuple[Any, str]]) -> None:
+    """The scalable disk at each (scale, scale source) of `cases` on `runner`: within 1e-3 of the
+    float64 scaled reference, and exactly the input times the DC gain where the scale is 0."""
+    from sepgen.filters import scaling
+    from sepgen.verify import check
+    from sepgen.verify.runfilter import run_filter
+
+    filt = scalable()
+    img = check.default_image(3, (37, 53))
+    for scale, source in cases:
+        scale = in_focus_map(img.shape[:2]) if isinstance(scale, str) and scale == "map" else scale
+        out, _ = run_filter(filt, img, {"lang": lang, "scale_source": source}, runner, scale=scale)
+        ref = scaling.apply_scaled(img, filt.vertical, filt.horizontal, filt.origin, scale)
+        assert np.abs(out - ref).max() <= 1e-3 * np.abs(ref).max()
+        sharp = np.broadcast_to(np.asarray(scale) == 0, img.shape[:2])
+        np.testing.assert_allclose(ref[sharp], (img * dc_gain(filt))[sharp], rtol=1e-6)
+
+
 # -- the command line ---------------------------------------------------------------------------
 
 class CliResult(NamedTuple):
