@@ -287,11 +287,15 @@ def _context(filt: RowsFilter, opts: EmitOptions, command: str, counts: dict[str
     lang = opts.lang if opts.lang in ("hlsl", "wgsl") else "glsl"
     scaled = opts.scale_source != "auto"
     point = not opts.compute and not opts.linear_sampling and not scaled
+    # the border path: a loop over a table of the reads (GL, WGSL) or straight-line clamped reads
+    # (Vulkan GLSL, HLSL), whichever Mesa compiles faster (benchmarks/bench_rows_compile.py)
+    border = ("border pixels read up to twice as many" if opts.lang in ("spirv", "hlsl")
+              else "boxes crossing the right border read one more")
     header = _header(filt.name, f"rows ({filt.layout.axis}), {filt.layout.boxes} boxes, "
                               f"{filt.shape[0]}x{filt.shape[1]} taps, origin (y {filt.origin[0]}, x {filt.origin[1]})",
                               filt.provenance, opts, quality, command,
                               f"fetches per pixel: {counts['scan']} scan + {counts['gather']} gather = "
-                              f"{counts['total']} (tile {tile}; boxes crossing the right border read one more)")
+                              f"{counts['total']} (tile {tile}; {border})")
     return {"name": filt.name, "rows": filt.layout.axis == "rows", "tile": tile, "half": tile // 2,
             "line_length": filt.layout.line_length,
             "along_origin": filt.origin[1] if filt.layout.axis == "rows" else filt.origin[0],
