@@ -34,7 +34,7 @@ from jax.experimental import serialize_executable
 from . import compile_cache
 
 # what the loops trace
-_SOURCES = ("optimizers.py", "losses.py", "executables.py", "multiscale.py", "../filters/scaling.py")
+_SOURCES = ("optimizers.py", "losses.py", "executables.py", "multiscale.py", "shared_ratio.py", "../filters/scaling.py")
 MAX_FILES = 512
 _memory: dict[str, Any] = {}
 _fingerprint: str | None = None

@@ -26,7 +26,7 @@ import jax.numpy as jnp
 import numpy as np
 import optax
 
-from . import losses, optimizers
+from . import executables, losses, optimizers
 
 FIRST, SECOND, SINGLE = 0, 1, 2  # a tap's place in its group
 EDGE = 0.02  # initial φ kept this far inside [0, π/2], where sin ψ still has a gradient
@@ -48,6 +48,10 @@ class PairLayout:
 
     def __hash__(self) -> int:
         return hash(self._key())
+
+    def __repr__(self) -> str:  # whole (NumPy's repr elides long arrays): part of a compiled loop's cache key
+        group, place = self._key()
+        return f"PairLayout(group={group.hex()}, place={place.hex()})"
 
     @property
     def groups(self) -> int:
@@ -177,15 +181,17 @@ def optimise(params: Params, target: losses.Target, weights: dict[str, float], s
              steps: int, lr: float, optimizer: str = "gd", masks: Params | None = None) -> tuple[Params, float]:
     """Minimise the weighted loss over structured parameters (float32); returns the best iterate."""
     active = losses.active_terms(weights)
-    wvec = losses.weight_vector(weights)
-    p = Params(*(jnp.asarray(x, jnp.float32) for x in params))
+    wvec = np.asarray(losses.weight_vector(weights), np.float32)
+    # NumPy arguments (an eager JAX op would compile for each rank's shapes) and the compiled loop
+    # through `executables`, kept on disk: a budget search in a new process compiles nothing
+    p = Params(*(np.asarray(x, np.float32) for x in params))
     if masks is None:
         masks = Params(*(np.ones(np.shape(x)) for x in params))
-    m = Params(*(jnp.asarray(x, jnp.float32) for x in masks))
-    out, loss = _optimise(p, target, wvec, m, jnp.asarray(lr, jnp.float32), jnp.asarray(int(steps), jnp.int32),
-                          structure=structure, active=active, optimizer=optimizer)
-    out = out._replace(wv=out.wv * m.wv, wh=out.wh * m.wh)
-    return Params(*(np.asarray(x, np.float64) for x in out)), float(loss)
+    m = Params(*(np.asarray(x, np.float32) for x in masks))
+    out, loss = executables.call(_optimise, {"structure": structure, "active": active, "optimizer": optimizer},
+                                 p, target, wvec, m, np.float32(lr), np.int32(steps))
+    out = Params(*(np.asarray(x, np.float64) for x in out))
+    return out._replace(wv=out.wv * m.wv, wh=out.wh * m.wh), float(loss)
 
 
 def taps(params: Params, structure: Structure) -> tuple[np.ndarray, np.ndarray]:
