@@ -29,7 +29,7 @@ import sepgen
 from sepgen.kernels import disk
 settings = json.loads(sys.argv[1])
 weights = settings.pop("weights")
-f = sepgen.fit(disk(16), 3, weights, **settings)
+f = sepgen.fit(disk(settings.pop("size", 16)), settings.pop("rank", 3), weights, **settings)
 print(json.dumps({"traces": events["/jax/core/compile/jaxpr_trace_duration"],
                   "compiles": events["/jax/core/compile/backend_compile_duration"],  # XLA compiles
                   "optax": "optax" in sys.modules, "loss": f.metrics()["loss"]}))
@@ -55,6 +55,16 @@ def test_second_fit_with_other_settings_compiles_nothing(tmp_path):
     assert other["traces"] == 0, other  # the stored executables load without tracing or lowering
     assert first["optax"] and not other["optax"]  # nor importing optax
     assert other["loss"] != first["loss"]  # the other settings were really used
+
+
+def test_a_budget_search_in_a_new_process_compiles_nothing(tmp_path):
+    """The searched fits (the shared-ratio loop of every rank tried) load from the cache too."""
+    cache = tmp_path / "jax"
+    search = {"weights": {"l2": 1, "nonneg": 1, "zeros": 1}, "size": 8, "rank": None, "budget": 12}
+    first = _fit_in_child(cache, {**search, "steps": 100})
+    assert first["compiles"] > 0
+    again = _fit_in_child(cache, {**search, "steps": 77})
+    assert again["compiles"] == 0 and again["traces"] == 0, again
 
 
 def test_cache_off_writes_nothing(tmp_path):
