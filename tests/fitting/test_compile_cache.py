@@ -60,7 +60,7 @@ def test_second_fit_with_other_settings_compiles_nothing(tmp_path):
 def test_a_budget_search_in_a_new_process_compiles_nothing(tmp_path):
     """The searched fits (the shared-ratio loop of every rank tried) load from the cache too."""
     cache = tmp_path / "jax"
-    search = {"weights": {"l2": 1, "nonneg": 1, "zeros": 1}, "size": 8, "rank": None, "budget": 12}
+    search = {"weights": {"l2": 1, "nonneg": 1, "zeros": 1}, "size": 6, "rank": None, "budget": 8}
     first = _fit_in_child(cache, {**search, "steps": 100})
     assert first["compiles"] > 0
     again = _fit_in_child(cache, {**search, "steps": 77})
