@@ -85,6 +85,9 @@ class Structure(NamedTuple):
     horizontal: PairLayout
 
 
+RANK_BUCKET = 8  # ranks padded to a multiple of this: one compiled search loop per 8 ranks
+
+
 class Params(NamedTuple):
     wv: Any  # rank × vertical groups
     pv: Any  # rank × vertical groups (ψ)
@@ -182,16 +185,27 @@ def optimise(params: Params, target: losses.Target, weights: dict[str, float], s
     """Minimise the weighted loss over structured parameters (float32); returns the best iterate."""
     active = losses.active_terms(weights)
     wvec = np.asarray(losses.weight_vector(weights), np.float32)
-    # NumPy arguments (an eager JAX op would compile for each rank's shapes) and the compiled loop
-    # through `executables`, kept on disk: a budget search in a new process compiles nothing
-    p = Params(*(np.asarray(x, np.float32) for x in params))
     if masks is None:
         masks = Params(*(np.ones(np.shape(x)) for x in params))
-    m = Params(*(np.asarray(x, np.float32) for x in masks))
+    # NumPy arguments (an eager JAX op would compile for each rank's shapes) and the compiled loop
+    # through `executables`, kept on disk: a budget search in a new process compiles nothing. The
+    # rank is padded to a multiple of RANK_BUCKET with masked, zero components, so one compiled
+    # loop serves ranks 1-8 of a search instead of one per rank.
+    rank = np.shape(params.wv)[0]
+    pad = -rank % RANK_BUCKET
+    p = Params(*(np.asarray(_pad(x, pad, name != "ph"), np.float32) for name, x in zip(Params._fields, params)))
+    m = Params(*(np.asarray(_pad(x, pad, name != "ph"), np.float32) for name, x in zip(Params._fields, masks)))
     out, loss = executables.call(_optimise, {"structure": structure, "active": active, "optimizer": optimizer},
                                  p, target, wvec, m, np.float32(lr), np.int32(steps))
-    out = Params(*(np.asarray(x, np.float64) for x in out))
-    return out._replace(wv=out.wv * m.wv, wh=out.wh * m.wh), float(loss)
+    out = Params(*(np.asarray(x, np.float64)[:rank] if name != "ph" else np.asarray(x, np.float64)
+                   for name, x in zip(Params._fields, out)))
+    return out._replace(wv=out.wv * masks.wv, wh=out.wh * masks.wh), float(loss)
+
+
+def _pad(x: Any, extra: int, ranked: bool) -> np.ndarray:
+    """`x` with `extra` zero rows (components) appended when it has a rank axis."""
+    x = np.asarray(x)
+    return np.concatenate([x, np.zeros((extra, *x.shape[1:]), x.dtype)]) if ranked and extra else x
 
 
 def taps(params: Params, structure: Structure) -> tuple[np.ndarray, np.ndarray]:
