@@ -43,7 +43,8 @@ __all__ = ["find_chromium", "dump_dom", "dump_dom_url", "screenshot", "inspect_p
            "DEBIAN_PACKAGE"]
 
 
-def _command(url: str, profile: str, extra: list[str]) -> list[str]:
+def command(url: str, profile: str, extra: list[str]) -> list[str]:
+    """Chromium's command line: headless, SwiftShader, a throw-away profile, `extra`, then `url`."""
     args = [find_chromium(), *HEADLESS_FLAGS, f"--user-data-dir={profile}"]
     if hasattr(os, "geteuid") and os.geteuid() == 0:
         args.append("--no-sandbox")  # Chromium refuses to start as root with its sandbox
@@ -58,7 +59,7 @@ def _run(page: Path, extra: list[str], timeout: float) -> str:
 
 def _run_url(url: str, what: str, extra: list[str], timeout: float) -> str:
     with tempfile.TemporaryDirectory(prefix="sepgen-chromium-") as profile:
-        proc = tools.run(_command(url, profile, extra), what, timeout, cwd=profile)
+        proc = tools.run(command(url, profile, extra), what, timeout, cwd=profile)
     if proc.returncode != 0:
         lines = proc.stderr.splitlines()
         errors = [ln for ln in lines if "ERROR" in ln and "dbus" not in ln] or lines or ["no output"]

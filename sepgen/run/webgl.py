@@ -30,6 +30,7 @@ from typing import Any
 import numpy as np
 
 from ..common import browser
+from ..common.devtools import Chromium
 from ..common.errors import SepgenError
 from ..common.images import check_image, to_rgba
 from ..plan.passmodel import Pass
@@ -94,14 +95,22 @@ def _result(dom: str) -> dict[str, Any]:
 
 
 class WebGLRunner:
-    """Runs emitted GLSL ES 300 programs in headless Chromium's WebGL2 (one browser start per call;
-    `run_many` runs a batch in one start). A `sepgen.run.registry.Runner`."""
+    """Runs emitted GLSL ES 300 programs in headless Chromium's WebGL2: one browser, started on the
+    first run and kept (a page per call; `run_many` runs a batch in one page) until `close()` or
+    the process ends. A `sepgen.run.registry.Runner`."""
 
     name = "webgl"  # its key in sepgen.run.registry.RUNNERS
 
     def __init__(self) -> None:
         browser.find_chromium()  # fail early, with the package to install
         self.renderer = "WebGL2 (headless Chromium)"
+        self._chromium: Chromium | None = None
+
+    def close(self) -> None:
+        """End the browser (a later run starts another)."""
+        if self._chromium is not None:
+            self._chromium.close()
+            self._chromium = None
 
     @property
     def device(self) -> str:
@@ -135,7 +144,9 @@ class WebGLRunner:
             page.write_text(PAGE, encoding="utf-8")
             (Path(tmp) / "job.js").write_text(f"var SEPGEN_JOBS = {json.dumps(jobs)};\n", encoding="utf-8")
             shutil.copyfile(RUNNER_JS, Path(tmp) / RUNNER_JS.name)
-            res = _result(browser.dump_dom(page))
+            if self._chromium is None:
+                self._chromium = Chromium()
+            res = _result(self._chromium.dump_dom(page))
         if "error" in res:
             raise SepgenError(f"WebGL2: {res['error']}")
         self.renderer = f"WebGL2 on {res['renderer']}"
