@@ -78,6 +78,11 @@ class Chromium:
     def __exit__(self, *exc: object) -> None:
         self.close()
 
+    @property
+    def alive(self) -> bool:
+        """Whether the browser is still running (a crashed one is replaced by its owner)."""
+        return self._proc.poll() is None
+
     def close(self) -> None:
         """End the browser (also done when the object is collected or the process exits)."""
         self._finalizer()
@@ -98,7 +103,7 @@ class Chromium:
                                                     "returnByValue": True}, session=session, limit=limit)
             return str(value["result"]["value"])
         finally:
-            if self._proc.poll() is None:
+            if self.alive:
                 self._call("Target.closeTarget", {"targetId": target}, limit=time.monotonic() + 10)
             self._events.clear()
 

@@ -144,7 +144,7 @@ class WebGLRunner:
             page.write_text(PAGE, encoding="utf-8")
             (Path(tmp) / "job.js").write_text(f"var SEPGEN_JOBS = {json.dumps(jobs)};\n", encoding="utf-8")
             shutil.copyfile(RUNNER_JS, Path(tmp) / RUNNER_JS.name)
-            if self._chromium is None:
+            if self._chromium is None or not self._chromium.alive:  # first run, or the browser died
                 self._chromium = Chromium()
             res = _result(self._chromium.dump_dom(page))
         if "error" in res:
