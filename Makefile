@@ -39,22 +39,17 @@ system:
 demo: venv
 	$(BIN)/sepgen demo -o demo-out
 
-# ruff (lint, import order) and mypy, configured in pyproject.toml; `make test` runs them beside the tests.
+# ruff (lint, import order) and mypy, configured in pyproject.toml; `make test` runs them first.
 lint: venv
 	$(BIN)/ruff check sepgen tests benchmarks examples
 	$(BIN)/mypy
 
 # Test processes: one per core (at most 4; each opens its own GL context, Vulkan device and browser).
 # compileall first: with PYTHONDONTWRITEBYTECODE set (as on CI) every test process and every sepgen
-# subprocess would otherwise compile sepgen's sources again (~65 ms a process). `make lint` runs
-# beside the tests (mypy is ~10 s of one core), its output printed after them; either failing fails.
-test: venv
+# subprocess would otherwise compile sepgen's sources again (~65 ms a process).
+test: lint
 	$(BIN)/python -m compileall -q sepgen tests/support >/dev/null
-	@log=$$(mktemp); $(MAKE) --no-print-directory lint >$$log 2>&1 & lint=$$!; \
-	$(BIN)/python -m pytest -q -n auto --maxprocesses=4; tests=$$?; \
-	wait $$lint; linted=$$?; cat $$log; rm -f $$log; \
-	[ $$linted -eq 0 ] || echo "make test: make lint failed (above)"; \
-	exit $$(( tests || linted ))
+	$(BIN)/python -m pytest -q -n auto --maxprocesses=4
 
 # Regenerate the golden shader snapshots under tests/golden (review the diff!).
 golden: venv
