@@ -7,7 +7,7 @@ is image row 0 on upload and readback, as in the GL runner.
 
     runner = WebGLRunner()
     out = runner.run(load("out_dir"), img)  # H×W(×C) float32 → same shape (a folder path works too)
-    outs = runner.run_many([a, b], img)     # several programs, one browser start
+    outs = runner.run_many([a, b], img)     # several programs, one page of the kept browser
     runner.renderer                         # "ANGLE (Google, Vulkan 1.3.0 (SwiftShader …))" after a run
 
 The extensions the page enables are exactly the manifest's `extensions` (what emit says the

@@ -127,17 +127,12 @@ def wrapper(lang: str, opts: dict, includes: list[tuple[str, str, str]], sampled
     body = "\n".join(c for _, _, c in includes)
     text = "\n".join(t for _, t, _ in includes)
     if lang == "hlsl":
-        samplers = "".join(f"SamplerState {n}_linear : register(s{i});\n" for i, (n, _, _) in enumerate(includes))
-        return (f"{samplers if sampled else ''}{text}\nTexture2D<float4> tex_a : register(t0);\n"
-                "Texture2D<float4> tex_b : register(t1);\nTexture2D<float4> tex_s : register(t2);\n"
-                "float4 ps_main(float4 pos : SV_Position) : SV_Target0\n{\n    int2 p = int2(pos.xy);\n"
+        return (_declarations(lang, includes, sampled)
+                + "float4 ps_main(float4 pos : SV_Position) : SV_Target0\n{\n    int2 p = int2(pos.xy);\n"
                 f"    float4 acc = 0.0f;\n    float4 x, y;\n{body}\n    return acc;\n}}\n")
     if lang == "wgsl":
-        samplers = "".join(f"@group(0) @binding({10 + i}) var {n}_linear: sampler;\n" for i, (n, _, _) in
-                           enumerate(includes))
-        return (f"{text}\n{samplers if sampled else ''}@group(0) @binding(0) var tex_a: texture_2d<f32>;\n"
-                "@group(0) @binding(1) var tex_b: texture_2d<f32>;\n@group(0) @binding(2) var tex_s: texture_2d<f32>;\n"
-                "@fragment\nfn fs_main(@builtin(position) pos: vec4<f32>) -> @location(0) vec4<f32> {\n"
+        return (_declarations(lang, includes, sampled)
+                + "@fragment\nfn fs_main(@builtin(position) pos: vec4<f32>) -> @location(0) vec4<f32> {\n"
                 f"    let p = vec2<i32>(pos.xy);\n    var acc = vec4<f32>(0.0);\n{body}\n    return acc;\n}}\n")
     vulkan = lang == "spirv"
     head = ("#version 450\n#extension GL_EXT_samplerless_texture_functions : require\n" if vulkan else
@@ -152,26 +147,34 @@ def wrapper(lang: str, opts: dict, includes: list[tuple[str, str, str]], sampled
             "    o = acc;\n}\n")
 
 
+def _declarations(lang: str, includes: list[tuple[str, str, str]], sampled: bool) -> str:
+    """HLSL or WGSL: the includes' text, their linear samplers (`sampled`) and the wrapper's three textures."""
+    text = "\n".join(t for _, t, _ in includes)
+    if lang == "hlsl":
+        samplers = "".join(f"SamplerState {n}_linear : register(s{i});\n" for i, (n, _, _) in enumerate(includes))
+        return (f"{samplers if sampled else ''}{text}\nTexture2D<float4> tex_a : register(t0);\n"
+                "Texture2D<float4> tex_b : register(t1);\nTexture2D<float4> tex_s : register(t2);\n")
+    samplers = "".join(f"@group(0) @binding({10 + i}) var {n}_linear: sampler;\n" for i, (n, _, _) in
+                       enumerate(includes))
+    return (f"{text}\n{samplers if sampled else ''}@group(0) @binding(0) var tex_a: texture_2d<f32>;\n"
+            "@group(0) @binding(1) var tex_b: texture_2d<f32>;\n@group(0) @binding(2) var tex_s: texture_2d<f32>;\n")
+
+
 def compute_wrapper(lang: str, includes: list[tuple[str, str, str]], sampled: bool) -> str:
     """A compute shader of the first filter's scan workgroup size calling every include's scan and gather."""
     body = "\n".join(c for _, _, c in includes)
     text = "\n".join(t for _, t, _ in includes)
     first = includes[0][0]
     if lang == "hlsl":
-        samplers = "".join(f"SamplerState {n}_linear : register(s{i});\n" for i, (n, _, _) in enumerate(includes))
-        return (f"{samplers if sampled else ''}{text}\nTexture2D<float4> tex_a : register(t0);\n"
-                "Texture2D<float4> tex_b : register(t1);\nTexture2D<float4> tex_s : register(t2);\n"
-                f"RWTexture2D<float4> o : register(u0);\n[numthreads({first}_SCAN_TILE, 1, 1)]\n"
+        return (_declarations(lang, includes, sampled)
+                + f"RWTexture2D<float4> o : register(u0);\n[numthreads({first}_SCAN_TILE, 1, 1)]\n"
                 "void cs_main(uint3 lid : SV_GroupThreadID, uint3 gid : SV_GroupID,\n"
                 "             uint3 id : SV_DispatchThreadID)\n{\n"
                 "    int lane = int(lid.x), tile = int(gid.x), line_no = int(gid.y);\n    int2 p = int2(id.xy);\n"
                 f"    float4 acc = 0.0f;\n{body}\n    o[p] = acc;\n}}\n")
     if lang == "wgsl":
-        samplers = "".join(f"@group(0) @binding({10 + i}) var {n}_linear: sampler;\n" for i, (n, _, _) in
-                           enumerate(includes))
-        return (f"{text}\n{samplers if sampled else ''}@group(0) @binding(0) var tex_a: texture_2d<f32>;\n"
-                "@group(0) @binding(1) var tex_b: texture_2d<f32>;\n@group(0) @binding(2) var tex_s: texture_2d<f32>;\n"
-                "@group(0) @binding(5) var o: texture_storage_2d<rgba32float, write>;\n"
+        return (_declarations(lang, includes, sampled)
+                + "@group(0) @binding(5) var o: texture_storage_2d<rgba32float, write>;\n"
                 f"@compute @workgroup_size({first}_SCAN_TILE)\n"
                 "fn cs_main(@builtin(local_invocation_id) lid: vec3<u32>, @builtin(workgroup_id) gid: vec3<u32>,\n"
                 "        @builtin(global_invocation_id) id: vec3<u32>) {\n"
