@@ -36,7 +36,7 @@ from tests.support import ci, unavailable
 def pytest_configure(config) -> None:
     """Fits in tests compile into a throw-away JAX cache, not the user's ~/.cache (unless
     SEPGEN_JAX_CACHE says where, e.g. a CI cache folder kept between runs), Mesa's shaders into one
-    throw-away folder per run; build records go to a throw-away XDG_CACHE_HOME."""
+    throw-away folder per run; build records and compiled templates go to a throw-away XDG_CACHE_HOME."""
     if "SEPGEN_JAX_CACHE" not in os.environ:
         folder = tempfile.mkdtemp(prefix="sepgen-test-jax-")
         os.environ["SEPGEN_JAX_CACHE"] = folder
@@ -48,10 +48,13 @@ def pytest_configure(config) -> None:
         folder = tempfile.mkdtemp(prefix="sepgen-test-mesa-")
         os.environ["MESA_SHADER_CACHE_DIR"] = folder
         atexit.register(shutil.rmtree, folder, True)
-    # `sepgen build` records its last build under $XDG_CACHE_HOME/sepgen/build: a throw-away one too
-    folder = tempfile.mkdtemp(prefix="sepgen-test-xdg-")
-    os.environ["XDG_CACHE_HOME"] = folder
-    atexit.register(shutil.rmtree, folder, True)
+    # `sepgen build` records its last build under $XDG_CACHE_HOME/sepgen/build, compiled templates
+    # go to $XDG_CACHE_HOME/sepgen/templates: a throw-away folder too, made by the controller and
+    # inherited by its workers (records are per working folder, all of them temporary)
+    if "PYTEST_XDIST_WORKER" not in os.environ:
+        folder = tempfile.mkdtemp(prefix="sepgen-test-xdg-")
+        os.environ["XDG_CACHE_HOME"] = folder
+        atexit.register(shutil.rmtree, folder, True)
 
 
 @functools.cache

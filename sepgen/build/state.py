@@ -22,17 +22,14 @@ Only the standard library is imported here.
 from __future__ import annotations
 
 import hashlib
-import importlib.util
 import json
 import os
-import sys
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from .._version import __version__
 from ..common.atomic import write_bytes
-from ..common.cachedirs import cache_root
+from ..common.cachedirs import cache_root, installation_digest
 from ..common.errors import SepgenError
 
 FORMAT = "sepgen-build-state/1"
@@ -67,25 +64,6 @@ def state_path(inv: Invocation) -> Path:
         raise RuntimeError("no cache folder")
     text = json.dumps(inv.key(), sort_keys=True)
     return root / "sepgen" / "build" / f"{hashlib.sha256(text.encode()).hexdigest()[:24]}.json"
-
-
-def sepgen_digest() -> str:
-    """sepgen's version, the size and mtime of its sources and templates, Python's version and
-    where Jinja and NumPy are installed: editing or reinstalling any of them forgets every record."""
-    package = Path(__file__).resolve().parent.parent
-    parts = [__version__, sys.version, sys.executable]
-    for root in (package, package.parent / "templates"):
-        for folder, dirs, files in os.walk(root):
-            dirs[:] = sorted(d for d in dirs if d != "__pycache__")
-            for name in sorted(files):
-                st = os.stat(os.path.join(folder, name))
-                parts.append(f"{folder}/{name}:{st.st_size}:{st.st_mtime_ns}")
-    for module in ("jinja2", "numpy"):
-        spec = importlib.util.find_spec(module)  # finds the package without importing it
-        origin = spec.origin if spec is not None else None
-        found = os.stat(origin) if origin else None
-        parts.append(f"{module}:{origin}:{found.st_mtime_ns if found else None}")
-    return hashlib.sha256("\n".join(parts).encode()).hexdigest()
 
 
 def _sha(path: str | os.PathLike) -> str:
@@ -123,7 +101,7 @@ def record(inv: Invocation, filters: list[str], out_dir: Path, read: list[Path],
         doc = {
             "format": FORMAT,
             "invocation": {**inv.key(), "depfile": inv.depfile, "stamp": inv.stamp},
-            "sepgen": sepgen_digest(),
+            "sepgen": installation_digest(),
             "files": {os.path.abspath(p): _sha(p) for p in [*read, *written]},
             "listings": {os.path.abspath(d): _listing(d) for d in [cache, *([templates_dir] if templates_dir else [])]},
             "filters": filters,
@@ -160,7 +138,7 @@ def _matches(doc: dict[str, Any], inv: Invocation, check: bool) -> bool:
             return False  # the normal build creates it
         if not all(os.access(d, os.W_OK) for d in doc["write_to"]):
             return False
-    if doc["sepgen"] != sepgen_digest():
+    if doc["sepgen"] != installation_digest():
         return False
     if any(_listing(Path(d)) != names for d, names in doc["listings"].items()):
         return False

@@ -5,13 +5,22 @@ and is created when missing: the user asked for it. `~/.cache` is used only when
 folder exists: with `HOME=/nonexistent` (a service account, a container running as root)
 sepgen does not create a home folder; it then keeps no cache (the compiled-loop cache and the
 no-op build record are off), unless `$XDG_CACHE_HOME` names one.
+
+Also what every cache of sepgen's needs: whether a folder or file may be trusted (`unsafe`)
+and a digest of the installed sepgen (`installation_digest`).
 """
 
 from __future__ import annotations
 
+import hashlib
+import importlib.util
 import os
+import stat
+import sys
 from collections.abc import Mapping
 from pathlib import Path
+
+from .._version import __version__
 
 
 def cache_root(environ: Mapping[str, str] = os.environ) -> Path | None:
@@ -24,3 +33,32 @@ def cache_root(environ: Mapping[str, str] = os.environ) -> Path | None:
     except (RuntimeError, KeyError):  # no home folder can be determined
         return None
     return home / ".cache" if home.is_dir() else None
+
+
+def unsafe(st: os.stat_result) -> str | None:
+    """Why a cache folder or file must not be trusted (another owner, writable by group or
+    others), or None. Caches whose files hold code (pickles, compiled templates) check it."""
+    if st.st_uid != os.geteuid():
+        return f"owned by another user (uid {st.st_uid})"
+    if st.st_mode & (stat.S_IWGRP | stat.S_IWOTH):
+        return f"writable by group or others (mode {stat.S_IMODE(st.st_mode):o})"
+    return None
+
+
+def installation_digest() -> str:
+    """sepgen's version, the size and mtime of its sources and templates, Python's version and
+    where Jinja and NumPy are installed: editing or reinstalling any of them changes it."""
+    package = Path(__file__).resolve().parent.parent
+    parts = [__version__, sys.version, sys.executable]
+    for root in (package, package.parent / "templates"):
+        for folder, dirs, files in os.walk(root):
+            dirs[:] = sorted(d for d in dirs if d != "__pycache__")
+            for name in sorted(files):
+                st = os.stat(os.path.join(folder, name))
+                parts.append(f"{folder}/{name}:{st.st_size}:{st.st_mtime_ns}")
+    for module in ("jinja2", "numpy"):
+        spec = importlib.util.find_spec(module)  # finds the package without importing it
+        origin = spec.origin if spec is not None else None
+        found = os.stat(origin) if origin else None
+        parts.append(f"{module}:{origin}:{found.st_mtime_ns if found else None}")
+    return hashlib.sha256("\n".join(parts).encode()).hexdigest()

@@ -23,6 +23,7 @@ from ..filters.filterfile import SeparableFilter
 from ..options import EmitOptions
 from .extensions import header_note
 from .literals import float_literal
+from .template_cache import bytecode_cache
 
 HEADER_METRICS = ("relative_l2", "negative_mass", "leak", "max_error", "dc_gain")
 
@@ -87,6 +88,7 @@ def _environment(templates_dir: str | None) -> jinja2.Environment:
     env.filters["signed"] = signed
     env.filters["glsl_format"] = glsl_image_format
     env.filters["lit"] = float_literal  # {{ x|lit("glsl") }}: templates made before generators bound their own
+    env.bytecode_cache = bytecode_cache(env.filters)  # compiled templates shared between processes
     return env
 
 
@@ -108,6 +110,7 @@ def with_literals(env: jinja2.Environment, key: Hashable, lit: Callable[..., str
     An overlay with its own template cache: a compiled template holds its environment's filters."""
     overlay = env.overlay(cache_size=400)
     overlay.filters = dict(env.filters, lit=lit)
+    overlay.bytecode_cache = bytecode_cache(overlay.filters, repr(key))
     return overlay
 
 

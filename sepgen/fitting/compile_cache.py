@@ -24,13 +24,12 @@ wrapped_broadcast not found" when run), so the two do not mix.
 from __future__ import annotations
 
 import os
-import stat
 import sys
 import threading
 from collections.abc import Mapping
 from pathlib import Path
 
-from ..common.cachedirs import cache_root
+from ..common.cachedirs import cache_root, unsafe
 
 ENV = "SEPGEN_JAX_CACHE"
 OFF = frozenset({"off", "0", "false", "no", "none", ""})
@@ -67,16 +66,6 @@ def _writable(path: Path) -> bool:
     except OSError:
         return False
     return os.access(path, os.W_OK | os.X_OK)
-
-
-def unsafe(st: os.stat_result) -> str | None:
-    """Why a folder or file of the cache must not be trusted (another owner, writable by
-    group or others), or None."""
-    if st.st_uid != os.geteuid():
-        return f"owned by another user (uid {st.st_uid})"
-    if st.st_mode & (stat.S_IWGRP | stat.S_IWOTH):
-        return f"writable by group or others (mode {stat.S_IMODE(st.st_mode):o})"
-    return None
 
 
 def _private(path: Path) -> bool:

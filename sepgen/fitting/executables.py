@@ -31,6 +31,7 @@ import jax
 import numpy as np
 from jax.experimental import serialize_executable
 
+from ..common.cachedirs import unsafe
 from . import compile_cache
 
 # what the loops trace
@@ -113,12 +114,12 @@ def _read_private(path: Path) -> bytes | None:
     """The file's bytes when it and its folder are the user's own and writable only by them;
     None when it is missing or refused (then the loop is compiled; storing replaces the file)."""
     try:
-        folder = compile_cache.unsafe(os.stat(path.parent))
+        folder = unsafe(os.stat(path.parent))
         if folder is not None:
             compile_cache.refuse(path.parent, folder)
             return None
         with open(path, "rb") as f:
-            why = compile_cache.unsafe(os.fstat(f.fileno()))  # of the file opened, not of a name
+            why = unsafe(os.fstat(f.fileno()))  # of the file opened, not of a name
             if why is not None:
                 compile_cache.refuse(path, why)
                 return None
@@ -144,7 +145,7 @@ def _store(path: Path, exe: Any) -> None:
     try:
         data = pickle.dumps(serialize_executable.serialize(exe))
         path.parent.mkdir(mode=0o700, parents=True, exist_ok=True)
-        if compile_cache.unsafe(os.stat(path.parent)) is not None:
+        if unsafe(os.stat(path.parent)) is not None:
             return  # a folder others may write to: said when loading; nothing stored there
         fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=".tmp-")
         with os.fdopen(fd, "wb") as f:

@@ -15,6 +15,7 @@ import pytest
 
 from sepgen import kernels
 from sepgen.build import build, cache, state
+from sepgen.common import cachedirs
 from tests.support import edit_config, snapshot, write_project
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -123,6 +124,6 @@ def test_another_sepgen_forgets_the_record(project: Path, monkeypatch: pytest.Mo
     monkeypatch.chdir(project)
     inv = state.Invocation("sepgen.toml", None, None, None)
     assert state.up_to_date(inv, check=False) == state.UpToDate(["bokeh", "custom"], "out")
-    monkeypatch.setattr(state, "__version__", "99.0")
+    monkeypatch.setattr(cachedirs, "__version__", "99.0")  # the digest of sepgen it records
     assert state.up_to_date(inv, check=False) is None
     assert state.up_to_date(inv, check=True) is None
