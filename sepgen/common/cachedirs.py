@@ -6,17 +6,21 @@ folder exists: with `HOME=/nonexistent` (a service account, a container running 
 sepgen does not create a home folder; it then keeps no cache (the compiled-loop cache and the
 no-op build record are off), unless `$XDG_CACHE_HOME` names one.
 
-Also what every cache of sepgen's needs: whether a folder or file may be trusted (`unsafe`)
-and a digest of the installed sepgen (`installation_digest`).
+Also what every cache of sepgen's needs: whether a folder or file may be trusted (`unsafe`),
+a private folder of its own (`private_folder`), files read only when they are the user's own
+(`read_private`), written whole or not at all and pruned (`write_private`), and a digest of the
+installed sepgen (`installation_digest`).
 """
 
 from __future__ import annotations
 
+import functools
 import hashlib
 import importlib.util
 import os
 import stat
 import sys
+import tempfile
 from collections.abc import Mapping
 from pathlib import Path
 
@@ -43,6 +47,64 @@ def unsafe(st: os.stat_result) -> str | None:
     if st.st_mode & (stat.S_IWGRP | stat.S_IWOTH):
         return f"writable by group or others (mode {stat.S_IMODE(st.st_mode):o})"
     return None
+
+
+def private_folder(name: str, what: str) -> Path | None:
+    """`<cache folder>/sepgen/<name>`, created 0700; None when there is no cache folder, it cannot
+    be created, or it may not be trusted (then one warning line on stderr names `what` and why)."""
+    return _private_folder(cache_root(), name, what)
+
+
+@functools.cache  # per process and cache root: the checks and the warning happen once
+def _private_folder(root: Path | None, name: str, what: str) -> Path | None:
+    if root is None:
+        return None
+    path = root / "sepgen" / name
+    try:
+        path.mkdir(mode=0o700, parents=True, exist_ok=True)
+        why = unsafe(os.stat(path))
+    except OSError:
+        return None
+    if why is not None:
+        print(f"sepgen: warning: not using the {what} {path}: {why}; compiling instead", file=sys.stderr)
+        return None
+    return path
+
+
+def read_private(path: Path) -> bytes | None:
+    """The file's bytes when it is the user's own and writable only by them, else None."""
+    try:
+        with open(path, "rb") as f:
+            if unsafe(os.fstat(f.fileno())) is not None:  # of the file opened, not of a name
+                return None
+            data = f.read()
+        os.utime(path)  # recently used: pruned last
+        return data
+    except OSError:
+        return None
+
+
+def write_private(path: Path, data: bytes, keep: int) -> None:
+    """Write `path` (0600) whole or not at all, then keep the `keep` most recently used files of
+    its folder. A cache that cannot be written only costs the next process the work again."""
+    try:
+        fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=".tmp-")
+        with os.fdopen(fd, "wb") as f:
+            f.write(data)
+        os.replace(tmp, path)
+        prune(path.parent, keep)
+    except OSError:
+        pass
+
+
+def prune(folder: Path, keep: int) -> None:
+    """Remove all but the `keep` most recently used files of `folder` (not its temporary files)."""
+    files = [p for p in folder.iterdir() if not (p.name.startswith(".tmp-") or p.name.endswith(".tmp"))]
+    if len(files) <= keep:
+        return
+    files.sort(key=lambda p: p.stat().st_mtime, reverse=True)
+    for old in files[keep:]:
+        old.unlink(missing_ok=True)
 
 
 def installation_digest() -> str:

@@ -41,6 +41,7 @@ import subprocess
 import tempfile
 from pathlib import Path
 
+from . import spirv_cache
 from .errors import CheckFailed, SepgenError
 
 PACKAGES = {"glslangValidator": "glslang-tools", "spirv-cross": "spirv-cross", "spirv-val": "spirv-tools",
@@ -128,15 +129,22 @@ def _glslang(source: str, name: str, args: list[str]) -> bytes:
     return _glslang_memo(source, name, tuple(args))
 
 
-@functools.lru_cache(maxsize=512)  # the same pass is compiled again by every variant and build that emits it
+# The same pass is compiled again by every variant and build that emits it: kept in memory for
+# this process and on disk for the next ones (`spirv_cache`).
+@functools.lru_cache(maxsize=512)
 def _glslang_memo(source: str, name: str, args: tuple[str, ...]) -> bytes:
     tool = require_tool("glslangValidator")
-    with tempfile.TemporaryDirectory(prefix="sepgen-spv-") as tmp:
-        src = Path(tmp) / Path(name).name
-        src.write_text(source, encoding="utf-8")
-        out = Path(tmp) / "out.spv"
-        _checked([tool, "-V", "--target-env", TARGET_ENV, *args, "-o", str(out), str(src)], name)
-        return out.read_bytes()
+    options = ["-V", "--target-env", TARGET_ENV, *args]
+
+    def compile_() -> bytes:
+        with tempfile.TemporaryDirectory(prefix="sepgen-spv-") as tmp:
+            src = Path(tmp) / Path(name).name
+            src.write_text(source, encoding="utf-8")
+            out = Path(tmp) / "out.spv"
+            _checked([tool, *options, "-o", str(out), str(src)], name)
+            return out.read_bytes()
+
+    return spirv_cache.cached(tool, options, name, source, compile_)
 
 
 def compile_glsl(source: str, stage: str, name: str) -> bytes:

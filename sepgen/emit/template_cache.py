@@ -26,14 +26,13 @@ from __future__ import annotations
 import functools
 import hashlib
 import os
-import sys
 from pathlib import Path
 from typing import Any
 
 import jinja2
 from jinja2.bccache import Bucket
 
-from ..common.cachedirs import cache_root, installation_digest, unsafe
+from ..common.cachedirs import installation_digest, private_folder, prune, unsafe
 
 MAX_FILES = 1024  # 47 templates in about 6 environments use ~300, each a few kB
 
@@ -52,7 +51,7 @@ class _PrivateBytecodeCache(jinja2.FileSystemBytecodeCache):
     def dump_bytecode(self, bucket: Bucket) -> None:
         try:
             super().dump_bytecode(bucket)
-            _prune(Path(self.directory))
+            prune(Path(self.directory), MAX_FILES)
         except OSError:  # a cache that cannot be written only costs the next process a compile
             pass
 
@@ -60,7 +59,7 @@ class _PrivateBytecodeCache(jinja2.FileSystemBytecodeCache):
 def bytecode_cache(filters: dict[str, Any], key: str = "") -> jinja2.BytecodeCache | None:
     """The cache for an environment with these filters (and `key`, what else sets them apart),
     or None when there is no usable cache folder."""
-    folder = _folder(cache_root())
+    folder = private_folder("templates", "template cache")
     if folder is None:
         return None
     names = sorted(f"{name}={getattr(f, '__module__', '')}.{getattr(f, '__qualname__', repr(f))}"
@@ -72,34 +71,3 @@ def bytecode_cache(filters: dict[str, Any], key: str = "") -> jinja2.BytecodeCac
 @functools.cache
 def _digest() -> str:
     return installation_digest()
-
-
-_said: set[Path] = set()
-
-
-@functools.cache
-def _folder(root: Path | None) -> Path | None:
-    if root is None:
-        return None
-    path = root / "sepgen" / "templates"
-    try:
-        path.mkdir(mode=0o700, parents=True, exist_ok=True)
-        why = unsafe(os.stat(path))
-    except OSError:
-        return None
-    if why is not None:
-        if path not in _said:
-            _said.add(path)
-            print(f"sepgen: warning: not using the template cache {path}: {why}; compiling instead", file=sys.stderr)
-        return None
-    return path
-
-
-def _prune(folder: Path) -> None:
-    """Keep the `MAX_FILES` most recently written files (one in use is written again when missing)."""
-    files = [p for p in folder.iterdir() if p.suffix == ".cache"]
-    if len(files) <= MAX_FILES:
-        return
-    files.sort(key=lambda p: p.stat().st_mtime, reverse=True)
-    for old in files[MAX_FILES:]:
-        old.unlink(missing_ok=True)
