@@ -15,6 +15,9 @@ there is no GPU; the one GL context of the session, `gl_context`), Vulkan (`vulk
 raw SPIR-V, `webgpu_runner`: WGSL; lavapipe without a GPU) or WebGL2 (`webgl_runner`:
 headless Chromium on SwiftShader). Each follows the CI rule above.
 
+The GL and Vulkan drivers run without LLVM's optimiser in tests (`GALLIVM_PERF=nopt`, unless
+set outside): ~20 % off the GPU tests, the same references and tolerances.
+
 Runners are made once per session: one GL context, one Vulkan device, one WebGPU adapter, one
 WebGL2 runner; `runners` hands all of them to `run_filter` / `verify` as one `Runners`.
 """
@@ -48,6 +51,11 @@ def pytest_configure(config) -> None:
         folder = tempfile.mkdtemp(prefix="sepgen-test-mesa-")
         os.environ["MESA_SHADER_CACHE_DIR"] = folder
         atexit.register(shutil.rmtree, folder, True)
+    # llvmpipe and lavapipe JIT every shader with LLVM, whose optimiser is most of the GPU tests'
+    # time; without it they take ~20 % less (tests/gpu/test_rows_gpu.py + test_vkrun.py: 53 s ->
+    # 43 s). What a shader computes does not depend on it: the same references and tolerances
+    # judge it. Users' runs (`sepgen verify`) keep the driver's default; GALLIVM_PERF set outside wins.
+    os.environ.setdefault("GALLIVM_PERF", "nopt")
     # `sepgen build` records its last build under $XDG_CACHE_HOME/sepgen/build, compiled templates
     # go to $XDG_CACHE_HOME/sepgen/templates: a throw-away folder too, made by the controller and
     # inherited by its workers (records are per working folder, all of them temporary)
