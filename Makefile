@@ -46,7 +46,7 @@ system:
 demo: venv
 	$(BIN)/sepgen demo -o demo-out
 
-# ruff (lint, import order) and mypy, configured in pyproject.toml; `make test` runs both too.
+# ruff (lint, import order) and mypy, configured in pyproject.toml; `make test` runs them first.
 lint: venv
 	$(BIN)/ruff check sepgen tests benchmarks examples
 	$(BIN)/mypy
@@ -54,16 +54,9 @@ lint: venv
 # Test processes: one per core (at most 4; each opens its own GL context, Vulkan device and browser).
 # compileall first: with PYTHONDONTWRITEBYTECODE set (as on CI) every test process and every sepgen
 # subprocess would otherwise compile sepgen's sources again (~65 ms a process).
-# mypy (~14 s of one core) runs beside the tests at the lowest priority, so it takes only the
-# time the test processes leave idle (waiting on a browser, a subprocess, the last tests);
-# its output comes after the tests', and either failing fails.
-test: venv
-	$(BIN)/ruff check sepgen tests benchmarks examples
+test: lint
 	$(BIN)/python -m compileall -q sepgen tests/support >/dev/null
-	@log=$$(mktemp); nice -n 19 $(BIN)/mypy >$$log 2>&1 & typed=$$!; \
-	$(BIN)/python -m pytest -q -n auto --maxprocesses=4; tests=$$?; \
-	wait $$typed; typing=$$?; echo "mypy:"; cat $$log; rm -f $$log; \
-	exit $$(( tests || typing ))
+	$(BIN)/python -m pytest -q -n auto --maxprocesses=4
 
 # Regenerate the golden shader snapshots under tests/golden (review the diff!).
 golden: venv
