@@ -22,7 +22,6 @@ from __future__ import annotations
 import hashlib
 import os
 import pickle
-import tempfile
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
@@ -31,7 +30,7 @@ import jax
 import numpy as np
 from jax.experimental import serialize_executable
 
-from ..common.cachedirs import unsafe
+from ..common.cachedirs import unsafe, write_private
 from . import compile_cache
 
 # what the loops trace
@@ -147,17 +146,6 @@ def _store(path: Path, exe: Any) -> None:
         path.parent.mkdir(mode=0o700, parents=True, exist_ok=True)
         if unsafe(os.stat(path.parent)) is not None:
             return  # a folder others may write to: said when loading; nothing stored there
-        fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=".tmp-")
-        with os.fdopen(fd, "wb") as f:
-            f.write(data)
-        os.replace(tmp, path)
-        _prune(path.parent)
     except Exception:  # a cache that cannot be written only costs the next process a compile
-        pass
-
-
-def _prune(folder: Path) -> None:
-    """Keep the `MAX_FILES` most recently used executables (about 0.1 MiB each)."""
-    files = sorted(folder.iterdir(), key=lambda p: p.stat().st_mtime, reverse=True)
-    for old in files[MAX_FILES:]:
-        old.unlink(missing_ok=True)
+        return
+    write_private(path, data, MAX_FILES)  # about 0.1 MiB each

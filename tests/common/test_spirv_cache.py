@@ -124,6 +124,14 @@ def test_least_recently_used_files_go_first(monkeypatch, tmp_path, runs) -> None
     assert len(runs) == 3
 
 
-def test_private_folder_is_made_once_per_root(tmp_path, monkeypatch) -> None:
-    monkeypatch.setenv("XDG_CACHE_HOME", str(tmp_path))
-    assert cachedirs.private_folder("spirv", "SPIR-V cache") == tmp_path / "sepgen" / "spirv"
+def test_private_folder_is_checked_and_said_once_per_root(tmp_path, monkeypatch, capsys) -> None:
+    monkeypatch.setenv("XDG_CACHE_HOME", str(tmp_path / "own"))
+    folder = cachedirs.private_folder("spirv", "SPIR-V cache")
+    assert folder == tmp_path / "own" / "sepgen" / "spirv" and folder.stat().st_mode & 0o777 == 0o700
+    shared = tmp_path / "shared" / "sepgen" / "spirv"
+    shared.mkdir(parents=True)
+    shared.chmod(0o777)
+    monkeypatch.setenv("XDG_CACHE_HOME", str(tmp_path / "shared"))
+    assert [cachedirs.private_folder("spirv", "SPIR-V cache") for _ in range(2)] == [None, None]
+    assert capsys.readouterr().err.count("not using the SPIR-V cache") == 1
+    shared.chmod(0o700)
