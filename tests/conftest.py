@@ -56,6 +56,9 @@ def pytest_configure(config) -> None:
     # 43 s). What a shader computes does not depend on it: the same references and tolerances
     # judge it. Users' runs (`sepgen verify`) keep the driver's default; GALLIVM_PERF set outside wins.
     os.environ.setdefault("GALLIVM_PERF", "nopt")
+    # NumPy's OpenBLAS starts a thread per core that spins after each call: beside the other busy
+    # worker that spinning is CPU taken from it (~1.7 % of a run's samples); the tests' matrices are small.
+    os.environ.setdefault("OPENBLAS_NUM_THREADS", "1")
     # `sepgen build` records its last build under $XDG_CACHE_HOME/sepgen/build, compiled templates
     # go to $XDG_CACHE_HOME/sepgen/templates: a throw-away folder too, made by the controller and
     # inherited by its workers (records are per working folder, all of them temporary)

@@ -9,6 +9,7 @@
 
 from __future__ import annotations
 
+import shutil
 import subprocess
 import sys
 import time
@@ -51,13 +52,22 @@ BAD_VALUES = {
 }
 
 
+@pytest.fixture(scope="module")
+def built_project(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """A folder after one good build (outputs and fit cache), copied by the cases that start from it."""
+    folder = tmp_path_factory.mktemp("built")
+    config(folder, table())
+    assert sepgen(folder, "build", "sepgen.toml", "-q").returncode == 0
+    return folder
+
+
 @pytest.mark.parametrize("case", list(BAD_VALUES))
 @pytest.mark.parametrize("built_before", [False, True], ids=["fresh", "after_a_build"])
-def test_check_validates_the_config_like_build(tmp_path: Path, case: str, built_before: bool) -> None:
-    np.save(tmp_path / "nan.npy", np.where(np.eye(9) > 0, np.nan, 1.0))
+def test_check_validates_the_config_like_build(tmp_path: Path, case: str, built_before: bool,
+                                               request: pytest.FixtureRequest) -> None:
     if built_before:
-        config(tmp_path, table())
-        assert sepgen(tmp_path, "build", "sepgen.toml", "-q").returncode == 0
+        shutil.copytree(request.getfixturevalue("built_project"), tmp_path, dirs_exist_ok=True)
+    np.save(tmp_path / "nan.npy", np.where(np.eye(9) > 0, np.nan, 1.0))
     config(tmp_path, BAD_VALUES[case])
     built = sepgen(tmp_path, "build", "sepgen.toml")
     checked = sepgen(tmp_path, "build", "sepgen.toml", "--check")

@@ -7,6 +7,7 @@ import pytest
 
 from sepgen.common import images
 from sepgen.filters import reference
+from sepgen.run import registry
 from tests.support import cli, random_filter
 
 
@@ -96,10 +97,14 @@ def test_apply_gpu_matches_numpy(request, tmp_path, filter_file, cross_tools, la
 
 
 @pytest.mark.gpu
-def test_verify_passes_and_prints_table(tmp_path, filter_file, cross_tools, vulkan_runner, webgpu_runner,
-                                        webgl_runner) -> None:
+def test_verify_passes_and_prints_table(tmp_path, filter_file, cross_tools, gl_runner, vulkan_runner, webgpu_runner,
+                                        webgl_runner, monkeypatch) -> None:
     path, _ = filter_file
-    code, out, err = cli("verify", path, "--lang", "all")
+    # In this process on the session's runners (no second Vulkan device or browser); worker processes
+    # (the default -j) are checked against one process in tests/gpu/test_verify_select.py.
+    for runner in (gl_runner, vulkan_runner, webgpu_runner, webgl_runner):
+        monkeypatch.setitem(registry._FACTORIES, runner.name, lambda r=runner: r)
+    code, out, err = cli("verify", path, "--lang", "all", "-j", "1")
     assert code == 0, out + err
     for backend in ("OpenGL", "WebGL2", "Vulkan", "WebGPU"):  # the table names what each runner ran on
         assert f"runner {backend}: " in out
