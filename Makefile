@@ -12,7 +12,7 @@ SYSTEM_PACKAGES := libegl1 libegl-mesa0 libgl1-mesa-dri glslang-tools spirv-cros
 	mesa-vulkan-drivers libvulkan1 vulkan-validationlayers chromium
 STAMP := $(VENV)/.installed
 
-.PHONY: all demo test test-fast lint system venv golden bench clean
+.PHONY: all demo test lint system venv golden bench clean
 
 all: test
 
