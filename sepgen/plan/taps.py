@@ -91,11 +91,11 @@ def by_offset(taps: np.ndarray, center: int) -> dict[int, np.ndarray]:
 
     `taps` is n×L (n components); each value is an n-vector.
     """
-    taps32 = float32_rows(taps)
-    out: dict[int, np.ndarray] = {}
-    for j in np.flatnonzero(np.any(taps32 != 0, axis=0)):
-        out[center - int(j)] = taps32[:, j]
-    return out
+    return _columns(float32_rows(taps), center)
+
+
+def _columns(taps32: np.ndarray, center: int) -> dict[int, np.ndarray]:
+    return {center - int(j): taps32[:, j] for j in np.flatnonzero(np.any(taps32 != 0, axis=0))}
 
 
 def plan_fetches(taps: np.ndarray, center: int, linear: bool, input: int = 0) -> list[Fetch]:
@@ -111,7 +111,7 @@ def plan_fetches(taps: np.ndarray, center: int, linear: bool, input: int = 0) ->
 @functools.lru_cache(maxsize=4096)
 def _reads(data: bytes, shape: tuple[int, ...], center: int, linear: bool) -> tuple[bilinear.Read, ...]:
     taps32 = np.frombuffer(data, dtype=np.float32).reshape(shape)
-    return tuple(bilinear.plan_axis(by_offset(taps32, center), shape[0], linear))
+    return tuple(bilinear.plan_axis(_columns(taps32, center), shape[0], linear))  # already float32
 
 
 def groups(rank: int, strategy: str) -> list[tuple[int, ...]]:
